@@ -1,0 +1,193 @@
+//! Who, where and what an event is about.
+
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+/// The person or account that acted, as the source named them.
+///
+/// Raw identifiers are kept exactly as received; [`Actor::person`] is filled in by identity
+/// resolution, which records how it decided and how sure it is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Actor {
+    /// Account name: `alice`, `CORP\alice`, `alice@example.com` as the source wrote it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Account domain or realm, when the source separates it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// The source's own user id: Okta id, Windows SID, UID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Badge or credential number presented at a reader.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub badge: Option<String>,
+    /// Name given by a camera's face recognition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub face: Option<String>,
+    /// The person in the identity directory this actor resolved to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonRef>,
+}
+
+/// The outcome of identity resolution: who, and how Tandem knows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersonRef {
+    /// Identity-directory person id.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `exact`, `alias`, `badge`, `face`, …
+    pub method: String,
+    /// 0.0–1.0.
+    pub confidence: f32,
+}
+
+/// Where a physical event happened: the site → building → floor → zone → door hierarchy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Place {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub building: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub floor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub door: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reader: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub camera: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geo: Option<GeoLocation>,
+}
+
+/// A geographic position, with the names a geo-IP lookup or a site record gives.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GeoLocation {
+    /// ISO 3166-1 alpha-2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lat: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lon: Option<f64>,
+}
+
+/// One end of a network conversation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Endpoint {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geo: Option<GeoLocation>,
+}
+
+/// The machine the event was recorded on or about.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Device {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    #[serde(skip_serializing_if = "is_default")]
+    pub kind: DeviceKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    #[default]
+    Unknown,
+    Laptop,
+    Workstation,
+    Server,
+    Camera,
+    Reader,
+    Iot,
+    Network,
+}
+
+/// Physical-access detail: why a door said no, which way the person went, and whether the
+/// event was observed or inferred.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Physical {
+    /// Normalised denial reason: `unknown_credential`, `expired`, `not_yet_valid`,
+    /// `suspended`, `lost_or_stolen`, `no_access_to_door`, `outside_schedule`, `wrong_pin`,
+    /// `anti_passback`, `other`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `in` or `out`, when the reader knows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    /// Set when the event was not reported by a device but derived by Tandem (tailgate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inference: Option<Inference>,
+    /// What a camera's analytics saw.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detection: Option<ObjectDetection>,
+}
+
+/// How an inferred event was derived and how sure Tandem is of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inference {
+    /// Human-readable derivation: "2 people on camera within 4 s of 1 grant".
+    pub derivation: String,
+    /// 0.0–1.0.
+    pub confidence: f32,
+}
+
+/// An object detected by camera analytics.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ObjectDetection {
+    /// `person`, `car`, `face`, …
+    pub label: String,
+    /// Recognised identity (face name, licence plate) when the analytics gives one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_label: Option<String>,
+    /// 0.0–1.0.
+    pub score: f32,
+    /// How many such objects are in view.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<String>,
+}
+
+impl Actor {
+    pub fn is_empty(&self) -> bool {
+        *self == Actor::default()
+    }
+}
+
+impl Place {
+    pub fn is_empty(&self) -> bool {
+        *self == Place::default()
+    }
+}
