@@ -1,14 +1,116 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Everything Tandem keeps on disk: events, dead letters, sources and their health.
+//!
+//! Callers talk to the [`EventStore`] trait, so the embedded SQLite backend ([`SqliteStore`],
+//! the default: one file, no server) can be joined by a PostgreSQL backend without touching
+//! them. The store does not decode or normalise anything: it receives finished
+//! [`tandem_model::Event`]s and [`tandem_model::DeadLetter`]s.
+//!
+//! Writes go through [`EventStore::submit`], which hands a batch to a single writer thread and
+//! returns a [`Commit`] that resolves only once the batch is durable on disk. The writer groups
+//! many submitted batches into one transaction (group commit), which is what makes durable
+//! ingest fast.
+//!
+//! ```
+//! use tandem_store::{EventStore, SqliteStore, StoreConfig, WriteBatch, SearchRequest};
+//! use tandem_model::{Event, Class, Activity};
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+//! let mut e = Event::new("demo", Class::Authentication, Activity::Logon, chrono::Utc::now());
+//! e.actor.user = Some("alice".into());
+//! let receipt = store.submit(WriteBatch::events(vec![e])).unwrap().wait().unwrap();
+//! assert_eq!(receipt.events, 1);
+//! let req = SearchRequest::new(tandem_query::parse("user:alice").unwrap());
+//! assert_eq!(store.search(&req).unwrap().total(), 1);
+//! ```
+
+mod api;
+mod error;
+mod sqlite;
+
+pub use api::{
+    Aggregation, Commit, CommitReceipt, DeadLetterQuery, EventPage, RetentionPolicy,
+    RetentionReport, SearchRequest, SearchResult, SourceRecord, SourceStats, StoreConfig,
+    StoreStatus, Synchronous, TimeBucket, WriteBatch,
+};
+pub use error::StoreError;
+pub use sqlite::SqliteStore;
+
+use tandem_model::{DeadLetter, Event, Ulid};
+
+/// A console user. `password_hash` is a PHC string (argon2id), computed by the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub name: String,
+    pub password_hash: String,
+    pub role: String,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A machine credential; only its SHA-256 is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiToken {
+    pub sha256: String,
+    pub name: String,
+    pub role: String,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
+/// Users, API tokens and console sessions.
+pub trait AccountStore: Send + Sync + 'static {
+    /// Creates a user; `false` if the name is taken.
+    fn create_user(&self, account: &Account) -> Result<bool, StoreError>;
+    fn set_password(&self, name: &str, password_hash: &str) -> Result<bool, StoreError>;
+    fn user(&self, name: &str) -> Result<Option<Account>, StoreError>;
+    fn user_count(&self) -> Result<u64, StoreError>;
+    fn create_token(&self, token: &ApiToken) -> Result<(), StoreError>;
+    fn token(&self, sha256: &str) -> Result<Option<ApiToken>, StoreError>;
+    fn create_session(
+        &self,
+        sha256: &str,
+        user: &str,
+        expires: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StoreError>;
+    /// The user of a live (unexpired) session.
+    fn session_user(&self, sha256: &str) -> Result<Option<Account>, StoreError>;
+    fn delete_session(&self, sha256: &str) -> Result<(), StoreError>;
+}
+
+/// The operations every backend provides.
+///
+/// Methods other than [`EventStore::submit`] block on I/O; async callers run them on a
+/// blocking thread.
+pub trait EventStore: Send + Sync + 'static {
+    /// Queues a batch for the writer. Fails at once with [`StoreError::Busy`] when the write
+    /// queue is full, so callers can push back on their senders instead of buffering without
+    /// bound. The returned [`Commit`] resolves when the batch is durable.
+    fn submit(&self, batch: WriteBatch) -> Result<Commit, StoreError>;
+
+    /// Whether a batch of `events` would be accepted by [`EventStore::submit`] now.
+    fn has_room(&self, events: usize) -> bool;
+
+    /// Runs a search: a page of events newest first with the total count, or an aggregation.
+    fn search(&self, request: &SearchRequest) -> Result<SearchResult, StoreError>;
+
+    /// One event by id.
+    fn event(&self, id: Ulid) -> Result<Option<Event>, StoreError>;
+
+    /// Dead letters, newest first.
+    fn dead_letters(&self, query: &DeadLetterQuery) -> Result<Vec<DeadLetter>, StoreError>;
+
+    /// Registers or updates a source (its API key is stored only as a hash).
+    fn upsert_source(&self, source: &SourceRecord) -> Result<(), StoreError>;
+
+    /// Registered sources.
+    fn sources(&self) -> Result<Vec<SourceRecord>, StoreError>;
+
+    /// Health of every source that is registered or has sent anything.
+    fn source_stats(&self) -> Result<Vec<SourceStats>, StoreError>;
+
+    /// Deletes whole segments that fall outside the policy.
+    fn apply_retention(&self, policy: &RetentionPolicy) -> Result<RetentionReport, StoreError>;
+
+    /// Event count, size and writer queue depth.
+    fn status(&self) -> Result<StoreStatus, StoreError>;
+
+    /// Writes everything queued, then stops the writer. Later submits fail with
+    /// [`StoreError::Closed`].
+    fn close(&self) -> Result<(), StoreError>;
 }

@@ -1,0 +1,20 @@
+use thiserror::Error;
+
+/// What can go wrong in the store.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("the write queue is full ({queued} events waiting); retry shortly")]
+    Busy { queued: usize },
+    #[error("the store is closed")]
+    Closed,
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot use data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("stored event {id} is unreadable: {source}")]
+    CorruptEvent { id: String, source: serde_json::Error },
+    #[error("{0}")]
+    Query(String),
+    #[error("the writer failed: {0}")]
+    Writer(String),
+}

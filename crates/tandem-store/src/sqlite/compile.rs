@@ -1,0 +1,501 @@
+//! Turns a parsed search into SQL over one segment table.
+//!
+//! Field names resolve through [`resolve_field`]: the common ones (and the aliases Kibana and
+//! Splunk users type) map to indexed columns, everything else to `json_extract` over the stored
+//! document, so every field of the schema is searchable, the frequent ones fast.
+
+use rusqlite::types::Value;
+use std::fmt::Write;
+use tandem_model::{Activity, Class, Outcome, Severity};
+use tandem_query::{Bound, CmpOp, Expr, Literal, Pattern, PatternKind};
+
+/// Where a field's value lives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldRef {
+    Column(&'static str, ColumnKind),
+    /// A JSON path into the stored document, e.g. `$.actor.badge`.
+    Json(String),
+    /// `ip`: source, destination or device address.
+    AnyIp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ColumnKind {
+    Text,
+    Int,
+    /// Microseconds since the epoch.
+    Time,
+    Class,
+    Activity,
+    Outcome,
+    Severity,
+}
+
+/// Maps a field name as typed in a search to where it is stored.
+pub fn resolve_field(name: &str) -> FieldRef {
+    use ColumnKind::*;
+    use FieldRef::Column;
+    match name.to_ascii_lowercase().as_str() {
+        "time" | "@timestamp" | "timestamp" | "_time" => Column("time", Time),
+        "ingest_time" => Column("ingest_time", Time),
+        "class" | "category" => Column("class_uid", Class),
+        "class_uid" => Column("class_uid", Int),
+        "activity" | "action" => Column("activity_id", Activity),
+        "activity_id" => Column("activity_id", Int),
+        "outcome" | "status" => Column("outcome_id", Outcome),
+        "severity" => Column("severity_id", Severity),
+        "severity_id" => Column("severity_id", Int),
+        "source" | "source.name" | "sourcetype" => Column("source", Text),
+        "actor.user" | "user" | "user.name" | "username" => Column("actor", Text),
+        "actor.person.id" | "person" => Column("person", Text),
+        "device.hostname" | "host" | "hostname" | "host.name" => Column("host", Text),
+        "src.ip" | "src_ip" | "source.ip" | "client.ip" => Column("src_ip", Text),
+        "dst.ip" | "dst_ip" | "destination.ip" => Column("dst_ip", Text),
+        "place.site" | "site" => Column("site", Text),
+        "place.zone" | "zone" => Column("zone", Text),
+        "place.door" | "door" => Column("door", Text),
+        "message" | "msg" => Column("message", Text),
+        "raw" | "_raw" => Column("raw", Text),
+        "id" => Column("id", Text),
+        "ip" => FieldRef::AnyIp,
+        _ => FieldRef::Json(json_path(name)),
+    }
+}
+
+/// `attrs.Target User` → `$.attrs."Target User"`: each dotted part quoted when it is not a
+/// plain identifier, so vendor field names with spaces or dashes still work.
+fn json_path(name: &str) -> String {
+    let mut path = String::from("$");
+    for part in name.split('.') {
+        if !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            path.push('.');
+            path.push_str(part);
+        } else {
+            let _ = write!(path, ".\"{}\"", part.replace('"', "\\\""));
+        }
+    }
+    path
+}
+
+/// How the free-text part of a query reaches one segment.
+#[derive(Debug, Clone, Copy)]
+pub struct TextIndex {
+    pub segment: i64,
+    /// Rows up to this rowid are in the full-text index; later ones are matched by scanning.
+    pub fts_upto: i64,
+    pub max_rowid: i64,
+}
+
+/// SQL text plus its parameters.
+#[derive(Debug, Default)]
+pub struct Sql {
+    pub text: String,
+    pub params: Vec<Value>,
+}
+
+impl Sql {
+    fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+    }
+    fn param(&mut self, v: Value) {
+        self.params.push(v);
+        self.text.push('?');
+    }
+}
+
+/// A search the user can fix: unknown vocabulary value, incomparable literal, …
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompileError(pub String);
+
+/// Appends the SQL condition for `expr` (over alias `e`) to `out`.
+pub fn compile_expr(expr: &Expr, text: TextIndex, out: &mut Sql) -> Result<(), CompileError> {
+    match expr {
+        Expr::All => out.push("1"),
+        Expr::And(parts) | Expr::Or(parts) => {
+            let joiner = if matches!(expr, Expr::And(_)) { " AND " } else { " OR " };
+            out.push("(");
+            for (i, p) in parts.iter().enumerate() {
+                if i > 0 {
+                    out.push(joiner);
+                }
+                compile_expr(p, text, out)?;
+            }
+            if parts.is_empty() {
+                out.push(if matches!(expr, Expr::And(_)) { "1" } else { "0" });
+            }
+            out.push(")");
+        }
+        Expr::Not(inner) => {
+            // NULL-safe: a missing field counts as "not equal".
+            out.push("NOT coalesce(");
+            compile_expr(inner, text, out)?;
+            out.push(", 0)");
+        }
+        Expr::Exists { field } => match resolve_field(field) {
+            FieldRef::Column(col, _) => {
+                let _ = write!(out.text, "e.{col} IS NOT NULL");
+            }
+            FieldRef::Json(path) => {
+                out.push("json_type(e.doc, ");
+                out.param(Value::Text(path));
+                out.push(") IS NOT NULL");
+            }
+            FieldRef::AnyIp => out.push(
+                "(e.src_ip IS NOT NULL OR e.dst_ip IS NOT NULL OR json_type(e.doc, '$.device.ip') IS NOT NULL)",
+            ),
+        },
+        Expr::Match { field, pattern } => compile_match(field, pattern, out)?,
+        Expr::Compare { field, op, value } => {
+            let sql_op = match op {
+                CmpOp::Lt => "<",
+                CmpOp::Le => "<=",
+                CmpOp::Gt => ">",
+                CmpOp::Ge => ">=",
+            };
+            compile_compare(field, sql_op, value, out)?;
+        }
+        Expr::Range { field, lower, upper } => {
+            out.push("(");
+            let mut any = false;
+            if let Some(Bound { value, inclusive }) = lower {
+                compile_compare(field, if *inclusive { ">=" } else { ">" }, value, out)?;
+                any = true;
+            }
+            if let Some(Bound { value, inclusive }) = upper {
+                if any {
+                    out.push(" AND ");
+                }
+                compile_compare(field, if *inclusive { "<=" } else { "<" }, value, out)?;
+                any = true;
+            }
+            if !any {
+                out.push("1");
+            }
+            out.push(")");
+        }
+        Expr::Text(pattern) => compile_text(pattern, text, out),
+    }
+    Ok(())
+}
+
+fn compile_match(field: &str, pattern: &Pattern, out: &mut Sql) -> Result<(), CompileError> {
+    match resolve_field(field) {
+        FieldRef::Column(col, kind) => match kind {
+            ColumnKind::Text => {
+                let _ = write!(out.text, "e.{col} ");
+                text_condition(pattern, out);
+            }
+            ColumnKind::Class => vocabulary::<Class>(col, "class", pattern, out)?,
+            ColumnKind::Activity => vocabulary::<Activity>(col, "activity", pattern, out)?,
+            ColumnKind::Outcome => vocabulary::<Outcome>(col, "outcome", pattern, out)?,
+            ColumnKind::Severity => vocabulary::<Severity>(col, "severity", pattern, out)?,
+            ColumnKind::Int | ColumnKind::Time => {
+                let value = literal_for(kind, &Literal::Text(pattern.text.clone()), field)?;
+                let _ = write!(out.text, "e.{col} = ");
+                out.param(value);
+            }
+        },
+        FieldRef::Json(path) => json_match(&path, pattern, out),
+        FieldRef::AnyIp => {
+            out.push("(e.src_ip ");
+            text_condition(pattern, out);
+            out.push(" OR e.dst_ip ");
+            text_condition(pattern, out);
+            out.push(" OR ");
+            json_match("$.device.ip", pattern, out);
+            out.push(")");
+        }
+    }
+    Ok(())
+}
+
+/// `= ?` for exact values, `LIKE ?` for wildcards; the column's NOCASE collation applies.
+fn text_condition(pattern: &Pattern, out: &mut Sql) {
+    if pattern.kind == PatternKind::Wildcard {
+        out.push("LIKE ");
+        out.param(Value::Text(like_pattern(&pattern.text, false)));
+        out.push(" ESCAPE '\\'");
+    } else {
+        out.push("= ");
+        out.param(Value::Text(pattern.text.clone()));
+    }
+}
+
+fn json_match(path: &str, pattern: &Pattern, out: &mut Sql) {
+    out.push("json_extract(e.doc, ");
+    out.param(Value::Text(path.to_owned()));
+    out.push(") ");
+    match pattern.kind {
+        PatternKind::Wildcard => {
+            out.push("LIKE ");
+            out.param(Value::Text(like_pattern(&pattern.text, false)));
+            out.push(" ESCAPE '\\'");
+        }
+        _ => {
+            // A JSON number or boolean never equals a text parameter, so those are offered
+            // in their JSON form too; text compares case-insensitively like the columns.
+            let text = &pattern.text;
+            if let Ok(n) = text.parse::<f64>() {
+                out.push("IN (");
+                out.param(Value::Text(text.clone()));
+                out.push(", ");
+                out.param(Value::Real(n));
+                out.push(")");
+            } else if text.eq_ignore_ascii_case("true") || text.eq_ignore_ascii_case("false") {
+                let b = text.eq_ignore_ascii_case("true");
+                out.push("IN (");
+                out.param(Value::Text(text.clone()));
+                out.push(if b { ", 1)" } else { ", 0)" });
+            } else {
+                out.push("= ");
+                out.param(Value::Text(text.clone()));
+                out.push(" COLLATE NOCASE");
+            }
+        }
+    }
+}
+
+/// Named vocabularies accept their names, wildcards over names, or the numeric id.
+fn vocabulary<T>(
+    col: &str,
+    kind: &str,
+    pattern: &Pattern,
+    out: &mut Sql,
+) -> Result<(), CompileError>
+where
+    T: std::str::FromStr<Err = tandem_model::UnknownName> + Copy + VocabularyItem,
+{
+    let ids: Vec<u16> = if pattern.kind == PatternKind::Wildcard {
+        let re = wildcard_matcher(&pattern.text);
+        T::all().iter().filter(|v| re(v.item_name())).map(|v| v.item_uid()).collect()
+    } else if let Ok(n) = pattern.text.parse::<u16>() {
+        vec![n]
+    } else {
+        let v: T = pattern.text.parse().map_err(|e: tandem_model::UnknownName| {
+            CompileError(format!("{e}"))
+        })?;
+        vec![v.item_uid()]
+    };
+    if ids.is_empty() {
+        return Err(CompileError(format!("no {kind} matches `{}`", pattern.text)));
+    }
+    let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    let _ = write!(out.text, "e.{col} IN ({})", list.join(","));
+    Ok(())
+}
+
+/// Uniform access to the model's vocabularies.
+pub trait VocabularyItem: Sized + 'static {
+    fn all() -> &'static [Self];
+    fn item_name(&self) -> &'static str;
+    fn item_uid(&self) -> u16;
+}
+
+macro_rules! vocabulary_item {
+    ($($t:ty),*) => {$(
+        impl VocabularyItem for $t {
+            fn all() -> &'static [Self] { <$t>::ALL }
+            fn item_name(&self) -> &'static str { self.name() }
+            fn item_uid(&self) -> u16 { self.uid() }
+        }
+    )*};
+}
+vocabulary_item!(Class, Activity, Outcome, Severity);
+
+/// Name of a vocabulary id for display in aggregations.
+pub fn vocabulary_name(kind: ColumnKind, uid: i64) -> Option<&'static str> {
+    let uid = u16::try_from(uid).ok()?;
+    match kind {
+        ColumnKind::Class => Class::from_uid(uid).map(|v| v.name()),
+        ColumnKind::Activity => Activity::from_uid(uid).map(|v| v.name()),
+        ColumnKind::Outcome => Outcome::from_uid(uid).map(|v| v.name()),
+        ColumnKind::Severity => Severity::from_uid(uid).map(|v| v.name()),
+        _ => None,
+    }
+}
+
+fn wildcard_matcher(pattern: &str) -> impl Fn(&str) -> bool {
+    let pattern: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
+    move |s: &str| {
+        let s: Vec<char> = s.chars().collect();
+        glob(&pattern, &s)
+    }
+}
+
+fn glob(p: &[char], s: &[char]) -> bool {
+    match p.first() {
+        None => s.is_empty(),
+        Some('*') => (0..=s.len()).any(|i| glob(&p[1..], &s[i..])),
+        Some('?') => !s.is_empty() && glob(&p[1..], &s[1..]),
+        Some(c) => s.first() == Some(c) && glob(&p[1..], &s[1..]),
+    }
+}
+
+fn compile_compare(
+    field: &str,
+    op: &str,
+    value: &Literal,
+    out: &mut Sql,
+) -> Result<(), CompileError> {
+    match resolve_field(field) {
+        FieldRef::Column(col, kind) => {
+            let v = literal_for(kind, value, field)?;
+            let _ = write!(out.text, "e.{col} {op} ");
+            out.param(v);
+        }
+        FieldRef::Json(path) => {
+            out.push("json_extract(e.doc, ");
+            out.param(Value::Text(path));
+            let _ = write!(out.text, ") {op} ");
+            out.param(match value {
+                Literal::Number(n) => Value::Real(*n),
+                Literal::Time(t) => Value::Text(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+                Literal::Text(s) => Value::Text(s.clone()),
+            });
+        }
+        FieldRef::AnyIp => {
+            return Err(CompileError(format!(
+                "`{field}` cannot be compared with {op}; use src.ip or dst.ip"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Converts a literal to the column's storage form, or explains why it cannot be.
+fn literal_for(kind: ColumnKind, value: &Literal, field: &str) -> Result<Value, CompileError> {
+    match (kind, value) {
+        (ColumnKind::Time, Literal::Time(t)) => Ok(Value::Integer(t.timestamp_micros())),
+        // A bare number against a time field reads as epoch seconds.
+        (ColumnKind::Time, Literal::Number(n)) => Ok(Value::Integer((*n * 1e6) as i64)),
+        (ColumnKind::Time, Literal::Text(s)) => tandem_query::parse_time_bound(s, chrono::Utc::now())
+            .map(|t| Value::Integer(t.timestamp_micros()))
+            .map_err(|_| CompileError(format!("`{field}` needs a time such as 2026-11-25T08:00:00Z, not `{s}`"))),
+        (ColumnKind::Text, Literal::Text(s)) => Ok(Value::Text(s.clone())),
+        (ColumnKind::Text, Literal::Number(n)) => Ok(Value::Text(n.to_string())),
+        (ColumnKind::Text, Literal::Time(t)) => Ok(Value::Text(t.to_rfc3339())),
+        (_, Literal::Number(n)) => Ok(Value::Integer(*n as i64)),
+        (_, Literal::Text(s)) => s
+            .parse::<i64>()
+            .map(Value::Integer)
+            .map_err(|_| CompileError(format!("`{field}` needs a number, not `{s}`"))),
+        (_, Literal::Time(_)) => Err(CompileError(format!("`{field}` needs a number, not a time"))),
+    }
+}
+
+/// Free text: the full-text index where the segment has one, a scan of message and raw text
+/// for the newest rows that are not indexed yet.
+fn compile_text(pattern: &Pattern, text: TextIndex, out: &mut Sql) {
+    let fts = fts_query(pattern);
+    let scan = |out: &mut Sql| {
+        let like = Value::Text(like_pattern(&pattern.text, true));
+        out.push("(e.message LIKE ");
+        out.param(like.clone());
+        out.push(" ESCAPE '\\' OR e.raw LIKE ");
+        out.param(like);
+        out.push(" ESCAPE '\\')");
+    };
+    let Some(fts) = fts else {
+        // A pattern the full-text index cannot answer (e.g. a leading wildcard): scan.
+        scan(out);
+        return;
+    };
+    let index = |out: &mut Sql| {
+        let _ = write!(out.text, "e.rowid IN (SELECT rowid FROM fts_{} WHERE fts_{} MATCH ", text.segment, text.segment);
+        out.param(Value::Text(fts.clone()));
+        out.push(")");
+    };
+    if text.fts_upto >= text.max_rowid && text.fts_upto > 0 {
+        index(out);
+    } else if text.fts_upto == 0 {
+        scan(out);
+    } else {
+        let _ = write!(out.text, "((e.rowid <= {} AND ", text.fts_upto);
+        index(out);
+        let _ = write!(out.text, ") OR (e.rowid > {} AND ", text.fts_upto);
+        scan(out);
+        out.push("))");
+    }
+}
+
+/// The FTS5 query for a free-text pattern, or `None` when FTS5 cannot express it.
+fn fts_query(pattern: &Pattern) -> Option<String> {
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    match pattern.kind {
+        PatternKind::Term | PatternKind::Phrase => {
+            if pattern.text.chars().any(|c| c.is_alphanumeric()) {
+                Some(quote(&pattern.text))
+            } else {
+                None
+            }
+        }
+        PatternKind::Wildcard => {
+            // FTS5 supports only a trailing `*` (prefix query).
+            let stem = pattern.text.strip_suffix('*')?;
+            if stem.contains(['*', '?']) || !stem.chars().any(|c| c.is_alphanumeric()) {
+                return None;
+            }
+            Some(format!("{} *", quote(stem)))
+        }
+    }
+}
+
+/// Converts `*`/`?` wildcards to a LIKE pattern; `contains` wraps it in `%…%` for free text.
+fn like_pattern(text: &str, contains: bool) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    if contains {
+        out.push('%');
+    }
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(n @ ('*' | '?')) => out.push(n),
+                Some(n) => {
+                    out.push_str("\\\\");
+                    escape_like(n, &mut out);
+                }
+                None => out.push_str("\\\\"),
+            },
+            '*' => out.push('%'),
+            '?' => out.push('_'),
+            c => escape_like(c, &mut out),
+        }
+    }
+    if contains {
+        out.push('%');
+    }
+    out
+}
+
+fn escape_like(c: char, out: &mut String) {
+    if matches!(c, '%' | '_' | '\\') {
+        out.push('\\');
+    }
+    out.push(c);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_paths_quote_odd_names() {
+        assert_eq!(json_path("actor.badge"), "$.actor.badge");
+        assert_eq!(json_path("attrs.Target User"), "$.attrs.\"Target User\"");
+    }
+
+    #[test]
+    fn like_patterns_escape_sql_wildcards() {
+        assert_eq!(like_pattern("50%_off*", false), "50\\%\\_off%");
+        assert_eq!(like_pattern("a?c", true), "%a_c%");
+    }
+
+    #[test]
+    fn fts_handles_prefixes_only() {
+        let p = |text: &str, kind| Pattern { text: text.into(), kind };
+        assert_eq!(fts_query(&p("fail*", PatternKind::Wildcard)).as_deref(), Some("\"fail\" *"));
+        assert_eq!(fts_query(&p("*fail", PatternKind::Wildcard)), None);
+        assert_eq!(fts_query(&p("say \"hi\"", PatternKind::Phrase)).as_deref(), Some("\"say \"\"hi\"\"\""));
+    }
+}

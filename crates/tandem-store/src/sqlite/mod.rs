@@ -1,0 +1,343 @@
+//! The embedded backend: one SQLite file in WAL mode.
+
+mod accounts;
+mod compile;
+mod schema;
+mod search;
+mod sources;
+mod writer;
+
+use crate::api::*;
+use crate::{EventStore, StoreError};
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags, params};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use tandem_model::{DeadLetter, Event, Ulid};
+use writer::{Command, Row, Rows, Writer};
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "tandem.db";
+
+/// The embedded store. Cheap to share behind an `Arc`.
+pub struct SqliteStore {
+    path: PathBuf,
+    config: StoreConfig,
+    tx: Mutex<Option<Sender<Command>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    queued: Arc<AtomicUsize>,
+    live: Arc<sources::LiveStats>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `data_dir` and starts its writer thread.
+    pub fn open(data_dir: &Path, config: StoreConfig) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let conn = Connection::open(&path)?;
+        // auto_vacuum must be chosen before the first table exists.
+        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")?;
+        configure(&conn, &config, config.cache_mib)?;
+        conn.execute_batch(schema::BASE)?;
+        conn.execute_batch(accounts::SCHEMA)?;
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')",
+            [],
+        )?;
+        let queued = Arc::new(AtomicUsize::new(0));
+        let live = Arc::new(sources::LiveStats::default());
+        let writer = Writer::open(conn, config.clone(), queued.clone(), live.clone())?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("tandem-store-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| StoreError::Writer(e.to_string()))?;
+        Ok(SqliteStore {
+            path,
+            config,
+            tx: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(handle)),
+            queued,
+            live,
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn send(&self, command: Command) -> Result<(), StoreError> {
+        let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = guard.as_ref().ok_or(StoreError::Closed)?;
+        tx.send(command).map_err(|_| StoreError::Closed)
+    }
+
+    /// Runs `f` on a pooled read connection.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let conn = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                configure(&c, &self.config, (self.config.cache_mib / 4).max(2))?;
+                c
+            }
+        };
+        let result = f(&conn);
+        let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if pool.len() < self.config.readers && conn.is_autocommit() {
+            pool.push(conn);
+        }
+        result
+    }
+}
+
+fn configure(conn: &Connection, config: &StoreConfig, cache_mib: u64) -> rusqlite::Result<()> {
+    let sync = match config.synchronous {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = {sync};
+         PRAGMA busy_timeout = 10000;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA wal_autocheckpoint = 4000;
+         PRAGMA cache_size = -{};",
+        cache_mib * 1024
+    ))
+}
+
+/// Converts an event to its row on the caller's thread.
+fn to_row(mut event: Event, ingest_time: DateTime<Utc>) -> Row {
+    event.ingest_time = ingest_time;
+    let raw = event.raw.take();
+    let message = (!event.message.is_empty()).then(|| event.message.clone());
+    let doc = serde_json::to_string(&event).expect("events always serialise");
+    let place = event.place.as_ref();
+    Row {
+        id: event.id.to_string(),
+        time: event.time.timestamp_micros(),
+        ingest_time: ingest_time.timestamp_micros(),
+        source: event.source.name.clone(),
+        class_uid: event.class.uid(),
+        activity_id: event.activity.uid(),
+        outcome_id: event.outcome.uid(),
+        severity_id: event.severity.uid(),
+        actor: event.actor.user.clone(),
+        person: event.actor.person.as_ref().map(|p| p.id.clone()),
+        host: event.device.as_ref().and_then(|d| d.hostname.clone()),
+        src_ip: event.src.as_ref().and_then(|e| e.ip).map(|ip| ip.to_string()),
+        dst_ip: event.dst.as_ref().and_then(|e| e.ip).map(|ip| ip.to_string()),
+        site: place.and_then(|p| p.site.clone()),
+        zone: place.and_then(|p| p.zone.clone()),
+        door: place.and_then(|p| p.door.clone()),
+        message,
+        raw,
+        doc,
+    }
+}
+
+/// Rebuilds an event from its stored document and raw text.
+pub(crate) fn from_row(doc: &str, raw: Option<String>) -> Result<Event, StoreError> {
+    let mut event: Event = serde_json::from_str(doc).map_err(|source| StoreError::CorruptEvent {
+        id: doc.chars().take(40).collect(),
+        source,
+    })?;
+    event.raw = raw;
+    Ok(event)
+}
+
+impl EventStore for SqliteStore {
+    fn submit(&self, batch: WriteBatch) -> Result<Commit, StoreError> {
+        let n = batch.len();
+        let queued = self.queued.load(Ordering::Relaxed);
+        if queued > 0 && queued + n > self.config.max_queued_events {
+            return Err(StoreError::Busy { queued });
+        }
+        let now = Utc::now();
+        let rows = Rows {
+            rows: batch.events.into_iter().map(|e| to_row(e, now)).collect(),
+            dead_letters: batch.dead_letters,
+            rejected: batch.rejected,
+        };
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.queued.fetch_add(n, Ordering::Relaxed);
+        if let Err(e) = self.send(Command::Write(rows, reply)) {
+            self.queued.fetch_sub(n, Ordering::Relaxed);
+            return Err(e);
+        }
+        Ok(Commit(rx))
+    }
+
+    fn has_room(&self, events: usize) -> bool {
+        let queued = self.queued.load(Ordering::Relaxed);
+        queued == 0 || queued + events <= self.config.max_queued_events
+    }
+
+    fn search(&self, request: &SearchRequest) -> Result<SearchResult, StoreError> {
+        self.read(|conn| search::run(conn, request, &self.config))
+    }
+
+    fn event(&self, id: Ulid) -> Result<Option<Event>, StoreError> {
+        self.read(|conn| search::by_id(conn, id))
+    }
+
+    fn dead_letters(&self, query: &DeadLetterQuery) -> Result<Vec<DeadLetter>, StoreError> {
+        self.read(|conn| {
+            let limit = if query.limit == 0 { 100 } else { query.limit } as i64;
+            let since = query.since.map_or(i64::MIN, |t| t.timestamp_micros());
+            let mut stmt = conn.prepare(
+                "SELECT time, source, reason, raw FROM dead_letters
+                 WHERE (?1 IS NULL OR source = ?1) AND time >= ?2
+                 ORDER BY id DESC LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![query.source, since, limit], |r| {
+                Ok(DeadLetter {
+                    time: micros_to_time(r.get(0)?),
+                    source: r.get(1)?,
+                    reason: r.get(2)?,
+                    raw: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn upsert_source(&self, source: &SourceRecord) -> Result<(), StoreError> {
+        let conn = Connection::open(&self.path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute(
+            "INSERT INTO sources (name, format, vendor, product, key_sha256, expected_interval_secs)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(name) DO UPDATE SET format = ?2, vendor = ?3, product = ?4,
+               key_sha256 = coalesce(?5, key_sha256), expected_interval_secs = ?6",
+            params![
+                source.name,
+                source.format,
+                source.vendor,
+                source.product,
+                source.key_sha256,
+                source.expected_interval_secs.map(|s| s as i64)
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn sources(&self) -> Result<Vec<SourceRecord>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT name, format, vendor, product, key_sha256, expected_interval_secs
+                 FROM sources ORDER BY name",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(SourceRecord {
+                    name: r.get(0)?,
+                    format: r.get(1)?,
+                    vendor: r.get(2)?,
+                    product: r.get(3)?,
+                    key_sha256: r.get(4)?,
+                    expected_interval_secs: r.get::<_, Option<i64>>(5)?.map(|s| s as u64),
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn source_stats(&self) -> Result<Vec<SourceStats>, StoreError> {
+        let now = Utc::now().timestamp_micros();
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT coalesce(s.name, t.name), s.name IS NOT NULL, t.events_total,
+                        t.dead_letters_total, t.rejected_total, t.last_event_time, t.last_received
+                 FROM sources s LEFT JOIN source_stats t ON t.name = s.name
+                 UNION ALL
+                 SELECT t.name, 0, t.events_total, t.dead_letters_total, t.rejected_total,
+                        t.last_event_time, t.last_received
+                 FROM source_stats t WHERE t.name NOT IN (SELECT name FROM sources)
+                 ORDER BY 1",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                let name: String = r.get(0)?;
+                Ok(SourceStats {
+                    events_per_minute: self.live.per_minute(&name, now),
+                    name,
+                    registered: r.get(1)?,
+                    events_total: r.get::<_, Option<i64>>(2)?.unwrap_or(0) as u64,
+                    dead_letters_total: r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
+                    rejected_total: r.get::<_, Option<i64>>(4)?.unwrap_or(0) as u64,
+                    last_event_time: r.get::<_, Option<i64>>(5)?.map(micros_to_time),
+                    last_received: r.get::<_, Option<i64>>(6)?.map(micros_to_time),
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn apply_retention(&self, policy: &RetentionPolicy) -> Result<RetentionReport, StoreError> {
+        let (reply, rx) = std::sync::mpsc::channel();
+        self.send(Command::Retention(policy.clone(), reply))?;
+        rx.recv().map_err(|_| StoreError::Closed)?.map_err(StoreError::Writer)
+    }
+
+    fn status(&self) -> Result<StoreStatus, StoreError> {
+        let queued_events = self.queued.load(Ordering::Relaxed);
+        self.read(|conn| {
+            let (events, segments, sealing, oldest, newest): (i64, i64, i64, Option<i64>, Option<i64>) = conn
+                .query_row(
+                    "SELECT coalesce(sum(rows), 0), count(*), count(CASE WHEN state = 1 THEN 1 END),
+                            min(CASE WHEN rows > 0 THEN min_time END),
+                            max(CASE WHEN rows > 0 THEN max_time END)
+                     FROM segments",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )?;
+            let file_bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+            Ok(StoreStatus {
+                events: events as u64,
+                segments: segments as usize,
+                segments_sealing: sealing as usize,
+                file_bytes,
+                queued_events,
+                oldest_event: oldest.map(micros_to_time),
+                newest_event: newest.map(micros_to_time),
+            })
+        })
+    }
+
+    fn close(&self) -> Result<(), StoreError> {
+        let Some(tx) = self.tx.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return Ok(());
+        };
+        let (reply, rx) = std::sync::mpsc::channel();
+        if tx.send(Command::Shutdown(reply)).is_ok() {
+            let _ = rx.recv();
+        }
+        drop(tx);
+        if let Some(handle) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = handle.join();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+pub(crate) fn micros_to_time(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}

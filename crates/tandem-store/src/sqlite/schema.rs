@@ -1,0 +1,108 @@
+//! Table layout.
+//!
+//! Events live in *segments*: one table `ev_N` per segment, holding a contiguous run of arrivals.
+//! The newest segment (the *hot* one) carries only the indexes that stay cheap to maintain
+//! while appending (time, id: both arrive nearly in order); when it fills up it is *sealed*:
+//! the writer builds its remaining indexes and its full-text index `fts_N` in bulk, a step at a
+//! time between commits. Bulk builds sort once instead of updating B-trees row by row, which is
+//! what keeps ingest fast, and whole segments can be dropped when retention says so.
+
+/// Tables that are not segments. Created once; `IF NOT EXISTS` keeps reopening harmless.
+pub const BASE: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY,
+    min_time INTEGER NOT NULL,
+    max_time INTEGER NOT NULL,
+    rows INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    -- highest rowid already in the full-text index (0: none yet)
+    fts_upto INTEGER NOT NULL DEFAULT 0,
+    -- 0 hot, 1 sealing (indexes being built), 2 sealed
+    state INTEGER NOT NULL DEFAULT 0,
+    created INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY,
+    time INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    raw TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS dead_letters_source ON dead_letters(source, time);
+CREATE TABLE IF NOT EXISTS sources (
+    name TEXT PRIMARY KEY,
+    format TEXT NOT NULL,
+    vendor TEXT,
+    product TEXT,
+    key_sha256 TEXT,
+    expected_interval_secs INTEGER
+) STRICT;
+CREATE TABLE IF NOT EXISTS source_stats (
+    name TEXT PRIMARY KEY,
+    events_total INTEGER NOT NULL DEFAULT 0,
+    dead_letters_total INTEGER NOT NULL DEFAULT 0,
+    rejected_total INTEGER NOT NULL DEFAULT 0,
+    last_event_time INTEGER,
+    last_received INTEGER
+) STRICT;
+";
+
+/// The columns every segment table has. Text columns compare case-insensitively, as users
+/// of a search box expect (`user:Alice` finds `alice`).
+pub fn create_segment(id: i64) -> String {
+    format!(
+        "CREATE TABLE ev_{id} (
+            rowid INTEGER PRIMARY KEY,
+            id TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            ingest_time INTEGER NOT NULL,
+            source TEXT NOT NULL COLLATE NOCASE,
+            class_uid INTEGER NOT NULL,
+            activity_id INTEGER NOT NULL,
+            outcome_id INTEGER NOT NULL,
+            severity_id INTEGER NOT NULL,
+            actor TEXT COLLATE NOCASE,
+            person TEXT COLLATE NOCASE,
+            host TEXT COLLATE NOCASE,
+            src_ip TEXT COLLATE NOCASE,
+            dst_ip TEXT COLLATE NOCASE,
+            site TEXT COLLATE NOCASE,
+            zone TEXT COLLATE NOCASE,
+            door TEXT COLLATE NOCASE,
+            message TEXT COLLATE NOCASE,
+            raw TEXT COLLATE NOCASE,
+            doc TEXT NOT NULL
+        );
+        CREATE INDEX ev_{id}_time ON ev_{id}(time);
+        CREATE INDEX ev_{id}_id ON ev_{id}(id);"
+    )
+}
+
+/// Indexes built when a segment is sealed, one statement per step.
+pub fn seal_indexes(id: i64) -> Vec<String> {
+    [
+        ("class", "class_uid, activity_id, time"),
+        ("source", "source, time"),
+        ("actor", "actor, time"),
+        ("host", "host, time"),
+        ("src_ip", "src_ip, time"),
+        ("dst_ip", "dst_ip, time"),
+        ("place", "site, door, time"),
+    ]
+    .iter()
+    .map(|(name, cols)| format!("CREATE INDEX IF NOT EXISTS ev_{id}_{name} ON ev_{id}({cols})"))
+    .collect()
+}
+
+/// The full-text index of a segment: contentless (the text stays in the segment table), so it
+/// costs only the index itself.
+pub fn create_fts(id: i64) -> String {
+    format!(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS fts_{id} USING fts5(message, raw, content='', columnsize=0)"
+    )
+}
+
+pub fn drop_segment(id: i64) -> String {
+    format!("DROP TABLE IF EXISTS fts_{id}; DROP TABLE IF EXISTS ev_{id};")
+}

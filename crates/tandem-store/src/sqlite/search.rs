@@ -1,0 +1,356 @@
+//! Runs searches and aggregations across segments inside one read transaction, so a search
+//! sees one consistent snapshot even while the writer commits and seals.
+
+use super::compile::{self, ColumnKind, FieldRef, Sql, TextIndex};
+use super::{from_row, micros_to_time};
+use crate::api::*;
+use crate::StoreError;
+use rusqlite::types::Value;
+use rusqlite::{Connection, params_from_iter};
+use std::collections::HashMap;
+use tandem_model::{Event, Ulid};
+use tandem_query::Pipe;
+
+/// Most buckets a timechart may produce.
+const MAX_BUCKETS: i64 = 5_000;
+/// Series beyond this many are summed into `other`.
+const MAX_SERIES: usize = 10;
+
+struct Segment {
+    id: i64,
+    min_time: i64,
+    max_time: i64,
+    rows: i64,
+    fts_upto: i64,
+    sealed: bool,
+}
+
+pub fn run(
+    conn: &Connection,
+    request: &SearchRequest,
+    config: &StoreConfig,
+) -> Result<SearchResult, StoreError> {
+    conn.execute_batch("BEGIN")?;
+    let result = run_in_snapshot(conn, request, config);
+    conn.execute_batch("COMMIT")?;
+    result
+}
+
+fn run_in_snapshot(
+    conn: &Connection,
+    request: &SearchRequest,
+    config: &StoreConfig,
+) -> Result<SearchResult, StoreError> {
+    let from = request.from.map_or(i64::MIN, |t| t.timestamp_micros());
+    let to = request.to.map_or(i64::MAX, |t| t.timestamp_micros());
+    if from >= to {
+        return Err(StoreError::Query("`from` must be earlier than `to`".into()));
+    }
+    let segments = segments(conn, from, to)?;
+    match &request.query.pipe {
+        None => page(conn, request, config, &segments, from, to).map(SearchResult::Events),
+        Some(Pipe::Count { by }) => {
+            count_by(conn, request, &segments, from, to, by).map(SearchResult::Aggregation)
+        }
+        Some(Pipe::Timechart { span_seconds, by }) => {
+            timechart(conn, request, &segments, from, to, *span_seconds, by.as_deref())
+                .map(SearchResult::Aggregation)
+        }
+    }
+}
+
+fn segments(conn: &Connection, from: i64, to: i64) -> Result<Vec<Segment>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, min_time, max_time, rows, fts_upto, state FROM segments
+         WHERE rows > 0 AND max_time >= ? AND min_time < ?
+         ORDER BY max_time DESC, id DESC",
+    )?;
+    let rows = stmt.query_map([from, to], |r| {
+        Ok(Segment {
+            id: r.get(0)?,
+            min_time: r.get(1)?,
+            max_time: r.get(2)?,
+            rows: r.get(3)?,
+            fts_upto: r.get(4)?,
+            sealed: r.get::<_, i64>(5)? == 2,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// `WHERE` clause for one segment: the time window and the compiled filter.
+fn where_clause(
+    request: &SearchRequest,
+    segment: &Segment,
+    from: i64,
+    to: i64,
+) -> Result<Sql, StoreError> {
+    let mut sql = Sql::default();
+    sql.text.push_str(" WHERE ");
+    if from > segment.min_time || to <= segment.max_time {
+        sql.text.push_str("e.time >= ? AND e.time < ? AND ");
+        sql.params.push(Value::Integer(from));
+        sql.params.push(Value::Integer(to));
+    }
+    let text = TextIndex {
+        segment: segment.id,
+        fts_upto: if segment.sealed { segment.rows } else { segment.fts_upto },
+        max_rowid: segment.rows,
+    };
+    compile::compile_expr(&request.query.filter, text, &mut sql)
+        .map_err(|e| StoreError::Query(e.0))?;
+    Ok(sql)
+}
+
+fn covers_all(segment: &Segment, request: &SearchRequest, from: i64, to: i64) -> bool {
+    matches!(request.query.filter, tandem_query::Expr::All)
+        && from <= segment.min_time
+        && to > segment.max_time
+}
+
+fn page(
+    conn: &Connection,
+    request: &SearchRequest,
+    config: &StoreConfig,
+    segments: &[Segment],
+    from: i64,
+    to: i64,
+) -> Result<EventPage, StoreError> {
+    let window = request.offset + request.limit;
+    if window > config.max_result_window {
+        return Err(StoreError::Query(format!(
+            "cannot page past result {} (offset {} + limit {}); narrow the time range or the query",
+            config.max_result_window, request.offset, request.limit
+        )));
+    }
+    let mut total: u64 = 0;
+    // (time, segment, rowid, doc, raw), newest first after sorting.
+    let mut hits: Vec<(i64, i64, i64, String, Option<String>)> = Vec::new();
+    for segment in segments {
+        let filter = where_clause(request, segment, from, to)?;
+        let count = if covers_all(segment, request, from, to) {
+            segment.rows as u64
+        } else {
+            let sql = format!("SELECT count(*) FROM ev_{} e{}", segment.id, filter.text);
+            conn.prepare(&sql)?
+                .query_row(params_from_iter(filter.params.iter()), |r| r.get::<_, i64>(0))?
+                as u64
+        };
+        total += count;
+        if count == 0 || window == 0 {
+            continue;
+        }
+        // Segments come newest first; once `window` hits are known to be newer than
+        // everything this segment holds, it cannot contribute to the page.
+        if hits.len() >= window {
+            hits.sort_unstable_by(|a, b| (b.0, b.1, b.2).cmp(&(a.0, a.1, a.2)));
+            hits.truncate(window);
+            if hits.last().is_some_and(|h| h.0 > segment.max_time) {
+                continue;
+            }
+        }
+        let sql = format!(
+            "SELECT e.time, e.rowid, e.doc, e.raw FROM ev_{} e{} ORDER BY e.time DESC, e.rowid DESC LIMIT {}",
+            segment.id, filter.text, window
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(filter.params.iter()), |r| {
+            Ok((r.get(0)?, segment.id, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        for row in rows {
+            hits.push(row?);
+        }
+    }
+    hits.sort_unstable_by(|a, b| (b.0, b.1, b.2).cmp(&(a.0, a.1, a.2)));
+    let events = hits
+        .into_iter()
+        .skip(request.offset)
+        .take(request.limit)
+        .map(|(_, _, _, doc, raw)| from_row(&doc, raw))
+        .collect::<Result<Vec<Event>, _>>()?;
+    Ok(EventPage { total, offset: request.offset, events })
+}
+
+/// SQL for a grouping field plus how to present its values.
+fn group_expr(field: &str, params: &mut Vec<Value>) -> (String, Option<ColumnKind>) {
+    match compile::resolve_field(field) {
+        FieldRef::Column(col, kind) => (format!("e.{col}"), Some(kind)),
+        FieldRef::Json(path) => {
+            params.push(Value::Text(path));
+            ("json_extract(e.doc, ?)".to_owned(), None)
+        }
+        FieldRef::AnyIp => ("coalesce(e.src_ip, e.dst_ip)".to_owned(), None),
+    }
+}
+
+fn to_json(value: Value, kind: Option<ColumnKind>) -> serde_json::Value {
+    match (value, kind) {
+        (Value::Null, _) => serde_json::Value::Null,
+        (Value::Integer(i), Some(ColumnKind::Time)) => {
+            serde_json::Value::String(micros_to_time(i).to_rfc3339())
+        }
+        (Value::Integer(i), Some(k)) => match compile::vocabulary_name(k, i) {
+            Some(name) => name.into(),
+            None => i.into(),
+        },
+        (Value::Integer(i), None) => i.into(),
+        (Value::Real(f), _) => serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into),
+        (Value::Text(s), _) => s.into(),
+        (Value::Blob(b), _) => String::from_utf8_lossy(&b).into_owned().into(),
+    }
+}
+
+fn count_by(
+    conn: &Connection,
+    request: &SearchRequest,
+    segments: &[Segment],
+    from: i64,
+    to: i64,
+    by: &[String],
+) -> Result<Aggregation, StoreError> {
+    let mut groups: HashMap<String, (Vec<serde_json::Value>, u64)> = HashMap::new();
+    let mut total = 0;
+    for segment in segments {
+        if by.is_empty() && covers_all(segment, request, from, to) {
+            total += segment.rows as u64;
+            continue;
+        }
+        let mut params = Vec::new();
+        let mut exprs = Vec::new();
+        let mut kinds = Vec::new();
+        for field in by {
+            let (expr, kind) = group_expr(field, &mut params);
+            exprs.push(expr);
+            kinds.push(kind);
+        }
+        let filter = where_clause(request, segment, from, to)?;
+        params.extend(filter.params);
+        let select = if exprs.is_empty() { String::new() } else { format!("{}, ", exprs.join(", ")) };
+        let group = if exprs.is_empty() {
+            String::new()
+        } else {
+            format!(" GROUP BY {}", (1..=exprs.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(", "))
+        };
+        let sql = format!("SELECT {select}count(*) FROM ev_{} e{}{group}", segment.id, filter.text);
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(params.iter()))?;
+        while let Some(row) = rows.next()? {
+            let mut key = Vec::with_capacity(by.len());
+            for (i, kind) in kinds.iter().enumerate() {
+                key.push(to_json(row.get::<_, Value>(i)?, *kind));
+            }
+            let n = row.get::<_, i64>(by.len())? as u64;
+            total += n;
+            let id = serde_json::to_string(&key).unwrap_or_default();
+            groups.entry(id).or_insert_with(|| (key, 0)).1 += n;
+        }
+    }
+    let mut rows: Vec<(Vec<serde_json::Value>, u64)> = groups.into_values().collect();
+    if by.is_empty() {
+        rows = vec![(Vec::new(), total)];
+    }
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.iter().map(|v| v.to_string()).cmp(b.0.iter().map(|v| v.to_string()))));
+    rows.truncate(request.limit.max(100));
+    Ok(Aggregation { by: by.to_vec(), rows, buckets: None, total })
+}
+
+fn timechart(
+    conn: &Connection,
+    request: &SearchRequest,
+    segments: &[Segment],
+    from: i64,
+    to: i64,
+    span_seconds: i64,
+    by: Option<&str>,
+) -> Result<Aggregation, StoreError> {
+    if span_seconds <= 0 {
+        return Err(StoreError::Query("the timechart span must be positive".into()));
+    }
+    let span = span_seconds * 1_000_000;
+    let lo = if from == i64::MIN { segments.iter().map(|s| s.min_time).min().unwrap_or(0) } else { from };
+    let hi = if to == i64::MAX { segments.iter().map(|s| s.max_time + 1).max().unwrap_or(0) } else { to };
+    let first = lo.div_euclid(span) * span;
+    let buckets_needed = (hi - first + span - 1) / span;
+    if buckets_needed > MAX_BUCKETS {
+        return Err(StoreError::Query(format!(
+            "a {span_seconds}s span over this time range makes {buckets_needed} buckets; \
+             use a span of at least {}s or a shorter range",
+            (hi - first) / MAX_BUCKETS / 1_000_000 + 1
+        )));
+    }
+    let mut cells: HashMap<(i64, String), u64> = HashMap::new();
+    let mut series_values: HashMap<String, serde_json::Value> = HashMap::new();
+    let mut total = 0;
+    for segment in segments {
+        let mut params = Vec::new();
+        let (series_sql, kind) = match by {
+            Some(field) => group_expr(field, &mut params),
+            None => ("NULL".to_owned(), None),
+        };
+        let filter = where_clause(request, segment, from, to)?;
+        params.extend(filter.params);
+        let sql = format!(
+            "SELECT (e.time - {first}) / {span}, {series_sql}, count(*) FROM ev_{} e{} GROUP BY 1, 2",
+            segment.id, filter.text
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(params.iter()))?;
+        while let Some(row) = rows.next()? {
+            let bucket: i64 = row.get(0)?;
+            let value = to_json(row.get::<_, Value>(1)?, kind);
+            let n = row.get::<_, i64>(2)? as u64;
+            total += n;
+            let key = value.to_string();
+            series_values.entry(key.clone()).or_insert(value);
+            *cells.entry((bucket, key)).or_default() += n;
+        }
+    }
+    // Keep the busiest series; fold the rest into "other".
+    let mut per_series: HashMap<String, u64> = HashMap::new();
+    for ((_, key), n) in &cells {
+        *per_series.entry(key.clone()).or_default() += n;
+    }
+    let mut ranked: Vec<(String, u64)> = per_series.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let kept: Vec<String> = ranked.iter().take(MAX_SERIES).map(|(k, _)| k.clone()).collect();
+    let folded = ranked.len() > MAX_SERIES;
+    let mut buckets = Vec::with_capacity(buckets_needed as usize);
+    for b in 0..buckets_needed.max(0) {
+        let mut counts: Vec<(serde_json::Value, u64)> = kept
+            .iter()
+            .map(|k| (series_values[k].clone(), cells.get(&(b, k.clone())).copied().unwrap_or(0)))
+            .collect();
+        if folded {
+            let other: u64 = cells
+                .iter()
+                .filter(|((bb, k), _)| *bb == b && !kept.contains(k))
+                .map(|(_, n)| n)
+                .sum();
+            counts.push(("other".into(), other));
+        }
+        buckets.push(TimeBucket { start: micros_to_time(first + b * span), counts });
+    }
+    let mut rows: Vec<(Vec<serde_json::Value>, u64)> =
+        ranked.into_iter().map(|(k, n)| (vec![series_values[&k].clone()], n)).collect();
+    rows.truncate(MAX_SERIES.max(request.limit));
+    Ok(Aggregation { by: by.map(|b| vec![b.to_owned()]).unwrap_or_default(), rows, buckets: Some(buckets), total })
+}
+
+pub fn by_id(conn: &Connection, id: Ulid) -> Result<Option<Event>, StoreError> {
+    let ids: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM segments WHERE rows > 0 ORDER BY id DESC")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let key = id.to_string();
+    for segment in ids {
+        let found = conn
+            .prepare(&format!("SELECT doc, raw FROM ev_{segment} WHERE id = ?"))?
+            .query_row([&key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)));
+        match found {
+            Ok((doc, raw)) => return from_row(&doc, raw).map(Some),
+            Err(rusqlite::Error::QueryReturnedNoRows) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(None)
+}

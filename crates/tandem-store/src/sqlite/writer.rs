@@ -1,0 +1,459 @@
+//! The single writer thread: group commit, segment rotation and sealing, retention.
+//!
+//! SQLite allows one writer at a time, so one thread owns the write connection and everything
+//! that writes events goes through its queue. Batches that arrive while a commit is running
+//! are committed together in the next transaction; every submitter is answered only after the
+//! commit that holds its batch has returned, which is what "acknowledged means durable" rests
+//! on. Between commits the writer advances the sealing of full segments by one bounded step,
+//! so bulk indexing never stalls ingest for long.
+
+use super::schema;
+use super::sources::LiveStats;
+use crate::api::{CommitReceipt, RetentionPolicy, RetentionReport, StoreConfig};
+use chrono::Utc;
+use rusqlite::{Connection, params};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError};
+use tandem_model::DeadLetter;
+use tokio::sync::oneshot;
+
+/// An event in the shape of a segment row, prepared on the submitter's thread so the writer
+/// spends its time in SQLite rather than in serde.
+#[derive(Debug)]
+pub struct Row {
+    pub id: String,
+    pub time: i64,
+    pub ingest_time: i64,
+    pub source: String,
+    pub class_uid: u16,
+    pub activity_id: u16,
+    pub outcome_id: u16,
+    pub severity_id: u16,
+    pub actor: Option<String>,
+    pub person: Option<String>,
+    pub host: Option<String>,
+    pub src_ip: Option<String>,
+    pub dst_ip: Option<String>,
+    pub site: Option<String>,
+    pub zone: Option<String>,
+    pub door: Option<String>,
+    pub message: Option<String>,
+    pub raw: Option<String>,
+    pub doc: String,
+}
+
+impl Row {
+    fn bytes(&self) -> i64 {
+        (self.doc.len()
+            + self.raw.as_ref().map_or(0, String::len)
+            + self.message.as_ref().map_or(0, String::len)
+            + 120) as i64
+    }
+}
+
+pub struct Rows {
+    pub rows: Vec<Row>,
+    pub dead_letters: Vec<DeadLetter>,
+    pub rejected: Vec<(String, u64)>,
+}
+
+pub enum Command {
+    Write(Rows, oneshot::Sender<Result<CommitReceipt, String>>),
+    Retention(RetentionPolicy, std::sync::mpsc::Sender<Result<RetentionReport, String>>),
+    Shutdown(std::sync::mpsc::Sender<()>),
+}
+
+/// One bounded piece of sealing work.
+#[derive(Debug, Clone)]
+enum SealStep {
+    Index { segment: i64, sql: String },
+    /// Index rows after `from` (exclusive) up to `from + chunk` into the full-text index.
+    Fts { segment: i64, from: i64 },
+    Finish { segment: i64 },
+}
+
+const FTS_CHUNK: i64 = 25_000;
+
+struct Hot {
+    id: i64,
+    rows: i64,
+    bytes: i64,
+    min_time: i64,
+    max_time: i64,
+    created: i64,
+}
+
+pub struct Writer {
+    conn: Connection,
+    config: StoreConfig,
+    hot: Hot,
+    pending: VecDeque<SealStep>,
+    queued: Arc<AtomicUsize>,
+    live: Arc<LiveStats>,
+}
+
+impl Writer {
+    pub fn open(
+        conn: Connection,
+        config: StoreConfig,
+        queued: Arc<AtomicUsize>,
+        live: Arc<LiveStats>,
+    ) -> rusqlite::Result<Writer> {
+        let hot = conn
+            .query_row(
+                "SELECT id, rows, bytes, min_time, max_time, created FROM segments
+                 WHERE state = 0 ORDER BY id DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(Hot {
+                        id: r.get(0)?,
+                        rows: r.get(1)?,
+                        bytes: r.get(2)?,
+                        min_time: r.get(3)?,
+                        max_time: r.get(4)?,
+                        created: r.get(5)?,
+                    })
+                },
+            )
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => create_segment(&conn),
+                e => Err(e),
+            })?;
+        let mut writer = Writer { conn, config, hot, pending: VecDeque::new(), queued, live };
+        // Sealing interrupted by a restart resumes where it stopped; every step is idempotent.
+        let sealing: Vec<(i64, i64)> = writer
+            .conn
+            .prepare("SELECT id, fts_upto FROM segments WHERE state = 1 ORDER BY id")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (segment, fts_upto) in sealing {
+            writer.plan_seal(segment, fts_upto);
+        }
+        Ok(writer)
+    }
+
+    /// Runs until shutdown or until every sender is gone.
+    pub fn run(mut self, rx: Receiver<Command>) {
+        let mut deferred: VecDeque<Command> = VecDeque::new();
+        loop {
+            let command = match deferred.pop_front() {
+                Some(c) => c,
+                None if self.pending.is_empty() => match rx.recv() {
+                    Ok(c) => c,
+                    Err(_) => return,
+                },
+                None => match rx.try_recv() {
+                    Ok(c) => c,
+                    Err(TryRecvError::Empty) => {
+                        self.seal_step();
+                        continue;
+                    }
+                    Err(TryRecvError::Disconnected) => return,
+                },
+            };
+            match command {
+                Command::Write(rows, reply) => {
+                    let mut group = vec![(rows, reply)];
+                    let mut events: usize = group[0].0.rows.len();
+                    while events < self.config.max_batch_events {
+                        match rx.try_recv() {
+                            Ok(Command::Write(rows, reply)) => {
+                                events += rows.rows.len();
+                                group.push((rows, reply));
+                            }
+                            Ok(other) => {
+                                deferred.push_back(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    self.commit_group(group);
+                    if !self.pending.is_empty() {
+                        self.seal_step();
+                    }
+                }
+                Command::Retention(policy, reply) => {
+                    let _ = reply.send(self.retention(&policy).map_err(|e| e.to_string()));
+                }
+                Command::Shutdown(reply) => {
+                    // Anything still queued behind the shutdown is written first.
+                    while let Ok(c) = rx.try_recv() {
+                        if let Command::Write(rows, reply) = c {
+                            self.commit_group(vec![(rows, reply)]);
+                        }
+                    }
+                    let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+                    let _ = reply.send(());
+                    return;
+                }
+            }
+        }
+    }
+
+    fn commit_group(&mut self, group: Vec<(Rows, oneshot::Sender<Result<CommitReceipt, String>>)>) {
+        let submitted: usize = group.iter().map(|(r, _)| r.rows.len() + r.dead_letters.len()).sum();
+        let result = self.write(&group);
+        self.queued.fetch_sub(submitted, Ordering::Relaxed);
+        match result {
+            Ok(()) => {
+                for (rows, reply) in group {
+                    let _ = reply.send(Ok(CommitReceipt {
+                        events: rows.rows.len(),
+                        dead_letters: rows.dead_letters.len(),
+                    }));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "commit failed; the batches were not stored");
+                // The hot segment counters may have moved inside the failed transaction.
+                if let Ok(hot) = self.reload_hot() {
+                    self.hot = hot;
+                }
+                for (_, reply) in group {
+                    let _ = reply.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+
+    fn write(
+        &mut self,
+        group: &[(Rows, oneshot::Sender<Result<CommitReceipt, String>>)],
+    ) -> rusqlite::Result<()> {
+        let now = Utc::now().timestamp_micros();
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut per_source = super::sources::CommitCounts::default();
+        let mut sealed = Vec::new();
+        {
+            let mut insert = None;
+            for (rows, _) in group {
+                for row in &rows.rows {
+                    let full = self.hot.rows >= self.config.segment_rows as i64;
+                    let old = self.hot.rows > 0
+                        && now - self.hot.created > self.config.segment_hours as i64 * 3_600_000_000;
+                    if full || old {
+                        insert = None;
+                        flush_hot(&tx, &self.hot)?;
+                        tx.execute("UPDATE segments SET state = 1 WHERE id = ?", [self.hot.id])?;
+                        sealed.push(self.hot.id);
+                        self.hot = create_segment(&tx)?;
+                    }
+                    let stmt = match &mut insert {
+                        Some(s) => s,
+                        None => insert.insert(tx.prepare_cached(&format!(
+                            "INSERT INTO ev_{} (id, time, ingest_time, source, class_uid, activity_id,
+                             outcome_id, severity_id, actor, person, host, src_ip, dst_ip, site, zone,
+                             door, message, raw, doc)
+                             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                            self.hot.id
+                        ))?),
+                    };
+                    stmt.execute(params![
+                        row.id,
+                        row.time,
+                        row.ingest_time,
+                        row.source,
+                        row.class_uid,
+                        row.activity_id,
+                        row.outcome_id,
+                        row.severity_id,
+                        row.actor,
+                        row.person,
+                        row.host,
+                        row.src_ip,
+                        row.dst_ip,
+                        row.site,
+                        row.zone,
+                        row.door,
+                        row.message,
+                        row.raw,
+                        row.doc,
+                    ])?;
+                    let hot = &mut self.hot;
+                    if hot.rows == 0 {
+                        hot.min_time = row.time;
+                        hot.max_time = row.time;
+                    } else {
+                        hot.min_time = hot.min_time.min(row.time);
+                        hot.max_time = hot.max_time.max(row.time);
+                    }
+                    hot.rows += 1;
+                    hot.bytes += row.bytes();
+                    per_source.event(&row.source, row.time);
+                }
+                if !rows.dead_letters.is_empty() {
+                    let mut dl = tx.prepare_cached(
+                        "INSERT INTO dead_letters (time, source, reason, raw) VALUES (?,?,?,?)",
+                    )?;
+                    for d in &rows.dead_letters {
+                        dl.execute(params![d.time.timestamp_micros(), d.source, d.reason, d.raw])?;
+                        per_source.dead_letter(&d.source);
+                    }
+                }
+                for (source, n) in &rows.rejected {
+                    per_source.rejected(source, *n);
+                }
+            }
+        }
+        flush_hot(&tx, &self.hot)?;
+        per_source.persist(&tx, now)?;
+        tx.commit()?;
+        self.live.record(&per_source, now);
+        for segment in sealed {
+            self.plan_seal(segment, 0);
+        }
+        Ok(())
+    }
+
+    fn reload_hot(&self) -> rusqlite::Result<Hot> {
+        self.conn.query_row(
+            "SELECT id, rows, bytes, min_time, max_time, created FROM segments WHERE id = ?",
+            [self.hot.id],
+            |r| {
+                Ok(Hot {
+                    id: r.get(0)?,
+                    rows: r.get(1)?,
+                    bytes: r.get(2)?,
+                    min_time: r.get(3)?,
+                    max_time: r.get(4)?,
+                    created: r.get(5)?,
+                })
+            },
+        )
+    }
+
+    fn plan_seal(&mut self, segment: i64, fts_upto: i64) {
+        for sql in schema::seal_indexes(segment) {
+            self.pending.push_back(SealStep::Index { segment, sql });
+        }
+        self.pending.push_back(SealStep::Index { segment, sql: schema::create_fts(segment) });
+        self.pending.push_back(SealStep::Fts { segment, from: fts_upto });
+        self.pending.push_back(SealStep::Finish { segment });
+    }
+
+    /// Does one piece of sealing work in its own transaction.
+    fn seal_step(&mut self) {
+        let Some(step) = self.pending.pop_front() else { return };
+        let result = (|| -> rusqlite::Result<()> {
+            match &step {
+                SealStep::Index { sql, .. } => self.conn.execute_batch(sql),
+                SealStep::Fts { segment, from } => {
+                    let to = from + FTS_CHUNK;
+                    let tx = self.conn.transaction()?;
+                    tx.execute(
+                        &format!(
+                            "INSERT INTO fts_{segment}(rowid, message, raw)
+                             SELECT rowid, message, raw FROM ev_{segment} WHERE rowid > ? AND rowid <= ?"
+                        ),
+                        [from, &to],
+                    )?;
+                    let max: i64 = tx.query_row(
+                        &format!("SELECT coalesce(max(rowid), 0) FROM ev_{segment}"),
+                        [],
+                        |r| r.get(0),
+                    )?;
+                    let upto = to.min(max);
+                    tx.execute("UPDATE segments SET fts_upto = ? WHERE id = ?", [upto, *segment])?;
+                    tx.commit()?;
+                    if upto < max {
+                        self.pending.push_front(SealStep::Fts { segment: *segment, from: upto });
+                    }
+                    Ok(())
+                }
+                SealStep::Finish { segment } => self
+                    .conn
+                    .execute("UPDATE segments SET state = 2 WHERE id = ?", [segment])
+                    .map(drop),
+            }
+        })();
+        if let Err(e) = result {
+            // Leave the step for the next restart rather than spinning on it.
+            tracing::error!(error = %e, ?step, "sealing step failed");
+        }
+    }
+
+    fn retention(&mut self, policy: &RetentionPolicy) -> rusqlite::Result<RetentionReport> {
+        let mut report = RetentionReport::default();
+        if let Some(days) = policy.max_age_days {
+            let cutoff = Utc::now().timestamp_micros() - days as i64 * 86_400_000_000;
+            let old: Vec<(i64, i64)> = self
+                .conn
+                .prepare("SELECT id, rows FROM segments WHERE max_time < ? AND id != ? ORDER BY id")?
+                .query_map([cutoff, self.hot.id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            for (id, rows) in old {
+                self.drop_segment(id)?;
+                report.segments_deleted += 1;
+                report.events_deleted += rows as u64;
+            }
+            report.dead_letters_deleted +=
+                self.conn.execute("DELETE FROM dead_letters WHERE time < ?", [cutoff])? as u64;
+        }
+        if let Some(mib) = policy.max_size_mib {
+            let limit = mib as i64 * 1024 * 1024;
+            loop {
+                let used: i64 = self.conn.query_row(
+                    "SELECT (page_count - freelist_count) * page_size
+                     FROM pragma_page_count, pragma_freelist_count, pragma_page_size",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if used <= limit {
+                    break;
+                }
+                let oldest: Option<(i64, i64)> = self
+                    .conn
+                    .query_row(
+                        "SELECT id, rows FROM segments WHERE id != ? ORDER BY max_time LIMIT 1",
+                        [self.hot.id],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .map(Some)
+                    .or_else(|e| match e {
+                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                        e => Err(e),
+                    })?;
+                let Some((id, rows)) = oldest else { break };
+                self.drop_segment(id)?;
+                report.segments_deleted += 1;
+                report.events_deleted += rows as u64;
+            }
+        }
+        Ok(report)
+    }
+
+    fn drop_segment(&mut self, id: i64) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute_batch(&schema::drop_segment(id))?;
+        tx.execute("DELETE FROM segments WHERE id = ?", [id])?;
+        tx.commit()?;
+        self.pending.retain(|s| match s {
+            SealStep::Index { segment, .. } | SealStep::Fts { segment, .. } | SealStep::Finish { segment } => {
+                *segment != id
+            }
+        });
+        Ok(())
+    }
+}
+
+fn flush_hot(conn: &Connection, hot: &Hot) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE segments SET rows = ?, bytes = ?, min_time = ?, max_time = ? WHERE id = ?",
+        params![hot.rows, hot.bytes, hot.min_time, hot.max_time, hot.id],
+    )?;
+    Ok(())
+}
+
+fn create_segment(conn: &Connection) -> rusqlite::Result<Hot> {
+    let created = Utc::now().timestamp_micros();
+    conn.execute(
+        "INSERT INTO segments (min_time, max_time, rows, bytes, created) VALUES (0, 0, 0, 0, ?)",
+        [created],
+    )?;
+    let id = conn.last_insert_rowid();
+    conn.execute_batch(&schema::create_segment(id))?;
+    Ok(Hot { id, rows: 0, bytes: 0, min_time: 0, max_time: 0, created })
+}
