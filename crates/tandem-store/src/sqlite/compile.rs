@@ -7,7 +7,7 @@
 use rusqlite::types::Value;
 use std::fmt::Write;
 use tandem_model::{Activity, Class, Outcome, Severity};
-use tandem_query::{Bound, CmpOp, Expr, Literal, Pattern, PatternKind};
+use tandem_query::{Bound, CmpOp, Expr, Literal, Pattern, PatternKind, WildcardPiece};
 
 /// Where a field's value lives.
 #[derive(Debug, Clone, PartialEq)]
@@ -213,7 +213,7 @@ fn compile_match(field: &str, pattern: &Pattern, out: &mut Sql) -> Result<(), Co
 fn text_condition(pattern: &Pattern, out: &mut Sql) {
     if pattern.kind == PatternKind::Wildcard {
         out.push("LIKE ");
-        out.param(Value::Text(like_pattern(&pattern.text, false)));
+        out.param(Value::Text(like_pattern(pattern, false)));
         out.push(" ESCAPE '\\'");
     } else {
         out.push("= ");
@@ -228,7 +228,7 @@ fn json_match(path: &str, pattern: &Pattern, out: &mut Sql) {
     match pattern.kind {
         PatternKind::Wildcard => {
             out.push("LIKE ");
-            out.param(Value::Text(like_pattern(&pattern.text, false)));
+            out.param(Value::Text(like_pattern(pattern, false)));
             out.push(" ESCAPE '\\'");
         }
         _ => {
@@ -388,7 +388,7 @@ fn literal_for(kind: ColumnKind, value: &Literal, field: &str) -> Result<Value, 
 fn compile_text(pattern: &Pattern, text: TextIndex, out: &mut Sql) {
     let fts = fts_query(pattern);
     let scan = |out: &mut Sql| {
-        let like = Value::Text(like_pattern(&pattern.text, true));
+        let like = Value::Text(like_pattern(pattern, true));
         out.push("(e.message LIKE ");
         out.param(like.clone());
         out.push(" ESCAPE '\\' OR e.raw LIKE ");
@@ -431,35 +431,30 @@ fn fts_query(pattern: &Pattern) -> Option<String> {
         }
         PatternKind::Wildcard => {
             // FTS5 supports only a trailing `*` (prefix query).
-            let stem = pattern.text.strip_suffix('*')?;
-            if stem.contains(['*', '?']) || !stem.chars().any(|c| c.is_alphanumeric()) {
-                return None;
+            match pattern.wildcard_pieces().as_slice() {
+                [WildcardPiece::Literal(stem), WildcardPiece::AnyRun]
+                    if stem.chars().any(|c| c.is_alphanumeric()) =>
+                {
+                    Some(format!("{} *", quote(stem)))
+                }
+                _ => None,
             }
-            Some(format!("{} *", quote(stem)))
         }
     }
 }
 
-/// Converts `*`/`?` wildcards to a LIKE pattern; `contains` wraps it in `%…%` for free text.
-fn like_pattern(text: &str, contains: bool) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
+/// Converts a pattern to a LIKE pattern (wildcards become `%`/`_`, everything else is
+/// matched literally); `contains` wraps it in `%…%` for free text.
+fn like_pattern(pattern: &Pattern, contains: bool) -> String {
+    let mut out = String::with_capacity(pattern.text.len() + 2);
     if contains {
         out.push('%');
     }
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some(n @ ('*' | '?')) => out.push(n),
-                Some(n) => {
-                    out.push_str("\\\\");
-                    escape_like(n, &mut out);
-                }
-                None => out.push_str("\\\\"),
-            },
-            '*' => out.push('%'),
-            '?' => out.push('_'),
-            c => escape_like(c, &mut out),
+    for piece in pattern.wildcard_pieces() {
+        match piece {
+            WildcardPiece::AnyRun => out.push('%'),
+            WildcardPiece::AnyChar => out.push('_'),
+            WildcardPiece::Literal(text) => text.chars().for_each(|c| escape_like(c, &mut out)),
         }
     }
     if contains {
@@ -487,8 +482,12 @@ mod tests {
 
     #[test]
     fn like_patterns_escape_sql_wildcards() {
-        assert_eq!(like_pattern("50%_off*", false), "50\\%\\_off%");
-        assert_eq!(like_pattern("a?c", true), "%a_c%");
+        let w = |t: &str| Pattern { text: t.into(), kind: PatternKind::Wildcard };
+        assert_eq!(like_pattern(&w("50%_off*"), false), "50\\%\\_off%");
+        assert_eq!(like_pattern(&w("a?c"), true), "%a_c%");
+        assert_eq!(like_pattern(&w("a\\*b*"), false), "a*b%");
+        let t = Pattern { text: "100%".into(), kind: PatternKind::Term };
+        assert_eq!(like_pattern(&t, true), "%100\\%%");
     }
 
     #[test]
