@@ -21,7 +21,7 @@ macro_rules! vocabulary {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
         $vis enum $ty { $( $(#[$vmeta])* $variant ),+ }
 
         impl $ty {
@@ -106,6 +106,7 @@ vocabulary! {
         /// Tandem extension: a device (camera, reader, sensor) went online, offline or was tampered.
         DeviceStatus = ("device_status", 9004),
         /// Anything a decoder could not classify; kept so nothing is lost.
+        #[default]
         Other = ("other", 0),
     }
 }
@@ -114,6 +115,7 @@ vocabulary! {
     /// What was done, within the class. Numbers are the OCSF `activity_id` of the class the
     /// activity usually belongs to; for physical access they follow the proposal's order.
     pub enum Activity: "activity" {
+        #[default]
         Unknown = ("unknown", 0),
         // Authentication 3002
         Logon = ("logon", 1),
@@ -187,6 +189,7 @@ impl Activity {
 vocabulary! {
     /// Whether the attempt succeeded (OCSF `status_id`).
     pub enum Outcome: "outcome" {
+        #[default]
         Unknown = ("unknown", 0),
         Success = ("success", 1),
         Failure = ("failure", 2),
@@ -197,24 +200,13 @@ vocabulary! {
     /// How much attention an event deserves (OCSF `severity_id`).
     pub enum Severity: "severity" {
         Unknown = ("unknown", 0),
+        #[default]
         Informational = ("informational", 1),
         Low = ("low", 2),
         Medium = ("medium", 3),
         High = ("high", 4),
         Critical = ("critical", 5),
         Fatal = ("fatal", 6),
-    }
-}
-
-impl Default for Outcome {
-    fn default() -> Self {
-        Outcome::Unknown
-    }
-}
-
-impl Default for Severity {
-    fn default() -> Self {
-        Severity::Informational
     }
 }
 

@@ -1,0 +1,177 @@
+//! Built-in name lists, so the simulated company needs no data files.
+//!
+//! The lists mix Norwegian, Swedish and British names (the company's three sites) with a few
+//! from elsewhere, and include non-ASCII letters on purpose: the identity directory and search
+//! must cope with `Bjørn Åberg` as well as `Alice Smith`.
+
+pub(crate) const FIRST_NAMES: &[&str] = &[
+    "Alice",
+    "Anders",
+    "Astrid",
+    "Bjørn",
+    "Camilla",
+    "Daniel",
+    "Emma",
+    "Erik",
+    "Eva",
+    "Fredrik",
+    "Hanna",
+    "Henrik",
+    "Ingrid",
+    "Jonas",
+    "Julie",
+    "Kari",
+    "Kristian",
+    "Lars",
+    "Linnea",
+    "Magnus",
+    "Maria",
+    "Martin",
+    "Nina",
+    "Nora",
+    "Ola",
+    "Oliver",
+    "Per",
+    "Ragnhild",
+    "Sara",
+    "Siri",
+    "Sofie",
+    "Thomas",
+    "Tone",
+    "Tor",
+    "Vilde",
+    "Øystein",
+    "Amelia",
+    "George",
+    "Harry",
+    "Isla",
+    "Jack",
+    "James",
+    "Charlotte",
+    "Olivia",
+    "Noah",
+    "Liam",
+    "Grace",
+    "Priya",
+    "Rahul",
+    "Aisha",
+    "Mohammed",
+    "Fatima",
+    "Chen",
+    "Wei",
+    "Yuki",
+    "Lukas",
+    "Elin",
+    "Johan",
+    "Karin",
+    "Åsa",
+    "Sven",
+    "Märta",
+    "Sebastian",
+    "Ida",
+    "Mathilde",
+    "Emil",
+    "Sigrid",
+    "Hugo",
+    "Freya",
+    "Ahmed",
+];
+
+pub(crate) const LAST_NAMES: &[&str] = &[
+    "Hansen",
+    "Johansen",
+    "Olsen",
+    "Larsen",
+    "Andersen",
+    "Pedersen",
+    "Nilsen",
+    "Kristiansen",
+    "Jensen",
+    "Karlsen",
+    "Johnsen",
+    "Pettersen",
+    "Eriksen",
+    "Berg",
+    "Haugen",
+    "Hagen",
+    "Johannessen",
+    "Andreassen",
+    "Jacobsen",
+    "Dahl",
+    "Jørgensen",
+    "Halvorsen",
+    "Henriksen",
+    "Lund",
+    "Sørensen",
+    "Smith",
+    "Jones",
+    "Williams",
+    "Taylor",
+    "Brown",
+    "Davies",
+    "Evans",
+    "Wilson",
+    "Thomas",
+    "Roberts",
+    "Johnson",
+    "Walker",
+    "Wright",
+    "Patel",
+    "Khan",
+    "Ali",
+    "Nguyen",
+    "Andersson",
+    "Johansson",
+    "Karlsson",
+    "Nilsson",
+    "Eriksson",
+    "Larsson",
+    "Olsson",
+    "Persson",
+    "Svensson",
+    "Gustafsson",
+    "Lindqvist",
+    "Åberg",
+    "Strand",
+    "Moe",
+    "Bakken",
+    "Solberg",
+    "Lie",
+    "Holm",
+    "Brekke",
+    "Sandvik",
+    "O'Connor",
+    "Murphy",
+    "Ahmed",
+    "Hussain",
+];
+
+/// Lower-case ASCII form of a name for user names and e-mail addresses, the way most
+/// directories spell `Bjørn Sørensen`: `bjorn.sorensen`.
+pub(crate) fn ascii_fold(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars().flat_map(char::to_lowercase) {
+        match c {
+            'ø' | 'ö' | 'ó' | 'ò' => out.push('o'),
+            'å' | 'ä' | 'á' | 'à' => out.push('a'),
+            'æ' => out.push_str("ae"),
+            'é' | 'è' | 'ë' => out.push('e'),
+            'ü' | 'ú' => out.push('u'),
+            'í' | 'ï' => out.push('i'),
+            c if c.is_ascii_alphanumeric() => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn folds_nordic_letters() {
+        assert_eq!(super::ascii_fold("Bjørn"), "bjorn");
+        assert_eq!(super::ascii_fold("Åberg"), "aberg");
+        assert_eq!(super::ascii_fold("O'Connor"), "oconnor");
+        assert_eq!(super::ascii_fold("Märta"), "marta");
+    }
+}
