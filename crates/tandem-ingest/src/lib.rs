@@ -1,14 +1,13 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Tandem ingest: turns what sources send (syslog, JSON, CSV, Tandem's own JSON) into
+//! normalised [`tandem_model::Event`]s.
+//!
+//! [`decode`] holds the pure, I/O-free part: framing byte streams into messages and decoding
+//! messages into events. [`pipeline`] is the path every source shares after framing (source
+//! keys, limits, dead letters, durable commit); [`syslog`] holds the UDP and TCP listeners;
+//! [`metrics`] the Prometheus counters they all update. The HTTP endpoint lives in
+//! `tandem-web` and calls the same pipeline.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub mod decode;
+pub mod metrics;
+pub mod pipeline;
+pub mod syslog;

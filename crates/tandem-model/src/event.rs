@@ -1,6 +1,8 @@
 //! The normalised event.
 
-use crate::{Activity, Actor, Class, Device, Endpoint, Outcome, Physical, Place, Severity, Timestamp};
+use crate::{
+    Activity, Actor, Class, Device, Endpoint, Outcome, Physical, Place, Severity, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use ulid::Ulid;
@@ -91,7 +93,10 @@ impl Event {
             time,
             observed_time: None,
             ingest_time: chrono::Utc::now(),
-            source: SourceRef { name: source.to_owned(), ..SourceRef::default() },
+            source: SourceRef {
+                name: source.to_owned(),
+                ..SourceRef::default()
+            },
             class,
             activity,
             outcome: Outcome::Unknown,
@@ -161,7 +166,12 @@ mod tests {
 
     #[test]
     fn raw_is_capped_at_a_char_boundary() {
-        let mut e = Event::new("s", Class::Other, Activity::Other, at("2026-01-01T00:00:00Z"));
+        let mut e = Event::new(
+            "s",
+            Class::Other,
+            Activity::Other,
+            at("2026-01-01T00:00:00Z"),
+        );
         let long = "é".repeat(RAW_CAP);
         e.set_raw(&long);
         let kept = e.raw.as_deref().unwrap();
@@ -189,12 +199,26 @@ mod tests {
 
     #[test]
     fn empty_parts_are_left_out_of_json() {
-        let e = Event::new("s", Class::Authentication, Activity::Logon, at("2026-01-01T00:00:00Z"));
+        let e = Event::new(
+            "s",
+            Class::Authentication,
+            Activity::Logon,
+            at("2026-01-01T00:00:00Z"),
+        );
         let v = serde_json::to_value(&e).unwrap();
         let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
         assert_eq!(
             keys,
-            ["activity", "class", "id", "ingest_time", "outcome", "severity", "source", "time"]
+            [
+                "activity",
+                "class",
+                "id",
+                "ingest_time",
+                "outcome",
+                "severity",
+                "source",
+                "time"
+            ]
         );
     }
 }

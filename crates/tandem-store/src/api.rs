@@ -66,7 +66,10 @@ pub struct WriteBatch {
 
 impl WriteBatch {
     pub fn events(events: Vec<Event>) -> WriteBatch {
-        WriteBatch { events, ..WriteBatch::default() }
+        WriteBatch {
+            events,
+            ..WriteBatch::default()
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -124,7 +127,13 @@ pub struct SearchRequest {
 impl SearchRequest {
     /// All time, first page of 50.
     pub fn new(query: Query) -> SearchRequest {
-        SearchRequest { query, from: None, to: None, limit: 50, offset: 0 }
+        SearchRequest {
+            query,
+            from: None,
+            to: None,
+            limit: 50,
+            offset: 0,
+        }
     }
 }
 

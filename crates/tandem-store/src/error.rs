@@ -10,9 +10,15 @@ pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("cannot use data directory {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("stored event {id} is unreadable: {source}")]
-    CorruptEvent { id: String, source: serde_json::Error },
+    CorruptEvent {
+        id: String,
+        source: serde_json::Error,
+    },
     #[error("{0}")]
     Query(String),
     #[error("the writer failed: {0}")]

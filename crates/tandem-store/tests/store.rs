@@ -36,7 +36,10 @@ fn events_of(result: SearchResult) -> Vec<Event> {
 }
 
 fn small_segments() -> StoreConfig {
-    StoreConfig { segment_rows: 100, ..StoreConfig::default() }
+    StoreConfig {
+        segment_rows: 100,
+        ..StoreConfig::default()
+    }
 }
 
 fn wait_sealed(store: &SqliteStore) {
@@ -51,8 +54,16 @@ fn wait_sealed(store: &SqliteStore) {
 fn submitted_events_are_found_newest_first_with_their_raw_form() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
-    let batch = vec![event(30, "alice", "first"), event(10, "alice", "second"), event(20, "bob", "third")];
-    let receipt = store.submit(WriteBatch::events(batch)).unwrap().wait().unwrap();
+    let batch = vec![
+        event(30, "alice", "first"),
+        event(10, "alice", "second"),
+        event(20, "bob", "third"),
+    ];
+    let receipt = store
+        .submit(WriteBatch::events(batch))
+        .unwrap()
+        .wait()
+        .unwrap();
     assert_eq!(receipt.events, 3);
 
     let found = events_of(search(&store, "user:ALICE"));
@@ -61,7 +72,10 @@ fn submitted_events_are_found_newest_first_with_their_raw_form() {
     assert_eq!(found[0].raw.as_deref(), Some("raw: second"));
     assert_eq!(search(&store, "*").total(), 3);
     assert_eq!(search(&store, "NOT user:alice").total(), 1);
-    assert_eq!(search(&store, "class:authentication AND outcome:success").total(), 3);
+    assert_eq!(
+        search(&store, "class:authentication AND outcome:success").total(),
+        3
+    );
 }
 
 #[test]
@@ -72,15 +86,27 @@ fn free_text_and_fields_match_the_same_in_hot_and_sealed_segments() {
         let events = (0..70)
             .map(|i| {
                 let n = batch * 70 + i;
-                let mut e = event(1000 - n, &format!("user{}", n % 7), &format!("door event number {n}"));
+                let mut e = event(
+                    1000 - n,
+                    &format!("user{}", n % 7),
+                    &format!("door event number {n}"),
+                );
                 if n % 10 == 0 {
-                    e.message = format!("Failed password for user{} from 10.0.0.{}", n % 7, n % 250);
+                    e.message =
+                        format!("Failed password for user{} from 10.0.0.{}", n % 7, n % 250);
                 }
-                e.place = Some(Place { site: Some(if n % 2 == 0 { "HQ" } else { "Branch" }.into()), ..Place::default() });
+                e.place = Some(Place {
+                    site: Some(if n % 2 == 0 { "HQ" } else { "Branch" }.into()),
+                    ..Place::default()
+                });
                 e
             })
             .collect();
-        store.submit(WriteBatch::events(events)).unwrap().wait().unwrap();
+        store
+            .submit(WriteBatch::events(events))
+            .unwrap()
+            .wait()
+            .unwrap();
     }
     wait_sealed(&store);
     let status = store.status().unwrap();
@@ -102,7 +128,11 @@ fn free_text_and_fields_match_the_same_in_hot_and_sealed_segments() {
         let mut req = SearchRequest::new(tandem_query::parse("*").unwrap());
         req.limit = 100;
         req.offset = page * 100;
-        seen.extend(events_of(store.search(&req).unwrap()).into_iter().map(|e| e.time));
+        seen.extend(
+            events_of(store.search(&req).unwrap())
+                .into_iter()
+                .map(|e| e.time),
+        );
     }
     assert_eq!(seen.len(), 350);
     assert!(seen.windows(2).all(|w| w[0] >= w[1]));
@@ -112,22 +142,47 @@ fn free_text_and_fields_match_the_same_in_hot_and_sealed_segments() {
 fn count_by_and_timechart_aggregate_across_segments() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path(), small_segments()).unwrap();
-    let events: Vec<Event> = (0..250).map(|n| event(n, if n % 5 == 0 { "alice" } else { "bob" }, "x")).collect();
-    store.submit(WriteBatch::events(events)).unwrap().wait().unwrap();
+    let events: Vec<Event> = (0..250)
+        .map(|n| event(n, if n % 5 == 0 { "alice" } else { "bob" }, "x"))
+        .collect();
+    store
+        .submit(WriteBatch::events(events))
+        .unwrap()
+        .wait()
+        .unwrap();
     wait_sealed(&store);
 
-    let SearchResult::Aggregation(agg) = search(&store, "* | count by user") else { panic!() };
+    let SearchResult::Aggregation(agg) = search(&store, "* | count by user") else {
+        panic!()
+    };
     assert_eq!(agg.total, 250);
     assert_eq!(agg.rows[0], (vec!["bob".into()], 200));
     assert_eq!(agg.rows[1], (vec!["alice".into()], 50));
 
-    let SearchResult::Aggregation(agg) = search(&store, "* | count by class, outcome") else { panic!() };
-    assert_eq!(agg.rows, vec![(vec!["authentication".into(), "success".into()], 250)]);
+    let SearchResult::Aggregation(agg) = search(&store, "* | count by class, outcome") else {
+        panic!()
+    };
+    assert_eq!(
+        agg.rows,
+        vec![(vec!["authentication".into(), "success".into()], 250)]
+    );
 
-    let SearchResult::Aggregation(agg) = search(&store, "user:alice | timechart 1h count") else { panic!() };
+    let SearchResult::Aggregation(agg) = search(&store, "user:alice | timechart 1h count") else {
+        panic!()
+    };
     let buckets = agg.buckets.unwrap();
-    assert_eq!(buckets.iter().map(|b| b.counts.iter().map(|c| c.1).sum::<u64>()).sum::<u64>(), 50);
-    assert!(buckets.len() >= 5 && buckets.len() <= 6, "{}", buckets.len());
+    assert_eq!(
+        buckets
+            .iter()
+            .map(|b| b.counts.iter().map(|c| c.1).sum::<u64>())
+            .sum::<u64>(),
+        50
+    );
+    assert!(
+        buckets.len() >= 5 && buckets.len() <= 6,
+        "{}",
+        buckets.len()
+    );
 }
 
 #[test]
@@ -140,12 +195,20 @@ fn dead_letters_and_source_health_are_kept() {
         rejected: vec![("test".into(), 2)],
     };
     store.submit(batch).unwrap().wait().unwrap();
-    let dead = store.dead_letters(&DeadLetterQuery { source: Some("test".into()), ..Default::default() }).unwrap();
+    let dead = store
+        .dead_letters(&DeadLetterQuery {
+            source: Some("test".into()),
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].reason, "invalid JSON at column 3");
     let stats = store.source_stats().unwrap();
     let s = stats.iter().find(|s| s.name == "test").unwrap();
-    assert_eq!((s.events_total, s.dead_letters_total, s.rejected_total), (1, 1, 2));
+    assert_eq!(
+        (s.events_total, s.dead_letters_total, s.rejected_total),
+        (1, 1, 2)
+    );
     assert!(s.events_per_minute > 0.0);
     assert!(s.last_event_time.is_some());
 }
@@ -154,19 +217,42 @@ fn dead_letters_and_source_health_are_kept() {
 fn retention_drops_whole_old_segments_but_never_the_newest() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path(), small_segments()).unwrap();
-    let old: Vec<Event> = (0..100).map(|n| event(60 * 24 * 40 + n, "old", "old")).collect();
-    store.submit(WriteBatch::events(old)).unwrap().wait().unwrap();
+    let old: Vec<Event> = (0..100)
+        .map(|n| event(60 * 24 * 40 + n, "old", "old"))
+        .collect();
+    store
+        .submit(WriteBatch::events(old))
+        .unwrap()
+        .wait()
+        .unwrap();
     let recent: Vec<Event> = (0..150).map(|n| event(n, "new", "new")).collect();
-    store.submit(WriteBatch::events(recent)).unwrap().wait().unwrap();
+    store
+        .submit(WriteBatch::events(recent))
+        .unwrap()
+        .wait()
+        .unwrap();
     wait_sealed(&store);
 
-    let report = store.apply_retention(&RetentionPolicy { max_age_days: Some(30), max_size_mib: None }).unwrap();
+    let report = store
+        .apply_retention(&RetentionPolicy {
+            max_age_days: Some(30),
+            max_size_mib: None,
+        })
+        .unwrap();
     assert_eq!(report.events_deleted, 100);
     assert_eq!(search(&store, "user:old").total(), 0);
     assert_eq!(search(&store, "user:new").total(), 150);
 
-    let report = store.apply_retention(&RetentionPolicy { max_age_days: None, max_size_mib: Some(0) }).unwrap();
-    assert_eq!(report.events_deleted, 100, "only the sealed segment goes; the hot one stays");
+    let report = store
+        .apply_retention(&RetentionPolicy {
+            max_age_days: None,
+            max_size_mib: Some(0),
+        })
+        .unwrap();
+    assert_eq!(
+        report.events_deleted, 100,
+        "only the sealed segment goes; the hot one stays"
+    );
     assert_eq!(search(&store, "user:new").total(), 50);
 }
 
@@ -176,13 +262,21 @@ fn reopening_keeps_everything_and_continues_the_hot_segment() {
     {
         let store = SqliteStore::open(dir.path(), small_segments()).unwrap();
         let events: Vec<Event> = (0..150).map(|n| event(n, "alice", "before")).collect();
-        store.submit(WriteBatch::events(events)).unwrap().wait().unwrap();
+        store
+            .submit(WriteBatch::events(events))
+            .unwrap()
+            .wait()
+            .unwrap();
         store.close().unwrap();
     }
     let store = SqliteStore::open(dir.path(), small_segments()).unwrap();
     wait_sealed(&store);
     let events: Vec<Event> = (0..10).map(|n| event(n, "alice", "after")).collect();
-    store.submit(WriteBatch::events(events)).unwrap().wait().unwrap();
+    store
+        .submit(WriteBatch::events(events))
+        .unwrap()
+        .wait()
+        .unwrap();
     assert_eq!(search(&store, "before").total(), 150);
     assert_eq!(search(&store, "after").total(), 10);
     assert_eq!(store.status().unwrap().events, 160);
@@ -194,21 +288,34 @@ fn time_windows_and_id_lookup() {
     let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
     let events: Vec<Event> = (0..10).map(|n| event(n * 60, "alice", "x")).collect();
     let id = events[3].id;
-    store.submit(WriteBatch::events(events)).unwrap().wait().unwrap();
+    store
+        .submit(WriteBatch::events(events))
+        .unwrap()
+        .wait()
+        .unwrap();
     let mut req = SearchRequest::new(tandem_query::parse("*").unwrap());
     let now: DateTime<Utc> = Utc::now();
     req.from = Some(now - Duration::minutes(150));
     req.to = Some(now);
     assert_eq!(store.search(&req).unwrap().total(), 3);
     assert_eq!(store.event(id).unwrap().unwrap().id, id);
-    assert!(store.event(tandem_model::Ulid::generate()).unwrap().is_none());
+    assert!(
+        store
+            .event(tandem_model::Ulid::generate())
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
 fn a_bad_query_is_explained() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
-    store.submit(WriteBatch::events(vec![event(1, "a", "b")])).unwrap().wait().unwrap();
+    store
+        .submit(WriteBatch::events(vec![event(1, "a", "b")]))
+        .unwrap()
+        .wait()
+        .unwrap();
     let req = SearchRequest::new(tandem_query::parse("class:authentcation").unwrap());
     let err = store.search(&req).unwrap_err().to_string();
     assert!(err.contains("unknown class `authentcation`"), "{err}");

@@ -1,14 +1,57 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Tandem's HTTP face: the ingest endpoint, the JSON API, the console pages, health and metrics.
+//!
+//! Handlers are thin: they authenticate, parse the request, call the pipeline or the store, and
+//! map errors to responses ([`ApiError`]). No business logic lives here, so everything a handler
+//! does can be tested without HTTP, and everything HTTP adds (status codes, limits, auth) is
+//! tested over real sockets in `tests/`.
+//!
+//! Everything is behind authentication except `GET /healthz` and the login page. Ingest uses
+//! per-source API keys; the API uses API tokens (`Authorization: Bearer …`) or a console
+//! session cookie.
+
+mod api;
+mod auth;
+mod console;
+mod error;
+
+pub use auth::{Principal, Role, generate_secret, hash_password, verify_password};
+pub use error::ApiError;
+
+use axum::Router;
+use axum::routing::{get, post};
+use std::sync::Arc;
+use tandem_ingest::pipeline::Pipeline;
+use tandem_store::{AccountStore, EventStore};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub events: Arc<dyn EventStore>,
+    pub accounts: Arc<dyn AccountStore>,
+    pub pipeline: Arc<Pipeline>,
+    /// Whether session cookies get the `Secure` attribute (set when served over HTTPS).
+    pub secure_cookies: bool,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .route("/api/v1/ingest/{source}", post(api::ingest))
+        .route("/api/v1/search", get(api::search))
+        .route("/api/v1/events/{id}", get(api::event))
+        .route(
+            "/api/v1/sources",
+            get(api::sources).post(api::create_source),
+        )
+        .route("/api/v1/dead-letters", get(api::dead_letters))
+        .route("/api/v1/status", get(api::status))
+        .route("/", get(console::home))
+        .route("/login", get(console::login_page).post(console::login))
+        .route("/logout", post(console::logout))
+        .route("/search", get(console::search_page))
+        .route("/sources", get(console::sources_page))
+        .route("/static/tandem.css", get(console::stylesheet))
+        .with_state(state)
 }

@@ -1,3 +1,114 @@
-fn main() {
-    println!("Hello, world!");
+//! The `tandem` command: runs the server and talks to it.
+//!
+//! This crate only wires the library crates together and gives them a command line; the
+//! behaviour lives in `tandem-store`, `tandem-ingest`, `tandem-web` and `tandem-sim`.
+
+mod bench;
+mod client;
+mod config;
+mod demo;
+mod server;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "tandem",
+    version,
+    about = "IT and physical security from the same facts"
+)]
+struct Cli {
+    /// Configuration file (TOML). Defaults to ./tandem.toml when present.
+    #[arg(long, short, global = true, env = "TANDEM_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the server: HTTP API and console, syslog listeners, the embedded store.
+    Serve,
+    /// Runs a server with a fresh store and a simulated organisation sending events to it.
+    Demo(demo::DemoArgs),
+    /// Sends an NDJSON or CSV file to a running server through the ingest API.
+    Ingest(client::IngestArgs),
+    /// Searches the event store of a running server.
+    Search(client::SearchArgs),
+    /// Lists sources with their health, or registers one.
+    Sources(client::SourcesArgs),
+    /// Lists input that could not be decoded, with the reason.
+    DeadLetters(client::DeadLetterArgs),
+    /// Prints the effective configuration (file plus environment overrides).
+    Config,
+    /// Prints the SHA-256 of an API key, for `api_key_sha256` in the configuration.
+    HashKey { key: String },
+    /// Measures ingest and search speed on this machine.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = config::Config::load(cli.config.as_deref())?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve => runtime()?.block_on(serve(config)),
+        Command::Demo(args) => runtime()?.block_on(demo::run(config, args)),
+        Command::Ingest(args) => client::ingest(args),
+        Command::Search(args) => client::search(args),
+        Command::Sources(args) => client::sources(args),
+        Command::DeadLetters(args) => client::dead_letters(args),
+        Command::Config => {
+            print!("{}", config.to_toml());
+            Ok(())
+        }
+        Command::HashKey { key } => {
+            println!("{}", tandem_ingest::pipeline::hash_key(&key));
+            Ok(())
+        }
+        Command::Bench(args) => bench::run(config, args),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")
+}
+
+async fn serve(config: config::Config) -> anyhow::Result<()> {
+    let server = server::Server::start(&config).await?;
+    print_welcome(&server, &config);
+    server::termination().await;
+    tracing::info!("shutting down: flushing queued events");
+    server.shutdown().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn print_welcome(server: &server::Server, config: &config::Config) {
+    println!("Tandem is running.");
+    println!("  console:     http://{}/", server.http);
+    println!("  data:        {}", config.data_dir.display());
+    if let Some(a) = server.syslog_udp {
+        println!("  syslog udp:  {a}");
+    }
+    if let Some(a) = server.syslog_tcp {
+        println!("  syslog tcp:  {a}");
+    }
+    if let Some(admin) = &server.first_admin {
+        println!();
+        println!("First start: an administrator was created. This is shown only once.");
+        println!("  user:        {}", admin.user);
+        println!("  password:    {}", admin.password);
+        println!("  API token:   export TANDEM_TOKEN={}", admin.api_token);
+    }
 }

@@ -40,15 +40,21 @@ impl AccountStore for SqliteStore {
     fn create_user(&self, account: &Account) -> Result<bool, StoreError> {
         let n = self.write_conn()?.execute(
             "INSERT OR IGNORE INTO users (name, password_hash, role, created) VALUES (?, ?, ?, ?)",
-            params![account.name, account.password_hash, account.role, Utc::now().timestamp_micros()],
+            params![
+                account.name,
+                account.password_hash,
+                account.role,
+                Utc::now().timestamp_micros()
+            ],
         )?;
         Ok(n == 1)
     }
 
     fn set_password(&self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
-        let n = self
-            .write_conn()?
-            .execute("UPDATE users SET password_hash = ? WHERE name = ?", params![password_hash, name])?;
+        let n = self.write_conn()?.execute(
+            "UPDATE users SET password_hash = ? WHERE name = ?",
+            params![password_hash, name],
+        )?;
         Ok(n == 1)
     }
 
@@ -58,20 +64,33 @@ impl AccountStore for SqliteStore {
                 .query_row(
                     "SELECT name, password_hash, role FROM users WHERE name = ?",
                     [name],
-                    |r| Ok(Account { name: r.get(0)?, password_hash: r.get(1)?, role: r.get(2)? }),
+                    |r| {
+                        Ok(Account {
+                            name: r.get(0)?,
+                            password_hash: r.get(1)?,
+                            role: r.get(2)?,
+                        })
+                    },
                 )
                 .optional()?)
         })
     }
 
     fn user_count(&self) -> Result<u64, StoreError> {
-        self.read(|conn| Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))? as u64))
+        self.read(|conn| {
+            Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))? as u64)
+        })
     }
 
     fn create_token(&self, token: &ApiToken) -> Result<(), StoreError> {
         self.write_conn()?.execute(
             "INSERT INTO api_tokens (sha256, name, role, created) VALUES (?, ?, ?, ?)",
-            params![token.sha256, token.name, token.role, Utc::now().timestamp_micros()],
+            params![
+                token.sha256,
+                token.name,
+                token.role,
+                Utc::now().timestamp_micros()
+            ],
         )?;
         Ok(())
     }
@@ -79,16 +98,32 @@ impl AccountStore for SqliteStore {
     fn token(&self, sha256: &str) -> Result<Option<ApiToken>, StoreError> {
         self.read(|conn| {
             Ok(conn
-                .query_row("SELECT sha256, name, role FROM api_tokens WHERE sha256 = ?", [sha256], |r| {
-                    Ok(ApiToken { sha256: r.get(0)?, name: r.get(1)?, role: r.get(2)? })
-                })
+                .query_row(
+                    "SELECT sha256, name, role FROM api_tokens WHERE sha256 = ?",
+                    [sha256],
+                    |r| {
+                        Ok(ApiToken {
+                            sha256: r.get(0)?,
+                            name: r.get(1)?,
+                            role: r.get(2)?,
+                        })
+                    },
+                )
                 .optional()?)
         })
     }
 
-    fn create_session(&self, sha256: &str, user: &str, expires: DateTime<Utc>) -> Result<(), StoreError> {
+    fn create_session(
+        &self,
+        sha256: &str,
+        user: &str,
+        expires: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let conn = self.write_conn()?;
-        conn.execute("DELETE FROM sessions WHERE expires < ?", [Utc::now().timestamp_micros()])?;
+        conn.execute(
+            "DELETE FROM sessions WHERE expires < ?",
+            [Utc::now().timestamp_micros()],
+        )?;
         conn.execute(
             "INSERT INTO sessions (sha256, user, expires) VALUES (?, ?, ?)",
             params![sha256, user, expires.timestamp_micros()],
@@ -110,7 +145,8 @@ impl AccountStore for SqliteStore {
     }
 
     fn delete_session(&self, sha256: &str) -> Result<(), StoreError> {
-        self.write_conn()?.execute("DELETE FROM sessions WHERE sha256 = ?", [sha256])?;
+        self.write_conn()?
+            .execute("DELETE FROM sessions WHERE sha256 = ?", [sha256])?;
         Ok(())
     }
 }

@@ -267,17 +267,25 @@ where
 {
     let ids: Vec<u16> = if pattern.kind == PatternKind::Wildcard {
         let re = wildcard_matcher(&pattern.text);
-        T::all().iter().filter(|v| re(v.item_name())).map(|v| v.item_uid()).collect()
+        T::all()
+            .iter()
+            .filter(|v| re(v.item_name()))
+            .map(|v| v.item_uid())
+            .collect()
     } else if let Ok(n) = pattern.text.parse::<u16>() {
         vec![n]
     } else {
-        let v: T = pattern.text.parse().map_err(|e: tandem_model::UnknownName| {
-            CompileError(format!("{e}"))
-        })?;
+        let v: T = pattern
+            .text
+            .parse()
+            .map_err(|e: tandem_model::UnknownName| CompileError(format!("{e}")))?;
         vec![v.item_uid()]
     };
     if ids.is_empty() {
-        return Err(CompileError(format!("no {kind} matches `{}`", pattern.text)));
+        return Err(CompileError(format!(
+            "no {kind} matches `{}`",
+            pattern.text
+        )));
     }
     let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
     let _ = write!(out.text, "e.{col} IN ({})", list.join(","));
@@ -349,7 +357,9 @@ fn compile_compare(
             let _ = write!(out.text, ") {op} ");
             out.param(match value {
                 Literal::Number(n) => Value::Real(*n),
-                Literal::Time(t) => Value::Text(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+                Literal::Time(t) => {
+                    Value::Text(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                }
                 Literal::Text(s) => Value::Text(s.clone()),
             });
         }
@@ -368,9 +378,15 @@ fn literal_for(kind: ColumnKind, value: &Literal, field: &str) -> Result<Value, 
         (ColumnKind::Time, Literal::Time(t)) => Ok(Value::Integer(t.timestamp_micros())),
         // A bare number against a time field reads as epoch seconds.
         (ColumnKind::Time, Literal::Number(n)) => Ok(Value::Integer((*n * 1e6) as i64)),
-        (ColumnKind::Time, Literal::Text(s)) => tandem_query::parse_time_bound(s, chrono::Utc::now())
-            .map(|t| Value::Integer(t.timestamp_micros()))
-            .map_err(|_| CompileError(format!("`{field}` needs a time such as 2026-11-25T08:00:00Z, not `{s}`"))),
+        (ColumnKind::Time, Literal::Text(s)) => {
+            tandem_query::parse_time_bound(s, chrono::Utc::now())
+                .map(|t| Value::Integer(t.timestamp_micros()))
+                .map_err(|_| {
+                    CompileError(format!(
+                        "`{field}` needs a time such as 2026-11-25T08:00:00Z, not `{s}`"
+                    ))
+                })
+        }
         (ColumnKind::Text, Literal::Text(s)) => Ok(Value::Text(s.clone())),
         (ColumnKind::Text, Literal::Number(n)) => Ok(Value::Text(n.to_string())),
         (ColumnKind::Text, Literal::Time(t)) => Ok(Value::Text(t.to_rfc3339())),
@@ -379,7 +395,9 @@ fn literal_for(kind: ColumnKind, value: &Literal, field: &str) -> Result<Value, 
             .parse::<i64>()
             .map(Value::Integer)
             .map_err(|_| CompileError(format!("`{field}` needs a number, not `{s}`"))),
-        (_, Literal::Time(_)) => Err(CompileError(format!("`{field}` needs a number, not a time"))),
+        (_, Literal::Time(_)) => Err(CompileError(format!(
+            "`{field}` needs a number, not a time"
+        ))),
     }
 }
 
@@ -401,7 +419,11 @@ fn compile_text(pattern: &Pattern, text: TextIndex, out: &mut Sql) {
         return;
     };
     let index = |out: &mut Sql| {
-        let _ = write!(out.text, "e.rowid IN (SELECT rowid FROM fts_{} WHERE fts_{} MATCH ", text.segment, text.segment);
+        let _ = write!(
+            out.text,
+            "e.rowid IN (SELECT rowid FROM fts_{} WHERE fts_{} MATCH ",
+            text.segment, text.segment
+        );
         out.param(Value::Text(fts.clone()));
         out.push(")");
     };
@@ -482,19 +504,34 @@ mod tests {
 
     #[test]
     fn like_patterns_escape_sql_wildcards() {
-        let w = |t: &str| Pattern { text: t.into(), kind: PatternKind::Wildcard };
+        let w = |t: &str| Pattern {
+            text: t.into(),
+            kind: PatternKind::Wildcard,
+        };
         assert_eq!(like_pattern(&w("50%_off*"), false), "50\\%\\_off%");
         assert_eq!(like_pattern(&w("a?c"), true), "%a_c%");
         assert_eq!(like_pattern(&w("a\\*b*"), false), "a*b%");
-        let t = Pattern { text: "100%".into(), kind: PatternKind::Term };
+        let t = Pattern {
+            text: "100%".into(),
+            kind: PatternKind::Term,
+        };
         assert_eq!(like_pattern(&t, true), "%100\\%%");
     }
 
     #[test]
     fn fts_handles_prefixes_only() {
-        let p = |text: &str, kind| Pattern { text: text.into(), kind };
-        assert_eq!(fts_query(&p("fail*", PatternKind::Wildcard)).as_deref(), Some("\"fail\" *"));
+        let p = |text: &str, kind| Pattern {
+            text: text.into(),
+            kind,
+        };
+        assert_eq!(
+            fts_query(&p("fail*", PatternKind::Wildcard)).as_deref(),
+            Some("\"fail\" *")
+        );
         assert_eq!(fts_query(&p("*fail", PatternKind::Wildcard)), None);
-        assert_eq!(fts_query(&p("say \"hi\"", PatternKind::Phrase)).as_deref(), Some("\"say \"\"hi\"\"\""));
+        assert_eq!(
+            fts_query(&p("say \"hi\"", PatternKind::Phrase)).as_deref(),
+            Some("\"say \"\"hi\"\"\"")
+        );
     }
 }

@@ -81,7 +81,10 @@ impl SqliteStore {
     }
 
     /// Runs `f` on a pooled read connection.
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let conn = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match conn {
             Some(c) => c,
@@ -138,8 +141,16 @@ fn to_row(mut event: Event, ingest_time: DateTime<Utc>) -> Row {
         actor: event.actor.user.clone(),
         person: event.actor.person.as_ref().map(|p| p.id.clone()),
         host: event.device.as_ref().and_then(|d| d.hostname.clone()),
-        src_ip: event.src.as_ref().and_then(|e| e.ip).map(|ip| ip.to_string()),
-        dst_ip: event.dst.as_ref().and_then(|e| e.ip).map(|ip| ip.to_string()),
+        src_ip: event
+            .src
+            .as_ref()
+            .and_then(|e| e.ip)
+            .map(|ip| ip.to_string()),
+        dst_ip: event
+            .dst
+            .as_ref()
+            .and_then(|e| e.ip)
+            .map(|ip| ip.to_string()),
         site: place.and_then(|p| p.site.clone()),
         zone: place.and_then(|p| p.zone.clone()),
         door: place.and_then(|p| p.door.clone()),
@@ -151,10 +162,11 @@ fn to_row(mut event: Event, ingest_time: DateTime<Utc>) -> Row {
 
 /// Rebuilds an event from its stored document and raw text.
 pub(crate) fn from_row(doc: &str, raw: Option<String>) -> Result<Event, StoreError> {
-    let mut event: Event = serde_json::from_str(doc).map_err(|source| StoreError::CorruptEvent {
-        id: doc.chars().take(40).collect(),
-        source,
-    })?;
+    let mut event: Event =
+        serde_json::from_str(doc).map_err(|source| StoreError::CorruptEvent {
+            id: doc.chars().take(40).collect(),
+            source,
+        })?;
     event.raw = raw;
     Ok(event)
 }
@@ -288,21 +300,28 @@ impl EventStore for SqliteStore {
     fn apply_retention(&self, policy: &RetentionPolicy) -> Result<RetentionReport, StoreError> {
         let (reply, rx) = std::sync::mpsc::channel();
         self.send(Command::Retention(policy.clone(), reply))?;
-        rx.recv().map_err(|_| StoreError::Closed)?.map_err(StoreError::Writer)
+        rx.recv()
+            .map_err(|_| StoreError::Closed)?
+            .map_err(StoreError::Writer)
     }
 
     fn status(&self) -> Result<StoreStatus, StoreError> {
         let queued_events = self.queued.load(Ordering::Relaxed);
         self.read(|conn| {
-            let (events, segments, sealing, oldest, newest): (i64, i64, i64, Option<i64>, Option<i64>) = conn
-                .query_row(
-                    "SELECT coalesce(sum(rows), 0), count(*), count(CASE WHEN state = 1 THEN 1 END),
+            let (events, segments, sealing, oldest, newest): (
+                i64,
+                i64,
+                i64,
+                Option<i64>,
+                Option<i64>,
+            ) = conn.query_row(
+                "SELECT coalesce(sum(rows), 0), count(*), count(CASE WHEN state = 1 THEN 1 END),
                             min(CASE WHEN rows > 0 THEN min_time END),
                             max(CASE WHEN rows > 0 THEN max_time END)
                      FROM segments",
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-                )?;
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )?;
             let file_bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
             Ok(StoreStatus {
                 events: events as u64,

@@ -3,8 +3,8 @@
 
 use super::compile::{self, ColumnKind, FieldRef, Sql, TextIndex};
 use super::{from_row, micros_to_time};
-use crate::api::*;
 use crate::StoreError;
+use crate::api::*;
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 use std::collections::HashMap;
@@ -52,10 +52,16 @@ fn run_in_snapshot(
         Some(Pipe::Count { by }) => {
             count_by(conn, request, &segments, from, to, by).map(SearchResult::Aggregation)
         }
-        Some(Pipe::Timechart { span_seconds, by }) => {
-            timechart(conn, request, &segments, from, to, *span_seconds, by.as_deref())
-                .map(SearchResult::Aggregation)
-        }
+        Some(Pipe::Timechart { span_seconds, by }) => timechart(
+            conn,
+            request,
+            &segments,
+            from,
+            to,
+            *span_seconds,
+            by.as_deref(),
+        )
+        .map(SearchResult::Aggregation),
     }
 }
 
@@ -94,7 +100,11 @@ fn where_clause(
     }
     let text = TextIndex {
         segment: segment.id,
-        fts_upto: if segment.sealed { segment.rows } else { segment.fts_upto },
+        fts_upto: if segment.sealed {
+            segment.rows
+        } else {
+            segment.fts_upto
+        },
         max_rowid: segment.rows,
     };
     compile::compile_expr(&request.query.filter, text, &mut sql)
@@ -133,8 +143,9 @@ fn page(
         } else {
             let sql = format!("SELECT count(*) FROM ev_{} e{}", segment.id, filter.text);
             conn.prepare(&sql)?
-                .query_row(params_from_iter(filter.params.iter()), |r| r.get::<_, i64>(0))?
-                as u64
+                .query_row(params_from_iter(filter.params.iter()), |r| {
+                    r.get::<_, i64>(0)
+                })? as u64
         };
         total += count;
         if count == 0 || window == 0 {
@@ -143,7 +154,7 @@ fn page(
         // Segments come newest first; once `window` hits are known to be newer than
         // everything this segment holds, it cannot contribute to the page.
         if hits.len() >= window {
-            hits.sort_unstable_by(|a, b| (b.0, b.1, b.2).cmp(&(a.0, a.1, a.2)));
+            hits.sort_unstable_by_key(|h| std::cmp::Reverse((h.0, h.1, h.2)));
             hits.truncate(window);
             if hits.last().is_some_and(|h| h.0 > segment.max_time) {
                 continue;
@@ -161,14 +172,18 @@ fn page(
             hits.push(row?);
         }
     }
-    hits.sort_unstable_by(|a, b| (b.0, b.1, b.2).cmp(&(a.0, a.1, a.2)));
+    hits.sort_unstable_by_key(|h| std::cmp::Reverse((h.0, h.1, h.2)));
     let events = hits
         .into_iter()
         .skip(request.offset)
         .take(request.limit)
         .map(|(_, _, _, doc, raw)| from_row(&doc, raw))
         .collect::<Result<Vec<Event>, _>>()?;
-    Ok(EventPage { total, offset: request.offset, events })
+    Ok(EventPage {
+        total,
+        offset: request.offset,
+        events,
+    })
 }
 
 /// SQL for a grouping field plus how to present its values.
@@ -194,7 +209,9 @@ fn to_json(value: Value, kind: Option<ColumnKind>) -> serde_json::Value {
             None => i.into(),
         },
         (Value::Integer(i), None) => i.into(),
-        (Value::Real(f), _) => serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into),
+        (Value::Real(f), _) => {
+            serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into)
+        }
         (Value::Text(s), _) => s.into(),
         (Value::Blob(b), _) => String::from_utf8_lossy(&b).into_owned().into(),
     }
@@ -225,13 +242,26 @@ fn count_by(
         }
         let filter = where_clause(request, segment, from, to)?;
         params.extend(filter.params);
-        let select = if exprs.is_empty() { String::new() } else { format!("{}, ", exprs.join(", ")) };
+        let select = if exprs.is_empty() {
+            String::new()
+        } else {
+            format!("{}, ", exprs.join(", "))
+        };
         let group = if exprs.is_empty() {
             String::new()
         } else {
-            format!(" GROUP BY {}", (1..=exprs.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(", "))
+            format!(
+                " GROUP BY {}",
+                (1..=exprs.len())
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         };
-        let sql = format!("SELECT {select}count(*) FROM ev_{} e{}{group}", segment.id, filter.text);
+        let sql = format!(
+            "SELECT {select}count(*) FROM ev_{} e{}{group}",
+            segment.id, filter.text
+        );
         let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query(params_from_iter(params.iter()))?;
         while let Some(row) = rows.next()? {
@@ -249,9 +279,20 @@ fn count_by(
     if by.is_empty() {
         rows = vec![(Vec::new(), total)];
     }
-    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.iter().map(|v| v.to_string()).cmp(b.0.iter().map(|v| v.to_string()))));
+    rows.sort_by(|a, b| {
+        b.1.cmp(&a.1).then_with(|| {
+            a.0.iter()
+                .map(|v| v.to_string())
+                .cmp(b.0.iter().map(|v| v.to_string()))
+        })
+    });
     rows.truncate(request.limit.max(100));
-    Ok(Aggregation { by: by.to_vec(), rows, buckets: None, total })
+    Ok(Aggregation {
+        by: by.to_vec(),
+        rows,
+        buckets: None,
+        total,
+    })
 }
 
 fn timechart(
@@ -264,11 +305,21 @@ fn timechart(
     by: Option<&str>,
 ) -> Result<Aggregation, StoreError> {
     if span_seconds <= 0 {
-        return Err(StoreError::Query("the timechart span must be positive".into()));
+        return Err(StoreError::Query(
+            "the timechart span must be positive".into(),
+        ));
     }
     let span = span_seconds * 1_000_000;
-    let lo = if from == i64::MIN { segments.iter().map(|s| s.min_time).min().unwrap_or(0) } else { from };
-    let hi = if to == i64::MAX { segments.iter().map(|s| s.max_time + 1).max().unwrap_or(0) } else { to };
+    let lo = if from == i64::MIN {
+        segments.iter().map(|s| s.min_time).min().unwrap_or(0)
+    } else {
+        from
+    };
+    let hi = if to == i64::MAX {
+        segments.iter().map(|s| s.max_time + 1).max().unwrap_or(0)
+    } else {
+        to
+    };
     let first = lo.div_euclid(span) * span;
     let buckets_needed = (hi - first + span - 1) / span;
     if buckets_needed > MAX_BUCKETS {
@@ -312,13 +363,22 @@ fn timechart(
     }
     let mut ranked: Vec<(String, u64)> = per_series.into_iter().collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let kept: Vec<String> = ranked.iter().take(MAX_SERIES).map(|(k, _)| k.clone()).collect();
+    let kept: Vec<String> = ranked
+        .iter()
+        .take(MAX_SERIES)
+        .map(|(k, _)| k.clone())
+        .collect();
     let folded = ranked.len() > MAX_SERIES;
     let mut buckets = Vec::with_capacity(buckets_needed as usize);
     for b in 0..buckets_needed.max(0) {
         let mut counts: Vec<(serde_json::Value, u64)> = kept
             .iter()
-            .map(|k| (series_values[k].clone(), cells.get(&(b, k.clone())).copied().unwrap_or(0)))
+            .map(|k| {
+                (
+                    series_values[k].clone(),
+                    cells.get(&(b, k.clone())).copied().unwrap_or(0),
+                )
+            })
             .collect();
         if folded {
             let other: u64 = cells
@@ -328,12 +388,22 @@ fn timechart(
                 .sum();
             counts.push(("other".into(), other));
         }
-        buckets.push(TimeBucket { start: micros_to_time(first + b * span), counts });
+        buckets.push(TimeBucket {
+            start: micros_to_time(first + b * span),
+            counts,
+        });
     }
-    let mut rows: Vec<(Vec<serde_json::Value>, u64)> =
-        ranked.into_iter().map(|(k, n)| (vec![series_values[&k].clone()], n)).collect();
+    let mut rows: Vec<(Vec<serde_json::Value>, u64)> = ranked
+        .into_iter()
+        .map(|(k, n)| (vec![series_values[&k].clone()], n))
+        .collect();
     rows.truncate(MAX_SERIES.max(request.limit));
-    Ok(Aggregation { by: by.map(|b| vec![b.to_owned()]).unwrap_or_default(), rows, buckets: Some(buckets), total })
+    Ok(Aggregation {
+        by: by.map(|b| vec![b.to_owned()]).unwrap_or_default(),
+        rows,
+        buckets: Some(buckets),
+        total,
+    })
 }
 
 pub fn by_id(conn: &Connection, id: Ulid) -> Result<Option<Event>, StoreError> {
@@ -345,7 +415,9 @@ pub fn by_id(conn: &Connection, id: Ulid) -> Result<Option<Event>, StoreError> {
     for segment in ids {
         let found = conn
             .prepare(&format!("SELECT doc, raw FROM ev_{segment} WHERE id = ?"))?
-            .query_row([&key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)));
+            .query_row([&key], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            });
         match found {
             Ok((doc, raw)) => return from_row(&doc, raw).map(Some),
             Err(rusqlite::Error::QueryReturnedNoRows) => continue,

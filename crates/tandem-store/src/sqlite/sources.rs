@@ -53,7 +53,14 @@ impl CommitCounts {
                last_received = ?6",
         )?;
         for (name, c) in &self.sources {
-            stmt.execute(params![name, c.events as i64, c.dead_letters as i64, c.rejected as i64, c.max_time, now])?;
+            stmt.execute(params![
+                name,
+                c.events as i64,
+                c.dead_letters as i64,
+                c.rejected as i64,
+                c.max_time,
+                now
+            ])?;
         }
         Ok(())
     }
@@ -81,7 +88,10 @@ impl LiveStats {
                 Some((m, n)) if *m == minute => *n += c.events,
                 _ => ring.push_back((minute, c.events)),
             }
-            while ring.front().is_some_and(|(m, _)| *m <= minute - RATE_WINDOW_MINUTES) {
+            while ring
+                .front()
+                .is_some_and(|(m, _)| *m <= minute - RATE_WINDOW_MINUTES)
+            {
                 ring.pop_front();
             }
         }
@@ -91,9 +101,14 @@ impl LiveStats {
     pub fn per_minute(&self, source: &str, now_micros: i64) -> f64 {
         let minute = now_micros / 60_000_000;
         let map = self.minutes.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(ring) = map.get(source) else { return 0.0 };
-        let sum: u64 =
-            ring.iter().filter(|(m, _)| *m > minute - RATE_WINDOW_MINUTES).map(|(_, n)| n).sum();
+        let Some(ring) = map.get(source) else {
+            return 0.0;
+        };
+        let sum: u64 = ring
+            .iter()
+            .filter(|(m, _)| *m > minute - RATE_WINDOW_MINUTES)
+            .map(|(_, n)| n)
+            .sum();
         sum as f64 / RATE_WINDOW_MINUTES as f64
     }
 }

@@ -61,17 +61,28 @@ pub struct Rows {
 
 pub enum Command {
     Write(Rows, oneshot::Sender<Result<CommitReceipt, String>>),
-    Retention(RetentionPolicy, std::sync::mpsc::Sender<Result<RetentionReport, String>>),
+    Retention(
+        RetentionPolicy,
+        std::sync::mpsc::Sender<Result<RetentionReport, String>>,
+    ),
     Shutdown(std::sync::mpsc::Sender<()>),
 }
 
 /// One bounded piece of sealing work.
 #[derive(Debug, Clone)]
 enum SealStep {
-    Index { segment: i64, sql: String },
+    Index {
+        segment: i64,
+        sql: String,
+    },
     /// Index rows after `from` (exclusive) up to `from + chunk` into the full-text index.
-    Fts { segment: i64, from: i64 },
-    Finish { segment: i64 },
+    Fts {
+        segment: i64,
+        from: i64,
+    },
+    Finish {
+        segment: i64,
+    },
 }
 
 const FTS_CHUNK: i64 = 25_000;
@@ -121,7 +132,14 @@ impl Writer {
                 rusqlite::Error::QueryReturnedNoRows => create_segment(&conn),
                 e => Err(e),
             })?;
-        let mut writer = Writer { conn, config, hot, pending: VecDeque::new(), queued, live };
+        let mut writer = Writer {
+            conn,
+            config,
+            hot,
+            pending: VecDeque::new(),
+            queued,
+            live,
+        };
         // Sealing interrupted by a restart resumes where it stopped; every step is idempotent.
         let sealing: Vec<(i64, i64)> = writer
             .conn
@@ -194,7 +212,10 @@ impl Writer {
     }
 
     fn commit_group(&mut self, group: Vec<(Rows, oneshot::Sender<Result<CommitReceipt, String>>)>) {
-        let submitted: usize = group.iter().map(|(r, _)| r.rows.len() + r.dead_letters.len()).sum();
+        let submitted: usize = group
+            .iter()
+            .map(|(r, _)| r.rows.len() + r.dead_letters.len())
+            .sum();
         let result = self.write(&group);
         self.queued.fetch_sub(submitted, Ordering::Relaxed);
         match result {
@@ -224,7 +245,9 @@ impl Writer {
         group: &[(Rows, oneshot::Sender<Result<CommitReceipt, String>>)],
     ) -> rusqlite::Result<()> {
         let now = Utc::now().timestamp_micros();
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut per_source = super::sources::CommitCounts::default();
         let mut sealed = Vec::new();
         {
@@ -233,7 +256,8 @@ impl Writer {
                 for row in &rows.rows {
                     let full = self.hot.rows >= self.config.segment_rows as i64;
                     let old = self.hot.rows > 0
-                        && now - self.hot.created > self.config.segment_hours as i64 * 3_600_000_000;
+                        && now - self.hot.created
+                            > self.config.segment_hours as i64 * 3_600_000_000;
                     if full || old {
                         insert = None;
                         flush_hot(&tx, &self.hot)?;
@@ -289,7 +313,12 @@ impl Writer {
                         "INSERT INTO dead_letters (time, source, reason, raw) VALUES (?,?,?,?)",
                     )?;
                     for d in &rows.dead_letters {
-                        dl.execute(params![d.time.timestamp_micros(), d.source, d.reason, d.raw])?;
+                        dl.execute(params![
+                            d.time.timestamp_micros(),
+                            d.source,
+                            d.reason,
+                            d.raw
+                        ])?;
                         per_source.dead_letter(&d.source);
                     }
                 }
@@ -329,14 +358,22 @@ impl Writer {
         for sql in schema::seal_indexes(segment) {
             self.pending.push_back(SealStep::Index { segment, sql });
         }
-        self.pending.push_back(SealStep::Index { segment, sql: schema::create_fts(segment) });
-        self.pending.push_back(SealStep::Fts { segment, from: fts_upto });
+        self.pending.push_back(SealStep::Index {
+            segment,
+            sql: schema::create_fts(segment),
+        });
+        self.pending.push_back(SealStep::Fts {
+            segment,
+            from: fts_upto,
+        });
         self.pending.push_back(SealStep::Finish { segment });
     }
 
     /// Does one piece of sealing work in its own transaction.
     fn seal_step(&mut self) {
-        let Some(step) = self.pending.pop_front() else { return };
+        let Some(step) = self.pending.pop_front() else {
+            return;
+        };
         let result = (|| -> rusqlite::Result<()> {
             match &step {
                 SealStep::Index { sql, .. } => self.conn.execute_batch(sql),
@@ -356,10 +393,16 @@ impl Writer {
                         |r| r.get(0),
                     )?;
                     let upto = to.min(max);
-                    tx.execute("UPDATE segments SET fts_upto = ? WHERE id = ?", [upto, *segment])?;
+                    tx.execute(
+                        "UPDATE segments SET fts_upto = ? WHERE id = ?",
+                        [upto, *segment],
+                    )?;
                     tx.commit()?;
                     if upto < max {
-                        self.pending.push_front(SealStep::Fts { segment: *segment, from: upto });
+                        self.pending.push_front(SealStep::Fts {
+                            segment: *segment,
+                            from: upto,
+                        });
                     }
                     Ok(())
                 }
@@ -381,7 +424,9 @@ impl Writer {
             let cutoff = Utc::now().timestamp_micros() - days as i64 * 86_400_000_000;
             let old: Vec<(i64, i64)> = self
                 .conn
-                .prepare("SELECT id, rows FROM segments WHERE max_time < ? AND id != ? ORDER BY id")?
+                .prepare(
+                    "SELECT id, rows FROM segments WHERE max_time < ? AND id != ? ORDER BY id",
+                )?
                 .query_map([cutoff, self.hot.id], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             for (id, rows) in old {
@@ -389,8 +434,10 @@ impl Writer {
                 report.segments_deleted += 1;
                 report.events_deleted += rows as u64;
             }
-            report.dead_letters_deleted +=
-                self.conn.execute("DELETE FROM dead_letters WHERE time < ?", [cutoff])? as u64;
+            report.dead_letters_deleted += self
+                .conn
+                .execute("DELETE FROM dead_letters WHERE time < ?", [cutoff])?
+                as u64;
         }
         if let Some(mib) = policy.max_size_mib {
             let limit = mib as i64 * 1024 * 1024;
@@ -431,9 +478,9 @@ impl Writer {
         tx.execute("DELETE FROM segments WHERE id = ?", [id])?;
         tx.commit()?;
         self.pending.retain(|s| match s {
-            SealStep::Index { segment, .. } | SealStep::Fts { segment, .. } | SealStep::Finish { segment } => {
-                *segment != id
-            }
+            SealStep::Index { segment, .. }
+            | SealStep::Fts { segment, .. }
+            | SealStep::Finish { segment } => *segment != id,
         });
         Ok(())
     }
@@ -455,5 +502,12 @@ fn create_segment(conn: &Connection) -> rusqlite::Result<Hot> {
     )?;
     let id = conn.last_insert_rowid();
     conn.execute_batch(&schema::create_segment(id))?;
-    Ok(Hot { id, rows: 0, bytes: 0, min_time: 0, max_time: 0, created })
+    Ok(Hot {
+        id,
+        rows: 0,
+        bytes: 0,
+        min_time: 0,
+        max_time: 0,
+        created,
+    })
 }

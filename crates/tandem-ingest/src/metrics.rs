@@ -1,0 +1,119 @@
+//! Prometheus metrics of the ingest path.
+//!
+//! One [`IngestMetrics`] is shared by every listener and the HTTP ingest handler; the web crate
+//! encodes [`IngestMetrics::registry`] at `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabel {
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectLabel {
+    pub source: String,
+    /// `parse`, `line_too_long`, `clock_skew`, `unknown_source`, `bad_key`, `busy`, `body_too_large`.
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PathLabel {
+    /// `http`, `syslog_udp`, `syslog_tcp`.
+    pub path: String,
+}
+
+/// Counters every ingest path updates.
+pub struct IngestMetrics {
+    pub received: Family<SourceLabel, Counter>,
+    pub stored: Family<SourceLabel, Counter>,
+    pub rejected: Family<RejectLabel, Counter>,
+    pub dead_lettered: Family<SourceLabel, Counter>,
+    /// Events waiting for the store's writer; set when scraped.
+    pub queue_depth: Gauge,
+    /// From receipt of a batch to its durable commit.
+    pub ack_latency: Family<PathLabel, Histogram>,
+    registry: Registry,
+}
+
+impl Default for IngestMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl IngestMetrics {
+    pub fn new() -> IngestMetrics {
+        let received = Family::<SourceLabel, Counter>::default();
+        let stored = Family::<SourceLabel, Counter>::default();
+        let rejected = Family::<RejectLabel, Counter>::default();
+        let dead_lettered = Family::<SourceLabel, Counter>::default();
+        let queue_depth = Gauge::default();
+        let ack_latency = Family::<PathLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new([
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ])
+        });
+        let mut registry = Registry::with_prefix("tandem");
+        registry.register(
+            "events_received",
+            "Events received, before decoding",
+            received.clone(),
+        );
+        registry.register("events_stored", "Events durably stored", stored.clone());
+        registry.register(
+            "events_rejected",
+            "Input refused, by reason",
+            rejected.clone(),
+        );
+        registry.register(
+            "dead_letters",
+            "Input kept as dead letters",
+            dead_lettered.clone(),
+        );
+        registry.register(
+            "ingest_queue_depth",
+            "Events waiting for the store writer",
+            queue_depth.clone(),
+        );
+        registry.register(
+            "ingest_ack_seconds",
+            "Time from receiving a batch to its durable commit",
+            ack_latency.clone(),
+        );
+        IngestMetrics {
+            received,
+            stored,
+            rejected,
+            dead_lettered,
+            queue_depth,
+            ack_latency,
+            registry,
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn reject(&self, source: &str, reason: &str, n: u64) {
+        self.rejected
+            .get_or_create(&RejectLabel {
+                source: source.to_owned(),
+                reason: reason.to_owned(),
+            })
+            .inc_by(n);
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

@@ -1,0 +1,402 @@
+//! The path every source shares after framing: decode, check, store, acknowledge.
+//!
+//! A [`Pipeline`] knows the configured sources and their keys, decodes a body or a run of
+//! lines into a [`Decoded`] batch (good events, dead letters for what could not be decoded,
+//! per-line errors for the sender), and commits it to the store. [`Pipeline::commit`] returns
+//! only once the store reports the batch durable, so whoever acknowledges to a sender after it
+//! keeps the promise that acknowledged means stored.
+
+use crate::decode::{self, DecodeContext, DecodeError, Format, split_lines};
+use crate::metrics::{IngestMetrics, PathLabel, SourceLabel};
+use chrono::{Duration, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+use tandem_model::{DeadLetter, Event, Timestamp};
+use tandem_store::{EventStore, SourceRecord, StoreError, WriteBatch};
+
+/// A configured source as the pipeline needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Source {
+    pub name: String,
+    pub format: Format,
+    pub vendor: Option<String>,
+    pub product: Option<String>,
+    /// SHA-256 of the API key, hex; `None` means the source cannot use HTTP ingest.
+    pub key_sha256: Option<String>,
+}
+
+impl Source {
+    pub fn new(name: &str, format: Format) -> Source {
+        Source {
+            name: name.to_owned(),
+            format,
+            vendor: None,
+            product: None,
+            key_sha256: None,
+        }
+    }
+
+    pub fn record(&self) -> SourceRecord {
+        SourceRecord {
+            name: self.name.clone(),
+            format: self.format.name().to_owned(),
+            vendor: self.vendor.clone(),
+            product: self.product.clone(),
+            key_sha256: self.key_sha256.clone(),
+            expected_interval_secs: None,
+        }
+    }
+}
+
+/// Hex SHA-256 of an API key, the form keys are stored and compared in.
+pub fn hash_key(key: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Limits that protect the store from one misbehaving sender.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_line_bytes: usize,
+    /// Events dated further ahead of their receipt than this are dead-lettered: a source
+    /// with a wrong clock would otherwise put events where no time-bounded search finds them.
+    pub max_future_skew: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 32 * 1024 * 1024,
+            max_line_bytes: 1024 * 1024,
+            max_future_skew: Duration::hours(1),
+        }
+    }
+}
+
+/// Why a request was refused as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("unknown source `{0}`; register it first (tandem sources add {0})")]
+    UnknownSource(String),
+    #[error("missing or wrong API key for source `{0}`")]
+    BadKey(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One line that did not become an event.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineError {
+    pub line: u64,
+    pub error: String,
+}
+
+/// What happened to a batch, as told to its sender.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestReport {
+    pub accepted: u64,
+    pub rejected: u64,
+    /// The first errors, by line (at most [`MAX_REPORTED_ERRORS`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<LineError>,
+}
+
+/// Errors listed in one report; the rest are counted and kept as dead letters.
+pub const MAX_REPORTED_ERRORS: usize = 20;
+
+/// A decoded batch waiting to be committed.
+pub struct Decoded {
+    pub source: String,
+    pub events: Vec<Event>,
+    pub dead_letters: Vec<DeadLetter>,
+    pub report: IngestReport,
+    pub received: Instant,
+}
+
+impl Decoded {
+    fn new(source: &str) -> Decoded {
+        Decoded {
+            source: source.to_owned(),
+            events: Vec::new(),
+            dead_letters: Vec::new(),
+            report: IngestReport::default(),
+            received: Instant::now(),
+        }
+    }
+
+    fn reject(&mut self, line: u64, reason: String, raw: &[u8]) {
+        self.report.rejected += 1;
+        if self.report.errors.len() < MAX_REPORTED_ERRORS {
+            self.report.errors.push(LineError {
+                line,
+                error: reason.clone(),
+            });
+        }
+        self.dead_letters.push(DeadLetter::new(
+            &self.source,
+            format!("line {line}: {reason}"),
+            raw,
+        ));
+    }
+}
+
+/// The shared ingest path.
+pub struct Pipeline {
+    store: Arc<dyn EventStore>,
+    sources: RwLock<HashMap<String, Source>>,
+    metrics: Arc<IngestMetrics>,
+    limits: Limits,
+}
+
+impl Pipeline {
+    pub fn new(
+        store: Arc<dyn EventStore>,
+        limits: Limits,
+        metrics: Arc<IngestMetrics>,
+    ) -> Pipeline {
+        Pipeline {
+            store,
+            sources: RwLock::new(HashMap::new()),
+            metrics,
+            limits,
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn metrics(&self) -> &Arc<IngestMetrics> {
+        &self.metrics
+    }
+
+    pub fn store(&self) -> &Arc<dyn EventStore> {
+        &self.store
+    }
+
+    /// Adds or replaces a source, in memory and in the store.
+    pub fn register(&self, source: Source) -> Result<(), StoreError> {
+        self.store.upsert_source(&source.record())?;
+        self.sources
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(source.name.clone(), source);
+        Ok(())
+    }
+
+    /// Loads the sources registered in the store.
+    pub fn load_registered(&self) -> Result<usize, StoreError> {
+        let records = self.store.sources()?;
+        let mut map = self.sources.write().unwrap_or_else(|p| p.into_inner());
+        for r in &records {
+            let Ok(format) = r.format.parse() else {
+                tracing::warn!(source = %r.name, format = %r.format, "unknown format; source skipped");
+                continue;
+            };
+            map.insert(
+                r.name.clone(),
+                Source {
+                    name: r.name.clone(),
+                    format,
+                    vendor: r.vendor.clone(),
+                    product: r.product.clone(),
+                    key_sha256: r.key_sha256.clone(),
+                },
+            );
+        }
+        Ok(records.len())
+    }
+
+    pub fn source(&self, name: &str) -> Option<Source> {
+        self.sources
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Checks an HTTP sender's key for `name`.
+    pub fn authenticate(&self, name: &str, key: Option<&str>) -> Result<Source, IngestError> {
+        let Some(source) = self.source(name) else {
+            self.metrics.reject(name, "unknown_source", 1);
+            return Err(IngestError::UnknownSource(name.to_owned()));
+        };
+        match (&source.key_sha256, key) {
+            (Some(expected), Some(key)) if *expected == hash_key(key) => Ok(source),
+            _ => {
+                self.metrics.reject(name, "bad_key", 1);
+                Err(IngestError::BadKey(name.to_owned()))
+            }
+        }
+    }
+
+    fn context(&self, source: &Source, received: Timestamp) -> DecodeContext {
+        DecodeContext {
+            source: source.name.clone(),
+            vendor: source.vendor.clone(),
+            product: source.product.clone(),
+            received,
+            default_year: None,
+        }
+    }
+
+    /// Decodes a request body in the source's format (NDJSON-style lines, or CSV).
+    pub fn decode_body(&self, source: &Source, body: &[u8]) -> Decoded {
+        let received = Utc::now();
+        let ctx = self.context(source, received);
+        let mut out = Decoded::new(&source.name);
+        if source.format == Format::Csv {
+            for (line, result, raw) in decode::decode_csv(body, &ctx) {
+                self.accept(&mut out, line, result, raw.as_bytes());
+            }
+        } else {
+            for (line, result) in split_lines(body, self.limits.max_line_bytes) {
+                match result {
+                    Ok(bytes) => {
+                        let decoded = decode::decode_line(source.format, bytes, &ctx);
+                        self.accept(&mut out, line, decoded, bytes);
+                    }
+                    Err(too_long) => {
+                        self.metrics.reject(&source.name, "line_too_long", 1);
+                        out.reject(line, too_long.to_string(), b"");
+                    }
+                }
+            }
+        }
+        self.count_received(&out);
+        out
+    }
+
+    /// Decodes messages already framed by a listener (one syslog message each).
+    pub fn decode_messages<'a>(
+        &self,
+        source: &Source,
+        messages: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Decoded {
+        let ctx = self.context(source, Utc::now());
+        let mut out = Decoded::new(&source.name);
+        for (i, message) in messages.into_iter().enumerate() {
+            let decoded = decode::decode_line(source.format, message, &ctx);
+            self.accept(&mut out, i as u64 + 1, decoded, message);
+        }
+        self.count_received(&out);
+        out
+    }
+
+    fn count_received(&self, out: &Decoded) {
+        let n = out.events.len() as u64 + out.report.rejected;
+        self.metrics
+            .received
+            .get_or_create(&SourceLabel {
+                source: out.source.clone(),
+            })
+            .inc_by(n);
+    }
+
+    fn accept(&self, out: &mut Decoded, line: u64, result: Result<Event, DecodeError>, raw: &[u8]) {
+        match result {
+            Ok(event) => {
+                let received = event.observed_time.unwrap_or_else(Utc::now);
+                if event.time > received + self.limits.max_future_skew {
+                    self.metrics.reject(&out.source, "clock_skew", 1);
+                    let ahead = event.time - received;
+                    out.reject(
+                        line,
+                        format!(
+                            "event time {} is {} ahead of the time it was received (limit {}); check the source's clock",
+                            event.time.to_rfc3339(),
+                            human(ahead),
+                            human(self.limits.max_future_skew)
+                        ),
+                        raw,
+                    );
+                } else {
+                    out.events.push(event);
+                    out.report.accepted += 1;
+                }
+            }
+            Err(DecodeError::Empty) => {}
+            Err(e) => {
+                self.metrics.reject(&out.source, "parse", 1);
+                out.reject(line, e.to_string(), raw);
+            }
+        }
+    }
+
+    /// Stores a decoded batch and waits until it is durable.
+    pub async fn commit(&self, decoded: Decoded, path: &str) -> Result<IngestReport, IngestError> {
+        let (batch, source, report, received) = self.prepare(decoded);
+        let n = batch.events.len() as u64;
+        let dead = batch.dead_letters.len() as u64;
+        let commit = match self.store.submit(batch) {
+            Ok(c) => c,
+            Err(e) => {
+                if matches!(e, StoreError::Busy { .. }) {
+                    self.metrics.reject(&source, "busy", n);
+                }
+                return Err(e.into());
+            }
+        };
+        commit.await?;
+        self.committed(&source, n, dead, received, path);
+        Ok(report)
+    }
+
+    /// [`Pipeline::commit`] for threads outside an async runtime.
+    pub fn commit_blocking(
+        &self,
+        decoded: Decoded,
+        path: &str,
+    ) -> Result<IngestReport, IngestError> {
+        let (batch, source, report, received) = self.prepare(decoded);
+        let n = batch.events.len() as u64;
+        let dead = batch.dead_letters.len() as u64;
+        self.store.submit(batch)?.wait()?;
+        self.committed(&source, n, dead, received, path);
+        Ok(report)
+    }
+
+    fn prepare(&self, decoded: Decoded) -> (WriteBatch, String, IngestReport, Instant) {
+        // Every rejected line is also a dead letter, which the store counts per source.
+        let batch = WriteBatch {
+            events: decoded.events,
+            dead_letters: decoded.dead_letters,
+            rejected: Vec::new(),
+        };
+        (batch, decoded.source, decoded.report, decoded.received)
+    }
+
+    fn committed(&self, source: &str, events: u64, dead: u64, received: Instant, path: &str) {
+        let label = SourceLabel {
+            source: source.to_owned(),
+        };
+        self.metrics.stored.get_or_create(&label).inc_by(events);
+        if dead > 0 {
+            self.metrics
+                .dead_lettered
+                .get_or_create(&label)
+                .inc_by(dead);
+        }
+        self.metrics
+            .ack_latency
+            .get_or_create(&PathLabel {
+                path: path.to_owned(),
+            })
+            .observe(received.elapsed().as_secs_f64());
+    }
+}
+
+/// `3h 5m`, `2d 4h`, `45s`: durations as operators read them.
+fn human(d: Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        3600..86400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
+    }
+}

@@ -1,0 +1,303 @@
+//! The JSON API and the ingest endpoint.
+
+use crate::auth::{Principal, Role};
+use crate::{ApiError, AppState};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use std::io::Read;
+use tandem_ingest::decode::Format;
+use tandem_ingest::pipeline::{IngestReport, Source, hash_key};
+use tandem_store::{DeadLetterQuery, SearchRequest};
+
+pub async fn healthz(State(state): State<AppState>) -> Response {
+    match tokio::task::spawn_blocking(move || state.events.status()).await {
+        Ok(Ok(status)) => Json(serde_json::json!({
+            "status": "ok",
+            "events": status.events,
+            "queued_events": status.queued_events,
+        }))
+        .into_response(),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "unavailable"})),
+        )
+            .into_response(),
+    }
+}
+
+pub async fn metrics(_who: Principal, State(state): State<AppState>) -> Result<Response, ApiError> {
+    let events = state.events.clone();
+    let status = tokio::task::spawn_blocking(move || events.status()).await??;
+    let metrics = state.pipeline.metrics();
+    metrics.queue_depth.set(status.queued_events as i64);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics.encode(),
+    )
+        .into_response())
+}
+
+/// `POST /api/v1/ingest/{source}`: NDJSON (or CSV for CSV sources), optionally gzip.
+/// Answers only after the batch is durable.
+pub async fn ingest(
+    State(state): State<AppState>,
+    Path(source): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<IngestReport>, ApiError> {
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()));
+    let source = state.pipeline.authenticate(&source, key)?;
+    let limit = state.pipeline.limits().max_body_bytes;
+    let too_large = || {
+        state
+            .pipeline
+            .metrics()
+            .reject(&source.name, "body_too_large", 1);
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "request body over the {} limit; send smaller batches",
+                bytes_human(limit)
+            ),
+        )
+    };
+    let bytes = read_body(body, limit).await?.ok_or_else(too_large)?;
+    let gzip = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    let pipeline = state.pipeline.clone();
+    let decoded = tokio::task::spawn_blocking(move || {
+        let body = if gzip {
+            gunzip(&bytes, limit)?
+        } else {
+            bytes.to_vec()
+        };
+        Ok::<_, ApiError>(pipeline.decode_body(&source, &body))
+    })
+    .await??;
+    let report = state.pipeline.commit(decoded, "http").await?;
+    Ok(Json(report))
+}
+
+/// Reads the body if it fits in `limit`. An oversized body is still read (and discarded, up to a
+/// bound) before answering, so the sender sees the 413 instead of a broken connection.
+async fn read_body(body: Body, limit: usize) -> Result<Option<Vec<u8>>, ApiError> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut out = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk
+            .map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
+        seen += chunk.len();
+        if seen <= limit {
+            out.extend_from_slice(&chunk);
+        } else if seen > limit.saturating_mul(8) {
+            break;
+        }
+    }
+    Ok((seen <= limit).then_some(out))
+}
+
+fn gunzip(bytes: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| ApiError::bad_request(format!("body is not valid gzip: {e}")))?;
+    if out.len() > limit {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "decompressed body over the {} limit; send smaller batches",
+                bytes_human(limit)
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+fn bytes_human(n: usize) -> String {
+    if n >= 1 << 20 {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{} KiB", n >> 10)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SearchParams {
+    #[serde(default)]
+    pub q: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+/// Parses the API's search parameters into a store request, with errors users can act on.
+pub fn search_request(params: &SearchParams) -> Result<SearchRequest, ApiError> {
+    let query = tandem_query::parse(&params.q).map_err(|e| ApiError {
+        status: StatusCode::BAD_REQUEST,
+        message: format!("query syntax: {} at position {}", e.message, e.position),
+        detail: Some(serde_json::json!({ "position": e.position, "caret": e.render(&params.q) })),
+    })?;
+    let now = Utc::now();
+    let bound = |name: &str, v: &Option<String>| {
+        v.as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| {
+                tandem_query::parse_time_bound(s, now)
+                    .map_err(|e| ApiError::bad_request(format!("`{name}`: {}", e.message)))
+            })
+            .transpose()
+    };
+    let mut request = SearchRequest::new(query);
+    request.from = bound("from", &params.from)?;
+    request.to = bound("to", &params.to)?;
+    request.limit = params.limit.unwrap_or(50).min(1000);
+    request.offset = params.offset.unwrap_or(0);
+    Ok(request)
+}
+
+pub async fn search(
+    _who: Principal,
+    State(state): State<AppState>,
+    Query(params): Query<SearchParams>,
+) -> Result<Response, ApiError> {
+    let request = search_request(&params)?;
+    let events = state.events.clone();
+    let result = tokio::task::spawn_blocking(move || events.search(&request)).await??;
+    Ok(Json(result).into_response())
+}
+
+pub async fn event(
+    _who: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("`{id}` is not an event id")))?;
+    let events = state.events.clone();
+    match tokio::task::spawn_blocking(move || events.event(id)).await?? {
+        Some(e) => Ok(Json(e).into_response()),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "no such event")),
+    }
+}
+
+pub async fn sources(_who: Principal, State(state): State<AppState>) -> Result<Response, ApiError> {
+    let events = state.events.clone();
+    let (registered, stats) = tokio::task::spawn_blocking(move || {
+        Ok::<_, tandem_store::StoreError>((events.sources()?, events.source_stats()?))
+    })
+    .await??;
+    let list: Vec<serde_json::Value> = stats
+        .into_iter()
+        .map(|s| {
+            let config = registered.iter().find(|r| r.name == s.name);
+            let mut v = serde_json::to_value(&s).unwrap_or_default();
+            if let (Some(obj), Some(c)) = (v.as_object_mut(), config) {
+                obj.insert("format".into(), c.format.clone().into());
+                obj.insert("vendor".into(), c.vendor.clone().into());
+                obj.insert("product".into(), c.product.clone().into());
+                obj.insert("http_ingest".into(), c.key_sha256.is_some().into());
+            }
+            v
+        })
+        .collect();
+    Ok(Json(list).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct NewSource {
+    pub name: String,
+    pub format: String,
+    pub vendor: Option<String>,
+    pub product: Option<String>,
+}
+
+/// Registers a source and returns its API key, which is shown this once.
+pub async fn create_source(
+    who: Principal,
+    State(state): State<AppState>,
+    Json(new): Json<NewSource>,
+) -> Result<Response, ApiError> {
+    who.require(Role::Admin)?;
+    if new.name.is_empty()
+        || !new
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(ApiError::bad_request(
+            "source names use letters, digits, `-` and `_`",
+        ));
+    }
+    let format: Format = new
+        .format
+        .parse()
+        .map_err(|e| ApiError::bad_request(format!("{e}")))?;
+    let key = crate::generate_secret("tsk_");
+    let source = Source {
+        name: new.name.clone(),
+        format,
+        vendor: new.vendor,
+        product: new.product,
+        key_sha256: Some(hash_key(&key)),
+    };
+    let pipeline = state.pipeline.clone();
+    tokio::task::spawn_blocking(move || pipeline.register(source)).await??;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "name": new.name, "api_key": key })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct DeadLetterParams {
+    pub source: Option<String>,
+    pub since: Option<String>,
+    pub limit: Option<usize>,
+}
+
+pub async fn dead_letters(
+    _who: Principal,
+    State(state): State<AppState>,
+    Query(params): Query<DeadLetterParams>,
+) -> Result<Response, ApiError> {
+    let since = params
+        .since
+        .as_deref()
+        .map(|s| tandem_query::parse_time_bound(s, Utc::now()))
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("`since`: {}", e.message)))?;
+    let query = DeadLetterQuery {
+        source: params.source,
+        since,
+        limit: params.limit.unwrap_or(100).min(10_000),
+    };
+    let events = state.events.clone();
+    let list = tokio::task::spawn_blocking(move || events.dead_letters(&query)).await??;
+    Ok(Json(list).into_response())
+}
+
+pub async fn status(_who: Principal, State(state): State<AppState>) -> Result<Response, ApiError> {
+    let events = state.events.clone();
+    let status = tokio::task::spawn_blocking(move || events.status()).await??;
+    Ok(Json(status).into_response())
+}

@@ -1,0 +1,343 @@
+//! The console: server-rendered pages, no JavaScript needed. The full console (live monitor,
+//! findings, person view, settings) builds on this layout.
+
+use crate::api::{SearchParams, search_request};
+use crate::auth::{Principal, SESSION_COOKIE, cookie, verify_password};
+use crate::{ApiError, AppState};
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chrono::{Duration, Utc};
+use minijinja::{Environment, context};
+use serde::Deserialize;
+use std::sync::OnceLock;
+use tandem_ingest::pipeline::hash_key;
+use tandem_model::Event;
+use tandem_store::SearchResult;
+
+const SESSION_HOURS: i64 = 12;
+
+fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in [
+            ("layout.html", include_str!("../templates/layout.html")),
+            ("login.html", include_str!("../templates/login.html")),
+            ("search.html", include_str!("../templates/search.html")),
+            ("sources.html", include_str!("../templates/sources.html")),
+        ] {
+            env.add_template(name, source).expect("templates are valid");
+        }
+        env
+    })
+}
+
+fn render(name: &str, ctx: minijinja::Value) -> Response {
+    match templates().get_template(name).and_then(|t| t.render(ctx)) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// A console visitor: signed in, or sent to the login page.
+pub struct Visitor(Principal);
+
+impl axum::extract::FromRequestParts<AppState> for Visitor {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        Principal::from_request_parts(parts, state)
+            .await
+            .map(Visitor)
+            .map_err(|_| Redirect::to("/login").into_response())
+    }
+}
+
+pub async fn home(_v: Visitor) -> Redirect {
+    Redirect::to("/search")
+}
+
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("../templates/tandem.css"),
+    )
+        .into_response()
+}
+
+pub async fn login_page() -> Response {
+    render("login.html", context! { user => None::<String> })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, ApiError> {
+    let accounts = state.accounts.clone();
+    let username = form.username.clone();
+    let user = tokio::task::spawn_blocking(move || {
+        let user = accounts.user(&username)?;
+        Ok::<_, tandem_store::StoreError>(
+            user.filter(|u| verify_password(&form.password, &u.password_hash)),
+        )
+    })
+    .await??;
+    let Some(user) = user else {
+        let mut response = render(
+            "login.html",
+            context! { error => "Wrong user name or password." },
+        );
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        return Ok(response);
+    };
+    let session = crate::generate_secret("");
+    let accounts = state.accounts.clone();
+    let hashed = hash_key(&session);
+    let name = user.name.clone();
+    tokio::task::spawn_blocking(move || {
+        accounts.create_session(&hashed, &name, Utc::now() + Duration::hours(SESSION_HOURS))
+    })
+    .await??;
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        SESSION_HOURS * 3600
+    );
+    let mut response = Redirect::to("/search").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
+    );
+    Ok(response)
+}
+
+pub async fn logout(State(state): State<AppState>, parts: Parts) -> Response {
+    if let Some(session) = cookie(&parts, SESSION_COOKIE) {
+        let accounts = state.accounts.clone();
+        let hashed = hash_key(session);
+        let _ = tokio::task::spawn_blocking(move || accounts.delete_session(&hashed)).await;
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("tandem_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    response
+}
+
+#[derive(Deserialize)]
+pub struct ConsoleSearch {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    range: String,
+}
+
+const RANGES: &[(&str, &str)] = &[
+    ("15m", "Last 15 minutes"),
+    ("1h", "Last hour"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+    ("all", "All time"),
+];
+
+pub async fn search_page(
+    Visitor(who): Visitor,
+    State(state): State<AppState>,
+    Query(form): Query<ConsoleSearch>,
+) -> Response {
+    let range = if RANGES.iter().any(|r| r.0 == form.range) {
+        form.range.clone()
+    } else {
+        "24h".into()
+    };
+    let from = (range != "all").then(|| format!("now-{range}"));
+    let params = SearchParams {
+        q: form.q.clone(),
+        from,
+        to: None,
+        limit: Some(100),
+        offset: None,
+    };
+    let base = context! { user => who.name, page => "search", q => form.q, range => range, ranges => RANGES.to_vec() };
+    let request = match search_request(&params) {
+        Ok(r) => r,
+        Err(e) => {
+            let caret = e
+                .detail
+                .as_ref()
+                .and_then(|d| d.get("caret"))
+                .and_then(|c| c.as_str())
+                .unwrap_or("");
+            return render(
+                "search.html",
+                context! { error => format!("{}\n{}", e.message, caret), ..base },
+            );
+        }
+    };
+    let events = state.events.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let result = events.search(&request)?;
+        // The histogram reuses the filter with a timechart sized to the window.
+        let histogram = if matches!(result, SearchResult::Events(_)) {
+            let now = Utc::now();
+            let from = request.from.unwrap_or_else(|| now - Duration::days(30));
+            let span = ((now - from).num_seconds() / 60).max(1);
+            let mut chart = request.clone();
+            chart.from = Some(from);
+            chart.query.pipe = Some(tandem_query::Pipe::Timechart {
+                span_seconds: span,
+                by: None,
+            });
+            events.search(&chart).ok()
+        } else {
+            None
+        };
+        Ok::<_, tandem_store::StoreError>((result, histogram))
+    })
+    .await;
+    match outcome {
+        Ok(Ok((SearchResult::Events(page), histogram))) => {
+            let rows: Vec<_> = page.events.iter().map(event_row).collect();
+            render(
+                "search.html",
+                context! { total => page.total, events => rows, histogram => histogram.and_then(histogram_bars), ..base },
+            )
+        }
+        Ok(Ok((SearchResult::Aggregation(agg), _))) => {
+            let rows: Vec<(Vec<String>, u64)> = agg
+                .rows
+                .iter()
+                .map(|(k, n)| {
+                    (
+                        k.iter()
+                            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                            .collect(),
+                        *n,
+                    )
+                })
+                .collect();
+            render(
+                "search.html",
+                context! { total => agg.total, aggregation => context! { by => agg.by, rows => rows }, ..base },
+            )
+        }
+        Ok(Err(e)) => render("search.html", context! { error => e.to_string(), ..base }),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+fn event_row(e: &Event) -> minijinja::Value {
+    let who = e
+        .actor
+        .person
+        .as_ref()
+        .and_then(|p| p.name.clone())
+        .or_else(|| e.actor.user.clone())
+        .or_else(|| e.actor.badge.as_ref().map(|b| format!("badge {b}")))
+        .unwrap_or_default();
+    let place = e.place.as_ref();
+    let where_ = place
+        .and_then(|p| {
+            p.door
+                .clone()
+                .or_else(|| p.camera.clone())
+                .or_else(|| p.zone.clone())
+        })
+        .or_else(|| e.device.as_ref().and_then(|d| d.hostname.clone()))
+        .or_else(|| e.src.as_ref().and_then(|s| s.ip).map(|ip| ip.to_string()))
+        .unwrap_or_default();
+    let mut shown = e.clone();
+    let raw = shown.raw.take();
+    context! {
+        time => e.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+        class => e.class.name(),
+        activity => e.activity.name(),
+        outcome => e.outcome.name(),
+        who => who,
+        where => where_,
+        message => if e.message.is_empty() { format!("{} {}", e.class, e.activity) } else { e.message.clone() },
+        json => serde_json::to_string_pretty(&shown).unwrap_or_default(),
+        raw => raw,
+    }
+}
+
+fn histogram_bars(result: SearchResult) -> Option<minijinja::Value> {
+    let SearchResult::Aggregation(agg) = result else {
+        return None;
+    };
+    let buckets = agg.buckets?;
+    if buckets.is_empty() {
+        return None;
+    }
+    let counts: Vec<u64> = buckets
+        .iter()
+        .map(|b| b.counts.iter().map(|c| c.1).sum())
+        .collect();
+    let max = counts.iter().copied().max().unwrap_or(0).max(1);
+    let width = 600.0;
+    let w = width / counts.len() as f64;
+    let bars: Vec<_> = buckets
+        .iter()
+        .zip(&counts)
+        .map(|(b, &n)| {
+            let h = (n as f64 / max as f64) * 76.0;
+            context! {
+                x => format!("{:.2}", w * buckets.iter().position(|x| x.start == b.start).unwrap_or(0) as f64),
+                y => format!("{:.2}", 80.0 - h), w => format!("{:.2}", (w - 0.5).max(0.5)), h => format!("{:.2}", h),
+                label => b.start.format("%Y-%m-%d %H:%M").to_string(), count => n,
+            }
+        })
+        .collect();
+    let caption = format!(
+        "{} to {} UTC, busiest interval {} events",
+        buckets[0].start.format("%Y-%m-%d %H:%M"),
+        buckets[buckets.len() - 1].start.format("%Y-%m-%d %H:%M"),
+        max
+    );
+    Some(context! { width => width, bars => bars, caption => caption })
+}
+
+pub async fn sources_page(Visitor(who): Visitor, State(state): State<AppState>) -> Response {
+    let events = state.events.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        Ok::<_, tandem_store::StoreError>((events.sources()?, events.source_stats()?))
+    })
+    .await;
+    match result {
+        Ok(Ok((registered, stats))) => {
+            let rows: Vec<_> = stats
+                .iter()
+                .map(|s| {
+                    let format = registered.iter().find(|r| r.name == s.name).map(|r| r.format.clone());
+                    context! {
+                        name => s.name.clone(), format => format.unwrap_or_else(|| "—".into()),
+                        last_event_time => s.last_event_time.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
+                        last_received => s.last_received.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
+                        events_per_minute => format!("{:.1}", s.events_per_minute),
+                        events_total => s.events_total, dead_letters_total => s.dead_letters_total,
+                    }
+                })
+                .collect();
+            render(
+                "sources.html",
+                context! { user => who.name, page => "sources", sources => rows },
+            )
+        }
+        Ok(Err(e)) => ApiError::from(e).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}

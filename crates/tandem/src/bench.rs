@@ -1,0 +1,294 @@
+//! `tandem bench`: ingest and search speed of this build on this machine.
+//!
+//! Starts `tandem serve` as a child process on a scratch data directory (so its memory is
+//! measured alone), sends simulated events over HTTP from several client threads with
+//! durable acknowledgement, then times searches over the resulting store. Prints events/s,
+//! acknowledgement latency percentiles, search latency percentiles and the server's peak RSS.
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use clap::Args;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Events to ingest before the search benchmark.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub events: u64,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 4)]
+    pub clients: usize,
+    /// Events per request.
+    #[arg(long, default_value_t = 5_000)]
+    pub batch: usize,
+    /// Scratch data directory (deleted first).
+    #[arg(long, default_value = "bench-data")]
+    pub data_dir: PathBuf,
+    /// Times each search is run.
+    #[arg(long, default_value_t = 20)]
+    pub search_runs: usize,
+    /// Keep the data directory afterwards.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+pub fn run(_config: crate::config::Config, args: BenchArgs) -> anyhow::Result<()> {
+    if args.data_dir.exists() {
+        std::fs::remove_dir_all(&args.data_dir)?;
+    }
+    let (mut child, url, token) = start_server(&args.data_dir)?;
+    let result = measure(&args, &url, &token, child.id());
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let _ = child.wait();
+    if !args.keep {
+        let _ = std::fs::remove_dir_all(&args.data_dir);
+    }
+    result
+}
+
+fn start_server(data_dir: &std::path::Path) -> anyhow::Result<(Child, String, String)> {
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe)
+        .arg("serve")
+        .env("TANDEM_DATA_DIR", data_dir)
+        .env("TANDEM_HTTP__LISTEN", "127.0.0.1:0")
+        .env("TANDEM_SYSLOG__UDP", "")
+        .env("TANDEM_SYSLOG__TCP", "")
+        .env("TANDEM_RETENTION__MAX_AGE_DAYS", "3650")
+        .env("TANDEM_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot start `tandem serve`")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut url = None;
+    let mut token = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        if let Some(u) = line.trim().strip_prefix("console:") {
+            url = Some(u.trim().trim_end_matches('/').to_owned());
+        }
+        if let Some(t) = line.split("TANDEM_TOKEN=").nth(1) {
+            token = Some(t.trim().to_owned());
+            break;
+        }
+    }
+    match (url, token) {
+        (Some(u), Some(t)) => Ok((child, u, t)),
+        _ => {
+            let _ = child.kill();
+            bail!("the server did not start")
+        }
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(str::to_owned)
+        })
+        .and_then(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// Request bodies built from a simulated day: varied, realistic events.
+fn bodies(batch: usize) -> Vec<Vec<u8>> {
+    let mut sim = tandem_sim::Simulator::new(tandem_sim::Org::generate(11, 1000), 11);
+    let day = Utc::now() - chrono::Duration::hours(24);
+    let lines: Vec<String> = sim
+        .records_between(day, day + chrono::Duration::hours(24))
+        .into_iter()
+        .filter(|r| r.http_source().is_some())
+        .map(|r| r.payload)
+        .collect();
+    lines
+        .chunks(batch)
+        .filter(|c| c.len() == batch)
+        .map(|c| (c.join("\n") + "\n").into_bytes())
+        .collect()
+}
+
+fn measure(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result<()> {
+    // A bench source, registered through the API like any other.
+    let created: serde_json::Value = agent()
+        .post(format!("{url}/api/v1/sources"))
+        .header("Authorization", format!("Bearer {token}"))
+        .send_json(serde_json::json!({"name": "bench", "format": "tandem"}))?
+        .body_mut()
+        .read_json()?;
+    let key = created["api_key"]
+        .as_str()
+        .context("no API key")?
+        .to_owned();
+    let bodies = Arc::new(bodies(args.batch));
+    if bodies.is_empty() {
+        bail!(
+            "the simulation produced too few events for batches of {}",
+            args.batch
+        );
+    }
+    println!(
+        "ingest: {} events over HTTP, {} clients, {} events per request, durable acks",
+        args.events, args.clients, args.batch
+    );
+    let requests = args.events.div_ceil(args.batch as u64);
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for _ in 0..args.clients {
+        let (bodies, next, key, url) = (bodies.clone(), next.clone(), key.clone(), url.to_owned());
+        let batch = args.batch as u64;
+        handles.push(std::thread::spawn(move || -> anyhow::Result<Vec<f64>> {
+            let agent = agent();
+            let mut latencies = Vec::new();
+            let mut retry: Vec<u64> = Vec::new();
+            loop {
+                let i = match retry.pop() {
+                    Some(i) => i,
+                    None => next.fetch_add(1, Ordering::Relaxed),
+                };
+                if i >= requests {
+                    return Ok(latencies);
+                }
+                let body = &bodies[i as usize % bodies.len()];
+                let t = Instant::now();
+                let mut response = agent
+                    .post(format!("{url}/api/v1/ingest/bench"))
+                    .header("Authorization", format!("Bearer {key}"))
+                    .header("Content-Type", "application/x-ndjson")
+                    .send(&body[..])?;
+                if response.status() == 503 {
+                    // The store's queue is full: back off and send the same batch again.
+                    std::thread::sleep(Duration::from_millis(20));
+                    retry.push(i);
+                    continue;
+                }
+                if !response.status().is_success() {
+                    bail!(
+                        "ingest failed: {} {}",
+                        response.status(),
+                        response.body_mut().read_to_string()?
+                    );
+                }
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                if i % 200 == 0 {
+                    eprint!("\r  {} / {} events", i * batch, requests * batch);
+                }
+            }
+        }));
+    }
+    let mut latencies = Vec::new();
+    for h in handles {
+        latencies.extend(
+            h.join()
+                .map_err(|_| anyhow::anyhow!("client thread panicked"))??,
+        );
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let ingested = latencies.len() as f64 * args.batch as f64;
+    latencies.sort_by(f64::total_cmp);
+    eprintln!();
+    println!(
+        "  {:.0} events/s sustained ({:.0} events in {:.1} s); ack latency per {}-event request p50 {:.1} ms, p99 {:.1} ms",
+        ingested / elapsed,
+        ingested,
+        elapsed,
+        args.batch,
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99)
+    );
+    println!(
+        "  peak RSS of the server after ingest: {:.0} MiB",
+        peak_rss_mib(pid)
+    );
+
+    // Let sealing finish so searches see the steady state.
+    let wait = Instant::now();
+    loop {
+        let status: serde_json::Value = agent()
+            .get(format!("{url}/api/v1/status"))
+            .header("Authorization", format!("Bearer {token}"))
+            .call()?
+            .body_mut()
+            .read_json()?;
+        if status["segments_sealing"].as_u64() == Some(0)
+            || wait.elapsed() > Duration::from_secs(600)
+        {
+            println!(
+                "  store: {} events in {} segments, {:.0} MiB on disk; indexing finished {:.1} s after ingest",
+                status["events"],
+                status["segments"],
+                status["file_bytes"].as_f64().unwrap_or(0.0) / 1048576.0,
+                wait.elapsed().as_secs_f64()
+            );
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    let searches = [
+        ("field query", "user:alice* AND class:authentication"),
+        ("field query (exact)", "host:srv-db-01"),
+        ("free text", "\"failed password\""),
+        ("count by", "* | count by source"),
+        (
+            "count by (json field)",
+            "class:physical_access | count by place.building",
+        ),
+    ];
+    println!(
+        "search: {} runs each over the whole store, first page of 50",
+        args.search_runs
+    );
+    for (name, q) in searches {
+        let mut times = Vec::new();
+        let mut total = 0;
+        for _ in 0..args.search_runs {
+            let t = Instant::now();
+            let mut response = agent()
+                .get(format!("{url}/api/v1/search"))
+                .query("q", q)
+                .header("Authorization", format!("Bearer {token}"))
+                .call()?;
+            let body: serde_json::Value = response.body_mut().read_json()?;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            total = body["total"].as_u64().unwrap_or(0);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "  {name:<22} p50 {:>8.1} ms  p99 {:>8.1} ms  ({total} matches)  {q}",
+            percentile(&times, 0.5),
+            percentile(&times, 0.99)
+        );
+    }
+    println!("peak RSS of the server: {:.0} MiB", peak_rss_mib(pid));
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! The one configuration file, with environment overrides.
+//!
+//! Every setting has a default, so an empty file (or none) runs a working single-node Tandem.
+//! Any setting can be overridden by an environment variable named after its path:
+//! `TANDEM_` + the path with sections joined by `__`, e.g. `TANDEM_HTTP__LISTEN=0.0.0.0:8080`
+//! or `TANDEM_STORE__SYNCHRONOUS=normal`. Values are read as TOML when they parse as TOML
+//! (numbers, booleans, arrays) and as strings otherwise. `tandem config` prints the result.
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use tandem_store::{RetentionPolicy, StoreConfig};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Everything Tandem keeps lives under this directory.
+    pub data_dir: PathBuf,
+    pub http: HttpConfig,
+    pub syslog: SyslogConfig,
+    pub ingest: IngestConfig,
+    pub store: StoreConfig,
+    pub retention: RetentionConfig,
+    /// Sources known at start (more can be added with `tandem sources add` or the API).
+    pub sources: Vec<SourceConfig>,
+    /// Log filter, e.g. `info` or `tandem=debug,info`.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("data"),
+            http: HttpConfig::default(),
+            syslog: SyslogConfig::default(),
+            ingest: IngestConfig::default(),
+            store: StoreConfig::default(),
+            retention: RetentionConfig::default(),
+            sources: Vec::new(),
+            log: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    pub listen: String,
+    /// Set when Tandem is served over HTTPS (by a reverse proxy), so cookies are `Secure`.
+    pub secure_cookies: bool,
+    pub max_body_mib: usize,
+    pub max_line_kib: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "127.0.0.1:8080".into(),
+            secure_cookies: false,
+            max_body_mib: 32,
+            max_line_kib: 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyslogConfig {
+    /// UDP listen address; empty to disable.
+    pub udp: String,
+    /// TCP listen address (newline or octet-counting framing); empty to disable.
+    pub tcp: String,
+    /// The source name syslog events are recorded under.
+    pub source: String,
+}
+
+impl Default for SyslogConfig {
+    fn default() -> Self {
+        SyslogConfig {
+            udp: "127.0.0.1:5514".into(),
+            tcp: "127.0.0.1:5514".into(),
+            source: "syslog".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Events dated further ahead of their receipt than this are dead-lettered.
+    pub max_future_skew_minutes: i64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            max_future_skew_minutes: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Events older than this are deleted, a whole segment at a time.
+    pub max_age_days: Option<u64>,
+    /// Oldest segments are deleted while the database is larger than this.
+    pub max_size_mib: Option<u64>,
+    /// How often the policy is applied.
+    pub check_minutes: u64,
+}
+
+impl RetentionConfig {
+    pub fn policy(&self) -> RetentionPolicy {
+        RetentionPolicy {
+            max_age_days: self.max_age_days,
+            max_size_mib: self.max_size_mib,
+        }
+    }
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            max_age_days: Some(90),
+            max_size_mib: None,
+            check_minutes: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub name: String,
+    /// `tandem`, `json`, `csv` or `syslog`.
+    pub format: String,
+    #[serde(default)]
+    pub vendor: Option<String>,
+    #[serde(default)]
+    pub product: Option<String>,
+    /// SHA-256 (hex) of the source's API key; print one with `tandem hash-key`.
+    #[serde(default)]
+    pub api_key_sha256: Option<String>,
+}
+
+impl Config {
+    /// Reads `path` (if given, it must exist; if not, `tandem.toml` is used when present)
+    /// and applies `TANDEM_*` environment overrides.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read config file {}", p.display()))?,
+            None if Path::new("tandem.toml").exists() => std::fs::read_to_string("tandem.toml")?,
+            None => String::new(),
+        };
+        let mut value: toml::Table =
+            toml::from_str(&text).context("config file is not valid TOML")?;
+        apply_env(&mut value, std::env::vars())?;
+        let config: Config = toml::Value::Table(value)
+            .try_into()
+            .context("invalid configuration")?;
+        Ok(config)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("# cannot print configuration: {e}"))
+    }
+}
+
+/// Applies `TANDEM_SECTION__KEY=value` variables onto the parsed file.
+fn apply_env(
+    table: &mut toml::Table,
+    vars: impl Iterator<Item = (String, String)>,
+) -> anyhow::Result<()> {
+    for (key, raw) in vars {
+        let Some(path) = key.strip_prefix("TANDEM_") else {
+            continue;
+        };
+        // Variables used by the command line rather than the server.
+        if matches!(path, "CONFIG" | "URL" | "TOKEN") {
+            continue;
+        }
+        let parts: Vec<String> = path.split("__").map(|p| p.to_ascii_lowercase()).collect();
+        if parts.iter().any(String::is_empty) {
+            bail!("environment variable {key}: empty path segment");
+        }
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.clone()));
+        let mut node = &mut *table;
+        for part in &parts[..parts.len() - 1] {
+            let entry = node
+                .entry(part.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            node = match entry {
+                toml::Value::Table(t) => t,
+                _ => bail!("environment variable {key}: `{part}` is not a section"),
+            };
+        }
+        node.insert(parts[parts.len() - 1].clone(), value);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let mut table: toml::Table = toml::from_str(text)?;
+        apply_env(
+            &mut table,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )?;
+        Ok(toml::Value::Table(table).try_into()?)
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = load("", &[]).unwrap();
+        assert_eq!(c.http.listen, "127.0.0.1:8080");
+        assert_eq!(c.retention.policy().max_age_days, Some(90));
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let c = load(
+            "data_dir = \"/var/lib/tandem\"\n[http]\nlisten = \"127.0.0.1:1\"\n",
+            &[
+                ("TANDEM_HTTP__LISTEN", "0.0.0.0:9000"),
+                ("TANDEM_STORE__SEGMENT_ROWS", "1000"),
+                ("TANDEM_STORE__SYNCHRONOUS", "normal"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.http.listen, "0.0.0.0:9000");
+        assert_eq!(c.store.segment_rows, 1000);
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/tandem"));
+    }
+
+    #[test]
+    fn unknown_settings_are_refused() {
+        let err = load("[http]\nlisen = \"x\"\n", &[]).unwrap_err();
+        assert!(format!("{err:#}").contains("lisen"), "{err:#}");
+    }
+
+    #[test]
+    fn printed_config_reads_back() {
+        let c = Config::default();
+        let again: Config = toml::from_str(&c.to_toml()).unwrap();
+        assert_eq!(again.to_toml(), c.to_toml());
+    }
+}

@@ -1,0 +1,222 @@
+//! Wires the crates into a running server: store, pipeline, HTTP, syslog, retention.
+
+use crate::config::Config;
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tandem_ingest::decode::Format;
+use tandem_ingest::metrics::IngestMetrics;
+use tandem_ingest::pipeline::{Limits, Pipeline, Source};
+use tandem_store::{Account, AccountStore, ApiToken, EventStore, SqliteStore};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Credentials created at first start, shown once.
+pub struct FirstAdmin {
+    pub user: String,
+    pub password: String,
+    pub api_token: String,
+}
+
+/// A running Tandem.
+pub struct Server {
+    pub http: SocketAddr,
+    pub syslog_udp: Option<SocketAddr>,
+    pub syslog_tcp: Option<SocketAddr>,
+    pub first_admin: Option<FirstAdmin>,
+    pub store: Arc<SqliteStore>,
+    pub pipeline: Arc<Pipeline>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    pub async fn start(config: &Config) -> anyhow::Result<Server> {
+        let store = Arc::new(
+            SqliteStore::open(&config.data_dir, config.store.clone()).with_context(|| {
+                format!("cannot open the store in {}", config.data_dir.display())
+            })?,
+        );
+        let limits = Limits {
+            max_body_bytes: config.http.max_body_mib * 1024 * 1024,
+            max_line_bytes: config.http.max_line_kib * 1024,
+            max_future_skew: chrono::Duration::minutes(config.ingest.max_future_skew_minutes),
+        };
+        let pipeline = Arc::new(Pipeline::new(
+            store.clone(),
+            limits,
+            Arc::new(IngestMetrics::new()),
+        ));
+        pipeline.load_registered()?;
+        for s in &config.sources {
+            let format: Format = s
+                .format
+                .parse()
+                .with_context(|| format!("source `{}` in the configuration", s.name))?;
+            let mut source = Source::new(&s.name, format);
+            source.vendor.clone_from(&s.vendor);
+            source.product.clone_from(&s.product);
+            source.key_sha256 = s
+                .api_key_sha256
+                .clone()
+                .or_else(|| pipeline.source(&s.name).and_then(|x| x.key_sha256));
+            pipeline.register(source)?;
+        }
+        if pipeline.source(&config.syslog.source).is_none() {
+            pipeline.register(Source::new(&config.syslog.source, Format::Syslog))?;
+        }
+        let first_admin = create_first_admin(store.as_ref())?;
+
+        let (shutdown, _) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let http_listener = TcpListener::bind(&config.http.listen)
+            .await
+            .with_context(|| format!("cannot listen for HTTP on {}", config.http.listen))?;
+        let http = http_listener.local_addr()?;
+        let state = tandem_web::AppState {
+            events: store.clone(),
+            accounts: store.clone(),
+            pipeline: pipeline.clone(),
+            secure_cookies: config.http.secure_cookies,
+        };
+        let mut stop = shutdown.subscribe();
+        tasks.push(tokio::spawn(async move {
+            let serve = axum::serve(http_listener, tandem_web::router(state))
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                });
+            if let Err(e) = serve.await {
+                tracing::error!(error = %e, "HTTP server stopped");
+            }
+        }));
+
+        let syslog_source = pipeline
+            .source(&config.syslog.source)
+            .expect("registered above");
+        let mut syslog_udp = None;
+        if !config.syslog.udp.is_empty() {
+            let socket = UdpSocket::bind(&config.syslog.udp).await.with_context(|| {
+                format!("cannot listen for syslog on udp {}", config.syslog.udp)
+            })?;
+            syslog_udp = Some(socket.local_addr()?);
+            tasks.push(tokio::spawn(tandem_ingest::syslog::serve_udp(
+                socket,
+                pipeline.clone(),
+                syslog_source.clone(),
+                shutdown.subscribe(),
+            )));
+        }
+        let mut syslog_tcp = None;
+        if !config.syslog.tcp.is_empty() {
+            let listener = TcpListener::bind(&config.syslog.tcp)
+                .await
+                .with_context(|| {
+                    format!("cannot listen for syslog on tcp {}", config.syslog.tcp)
+                })?;
+            syslog_tcp = Some(listener.local_addr()?);
+            tasks.push(tokio::spawn(tandem_ingest::syslog::serve_tcp(
+                listener,
+                pipeline.clone(),
+                syslog_source,
+                shutdown.subscribe(),
+            )));
+        }
+
+        if config.retention.max_age_days.is_some() || config.retention.max_size_mib.is_some() {
+            let store = store.clone();
+            let policy = config.retention.policy();
+            let every = std::time::Duration::from_secs(config.retention.check_minutes.max(1) * 60);
+            let mut stop = shutdown.subscribe();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                    let store = store.clone();
+                    let policy = policy.clone();
+                    match tokio::task::spawn_blocking(move || store.apply_retention(&policy)).await
+                    {
+                        Ok(Ok(r)) if r.segments_deleted > 0 || r.dead_letters_deleted > 0 => {
+                            tracing::info!(
+                                segments = r.segments_deleted,
+                                events = r.events_deleted,
+                                dead_letters = r.dead_letters_deleted,
+                                "retention applied"
+                            )
+                        }
+                        Ok(Err(e)) => tracing::error!(error = %e, "retention failed"),
+                        _ => {}
+                    }
+                }
+            }));
+        }
+        Ok(Server {
+            http,
+            syslog_udp,
+            syslog_tcp,
+            first_admin,
+            store,
+            pipeline,
+            shutdown,
+            tasks,
+        })
+    }
+
+    /// Stops accepting, lets listeners flush what they hold, then closes the store (which
+    /// commits everything queued).
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
+        }
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.close()).await??;
+        Ok(())
+    }
+}
+
+fn create_first_admin(store: &SqliteStore) -> anyhow::Result<Option<FirstAdmin>> {
+    if store.user_count()? > 0 {
+        return Ok(None);
+    }
+    let password = tandem_web::generate_secret("");
+    let account = Account {
+        name: "admin".into(),
+        password_hash: tandem_web::hash_password(&password),
+        role: "admin".into(),
+    };
+    if !store.create_user(&account)? {
+        return Ok(None);
+    }
+    let api_token = tandem_web::generate_secret("tat_");
+    store.create_token(&ApiToken {
+        sha256: tandem_ingest::pipeline::hash_key(&api_token),
+        name: "admin (first start)".into(),
+        role: "admin".into(),
+    })?;
+    Ok(Some(FirstAdmin {
+        user: account.name,
+        password,
+        api_token,
+    }))
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn termination() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("can install a SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

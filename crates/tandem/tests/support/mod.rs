@@ -1,0 +1,198 @@
+//! A real `tandem serve` process on loopback for end-to-end tests.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct TestServer {
+    pub child: Child,
+    pub url: String,
+    pub token: String,
+    pub syslog_udp: Option<SocketAddr>,
+    pub syslog_tcp: Option<SocketAddr>,
+    pub data_dir: PathBuf,
+    pub admin_password: Option<String>,
+}
+
+pub fn tandem() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tandem"))
+}
+
+impl TestServer {
+    /// Starts a server on `data_dir` with ephemeral ports; `token` is reused on restarts.
+    pub fn start(data_dir: &Path, token: Option<&str>, extra_env: &[(&str, &str)]) -> TestServer {
+        let mut cmd = tandem();
+        cmd.arg("serve")
+            .env("TANDEM_DATA_DIR", data_dir)
+            .env("TANDEM_HTTP__LISTEN", "127.0.0.1:0")
+            .env("TANDEM_SYSLOG__UDP", "127.0.0.1:0")
+            .env("TANDEM_SYSLOG__TCP", "127.0.0.1:0")
+            .env("TANDEM_LOG", "warn")
+            .env_remove("TANDEM_CONFIG")
+            .current_dir(data_dir.parent().unwrap_or(data_dir))
+            .stdout(Stdio::piped());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("tandem starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let (mut url, mut udp, mut tcp, mut new_token, mut password) =
+            (None, None, None, None, None);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let Some(Ok(line)) = lines.next() else { break };
+            let line = line.trim().to_owned();
+            if let Some(v) = line.strip_prefix("console:") {
+                url = Some(v.trim().trim_end_matches('/').to_owned());
+            } else if let Some(v) = line.strip_prefix("syslog udp:") {
+                udp = v.trim().parse().ok();
+            } else if let Some(v) = line.strip_prefix("syslog tcp:") {
+                tcp = v.trim().parse().ok();
+                if token.is_some() {
+                    break;
+                }
+            } else if let Some(v) = line.strip_prefix("password:") {
+                password = Some(v.trim().to_owned());
+            } else if let Some(v) = line.split("TANDEM_TOKEN=").nth(1) {
+                new_token = Some(v.trim().to_owned());
+                break;
+            }
+        }
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        TestServer {
+            child,
+            url: url.expect("server printed its URL"),
+            token: token.map(str::to_owned).or(new_token).expect("a token"),
+            syslog_udp: udp,
+            syslog_tcp: tcp,
+            data_dir: data_dir.to_owned(),
+            admin_password: password,
+        }
+    }
+
+    pub fn agent() -> ureq::Agent {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into()
+    }
+
+    /// GET with the admin token; returns status and JSON body.
+    pub fn get(&self, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
+        let mut req = Self::agent()
+            .get(format!("{}{path}", self.url))
+            .header("Authorization", format!("Bearer {}", self.token));
+        for (k, v) in query {
+            req = req.query(*k, *v);
+        }
+        let mut resp = req.call().expect("request sent");
+        let status = resp.status().as_u16();
+        let body = resp.body_mut().read_to_string().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        )
+    }
+
+    pub fn search(&self, q: &str) -> Value {
+        let (status, body) = self.get("/api/v1/search", &[("q", q), ("limit", "1000")]);
+        assert_eq!(status, 200, "search `{q}` failed: {body}");
+        body
+    }
+
+    pub fn total(&self, q: &str) -> u64 {
+        self.search(q)["total"].as_u64().unwrap()
+    }
+
+    /// Registers a source and returns its API key.
+    pub fn add_source(&self, name: &str, format: &str) -> String {
+        let mut resp = Self::agent()
+            .post(format!("{}/api/v1/sources", self.url))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .send_json(serde_json::json!({"name": name, "format": format}))
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 201);
+        let v: Value = resp.body_mut().read_json().unwrap();
+        v["api_key"].as_str().unwrap().to_owned()
+    }
+
+    /// POSTs a body to the ingest endpoint; returns status and JSON body.
+    pub fn ingest(
+        &self,
+        source: &str,
+        key: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut req = Self::agent()
+            .post(format!("{}/api/v1/ingest/{source}", self.url))
+            .header("Authorization", format!("Bearer {key}"));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req.send(body).expect("request sent");
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Polls until `q` matches `n` events (syslog is batched, so arrival is not instant).
+    pub fn wait_for(&self, q: &str, n: u64) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = self.total(q);
+            if got == n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`{q}`: expected {n} events, found {got}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        self.child.wait().unwrap()
+    }
+
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Tandem-format NDJSON line.
+pub fn event_line(minutes_ago: i64, user: &str, message: &str) -> String {
+    let time = chrono::Utc::now() - chrono::Duration::minutes(minutes_ago);
+    serde_json::json!({
+        "time": time.to_rfc3339(),
+        "class": "authentication",
+        "activity": "logon",
+        "outcome": "success",
+        "message": message,
+        "actor": {"user": user},
+        "src": {"ip": "10.1.2.3"}
+    })
+    .to_string()
+}
