@@ -39,7 +39,7 @@ impl Default for StoreConfig {
             segment_rows: 250_000,
             segment_hours: 24,
             max_batch_events: 50_000,
-            max_queued_events: 200_000,
+            max_queued_events: 50_000,
             cache_mib: 64,
             readers: 4,
             max_result_window: 10_000,

@@ -320,3 +320,78 @@ fn a_bad_query_is_explained() {
     let err = store.search(&req).unwrap_err().to_string();
     assert!(err.contains("unknown class `authentcation`"), "{err}");
 }
+
+#[test]
+fn a_full_event_reads_back_exactly_as_submitted() {
+    use tandem_model::{
+        Device, DeviceKind, Endpoint, GeoLocation, ObjectDetection, Physical, Severity,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let mut e = event(3, "alice", "Door forced open");
+    e.class = Class::PhysicalAccess;
+    e.activity = Activity::Forced;
+    e.outcome = Outcome::Failure;
+    e.severity = Severity::High;
+    e.observed_time = Some(Utc::now());
+    e.actor.badge = Some("40123".into());
+    e.physical = Some(Physical {
+        reason: Some("no_access_to_door".into()),
+        direction: Some("in".into()),
+        inference: None,
+        detection: Some(ObjectDetection {
+            label: "person".into(),
+            score: 0.9,
+            count: Some(2),
+            ..Default::default()
+        }),
+    });
+    e.place = Some(Place {
+        site: Some("HQ".into()),
+        door: Some("D-1".into()),
+        ..Place::default()
+    });
+    e.src = Some(Endpoint {
+        ip: Some("10.0.0.1".parse().unwrap()),
+        port: Some(22),
+        geo: Some(GeoLocation {
+            country: Some("NO".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    e.device = Some(Device {
+        hostname: Some("panel-1".into()),
+        kind: DeviceKind::Reader,
+        ..Default::default()
+    });
+    e.labels.insert("env".into(), "prod".into());
+    e.attrs
+        .insert("TargetUserName".into(), serde_json::json!({"n": 1}));
+    store
+        .submit(WriteBatch::events(vec![e.clone()]))
+        .unwrap()
+        .wait()
+        .unwrap();
+    let mut back = store.event(e.id).unwrap().unwrap();
+    assert!(back.ingest_time >= e.ingest_time);
+    back.ingest_time = e.ingest_time;
+    // Stored times keep microseconds.
+    e.time = DateTime::from_timestamp_micros(e.time.timestamp_micros()).unwrap();
+    e.observed_time = e
+        .observed_time
+        .map(|t| DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap());
+    back.observed_time = back
+        .observed_time
+        .map(|t| DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap());
+    assert_eq!(back, e);
+    assert_eq!(search(&store, "attrs.TargetUserName.n:1").total(), 1);
+    assert_eq!(
+        search(
+            &store,
+            "physical.detection.count:>=2 AND src.geo.country:no"
+        )
+        .total(),
+        1
+    );
+}

@@ -91,7 +91,10 @@ impl FromRequestParts<AppState> for Principal {
             };
         }
         let session = cookie(parts, SESSION_COOKIE);
-        match session.map(|s| state.accounts.session_user(&hash_key(s))).transpose()? {
+        match session
+            .map(|s| state.accounts.session_user(&hash_key(s)))
+            .transpose()?
+        {
             Some(Some(user)) => Ok(Principal {
                 name: user.name,
                 role: Role::parse(&user.role),

@@ -358,8 +358,8 @@ pub fn sources(args: SourcesArgs) -> anyhow::Result<()> {
             s["format"].as_str().unwrap_or("-"),
             s["last_event_time"].as_str().unwrap_or("never"),
             s["events_per_minute"].as_f64().unwrap_or(0.0),
-            s["events_total"],
-            s["dead_letters_total"],
+            s["events_total"].as_u64().unwrap_or(0),
+            s["dead_letters_total"].as_u64().unwrap_or(0),
         );
     }
     Ok(())

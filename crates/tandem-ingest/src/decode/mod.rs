@@ -205,7 +205,10 @@ pub fn decode_line(format: Format, line: &[u8], ctx: &DecodeContext) -> Result<E
         Format::Syslog => syslog::decode(body, ctx)?,
         Format::Csv => return Err(DecodeError::NotLineOriented(format)),
     };
-    finish(&mut event, ctx, text);
+    // Tandem's own format is already the normalised event: keeping the line as `raw` too
+    // would store everything twice. Other formats keep what the source actually said.
+    let raw = (format != Format::Tandem).then_some(text);
+    finish(&mut event, ctx, raw);
     Ok(event)
 }
 
@@ -214,7 +217,7 @@ pub fn decode_line(format: Format, line: &[u8], ctx: &DecodeContext) -> Result<E
 /// `observed_time` and `raw` are only filled when the decoder left them empty: the Tandem
 /// format may carry the values an upstream Tandem collector recorded, which are closer to the
 /// source than ours.
-fn finish(event: &mut Event, ctx: &DecodeContext, raw: &str) {
+fn finish(event: &mut Event, ctx: &DecodeContext, raw: Option<&str>) {
     event.source.name.clone_from(&ctx.source);
     if event.source.vendor.is_none() {
         event.source.vendor.clone_from(&ctx.vendor);
@@ -225,7 +228,7 @@ fn finish(event: &mut Event, ctx: &DecodeContext, raw: &str) {
     if event.observed_time.is_none() {
         event.observed_time = Some(ctx.received);
     }
-    if event.raw.is_none() {
+    if let (None, Some(raw)) = (&event.raw, raw) {
         event.set_raw(raw);
     }
 }
@@ -333,7 +336,8 @@ mod tests {
             assert_eq!(e.source.vendor.as_deref(), Some("Acme"));
             assert_eq!(e.source.product.as_deref(), Some("Gate"));
             assert_eq!(e.observed_time, Some(c.received));
-            assert_eq!(e.raw.as_deref(), Some(line), "{f}");
+            let expected = (f != Format::Tandem).then_some(line);
+            assert_eq!(e.raw.as_deref(), expected, "{f}");
         }
     }
 

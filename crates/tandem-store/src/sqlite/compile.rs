@@ -9,7 +9,8 @@ use std::fmt::Write;
 use tandem_model::{Activity, Class, Outcome, Severity};
 use tandem_query::{Bound, CmpOp, Expr, Literal, Pattern, PatternKind, WildcardPiece};
 
-/// Where a field's value lives.
+/// Where a field's value lives. Columns are qualified: `e.` is the segment's narrow,
+/// indexed table, `d.` its document table.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldRef {
     Column(&'static str, ColumnKind),
@@ -36,27 +37,27 @@ pub fn resolve_field(name: &str) -> FieldRef {
     use ColumnKind::*;
     use FieldRef::Column;
     match name.to_ascii_lowercase().as_str() {
-        "time" | "@timestamp" | "timestamp" | "_time" => Column("time", Time),
-        "ingest_time" => Column("ingest_time", Time),
-        "class" | "category" => Column("class_uid", Class),
-        "class_uid" => Column("class_uid", Int),
-        "activity" | "action" => Column("activity_id", Activity),
-        "activity_id" => Column("activity_id", Int),
-        "outcome" | "status" => Column("outcome_id", Outcome),
-        "severity" => Column("severity_id", Severity),
-        "severity_id" => Column("severity_id", Int),
-        "source" | "source.name" | "sourcetype" => Column("source", Text),
-        "actor.user" | "user" | "user.name" | "username" => Column("actor", Text),
-        "actor.person.id" | "person" => Column("person", Text),
-        "device.hostname" | "host" | "hostname" | "host.name" => Column("host", Text),
-        "src.ip" | "src_ip" | "source.ip" | "client.ip" => Column("src_ip", Text),
-        "dst.ip" | "dst_ip" | "destination.ip" => Column("dst_ip", Text),
-        "place.site" | "site" => Column("site", Text),
-        "place.zone" | "zone" => Column("zone", Text),
-        "place.door" | "door" => Column("door", Text),
-        "message" | "msg" => Column("message", Text),
-        "raw" | "_raw" => Column("raw", Text),
-        "id" => Column("id", Text),
+        "time" | "@timestamp" | "timestamp" | "_time" => Column("e.time", Time),
+        "ingest_time" => Column("e.ingest_time", Time),
+        "class" | "category" => Column("e.class_uid", Class),
+        "class_uid" => Column("e.class_uid", Int),
+        "activity" | "action" => Column("e.activity_id", Activity),
+        "activity_id" => Column("e.activity_id", Int),
+        "outcome" | "status" => Column("e.outcome_id", Outcome),
+        "severity" => Column("e.severity_id", Severity),
+        "severity_id" => Column("e.severity_id", Int),
+        "source" | "source.name" | "sourcetype" => Column("e.source", Text),
+        "actor.user" | "user" | "user.name" | "username" => Column("e.actor", Text),
+        "actor.person.id" | "person" => Column("e.person", Text),
+        "device.hostname" | "host" | "hostname" | "host.name" => Column("e.host", Text),
+        "src.ip" | "src_ip" | "source.ip" | "client.ip" => Column("e.src_ip", Text),
+        "dst.ip" | "dst_ip" | "destination.ip" => Column("e.dst_ip", Text),
+        "place.site" | "site" => Column("e.site", Text),
+        "place.zone" | "zone" => Column("e.zone", Text),
+        "place.door" | "door" => Column("e.door", Text),
+        "message" | "msg" => Column("d.message", Text),
+        "raw" | "_raw" => Column("d.raw", Text),
+        "id" => Column("e.id", Text),
         "ip" => FieldRef::AnyIp,
         _ => FieldRef::Json(json_path(name)),
     }
@@ -133,15 +134,15 @@ pub fn compile_expr(expr: &Expr, text: TextIndex, out: &mut Sql) -> Result<(), C
         }
         Expr::Exists { field } => match resolve_field(field) {
             FieldRef::Column(col, _) => {
-                let _ = write!(out.text, "e.{col} IS NOT NULL");
+                let _ = write!(out.text, "{col} IS NOT NULL");
             }
             FieldRef::Json(path) => {
-                out.push("json_type(e.doc, ");
+                out.push("json_type(d.doc, ");
                 out.param(Value::Text(path));
                 out.push(") IS NOT NULL");
             }
             FieldRef::AnyIp => out.push(
-                "(e.src_ip IS NOT NULL OR e.dst_ip IS NOT NULL OR json_type(e.doc, '$.device.ip') IS NOT NULL)",
+                "(e.src_ip IS NOT NULL OR e.dst_ip IS NOT NULL OR json_type(d.doc, '$.device.ip') IS NOT NULL)",
             ),
         },
         Expr::Match { field, pattern } => compile_match(field, pattern, out)?,
@@ -182,7 +183,7 @@ fn compile_match(field: &str, pattern: &Pattern, out: &mut Sql) -> Result<(), Co
     match resolve_field(field) {
         FieldRef::Column(col, kind) => match kind {
             ColumnKind::Text => {
-                let _ = write!(out.text, "e.{col} ");
+                let _ = write!(out.text, "{col} ");
                 text_condition(pattern, out);
             }
             ColumnKind::Class => vocabulary::<Class>(col, "class", pattern, out)?,
@@ -191,7 +192,7 @@ fn compile_match(field: &str, pattern: &Pattern, out: &mut Sql) -> Result<(), Co
             ColumnKind::Severity => vocabulary::<Severity>(col, "severity", pattern, out)?,
             ColumnKind::Int | ColumnKind::Time => {
                 let value = literal_for(kind, &Literal::Text(pattern.text.clone()), field)?;
-                let _ = write!(out.text, "e.{col} = ");
+                let _ = write!(out.text, "{col} = ");
                 out.param(value);
             }
         },
@@ -222,7 +223,7 @@ fn text_condition(pattern: &Pattern, out: &mut Sql) {
 }
 
 fn json_match(path: &str, pattern: &Pattern, out: &mut Sql) {
-    out.push("json_extract(e.doc, ");
+    out.push("json_extract(d.doc, ");
     out.param(Value::Text(path.to_owned()));
     out.push(") ");
     match pattern.kind {
@@ -288,7 +289,7 @@ where
         )));
     }
     let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
-    let _ = write!(out.text, "e.{col} IN ({})", list.join(","));
+    let _ = write!(out.text, "{col} IN ({})", list.join(","));
     Ok(())
 }
 
@@ -348,11 +349,11 @@ fn compile_compare(
     match resolve_field(field) {
         FieldRef::Column(col, kind) => {
             let v = literal_for(kind, value, field)?;
-            let _ = write!(out.text, "e.{col} {op} ");
+            let _ = write!(out.text, "{col} {op} ");
             out.param(v);
         }
         FieldRef::Json(path) => {
-            out.push("json_extract(e.doc, ");
+            out.push("json_extract(d.doc, ");
             out.param(Value::Text(path));
             let _ = write!(out.text, ") {op} ");
             out.param(match value {
@@ -407,9 +408,9 @@ fn compile_text(pattern: &Pattern, text: TextIndex, out: &mut Sql) {
     let fts = fts_query(pattern);
     let scan = |out: &mut Sql| {
         let like = Value::Text(like_pattern(pattern, true));
-        out.push("(e.message LIKE ");
+        out.push("(d.message LIKE ");
         out.param(like.clone());
-        out.push(" ESCAPE '\\' OR e.raw LIKE ");
+        out.push(" ESCAPE '\\' OR d.raw LIKE ");
         out.param(like);
         out.push(" ESCAPE '\\')");
     };

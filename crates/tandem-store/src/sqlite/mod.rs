@@ -2,6 +2,7 @@
 
 mod accounts;
 mod compile;
+mod doc;
 mod schema;
 mod search;
 mod sources;
@@ -30,6 +31,7 @@ pub struct SqliteStore {
     queued: Arc<AtomicUsize>,
     live: Arc<sources::LiveStats>,
     readers: Mutex<Vec<Connection>>,
+    checkpointer: Mutex<Option<(Sender<()>, std::thread::JoinHandle<()>)>>,
 }
 
 impl SqliteStore {
@@ -42,7 +44,7 @@ impl SqliteStore {
         let path = data_dir.join(DB_FILE);
         let conn = Connection::open(&path)?;
         // auto_vacuum must be chosen before the first table exists.
-        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")?;
+        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; PRAGMA page_size = 16384;")?;
         configure(&conn, &config, config.cache_mib)?;
         conn.execute_batch(schema::BASE)?;
         conn.execute_batch(accounts::SCHEMA)?;
@@ -52,7 +54,11 @@ impl SqliteStore {
         )?;
         let queued = Arc::new(AtomicUsize::new(0));
         let live = Arc::new(sources::LiveStats::default());
+        // The writer never checkpoints; a thread of its own copies the WAL into the database
+        // (and fsyncs it) on the other core, concurrently with commits.
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
         let writer = Writer::open(conn, config.clone(), queued.clone(), live.clone())?;
+        let checkpointer = spawn_checkpointer(&path, &config)?;
         let (tx, rx) = std::sync::mpsc::channel();
         let handle = std::thread::Builder::new()
             .name("tandem-store-writer".into())
@@ -66,6 +72,7 @@ impl SqliteStore {
             queued,
             live,
             readers: Mutex::new(Vec::new()),
+            checkpointer: Mutex::new(Some(checkpointer)),
         })
     }
 
@@ -106,6 +113,29 @@ impl SqliteStore {
     }
 }
 
+/// Checkpoints the WAL every quarter second until told to stop.
+fn spawn_checkpointer(
+    path: &Path,
+    config: &StoreConfig,
+) -> Result<(Sender<()>, std::thread::JoinHandle<()>), StoreError> {
+    let conn = Connection::open(path)?;
+    configure(&conn, config, 2)?;
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let handle = std::thread::Builder::new()
+        .name("tandem-store-checkpoint".into())
+        .spawn(move || {
+            let every = std::time::Duration::from_millis(250);
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every)
+            {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
+                }
+            }
+        })
+        .map_err(|e| StoreError::Writer(e.to_string()))?;
+    Ok((stop, handle))
+}
+
 fn configure(conn: &Connection, config: &StoreConfig, cache_mib: u64) -> rusqlite::Result<()> {
     let sync = match config.synchronous {
         Synchronous::Full => "FULL",
@@ -126,8 +156,8 @@ fn configure(conn: &Connection, config: &StoreConfig, cache_mib: u64) -> rusqlit
 fn to_row(mut event: Event, ingest_time: DateTime<Utc>) -> Row {
     event.ingest_time = ingest_time;
     let raw = event.raw.take();
-    let message = (!event.message.is_empty()).then(|| event.message.clone());
-    let doc = serde_json::to_string(&event).expect("events always serialise");
+    let message = (!event.message.is_empty()).then(|| std::mem::take(&mut event.message));
+    let doc = doc::to_doc(&event);
     let place = event.place.as_ref();
     Row {
         id: event.id.to_string(),
@@ -158,17 +188,6 @@ fn to_row(mut event: Event, ingest_time: DateTime<Utc>) -> Row {
         raw,
         doc,
     }
-}
-
-/// Rebuilds an event from its stored document and raw text.
-pub(crate) fn from_row(doc: &str, raw: Option<String>) -> Result<Event, StoreError> {
-    let mut event: Event =
-        serde_json::from_str(doc).map_err(|source| StoreError::CorruptEvent {
-            id: doc.chars().take(40).collect(),
-            source,
-        })?;
-    event.raw = raw;
-    Ok(event)
 }
 
 impl EventStore for SqliteStore {
@@ -336,6 +355,15 @@ impl EventStore for SqliteStore {
     }
 
     fn close(&self) -> Result<(), StoreError> {
+        if let Some((stop, handle)) = self
+            .checkpointer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let _ = stop.send(());
+            let _ = handle.join();
+        }
         let Some(tx) = self.tx.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return Ok(());
         };

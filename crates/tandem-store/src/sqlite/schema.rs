@@ -48,8 +48,11 @@ CREATE TABLE IF NOT EXISTS source_stats (
 ) STRICT;
 ";
 
-/// The columns every segment table has. Text columns compare case-insensitively, as users
-/// of a search box expect (`user:Alice` finds `alice`).
+/// A segment is two tables sharing rowids: `ev_N`, narrow, with the columns searches filter,
+/// group and sort on (so scans and index builds read little), and `doc_N` with the message,
+/// raw text and full JSON document (read for result pages, free text and rare fields). Text
+/// columns compare case-insensitively, as users of a search box expect (`user:Alice` finds
+/// `alice`).
 pub fn create_segment(id: i64) -> String {
     format!(
         "CREATE TABLE ev_{id} (
@@ -69,7 +72,10 @@ pub fn create_segment(id: i64) -> String {
             dst_ip TEXT COLLATE NOCASE,
             site TEXT COLLATE NOCASE,
             zone TEXT COLLATE NOCASE,
-            door TEXT COLLATE NOCASE,
+            door TEXT COLLATE NOCASE
+        );
+        CREATE TABLE doc_{id} (
+            rowid INTEGER PRIMARY KEY,
             message TEXT COLLATE NOCASE,
             raw TEXT COLLATE NOCASE,
             doc TEXT NOT NULL
@@ -82,13 +88,15 @@ pub fn create_segment(id: i64) -> String {
 /// Indexes built when a segment is sealed, one statement per step.
 pub fn seal_indexes(id: i64) -> Vec<String> {
     [
+        // Class filters match many rows, so newest-first paging needs `time` in the key;
+        // the other keys are selective enough that sorting their matches is cheap.
         ("class", "class_uid, activity_id, time"),
-        ("source", "source, time"),
-        ("actor", "actor, time"),
-        ("host", "host, time"),
-        ("src_ip", "src_ip, time"),
-        ("dst_ip", "dst_ip, time"),
-        ("place", "site, door, time"),
+        ("source", "source"),
+        ("actor", "actor"),
+        ("host", "host"),
+        ("src_ip", "src_ip"),
+        ("dst_ip", "dst_ip"),
+        ("place", "site, door"),
     ]
     .iter()
     .map(|(name, cols)| format!("CREATE INDEX IF NOT EXISTS ev_{id}_{name} ON ev_{id}({cols})"))
@@ -104,5 +112,7 @@ pub fn create_fts(id: i64) -> String {
 }
 
 pub fn drop_segment(id: i64) -> String {
-    format!("DROP TABLE IF EXISTS fts_{id}; DROP TABLE IF EXISTS ev_{id};")
+    format!(
+        "DROP TABLE IF EXISTS fts_{id}; DROP TABLE IF EXISTS doc_{id}; DROP TABLE IF EXISTS ev_{id};"
+    )
 }

@@ -2,7 +2,8 @@
 //! sees one consistent snapshot even while the writer commits and seals.
 
 use super::compile::{self, ColumnKind, FieldRef, Sql, TextIndex};
-use super::{from_row, micros_to_time};
+use super::doc::{ROW_COLUMNS, StoredRow};
+use super::micros_to_time;
 use crate::StoreError;
 use crate::api::*;
 use rusqlite::types::Value;
@@ -15,6 +16,11 @@ use tandem_query::Pipe;
 const MAX_BUCKETS: i64 = 5_000;
 /// Series beyond this many are summed into `other`.
 const MAX_SERIES: usize = 10;
+
+/// A segment's two tables. SQLite drops the join when a query uses no `d.` column.
+fn from_clause(segment: i64) -> String {
+    format!("ev_{segment} e LEFT JOIN doc_{segment} d ON d.rowid = e.rowid")
+}
 
 struct Segment {
     id: i64,
@@ -134,14 +140,18 @@ fn page(
         )));
     }
     let mut total: u64 = 0;
-    // (time, segment, rowid, doc, raw), newest first after sorting.
-    let mut hits: Vec<(i64, i64, i64, String, Option<String>)> = Vec::new();
+    // (time, segment, rowid, row), newest first after sorting.
+    let mut hits: Vec<(i64, i64, i64, StoredRow)> = Vec::new();
     for segment in segments {
         let filter = where_clause(request, segment, from, to)?;
         let count = if covers_all(segment, request, from, to) {
             segment.rows as u64
         } else {
-            let sql = format!("SELECT count(*) FROM ev_{} e{}", segment.id, filter.text);
+            let sql = format!(
+                "SELECT count(*) FROM {}{}",
+                from_clause(segment.id),
+                filter.text
+            );
             conn.prepare(&sql)?
                 .query_row(params_from_iter(filter.params.iter()), |r| {
                     r.get::<_, i64>(0)
@@ -161,12 +171,14 @@ fn page(
             }
         }
         let sql = format!(
-            "SELECT e.time, e.rowid, e.doc, e.raw FROM ev_{} e{} ORDER BY e.time DESC, e.rowid DESC LIMIT {}",
-            segment.id, filter.text, window
+            "SELECT e.time, e.rowid, {ROW_COLUMNS} FROM {}{} ORDER BY e.time DESC, e.rowid DESC LIMIT {}",
+            from_clause(segment.id),
+            filter.text,
+            window
         );
         let mut stmt = conn.prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(filter.params.iter()), |r| {
-            Ok((r.get(0)?, segment.id, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((r.get(0)?, segment.id, r.get(1)?, StoredRow::read(r, 2)?))
         })?;
         for row in rows {
             hits.push(row?);
@@ -177,7 +189,7 @@ fn page(
         .into_iter()
         .skip(request.offset)
         .take(request.limit)
-        .map(|(_, _, _, doc, raw)| from_row(&doc, raw))
+        .map(|(_, _, _, row)| row.into_event())
         .collect::<Result<Vec<Event>, _>>()?;
     Ok(EventPage {
         total,
@@ -189,10 +201,10 @@ fn page(
 /// SQL for a grouping field plus how to present its values.
 fn group_expr(field: &str, params: &mut Vec<Value>) -> (String, Option<ColumnKind>) {
     match compile::resolve_field(field) {
-        FieldRef::Column(col, kind) => (format!("e.{col}"), Some(kind)),
+        FieldRef::Column(col, kind) => (col.to_owned(), Some(kind)),
         FieldRef::Json(path) => {
             params.push(Value::Text(path));
-            ("json_extract(e.doc, ?)".to_owned(), None)
+            ("json_extract(d.doc, ?)".to_owned(), None)
         }
         FieldRef::AnyIp => ("coalesce(e.src_ip, e.dst_ip)".to_owned(), None),
     }
@@ -259,8 +271,9 @@ fn count_by(
             )
         };
         let sql = format!(
-            "SELECT {select}count(*) FROM ev_{} e{}{group}",
-            segment.id, filter.text
+            "SELECT {select}count(*) FROM {}{}{group}",
+            from_clause(segment.id),
+            filter.text
         );
         let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query(params_from_iter(params.iter()))?;
@@ -341,8 +354,9 @@ fn timechart(
         let filter = where_clause(request, segment, from, to)?;
         params.extend(filter.params);
         let sql = format!(
-            "SELECT (e.time - {first}) / {span}, {series_sql}, count(*) FROM ev_{} e{} GROUP BY 1, 2",
-            segment.id, filter.text
+            "SELECT (e.time - {first}) / {span}, {series_sql}, count(*) FROM {}{} GROUP BY 1, 2",
+            from_clause(segment.id),
+            filter.text
         );
         let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query(params_from_iter(params.iter()))?;
@@ -414,12 +428,13 @@ pub fn by_id(conn: &Connection, id: Ulid) -> Result<Option<Event>, StoreError> {
     let key = id.to_string();
     for segment in ids {
         let found = conn
-            .prepare(&format!("SELECT doc, raw FROM ev_{segment} WHERE id = ?"))?
-            .query_row([&key], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-            });
+            .prepare(&format!(
+                "SELECT {ROW_COLUMNS} FROM {} WHERE e.id = ?",
+                from_clause(segment)
+            ))?
+            .query_row([&key], |r| StoredRow::read(r, 0));
         match found {
-            Ok((doc, raw)) => return from_row(&doc, raw).map(Some),
+            Ok(row) => return row.into_event().map(Some),
             Err(rusqlite::Error::QueryReturnedNoRows) => continue,
             Err(e) => return Err(e.into()),
         }

@@ -265,17 +265,27 @@ impl Writer {
                         sealed.push(self.hot.id);
                         self.hot = create_segment(&tx)?;
                     }
-                    let stmt = match &mut insert {
-                        Some(s) => s,
-                        None => insert.insert(tx.prepare_cached(&format!(
-                            "INSERT INTO ev_{} (id, time, ingest_time, source, class_uid, activity_id,
-                             outcome_id, severity_id, actor, person, host, src_ip, dst_ip, site, zone,
-                             door, message, raw, doc)
-                             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                            self.hot.id
-                        ))?),
+                    let (stmt, docs) = match &mut insert {
+                        Some((s, d)) => (s, d),
+                        None => {
+                            let pair = (
+                                tx.prepare_cached(&format!(
+                                    "INSERT INTO ev_{} (id, time, ingest_time, source, class_uid,
+                                     activity_id, outcome_id, severity_id, actor, person, host,
+                                     src_ip, dst_ip, site, zone, door)
+                                     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                                    self.hot.id
+                                ))?,
+                                tx.prepare_cached(&format!(
+                                    "INSERT INTO doc_{} (rowid, message, raw, doc) VALUES (?,?,?,?)",
+                                    self.hot.id
+                                ))?,
+                            );
+                            let (s, d) = insert.insert(pair);
+                            (s, d)
+                        }
                     };
-                    stmt.execute(params![
+                    let rowid = stmt.insert(params![
                         row.id,
                         row.time,
                         row.ingest_time,
@@ -292,10 +302,8 @@ impl Writer {
                         row.site,
                         row.zone,
                         row.door,
-                        row.message,
-                        row.raw,
-                        row.doc,
                     ])?;
+                    docs.execute(params![rowid, row.message, row.raw, row.doc])?;
                     let hot = &mut self.hot;
                     if hot.rows == 0 {
                         hot.min_time = row.time;
@@ -383,7 +391,7 @@ impl Writer {
                     tx.execute(
                         &format!(
                             "INSERT INTO fts_{segment}(rowid, message, raw)
-                             SELECT rowid, message, raw FROM ev_{segment} WHERE rowid > ? AND rowid <= ?"
+                             SELECT rowid, message, raw FROM doc_{segment} WHERE rowid > ? AND rowid <= ?"
                         ),
                         [from, &to],
                     )?;

@@ -1,0 +1,242 @@
+//! `tandem demo` as a newcomer runs it: a server, a simulated company, scenarios on demand.
+
+mod support;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Stops the demo even when an assertion fails half-way.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_demo_fills_a_fresh_store_through_the_real_paths_and_stages_scenarios() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    let child = support::tandem()
+        .args([
+            "demo",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--history-hours",
+            "4",
+            "--people",
+            "80",
+            "--scenario",
+            "tailgate",
+        ])
+        .env("TANDEM_SYSLOG__UDP", "127.0.0.1:0")
+        .env("TANDEM_SYSLOG__TCP", "127.0.0.1:0")
+        .env("TANDEM_LOG", "warn")
+        .env_remove("TANDEM_CONFIG")
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let child = &mut child.0;
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut output = Vec::new();
+    let wait_for = |output: &mut Vec<String>, needle: &str| -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+                output.push(line.clone());
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+        }
+        panic!("the demo never printed `{needle}`:\n{}", output.join("\n"));
+    };
+    let url = wait_for(&mut output, "console:")
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    let password = wait_for(&mut output, "password:")
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let token = wait_for(&mut output, "TANDEM_TOKEN=")
+        .split("TANDEM_TOKEN=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    wait_for(&mut output, "history loaded");
+    wait_for(&mut output, "staged tailgate");
+
+    let agent = support::TestServer::agent();
+    let get = |path: &str, q: &str| -> Value {
+        agent
+            .get(format!("{url}{path}"))
+            .query("q", q)
+            .header("Authorization", format!("Bearer {token}"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap()
+    };
+    // HTTP batches are acknowledged before the demo goes on; syslog has no acknowledgement,
+    // so its last batches may still be on their way.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let sources = get("/api/v1/sources", "");
+        let counts: Vec<(String, u64, u64)> =
+            ["badges", "cameras", "vpn", "workstations", "syslog"]
+                .iter()
+                .map(|name| {
+                    let s = sources
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|s| s["name"] == *name);
+                    let s = s.unwrap_or_else(|| panic!("no source {name}: {sources}"));
+                    (
+                        name.to_string(),
+                        s["events_total"].as_u64().unwrap(),
+                        s["dead_letters_total"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+        assert!(counts.iter().all(|c| c.2 == 0), "dead letters: {counts:?}");
+        if counts.iter().all(|c| c.1 > 0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a source sent nothing: {counts:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        get("/api/v1/search", "class:authentication AND source:syslog")["total"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(
+        get(
+            "/api/v1/search",
+            "class:physical_access AND activity:granted"
+        )["total"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+
+    // The staged tailgate: its ground truth names the door, and the store holds its events.
+    let truth_path = data.join("ground-truth.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let truth: Value = loop {
+        if let Some(line) = std::fs::read_to_string(&truth_path)
+            .ok()
+            .and_then(|t| t.lines().next().map(str::to_owned))
+        {
+            break serde_json::from_str(&line).unwrap();
+        }
+        assert!(Instant::now() < deadline, "no ground truth written");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(truth["kind"], "tailgate");
+    let door = truth["place"]["door"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get(
+        "/api/v1/search",
+        &format!("door:{door} AND class:video_detection AND physical.detection.count:2"),
+    )["total"]
+        != 1
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the tailgate's camera detection never arrived"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // A scenario typed on the terminal is staged too.
+    writeln!(child.stdin.as_mut().unwrap(), "forced_door").unwrap();
+    wait_for(&mut output, "staged forced_door");
+
+    // The printed credentials open the console.
+    let no_redirects: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let login = no_redirects
+        .post(format!("{url}/login"))
+        .content_type("application/x-www-form-urlencoded")
+        .send(format!("username=admin&password={password}"))
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 303);
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut page = agent
+        .get(format!("{url}/search?q=class%3Aphysical_access&range=24h"))
+        .header("Cookie", &cookie)
+        .call()
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.body_mut().read_to_string().unwrap();
+    assert!(
+        html.contains("physical_access") && html.contains("<svg"),
+        "{}",
+        &html[..html.len().min(2000)]
+    );
+
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn the_demo_refuses_a_directory_it_did_not_make() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("precious.txt"), "keep me").unwrap();
+    let out = support::tandem()
+        .args([
+            "demo",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env_remove("TANDEM_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("was not made by `tandem demo`"));
+    assert!(dir.path().join("precious.txt").exists());
+}
