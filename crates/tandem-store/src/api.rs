@@ -36,7 +36,7 @@ impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             synchronous: Synchronous::Full,
-            segment_rows: 250_000,
+            segment_rows: 100_000,
             segment_hours: 24,
             max_batch_events: 50_000,
             max_queued_events: 50_000,

@@ -54,6 +54,9 @@ impl SqliteStore {
         )?;
         let queued = Arc::new(AtomicUsize::new(0));
         let live = Arc::new(sources::LiveStats::default());
+        // Index builds sort in memory (segments are small); searches spill big sorts to
+        // temporary files instead of growing the server's memory.
+        conn.execute_batch("PRAGMA temp_store = MEMORY;")?;
         // The writer never checkpoints; a thread of its own copies the WAL into the database
         // (and fsyncs it) on the other core, concurrently with commits.
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
@@ -101,6 +104,8 @@ impl SqliteStore {
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
                 configure(&c, &self.config, (self.config.cache_mib / 4).max(2))?;
+                // One search prepares a few statements per segment; keep them for the next.
+                c.set_prepared_statement_cache_capacity(512);
                 c
             }
         };
@@ -145,7 +150,6 @@ fn configure(conn: &Connection, config: &StoreConfig, cache_mib: u64) -> rusqlit
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = {sync};
          PRAGMA busy_timeout = 10000;
-         PRAGMA temp_store = MEMORY;
          PRAGMA wal_autocheckpoint = 4000;
          PRAGMA cache_size = -{};",
         cache_mib * 1024

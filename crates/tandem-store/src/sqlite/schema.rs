@@ -96,7 +96,7 @@ pub fn seal_indexes(id: i64) -> Vec<String> {
         ("host", "host"),
         ("src_ip", "src_ip"),
         ("dst_ip", "dst_ip"),
-        ("place", "site, door"),
+        ("door", "door"),
     ]
     .iter()
     .map(|(name, cols)| format!("CREATE INDEX IF NOT EXISTS ev_{id}_{name} ON ev_{id}({cols})"))

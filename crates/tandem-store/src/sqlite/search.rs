@@ -17,9 +17,26 @@ const MAX_BUCKETS: i64 = 5_000;
 /// Series beyond this many are summed into `other`.
 const MAX_SERIES: usize = 10;
 
-/// A segment's two tables. SQLite drops the join when a query uses no `d.` column.
-fn from_clause(segment: i64) -> String {
-    format!("ev_{segment} e LEFT JOIN doc_{segment} d ON d.rowid = e.rowid")
+/// Replaces the `__FROM__` marker with the segment's tables: the narrow table alone, or joined
+/// with its document table when the statement reads a `d.` column. (SQLite does not drop an
+/// unused LEFT JOIN here, and the join costs ten times the scan.)
+fn with_from(sql: String, segment: i64) -> String {
+    let from = if uses_doc(&sql) {
+        format!("ev_{segment} e LEFT JOIN doc_{segment} d ON d.rowid = e.rowid")
+    } else {
+        format!("ev_{segment} e")
+    };
+    sql.replacen("__FROM__", &from, 1)
+}
+
+/// Whether generated SQL refers to the document table alias `d`.
+fn uses_doc(sql: &str) -> bool {
+    sql.match_indices("d.").any(|(i, _)| {
+        sql[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+    })
 }
 
 struct Segment {
@@ -140,57 +157,65 @@ fn page(
         )));
     }
     let mut total: u64 = 0;
-    // (time, segment, rowid, row), newest first after sorting.
-    let mut hits: Vec<(i64, i64, i64, StoredRow)> = Vec::new();
+    // (time, segment, rowid) of candidate hits; only the final page's rows are read in full.
+    let mut hits: Vec<(i64, i64, i64)> = Vec::new();
     for segment in segments {
         let filter = where_clause(request, segment, from, to)?;
-        let count = if covers_all(segment, request, from, to) {
-            segment.rows as u64
-        } else {
-            let sql = format!(
-                "SELECT count(*) FROM {}{}",
-                from_clause(segment.id),
-                filter.text
-            );
-            conn.prepare(&sql)?
-                .query_row(params_from_iter(filter.params.iter()), |r| {
-                    r.get::<_, i64>(0)
-                })? as u64
-        };
-        total += count;
-        if count == 0 || window == 0 {
-            continue;
-        }
         // Segments come newest first; once `window` hits are known to be newer than
         // everything this segment holds, it cannot contribute to the page.
         if hits.len() >= window {
-            hits.sort_unstable_by_key(|h| std::cmp::Reverse((h.0, h.1, h.2)));
+            hits.sort_unstable_by_key(|h| std::cmp::Reverse(*h));
             hits.truncate(window);
-            if hits.last().is_some_and(|h| h.0 > segment.max_time) {
-                continue;
+        }
+        let can_contribute = window > 0
+            && !(hits.len() >= window && hits.last().is_some_and(|h| h.0 > segment.max_time));
+        let mut found = None;
+        if can_contribute {
+            let sql = with_from(
+                format!(
+                    "SELECT e.time, e.rowid FROM __FROM__{} ORDER BY e.time DESC, e.rowid DESC LIMIT {window}",
+                    filter.text
+                ),
+                segment.id,
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params_from_iter(filter.params.iter()), |r| {
+                Ok((r.get(0)?, segment.id, r.get(1)?))
+            })?;
+            let before = hits.len();
+            for row in rows {
+                hits.push(row?);
             }
+            found = Some(hits.len() - before);
         }
-        let sql = format!(
-            "SELECT e.time, e.rowid, {ROW_COLUMNS} FROM {}{} ORDER BY e.time DESC, e.rowid DESC LIMIT {}",
-            from_clause(segment.id),
-            filter.text,
-            window
-        );
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(filter.params.iter()), |r| {
-            Ok((r.get(0)?, segment.id, r.get(1)?, StoredRow::read(r, 2)?))
-        })?;
-        for row in rows {
-            hits.push(row?);
-        }
+        total += match found {
+            // Fewer than a page matched: that is the count, no need to ask again.
+            Some(n) if n < window => n as u64,
+            _ if covers_all(segment, request, from, to) => segment.rows as u64,
+            _ => {
+                let sql = with_from(
+                    format!("SELECT count(*) FROM __FROM__{}", filter.text),
+                    segment.id,
+                );
+                conn.prepare_cached(&sql)?
+                    .query_row(params_from_iter(filter.params.iter()), |r| {
+                        r.get::<_, i64>(0)
+                    })? as u64
+            }
+        };
     }
-    hits.sort_unstable_by_key(|h| std::cmp::Reverse((h.0, h.1, h.2)));
-    let events = hits
-        .into_iter()
-        .skip(request.offset)
-        .take(request.limit)
-        .map(|(_, _, _, row)| row.into_event())
-        .collect::<Result<Vec<Event>, _>>()?;
+    hits.sort_unstable_by_key(|h| std::cmp::Reverse(*h));
+    let mut events = Vec::with_capacity(request.limit);
+    for (_, segment, rowid) in hits.into_iter().skip(request.offset).take(request.limit) {
+        let sql = with_from(
+            format!("SELECT {ROW_COLUMNS} FROM __FROM__ WHERE e.rowid = ?"),
+            segment,
+        );
+        let row = conn
+            .prepare_cached(&sql)?
+            .query_row([rowid], |r| StoredRow::read(r, 0))?;
+        events.push(row.into_event()?);
+    }
     Ok(EventPage {
         total,
         offset: request.offset,
@@ -270,10 +295,12 @@ fn count_by(
                     .join(", ")
             )
         };
-        let sql = format!(
-            "SELECT {select}count(*) FROM {}{}{group}",
-            from_clause(segment.id),
-            filter.text
+        let sql = with_from(
+            format!(
+                "SELECT {select}count(*) FROM {}{}{group}",
+                "__FROM__", filter.text
+            ),
+            segment.id,
         );
         let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query(params_from_iter(params.iter()))?;
@@ -353,10 +380,12 @@ fn timechart(
         };
         let filter = where_clause(request, segment, from, to)?;
         params.extend(filter.params);
-        let sql = format!(
-            "SELECT (e.time - {first}) / {span}, {series_sql}, count(*) FROM {}{} GROUP BY 1, 2",
-            from_clause(segment.id),
-            filter.text
+        let sql = with_from(
+            format!(
+                "SELECT (e.time - {first}) / {span}, {series_sql}, count(*) FROM {}{} GROUP BY 1, 2",
+                "__FROM__", filter.text
+            ),
+            segment.id,
         );
         let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query(params_from_iter(params.iter()))?;
@@ -428,9 +457,9 @@ pub fn by_id(conn: &Connection, id: Ulid) -> Result<Option<Event>, StoreError> {
     let key = id.to_string();
     for segment in ids {
         let found = conn
-            .prepare(&format!(
-                "SELECT {ROW_COLUMNS} FROM {} WHERE e.id = ?",
-                from_clause(segment)
+            .prepare(&with_from(
+                format!("SELECT {ROW_COLUMNS} FROM __FROM__ WHERE e.id = ?"),
+                segment,
             ))?
             .query_row([&key], |r| StoredRow::read(r, 0));
         match found {
@@ -440,4 +469,23 @@ pub fn by_id(conn: &Connection, id: Ulid) -> Result<Option<Event>, StoreError> {
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_table_is_joined_only_when_read() {
+        assert!(uses_doc("SELECT json_extract(d.doc, ?) FROM x"));
+        assert!(uses_doc("WHERE (d.message LIKE ?"));
+        assert!(uses_doc("d.raw"));
+        assert!(!uses_doc(
+            "SELECT e.class_uid, e.activity_id FROM x WHERE e.id = ?"
+        ));
+        assert!(
+            with_from("SELECT count(*) FROM __FROM__ WHERE e.door = ?".into(), 3)
+                .ends_with("FROM ev_3 e WHERE e.door = ?")
+        );
+    }
 }
