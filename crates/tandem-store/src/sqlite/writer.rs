@@ -96,6 +96,21 @@ struct Hot {
     created: i64,
 }
 
+const HOT_COLUMNS: &str = "id, rows, bytes, min_time, max_time, created";
+
+impl Hot {
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Hot> {
+        Ok(Hot {
+            id: r.get(0)?,
+            rows: r.get(1)?,
+            bytes: r.get(2)?,
+            min_time: r.get(3)?,
+            max_time: r.get(4)?,
+            created: r.get(5)?,
+        })
+    }
+}
+
 pub struct Writer {
     conn: Connection,
     config: StoreConfig,
@@ -114,19 +129,11 @@ impl Writer {
     ) -> rusqlite::Result<Writer> {
         let hot = conn
             .query_row(
-                "SELECT id, rows, bytes, min_time, max_time, created FROM segments
-                 WHERE state = 0 ORDER BY id DESC LIMIT 1",
+                &format!(
+                    "SELECT {HOT_COLUMNS} FROM segments WHERE state = 0 ORDER BY id DESC LIMIT 1"
+                ),
                 [],
-                |r| {
-                    Ok(Hot {
-                        id: r.get(0)?,
-                        rows: r.get(1)?,
-                        bytes: r.get(2)?,
-                        min_time: r.get(3)?,
-                        max_time: r.get(4)?,
-                        created: r.get(5)?,
-                    })
-                },
+                Hot::read,
             )
             .or_else(|e| match e {
                 rusqlite::Error::QueryReturnedNoRows => create_segment(&conn),
@@ -347,18 +354,9 @@ impl Writer {
 
     fn reload_hot(&self) -> rusqlite::Result<Hot> {
         self.conn.query_row(
-            "SELECT id, rows, bytes, min_time, max_time, created FROM segments WHERE id = ?",
+            &format!("SELECT {HOT_COLUMNS} FROM segments WHERE id = ?"),
             [self.hot.id],
-            |r| {
-                Ok(Hot {
-                    id: r.get(0)?,
-                    rows: r.get(1)?,
-                    bytes: r.get(2)?,
-                    min_time: r.get(3)?,
-                    max_time: r.get(4)?,
-                    created: r.get(5)?,
-                })
-            },
+            Hot::read,
         )
     }
 
