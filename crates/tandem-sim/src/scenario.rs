@@ -174,9 +174,12 @@ struct Staging<'a> {
     markers: Vec<Marker>,
 }
 
-impl Staging<'_> {
-    /// Labels every record added since `from` with `desc` (syslog lines get their message).
-    fn mark(&mut self, from: usize, desc: &str) {
+impl<'a> Staging<'a> {
+    /// Adds records with `add` and labels each of them with `desc` (syslog lines get their
+    /// message).
+    fn labelled(&mut self, desc: &str, add: impl FnOnce(&mut Gen<'a>)) {
+        let from = self.g.out.len();
+        add(&mut self.g);
         for rec in &self.g.out[from..] {
             let description = if rec.http_source().is_none() {
                 format!("{desc}: {}", syslog_message(&rec.payload))
@@ -191,9 +194,69 @@ impl Staging<'_> {
         }
     }
 
-    fn len(&self) -> usize {
-        self.g.out.len()
+    /// One badge-system event at `door`, labelled `desc`.
+    fn badge(
+        &mut self,
+        t: Timestamp,
+        door: usize,
+        activity: Activity,
+        dir: Direction,
+        badge: Option<&str>,
+        desc: &str,
+    ) {
+        self.labelled(desc, |g| g.badge(t, door, activity, dir, badge, None));
     }
+
+    /// The camera at `door` sees `count` people, labelled `desc` (nothing if it has none).
+    fn camera(&mut self, t: Timestamp, door: usize, count: u32, score: f32, desc: &str) {
+        self.labelled(desc, |g| g.camera(t, door, count, score));
+    }
+
+    /// `badge` granted at `door` at `t`, then the door opened 0.7–2 s later; returns when it
+    /// opened.
+    #[allow(clippy::too_many_arguments)]
+    fn pass(
+        &mut self,
+        r: &mut fastrand::Rng,
+        t: Timestamp,
+        door: usize,
+        dir: Direction,
+        badge: &str,
+        granted: &str,
+        opened: &str,
+    ) -> Timestamp {
+        self.badge(t, door, Activity::Granted, dir, Some(badge), granted);
+        let at = t + ms(r, 700, 2000);
+        self.badge(at, door, Activity::Taken, dir, Some(badge), opened);
+        at
+    }
+
+    /// An ordinary entry: `badge` granted at `door` at `t`, the door opened, and 0.3–1.5 s
+    /// later the camera there sees one person. `desc` labels the three records in turn.
+    /// Returns when the door opened.
+    fn enter(
+        &mut self,
+        r: &mut fastrand::Rng,
+        t: Timestamp,
+        door: usize,
+        badge: &str,
+        desc: [&str; 3],
+    ) -> Timestamp {
+        let opened = self.pass(r, t, door, Direction::In, badge, desc[0], desc[1]);
+        let seen = opened + ms(r, 300, 1500);
+        self.camera(seen, door, 1, person_score(r), desc[2]);
+        opened
+    }
+}
+
+/// A delay of `lo..=hi` milliseconds.
+fn ms(r: &mut fastrand::Rng, lo: i64, hi: i64) -> Duration {
+    Duration::milliseconds(r.i64(lo..=hi))
+}
+
+/// How sure the camera is of a clearly seen person.
+fn person_score(r: &mut fastrand::Rng) -> f32 {
+    0.8 + r.f32() * 0.15
 }
 
 impl Simulator {
@@ -297,7 +360,6 @@ impl Simulator {
             g: Gen::new(org, ix),
             markers: Vec::new(),
         };
-        let s = |r: &mut fastrand::Rng, lo: i64, hi: i64| Duration::milliseconds(r.i64(lo..=hi));
         let (people, place, expected): (Vec<usize>, Place, String) = match kind {
             ScenarioKind::TerminatedBadgeUsed => {
                 let mut gone: Vec<usize> = (0..org.people.len())
@@ -319,51 +381,27 @@ impl Simulator {
                 let door = ix.person_entrance[pi];
                 let office = ix.person_office_door[pi];
                 let t = start;
-                let i = st.len();
-                st.g.badge(
+                let opened = st.enter(
+                    &mut r,
                     t,
                     door,
-                    Activity::Granted,
-                    Direction::In,
-                    Some(&p.badge),
-                    None,
+                    &p.badge,
+                    [
+                        "badge of a terminated employee granted",
+                        "door opened after the grant",
+                        "camera sees one person at the door",
+                    ],
                 );
-                st.mark(i, "badge of a terminated employee granted");
-                let i = st.len();
-                let opened = t + s(&mut r, 700, 2000);
-                st.g.badge(
-                    opened,
-                    door,
-                    Activity::Taken,
-                    Direction::In,
-                    Some(&p.badge),
-                    None,
-                );
-                st.mark(i, "door opened after the grant");
-                let i = st.len();
-                st.g.camera(opened + s(&mut r, 300, 1500), door, 1, 0.8 + r.f32() * 0.15);
-                st.mark(i, "camera sees one person at the door");
-                let t2 = opened + s(&mut r, 40_000, 90_000);
-                let i = st.len();
-                st.g.badge(
+                let t2 = opened + ms(&mut r, 40_000, 90_000);
+                st.pass(
+                    &mut r,
                     t2,
                     office,
-                    Activity::Granted,
                     Direction::In,
-                    Some(&p.badge),
-                    None,
+                    &p.badge,
+                    "same badge granted at the office floor door",
+                    "office door opened",
                 );
-                st.mark(i, "same badge granted at the office floor door");
-                let i = st.len();
-                st.g.badge(
-                    t2 + s(&mut r, 700, 2000),
-                    office,
-                    Activity::Taken,
-                    Direction::In,
-                    Some(&p.badge),
-                    None,
-                );
-                st.mark(i, "office door opened");
                 let door_id = &ix.doors[door].id;
                 let left = p
                     .terminated
@@ -389,30 +427,17 @@ impl Simulator {
                 let p = &org.people[pi];
                 let door = ix.person_entrance[pi];
                 let t = start;
-                let i = st.len();
-                st.g.badge(
+                st.enter(
+                    &mut r,
                     t,
                     door,
-                    Activity::Granted,
-                    Direction::In,
-                    Some(&p.badge),
-                    None,
+                    &p.badge,
+                    [
+                        "badge granted at the HQ entrance",
+                        "door opened after the grant",
+                        "camera sees one person at the entrance",
+                    ],
                 );
-                st.mark(i, "badge granted at the HQ entrance");
-                let i = st.len();
-                let opened = t + s(&mut r, 700, 2000);
-                st.g.badge(
-                    opened,
-                    door,
-                    Activity::Taken,
-                    Direction::In,
-                    Some(&p.badge),
-                    None,
-                );
-                st.mark(i, "door opened after the grant");
-                let i = st.len();
-                st.g.camera(opened + s(&mut r, 300, 1500), door, 1, 0.8 + r.f32() * 0.15);
-                st.mark(i, "camera sees one person at the entrance");
                 let far = FAR_NETS[r.usize(0..FAR_NETS.len())];
                 let ip = residential_ip(&mut r, &far);
                 let geo = GeoLocation {
@@ -426,39 +451,37 @@ impl Simulator {
                 let connect = t + delay;
                 let session = crate::build::VpnSession::new(&mut r);
                 let port = r.u16(20_000..60_000);
-                let i = st.len();
-                st.g.vpn(
-                    connect,
-                    p,
-                    Activity::Connect,
-                    Outcome::Success,
-                    ip,
-                    port,
-                    geo.clone(),
-                    &session,
-                    None,
+                let from_far = format!(
+                    "VPN connect as the same user from {}, {}",
+                    far.city, far.country
                 );
-                st.mark(
-                    i,
-                    &format!(
-                        "VPN connect as the same user from {}, {}",
-                        far.city, far.country
-                    ),
-                );
+                st.labelled(&from_far, |g| {
+                    g.vpn(
+                        connect,
+                        p,
+                        Activity::Connect,
+                        Outcome::Success,
+                        ip,
+                        port,
+                        geo.clone(),
+                        &session,
+                        None,
+                    )
+                });
                 let end = connect + Duration::seconds(r.i64(600..2400));
-                let i = st.len();
-                st.g.vpn(
-                    end,
-                    p,
-                    Activity::Disconnect,
-                    Outcome::Success,
-                    ip,
-                    port,
-                    geo,
-                    &session,
-                    Some(connect),
-                );
-                st.mark(i, "VPN disconnect");
+                st.labelled("VPN disconnect", |g| {
+                    g.vpn(
+                        end,
+                        p,
+                        Activity::Disconnect,
+                        Outcome::Success,
+                        ip,
+                        port,
+                        geo,
+                        &session,
+                        Some(connect),
+                    )
+                });
                 let dist = km((site.lat, site.lon), (far.lat, far.lon));
                 (
                     vec![pi],
@@ -484,31 +507,32 @@ impl Simulator {
                 });
                 let p = &org.people[pi];
                 let t = start;
-                let i = st.len();
-                st.g.badge(
+                let badge = Some(p.badge.as_str());
+                st.badge(
                     t,
                     door,
                     Activity::Granted,
                     Direction::In,
-                    Some(&p.badge),
-                    None,
+                    badge,
+                    "one badge granted",
                 );
-                st.mark(i, "one badge granted");
-                let opened = t + s(&mut r, 600, 1200);
-                let i = st.len();
-                st.g.badge(
+                let opened = t + ms(&mut r, 600, 1200);
+                st.badge(
                     opened,
                     door,
                     Activity::Taken,
                     Direction::In,
-                    Some(&p.badge),
-                    None,
+                    badge,
+                    "door opened once",
                 );
-                st.mark(i, "door opened once");
-                let seen = t + s(&mut r, 1500, 2800);
-                let i = st.len();
-                st.g.camera(seen, door, 2, 0.8 + r.f32() * 0.15);
-                st.mark(i, "camera counts two persons at the door");
+                let seen = t + ms(&mut r, 1500, 2800);
+                st.camera(
+                    seen,
+                    door,
+                    2,
+                    person_score(&mut r),
+                    "camera counts two persons at the door",
+                );
                 let cam = ix.doors[door].camera.clone().unwrap_or_default();
                 (
                     vec![pi],
@@ -525,12 +549,21 @@ impl Simulator {
             ScenarioKind::ForcedDoor => {
                 let door = dock;
                 let t = start;
-                let i = st.len();
-                st.g.badge(t, door, Activity::Forced, Direction::In, None, None);
-                st.mark(i, "door reports forced open");
-                let i = st.len();
-                st.g.camera(t + s(&mut r, 800, 3000), door, 1, 0.75 + r.f32() * 0.2);
-                st.mark(i, "camera sees a person at the forced door");
+                st.badge(
+                    t,
+                    door,
+                    Activity::Forced,
+                    Direction::In,
+                    None,
+                    "door reports forced open",
+                );
+                st.camera(
+                    t + ms(&mut r, 800, 3000),
+                    door,
+                    1,
+                    0.75 + r.f32() * 0.2,
+                    "camera sees a person at the forced door",
+                );
                 (
                     Vec::new(),
                     ix.doors[door].place.clone(),
@@ -573,56 +606,26 @@ impl Simulator {
                 let host = org.servers[server].hostname.clone();
 
                 let e = t - Duration::seconds(r.i64(120..240));
-                let i = st.len();
-                st.g.badge(
-                    e,
+                let night = "enters the building at night";
+                st.pass(&mut r, e, ent, Direction::In, &p.badge, night, night);
+                st.camera(
+                    e + ms(&mut r, 2500, 4000),
                     ent,
-                    Activity::Granted,
-                    Direction::In,
-                    Some(&p.badge),
-                    None,
+                    1,
+                    person_score(&mut r),
+                    "camera sees one person at the entrance",
                 );
-                st.g.badge(
-                    e + s(&mut r, 700, 2000),
-                    ent,
-                    Activity::Taken,
-                    Direction::In,
-                    Some(&p.badge),
-                    None,
-                );
-                st.mark(i, "enters the building at night");
-                let i = st.len();
-                st.g.camera(e + s(&mut r, 2500, 4000), ent, 1, 0.8 + r.f32() * 0.15);
-                st.mark(i, "camera sees one person at the entrance");
-                let i = st.len();
-                st.g.badge(
+                st.enter(
+                    &mut r,
                     t,
                     server_room,
-                    Activity::Granted,
-                    Direction::In,
-                    Some(&p.badge),
-                    None,
+                    &p.badge,
+                    [
+                        "server-room door granted outside allowed hours 07-19",
+                        "server-room door opened",
+                        "camera sees one person entering the server room",
+                    ],
                 );
-                st.mark(i, "server-room door granted outside allowed hours 07-19");
-                let i = st.len();
-                let opened = t + s(&mut r, 700, 2000);
-                st.g.badge(
-                    opened,
-                    server_room,
-                    Activity::Taken,
-                    Direction::In,
-                    Some(&p.badge),
-                    None,
-                );
-                st.mark(i, "server-room door opened");
-                let i = st.len();
-                st.g.camera(
-                    opened + s(&mut r, 300, 1500),
-                    server_room,
-                    1,
-                    0.8 + r.f32() * 0.15,
-                );
-                st.mark(i, "camera sees one person entering the server room");
                 let login = t + Duration::seconds(r.i64(180..360));
                 let sudo_at = login + Duration::seconds(r.i64(40..150));
                 let cmd = [
@@ -631,37 +634,29 @@ impl Simulator {
                     "/usr/bin/tar czf /tmp/etc.tgz /etc",
                 ][r.usize(0..3)];
                 let end = sudo_at + Duration::seconds(r.i64(300..900));
-                let i = st.len();
-                st.g.ssh_session(
-                    &mut r,
-                    server,
-                    p,
-                    login,
-                    end,
-                    p.laptop_ip,
-                    &[(sudo_at, cmd)],
-                    false,
-                );
-                st.mark(i, &format!("ssh on {host}"));
+                st.labelled(&format!("ssh on {host}"), |g| {
+                    g.ssh_session(
+                        &mut r,
+                        server,
+                        p,
+                        login,
+                        end,
+                        p.laptop_ip,
+                        &[(sudo_at, cmd)],
+                        false,
+                    )
+                });
                 let out = end + Duration::seconds(r.i64(60..300));
-                let i = st.len();
-                st.g.badge(
+                let leaves = "leaves the server room";
+                st.pass(
+                    &mut r,
                     out,
                     server_room,
-                    Activity::Granted,
                     Direction::Out,
-                    Some(&p.badge),
-                    None,
+                    &p.badge,
+                    leaves,
+                    leaves,
                 );
-                st.g.badge(
-                    out + s(&mut r, 700, 2000),
-                    server_room,
-                    Activity::Taken,
-                    Direction::Out,
-                    Some(&p.badge),
-                    None,
-                );
-                st.mark(i, "leaves the server room");
                 let local_t = site.local(t).format("%H:%M");
                 (
                     vec![pi],

@@ -155,32 +155,16 @@ impl PersonDay<'_> {
     fn office_day(&self, g: &mut Gen<'_>, r: &mut fastrand::Rng) {
         let p = self.p;
         let ent = g.ix.person_entrance[self.pi];
-        let office = g.ix.person_office_door[self.pi];
         let arrive_m = self.arrival_minutes(r);
         let leave_m = arrive_m + self.work_minutes(r);
 
-        let t = g.pass(r, self.local(g, arrive_m), ent, Direction::In, &p.badge);
-        let t = t + secs(r, 30, 120);
-        let t = g.pass(r, t, office, Direction::In, &p.badge);
+        let t = self.to_desk(g, r, arrive_m, 30, 120);
         let logon = t + secs(r, 120, 480);
         if r.f64() < 0.04 {
-            g.workstation(
-                logon - secs(r, 20, 60),
-                p,
-                Activity::Logon,
-                Outcome::Failure,
-                "interactive",
-                Some(p.laptop_ip),
-            );
+            let t = logon - secs(r, 20, 60);
+            self.at_desk(g, t, Activity::Logon, Outcome::Failure, "interactive");
         }
-        g.workstation(
-            logon,
-            p,
-            Activity::Logon,
-            Outcome::Success,
-            "interactive",
-            Some(p.laptop_ip),
-        );
+        self.at_desk(g, logon, Activity::Logon, Outcome::Success, "interactive");
         let logoff = self.local(g, leave_m) - secs(r, 60, 240);
 
         // Lunch outside the building splits the day into two spans inside.
@@ -189,17 +173,9 @@ impl PersonDay<'_> {
             let out_m = 675.0 + r.f64() * 90.0;
             let back_m = out_m + 25.0 + r.f64() * 30.0;
             g.pass(r, self.local(g, out_m), ent, Direction::Out, &p.badge);
-            let t = g.pass(r, self.local(g, back_m), ent, Direction::In, &p.badge);
-            let t = t + secs(r, 40, 100);
-            let t = g.pass(r, t, office, Direction::In, &p.badge);
-            g.workstation(
-                t + secs(r, 60, 240),
-                p,
-                Activity::Logon,
-                Outcome::Success,
-                "unlock",
-                Some(p.laptop_ip),
-            );
+            let t = self.to_desk(g, r, back_m, 40, 100);
+            let t = t + secs(r, 60, 240);
+            self.at_desk(g, t, Activity::Logon, Outcome::Success, "unlock");
             inside.push((arrive_m + 20.0, out_m - 10.0));
             inside.push((back_m + 10.0, leave_m - 20.0));
         } else {
@@ -235,24 +211,12 @@ impl PersonDay<'_> {
 
         self.role_work(g, r, &inside);
 
-        if p.department.uses_servers() {
-            let n = match p.department {
-                Department::IT => r.usize(2..=6),
-                _ => r.usize(0..=3),
-            };
-            let from = logon + Duration::minutes(5);
-            self.ssh_sessions(g, r, n, from, logoff - Duration::minutes(5), p.laptop_ip);
-        }
-
-        g.workstation(
-            logoff,
-            p,
-            Activity::Logoff,
-            Outcome::Success,
-            "interactive",
-            Some(p.laptop_ip),
-        );
-        g.pass(r, self.local(g, leave_m), ent, Direction::Out, &p.badge);
+        let ssh = match p.department {
+            Department::IT => r.usize(2..=6),
+            d if d.uses_servers() => r.usize(0..=3),
+            _ => 0,
+        };
+        self.leave_desk(g, r, ssh, logon, logoff, leave_m);
 
         // Some check in again from home in the evening.
         let evening = if p.department.uses_servers() {
@@ -266,6 +230,59 @@ impl PersonDay<'_> {
             let n = usize::from(p.department == Department::IT && r.bool());
             self.home_session(g, r, start_m, end_m, n, false);
         }
+    }
+
+    /// Badges in at the entrance at local minute `at_m`, walks `walk_from`–`walk_to` seconds
+    /// and badges through the office door; returns when past it.
+    fn to_desk(
+        &self,
+        g: &mut Gen<'_>,
+        r: &mut fastrand::Rng,
+        at_m: f64,
+        walk_from: i64,
+        walk_to: i64,
+    ) -> Timestamp {
+        let badge = &self.p.badge;
+        let ent = g.ix.person_entrance[self.pi];
+        let office = g.ix.person_office_door[self.pi];
+        let t = g.pass(r, self.local(g, at_m), ent, Direction::In, badge);
+        let t = t + secs(r, walk_from, walk_to);
+        g.pass(r, t, office, Direction::In, badge)
+    }
+
+    /// A logon or logoff on the laptop at the office, from its own address.
+    fn at_desk(
+        &self,
+        g: &mut Gen<'_>,
+        t: Timestamp,
+        activity: Activity,
+        outcome: Outcome,
+        logon_type: &str,
+    ) {
+        let p = self.p;
+        g.workstation(t, p, activity, outcome, logon_type, Some(p.laptop_ip));
+    }
+
+    /// The end of a stretch at the office: `ssh` sessions from the laptop while it is logged
+    /// on (five minutes clear of `logon` and `logoff`), the laptop logoff, and out through
+    /// the entrance at local minute `leave_m`.
+    fn leave_desk(
+        &self,
+        g: &mut Gen<'_>,
+        r: &mut fastrand::Rng,
+        ssh: usize,
+        logon: Timestamp,
+        logoff: Timestamp,
+        leave_m: f64,
+    ) {
+        let p = self.p;
+        if ssh > 0 {
+            let (from, to) = (logon + Duration::minutes(5), logoff - Duration::minutes(5));
+            self.ssh_sessions(g, r, ssh, from, to, p.laptop_ip);
+        }
+        self.at_desk(g, logoff, Activity::Logoff, Outcome::Success, "interactive");
+        let ent = g.ix.person_entrance[self.pi];
+        g.pass(r, self.local(g, leave_m), ent, Direction::Out, &p.badge);
     }
 
     /// Department-specific walking about: IT in the server room, Facilities at the loading
@@ -348,42 +365,14 @@ impl PersonDay<'_> {
         let roll = r.f64();
         if roll < 0.03 {
             // A short visit to the office.
-            let ent = g.ix.person_entrance[self.pi];
-            let office = g.ix.person_office_door[self.pi];
             let arrive_m = 600.0 + r.f64() * 240.0;
             let leave_m = arrive_m + 60.0 + r.f64() * 180.0;
-            let t = g.pass(r, self.local(g, arrive_m), ent, Direction::In, &p.badge);
-            let t = t + secs(r, 30, 120);
-            let t = g.pass(r, t, office, Direction::In, &p.badge);
+            let t = self.to_desk(g, r, arrive_m, 30, 120);
             let logon = t + secs(r, 120, 400);
-            g.workstation(
-                logon,
-                p,
-                Activity::Logon,
-                Outcome::Success,
-                "interactive",
-                Some(p.laptop_ip),
-            );
+            self.at_desk(g, logon, Activity::Logon, Outcome::Success, "interactive");
             let logoff = self.local(g, leave_m) - secs(r, 60, 240);
-            if p.department == Department::IT {
-                self.ssh_sessions(
-                    g,
-                    r,
-                    1,
-                    logon + Duration::minutes(5),
-                    logoff - Duration::minutes(5),
-                    p.laptop_ip,
-                );
-            }
-            g.workstation(
-                logoff,
-                p,
-                Activity::Logoff,
-                Outcome::Success,
-                "interactive",
-                Some(p.laptop_ip),
-            );
-            g.pass(r, self.local(g, leave_m), ent, Direction::Out, &p.badge);
+            let ssh = usize::from(p.department == Department::IT);
+            self.leave_desk(g, r, ssh, logon, logoff, leave_m);
         } else if roll < 0.09 {
             let start_m = 600.0 + r.f64() * 600.0;
             let end_m = start_m + 30.0 + r.f64() * 90.0;

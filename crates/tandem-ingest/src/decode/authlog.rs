@@ -163,6 +163,21 @@ impl Found {
     }
 }
 
+/// A logon, or an attempt at one when `outcome` is a failure.
+fn logon(rule: &'static str, outcome: Outcome) -> Found {
+    Found::new(rule, Class::Authentication, Activity::Logon, outcome)
+}
+
+/// The end of a login session.
+fn logoff(rule: &'static str) -> Found {
+    Found::new(
+        rule,
+        Class::Authentication,
+        Activity::Logoff,
+        Outcome::Success,
+    )
+}
+
 // ---------------------------------------------------------------------------------------------
 // sshd
 
@@ -182,15 +197,10 @@ fn sshd(text: &str) -> Option<Found> {
         };
         let (user, host) = rest.rsplit_once(" from ")?;
         return Some(
-            Found::new(
-                "sshd.invalid_user",
-                Class::Authentication,
-                Activity::Logon,
-                Outcome::Failure,
-            )
-            .user(user)
-            .src(host, port)
-            .attr("auth.invalid_user", true),
+            logon("sshd.invalid_user", Outcome::Failure)
+                .user(user)
+                .src(host, port)
+                .attr("auth.invalid_user", true),
         );
     }
     if let Some(rest) = text.strip_prefix("Disconnected from user ") {
@@ -198,14 +208,9 @@ fn sshd(text: &str) -> Option<Found> {
         let (rest, port) = rest.rsplit_once(" port ")?;
         let (user, host) = rest.rsplit_once(' ')?;
         return Some(
-            Found::new(
-                "sshd.disconnected",
-                Class::Authentication,
-                Activity::Logoff,
-                Outcome::Success,
-            )
-            .user(user)
-            .src(host, port.parse().ok()),
+            logoff("sshd.disconnected")
+                .user(user)
+                .src(host, port.parse().ok()),
         );
     }
     None
@@ -230,7 +235,7 @@ fn sshd_auth(rest: &str, rule: &'static str, outcome: Outcome) -> Option<Found> 
         Some(u) => (u, true),
         None => (user, false),
     };
-    let mut found = Found::new(rule, Class::Authentication, Activity::Logon, outcome)
+    let mut found = logon(rule, outcome)
         .user(user)
         .src(host, port)
         .attr("auth.method", method)
@@ -255,49 +260,27 @@ fn pam_unix(rest: &str) -> Option<Found> {
     let interactive = matches!(service, "sshd" | "login");
     match kind {
         "session" if interactive => {
-            if let Some(rest) = text.strip_prefix("session opened for user ") {
+            let found = if let Some(rest) = text.strip_prefix("session opened for user ") {
                 // `NAME(uid=N) by (uid=0)`; Linux-PAM before 1.5 writes `NAME by (uid=0)`.
                 let (user, _by) = rest.rsplit_once(" by ").unwrap_or((rest, ""));
                 let user = user.split_once("(uid=").map_or(user, |(u, _)| u);
-                Some(
-                    Found::new(
-                        "pam.session_opened",
-                        Class::Authentication,
-                        Activity::Logon,
-                        Outcome::Success,
-                    )
-                    .user(user)
-                    .text("pam.service", service),
-                )
+                logon("pam.session_opened", Outcome::Success).user(user)
             } else {
                 let user = text.strip_prefix("session closed for user ")?;
-                Some(
-                    Found::new(
-                        "pam.session_closed",
-                        Class::Authentication,
-                        Activity::Logoff,
-                        Outcome::Success,
-                    )
-                    .user(user)
-                    .text("pam.service", service),
-                )
-            }
+                logoff("pam.session_closed").user(user)
+            };
+            Some(found.text("pam.service", service))
         }
         "auth" => {
             let fields = text.strip_prefix("authentication failure;")?;
             let get = |key: &str| kv(fields, key).unwrap_or("");
-            let mut found = Found::new(
-                "pam.auth_failure",
-                Class::Authentication,
-                Activity::Logon,
-                Outcome::Failure,
-            )
-            .user(get("user"))
-            .src(get("rhost"), None)
-            .text("pam.service", service)
-            .text("pam.ruser", get("ruser"))
-            .text("pam.logname", get("logname"))
-            .text("pam.tty", get("tty"));
+            let mut found = logon("pam.auth_failure", Outcome::Failure)
+                .user(get("user"))
+                .src(get("rhost"), None)
+                .text("pam.service", service)
+                .text("pam.ruser", get("ruser"))
+                .text("pam.logname", get("logname"))
+                .text("pam.tty", get("tty"));
             if found.user.is_none() {
                 // Unknown accounts are logged without `user=`; ruser is who was asking.
                 found = found.user(get("ruser"));
@@ -394,30 +377,31 @@ fn sudo(text: &str) -> Option<Found> {
 // ---------------------------------------------------------------------------------------------
 // su
 
+/// A switch of user by su, succeeded or failed.
+fn su_logon(outcome: Outcome) -> Found {
+    let rule = if outcome == Outcome::Success {
+        "su.success"
+    } else {
+        "su.failed"
+    };
+    logon(rule, outcome)
+}
+
 fn su(text: &str) -> Option<Found> {
-    let auth = |rule, outcome| Found::new(rule, Class::Authentication, Activity::Logon, outcome);
-    if let Some(rest) = text.strip_prefix("Successful su for ") {
-        // shadow-utils: `Successful su for TARGET by USER`
-        let (target, user) = rest.rsplit_once(" by ")?;
-        return Some(
-            auth("su.success", Outcome::Success)
-                .user(user)
-                .text("target.user", target),
-        );
+    // shadow-utils: `Successful su for TARGET by USER`, `FAILED su for TARGET by USER`
+    for (prefix, outcome) in [
+        ("Successful su for ", Outcome::Success),
+        ("FAILED su for ", Outcome::Failure),
+    ] {
+        if let Some(rest) = text.strip_prefix(prefix) {
+            let (target, user) = rest.rsplit_once(" by ")?;
+            return Some(su_logon(outcome).user(user).text("target.user", target));
+        }
     }
-    if let Some(rest) = text.strip_prefix("FAILED su for ") {
-        // shadow-utils: `FAILED su for TARGET by USER`
-        let (target, user) = rest.rsplit_once(" by ")?;
-        return Some(
-            auth("su.failed", Outcome::Failure)
-                .user(user)
-                .text("target.user", target),
-        );
-    }
-    let (rule, outcome, rest) = if let Some(rest) = text.strip_prefix("FAILED SU (to ") {
-        ("su.failed", Outcome::Failure, rest)
+    let (outcome, rest) = if let Some(rest) = text.strip_prefix("FAILED SU (to ") {
+        (Outcome::Failure, rest)
     } else if let Some(rest) = text.strip_prefix("(to ") {
-        ("su.success", Outcome::Success, rest)
+        (Outcome::Success, rest)
     } else {
         // shadow-utils sulog style: `+ TTY USER:TARGET` / `- TTY USER:TARGET`
         let (outcome, rest) = match text.split_at_checked(2)? {
@@ -427,13 +411,8 @@ fn su(text: &str) -> Option<Found> {
         };
         let (tty, users) = rest.split_once(' ')?;
         let (user, target) = users.split_once(':')?;
-        let rule = if outcome == Outcome::Success {
-            "su.success"
-        } else {
-            "su.failed"
-        };
         return Some(
-            auth(rule, outcome)
+            su_logon(outcome)
                 .user(user)
                 .text("target.user", target)
                 .text("su.tty", tty),
@@ -443,7 +422,7 @@ fn su(text: &str) -> Option<Found> {
     let (target, rest) = rest.split_once(") ")?;
     let (user, tty) = rest.rsplit_once(" on ")?;
     Some(
-        auth(rule, outcome)
+        su_logon(outcome)
             .user(user)
             .text("target.user", target)
             .text("su.tty", tty),
@@ -503,19 +482,16 @@ fn userdel(text: &str) -> Option<Found> {
 }
 
 fn usermod(text: &str) -> Option<Found> {
-    if let Some(rest) = text.strip_prefix("lock user ") {
-        let name = quoted(rest.strip_suffix(" password")?)?;
-        return Some(account("usermod.lock", Activity::Lock).text("target.user", name));
-    }
-    if let Some(rest) = text.strip_prefix("unlock user ") {
-        let name = quoted(rest.strip_suffix(" password")?)?;
-        return Some(account("usermod.unlock", Activity::Enable).text("target.user", name));
-    }
-    if let Some(rest) = text.strip_prefix("change user ") {
-        let name = quoted(rest.strip_suffix(" password")?)?;
-        return Some(
-            account("usermod.password", Activity::PasswordChange).text("target.user", name),
-        );
+    // `lock user 'bob' password`, `unlock user 'bob' password`, `change user 'bob' password`
+    for (prefix, rule, activity) in [
+        ("lock user ", "usermod.lock", Activity::Lock),
+        ("unlock user ", "usermod.unlock", Activity::Enable),
+        ("change user ", "usermod.password", Activity::PasswordChange),
+    ] {
+        if let Some(rest) = text.strip_prefix(prefix) {
+            let name = quoted(rest.strip_suffix(" password")?)?;
+            return Some(account(rule, activity).text("target.user", name));
+        }
     }
     // `add 'bob' to group 'sudo'` (usermod also logs `… to shadow group …` for gshadow: not
     // matched, so one change is one event).
@@ -557,27 +533,14 @@ fn logind(text: &str) -> Option<Found> {
             .map_or(rest, |(u, _)| u)
             .trim_end_matches('.');
         return Some(
-            Found::new(
-                "logind.new_session",
-                Class::Authentication,
-                Activity::Logon,
-                Outcome::Success,
-            )
-            .user(&unquote(user))
-            .text("logind.session", &unquote(session)),
+            logon("logind.new_session", Outcome::Success)
+                .user(&unquote(user))
+                .text("logind.session", &unquote(session)),
         );
     }
     let rest = text.strip_prefix("Session ")?;
     let session = rest.strip_suffix(" logged out. Waiting for processes to exit.")?;
-    Some(
-        Found::new(
-            "logind.logged_out",
-            Class::Authentication,
-            Activity::Logoff,
-            Outcome::Success,
-        )
-        .text("logind.session", &unquote(session)),
-    )
+    Some(logoff("logind.logged_out").text("logind.session", &unquote(session)))
 }
 
 #[cfg(test)]
