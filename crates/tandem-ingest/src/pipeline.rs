@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
+use tandem_identity::Identity;
 use tandem_model::{DeadLetter, Event, Timestamp};
 use tandem_store::{EventStore, SourceRecord, StoreError, WriteBatch};
 
@@ -150,6 +151,7 @@ pub struct Pipeline {
     sources: RwLock<HashMap<String, Source>>,
     metrics: Arc<IngestMetrics>,
     limits: Limits,
+    identity: Option<Arc<Identity>>,
 }
 
 impl Pipeline {
@@ -163,7 +165,19 @@ impl Pipeline {
             sources: RwLock::new(HashMap::new()),
             metrics,
             limits,
+            identity: None,
         }
+    }
+
+    /// Resolves every event to the directory's people, devices and places before it is
+    /// stored.
+    pub fn with_identity(mut self, identity: Arc<Identity>) -> Pipeline {
+        self.identity = Some(identity);
+        self
+    }
+
+    pub fn identity(&self) -> Option<&Arc<Identity>> {
+        self.identity.as_ref()
     }
 
     pub fn limits(&self) -> &Limits {
@@ -360,7 +374,10 @@ impl Pipeline {
         Ok(report)
     }
 
-    fn prepare(&self, decoded: Decoded) -> (WriteBatch, String, IngestReport, Instant) {
+    fn prepare(&self, mut decoded: Decoded) -> (WriteBatch, String, IngestReport, Instant) {
+        if let Some(identity) = &self.identity {
+            identity.resolve_batch(&decoded.source, &mut decoded.events);
+        }
         // Every rejected line is also a dead letter, which the store counts per source.
         let batch = WriteBatch {
             events: decoded.events,

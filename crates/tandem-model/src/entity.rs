@@ -47,6 +47,13 @@ pub struct PersonRef {
     pub method: String,
     /// 0.0–1.0.
     pub confidence: f32,
+    /// Employment status at the event's time (`active`, `on_leave`, `suspended`,
+    /// `terminated`): the fact a detection needs, fixed when the event is resolved so a later
+    /// change in the directory does not rewrite history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
 }
 
 /// Where a physical event happened: the site → building → floor → zone → door hierarchy.
@@ -106,6 +113,12 @@ pub struct Endpoint {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Device {
+    /// Identity-directory device id, when the device resolved to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Identity-directory person id of the device's owner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -33,6 +33,7 @@ pub use api::{
     StoreStatus, Synchronous, TimeBucket, WriteBatch,
 };
 pub use error::StoreError;
+
 pub use sqlite::SqliteStore;
 
 use tandem_model::{DeadLetter, Event, Ulid};
@@ -71,6 +72,55 @@ pub trait AccountStore: Send + Sync + 'static {
     /// The user of a live (unexpired) session.
     fn session_user(&self, sha256: &str) -> Result<Option<Account>, StoreError>;
     fn delete_session(&self, sha256: &str) -> Result<(), StoreError>;
+}
+
+/// One change to the identity directory. The directory is never edited in place: every
+/// change is appended with the time from which it is true (`effective`, which may lie in the
+/// past, as with a termination entered late, or in the future) and the time Tandem learnt it
+/// (`recorded`), so both "what was true then" and "what did we know then" have answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectoryChange {
+    /// Assigned by the store; 0 before the change is appended.
+    pub seq: u64,
+    /// `person`, `device`, `place`, `group`.
+    pub kind: String,
+    /// The entity's directory id.
+    pub key: String,
+    pub effective: chrono::DateTime<chrono::Utc>,
+    pub recorded: chrono::DateTime<chrono::Utc>,
+    /// Which feed made it: `scim`, `hr:<file>`, `places:<file>`, `api:<user>`.
+    pub origin: String,
+    /// The entity's whole state from `effective` on; `None` when it was deleted.
+    pub body: Option<serde_json::Value>,
+}
+
+impl DirectoryChange {
+    /// A change recorded now.
+    pub fn new(
+        kind: &str,
+        key: &str,
+        effective: chrono::DateTime<chrono::Utc>,
+        origin: &str,
+        body: Option<serde_json::Value>,
+    ) -> DirectoryChange {
+        DirectoryChange {
+            seq: 0,
+            kind: kind.to_owned(),
+            key: key.to_owned(),
+            effective,
+            recorded: chrono::Utc::now(),
+            origin: origin.to_owned(),
+            body,
+        }
+    }
+}
+
+/// The identity directory's append-only change log.
+pub trait DirectoryStore: Send + Sync + 'static {
+    /// Appends changes atomically and sets their `seq`.
+    fn append_directory(&self, changes: &mut [DirectoryChange]) -> Result<(), StoreError>;
+    /// Every change with `seq > after`, oldest first.
+    fn directory_changes(&self, after: u64) -> Result<Vec<DirectoryChange>, StoreError>;
 }
 
 /// The operations every backend provides.

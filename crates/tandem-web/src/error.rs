@@ -95,3 +95,12 @@ impl From<tokio::task::JoinError> for ApiError {
         ApiError::internal(e)
     }
 }
+
+impl From<tandem_identity::IdentityError> for ApiError {
+    fn from(e: tandem_identity::IdentityError) -> ApiError {
+        match e {
+            tandem_identity::IdentityError::Invalid(m) => ApiError::bad_request(m),
+            tandem_identity::IdentityError::Store(e) => e.into(),
+        }
+    }
+}

@@ -12,6 +12,7 @@
 mod api;
 mod auth;
 mod console;
+mod directory;
 mod error;
 
 pub use auth::{Principal, Role, generate_secret, hash_password, verify_password};
@@ -29,6 +30,9 @@ pub struct AppState {
     pub events: Arc<dyn EventStore>,
     pub accounts: Arc<dyn AccountStore>,
     pub pipeline: Arc<Pipeline>,
+    pub identity: Arc<tandem_identity::Identity>,
+    /// Column mapping for HR CSV imports.
+    pub hr_columns: Arc<tandem_identity::hr::HrColumns>,
     /// Whether session cookies get the `Secure` attribute (set when served over HTTPS).
     pub secure_cookies: bool,
 }
@@ -47,6 +51,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/dead-letters", get(api::dead_letters))
         .route("/api/v1/status", get(api::status))
+        .route("/api/v1/people", get(directory::people))
+        .route("/api/v1/people/{id}", get(directory::person))
+        .route("/api/v1/places", get(directory::places))
+        .route("/api/v1/places/{id}", get(directory::place))
+        .route("/api/v1/directory/hr", post(directory::import_hr))
+        .route("/api/v1/directory/records", post(directory::import_records))
+        .route("/api/v1/directory/gaps", get(directory::gaps))
         .route("/", get(console::home))
         .route("/login", get(console::login_page).post(console::login))
         .route("/logout", post(console::logout))

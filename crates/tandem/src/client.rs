@@ -17,7 +17,7 @@ pub struct Server {
     pub token: Option<String>,
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -25,7 +25,9 @@ fn agent() -> ureq::Agent {
 }
 
 /// Reads a response body as JSON, turning an error status into the server's message.
-fn json_response(mut response: ureq::http::Response<ureq::Body>) -> anyhow::Result<Value> {
+pub(crate) fn json_response(
+    mut response: ureq::http::Response<ureq::Body>,
+) -> anyhow::Result<Value> {
     let status = response.status();
     let body = response.body_mut().read_to_string().unwrap_or_default();
     let value: Value = serde_json::from_str(&body).unwrap_or(Value::String(body));
@@ -45,7 +47,7 @@ fn json_response(mut response: ureq::http::Response<ureq::Body>) -> anyhow::Resu
     Ok(value)
 }
 
-fn get(server: &Server, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
+pub(crate) fn get(server: &Server, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
     let mut request = agent().get(format!("{}{path}", server.url.trim_end_matches('/')));
     for (k, v) in query {
         request = request.query(k, v);

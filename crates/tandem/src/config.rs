@@ -23,6 +23,7 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// Sources known at start (more can be added with `tandem sources add` or the API).
     pub sources: Vec<SourceConfig>,
+    pub identity: IdentityConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -37,6 +38,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             retention: RetentionConfig::default(),
             sources: Vec::new(),
+            identity: IdentityConfig::default(),
             log: "info".into(),
         }
     }
@@ -127,6 +129,14 @@ impl Default for RetentionConfig {
             check_minutes: 10,
         }
     }
+}
+
+/// The identity directory's feeds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// HR CSV column names (`[identity.hr]`); defaults match a plain export.
+    pub hr: tandem_identity::hr::HrColumns,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

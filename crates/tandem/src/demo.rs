@@ -65,6 +65,8 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         config.ingest.max_future_skew_minutes = 60 * 24 * 365;
     }
     let server = Server::start(&config).await?;
+    let org = Org::generate(args.seed, args.people);
+    let (people, records) = crate::directory_feed::load_org(&server.identity, &org)?;
     let mut keys = HashMap::new();
     for spec in HTTP_SOURCES {
         let key = tandem_web::generate_secret("tsk_");
@@ -88,6 +90,9 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         println!("  password:     {}", admin.password);
         println!("  API token:    export TANDEM_TOKEN={}", admin.api_token);
     }
+    println!(
+        "  directory:    {people} people, {records} places and devices (HR export and places file)"
+    );
     println!("  ground truth: {}", ground_truth.display());
     println!();
     println!("Type a scenario name and Enter to stage it: {}", names());
@@ -119,10 +124,9 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     }
     let emitter = Emitter::new(base_url, keys, server.syslog_udp, server.syslog_tcp);
     let sim_stop = stop.clone();
-    let (people, seed, history, speedup) =
-        (args.people, args.seed, args.history_hours, args.speedup);
+    let (seed, history, speedup) = (args.seed, args.history_hours, args.speedup);
     let simulation = std::thread::spawn(move || -> anyhow::Result<()> {
-        let mut sim = Simulator::new(Org::generate(seed, people), seed);
+        let mut sim = Simulator::new(org, seed);
         let now = Utc::now();
         let start = now - chrono::Duration::hours(history);
         let mut sent = 0usize;

@@ -7,6 +7,8 @@ mod bench;
 mod client;
 mod config;
 mod demo;
+mod directory_cli;
+mod directory_feed;
 mod server;
 
 use anyhow::Context;
@@ -39,6 +41,12 @@ enum Command {
     Search(client::SearchArgs),
     /// Lists sources with their health, or registers one.
     Sources(client::SourcesArgs),
+    /// Lists people, or shows one with accounts, badges, devices and a merged timeline.
+    People(directory_cli::PeopleArgs),
+    /// Lists places, or shows one with what it contains and its recent events.
+    Places(directory_cli::PlacesArgs),
+    /// Imports HR exports and places/devices files into the identity directory.
+    Directory(directory_cli::DirectoryArgs),
     /// Lists input that could not be decoded, with the reason.
     DeadLetters(client::DeadLetterArgs),
     /// Prints the effective configuration (file plus environment overrides).
@@ -66,6 +74,9 @@ fn main() -> anyhow::Result<()> {
         Command::Search(args) => client::search(args),
         Command::Sources(args) => client::sources(args),
         Command::DeadLetters(args) => client::dead_letters(args),
+        Command::People(args) => directory_cli::people(args),
+        Command::Places(args) => directory_cli::places(args),
+        Command::Directory(args) => directory_cli::directory(args),
         Command::Config => {
             print!("{}", config.to_toml());
             Ok(())

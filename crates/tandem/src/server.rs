@@ -27,6 +27,7 @@ pub struct Server {
     pub first_admin: Option<FirstAdmin>,
     pub store: Arc<SqliteStore>,
     pub pipeline: Arc<Pipeline>,
+    pub identity: Arc<tandem_identity::Identity>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -43,11 +44,14 @@ impl Server {
             max_line_bytes: config.http.max_line_kib * 1024,
             max_future_skew: chrono::Duration::minutes(config.ingest.max_future_skew_minutes),
         };
-        let pipeline = Arc::new(Pipeline::new(
-            store.clone(),
-            limits,
-            Arc::new(IngestMetrics::new()),
-        ));
+        let identity = Arc::new(
+            tandem_identity::Identity::open(store.clone())
+                .context("cannot load the identity directory")?,
+        );
+        let pipeline = Arc::new(
+            Pipeline::new(store.clone(), limits, Arc::new(IngestMetrics::new()))
+                .with_identity(identity.clone()),
+        );
         pipeline.load_registered()?;
         for s in &config.sources {
             let format: Format = s
@@ -78,6 +82,8 @@ impl Server {
             events: store.clone(),
             accounts: store.clone(),
             pipeline: pipeline.clone(),
+            identity: identity.clone(),
+            hr_columns: Arc::new(config.identity.hr.clone()),
             secure_cookies: config.http.secure_cookies,
         };
         let mut stop = shutdown.subscribe();
@@ -159,6 +165,7 @@ impl Server {
             first_admin,
             store,
             pipeline,
+            identity,
             shutdown,
             tasks,
         })

@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 ";
 
 impl SqliteStore {
-    fn write_conn(&self) -> Result<Connection, StoreError> {
+    pub(super) fn write_conn(&self) -> Result<Connection, StoreError> {
         let conn = Connection::open(self.path())?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(conn)

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod compile;
+mod directory;
 mod doc;
 mod schema;
 mod search;
@@ -48,6 +49,7 @@ impl SqliteStore {
         configure(&conn, &config, config.cache_mib)?;
         conn.execute_batch(schema::BASE)?;
         conn.execute_batch(accounts::SCHEMA)?;
+        conn.execute_batch(directory::SCHEMA)?;
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')",
             [],

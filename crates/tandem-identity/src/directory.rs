@@ -1,0 +1,373 @@
+//! The directory in memory: every version of every record, and the lookup indexes that
+//! resolution uses.
+
+use crate::IdentityError;
+use crate::model::*;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use tandem_store::DirectoryChange;
+
+/// One state of a record and when it became true.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Version<T> {
+    pub effective: Timestamp,
+    pub recorded: Timestamp,
+    pub seq: u64,
+    pub origin: String,
+    /// `None`: deleted from `effective` on.
+    pub state: Option<T>,
+}
+
+/// Every version of one record, ordered by effective time (then by recording order).
+#[derive(Debug, Clone)]
+pub struct History<T> {
+    versions: Vec<Version<T>>,
+}
+
+impl<T> History<T> {
+    /// The state in force at `t`; `None` if the record did not exist yet or was deleted.
+    pub fn at(&self, t: Timestamp) -> Option<&T> {
+        let i = self.versions.partition_point(|v| v.effective <= t);
+        i.checked_sub(1)
+            .and_then(|i| self.versions[i].state.as_ref())
+    }
+
+    /// The state in force now; for a record whose first version lies in the future (a
+    /// starter entered before their first day), that first version.
+    pub fn current(&self) -> Option<&T> {
+        let now = chrono::Utc::now();
+        match self.versions.first() {
+            Some(first) if first.effective > now => first.state.as_ref(),
+            _ => self.at(now),
+        }
+    }
+
+    pub fn versions(&self) -> &[Version<T>] {
+        &self.versions
+    }
+
+    fn insert(&mut self, v: Version<T>) {
+        let i = self
+            .versions
+            .partition_point(|x| (x.effective, x.seq) <= (v.effective, v.seq));
+        self.versions.insert(i, v);
+    }
+}
+
+/// The kinds of record, as named in the change log.
+pub const PERSON: &str = "person";
+pub const DEVICE: &str = "device";
+pub const PLACE: &str = "place";
+pub const GROUP: &str = "group";
+
+/// The whole identity directory. Built by replaying the change log; cheap to clone behind an
+/// `Arc` and read without locks, so ingest resolves against a snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    people: HashMap<String, History<Person>>,
+    devices: HashMap<String, History<DeviceRecord>>,
+    places: HashMap<String, History<PlaceRecord>>,
+    groups: HashMap<String, History<Group>>,
+    last_seq: u64,
+    pub(crate) index: Index,
+}
+
+fn push<T: DeserializeOwned>(
+    map: &mut HashMap<String, History<T>>,
+    c: &DirectoryChange,
+) -> Result<(), IdentityError> {
+    let state = match &c.body {
+        Some(body) => Some(T::deserialize(body).map_err(|e| {
+            IdentityError::Invalid(format!("change {} ({} {}): {e}", c.seq, c.kind, c.key))
+        })?),
+        None => None,
+    };
+    map.entry(c.key.clone())
+        .or_insert_with(|| History {
+            versions: Vec::new(),
+        })
+        .insert(Version {
+            effective: c.effective,
+            recorded: c.recorded,
+            seq: c.seq,
+            origin: c.origin.clone(),
+            state,
+        });
+    Ok(())
+}
+
+impl Directory {
+    /// Replays `changes` (in `seq` order) on top of this directory and rebuilds the indexes.
+    pub fn apply(&mut self, changes: &[DirectoryChange]) -> Result<(), IdentityError> {
+        for c in changes {
+            match c.kind.as_str() {
+                PERSON => push(&mut self.people, c)?,
+                DEVICE => push(&mut self.devices, c)?,
+                PLACE => push(&mut self.places, c)?,
+                GROUP => push(&mut self.groups, c)?,
+                other => {
+                    return Err(IdentityError::Invalid(format!(
+                        "change {}: unknown record kind `{other}`",
+                        c.seq
+                    )));
+                }
+            }
+            self.last_seq = self.last_seq.max(c.seq);
+        }
+        self.index = Index::build(self);
+        Ok(())
+    }
+
+    /// The last change applied.
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    pub fn person(&self, id: &str) -> Option<&Person> {
+        self.people.get(id)?.current()
+    }
+
+    pub fn person_at(&self, id: &str, t: Timestamp) -> Option<&Person> {
+        self.people.get(id)?.at(t)
+    }
+
+    pub fn person_history(&self, id: &str) -> Option<&History<Person>> {
+        self.people.get(id)
+    }
+
+    /// Every person as they are now, in id order.
+    pub fn people(&self) -> Vec<&Person> {
+        let mut v: Vec<&Person> = self.people.values().filter_map(History::current).collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+
+    pub fn device(&self, id: &str) -> Option<&DeviceRecord> {
+        self.devices.get(id)?.current()
+    }
+
+    pub fn devices(&self) -> Vec<&DeviceRecord> {
+        let mut v: Vec<&DeviceRecord> =
+            self.devices.values().filter_map(History::current).collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+
+    /// Devices whose owner is `person`.
+    pub fn devices_of(&self, person: &str) -> Vec<&DeviceRecord> {
+        self.devices()
+            .into_iter()
+            .filter(|d| d.owner.as_deref() == Some(person))
+            .collect()
+    }
+
+    pub fn place(&self, id: &str) -> Option<&PlaceRecord> {
+        self.places.get(id)?.current()
+    }
+
+    pub fn places(&self) -> Vec<&PlaceRecord> {
+        let mut v: Vec<&PlaceRecord> = self.places.values().filter_map(History::current).collect();
+        v.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+        v
+    }
+
+    /// Places whose parent is `id`.
+    pub fn children(&self, id: &str) -> Vec<&PlaceRecord> {
+        self.places()
+            .into_iter()
+            .filter(|p| p.parent.as_deref() == Some(id))
+            .collect()
+    }
+
+    /// `id` and its ancestors, nearest first (door, zone, floor, building, site).
+    pub fn lineage(&self, id: &str) -> Vec<&PlaceRecord> {
+        let mut out = Vec::new();
+        let mut next = Some(id.to_owned());
+        while let Some(id) = next {
+            // A parent cycle entered by mistake must not hang ingest.
+            if out.len() > 16 {
+                break;
+            }
+            let Some(p) = self.place(&id) else { break };
+            next = p.parent.clone();
+            out.push(p);
+        }
+        out
+    }
+
+    /// The place a source's door/reader/camera/zone name or id refers to.
+    pub fn find_place(&self, name_or_id: &str) -> Option<&PlaceRecord> {
+        self.place(name_or_id).or_else(|| {
+            let id = self.index.places.get(&name_or_id.to_lowercase())?;
+            self.place(id)
+        })
+    }
+
+    pub fn group(&self, id: &str) -> Option<&Group> {
+        self.groups.get(id)?.current()
+    }
+
+    pub fn groups(&self) -> Vec<&Group> {
+        let mut v: Vec<&Group> = self.groups.values().filter_map(History::current).collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// The person an employee number belongs to.
+    pub fn person_by_employee_number(&self, number: &str) -> Option<&Person> {
+        let id = self.index.employee_numbers.get(number)?;
+        self.person(id)
+    }
+
+    /// Every person, whatever their state now (terminated people included).
+    pub(crate) fn all_people(&self) -> impl Iterator<Item = (&String, &History<Person>)> {
+        self.people.iter()
+    }
+}
+
+/// Lookup tables from the identifiers sources use to directory ids. Rebuilt whole on every
+/// change batch: a directory of tens of thousands of people rebuilds in milliseconds, and a
+/// rebuilt table can never drift from the records.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Index {
+    /// Lower-cased account identifier → (person, kind).
+    pub accounts: HashMap<String, (String, AccountKind)>,
+    /// Lower-cased user part of `DOMAIN\user`, `user@domain` → person, when only one person
+    /// has it (`None` marks an ambiguous name).
+    pub short_names: HashMap<String, Option<String>>,
+    /// Badge number → every holder it has had.
+    pub badges: HashMap<String, Vec<(Badge, String)>>,
+    /// Lower-cased face name → person.
+    pub faces: HashMap<String, Option<String>>,
+    pub employee_numbers: HashMap<String, String>,
+    /// Lower-cased hostname (full and short) → device.
+    pub hostnames: HashMap<String, String>,
+    pub ips: HashMap<IpAddr, String>,
+    /// MAC in lower-case colon form → device.
+    pub macs: HashMap<String, String>,
+    /// Lower-cased place name → place id.
+    pub places: HashMap<String, String>,
+}
+
+/// `AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff` and `aa:bb:…` all become `aa:bb:cc:dd:ee:ff`.
+pub fn normalise_mac(mac: &str) -> String {
+    let hex: String = mac
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if hex.len() != 12 {
+        return mac.to_lowercase();
+    }
+    hex.as_bytes()
+        .chunks(2)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The user part of an account name: `CORP\alice` → `alice`, `alice@corp.example` → `alice`.
+pub fn short_name(name: &str) -> &str {
+    let name = name.rsplit('\\').next().unwrap_or(name);
+    name.split('@').next().unwrap_or(name)
+}
+
+fn unique(map: &mut HashMap<String, Option<String>>, key: String, person: &str) {
+    map.entry(key)
+        .and_modify(|v| {
+            if v.as_deref() != Some(person) {
+                *v = None;
+            }
+        })
+        .or_insert_with(|| Some(person.to_owned()));
+}
+
+impl Index {
+    fn build(dir: &Directory) -> Index {
+        let mut ix = Index::default();
+        for (id, history) in dir.all_people() {
+            // Identifiers from every version count: a terminated person's old account or
+            // badge must still resolve to them, which is exactly when it matters most.
+            for v in history.versions() {
+                let Some(p) = &v.state else { continue };
+                if let Some(n) = &p.employee_number {
+                    ix.employee_numbers.insert(n.clone(), id.clone());
+                }
+                let mut names: Vec<&str> = p.accounts.iter().map(|a| a.value.as_str()).collect();
+                names.extend(p.email.as_deref());
+                for a in &p.accounts {
+                    ix.accounts
+                        .insert(a.value.to_lowercase(), (id.clone(), a.kind));
+                }
+                if let Some(email) = &p.email {
+                    ix.accounts
+                        .entry(email.to_lowercase())
+                        .or_insert_with(|| (id.clone(), AccountKind::Email));
+                }
+                for n in names {
+                    let short = short_name(n).to_lowercase();
+                    if !short.is_empty() {
+                        unique(&mut ix.short_names, short, id);
+                    }
+                }
+                for b in &p.badges {
+                    let holders = ix.badges.entry(b.number.clone()).or_default();
+                    if !holders.iter().any(|(x, who)| x == b && who == id) {
+                        holders.push((b.clone(), id.clone()));
+                    }
+                }
+                if !p.name.is_empty() {
+                    unique(&mut ix.faces, p.name.to_lowercase(), id);
+                }
+                for f in &p.faces {
+                    unique(&mut ix.faces, f.to_lowercase(), id);
+                }
+            }
+        }
+        for d in dir.devices() {
+            if let Some(h) = &d.hostname {
+                let h = h.to_lowercase();
+                if let Some((short, _)) = h.split_once('.') {
+                    ix.hostnames
+                        .entry(short.to_owned())
+                        .or_insert_with(|| d.id.clone());
+                }
+                ix.hostnames.insert(h, d.id.clone());
+            }
+            ix.hostnames
+                .entry(d.id.to_lowercase())
+                .or_insert_with(|| d.id.clone());
+            for ip in &d.ips {
+                ix.ips.insert(*ip, d.id.clone());
+            }
+            if let Some(mac) = &d.mac {
+                ix.macs.insert(normalise_mac(mac), d.id.clone());
+            }
+        }
+        for p in dir.places() {
+            ix.places.insert(p.name.to_lowercase(), p.id.clone());
+            ix.places.insert(p.id.to_lowercase(), p.id.clone());
+        }
+        ix
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mac_forms_normalise_alike() {
+        for m in ["AA-BB-CC-DD-EE-0F", "aabb.ccdd.ee0f", "aa:bb:cc:dd:ee:0f"] {
+            assert_eq!(normalise_mac(m), "aa:bb:cc:dd:ee:0f");
+        }
+    }
+
+    #[test]
+    fn short_names() {
+        assert_eq!(short_name("CORP\\alice"), "alice");
+        assert_eq!(short_name("alice@corp.example"), "alice");
+        assert_eq!(short_name("alice"), "alice");
+    }
+}

@@ -1,0 +1,227 @@
+//! Places and devices from files: YAML (or JSON) with both, or CSV with one kind per file.
+//!
+//! ```yaml
+//! places:
+//!   - { id: osl, kind: site, name: Oslo HQ, lat: 59.91, lon: 10.75, time_zone: Europe/Oslo, country: NO, city: Oslo }
+//!   - { id: osl-a, kind: building, name: Building A, parent: osl }
+//!   - { id: osl-a-srv, kind: zone, name: Server room, parent: osl-a, restricted: true,
+//!       allowed_hours: { from_hour: 7, to_hour: 19 } }
+//!   - { id: osl-a-srv-d1, kind: door, name: Server room door, parent: osl-a-srv }
+//! devices:
+//!   - { id: lap-0042, hostname: lap-0042.nordlys.example, kind: laptop, owner: E1042 }
+//!   - { id: srv-db1, hostname: db1, ips: [10.1.20.5], kind: server, criticality: high, place: osl-a-srv }
+//! ```
+//!
+//! CSV files use the same field names as columns (`ips` separated by `;`, `allowed_hours` as
+//! `7-19`); a file with a `kind` column whose values are place kinds is read as places,
+//! otherwise as devices. Like the HR import, a file import is idempotent ([`plan`] lists only
+//! records that are new or differ) and never deletes what the file does not mention.
+
+use crate::IdentityError;
+use crate::directory::{DEVICE, Directory, PLACE};
+use crate::model::*;
+use serde::{Deserialize, Serialize};
+use tandem_store::DirectoryChange;
+
+/// The document a places/devices file holds.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecordsFile {
+    pub places: Vec<PlaceRecord>,
+    pub devices: Vec<DeviceRecord>,
+}
+
+impl RecordsFile {
+    /// Reads YAML or JSON (JSON is YAML), or CSV when `file_name` ends in `.csv`.
+    pub fn parse(file_name: &str, bytes: &[u8]) -> Result<RecordsFile, IdentityError> {
+        if file_name.to_ascii_lowercase().ends_with(".csv") {
+            return parse_csv(bytes);
+        }
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| IdentityError::Invalid(format!("{file_name}: not UTF-8 ({e})")))?;
+        serde_saphyr::from_str(text)
+            .map_err(|e| IdentityError::Invalid(format!("{file_name}: {e}")))
+    }
+
+    /// Checks references between records (parents exist, no record is its own ancestor,
+    /// kinds nest in order) against the file and the directory it will join.
+    pub fn validate(&self, dir: &Directory) -> Result<(), IdentityError> {
+        let kind_of = |id: &str| {
+            self.places
+                .iter()
+                .find(|p| p.id == id)
+                .map(|p| p.kind)
+                .or_else(|| dir.place(id).map(|p| p.kind))
+        };
+        for p in &self.places {
+            if p.id.trim().is_empty() {
+                return Err(IdentityError::Invalid(format!(
+                    "place `{}` has no id",
+                    p.name
+                )));
+            }
+            match (&p.parent, p.kind) {
+                (None, PlaceKind::Site) => {}
+                (None, kind) => {
+                    return Err(IdentityError::Invalid(format!(
+                        "place `{}`: a {} needs a parent",
+                        p.id,
+                        kind.name()
+                    )));
+                }
+                (Some(parent), kind) => match kind_of(parent) {
+                    None => {
+                        return Err(IdentityError::Invalid(format!(
+                            "place `{}`: parent `{parent}` does not exist",
+                            p.id
+                        )));
+                    }
+                    Some(pk)
+                        if pk >= kind && !(pk == PlaceKind::Zone && kind == PlaceKind::Zone) =>
+                    {
+                        return Err(IdentityError::Invalid(format!(
+                            "place `{}`: a {} cannot be inside a {} (`{parent}`)",
+                            p.id,
+                            kind.name(),
+                            pk.name()
+                        )));
+                    }
+                    Some(_) => {}
+                },
+            }
+        }
+        for d in &self.devices {
+            if d.id.trim().is_empty() {
+                return Err(IdentityError::Invalid("a device has no id".into()));
+            }
+            if let Some(place) = &d.place
+                && kind_of(place).is_none()
+            {
+                return Err(IdentityError::Invalid(format!(
+                    "device `{}`: place `{place}` does not exist",
+                    d.id
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What importing a file would change.
+#[derive(Debug, Default, Serialize)]
+pub struct Plan {
+    pub new: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub summary: Vec<String>,
+    #[serde(skip)]
+    pub changes: Vec<DirectoryChange>,
+}
+
+/// Plans the changes `file` makes to `dir`.
+pub fn plan(
+    dir: &Directory,
+    file: &RecordsFile,
+    origin: &str,
+    now: Timestamp,
+) -> Result<Plan, IdentityError> {
+    file.validate(dir)?;
+    let mut plan = Plan::default();
+    let mut add = |kind: &str, id: &str, current_differs: Option<bool>, body: serde_json::Value| {
+        match current_differs {
+            None => {
+                plan.new += 1;
+                plan.summary.push(format!("new {kind} {id}"));
+            }
+            Some(true) => {
+                plan.updated += 1;
+                plan.summary.push(format!("{kind} {id} changed"));
+            }
+            Some(false) => {
+                plan.unchanged += 1;
+                return;
+            }
+        }
+        let mut c = DirectoryChange::new(kind, id, now, origin, Some(body));
+        c.recorded = now;
+        plan.changes.push(c);
+    };
+    for p in &file.places {
+        let differs = dir.place(&p.id).map(|cur| cur != p);
+        add(
+            PLACE,
+            &p.id,
+            differs,
+            serde_json::to_value(p).unwrap_or_default(),
+        );
+    }
+    for d in &file.devices {
+        let differs = dir.device(&d.id).map(|cur| cur != d);
+        add(
+            DEVICE,
+            &d.id,
+            differs,
+            serde_json::to_value(d).unwrap_or_default(),
+        );
+    }
+    Ok(plan)
+}
+
+fn parse_csv(bytes: &[u8]) -> Result<RecordsFile, IdentityError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| IdentityError::Invalid(format!("CSV header: {e}")))?
+        .clone();
+    let is_places = headers.iter().any(|h| h == "parent");
+    let mut out = RecordsFile::default();
+    for (i, row) in reader.records().enumerate() {
+        let line = i + 2;
+        let row = row.map_err(|e| IdentityError::Invalid(format!("line {line}: {e}")))?;
+        let mut obj = serde_json::Map::new();
+        for (h, v) in headers.iter().zip(row.iter()) {
+            if v.is_empty() {
+                continue;
+            }
+            let value = match h {
+                "lat" | "lon" => v.parse::<f64>().map(serde_json::Value::from).map_err(|_| {
+                    IdentityError::Invalid(format!("line {line}: {h} `{v}` is not a number"))
+                })?,
+                "restricted" => serde_json::Value::Bool(matches!(
+                    v.to_ascii_lowercase().as_str(),
+                    "true" | "yes" | "1" | "y"
+                )),
+                "ips" => v
+                    .split(';')
+                    .map(|s| serde_json::Value::String(s.trim().to_owned()))
+                    .collect(),
+                "allowed_hours" => {
+                    let (from, to) = v
+                        .split_once('-')
+                        .and_then(|(a, b)| {
+                            Some((a.trim().parse::<u8>().ok()?, b.trim().parse::<u8>().ok()?))
+                        })
+                        .ok_or_else(|| {
+                            IdentityError::Invalid(format!(
+                                "line {line}: allowed_hours `{v}` should look like 7-19"
+                            ))
+                        })?;
+                    serde_json::json!({"from_hour": from, "to_hour": to})
+                }
+                _ => serde_json::Value::String(v.to_owned()),
+            };
+            obj.insert(h.to_owned(), value);
+        }
+        let value = serde_json::Value::Object(obj);
+        let err = |e: serde_json::Error| IdentityError::Invalid(format!("line {line}: {e}"));
+        if is_places {
+            out.places.push(serde_json::from_value(value).map_err(err)?);
+        } else {
+            out.devices
+                .push(serde_json::from_value(value).map_err(err)?);
+        }
+    }
+    Ok(out)
+}

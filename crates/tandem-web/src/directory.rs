@@ -1,0 +1,259 @@
+//! The identity directory's API: people, places, imports and resolution gaps.
+//!
+//! A person's profile and a place's activity join the directory (who, what, where) with the
+//! event store (what happened): the timeline is a search for the person's resolved id, so it
+//! merges badge swipes, camera sightings, logons and sudo in one list, newest first.
+
+use crate::auth::{Principal, Role};
+use crate::{ApiError, AppState};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tandem_identity::{Directory, hr, records};
+use tandem_model::Event;
+use tandem_store::SearchRequest;
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    /// Matches name, id, e-mail, department (case-insensitive substring).
+    #[serde(default)]
+    pub q: String,
+    pub limit: Option<usize>,
+}
+
+/// `GET /api/v1/people`
+pub async fn people(
+    _who: Principal,
+    State(state): State<AppState>,
+    Query(params): Query<ListParams>,
+) -> Json<Value> {
+    let dir = state.identity.snapshot();
+    let q = params.q.to_lowercase();
+    let limit = params.limit.unwrap_or(100).min(10_000);
+    let matches: Vec<_> = dir
+        .people()
+        .into_iter()
+        .filter(|p| {
+            q.is_empty()
+                || [
+                    Some(&p.name),
+                    Some(&p.id),
+                    p.email.as_ref(),
+                    p.department.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|v| v.to_lowercase().contains(&q))
+        })
+        .collect();
+    Json(json!({
+        "total": matches.len(),
+        "people": matches.into_iter().take(limit).collect::<Vec<_>>(),
+    }))
+}
+
+async fn recent_events(
+    state: &AppState,
+    query: String,
+    limit: usize,
+) -> Result<(u64, Vec<Event>), ApiError> {
+    let parsed = tandem_query::parse(&query).map_err(|e| ApiError::bad_request(e.message))?;
+    let mut request = SearchRequest::new(parsed);
+    request.limit = limit;
+    let events = state.events.clone();
+    let result = tokio::task::spawn_blocking(move || events.search(&request)).await??;
+    match result {
+        tandem_store::SearchResult::Events(page) => Ok((page.total, page.events)),
+        tandem_store::SearchResult::Aggregation(_) => Ok((0, Vec::new())),
+    }
+}
+
+/// Quotes a value for the query language.
+fn quoted(v: &str) -> String {
+    format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+#[derive(Deserialize)]
+pub struct TimelineParams {
+    pub limit: Option<usize>,
+}
+
+/// `GET /api/v1/people/{id}`: profile, history and merged physical/digital timeline.
+pub async fn person(
+    _who: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<TimelineParams>,
+) -> Result<Json<Value>, ApiError> {
+    let dir = state.identity.snapshot();
+    let history = dir
+        .person_history(&id)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no person `{id}`")))?;
+    let person = dir.person(&id);
+    let devices = dir.devices_of(&id);
+    let (total, timeline) = recent_events(
+        &state,
+        format!("person:{}", quoted(&id)),
+        params.limit.unwrap_or(100).min(1000),
+    )
+    .await?;
+    Ok(Json(json!({
+        "person": person,
+        "devices": devices,
+        "history": history.versions().iter().map(|v| json!({
+            "effective": v.effective,
+            "recorded": v.recorded,
+            "origin": v.origin,
+            "status": v.state.as_ref().map(|p| p.status.name()),
+            "department": v.state.as_ref().and_then(|p| p.department.clone()),
+        })).collect::<Vec<_>>(),
+        "timeline_total": total,
+        "timeline": timeline,
+    })))
+}
+
+/// `GET /api/v1/places`: the place tree, flat, sites first.
+pub async fn places(_who: Principal, State(state): State<AppState>) -> Json<Value> {
+    let dir = state.identity.snapshot();
+    Json(json!({ "places": dir.places() }))
+}
+
+fn place_query(dir: &Directory, id: &str) -> String {
+    use tandem_identity::PlaceKind::*;
+    let Some(p) = dir.place(id) else {
+        return String::new();
+    };
+    let field = match p.kind {
+        Site => "site",
+        Building => "place.building",
+        Floor => "place.floor",
+        Zone => "zone",
+        Door => "door",
+        Reader => "place.reader",
+        Camera => "place.camera",
+    };
+    format!("{field}:{}", quoted(&p.id))
+}
+
+/// `GET /api/v1/places/{id}`: a place, where it sits, what is in it, and recent events there.
+pub async fn place(
+    _who: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<TimelineParams>,
+) -> Result<Json<Value>, ApiError> {
+    let dir = state.identity.snapshot();
+    let place = dir
+        .find_place(&id)
+        .cloned()
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no place `{id}`")))?;
+    let devices: Vec<_> = dir
+        .devices()
+        .into_iter()
+        .filter(|d| d.place.as_deref() == Some(place.id.as_str()))
+        .cloned()
+        .collect();
+    let (total, events) = recent_events(
+        &state,
+        place_query(&dir, &place.id),
+        params.limit.unwrap_or(100).min(1000),
+    )
+    .await?;
+    Ok(Json(json!({
+        "place": place,
+        "lineage": dir.lineage(&place.id).iter().skip(1).collect::<Vec<_>>(),
+        "children": dir.children(&place.id),
+        "devices": devices,
+        "events_total": total,
+        "events": events,
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct ImportParams {
+    #[serde(default)]
+    pub dry_run: bool,
+    /// File name, which tells the format of a places/devices file (`.yaml`, `.json`, `.csv`).
+    #[serde(default)]
+    pub file: String,
+}
+
+/// `POST /api/v1/directory/hr`: an HR CSV export. `?dry_run=true` plans without changing.
+pub async fn import_hr(
+    who: Principal,
+    State(state): State<AppState>,
+    Query(params): Query<ImportParams>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Role::Admin)?;
+    let identity = state.identity.clone();
+    let columns = state.hr_columns.clone();
+    let origin = format!(
+        "hr:{}",
+        if params.file.is_empty() {
+            "api"
+        } else {
+            &params.file
+        }
+    );
+    let plan = tokio::task::spawn_blocking(move || -> Result<hr::Plan, ApiError> {
+        let mut plan = hr::plan(
+            &identity.snapshot(),
+            &body,
+            &columns,
+            &origin,
+            chrono::Utc::now(),
+        )?;
+        if !params.dry_run {
+            identity.commit(std::mem::take(&mut plan.changes))?;
+        }
+        Ok(plan)
+    })
+    .await??;
+    Ok(Json(json!({ "dry_run": params.dry_run, "plan": plan })))
+}
+
+/// `POST /api/v1/directory/records`: places and devices (YAML, JSON or CSV).
+pub async fn import_records(
+    who: Principal,
+    State(state): State<AppState>,
+    Query(params): Query<ImportParams>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Role::Admin)?;
+    let identity = state.identity.clone();
+    let file = if params.file.is_empty() {
+        "records.yaml".to_owned()
+    } else {
+        params.file.clone()
+    };
+    let plan = tokio::task::spawn_blocking(move || -> Result<records::Plan, ApiError> {
+        let parsed = records::RecordsFile::parse(&file, &body)?;
+        let mut plan = records::plan(
+            &identity.snapshot(),
+            &parsed,
+            &format!("records:{file}"),
+            chrono::Utc::now(),
+        )?;
+        if !params.dry_run {
+            identity.commit(std::mem::take(&mut plan.changes))?;
+        }
+        Ok(plan)
+    })
+    .await??;
+    Ok(Json(json!({ "dry_run": params.dry_run, "plan": plan })))
+}
+
+/// `GET /api/v1/directory/gaps`: per source, how many events named someone or something
+/// the directory does not know.
+pub async fn gaps(_who: Principal, State(state): State<AppState>) -> Json<Value> {
+    let dir = state.identity.snapshot();
+    Json(json!({
+        "people": dir.people().len(),
+        "devices": dir.devices().len(),
+        "places": dir.places().len(),
+        "sources": state.identity.gaps(),
+    }))
+}

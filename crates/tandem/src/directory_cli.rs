@@ -1,0 +1,279 @@
+//! `tandem people`, `tandem places` and `tandem directory`: the identity directory from the
+//! command line, through a running server's API.
+
+use crate::client::{Server, agent, get, json_response};
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct PeopleArgs {
+    /// A person's id: shows their profile and merged timeline. Without it, lists people.
+    pub id: Option<String>,
+    /// Filter the list by name, id, e-mail or department.
+    #[arg(long, short)]
+    pub query: Option<String>,
+    /// Timeline entries (or list rows) to show.
+    #[arg(long, default_value_t = 30)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub server: Server,
+}
+
+fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or("-")
+}
+
+/// One timeline line: time, class/activity, what, where.
+fn timeline_line(e: &Value) -> String {
+    let place = ["door", "zone", "site"]
+        .iter()
+        .find_map(|k| e["place"][k].as_str())
+        .or_else(|| e["device"]["hostname"].as_str())
+        .unwrap_or("");
+    format!(
+        "{:<24} {:<34} {:<16} {}",
+        s(e, "time").get(..19).unwrap_or(s(e, "time")),
+        format!("{}/{}", s(e, "class"), s(e, "activity")),
+        place,
+        s(e, "message")
+    )
+}
+
+pub fn people(args: PeopleArgs) -> anyhow::Result<()> {
+    let Some(id) = args.id else {
+        let list = get(
+            &args.server,
+            "/api/v1/people",
+            &[
+                ("q", args.query.unwrap_or_default()),
+                ("limit", args.limit.to_string()),
+            ],
+        )?;
+        println!(
+            "{:<10} {:<28} {:<14} {:<11} E-MAIL",
+            "ID", "NAME", "DEPARTMENT", "STATUS"
+        );
+        for p in list["people"].as_array().cloned().unwrap_or_default() {
+            println!(
+                "{:<10} {:<28} {:<14} {:<11} {}",
+                s(&p, "id"),
+                s(&p, "name"),
+                s(&p, "department"),
+                s(&p, "status"),
+                s(&p, "email")
+            );
+        }
+        println!("{} people", list["total"]);
+        return Ok(());
+    };
+    let v = get(
+        &args.server,
+        &format!("/api/v1/people/{id}"),
+        &[("limit", args.limit.to_string())],
+    )?;
+    let p = &v["person"];
+    println!("{} ({})", s(p, "name"), s(p, "id"));
+    println!(
+        "  department: {}   title: {}   site: {}",
+        s(p, "department"),
+        s(p, "title"),
+        s(p, "home_site")
+    );
+    println!(
+        "  status:     {}   hired: {}   terminated: {}",
+        s(p, "status"),
+        s(p, "hired"),
+        s(p, "terminated_at")
+    );
+    for a in p["accounts"].as_array().cloned().unwrap_or_default() {
+        println!("  account:    {} ({})", s(&a, "value"), s(&a, "kind"));
+    }
+    for b in p["badges"].as_array().cloned().unwrap_or_default() {
+        println!("  badge:      {} ({})", s(&b, "number"), s(&b, "status"));
+    }
+    for d in v["devices"].as_array().cloned().unwrap_or_default() {
+        println!("  device:     {} ({})", s(&d, "id"), s(&d, "kind"));
+    }
+    println!();
+    println!("Timeline ({} events, newest first):", v["timeline_total"]);
+    for e in v["timeline"].as_array().cloned().unwrap_or_default() {
+        println!("  {}", timeline_line(&e));
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct PlacesArgs {
+    /// A place id or name: shows where it is, what is in it and its recent events.
+    pub id: Option<String>,
+    #[arg(long, default_value_t = 30)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub server: Server,
+}
+
+pub fn places(args: PlacesArgs) -> anyhow::Result<()> {
+    let Some(id) = args.id else {
+        let list = get(&args.server, "/api/v1/places", &[])?;
+        println!("{:<10} {:<28} {:<28} PARENT", "KIND", "ID", "NAME");
+        for p in list["places"].as_array().cloned().unwrap_or_default() {
+            println!(
+                "{:<10} {:<28} {:<28} {}",
+                s(&p, "kind"),
+                s(&p, "id"),
+                s(&p, "name"),
+                s(&p, "parent")
+            );
+        }
+        return Ok(());
+    };
+    let v = get(
+        &args.server,
+        &format!("/api/v1/places/{id}"),
+        &[("limit", args.limit.to_string())],
+    )?;
+    let p = &v["place"];
+    let path: Vec<&str> = v["lineage"]
+        .as_array()
+        .map(|l| l.iter().rev().filter_map(|x| x["name"].as_str()).collect())
+        .unwrap_or_default();
+    println!("{} {} ({})", s(p, "kind"), s(p, "name"), s(p, "id"));
+    if !path.is_empty() {
+        println!("  in: {}", path.join(" › "));
+    }
+    if p["restricted"].as_bool() == Some(true) {
+        println!("  restricted zone");
+    }
+    for c in v["children"].as_array().cloned().unwrap_or_default() {
+        println!(
+            "  contains {} {} ({})",
+            s(&c, "kind"),
+            s(&c, "name"),
+            s(&c, "id")
+        );
+    }
+    println!();
+    println!("Recent events ({} in all):", v["events_total"]);
+    for e in v["events"].as_array().cloned().unwrap_or_default() {
+        println!("  {}", timeline_line(&e));
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct DirectoryArgs {
+    #[command(subcommand)]
+    pub action: DirectoryAction,
+    #[command(flatten)]
+    pub server: Server,
+}
+
+#[derive(Subcommand)]
+pub enum DirectoryAction {
+    /// Imports an HR CSV export (column names from `[identity.hr]` in the server's config).
+    ImportHr {
+        file: PathBuf,
+        /// Shows what would change without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Imports places and devices from a YAML, JSON or CSV file.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Shows, per source, identifiers the directory could not resolve.
+    Gaps,
+}
+
+fn post_file(server: &Server, path: &str, file: &PathBuf, dry_run: bool) -> anyhow::Result<Value> {
+    let body = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let mut request = agent()
+        .post(format!("{}{path}", server.url.trim_end_matches('/')))
+        .query("dry_run", dry_run.to_string())
+        .query("file", name);
+    if let Some(t) = &server.token {
+        request = request.header("Authorization", format!("Bearer {t}"));
+    }
+    json_response(
+        request
+            .send(&body[..])
+            .with_context(|| format!("cannot reach {}", server.url))?,
+    )
+}
+
+fn print_plan(v: &Value) {
+    let plan = &v["plan"];
+    for line in plan["summary"].as_array().cloned().unwrap_or_default() {
+        println!("  {}", line.as_str().unwrap_or(""));
+    }
+    for line in plan["errors"].as_array().cloned().unwrap_or_default() {
+        println!("  error: {}", line.as_str().unwrap_or(""));
+    }
+    let counts: Vec<String> = [
+        "new_people",
+        "updated_people",
+        "terminations",
+        "new",
+        "updated",
+        "unchanged",
+    ]
+    .iter()
+    .filter_map(|k| {
+        plan[k]
+            .as_u64()
+            .map(|n| format!("{n} {}", k.replace('_', " ")))
+    })
+    .collect();
+    let verb = if v["dry_run"].as_bool() == Some(true) {
+        "would apply (dry run)"
+    } else {
+        "applied"
+    };
+    println!("{verb}: {}", counts.join(", "));
+}
+
+pub fn directory(args: DirectoryArgs) -> anyhow::Result<()> {
+    match args.action {
+        DirectoryAction::ImportHr { file, dry_run } => {
+            print_plan(&post_file(
+                &args.server,
+                "/api/v1/directory/hr",
+                &file,
+                dry_run,
+            )?);
+        }
+        DirectoryAction::Import { file, dry_run } => {
+            print_plan(&post_file(
+                &args.server,
+                "/api/v1/directory/records",
+                &file,
+                dry_run,
+            )?);
+        }
+        DirectoryAction::Gaps => {
+            let v = get(&args.server, "/api/v1/directory/gaps", &[])?;
+            println!(
+                "directory: {} people, {} devices, {} places",
+                v["people"], v["devices"], v["places"]
+            );
+            println!(
+                "{:<16} {:>10} {:>16} {:>16} {:>16}",
+                "SOURCE", "EVENTS", "UNKNOWN PERSON", "UNKNOWN DEVICE", "UNKNOWN PLACE"
+            );
+            if let Some(sources) = v["sources"].as_object() {
+                for (name, g) in sources {
+                    println!(
+                        "{:<16} {:>10} {:>16} {:>16} {:>16}",
+                        name, g["events"], g["person"], g["device"], g["place"]
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

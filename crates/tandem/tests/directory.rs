@@ -1,0 +1,172 @@
+//! The identity directory as an administrator feeds it and an analyst reads it: HR export and
+//! places file in, events resolved at ingest, a person's merged timeline out.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::TestServer;
+
+const HR: &str = "\
+employee_number,name,email,username,department,manager,title,site,hired,terminated,badge
+E1000,Ingrid Dahl,ingrid.dahl@nordlys.example,idahl,Finance,,CFO,osl,2019-01-07,,10001
+E1002,Bjørn Lie,bjorn.lie@nordlys.example,blie,IT,E1000,Engineer,osl,2020-05-04,2026-03-01,10077
+";
+
+const PLACES: &str = "
+places:
+  - { id: osl, kind: site, name: Oslo HQ, lat: 59.91, lon: 10.75, country: NO, city: Oslo }
+  - { id: osl-a, kind: building, name: Building A, parent: osl }
+  - { id: osl-a-srv, kind: zone, name: Server room, parent: osl-a, restricted: true }
+  - { id: osl-a-srv-d1, kind: door, name: Server room door, parent: osl-a-srv }
+devices:
+  - { id: lap-0077, hostname: lap-0077, kind: laptop, owner: E1002 }
+";
+
+fn post(server: &TestServer, path: &str, body: &str) -> (u16, Value) {
+    let mut resp = TestServer::agent()
+        .post(format!("{}{path}", server.url))
+        .header("Authorization", format!("Bearer {}", server.token))
+        .send(body.as_bytes())
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_json().unwrap_or(Value::Null))
+}
+
+fn cli(server: &TestServer, args: &[&str]) -> String {
+    let out = support::tandem()
+        .args(args)
+        .env("TANDEM_URL", &server.url)
+        .env("TANDEM_TOKEN", &server.token)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn events_resolve_to_people_and_places_and_a_person_has_one_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), None, &[]);
+    let hr_file = dir.path().join("hr.csv");
+    std::fs::write(&hr_file, HR).unwrap();
+
+    // A dry run shows the plan and changes nothing.
+    let dry = cli(
+        &server,
+        &[
+            "directory",
+            "import-hr",
+            hr_file.to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    assert!(
+        dry.contains("E1002 Bjørn Lie: terminated 2026-03-01 00:00 UTC"),
+        "{dry}"
+    );
+    assert!(dry.contains("would apply (dry run): 2 new people"), "{dry}");
+    assert_eq!(server.get("/api/v1/people", &[]).1["total"], 0);
+
+    let applied = cli(
+        &server,
+        &["directory", "import-hr", hr_file.to_str().unwrap()],
+    );
+    assert!(applied.contains("applied: 2 new people"), "{applied}");
+    let (status, plan) = post(
+        &server,
+        "/api/v1/directory/records?file=places.yaml",
+        PLACES,
+    );
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["plan"]["new"], 5);
+    // Imports are idempotent.
+    let again = cli(
+        &server,
+        &["directory", "import-hr", hr_file.to_str().unwrap()],
+    );
+    assert!(
+        again.contains("applied: 0 new people, 0 updated people, 0 terminations, 2 unchanged"),
+        "{again}"
+    );
+
+    let key = server.add_source("mixed", "tandem");
+    let lines = [
+        json!({"time":"2026-02-28T08:00:00Z","class":"physical_access","activity":"granted","actor":{"badge":"10077"},"place":{"door":"Server room door"}}),
+        json!({"time":"2026-02-28T08:05:00Z","class":"authentication","activity":"logon","actor":{"user":"NORDLYS\\blie"},"device":{"hostname":"lap-0077"}}),
+        json!({"time":"2026-03-01T00:01:00Z","class":"physical_access","activity":"granted","actor":{"badge":"10077"},"place":{"door":"osl-a-srv-d1"}}),
+        json!({"time":"2026-03-01T00:02:00Z","class":"physical_access","activity":"denied","actor":{"badge":"55555"},"place":{"door":"osl-a-srv-d1"}}),
+    ];
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let (status, report) = server.ingest("mixed", &key, body.as_bytes(), &[]);
+    assert_eq!(
+        (status, report["accepted"].as_u64()),
+        (200, Some(4)),
+        "{report}"
+    );
+
+    // The badge swipe a minute after termination is stored as a terminated person's.
+    let after = server.search("person:E1002 AND actor.person.status:terminated");
+    assert_eq!(after["total"], 1, "{after}");
+    let e = &after["events"][0];
+    assert_eq!(e["actor"]["person"]["method"], "badge");
+    assert_eq!(e["place"]["site"], "osl");
+    assert_eq!(e["place"]["zone"], "osl-a-srv");
+
+    // One timeline: badge swipes and the laptop logon, newest first.
+    let (status, profile) = server.get("/api/v1/people/E1002", &[]);
+    assert_eq!(status, 200);
+    assert_eq!(profile["person"]["status"], "terminated");
+    assert_eq!(profile["devices"][0]["id"], "lap-0077");
+    let classes: Vec<&str> = profile["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["class"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        classes,
+        ["physical_access", "authentication", "physical_access"]
+    );
+    let text = cli(&server, &["people", "E1002"]);
+    assert!(
+        text.contains("Bjørn Lie (E1002)") && text.contains("Timeline (3 events"),
+        "{text}"
+    );
+
+    // The place shows its events; the unknown badge is a visible gap.
+    let (_, place) = server.get("/api/v1/places/osl-a-srv", &[]);
+    assert_eq!(place["events_total"], 3, "{place}");
+    let (_, gaps) = server.get("/api/v1/directory/gaps", &[]);
+    assert_eq!(gaps["sources"]["mixed"]["person"], 1, "{gaps}");
+    assert_eq!(gaps["sources"]["mixed"]["events"], 4);
+    server.terminate();
+}
+
+#[test]
+fn bad_directory_input_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), None, &[]);
+    let (status, body) = post(&server, "/api/v1/directory/hr", "id,name\n1,Ann\n");
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("no `employee_number` column"),
+        "{body}"
+    );
+    let (status, body) = post(
+        &server,
+        "/api/v1/directory/records?file=p.yaml",
+        "places:\n  - { id: d, kind: door, name: D, parent: x }\n",
+    );
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "place `d`: parent `x` does not exist");
+    let (status, _) = server.get("/api/v1/people/nobody", &[]);
+    assert_eq!(status, 404);
+    server.terminate();
+}
