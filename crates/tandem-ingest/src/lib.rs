@@ -9,5 +9,6 @@
 
 pub mod decode;
 pub mod metrics;
+pub mod mqtt;
 pub mod pipeline;
 pub mod syslog;

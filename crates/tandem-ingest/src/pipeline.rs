@@ -110,6 +110,7 @@ pub struct IngestReport {
 pub const MAX_REPORTED_ERRORS: usize = 20;
 
 /// A decoded batch waiting to be committed.
+#[derive(Clone)]
 pub struct Decoded {
     pub source: String,
     pub events: Vec<Event>,
@@ -248,7 +249,8 @@ impl Pipeline {
         }
     }
 
-    fn context(&self, source: &Source, received: Timestamp) -> DecodeContext {
+    /// The decoding context for a message from `source` received at `received`.
+    pub fn context(&self, source: &Source, received: Timestamp) -> DecodeContext {
         DecodeContext {
             source: source.name.clone(),
             vendor: source.vendor.clone(),
@@ -312,25 +314,34 @@ impl Pipeline {
     }
 
     fn accept(&self, out: &mut Decoded, line: u64, result: Result<Event, DecodeError>, raw: &[u8]) {
+        self.accept_many(out, line, result.map(|e| vec![e]), raw);
+    }
+
+    /// Decoded results from any framing (MQTT messages, webhook bodies) as one batch.
+    pub fn collect<'a>(
+        &self,
+        source: &Source,
+        results: impl IntoIterator<Item = (u64, Result<Vec<Event>, DecodeError>, &'a [u8])>,
+    ) -> Decoded {
+        let mut out = Decoded::new(&source.name);
+        for (line, result, raw) in results {
+            self.accept_many(&mut out, line, result, raw);
+        }
+        self.count_received(&out);
+        out
+    }
+
+    fn accept_many(
+        &self,
+        out: &mut Decoded,
+        line: u64,
+        result: Result<Vec<Event>, DecodeError>,
+        raw: &[u8],
+    ) {
         match result {
-            Ok(event) => {
-                let received = event.observed_time.unwrap_or_else(Utc::now);
-                if event.time > received + self.limits.max_future_skew {
-                    self.metrics.reject(&out.source, "clock_skew", 1);
-                    let ahead = event.time - received;
-                    out.reject(
-                        line,
-                        format!(
-                            "event time {} is {} ahead of the time it was received (limit {}); check the source's clock",
-                            event.time.to_rfc3339(),
-                            human(ahead),
-                            human(self.limits.max_future_skew)
-                        ),
-                        raw,
-                    );
-                } else {
-                    out.events.push(event);
-                    out.report.accepted += 1;
+            Ok(events) => {
+                for event in events {
+                    self.accept_event(out, line, event, raw);
                 }
             }
             Err(DecodeError::Empty) => {}
@@ -338,6 +349,27 @@ impl Pipeline {
                 self.metrics.reject(&out.source, "parse", 1);
                 out.reject(line, e.to_string(), raw);
             }
+        }
+    }
+
+    fn accept_event(&self, out: &mut Decoded, line: u64, event: Event, raw: &[u8]) {
+        let received = event.observed_time.unwrap_or_else(Utc::now);
+        if event.time > received + self.limits.max_future_skew {
+            self.metrics.reject(&out.source, "clock_skew", 1);
+            let ahead = event.time - received;
+            out.reject(
+                line,
+                format!(
+                    "event time {} is {} ahead of the time it was received (limit {}); check the source's clock",
+                    event.time.to_rfc3339(),
+                    human(ahead),
+                    human(self.limits.max_future_skew)
+                ),
+                raw,
+            );
+        } else {
+            out.events.push(event);
+            out.report.accepted += 1;
         }
     }
 
