@@ -41,7 +41,7 @@ mod framing;
 mod json;
 mod syslog;
 mod tandem;
-mod time;
+pub(crate) mod time;
 
 pub use self::csv::decode_csv;
 pub use self::framing::{DEFAULT_MAX_FRAME, FramingError, LineTooLong, SyslogFramer, split_lines};
@@ -217,7 +217,7 @@ pub fn decode_line(format: Format, line: &[u8], ctx: &DecodeContext) -> Result<E
 /// `observed_time` and `raw` are only filled when the decoder left them empty: the Tandem
 /// format may carry the values an upstream Tandem collector recorded, which are closer to the
 /// source than ours.
-fn finish(event: &mut Event, ctx: &DecodeContext, raw: Option<&str>) {
+pub(crate) fn finish(event: &mut Event, ctx: &DecodeContext, raw: Option<&str>) {
     event.source.name.clone_from(&ctx.source);
     if event.source.vendor.is_none() {
         event.source.vendor.clone_from(&ctx.vendor);
@@ -237,14 +237,14 @@ fn finish(event: &mut Event, ctx: &DecodeContext, raw: Option<&str>) {
 const TIME_SOURCE: &str = "time_source";
 
 /// Marks `event` as timed by receipt rather than by the source.
-fn time_from_receipt(event: &mut Event) {
+pub(crate) fn time_from_receipt(event: &mut Event) {
     event
         .labels
         .insert(TIME_SOURCE.to_owned(), "received".to_owned());
 }
 
 /// Shortens a value quoted in an error message so one huge field cannot flood dead letters.
-fn quote(value: &str) -> String {
+pub(crate) fn quote(value: &str) -> String {
     const MAX: usize = 80;
     if value.len() <= MAX {
         return value.to_owned();
