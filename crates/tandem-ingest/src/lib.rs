@@ -8,6 +8,7 @@
 //! `tandem-web` and calls the same pipeline.
 
 pub mod decode;
+pub mod integrations;
 pub mod metrics;
 pub mod mqtt;
 pub mod pipeline;

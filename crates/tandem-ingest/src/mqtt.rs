@@ -182,3 +182,50 @@ async fn flush(
         }
     }
 }
+
+/// Frigate's topics under its prefix (`frigate/#`): events, reviews, availability and camera
+/// state.
+pub struct FrigateTopics {
+    prefix: String,
+    decoder: crate::integrations::frigate::FrigateDecoder,
+}
+
+impl FrigateTopics {
+    pub fn new(prefix: &str) -> FrigateTopics {
+        FrigateTopics {
+            prefix: prefix.trim_end_matches('/').to_owned(),
+            decoder: crate::integrations::frigate::FrigateDecoder::new(prefix),
+        }
+    }
+}
+
+impl TopicDecoder for FrigateTopics {
+    fn subscriptions(&self) -> Vec<String> {
+        vec![format!("{}/#", self.prefix)]
+    }
+    fn decode(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        ctx: &DecodeContext,
+    ) -> Result<Vec<Event>, DecodeError> {
+        self.decoder.decode(topic, payload, ctx)
+    }
+}
+
+/// IoT topics as a mapping's rules describe them.
+pub struct IotTopics(pub crate::integrations::iot::IotMapping);
+
+impl TopicDecoder for IotTopics {
+    fn subscriptions(&self) -> Vec<String> {
+        self.0.subscriptions()
+    }
+    fn decode(
+        &mut self,
+        topic: &str,
+        payload: &[u8],
+        ctx: &DecodeContext,
+    ) -> Result<Vec<Event>, DecodeError> {
+        crate::integrations::iot::decode(&self.0, topic, payload, ctx)
+    }
+}

@@ -6,7 +6,8 @@
 //! only once the store reports the batch durable, so whoever acknowledges to a sender after it
 //! keeps the promise that acknowledged means stored.
 
-use crate::decode::{self, DecodeContext, DecodeError, Format, split_lines};
+use crate::decode::{self, DecodeContext, DecodeError, Format, MessageDecoder, split_lines};
+use crate::integrations::mapping::Mapping;
 use crate::metrics::{IngestMetrics, PathLabel, SourceLabel};
 use chrono::{Duration, Utc};
 use serde::Serialize;
@@ -27,6 +28,11 @@ pub struct Source {
     pub product: Option<String>,
     /// SHA-256 of the API key, hex; `None` means the source cannot use HTTP ingest.
     pub key_sha256: Option<String>,
+    /// Shared secret of a signed-webhook source (Verkada). Kept in the configuration only,
+    /// never in the store: checking an HMAC needs the secret itself, not a hash of it.
+    pub webhook_secret: Option<Arc<str>>,
+    /// Field mapping of a [`Format::Mapped`] source.
+    pub mapping: Option<Arc<Mapping>>,
 }
 
 impl Source {
@@ -37,7 +43,14 @@ impl Source {
             vendor: None,
             product: None,
             key_sha256: None,
+            webhook_secret: None,
+            mapping: None,
         }
+    }
+
+    /// A decoder for this source's messages (one per request body or connection).
+    pub fn decoder(&self) -> MessageDecoder {
+        MessageDecoder::new(self.format, self.mapping.clone())
     }
 
     pub fn record(&self) -> SourceRecord {
@@ -50,6 +63,17 @@ impl Source {
             expected_interval_secs: None,
         }
     }
+}
+
+/// How every `.evtx` file starts.
+const EVTX_MAGIC: &[u8] = b"ElfFile\0";
+
+/// Whether `body` is a single JSON value (possibly pretty-printed over many lines) rather
+/// than JSON lines.
+fn is_one_json_document(body: &[u8]) -> bool {
+    let trimmed = body.trim_ascii();
+    matches!(trimmed.first(), Some(b'{' | b'['))
+        && serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok()
 }
 
 /// Hex SHA-256 of an API key, the form keys are stored and compared in.
@@ -220,6 +244,8 @@ impl Pipeline {
                     vendor: r.vendor.clone(),
                     product: r.product.clone(),
                     key_sha256: r.key_sha256.clone(),
+                    webhook_secret: None,
+                    mapping: None,
                 },
             );
         }
@@ -260,21 +286,30 @@ impl Pipeline {
         }
     }
 
-    /// Decodes a request body in the source's format (NDJSON-style lines, or CSV).
+    /// Decodes a request body in the source's format: lines (NDJSON, CEF, Zeek, Winlogbeat),
+    /// CSV, one JSON document (an Okta delivery, a Graph page), or a whole `.evtx` file.
     pub fn decode_body(&self, source: &Source, body: &[u8]) -> Decoded {
         let received = Utc::now();
         let ctx = self.context(source, received);
         let mut out = Decoded::new(&source.name);
+        let mut decoder = source.decoder();
         if source.format == Format::Csv {
             for (line, result, raw) in decode::decode_csv(body, &ctx) {
                 self.accept(&mut out, line, result, raw.as_bytes());
             }
+        } else if source.format == Format::Windows && body.starts_with(EVTX_MAGIC) {
+            for (record, result) in crate::integrations::windows::decode_evtx(body, &ctx) {
+                self.accept(&mut out, record, result, b"");
+            }
+        } else if source.format.takes_whole_documents() && is_one_json_document(body) {
+            let result = decoder.decode(body, &ctx);
+            self.accept_many(&mut out, 1, result, body);
         } else {
             for (line, result) in split_lines(body, self.limits.max_line_bytes) {
                 match result {
                     Ok(bytes) => {
-                        let decoded = decode::decode_line(source.format, bytes, &ctx);
-                        self.accept(&mut out, line, decoded, bytes);
+                        let decoded = decoder.decode(bytes, &ctx);
+                        self.accept_many(&mut out, line, decoded, bytes);
                     }
                     Err(too_long) => {
                         self.metrics.reject(&source.name, "line_too_long", 1);
@@ -295,9 +330,10 @@ impl Pipeline {
     ) -> Decoded {
         let ctx = self.context(source, Utc::now());
         let mut out = Decoded::new(&source.name);
+        let mut decoder = source.decoder();
         for (i, message) in messages.into_iter().enumerate() {
-            let decoded = decode::decode_line(source.format, message, &ctx);
-            self.accept(&mut out, i as u64 + 1, decoded, message);
+            let decoded = decoder.decode(message, &ctx);
+            self.accept_many(&mut out, i as u64 + 1, decoded, message);
         }
         self.count_received(&out);
         out

@@ -127,3 +127,41 @@ impl Drop for Mosquitto {
         }
     }
 }
+
+/// Publishes `messages` (topic, payload) with QoS 1 and returns once the broker has
+/// acknowledged every one. Blocking, with its own runtime, so any test can call it.
+pub fn mqtt_publish(port: u16, messages: &[(String, Vec<u8>)]) {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let id = format!("testkit-{}-{}", std::process::id(), free_port());
+        let mut opts = MqttOptions::new(id, "127.0.0.1", port);
+        opts.set_keep_alive(Duration::from_secs(5));
+        opts.set_max_packet_size(1 << 20, 1 << 20);
+        let (client, mut events) = AsyncClient::new(opts, messages.len().max(1) + 10);
+        for (topic, payload) in messages {
+            client
+                .publish(topic, QoS::AtLeastOnce, false, payload.clone())
+                .await
+                .expect("queue publish");
+        }
+        let wanted = messages.len();
+        let acks = async {
+            let mut acked = 0;
+            while acked < wanted {
+                match events.poll().await {
+                    Ok(Event::Incoming(Packet::PubAck(_))) => acked += 1,
+                    Ok(_) => {}
+                    Err(e) => panic!("MQTT publish failed: {e}"),
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), acks)
+            .await
+            .expect("broker acknowledged every message");
+        let _ = client.disconnect().await;
+    });
+}

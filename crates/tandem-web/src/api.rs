@@ -92,6 +92,72 @@ pub async fn ingest(
     Ok(Json(report))
 }
 
+/// `GET /api/v1/ingest/{source}` with `X-Okta-Verification-Challenge`: the one-time check
+/// Okta makes when an event hook is created, answered with the challenge echoed back.
+pub async fn ingest_verification(
+    State(state): State<AppState>,
+    Path(source): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    state.pipeline.authenticate(&source, key)?;
+    let challenge = headers
+        .get("x-okta-verification-challenge")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "send events with POST; GET only answers Okta's event-hook verification",
+            )
+        })?;
+    Ok(Json(serde_json::json!({ "verification": challenge })))
+}
+
+/// `POST /api/v1/webhooks/{source}`: a signed webhook (Verkada). The signature is the only
+/// credential the sender can present, so it is checked on the raw body before anything is
+/// decoded; a bad or stale signature stores nothing and is counted. Answers once the events
+/// are durable, well inside the sender's timeout (Verkada allows 2 s).
+pub async fn webhook(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<IngestReport>, ApiError> {
+    let pipeline = state.pipeline.clone();
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, format!("no webhook source `{name}`"));
+    let source = pipeline.source(&name).ok_or_else(not_found)?;
+    let Some(secret) = source.webhook_secret.clone() else {
+        return Err(not_found());
+    };
+    let limit = pipeline.limits().max_body_bytes;
+    let bytes = read_body(body, limit)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "webhook body too large"))?;
+    let signature = headers
+        .get(tandem_ingest::integrations::verkada::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if let Err(e) = tandem_ingest::integrations::verkada::verify(
+        secret.as_bytes(),
+        signature,
+        &bytes,
+        Utc::now(),
+        tandem_ingest::integrations::verkada::DEFAULT_WINDOW,
+    ) {
+        pipeline.metrics().reject(&source.name, "bad_signature", 1);
+        tracing::warn!(source = %source.name, error = %e, "webhook refused");
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            format!("webhook signature: {e}"),
+        ));
+    }
+    let decoder = pipeline.clone();
+    let decoded = tokio::task::spawn_blocking(move || decoder.decode_body(&source, &bytes)).await?;
+    Ok(Json(pipeline.commit(decoded, "webhook").await?))
+}
+
 /// Reads the body if it fits in `limit`. An oversized body is still read (and discarded, up to a
 /// bound) before answering, so the sender sees the 413 instead of a broken connection.
 async fn read_body(body: Body, limit: usize) -> Result<Option<Vec<u8>>, ApiError> {
@@ -251,14 +317,16 @@ pub async fn create_source(
         .format
         .parse()
         .map_err(|e| ApiError::bad_request(format!("{e}")))?;
+    if format.is_mqtt() || matches!(format, Format::Verkada | Format::Mapped) {
+        return Err(ApiError::bad_request(format!(
+            "`{format}` sources carry a shared secret, a field mapping or an MQTT subscription; declare them in tandem.toml ([[sources]] / [[mqtt]])"
+        )));
+    }
     let key = crate::generate_secret("tsk_");
-    let source = Source {
-        name: new.name.clone(),
-        format,
-        vendor: new.vendor,
-        product: new.product,
-        key_sha256: Some(hash_key(&key)),
-    };
+    let mut source = Source::new(&new.name, format);
+    source.vendor = new.vendor;
+    source.product = new.product;
+    source.key_sha256 = Some(hash_key(&key));
     let pipeline = state.pipeline.clone();
     tokio::task::spawn_blocking(move || pipeline.register(source)).await??;
     Ok((

@@ -42,7 +42,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
-        .route("/api/v1/ingest/{source}", post(api::ingest))
+        .route(
+            "/api/v1/ingest/{source}",
+            post(api::ingest).get(api::ingest_verification),
+        )
+        .route("/api/v1/webhooks/{source}", post(api::webhook))
         .route("/api/v1/search", get(api::search))
         .route("/api/v1/events/{id}", get(api::event))
         .route(

@@ -89,10 +89,15 @@ pub fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         let len = f.metadata().map(|m| m.len()).unwrap_or(0);
         (Box::new(f), len)
     };
-    let is_csv = args
-        .file
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let ext = |x: &str| {
+        args.file
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case(x))
+    };
+    let is_csv = ext("csv");
+    // An `.evtx` file or a `.json` document (an Okta log page, a Graph export) only makes
+    // sense whole; cutting it at line breaks would break it.
+    let whole = ext("evtx") || ext("json");
     let bar = if total > 0 {
         ProgressBar::new(total)
     } else {
@@ -132,7 +137,7 @@ pub fn ingest(args: IngestArgs) -> anyhow::Result<()> {
             }
             chunk.extend_from_slice(&line);
         }
-        let full = chunk.len() >= args.chunk_bytes && !quotes_open;
+        let full = chunk.len() >= args.chunk_bytes && !quotes_open && !whole;
         if (full || n == 0) && !chunk.is_empty() {
             let mut body = header.clone();
             body.append(&mut chunk);

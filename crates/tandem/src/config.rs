@@ -23,6 +23,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// Sources known at start (more can be added with `tandem sources add` or the API).
     pub sources: Vec<SourceConfig>,
+    /// MQTT subscriptions (Frigate, IoT telemetry).
+    pub mqtt: Vec<MqttConfig>,
     pub identity: IdentityConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
@@ -38,6 +40,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             retention: RetentionConfig::default(),
             sources: Vec::new(),
+            mqtt: Vec::new(),
             identity: IdentityConfig::default(),
             log: "info".into(),
         }
@@ -143,7 +146,8 @@ pub struct IdentityConfig {
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     pub name: String,
-    /// `tandem`, `json`, `csv` or `syslog`.
+    /// `tandem`, `json`, `csv`, `syslog`, `windows`, `okta`, `entra`, `cef`, `verkada`,
+    /// `zeek` or `mapped` (MQTT sources are declared under `[[mqtt]]`).
     pub format: String,
     #[serde(default)]
     pub vendor: Option<String>,
@@ -152,6 +156,34 @@ pub struct SourceConfig {
     /// SHA-256 (hex) of the source's API key; print one with `tandem hash-key`.
     #[serde(default)]
     pub api_key_sha256: Option<String>,
+    /// Shared secret of a signed-webhook source (`verkada`), as set in the sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+    /// Field mapping of a `mapped` source (see docs/integrations/mapping.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<toml::Value>,
+}
+
+/// An MQTT subscription feeding one source.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    /// The source its events are stored under.
+    pub source: String,
+    /// `frigate` or `iot`.
+    pub format: String,
+    #[serde(default)]
+    pub broker: tandem_ingest::mqtt::BrokerSettings,
+    /// Frigate's topic prefix.
+    #[serde(default = "frigate_prefix")]
+    pub prefix: String,
+    /// Topic rules of an `iot` subscription (see docs/integrations/iot-mqtt.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<toml::Value>,
+}
+
+fn frigate_prefix() -> String {
+    "frigate".into()
 }
 
 impl Config {

@@ -39,12 +39,14 @@ pub mod authlog;
 mod csv;
 mod framing;
 mod json;
+mod message;
 mod syslog;
 mod tandem;
-mod time;
+pub(crate) mod time;
 
 pub use self::csv::decode_csv;
 pub use self::framing::{DEFAULT_MAX_FRAME, FramingError, LineTooLong, SyslogFramer, split_lines};
+pub use self::message::MessageDecoder;
 pub use self::syslog::{SdElement, SyslogHeader, SyslogMessage, parse_syslog};
 
 use serde::{Deserialize, Serialize};
@@ -97,13 +99,46 @@ pub enum Format {
     /// CSV with a header row naming schema fields. Not line-oriented (quoted fields may span
     /// lines): decode with [`decode_csv`].
     Csv,
-    /// Syslog, RFC 5424 or RFC 3164, with Linux auth.log normalisation.
+    /// Syslog, RFC 5424 or RFC 3164, with Linux auth.log normalisation; CEF carried in syslog
+    /// is recognised and decoded as [`Format::Cef`].
     Syslog,
+    /// Windows event log records: Winlogbeat or NXLog JSON lines, or a whole `.evtx` file.
+    Windows,
+    /// Okta System Log events (API pages, event-hook deliveries, single events).
+    Okta,
+    /// Microsoft Entra ID sign-ins (Graph, Log Analytics, diagnostic-settings exports).
+    Entra,
+    /// ArcSight CEF lines, with or without a syslog header (access-control exporters).
+    Cef,
+    /// Verkada access-control webhooks (signed; see `integrations::verkada`).
+    Verkada,
+    /// Zeek logs, TSV with headers or JSON lines.
+    Zeek,
+    /// JSON or CEF mapped by a declarative mapping in the source's configuration.
+    Mapped,
+    /// Frigate NVR over MQTT.
+    Frigate,
+    /// IoT telemetry over MQTT, mapped by topic rules.
+    Iot,
 }
 
 impl Format {
     /// Every format, in declaration order.
-    pub const ALL: &'static [Format] = &[Format::Tandem, Format::Json, Format::Csv, Format::Syslog];
+    pub const ALL: &'static [Format] = &[
+        Format::Tandem,
+        Format::Json,
+        Format::Csv,
+        Format::Syslog,
+        Format::Windows,
+        Format::Okta,
+        Format::Entra,
+        Format::Cef,
+        Format::Verkada,
+        Format::Zeek,
+        Format::Mapped,
+        Format::Frigate,
+        Format::Iot,
+    ];
 
     /// The name used in configuration and on the command line.
     pub const fn name(self) -> &'static str {
@@ -112,12 +147,35 @@ impl Format {
             Format::Json => "json",
             Format::Csv => "csv",
             Format::Syslog => "syslog",
+            Format::Windows => "windows",
+            Format::Okta => "okta",
+            Format::Entra => "entra",
+            Format::Cef => "cef",
+            Format::Verkada => "verkada",
+            Format::Zeek => "zeek",
+            Format::Mapped => "mapped",
+            Format::Frigate => "frigate",
+            Format::Iot => "iot",
         }
     }
 
-    /// Whether [`decode_line`] can decode it (one message per line).
+    /// Whether [`decode_line`] can decode it (one message per line, one event per message).
     pub const fn is_line_oriented(self) -> bool {
-        !matches!(self, Format::Csv)
+        matches!(self, Format::Tandem | Format::Json | Format::Syslog)
+    }
+
+    /// Whether its messages arrive over MQTT rather than HTTP or syslog.
+    pub const fn is_mqtt(self) -> bool {
+        matches!(self, Format::Frigate | Format::Iot)
+    }
+
+    /// Whether a request body is one JSON document that may span lines (an Okta event-hook
+    /// delivery, a Graph page) rather than one record per line.
+    pub const fn takes_whole_documents(self) -> bool {
+        matches!(
+            self,
+            Format::Okta | Format::Entra | Format::Verkada | Format::Mapped
+        )
     }
 }
 
@@ -171,7 +229,9 @@ pub enum DecodeError {
     #[error("{0}")]
     Invalid(String),
     /// [`decode_line`] was asked for a format that is not line-oriented.
-    #[error("format `{0}` is not line-oriented; decode it with decode_csv")]
+    #[error(
+        "format `{0}` is not decoded one line at a time (CSV: decode_csv; others: MessageDecoder)"
+    )]
     NotLineOriented(Format),
 }
 
@@ -190,6 +250,23 @@ fn json_position(line: usize, column: usize) -> String {
 /// dead-lettering. The returned event has a fresh id, `source.name = ctx.source`,
 /// `observed_time = ctx.received` and `raw` set to the line.
 pub fn decode_line(format: Format, line: &[u8], ctx: &DecodeContext) -> Result<Event, DecodeError> {
+    let (text, body) = message_text(line)?;
+    let mut event = match format {
+        Format::Tandem => tandem::decode(body, ctx)?,
+        Format::Json => json::decode(body, ctx)?,
+        Format::Syslog => syslog::decode(body, ctx)?,
+        _ => return Err(DecodeError::NotLineOriented(format)),
+    };
+    // Tandem's own format is already the normalised event: keeping the line as `raw` too
+    // would store everything twice. Other formats keep what the source actually said.
+    let raw = (format != Format::Tandem).then_some(text);
+    finish(&mut event, ctx, raw);
+    Ok(event)
+}
+
+/// A message's text: `(as received without its line ending, without a byte-order mark)`.
+/// Empty and whitespace-only messages are [`DecodeError::Empty`].
+pub(crate) fn message_text(line: &[u8]) -> Result<(&str, &str), DecodeError> {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let text = std::str::from_utf8(line).map_err(|e| DecodeError::InvalidUtf8 {
@@ -199,17 +276,7 @@ pub fn decode_line(format: Format, line: &[u8], ctx: &DecodeContext) -> Result<E
     if body.trim().is_empty() {
         return Err(DecodeError::Empty);
     }
-    let mut event = match format {
-        Format::Tandem => tandem::decode(body, ctx)?,
-        Format::Json => json::decode(body, ctx)?,
-        Format::Syslog => syslog::decode(body, ctx)?,
-        Format::Csv => return Err(DecodeError::NotLineOriented(format)),
-    };
-    // Tandem's own format is already the normalised event: keeping the line as `raw` too
-    // would store everything twice. Other formats keep what the source actually said.
-    let raw = (format != Format::Tandem).then_some(text);
-    finish(&mut event, ctx, raw);
-    Ok(event)
+    Ok((text, body))
 }
 
 /// Stamps what every decoded event gets from its context.
@@ -217,7 +284,7 @@ pub fn decode_line(format: Format, line: &[u8], ctx: &DecodeContext) -> Result<E
 /// `observed_time` and `raw` are only filled when the decoder left them empty: the Tandem
 /// format may carry the values an upstream Tandem collector recorded, which are closer to the
 /// source than ours.
-fn finish(event: &mut Event, ctx: &DecodeContext, raw: Option<&str>) {
+pub(crate) fn finish(event: &mut Event, ctx: &DecodeContext, raw: Option<&str>) {
     event.source.name.clone_from(&ctx.source);
     if event.source.vendor.is_none() {
         event.source.vendor.clone_from(&ctx.vendor);
@@ -237,14 +304,14 @@ fn finish(event: &mut Event, ctx: &DecodeContext, raw: Option<&str>) {
 const TIME_SOURCE: &str = "time_source";
 
 /// Marks `event` as timed by receipt rather than by the source.
-fn time_from_receipt(event: &mut Event) {
+pub(crate) fn time_from_receipt(event: &mut Event) {
     event
         .labels
         .insert(TIME_SOURCE.to_owned(), "received".to_owned());
 }
 
 /// Shortens a value quoted in an error message so one huge field cannot flood dead letters.
-fn quote(value: &str) -> String {
+pub(crate) fn quote(value: &str) -> String {
     const MAX: usize = 80;
     if value.len() <= MAX {
         return value.to_owned();
@@ -286,7 +353,7 @@ mod tests {
         let err = "xml".parse::<Format>().unwrap_err().to_string();
         assert_eq!(
             err,
-            "unknown format `xml`; expected one of: tandem, json, csv, syslog"
+            "unknown format `xml`; expected one of: tandem, json, csv, syslog, windows, okta, entra, cef, verkada, zeek, mapped, frigate, iot"
         );
     }
 
@@ -314,7 +381,7 @@ mod tests {
         let err = decode_line(Format::Csv, b"a,b", &ctx()).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "format `csv` is not line-oriented; decode it with decode_csv"
+            "format `csv` is not decoded one line at a time (CSV: decode_csv; others: MessageDecoder)"
         );
     }
 
