@@ -14,6 +14,7 @@ mod auth;
 mod console;
 mod directory;
 mod error;
+mod scim;
 
 pub use auth::{Principal, Role, generate_secret, hash_password, verify_password};
 pub use error::ApiError;
@@ -68,5 +69,6 @@ pub fn router(state: AppState) -> Router {
         .route("/search", get(console::search_page))
         .route("/sources", get(console::sources_page))
         .route("/static/tandem.css", get(console::stylesheet))
+        .merge(scim::routes())
         .with_state(state)
 }
