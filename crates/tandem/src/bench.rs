@@ -35,6 +35,10 @@ pub struct BenchArgs {
     /// Keep the data directory afterwards.
     #[arg(long)]
     pub keep: bool,
+    /// Leave the identity directory empty, so events are stored unresolved (the baseline
+    /// for the cost of resolution).
+    #[arg(long)]
+    pub no_directory: bool,
 }
 
 pub fn run(_config: crate::config::Config, args: BenchArgs) -> anyhow::Result<()> {
@@ -119,10 +123,41 @@ fn peak_rss_mib(pid: u32) -> f64 {
         .map_or(0.0, |kib| kib / 1024.0)
 }
 
+/// The simulated organisation the bench's events come from.
+fn org() -> tandem_sim::Org {
+    tandem_sim::Org::generate(11, 1000)
+}
+
+/// Loads the organisation into the server's identity directory through the import API, as
+/// an administrator would, so ingest pays for resolving every event.
+fn load_directory(url: &str, token: &str) -> anyhow::Result<()> {
+    let org = org();
+    let records = serde_json::to_vec(&crate::directory_feed::org_records(&org))?;
+    for (path, body) in [
+        ("/api/v1/directory/records?file=org.json", records),
+        (
+            "/api/v1/directory/hr?file=hr.csv",
+            org.hr_csv().into_bytes(),
+        ),
+    ] {
+        let mut response = agent()
+            .post(format!("{url}{path}"))
+            .header("Authorization", format!("Bearer {token}"))
+            .send(&body[..])?;
+        if !response.status().is_success() {
+            bail!(
+                "directory import failed: {}",
+                response.body_mut().read_to_string()?
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Request bodies built from a simulated day (varied, realistic events), and one person's
 /// account name that occurs in them, for a selective field query.
 fn bodies(batch: usize) -> (Vec<Vec<u8>>, String) {
-    let mut sim = tandem_sim::Simulator::new(tandem_sim::Org::generate(11, 1000), 11);
+    let mut sim = tandem_sim::Simulator::new(org(), 11);
     let day = Utc::now() - chrono::Duration::hours(24);
     let lines: Vec<String> = sim
         .records_between(day, day + chrono::Duration::hours(24))
@@ -161,6 +196,9 @@ fn measure(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result
         .as_str()
         .context("no API key")?
         .to_owned();
+    if !args.no_directory {
+        load_directory(url, token)?;
+    }
     let (bodies, user) = bodies(args.batch);
     let bodies = Arc::new(bodies);
     if bodies.is_empty() {
@@ -170,8 +208,15 @@ fn measure(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result
         );
     }
     println!(
-        "ingest: {} events over HTTP, {} clients, {} events per request, durable acks",
-        args.events, args.clients, args.batch
+        "ingest: {} events over HTTP, {} clients, {} events per request, durable acks, {}",
+        args.events,
+        args.clients,
+        args.batch,
+        if args.no_directory {
+            "identity directory empty"
+        } else {
+            "every event resolved against a directory of 1000 people"
+        }
     );
     let requests = args.events.div_ceil(args.batch as u64);
     let next = Arc::new(AtomicU64::new(0));
