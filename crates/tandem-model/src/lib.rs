@@ -27,6 +27,7 @@ mod class;
 mod dead_letter;
 mod entity;
 mod event;
+mod finding;
 
 pub use class::{Activity, Class, Outcome, Severity, UnknownName};
 pub use dead_letter::DeadLetter;
@@ -35,6 +36,7 @@ pub use entity::{
     Physical, Place,
 };
 pub use event::{Event, RAW_CAP, SourceRef};
+pub use finding::{Entities, FINDINGS_SOURCE, Finding};
 
 /// Event identifiers are ULIDs: sortable by creation time, unique without coordination.
 pub use ulid::Ulid;

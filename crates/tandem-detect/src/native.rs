@@ -1,0 +1,1 @@
+//! Converged IT-and-physical detections (to be written).

@@ -1,0 +1,1 @@
+//! Sigma rules over Tandem events (to be written).
