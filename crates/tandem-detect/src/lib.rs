@@ -12,9 +12,11 @@
 //! Both implement [`Detection`]-style stateful processing over the resolved event and a
 //! snapshot of the identity [`Directory`].
 
+mod detector;
 pub mod native;
 pub mod sigma;
 
+pub use detector::{Detector, HitCounts};
 pub use tandem_identity::Directory;
 pub use tandem_model::{Entities, Finding};
 

@@ -23,6 +23,11 @@ pub struct RejectLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RuleLabel {
+    pub rule: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PathLabel {
     /// `http`, `syslog_udp`, `syslog_tcp`.
     pub path: String,
@@ -38,6 +43,8 @@ pub struct IngestMetrics {
     pub queue_depth: Gauge,
     /// From receipt of a batch to its durable commit.
     pub ack_latency: Family<PathLabel, Histogram>,
+    /// Findings raised, by rule.
+    pub findings: Family<RuleLabel, Counter>,
     registry: Registry,
 }
 
@@ -59,7 +66,13 @@ impl IngestMetrics {
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
             ])
         });
+        let findings = Family::<RuleLabel, Counter>::default();
         let mut registry = Registry::with_prefix("tandem");
+        registry.register(
+            "findings",
+            "Detection findings raised, by rule",
+            findings.clone(),
+        );
         registry.register(
             "events_received",
             "Events received, before decoding",
@@ -93,12 +106,24 @@ impl IngestMetrics {
             dead_lettered,
             queue_depth,
             ack_latency,
+            findings,
             registry,
         }
     }
 
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// Counts findings by rule.
+    pub fn count_findings(&self, findings: &[tandem_model::Finding]) {
+        for f in findings {
+            self.findings
+                .get_or_create(&RuleLabel {
+                    rule: f.rule_id.clone(),
+                })
+                .inc();
+        }
     }
 
     pub fn reject(&self, source: &str, reason: &str, n: u64) {

@@ -15,8 +15,9 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
+use tandem_detect::Detector;
 use tandem_identity::Identity;
-use tandem_model::{DeadLetter, Event, Timestamp};
+use tandem_model::{DeadLetter, Event, Finding, Timestamp};
 use tandem_store::{EventStore, SourceRecord, StoreError, WriteBatch};
 
 /// A configured source as the pipeline needs it.
@@ -177,6 +178,7 @@ pub struct Pipeline {
     metrics: Arc<IngestMetrics>,
     limits: Limits,
     identity: Option<Arc<Identity>>,
+    detector: Option<Arc<Detector>>,
 }
 
 impl Pipeline {
@@ -191,7 +193,19 @@ impl Pipeline {
             metrics,
             limits,
             identity: None,
+            detector: None,
         }
+    }
+
+    /// Evaluates every resolved event against the detections before it is stored; findings
+    /// are stored in the same batch as their evidence.
+    pub fn with_detector(mut self, detector: Arc<Detector>) -> Pipeline {
+        self.detector = Some(detector);
+        self
+    }
+
+    pub fn detector(&self) -> Option<&Arc<Detector>> {
+        self.detector.as_ref()
     }
 
     /// Resolves every event to the directory's people, devices and places before it is
@@ -319,6 +333,7 @@ impl Pipeline {
             }
         }
         self.count_received(&out);
+        self.enrich(&mut out);
         out
     }
 
@@ -336,7 +351,28 @@ impl Pipeline {
             self.accept_many(&mut out, i as u64 + 1, decoded, message);
         }
         self.count_received(&out);
+        self.enrich(&mut out);
         out
+    }
+
+    /// Resolve, then detect: the stages between decoding and storing. Run on the decoding
+    /// thread (a blocking thread for HTTP bodies), so they never stall the async runtime.
+    fn enrich(&self, out: &mut Decoded) {
+        if out.events.is_empty() {
+            return;
+        }
+        let dir = self.identity.as_ref().map(|identity| {
+            identity.resolve_batch(&out.source, &mut out.events);
+            identity.snapshot()
+        });
+        if let Some(detector) = &self.detector {
+            let dir = dir.unwrap_or_default();
+            let findings = detector.process(&out.events, &dir);
+            if !findings.is_empty() {
+                self.metrics.count_findings(&findings);
+                out.events.extend(findings.iter().map(Finding::to_event));
+            }
+        }
     }
 
     fn count_received(&self, out: &Decoded) {
@@ -364,6 +400,7 @@ impl Pipeline {
             self.accept_many(&mut out, line, result, raw);
         }
         self.count_received(&out);
+        self.enrich(&mut out);
         out
     }
 
@@ -442,10 +479,7 @@ impl Pipeline {
         Ok(report)
     }
 
-    fn prepare(&self, mut decoded: Decoded) -> (WriteBatch, String, IngestReport, Instant) {
-        if let Some(identity) = &self.identity {
-            identity.resolve_batch(&decoded.source, &mut decoded.events);
-        }
+    fn prepare(&self, decoded: Decoded) -> (WriteBatch, String, IngestReport, Instant) {
         // Every rejected line is also a dead letter, which the store counts per source.
         let batch = WriteBatch {
             events: decoded.events,

@@ -61,7 +61,12 @@ impl Finding {
     /// The finding as a `detection_finding` event: `message` is the summary, the actor the
     /// first person, and `attrs.finding` the whole finding.
     pub fn to_event(&self) -> Event {
-        let mut e = Event::new(FINDINGS_SOURCE, Class::DetectionFinding, Activity::Detect, self.time);
+        let mut e = Event::new(
+            FINDINGS_SOURCE,
+            Class::DetectionFinding,
+            Activity::Detect,
+            self.time,
+        );
         e.severity = self.severity;
         e.outcome = Outcome::Unknown;
         e.message = self.summary.clone();
@@ -85,7 +90,8 @@ impl Finding {
         }
         e.labels.insert("rule.id".into(), self.rule_id.clone());
         if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(self) {
-            e.attrs.insert("finding".into(), serde_json::Value::Object(map));
+            e.attrs
+                .insert("finding".into(), serde_json::Value::Object(map));
         }
         e
     }

@@ -115,6 +115,13 @@ impl DirectoryChange {
     }
 }
 
+/// Small named documents that components keep across restarts (detection state, rule
+/// switches): last write wins.
+pub trait StateStore: Send + Sync + 'static {
+    fn put_state(&self, name: &str, value: &str) -> Result<(), StoreError>;
+    fn get_state(&self, name: &str) -> Result<Option<String>, StoreError>;
+}
+
 /// The identity directory's append-only change log.
 pub trait DirectoryStore: Send + Sync + 'static {
     /// Appends changes atomically and sets their `seq`.

@@ -12,6 +12,7 @@
 mod api;
 mod auth;
 mod console;
+mod detect;
 mod directory;
 mod error;
 mod scim;
@@ -63,6 +64,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/directory/hr", post(directory::import_hr))
         .route("/api/v1/directory/records", post(directory::import_records))
         .route("/api/v1/directory/gaps", get(directory::gaps))
+        .route("/api/v1/findings", get(detect::findings))
+        .route("/api/v1/findings/{id}", get(detect::finding))
+        .route("/api/v1/rules", get(detect::rules))
         .route("/", get(console::home))
         .route("/login", get(console::login_page).post(console::login))
         .route("/logout", post(console::logout))

@@ -26,6 +26,7 @@ pub struct Config {
     /// MQTT subscriptions (Frigate, IoT telemetry).
     pub mqtt: Vec<MqttConfig>,
     pub identity: IdentityConfig,
+    pub detect: crate::detection::DetectConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -42,6 +43,7 @@ impl Default for Config {
             sources: Vec::new(),
             mqtt: Vec::new(),
             identity: IdentityConfig::default(),
+            detect: crate::detection::DetectConfig::default(),
             log: "info".into(),
         }
     }

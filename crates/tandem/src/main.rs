@@ -7,6 +7,7 @@ mod bench;
 mod client;
 mod config;
 mod demo;
+mod detection;
 mod directory_cli;
 mod directory_feed;
 mod server;

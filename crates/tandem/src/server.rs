@@ -51,10 +51,13 @@ impl Server {
             tandem_identity::Identity::open(store.clone())
                 .context("cannot load the identity directory")?,
         );
-        let pipeline = Arc::new(
-            Pipeline::new(store.clone(), limits, Arc::new(IngestMetrics::new()))
-                .with_identity(identity.clone()),
-        );
+        let detector = crate::detection::build(&config.detect, store.as_ref())?;
+        let mut pipeline = Pipeline::new(store.clone(), limits, Arc::new(IngestMetrics::new()))
+            .with_identity(identity.clone());
+        if let Some(d) = &detector {
+            pipeline = pipeline.with_detector(d.clone());
+        }
+        let pipeline = Arc::new(pipeline);
         pipeline.load_registered()?;
         for s in &config.sources {
             let format: Format = s
@@ -161,6 +164,15 @@ impl Server {
             }
         }));
 
+        if let Some(detector) = &detector {
+            tasks.push(tokio::spawn(crate::detection::run_ticks(
+                detector.clone(),
+                identity.clone(),
+                store.clone(),
+                std::time::Duration::from_secs(config.detect.tick_seconds.max(1)),
+                shutdown.subscribe(),
+            )));
+        }
         for (broker, decoder, source) in subscriptions {
             tasks.push(tokio::spawn(tandem_ingest::mqtt::run(
                 broker,

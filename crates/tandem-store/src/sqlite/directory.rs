@@ -8,6 +8,11 @@ use chrono::{DateTime, Utc};
 use rusqlite::params;
 
 pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS component_state (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated INTEGER NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS directory_changes (
     seq INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -25,6 +30,30 @@ fn micros(t: DateTime<Utc>) -> i64 {
 
 fn time(us: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+impl crate::StateStore for SqliteStore {
+    fn put_state(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.write_conn()?.execute(
+            "INSERT INTO component_state (name, value, updated) VALUES (?, ?, ?)
+             ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated = excluded.updated",
+            params![name, value, micros(chrono::Utc::now())],
+        )?;
+        Ok(())
+    }
+
+    fn get_state(&self, name: &str) -> Result<Option<String>, StoreError> {
+        use rusqlite::OptionalExtension;
+        self.read(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT value FROM component_state WHERE name = ?",
+                    [name],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })
+    }
 }
 
 impl DirectoryStore for SqliteStore {
@@ -79,6 +108,24 @@ impl DirectoryStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use crate::{DirectoryChange, DirectoryStore, EventStore, SqliteStore, StoreConfig};
+
+    #[test]
+    fn component_state_is_replaced_and_survives_reopen() {
+        use crate::StateStore;
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+            store.put_state("detect", "{\"a\":1}").unwrap();
+            store.put_state("detect", "{\"a\":2}").unwrap();
+            store.close().unwrap();
+        }
+        let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+        assert_eq!(
+            store.get_state("detect").unwrap().as_deref(),
+            Some("{\"a\":2}")
+        );
+        assert_eq!(store.get_state("other").unwrap(), None);
+    }
 
     #[test]
     fn changes_come_back_in_order_after_reopen() {

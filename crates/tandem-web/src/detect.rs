@@ -1,0 +1,101 @@
+//! Findings and rules over the API.
+//!
+//! Findings are stored as `detection_finding` events, so listing them is a search; this
+//! endpoint adds the finding's own fields and the evidence events, which is what an analyst
+//! opens a finding for.
+
+use crate::auth::Principal;
+use crate::{ApiError, AppState};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tandem_model::{Finding, Ulid};
+use tandem_store::SearchResult;
+
+#[derive(Deserialize)]
+pub struct FindingParams {
+    /// Narrows the findings with the query language (`rule.id:tandem.tailgating`, `person:E1042`).
+    #[serde(default)]
+    pub q: String,
+    pub from: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// `GET /api/v1/findings`: newest first.
+pub async fn findings(
+    _who: Principal,
+    State(state): State<AppState>,
+    Query(params): Query<FindingParams>,
+) -> Result<Json<Value>, ApiError> {
+    let q = if params.q.trim().is_empty() {
+        "class:detection_finding".to_owned()
+    } else {
+        format!("class:detection_finding AND ({})", params.q)
+    };
+    let request = crate::api::search_request(&crate::api::SearchParams {
+        q,
+        from: params.from,
+        to: None,
+        limit: params.limit,
+        offset: None,
+    })?;
+    let events = state.events.clone();
+    let result = tokio::task::spawn_blocking(move || events.search(&request)).await??;
+    let SearchResult::Events(page) = result else {
+        return Err(ApiError::bad_request(
+            "findings cannot be aggregated here; use /api/v1/search",
+        ));
+    };
+    let list: Vec<Value> = page
+        .events
+        .iter()
+        .filter_map(|e| {
+            let f = Finding::from_event(e)?;
+            Some(json!({ "id": e.id, "finding": f }))
+        })
+        .collect();
+    Ok(Json(json!({ "total": page.total, "findings": list })))
+}
+
+/// `GET /api/v1/findings/{id}`: one finding with its evidence events.
+pub async fn finding(
+    _who: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: Ulid = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("`{id}` is not an event id")))?;
+    let events = state.events.clone();
+    let (event, evidence) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let Some(event) = events.event(id)? else {
+            return Ok((None, Vec::new()));
+        };
+        let evidence = Finding::from_event(&event)
+            .map(|f| f.evidence)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|eid| events.event(eid).ok().flatten())
+            .collect::<Vec<_>>();
+        Ok((Some(event), evidence))
+    })
+    .await??;
+    let event = event.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such finding"))?;
+    let finding = Finding::from_event(&event)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "that event is not a finding"))?;
+    Ok(Json(
+        json!({ "id": event.id, "finding": finding, "evidence": evidence }),
+    ))
+}
+
+/// `GET /api/v1/rules`: hit counts per rule since start.
+pub async fn rules(_who: Principal, State(state): State<AppState>) -> Json<Value> {
+    let hits = state
+        .pipeline
+        .detector()
+        .map(|d| d.hit_counts())
+        .unwrap_or_default();
+    Json(json!({ "hits": hits }))
+}
