@@ -7,8 +7,8 @@
 use crate::org::{Direction, Org, Person, Server, SyslogFormat, ZoneKind, home_net};
 use crate::record::Channel;
 use crate::record::{
-    BADGES, CAMERAS, Record, SourceSpec, SyslogLine, VPN, WORKSTATIONS, event_record, rfc3164,
-    rfc5424,
+    BADGES, CAMERAS, IDP, NETWORK, Record, SENSORS, SourceSpec, SyslogLine, VPN, WORKSTATIONS,
+    rfc3164, rfc5424,
 };
 use crate::util::{fnv, trunc_ms, trunc_s};
 use chrono::Duration;
@@ -48,6 +48,11 @@ pub(crate) struct Index {
     pub person_office_door: Vec<usize>,
     pub person_doors: Vec<Vec<usize>>,
     pub person_servers: Vec<Vec<usize>>,
+    pub by_username: HashMap<String, usize>,
+    pub by_badge: HashMap<String, usize>,
+    /// Server-room sensors; contacts also by the door they are fitted to.
+    pub sensors: Vec<crate::render::SensorInfo>,
+    pub contact_by_door: HashMap<String, usize>,
 }
 
 impl Index {
@@ -85,7 +90,20 @@ impl Index {
             person_office_door: Vec::new(),
             person_doors: Vec::new(),
             person_servers: Vec::new(),
+            by_username: HashMap::new(),
+            by_badge: HashMap::new(),
+            sensors: crate::render::sensors(org),
+            contact_by_door: HashMap::new(),
         };
+        for (i, s) in ix.sensors.iter().enumerate() {
+            if let Some(d) = &s.door {
+                ix.contact_by_door.insert(d.clone(), i);
+            }
+        }
+        for (i, p) in org.people.iter().enumerate() {
+            ix.by_username.insert(p.username.clone(), i);
+            ix.by_badge.insert(p.badge.clone(), i);
+        }
         for p in &org.people {
             let site = org.sites.iter().position(|s| s.id == p.site).unwrap_or(0);
             let office = ix
@@ -130,11 +148,32 @@ fn jitter_ms(r: &mut fastrand::Rng, from_ms: i64, to_ms: i64) -> Duration {
     Duration::milliseconds(r.i64(from_ms..=to_ms))
 }
 
-/// Accumulates the records of one day (or one scenario).
+/// One thing that happened, before it is rendered for the wire: an event as Tandem would
+/// normalise it (what the simulation *means*), or a syslog line already in its only form.
+///
+/// Keeping the meaning apart from the rendering lets one day be sent as Tandem JSON or as
+/// each vendor's format, and lets the scenarios look at what happened without parsing
+/// vendor payloads.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Item {
+    Event(Box<Event>),
+    Line(Record),
+}
+
+impl Item {
+    pub fn time(&self) -> Timestamp {
+        match self {
+            Item::Event(e) => e.time,
+            Item::Line(r) => r.time,
+        }
+    }
+}
+
+/// Accumulates the items of one day (or one scenario).
 pub(crate) struct Gen<'a> {
     pub org: &'a Org,
     pub ix: &'a Index,
-    pub out: Vec<Record>,
+    pub out: Vec<Item>,
 }
 
 fn new_event(spec: &SourceSpec, class: Class, activity: Activity, t: Timestamp) -> Event {
@@ -156,8 +195,8 @@ impl<'a> Gen<'a> {
         }
     }
 
-    fn push(&mut self, e: &Event) {
-        self.out.push(event_record(e));
+    fn push(&mut self, e: Event) {
+        self.out.push(Item::Event(Box::new(e)));
     }
 
     /// One badge-system event at `door`.
@@ -219,7 +258,20 @@ impl<'a> Gen<'a> {
                 format!("{other} at {}", d.id),
             ),
         };
-        self.push(&e);
+        self.push(e);
+        // A door with a contact sensor reports it open, then closed again.
+        if matches!(
+            activity,
+            Activity::Taken | Activity::Forced | Activity::HeldOpen
+        ) && let Some(&s) = self.ix.contact_by_door.get(&self.ix.doors[door].id)
+        {
+            let mut r = fastrand::Rng::with_seed(fnv(&format!("{door}|{}", t.timestamp_millis())));
+            let sensor = &self.ix.sensors[s];
+            let open = trunc_ms(t + jitter_ms(&mut r, 150, 600));
+            self.sensor(open, sensor, "contact", false.into());
+            let closed = open + jitter_ms(&mut r, 8_000, 40_000);
+            self.sensor(closed, sensor, "contact", true.into());
+        }
     }
 
     /// The camera watching `door` sees `count` people.
@@ -246,7 +298,7 @@ impl<'a> Gen<'a> {
         let dev = e.device_mut();
         dev.hostname = Some(cam);
         dev.kind = DeviceKind::Camera;
-        self.push(&e);
+        self.push(e);
     }
 
     /// A person badges through a door: grant, door opened, camera sees them. Returns when
@@ -306,7 +358,7 @@ impl<'a> Gen<'a> {
             }
             _ => format!("{} logged on to {}", p.username, p.laptop),
         };
-        self.push(&e);
+        self.push(e);
     }
 
     /// A VPN gateway event for `p` coming from `src` at `geo`.
@@ -369,7 +421,7 @@ impl<'a> Gen<'a> {
                 format!("VPN session closed for {}", p.username)
             }
         };
-        self.push(&e);
+        self.push(e);
     }
 
     /// One auth-log line from `server`, in the server's own syslog format.
@@ -394,13 +446,109 @@ impl<'a> Gen<'a> {
             SyslogFormat::Rfc3164 => rfc3164(t, &line),
             SyslogFormat::Rfc5424 => rfc5424(t, &line),
         };
-        self.out.push(Record {
+        self.out.push(Item::Line(Record {
             time: t,
             channel: Channel::Syslog {
                 transport: server.transport,
             },
             payload,
+        }));
+    }
+
+    /// A sign-in at the company's identity provider: the first of the day (`app` `None`)
+    /// or single sign-on into an application.
+    #[allow(clippy::too_many_arguments)]
+    pub fn idp(
+        &mut self,
+        t: Timestamp,
+        p: &Person,
+        outcome: Outcome,
+        app: Option<&str>,
+        src: IpAddr,
+        geo: GeoLocation,
+    ) {
+        let mut e = new_event(&IDP, Class::Authentication, Activity::Logon, t);
+        e.actor.user = Some(p.username.clone());
+        e.actor.email = Some(p.email.clone());
+        e.outcome = outcome;
+        e.src = Some(Endpoint {
+            ip: Some(src),
+            port: None,
+            hostname: None,
+            geo: Some(geo),
         });
+        if let Some(app) = app {
+            e.attrs.insert("app".into(), app.into());
+        }
+        let to = app.unwrap_or("the company portal");
+        e.message = if outcome == Outcome::Failure {
+            e.severity = Severity::Low;
+            e.attrs.insert("reason".into(), "bad_password".into());
+            format!("{} failed to sign in to {to}", p.username)
+        } else {
+            format!("{} signed in to {to}", p.username)
+        };
+        self.push(e);
+    }
+
+    /// One finished network connection as a sensor on the wire sees it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn flow(
+        &mut self,
+        t: Timestamp,
+        src: (IpAddr, u16),
+        dst: (IpAddr, u16),
+        proto: &str,
+        service: Option<&str>,
+        duration_ms: i64,
+        bytes: (u64, u64),
+    ) {
+        let mut e = new_event(&NETWORK, Class::NetworkActivity, Activity::Traffic, t);
+        e.outcome = tandem_model::Outcome::Success;
+        e.src = Some(Endpoint {
+            ip: Some(src.0),
+            port: Some(src.1),
+            hostname: None,
+            geo: None,
+        });
+        e.dst = Some(Endpoint {
+            ip: Some(dst.0),
+            port: Some(dst.1),
+            hostname: None,
+            geo: None,
+        });
+        e.attrs.insert("proto".into(), proto.into());
+        if let Some(s) = service {
+            e.attrs.insert("service".into(), s.into());
+        }
+        e.attrs.insert("duration_ms".into(), duration_ms.into());
+        e.attrs.insert("orig_bytes".into(), bytes.0.into());
+        e.attrs.insert("resp_bytes".into(), bytes.1.into());
+        e.message = format!("{proto} {}:{} -> {}:{}", src.0, src.1, dst.0, dst.1);
+        self.push(e);
+    }
+
+    /// A reading of an IoT sensor installed at `zone` (and `door`, for a door contact).
+    pub fn sensor(
+        &mut self,
+        t: Timestamp,
+        sensor: &crate::render::SensorInfo,
+        metric: &str,
+        value: serde_json::Value,
+    ) {
+        let mut e = new_event(&SENSORS, Class::DeviceTelemetry, Activity::Reading, t);
+        e.outcome = tandem_model::Outcome::Success;
+        let place = e.place_mut();
+        place.site = Some(sensor.site.clone());
+        place.zone = Some(sensor.zone.clone());
+        place.door.clone_from(&sensor.door);
+        let dev = e.device_mut();
+        dev.hostname = Some(sensor.name.clone());
+        dev.kind = DeviceKind::Iot;
+        e.message = format!("{} {metric} = {value}", sensor.name);
+        e.attrs.insert("metric".into(), metric.into());
+        e.attrs.insert("value".into(), value);
+        self.push(e);
     }
 
     /// An interactive ssh session by `p` on `server`, with an optional failed first try and

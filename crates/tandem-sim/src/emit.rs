@@ -1,13 +1,16 @@
 //! Sends records to a Tandem server the way real sources would: NDJSON over HTTP for the
-//! JSON sources, syslog over UDP and TCP for the servers.
+//! line-oriented sources (Winlogbeat, Zeek), one document per request for event hooks
+//! (Okta), signed webhooks (Verkada), syslog over UDP and TCP for the servers and the
+//! access-control system, and MQTT for Frigate and Zigbee2MQTT.
 
 use crate::record::{Channel, Record, SyslogTransport};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::sync::mpsc;
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Largest number of lines in one HTTP ingest request.
 pub const HTTP_BATCH_LINES: usize = 5_000;
@@ -33,6 +36,8 @@ pub struct SendReport {
     pub rejected: u64,
     pub syslog_udp: usize,
     pub syslog_tcp: usize,
+    /// MQTT messages the broker acknowledged.
+    pub mqtt: usize,
 }
 
 impl SendReport {
@@ -44,6 +49,7 @@ impl SendReport {
         self.rejected += other.rejected;
         self.syslog_udp += other.syslog_udp;
         self.syslog_tcp += other.syslog_tcp;
+        self.mqtt += other.mqtt;
     }
 }
 
@@ -64,6 +70,12 @@ pub enum EmitError {
     Transport { url: String, message: String },
     #[error("unexpected answer from {url}: {message}")]
     BadResponse { url: String, message: String },
+    #[error("there are MQTT records but no MQTT broker is configured")]
+    NoMqttTarget,
+    #[error("no webhook signer for source `{0}`")]
+    MissingSigner(String),
+    #[error("MQTT broker {addr}: {message}")]
+    Mqtt { addr: String, message: String },
     #[error("syslog over {transport} to {addr}: {source}")]
     Syslog {
         transport: &'static str,
@@ -71,6 +83,54 @@ pub enum EmitError {
         #[source]
         source: io::Error,
     },
+}
+
+/// Signs a webhook body: returns the header name and value to send with it (for Verkada,
+/// `Verkada-Signature` and `tandem_ingest::integrations::verkada::sign`'s output). Kept a
+/// callback so the simulator does not carry its own copy of each vendor's signing scheme.
+pub type Signer = Box<dyn Fn(&[u8]) -> (String, String) + Send + Sync>;
+
+/// The MQTT broker to publish Frigate and Zigbee2MQTT messages to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttTarget {
+    pub host: String,
+    pub port: u16,
+    pub client_id: String,
+}
+
+/// A connection to the broker: the client, and the acknowledgements its event loop (on its
+/// own thread) reports.
+struct MqttLink {
+    client: rumqttc::Client,
+    acks: mpsc::Receiver<Result<(), String>>,
+}
+
+impl MqttLink {
+    fn connect(target: &MqttTarget) -> MqttLink {
+        let mut options = rumqttc::MqttOptions::new(&target.client_id, &target.host, target.port);
+        options.set_keep_alive(Duration::from_secs(30));
+        options.set_max_packet_size(1 << 20, 1 << 20);
+        let (client, mut connection) = rumqttc::Client::new(options, 256);
+        let (tx, acks) = mpsc::channel();
+        std::thread::spawn(move || {
+            for ev in connection.iter() {
+                let report = match ev {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) => Ok(()),
+                    Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
+                    Ok(_) => continue,
+                    Err(e) => {
+                        // The next iteration reconnects; unacknowledged messages are resent.
+                        std::thread::sleep(Duration::from_millis(300));
+                        Err(e.to_string())
+                    }
+                };
+                if tx.send(report).is_err() {
+                    break;
+                }
+            }
+        });
+        MqttLink { client, acks }
+    }
 }
 
 /// Delivers records to one Tandem server.
@@ -93,6 +153,9 @@ pub struct Emitter {
     agent: ureq::Agent,
     udp: Mutex<Option<UdpSocket>>,
     tcp: Mutex<Option<TcpStream>>,
+    signers: HashMap<String, Signer>,
+    mqtt_target: Option<MqttTarget>,
+    mqtt: Mutex<Option<MqttLink>>,
 }
 
 impl Emitter {
@@ -117,7 +180,23 @@ impl Emitter {
             agent: ureq::Agent::new_with_config(config),
             udp: Mutex::new(None),
             tcp: Mutex::new(None),
+            signers: HashMap::new(),
+            mqtt_target: None,
+            mqtt: Mutex::new(None),
         }
+    }
+
+    /// Signs the webhook records of `source` with `signer`.
+    pub fn with_signer(mut self, source: impl Into<String>, signer: Signer) -> Emitter {
+        self.signers.insert(source.into(), signer);
+        self
+    }
+
+    /// Publishes MQTT records to `target` (QoS 1; a send returns once the broker has
+    /// acknowledged every message). Connects at the first MQTT record.
+    pub fn with_mqtt(mut self, target: MqttTarget) -> Emitter {
+        self.mqtt_target = Some(target);
+        self
     }
 
     /// Sends `records`, keeping time order within each HTTP source and each syslog transport.
@@ -128,11 +207,17 @@ impl Emitter {
         let mut sorted: Vec<&Record> = records.iter().collect();
         sorted.sort_by_key(|r| r.time);
         let mut http: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        let mut documents: Vec<(&str, &str)> = Vec::new();
+        let mut webhooks: Vec<(&str, &str)> = Vec::new();
+        let mut mqtt: Vec<(&str, bool, &str)> = Vec::new();
         let mut udp: Vec<&str> = Vec::new();
         let mut tcp: Vec<&str> = Vec::new();
         for r in sorted {
             match &r.channel {
                 Channel::Http { source } => http.entry(source).or_default().push(&r.payload),
+                Channel::Document { source } => documents.push((source, &r.payload)),
+                Channel::Webhook { source } => webhooks.push((source, &r.payload)),
+                Channel::Mqtt { topic, retain } => mqtt.push((topic, *retain, &r.payload)),
                 Channel::Syslog { transport } => {
                     let via_tcp = match (transport, self.syslog_udp, self.syslog_tcp) {
                         (_, None, None) => return Err(EmitError::NoSyslogTarget),
@@ -148,19 +233,69 @@ impl Emitter {
                 }
             }
         }
-        for source in http.keys() {
+        for source in http.keys().chain(documents.iter().map(|d| &d.0)) {
             self.key_for(source)?;
+        }
+        for (source, _) in &webhooks {
+            if !self.signers.contains_key(*source) {
+                return Err(EmitError::MissingSigner((*source).to_owned()));
+            }
+        }
+        if !mqtt.is_empty() && self.mqtt_target.is_none() {
+            return Err(EmitError::NoMqttTarget);
         }
 
         let mut report = SendReport::default();
+        let count = |report: &mut SendReport, n: usize, (accepted, rejected): (u64, u64)| {
+            report.http_requests += 1;
+            report.http_records += n;
+            report.accepted += accepted;
+            report.rejected += rejected;
+        };
         for (source, lines) in &http {
             for batch in lines.chunks(HTTP_BATCH_LINES) {
-                let (accepted, rejected) = self.post(source, batch)?;
-                report.http_requests += 1;
-                report.http_records += batch.len();
-                report.accepted += accepted;
-                report.rejected += rejected;
+                let mut body = String::with_capacity(batch.iter().map(|l| l.len() + 1).sum());
+                for l in batch {
+                    body.push_str(l);
+                    body.push('\n');
+                }
+                let auth = format!("Bearer {}", self.key_for(source)?);
+                let url = format!("{}/api/v1/ingest/{source}", self.base_url);
+                let got = self.post(
+                    source,
+                    &url,
+                    ("Authorization", &auth),
+                    "application/x-ndjson",
+                    &body,
+                )?;
+                count(&mut report, batch.len(), got);
             }
+        }
+        for (source, body) in &documents {
+            let auth = format!("Bearer {}", self.key_for(source)?);
+            let url = format!("{}/api/v1/ingest/{source}", self.base_url);
+            let got = self.post(
+                source,
+                &url,
+                ("Authorization", &auth),
+                "application/json",
+                body,
+            )?;
+            count(&mut report, 1, got);
+        }
+        for (source, body) in &webhooks {
+            let signer = self
+                .signers
+                .get(*source)
+                .ok_or_else(|| EmitError::MissingSigner((*source).to_owned()))?;
+            let (name, value) = signer(body.as_bytes());
+            let url = format!("{}/api/v1/webhooks/{source}", self.base_url);
+            let got = self.post(source, &url, (&name, &value), "application/json", body)?;
+            count(&mut report, 1, got);
+        }
+        if !mqtt.is_empty() {
+            self.publish(&mqtt)?;
+            report.mqtt = mqtt.len();
         }
         if let (Some(addr), false) = (self.syslog_udp, udp.is_empty()) {
             self.send_udp(addr, &udp)?;
@@ -181,14 +316,63 @@ impl Emitter {
             .ok_or_else(|| EmitError::MissingApiKey(source.to_owned()))
     }
 
-    /// Posts one NDJSON batch; returns the server's (accepted, rejected).
-    fn post(&self, source: &str, lines: &[&str]) -> Result<(u64, u64), EmitError> {
-        let url = format!("{}/api/v1/ingest/{source}", self.base_url);
-        let mut body = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-        for l in lines {
-            body.push_str(l);
-            body.push('\n');
+    /// Publishes `messages` (topic, retain, payload) with QoS 1 and waits until the broker
+    /// has acknowledged them all.
+    fn publish(&self, messages: &[(&str, bool, &str)]) -> Result<(), EmitError> {
+        let target = self.mqtt_target.as_ref().ok_or(EmitError::NoMqttTarget)?;
+        let addr = format!("{}:{}", target.host, target.port);
+        let mut guard = self.mqtt.lock().unwrap_or_else(PoisonError::into_inner);
+        let link = guard.get_or_insert_with(|| MqttLink::connect(target));
+        // Acknowledgements of an earlier, timed-out send are not this send's.
+        while link.acks.try_recv().is_ok() {}
+        for (topic, retain, payload) in messages {
+            link.client
+                .publish(
+                    *topic,
+                    rumqttc::QoS::AtLeastOnce,
+                    *retain,
+                    payload.as_bytes(),
+                )
+                .map_err(|e| EmitError::Mqtt {
+                    addr: addr.clone(),
+                    message: e.to_string(),
+                })?;
         }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut acked = 0;
+        let mut last_error = None;
+        while acked < messages.len() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match link.acks.recv_timeout(left) {
+                Ok(Ok(())) => acked += 1,
+                Ok(Err(e)) => last_error = Some(e),
+                Err(_) => {
+                    return Err(EmitError::Mqtt {
+                        addr,
+                        message: format!(
+                            "{acked} of {} messages acknowledged in 30 s{}",
+                            messages.len(),
+                            last_error
+                                .map(|e| format!(" (last error: {e})"))
+                                .unwrap_or_default()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Posts one body; returns the server's (accepted, rejected).
+    fn post(
+        &self,
+        source: &str,
+        url: &str,
+        auth: (&str, &str),
+        content_type: &str,
+        body: &str,
+    ) -> Result<(u64, u64), EmitError> {
+        let url = url.to_owned();
         let transport = |e: ureq::Error| EmitError::Transport {
             url: url.clone(),
             message: e.to_string(),
@@ -196,11 +380,8 @@ impl Emitter {
         let mut resp = self
             .agent
             .post(&url)
-            .header(
-                "Authorization",
-                &format!("Bearer {}", self.key_for(source)?),
-            )
-            .content_type("application/x-ndjson")
+            .header(auth.0, auth.1)
+            .content_type(content_type)
             .send(body.as_bytes())
             .map_err(transport)?;
         let status = resp.status().as_u16();
@@ -299,6 +480,14 @@ impl Emitter {
             }
         }
         Ok(())
+    }
+}
+
+impl Drop for Emitter {
+    fn drop(&mut self) {
+        if let Some(link) = self.mqtt.get_mut().ok().and_then(Option::take) {
+            let _ = link.client.disconnect();
+        }
     }
 }
 

@@ -8,12 +8,15 @@
 //!   cameras, servers, a VPN gateway, and a few hundred people with every identifier a source
 //!   may name them by. [`Org::hr_csv`] is the HR export for the identity directory.
 //! - [`Simulator`]: an ordinary working rhythm, cut to any time window as wire-ready
-//!   [`Record`]s — RFC 3164/5424 syslog lines and Tandem-schema JSON for the HTTP sources in
-//!   [`HTTP_SOURCES`].
+//!   [`Record`]s — RFC 3164/5424 syslog lines plus, with [`Wire::Tandem`] (the default),
+//!   Tandem-schema JSON for the HTTP sources in [`HTTP_SOURCES`], or with [`Wire::Vendor`]
+//!   each product's own format ([`VENDOR_SOURCES`]: Winlogbeat, Okta event hooks, Entra
+//!   sign-ins, Genetec CEF, signed Verkada webhooks, Zeek, Frigate and Zigbee2MQTT over MQTT).
+//!   [`Simulator::facts_between`] gives what the records mean, as Tandem events.
 //! - [`Simulator::inject`]: staged incidents ([`ScenarioKind`]) that carry no label, with a
 //!   [`GroundTruth`] to score detections against.
-//! - [`Emitter`] and [`run_live`]: delivery to a Tandem server over HTTP and syslog, in scaled
-//!   real time for demos.
+//! - [`Emitter`] and [`run_live`]: delivery to a Tandem server over HTTP (batched, one
+//!   document per request, signed webhooks), syslog and MQTT, in scaled real time for demos.
 //!
 //! Same seed and window ⇒ identical records; nothing reads the clock except [`run_live`].
 //!
@@ -41,11 +44,12 @@ mod live;
 mod names;
 mod org;
 mod record;
+mod render;
 mod scenario;
 mod sim;
 mod util;
 
-pub use emit::{EmitError, Emitter, HTTP_BATCH_LINES, SendReport};
+pub use emit::{EmitError, Emitter, HTTP_BATCH_LINES, MqttTarget, SendReport, Signer};
 pub use live::{LiveError, LiveProgress, TICK, run_live};
 pub use org::{
     AllowedHours, Building, Camera, DEFAULT_AS_OF, DEFAULT_PEOPLE, Department, Direction, Door,
@@ -53,9 +57,10 @@ pub use org::{
     VpnConcentrator, Zone, ZoneKind,
 };
 pub use record::{
-    BADGES, CAMERAS, Channel, HTTP_SOURCES, Record, SYSLOG_SOURCE, SourceSpec, SyslogTransport,
-    VPN, WORKSTATIONS,
+    BADGES, CAMERAS, Channel, HTTP_SOURCES, IDP, NETWORK, Record, SENSORS, SYSLOG_SOURCE,
+    SourceSpec, SyslogTransport, VENDOR_SOURCES, VPN, Via, WORKSTATIONS, Wire, sources,
 };
+pub use render::{FRIGATE_PREFIX, SensorInfo, ZIGBEE_PREFIX, mqtt_hello, sensor_rules, sensors};
 pub use scenario::{
     GroundTruth, Marker, ScenarioKind, TruthPerson, UnknownScenario, write_ground_truth,
 };

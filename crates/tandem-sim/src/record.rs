@@ -12,12 +12,21 @@ pub enum SyslogTransport {
     Tcp,
 }
 
-/// Where a record goes: the syslog listener, or the HTTP ingest endpoint of a named source.
+/// Where a record goes, and how it travels there.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
+    /// The syslog listener (auth.log lines, CEF from the access-control system).
     Syslog { transport: SyslogTransport },
+    /// NDJSON lines batched to `POST /api/v1/ingest/{source}` (Winlogbeat, Zeek, Tandem JSON).
     Http { source: String },
+    /// One JSON document per request to `POST /api/v1/ingest/{source}`, as an Okta event hook
+    /// delivers: the body is the whole delivery, never batched with another.
+    Document { source: String },
+    /// One signed request per record to `POST /api/v1/webhooks/{source}` (Verkada).
+    Webhook { source: String },
+    /// One MQTT message, QoS 1 (Frigate, Zigbee2MQTT).
+    Mqtt { topic: String, retain: bool },
 }
 
 /// One line as a source would send it.
@@ -32,34 +41,83 @@ pub struct Record {
 }
 
 impl Record {
-    /// The HTTP source name, for HTTP records.
+    /// The source name of records sent over HTTP (batched, document or webhook).
     pub fn http_source(&self) -> Option<&str> {
         match &self.channel {
-            Channel::Http { source } => Some(source),
-            Channel::Syslog { .. } => None,
+            Channel::Http { source }
+            | Channel::Document { source }
+            | Channel::Webhook { source } => Some(source),
+            Channel::Syslog { .. } | Channel::Mqtt { .. } => None,
         }
     }
 
-    /// The payload as a Tandem event, for HTTP records (tests and tools use this).
-    pub fn event(&self) -> Option<Event> {
-        self.http_source()?;
-        serde_json::from_str(&self.payload).ok()
+    /// The MQTT topic, for MQTT records.
+    pub fn mqtt_topic(&self) -> Option<&str> {
+        match &self.channel {
+            Channel::Mqtt { topic, .. } => Some(topic),
+            _ => None,
+        }
     }
 
-    /// A short name of the channel for counts and ground truth: the HTTP source, or `syslog`.
+    /// The payload as a Tandem event, for records in Tandem's own JSON (tests and tools use
+    /// this; vendor payloads give `None`).
+    pub fn event(&self) -> Option<Event> {
+        match &self.channel {
+            Channel::Http { .. } => serde_json::from_str(&self.payload).ok(),
+            _ => None,
+        }
+    }
+
+    /// A short name of the channel for counts and ground truth: the Tandem source the record
+    /// is filed under (`syslog` for syslog, the subscription's source for MQTT).
     pub fn channel_name(&self) -> &str {
-        self.http_source().unwrap_or(SYSLOG_SOURCE)
+        match &self.channel {
+            Channel::Mqtt { topic, .. } if topic.starts_with(crate::render::FRIGATE_PREFIX) => {
+                CAMERAS.name
+            }
+            Channel::Mqtt { .. } => SENSORS.name,
+            _ => self.http_source().unwrap_or(SYSLOG_SOURCE),
+        }
     }
 }
 
-/// An HTTP source the server must have registered for the simulator's records to be accepted.
+/// How a source's records reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    /// `POST /api/v1/ingest/{source}` with the source's Bearer key.
+    Ingest,
+    /// `POST /api/v1/webhooks/{source}`, signed with the source's shared secret.
+    Webhook,
+    /// The shared syslog listener.
+    Syslog,
+    /// An MQTT broker the server subscribes to.
+    Mqtt,
+}
+
+/// What the simulated sources speak on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Wire {
+    /// Everything but auth.log as Tandem's own JSON to the [`HTTP_SOURCES`]: the simplest
+    /// setup, used by benchmarks and by tests of the simulation itself.
+    #[default]
+    Tandem,
+    /// Every source as the real product sends it (Winlogbeat, Okta, Entra, Genetec CEF,
+    /// Verkada, Zeek, Frigate, Zigbee2MQTT; see [`sources`]). With `mqtt` false, cameras and
+    /// sensors fall back to Tandem JSON over HTTP (no broker to publish to).
+    Vendor { mqtt: bool },
+}
+
+/// A source the server must have registered for the simulator's records to be accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SourceSpec {
     pub name: &'static str,
     pub vendor: &'static str,
     pub product: &'static str,
-    /// Decoder to use: `tandem`, i.e. the body is already Tandem's normalised JSON.
+    /// Decoder to use (`tandem`, `windows`, `okta`, `frigate`, …).
     pub format: &'static str,
+    pub via: Via,
 }
 
 pub const BADGES: SourceSpec = SourceSpec {
@@ -67,28 +125,133 @@ pub const BADGES: SourceSpec = SourceSpec {
     vendor: "Nordlys Sim",
     product: "Access Control",
     format: "tandem",
+    via: Via::Ingest,
 };
 pub const CAMERAS: SourceSpec = SourceSpec {
     name: "cameras",
     vendor: "Nordlys Sim",
     product: "Video Analytics",
     format: "tandem",
+    via: Via::Ingest,
 };
 pub const VPN: SourceSpec = SourceSpec {
     name: "vpn",
     vendor: "Nordlys Sim",
     product: "VPN Gateway",
     format: "tandem",
+    via: Via::Ingest,
 };
 pub const WORKSTATIONS: SourceSpec = SourceSpec {
     name: "workstations",
     vendor: "Nordlys Sim",
     product: "Endpoint Agent",
     format: "tandem",
+    via: Via::Ingest,
 };
 
-/// The HTTP sources the simulator sends to, for the server to register.
-pub const HTTP_SOURCES: &[SourceSpec] = &[BADGES, CAMERAS, VPN, WORKSTATIONS];
+pub const IDP: SourceSpec = SourceSpec {
+    name: "idp",
+    vendor: "Nordlys Sim",
+    product: "Identity Provider",
+    format: "tandem",
+    via: Via::Ingest,
+};
+pub const NETWORK: SourceSpec = SourceSpec {
+    name: "network",
+    vendor: "Nordlys Sim",
+    product: "Network Sensor",
+    format: "tandem",
+    via: Via::Ingest,
+};
+pub const SENSORS: SourceSpec = SourceSpec {
+    name: "sensors",
+    vendor: "Nordlys Sim",
+    product: "IoT Sensors",
+    format: "tandem",
+    via: Via::Ingest,
+};
+
+/// The HTTP sources the simulator sends to with [`Wire::Tandem`], for the server to register.
+pub const HTTP_SOURCES: &[SourceSpec] =
+    &[BADGES, CAMERAS, VPN, WORKSTATIONS, IDP, NETWORK, SENSORS];
+
+/// The sources of [`Wire::Vendor`], each as the real product sends it.
+pub const VENDOR_SOURCES: &[SourceSpec] = &[
+    SourceSpec {
+        name: "windows",
+        vendor: "Microsoft",
+        product: "Windows (Winlogbeat)",
+        format: "windows",
+        via: Via::Ingest,
+    },
+    SourceSpec {
+        name: "okta",
+        vendor: "Okta",
+        product: "System Log (event hook)",
+        format: "okta",
+        via: Via::Ingest,
+    },
+    SourceSpec {
+        name: "entra",
+        vendor: "Microsoft",
+        product: "Entra ID sign-ins (Graph)",
+        format: "entra",
+        via: Via::Ingest,
+    },
+    SourceSpec {
+        name: "verkada",
+        vendor: "Verkada",
+        product: "Access Control webhooks",
+        format: "verkada",
+        via: Via::Webhook,
+    },
+    SourceSpec {
+        name: "zeek",
+        vendor: "Zeek",
+        product: "conn.log (JSON)",
+        format: "zeek",
+        via: Via::Ingest,
+    },
+    VPN,
+    SourceSpec {
+        name: SYSLOG_SOURCE,
+        vendor: "Linux / Genetec",
+        product: "auth.log, Security Center CEF",
+        format: "syslog",
+        via: Via::Syslog,
+    },
+    SourceSpec {
+        name: "cameras",
+        vendor: "Frigate",
+        product: "NVR",
+        format: "frigate",
+        via: Via::Mqtt,
+    },
+    SourceSpec {
+        name: "sensors",
+        vendor: "Zigbee2MQTT",
+        product: "Server-room sensors",
+        format: "iot",
+        via: Via::Mqtt,
+    },
+];
+
+/// The sources records of `wire` go to. Syslog is included for [`Wire::Vendor`] only (with
+/// [`Wire::Tandem`] it is the server's own listener, registered by the server).
+pub fn sources(wire: Wire) -> Vec<SourceSpec> {
+    match wire {
+        Wire::Tandem => HTTP_SOURCES.to_vec(),
+        Wire::Vendor { mqtt: true } => VENDOR_SOURCES.to_vec(),
+        Wire::Vendor { mqtt: false } => VENDOR_SOURCES
+            .iter()
+            .map(|s| match s.via {
+                Via::Mqtt if s.name == CAMERAS.name => CAMERAS,
+                Via::Mqtt => SENSORS,
+                _ => *s,
+            })
+            .collect(),
+    }
+}
 
 /// The source name the server should file the simulator's syslog under.
 pub const SYSLOG_SOURCE: &str = "syslog";

@@ -4,7 +4,7 @@
 //! way to find a scenario is what happened. What *should* be found is written separately, as a
 //! [`GroundTruth`] line in a sidecar file.
 
-use crate::build::Gen;
+use crate::build::{Gen, Item};
 use crate::org::{Department, Direction, EmploymentStatus, FAR_NETS, ZoneKind, residential_ip};
 use crate::record::Record;
 use crate::sim::Simulator;
@@ -171,26 +171,25 @@ fn syslog_message(payload: &str) -> &str {
 
 struct Staging<'a> {
     g: Gen<'a>,
-    markers: Vec<Marker>,
+    /// One description per item of `g.out`; each record an item renders to gets it.
+    labels: Vec<String>,
 }
 
 impl<'a> Staging<'a> {
-    /// Adds records with `add` and labels each of them with `desc` (syslog lines get their
+    /// Adds items with `add` and labels each of them with `desc` (syslog lines get their
     /// message).
     fn labelled(&mut self, desc: &str, add: impl FnOnce(&mut Gen<'a>)) {
         let from = self.g.out.len();
         add(&mut self.g);
-        for rec in &self.g.out[from..] {
-            let description = if rec.http_source().is_none() {
-                format!("{desc}: {}", syslog_message(&rec.payload))
-            } else {
-                desc.to_owned()
+        for item in &self.g.out[from..] {
+            let description = match item {
+                Item::Line(rec) => format!("{desc}: {}", syslog_message(&rec.payload)),
+                Item::Event(e) if e.source.name == crate::record::SENSORS.name => {
+                    format!("{desc}: {}", e.message)
+                }
+                Item::Event(_) => desc.to_owned(),
             };
-            self.markers.push(Marker {
-                time: rec.time,
-                channel: rec.channel_name().to_owned(),
-                description,
-            });
+            self.labels.push(description);
         }
     }
 
@@ -292,11 +291,7 @@ impl Simulator {
         // baseline might badge them out before the VPN connects, blurring "while on site".
         let mut entering: HashSet<String> = HashSet::new();
         if kind == ScenarioKind::VpnAbroadWhileOnSite {
-            for e in self
-                .records_between(at - Duration::minutes(1), at + Duration::hours(2))
-                .iter()
-                .filter_map(Record::event)
-            {
+            for e in self.facts_between(at - Duration::minutes(1), at + Duration::hours(2)) {
                 let lobby = e
                     .place
                     .as_ref()
@@ -323,12 +318,11 @@ impl Simulator {
             };
             for _ in 0..500 {
                 let busy = self
-                    .records_between(
+                    .facts_between(
                         start - Duration::seconds(before),
                         start + Duration::seconds(after),
                     )
                     .iter()
-                    .filter_map(Record::event)
                     .any(|e| {
                         e.place.as_ref().and_then(|p| p.door.as_deref())
                             == Some(&self.ix.doors[door].id)
@@ -358,7 +352,7 @@ impl Simulator {
 
         let mut st = Staging {
             g: Gen::new(org, ix),
-            markers: Vec::new(),
+            labels: Vec::new(),
         };
         let (people, place, expected): (Vec<usize>, Place, String) = match kind {
             ScenarioKind::TerminatedBadgeUsed => {
@@ -671,7 +665,18 @@ impl Simulator {
             }
         };
 
-        let mut pairs: Vec<(Record, Marker)> = st.g.out.into_iter().zip(st.markers).collect();
+        let renderer = self.renderer();
+        let mut pairs: Vec<(Record, Marker)> = Vec::new();
+        for (item, desc) in st.g.out.iter().zip(&st.labels) {
+            for rec in renderer.item(item) {
+                let marker = Marker {
+                    time: rec.time,
+                    channel: rec.channel_name().to_owned(),
+                    description: desc.clone(),
+                };
+                pairs.push((rec, marker));
+            }
+        }
         pairs.sort_by_key(|(rec, _)| rec.time);
         let (records, markers): (Vec<Record>, Vec<Marker>) = pairs.into_iter().unzip();
         let first = records.first().map(|r| r.time).unwrap_or(at);

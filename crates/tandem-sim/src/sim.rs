@@ -1,14 +1,17 @@
 //! The baseline: an ordinary day at the company, person by person.
 
-use crate::build::{AUTH_INFO, AUTHPRIV_INFO, Gen, Index, VpnSession, home_geo, sudo_command};
+use crate::build::{
+    AUTH_INFO, AUTHPRIV_INFO, Gen, Index, Item, VpnSession, home_geo, sudo_command,
+};
 use crate::org::{Department, Direction, Org, Person, ZoneKind};
-use crate::record::Record;
-use crate::util::{at_minutes, day_number, mix, rng};
+use crate::record::{Record, Wire};
+use crate::render::{Renderer, camera_ip, egress_ip, idp_ip, nvr_ip};
+use crate::util::{at_minutes, day_number, fnv, mix, rng, trunc_ms};
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc, Weekday};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
-use tandem_model::{Activity, Outcome, Timestamp};
+use tandem_model::{Activity, Event, Outcome, Timestamp};
 
 /// How many generated days are kept; a live run only ever needs the current one or two.
 const CACHE_DAYS: usize = 8;
@@ -23,8 +26,15 @@ pub struct Simulator {
     pub(crate) org: Org,
     pub(crate) seed: u64,
     pub(crate) ix: Index,
-    cache: BTreeMap<NaiveDate, Arc<Vec<Record>>>,
+    pub(crate) wire: Wire,
+    cache: BTreeMap<NaiveDate, Arc<Day>>,
     pub(crate) scenarios: u64,
+}
+
+/// One local day: what happened, and how it went out on the wire.
+pub(crate) struct Day {
+    items: Vec<Item>,
+    records: Vec<Record>,
 }
 
 impl Simulator {
@@ -34,8 +44,60 @@ impl Simulator {
             org,
             seed,
             ix,
+            wire: Wire::Tandem,
             cache: BTreeMap::new(),
             scenarios: 0,
+        }
+    }
+
+    /// The same simulation rendered for `wire` (default [`Wire::Tandem`]). What happens does
+    /// not change, only how each source says it.
+    pub fn with_wire(mut self, wire: Wire) -> Simulator {
+        self.wire = wire;
+        self.cache.clear();
+        self
+    }
+
+    pub fn wire(&self) -> Wire {
+        self.wire
+    }
+
+    /// What happened with `from <= time < to`, as the Tandem events the simulation means
+    /// (whatever the wire format): the reference a vendor rendering is checked against.
+    /// Syslog lines are not included (they have only their wire form).
+    pub fn facts_between(&mut self, from: Timestamp, to: Timestamp) -> Vec<Event> {
+        let mut out = Vec::new();
+        if to <= from {
+            return out;
+        }
+        let mut d = (from - Duration::days(1)).date_naive();
+        while d <= (to + Duration::days(1)).date_naive() {
+            for item in &self.day(d).items {
+                if let Item::Event(e) = item
+                    && e.time >= from
+                    && e.time < to
+                {
+                    out.push((**e).clone());
+                }
+            }
+            d += Duration::days(1);
+        }
+        out.sort_by_key(|e| e.time);
+        out
+    }
+
+    /// The records `fact` is sent as with this simulator's wire format (deterministic: the
+    /// same event always renders the same way).
+    pub fn render(&self, fact: &Event) -> Vec<Record> {
+        self.renderer().event(fact)
+    }
+
+    pub(crate) fn renderer(&self) -> Renderer<'_> {
+        Renderer {
+            org: &self.org,
+            ix: &self.ix,
+            wire: self.wire,
+            seed: self.seed,
         }
     }
 
@@ -61,6 +123,7 @@ impl Simulator {
         let mut d = first;
         while d <= last {
             let day = self.day(d);
+            let day = &day.records;
             let lo = day.partition_point(|r| r.time < from);
             let hi = day.partition_point(|r| r.time < to);
             out.extend_from_slice(&day[lo..hi]);
@@ -70,12 +133,16 @@ impl Simulator {
         out
     }
 
-    /// All records of local date `d` (every site's `d`), sorted, cached.
-    pub(crate) fn day(&mut self, d: NaiveDate) -> Arc<Vec<Record>> {
+    /// All items and records of local date `d` (every site's `d`), sorted, cached.
+    pub(crate) fn day(&mut self, d: NaiveDate) -> Arc<Day> {
         if let Some(v) = self.cache.get(&d) {
             return Arc::clone(v);
         }
-        let v = Arc::new(generate_day(&self.org, &self.ix, self.seed, d));
+        let items = generate_day(&self.org, &self.ix, self.seed, d);
+        let renderer = self.renderer();
+        let mut records: Vec<Record> = items.iter().flat_map(|i| renderer.item(i)).collect();
+        records.sort_by_key(|r| r.time);
+        let v = Arc::new(Day { items, records });
         self.cache.insert(d, Arc::clone(&v));
         while self.cache.len() > CACHE_DAYS {
             // Evict the day farthest from the one just made.
@@ -92,7 +159,7 @@ impl Simulator {
     }
 }
 
-pub(crate) fn generate_day(org: &Org, ix: &Index, seed: u64, date: NaiveDate) -> Vec<Record> {
+pub(crate) fn generate_day(org: &Org, ix: &Index, seed: u64, date: NaiveDate) -> Vec<Item> {
     let mut g = Gen::new(org, ix);
     let day = day_number(date);
     for (pi, p) in org.people.iter().enumerate() {
@@ -103,9 +170,142 @@ pub(crate) fn generate_day(org: &Org, ix: &Index, seed: u64, date: NaiveDate) ->
         PersonDay { pi, p, date }.run(&mut g, &mut r);
     }
     infrastructure(&mut g, &mut rng(seed, mix(day, 0x1f_a5)), date);
+    // Added after the people and the servers, from streams of their own, so that these
+    // sources did not change anybody's day as it was before they existed.
+    sign_ins(&mut g, seed);
+    facility_telemetry(&mut g, &mut rng(seed, mix(day, 0x5e_45)), date);
     let mut out = g.out;
-    out.sort_by_key(|r| r.time);
+    out.sort_by_key(Item::time);
     out
+}
+
+/// SaaS applications people single-sign-on into, with an address each.
+const APPS: &[(&str, [u8; 4])] = &[
+    ("Slack", [52, 85, 12, 40]),
+    ("Salesforce", [13, 110, 30, 88]),
+    ("GitHub", [140, 82, 121, 4]),
+    ("Atlassian Cloud", [104, 192, 142, 17]),
+    ("Workday", [52, 28, 201, 9]),
+];
+
+/// Every interactive laptop logon is followed by an IdP sign-in and, over the next hours, a
+/// few single sign-ons; at the office the network sensor sees the TLS connections.
+fn sign_ins(g: &mut Gen<'_>, seed: u64) {
+    let logons: Vec<(Timestamp, usize, Option<IpAddr>)> = g
+        .out
+        .iter()
+        .filter_map(|item| match item {
+            Item::Event(e)
+                if e.source.name == crate::record::WORKSTATIONS.name
+                    && e.activity == Activity::Logon
+                    && e.outcome == Outcome::Success
+                    && e.attrs.get("logon_type").and_then(|v| v.as_str())
+                        == Some("interactive") =>
+            {
+                let pi = *g.ix.by_username.get(e.actor.user.as_deref()?)?;
+                Some((e.time, pi, e.device.as_ref().and_then(|d| d.ip)))
+            }
+            _ => None,
+        })
+        .collect();
+    for (t, pi, ip) in logons {
+        let mut r = rng(
+            seed,
+            mix(fnv("idp"), mix(t.timestamp_millis() as u64, pi as u64)),
+        );
+        let org = g.org;
+        let p = &org.people[pi];
+        let site = g.ix.person_site[pi];
+        let at_office = ip == Some(p.laptop_ip);
+        let (src, geo) = if at_office {
+            (egress_ip(site), org.sites[site].geo())
+        } else {
+            (p.home_ip, home_geo(&mut r, &org.sites[site].country))
+        };
+        let t1 = trunc_ms(t + secs(&mut r, 20, 90));
+        if r.f64() < 0.03 {
+            let tf = t1 - secs(&mut r, 10, 25);
+            g.idp(tf, p, Outcome::Failure, None, src, geo.clone());
+        }
+        g.idp(t1, p, Outcome::Success, None, src, geo.clone());
+        if at_office {
+            let port = r.u16(49_152..65_000);
+            let (dur, a, b) = (r.i64(200..2_000), r.u64(2_000..9_000), r.u64(6_000..60_000));
+            g.flow(
+                t1 - Duration::milliseconds(400),
+                (p.laptop_ip, port),
+                (idp_ip(site), 443),
+                "tcp",
+                Some("ssl"),
+                dur,
+                (a, b),
+            );
+        }
+        for _ in 0..r.usize(1..=3) {
+            let ta = trunc_ms(t1 + Duration::seconds(r.i64(120..4 * 3600)));
+            let (app, ip4) = APPS[r.usize(0..APPS.len())];
+            g.idp(ta, p, Outcome::Success, Some(app), src, geo.clone());
+            if at_office {
+                let port = r.u16(49_152..65_000);
+                let dur = r.i64(5_000..1_800_000);
+                let bytes = (r.u64(5_000..400_000), r.u64(20_000..8_000_000));
+                let dst = IpAddr::V4(Ipv4Addr::from(ip4));
+                g.flow(
+                    ta + Duration::milliseconds(700),
+                    (p.laptop_ip, port),
+                    (dst, 443),
+                    "tcp",
+                    Some("ssl"),
+                    dur,
+                    bytes,
+                );
+            }
+        }
+    }
+}
+
+/// Server-room temperatures every quarter hour, and each camera's RTSP stream to its site's
+/// NVR, cut by the network sensor into half-hour connections.
+fn facility_telemetry(g: &mut Gen<'_>, r: &mut fastrand::Rng, date: NaiveDate) {
+    let org = g.org;
+    let midnight = Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).expect("midnight"));
+    let sensors = g.ix.sensors.clone();
+    for s in sensors.iter().filter(|s| s.door.is_none()) {
+        let base = 19.5 + (fnv(&s.name) % 30) as f64 / 10.0;
+        for q in 0..96 {
+            let t = midnight + Duration::minutes(q * 15) + Duration::seconds(r.i64(0..20));
+            let v = ((base + r.f64() * 0.8 - 0.4) * 10.0).round() / 10.0;
+            g.sensor(trunc_ms(t), s, "temperature", v.into());
+        }
+    }
+    for site in &org.sites {
+        let nvr = nvr_ip(site);
+        let cams: Vec<String> = org
+            .doors()
+            .filter(|d| d.site.id == site.id)
+            .filter_map(|d| d.door.camera.as_ref().map(|c| c.id.clone()))
+            .collect();
+        for cam in cams {
+            let Some(ip) = camera_ip(org, &cam) else {
+                continue;
+            };
+            for h in 0..48 {
+                let t =
+                    midnight + Duration::minutes(h * 30) + Duration::milliseconds(r.i64(0..900));
+                let port = r.u16(40_000..60_000);
+                let bytes = (r.u64(9_000..20_000), r.u64(180_000_000..260_000_000));
+                g.flow(
+                    trunc_ms(t),
+                    (nvr, port),
+                    (ip, 554),
+                    "tcp",
+                    None,
+                    1_799_000 + r.i64(0..900),
+                    bytes,
+                );
+            }
+        }
+    }
 }
 
 struct PersonDay<'a> {

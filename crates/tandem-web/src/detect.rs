@@ -16,7 +16,7 @@ use tandem_store::SearchResult;
 
 #[derive(Deserialize)]
 pub struct FindingParams {
-    /// Narrows the findings with the query language (`rule.id:tandem.tailgating`, `person:E1042`).
+    /// Narrows the findings with the query language (`finding.rule_id:tandem.tailgating`, `person:E1042`).
     #[serde(default)]
     pub q: String,
     pub from: Option<String>,

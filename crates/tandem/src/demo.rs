@@ -3,23 +3,34 @@
 //! The simulated past (`--history-hours`) is sent at once, so searches show a full day as soon
 //! as the console opens; then the simulation follows the clock (faster with `--speedup`, in
 //! which case its clock runs ahead of real time and the demo server accepts future-dated
-//! events). Everything goes through the real ingest paths: HTTP NDJSON with per-source keys
-//! and syslog over UDP and TCP. Type a scenario name and Enter to stage an incident; its
-//! ground truth is appended to `ground-truth.jsonl` in the data directory.
+//! events). Every source speaks its real product's wire format through the real ingest path:
+//! Winlogbeat, Entra and Zeek as NDJSON to `/api/v1/ingest`, Okta event-hook deliveries one
+//! per request, Verkada webhooks signed with a generated secret, Genetec CEF and Linux
+//! auth.log over syslog, and Frigate and Zigbee2MQTT over MQTT. The MQTT broker is the one of
+//! the configuration's `[[mqtt]]` entries, else a Mosquitto the demo starts itself, else none
+//! (cameras and sensors then post Tandem JSON over HTTP). Type a scenario name and Enter to
+//! stage an incident; its ground truth is appended to `ground-truth.jsonl` in the data
+//! directory.
 
-use crate::config::Config;
+use crate::config::{Config, MqttConfig, SourceConfig};
 use crate::server::Server;
 use anyhow::{Context, bail};
 use chrono::Utc;
 use clap::Args;
 use std::collections::HashMap;
 use std::io::BufRead;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tandem_ingest::decode::Format;
-use tandem_ingest::pipeline::{Source, hash_key};
-use tandem_sim::{Emitter, HTTP_SOURCES, Org, ScenarioKind, Simulator};
+use std::time::{Duration, Instant};
+use tandem_ingest::integrations::verkada;
+use tandem_ingest::mqtt::BrokerSettings;
+use tandem_ingest::pipeline::hash_key;
+use tandem_sim::{
+    Emitter, FRIGATE_PREFIX, MqttTarget, Org, ScenarioKind, Simulator, SourceSpec, Via, Wire,
+};
+use tandem_store::EventStore;
 
 /// Marks a directory as the demo's own, so it may be wiped at the next start.
 const MARKER: &str = ".tandem-demo";
@@ -64,20 +75,39 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     if args.speedup > 1.0 {
         config.ingest.max_future_skew_minutes = 60 * 24 * 365;
     }
-    let server = Server::start(&config).await?;
     let org = Org::generate(args.seed, args.people);
-    let (people, records) = crate::directory_feed::load_org(&server.identity, &org)?;
+    let mut broker = match Broker::choose(&config, &args.data_dir) {
+        Ok(b) => b,
+        Err(e) => {
+            println!("cannot start mosquitto ({e:#}); using HTTP for cameras and sensors");
+            None
+        }
+    };
+    let wire = Wire::Vendor {
+        mqtt: broker.is_some(),
+    };
+    let specs = tandem_sim::sources(wire);
     let mut keys = HashMap::new();
-    for spec in HTTP_SOURCES {
-        let key = tandem_web::generate_secret("tsk_");
-        let format: Format = spec.format.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut source = Source::new(spec.name, format);
-        source.vendor = Some(spec.vendor.into());
-        source.product = Some(spec.product.into());
-        source.key_sha256 = Some(hash_key(&key));
-        server.pipeline.register(source)?;
-        keys.insert(spec.name.to_owned(), key);
+    let verkada_secret = tandem_web::generate_secret("vks_");
+    for spec in &specs {
+        register(
+            &mut config,
+            spec,
+            &org,
+            broker.as_ref(),
+            &verkada_secret,
+            &mut keys,
+        )?;
     }
+    let server = Server::start(&config).await?;
+    for spec in specs.iter().filter(|s| s.via != Via::Syslog) {
+        anyhow::ensure!(
+            server.pipeline.source(spec.name).is_some(),
+            "source `{}` was not registered",
+            spec.name
+        );
+    }
+    let (people, records) = crate::directory_feed::load_org(&server.identity, &org)?;
     let ground_truth = args.data_dir.join("ground-truth.jsonl");
     let base_url = format!("http://{}", server.http);
     println!(
@@ -94,6 +124,14 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         "  directory:    {people} people, {records} places and devices (HR export and places file)"
     );
     println!("  ground truth: {}", ground_truth.display());
+    println!();
+    print_sources(&specs, &server, broker.as_ref(), &base_url);
+    if broker.is_none() {
+        println!(
+            "No MQTT broker (no [[mqtt]] in the configuration and no mosquitto installed): camera \
+             and sensor events go over HTTP in Tandem format instead."
+        );
+    }
     println!();
     println!("Type a scenario name and Enter to stage it: {}", names());
     println!("Ctrl-C stops the demo.");
@@ -122,11 +160,30 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
             }
         });
     }
-    let emitter = Emitter::new(base_url, keys, server.syslog_udp, server.syslog_tcp);
+    let secret = verkada_secret.clone();
+    let mut emitter = Emitter::new(base_url, keys, server.syslog_udp, server.syslog_tcp)
+        .with_signer(
+            "verkada",
+            Box::new(move |body: &[u8]| {
+                let t = Utc::now().timestamp();
+                (
+                    verkada::SIGNATURE_HEADER.to_owned(),
+                    verkada::sign(secret.as_bytes(), t, body),
+                )
+            }),
+        );
+    if let Some(b) = &broker {
+        emitter = emitter.with_mqtt(MqttTarget {
+            host: b.host.clone(),
+            port: b.port,
+            client_id: "tandem-demo-publisher".into(),
+        });
+        wait_for_subscriptions(&emitter, &server, &org).await;
+    }
     let sim_stop = stop.clone();
     let (seed, history, speedup) = (args.seed, args.history_hours, args.speedup);
     let simulation = std::thread::spawn(move || -> anyhow::Result<()> {
-        let mut sim = Simulator::new(org, seed);
+        let mut sim = Simulator::new(org, seed).with_wire(wire);
         let now = Utc::now();
         let start = now - chrono::Duration::hours(history);
         let mut sent = 0usize;
@@ -165,7 +222,251 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         Err(_) => eprintln!("simulation thread panicked"),
         Ok(Ok(())) => {}
     }
-    server.shutdown().await
+    let result = server.shutdown().await;
+    if let Some(b) = broker.as_mut() {
+        b.stop();
+    }
+    result
+}
+
+/// The MQTT broker the demo publishes to: the configuration's, or one it runs itself.
+struct Broker {
+    host: String,
+    port: u16,
+    /// A Mosquitto started (and stopped) by the demo.
+    managed: Option<Child>,
+}
+
+impl Broker {
+    /// The first `[[mqtt]]` entry's broker; else a Mosquitto of our own on a free loopback
+    /// port with its persistence in the data directory; else `None`.
+    fn choose(config: &Config, data_dir: &Path) -> anyhow::Result<Option<Broker>> {
+        if let Some(m) = config.mqtt.first() {
+            return Ok(Some(Broker {
+                host: m.broker.host.clone(),
+                port: m.broker.port,
+                managed: None,
+            }));
+        }
+        let Some(program) = find_program("mosquitto") else {
+            return Ok(None);
+        };
+        let dir = std::fs::canonicalize(data_dir)?.join("mosquitto");
+        std::fs::create_dir_all(&dir)?;
+        // Started as root, Mosquitto drops to the `mosquitto` user, which must be able to
+        // write its persistence file here.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777));
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+                 persistence_location {d}/\nautosave_interval 5\nmax_queued_messages 1000000\n\
+                 log_dest file {d}/mosquitto.log\n",
+                d = dir.display()
+            ),
+        )?;
+        let mut child = Command::new(&program)
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot run {}", program.display()))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = child.try_wait()? {
+                bail!(
+                    "mosquitto exited at start ({status}); see {}",
+                    dir.display()
+                );
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("mosquitto did not listen on port {port}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Some(Broker {
+            host: "127.0.0.1".into(),
+            port,
+            managed: Some(child),
+        }))
+    }
+
+    /// Stops a managed broker with SIGTERM (it saves its persistence file), then waits.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.managed.take() {
+            #[cfg(unix)]
+            if let Ok(pid) = i32::try_from(child.id()) {
+                // SAFETY: signalling a child process we started and have not reaped.
+                unsafe {
+                    libc::kill(pid, libc::SIGTERM);
+                }
+            }
+            #[cfg(not(unix))]
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A program on PATH or in the sbin directories Debian installs daemons to.
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Adds `spec` to the configuration the server starts with: an ingest source with a fresh
+/// key (kept in `keys` for the emitter), a webhook source with the shared secret, or an MQTT
+/// subscription on `broker`. Syslog needs nothing: the server's listener is always there.
+fn register(
+    config: &mut Config,
+    spec: &SourceSpec,
+    org: &Org,
+    broker: Option<&Broker>,
+    webhook_secret: &str,
+    keys: &mut HashMap<String, String>,
+) -> anyhow::Result<()> {
+    let source = |api_key_sha256: Option<String>, webhook_secret: Option<String>| SourceConfig {
+        name: spec.name.into(),
+        format: spec.format.into(),
+        vendor: Some(spec.vendor.into()),
+        product: Some(spec.product.into()),
+        api_key_sha256,
+        webhook_secret,
+        mapping: None,
+    };
+    match spec.via {
+        Via::Ingest => {
+            let key = tandem_web::generate_secret("tsk_");
+            config.sources.push(source(Some(hash_key(&key)), None));
+            keys.insert(spec.name.to_owned(), key);
+        }
+        Via::Webhook => config
+            .sources
+            .push(source(None, Some(webhook_secret.to_owned()))),
+        Via::Syslog => {}
+        Via::Mqtt => {
+            let b = broker.context("an MQTT source without a broker")?;
+            let rules = if spec.format == "iot" {
+                Some(
+                    toml::Value::try_from(
+                        serde_json::json!({ "r": tandem_sim::sensor_rules(org) }),
+                    )?
+                    .get("r")
+                    .cloned()
+                    .context("sensor rules")?,
+                )
+            } else {
+                None
+            };
+            config.mqtt.push(MqttConfig {
+                source: spec.name.into(),
+                format: spec.format.into(),
+                broker: BrokerSettings {
+                    host: b.host.clone(),
+                    port: b.port,
+                    client_id: format!("tandem-demo-{}", spec.name),
+                    ..BrokerSettings::default()
+                },
+                prefix: FRIGATE_PREFIX.into(),
+                rules,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// One line per source: what it is, its format, and how it reaches the server.
+fn print_sources(specs: &[SourceSpec], server: &Server, broker: Option<&Broker>, base: &str) {
+    println!("Sources (as the real products send them):");
+    println!("  {:<9} {:<8} {:<38} how", "source", "format", "product");
+    for s in specs {
+        let how = match s.via {
+            Via::Ingest => format!("POST {base}/api/v1/ingest/{} (Bearer key)", s.name),
+            Via::Webhook => format!(
+                "POST {base}/api/v1/webhooks/{} (Verkada-Signature, shared secret)",
+                s.name
+            ),
+            Via::Syslog => {
+                let at = |a: Option<std::net::SocketAddr>| {
+                    a.map(|a| a.to_string()).unwrap_or_else(|| "off".into())
+                };
+                format!(
+                    "syslog udp {} / tcp {}",
+                    at(server.syslog_udp),
+                    at(server.syslog_tcp)
+                )
+            }
+            Via::Mqtt => {
+                let topic = if s.format == "frigate" {
+                    "frigate/#"
+                } else {
+                    "zigbee2mqtt/#"
+                };
+                match broker {
+                    Some(b) => format!(
+                        "MQTT {topic} via {}:{}{}",
+                        b.host,
+                        b.port,
+                        if b.managed.is_some() {
+                            " (broker managed by the demo)"
+                        } else {
+                            ""
+                        }
+                    ),
+                    None => "MQTT".into(),
+                }
+            }
+        };
+        let product = format!("{} {}", s.vendor, s.product);
+        println!("  {:<9} {:<8} {:<38} {how}", s.name, s.format, product);
+    }
+}
+
+/// Publishes the retained status messages Frigate and Zigbee2MQTT send at connection and
+/// waits until both MQTT sources have stored one: then the server's subscriptions are live
+/// and nothing the simulation publishes is lost.
+async fn wait_for_subscriptions(emitter: &Emitter, server: &Server, org: &Org) {
+    if let Err(e) = emitter.send(&tandem_sim::mqtt_hello(org)) {
+        println!("MQTT: {e}");
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready = server.store.source_stats().is_ok_and(|stats| {
+            ["cameras", "sensors"]
+                .iter()
+                .all(|name| stats.iter().any(|s| s.name == *name && s.events_total > 0))
+        });
+        if ready {
+            return;
+        }
+        if Instant::now() > deadline {
+            println!("MQTT subscriptions not confirmed after 20 s; publishing anyway");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn names() -> String {

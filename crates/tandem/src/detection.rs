@@ -20,6 +20,9 @@ pub struct DetectConfig {
     pub enabled: bool,
     /// Seconds between ticks (absence detections, state eviction, state saves).
     pub tick_seconds: u64,
+    /// The converged IT-and-physical detections and their parameters
+    /// (`[detect.native.tailgating] window_seconds = 10`, …; docs/detection/native.md).
+    pub native: tandem_detect::native::NativeConfig,
 }
 
 impl Default for DetectConfig {
@@ -27,6 +30,7 @@ impl Default for DetectConfig {
         DetectConfig {
             enabled: true,
             tick_seconds: 60,
+            native: tandem_detect::native::NativeConfig::default(),
         }
     }
 }
@@ -42,7 +46,7 @@ pub fn build(
     if !config.enabled {
         return Ok(None);
     }
-    let detector = Detector::new(Vec::new());
+    let detector = Detector::new(tandem_detect::native::detections(&config.native));
     if let Some(saved) = store.get_state(STATE)? {
         match serde_json::from_str(&saved) {
             Ok(state) => detector.load_state(&state),

@@ -277,3 +277,41 @@ pub fn directory(args: DirectoryArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[derive(Args)]
+pub struct FindingsArgs {
+    /// Narrow with the query language, e.g. `person:E01042` or `finding.rule_id:tandem.tailgating`.
+    pub query: Option<String>,
+    /// Only findings after this time (`now-24h`, RFC 3339, a date).
+    #[arg(long)]
+    pub from: Option<String>,
+    #[arg(long, default_value_t = 30)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub server: Server,
+}
+
+/// `tandem findings`: detections as they fired, newest first.
+pub fn findings(args: FindingsArgs) -> anyhow::Result<()> {
+    let mut query = vec![
+        ("q", args.query.unwrap_or_default()),
+        ("limit", args.limit.to_string()),
+    ];
+    if let Some(from) = args.from {
+        query.push(("from", from));
+    }
+    let v = get(&args.server, "/api/v1/findings", &query)?;
+    println!("{:<20} {:<9} {:<40} SUMMARY", "TIME", "SEVERITY", "RULE");
+    for item in v["findings"].as_array().cloned().unwrap_or_default() {
+        let f = &item["finding"];
+        println!(
+            "{:<20} {:<9} {:<40} {}",
+            s(f, "time").get(..19).unwrap_or(s(f, "time")),
+            s(f, "severity"),
+            s(f, "rule_id"),
+            s(f, "summary")
+        );
+    }
+    println!("{} findings", v["total"]);
+    Ok(())
+}

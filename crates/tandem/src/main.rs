@@ -48,6 +48,8 @@ enum Command {
     Places(directory_cli::PlacesArgs),
     /// Imports HR exports and places/devices files into the identity directory.
     Directory(directory_cli::DirectoryArgs),
+    /// Lists detection findings, newest first.
+    Findings(directory_cli::FindingsArgs),
     /// Lists input that could not be decoded, with the reason.
     DeadLetters(client::DeadLetterArgs),
     /// Prints the effective configuration (file plus environment overrides).
@@ -76,6 +78,7 @@ fn main() -> anyhow::Result<()> {
         Command::Sources(args) => client::sources(args),
         Command::DeadLetters(args) => client::dead_letters(args),
         Command::People(args) => directory_cli::people(args),
+        Command::Findings(args) => directory_cli::findings(args),
         Command::Places(args) => directory_cli::places(args),
         Command::Directory(args) => directory_cli::directory(args),
         Command::Config => {

@@ -116,7 +116,8 @@ fn events_resolve_to_people_and_places_and_a_person_has_one_timeline() {
     assert_eq!(e["place"]["site"], "osl");
     assert_eq!(e["place"]["zone"], "osl-a-srv");
 
-    // One timeline: badge swipes and the laptop logon, newest first.
+    // One timeline: badge swipes, the laptop logon and the finding the swipe after the
+    // termination raised, newest first.
     let (status, profile) = server.get("/api/v1/people/E1002", &[]);
     assert_eq!(status, 200);
     assert_eq!(profile["person"]["status"], "terminated");
@@ -129,11 +130,20 @@ fn events_resolve_to_people_and_places_and_a_person_has_one_timeline() {
         .collect();
     assert_eq!(
         classes,
-        ["physical_access", "authentication", "physical_access"]
+        [
+            "detection_finding",
+            "physical_access",
+            "authentication",
+            "physical_access"
+        ]
+    );
+    assert_eq!(
+        profile["timeline"][0]["attrs"]["finding"]["rule_id"],
+        "tandem.terminated_access"
     );
     let text = cli(&server, &["people", "E1002"]);
     assert!(
-        text.contains("Bjørn Lie (E1002)") && text.contains("Timeline (3 events"),
+        text.contains("Bjørn Lie (E1002)") && text.contains("Timeline (4 events"),
         "{text}"
     );
 

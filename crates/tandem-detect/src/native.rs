@@ -1,1 +1,0 @@
-//! Converged IT-and-physical detections (to be written).
