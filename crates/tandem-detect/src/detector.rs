@@ -1,35 +1,75 @@
 //! The detection stage as the pipeline runs it: every rule kind over each resolved batch.
 
+use crate::sigma::{SigmaCorrelator, SigmaRules};
 use crate::{Detection, Directory, Finding};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 use tandem_model::{Event, Timestamp};
 
 /// Findings per rule since start, for the rules page and metrics.
 pub type HitCounts = BTreeMap<String, u64>;
 
-/// Runs the stateful native detections (and, once configured, Sigma rules) over batches.
+/// Runs Sigma rules and the native detections over batches.
 ///
-/// Native detections hold state (recent grants per door, open sessions per person), so they
-/// run under one lock; each call handles a whole batch, so the lock is taken once per batch,
-/// not per event.
+/// Sigma detection rules are stateless and evaluated without a lock, so concurrent ingest
+/// threads share them. Sigma correlations and native detections hold state (windows per
+/// group, recent grants per door, open sessions per person), so they run under a lock taken
+/// once per batch; the correlator only sees events that some rule matched.
 pub struct Detector {
+    sigma: RwLock<Arc<SigmaRules>>,
+    correlator: Mutex<SigmaCorrelator>,
     native: Mutex<Vec<Box<dyn Detection>>>,
     hits: Mutex<HitCounts>,
 }
 
 impl Detector {
-    pub fn new(native: Vec<Box<dyn Detection>>) -> Detector {
+    pub fn new(sigma: SigmaRules, native: Vec<Box<dyn Detection>>) -> Detector {
+        let correlator = SigmaCorrelator::new(&sigma);
         Detector {
+            sigma: RwLock::new(Arc::new(sigma)),
+            correlator: Mutex::new(correlator),
             native: Mutex::new(native),
             hits: Mutex::new(HitCounts::new()),
         }
     }
 
+    /// The Sigma rules in force.
+    pub fn sigma(&self) -> Arc<SigmaRules> {
+        self.sigma.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the Sigma rule set (a reload, a rule switched on or off) without losing the
+    /// correlation windows: the old correlator's state moves into one built for the new set.
+    pub fn replace_sigma(&self, rules: SigmaRules) {
+        let mut correlator = self.correlator.lock().unwrap_or_else(|p| p.into_inner());
+        let state = correlator.export_state();
+        let mut next = SigmaCorrelator::new(&rules);
+        if let Err(e) = next.import_state(state) {
+            tracing::warn!(error = %e, "correlation state not carried over to the new rules");
+        }
+        *correlator = next;
+        *self.sigma.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
+    }
+
     /// Evaluates a batch of resolved events; returns the findings it completes.
     pub fn process(&self, events: &[Event], dir: &Directory) -> Vec<Finding> {
         let mut out = Vec::new();
+        let sigma = self.sigma();
+        let mut matched = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            let m = sigma.matches(e);
+            if !m.is_empty() {
+                out.extend(sigma.findings(e, &m));
+                matched.push((i, m));
+            }
+        }
+        if !matched.is_empty() && sigma.correlation_rule_count() > 0 {
+            let mut correlator = self.correlator.lock().unwrap_or_else(|p| p.into_inner());
+            for (i, m) in &matched {
+                out.extend(correlator.observe(&events[*i], m));
+            }
+        }
         {
             let mut native = self.native.lock().unwrap_or_else(|p| p.into_inner());
             for e in events {
@@ -45,6 +85,10 @@ impl Detector {
     /// Time passing without events: absence detections and state eviction.
     pub fn tick(&self, now: Timestamp, dir: &Directory) -> Vec<Finding> {
         let mut out = Vec::new();
+        self.correlator
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .evict(now);
         let mut native = self.native.lock().unwrap_or_else(|p| p.into_inner());
         for d in native.iter_mut() {
             d.tick(now, dir, &mut out);
@@ -77,12 +121,26 @@ impl Detector {
                 map.insert(d.id().to_owned(), s);
             }
         }
-        serde_json::json!({ "version": 1, "native": map })
+        let sigma = self
+            .correlator
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .export_state();
+        serde_json::json!({ "version": 1, "native": map, "sigma_correlations": sigma })
     }
 
     /// Restores what [`Detector::save_state`] returned; unknown or malformed parts are
     /// ignored (a detection removed from the configuration, an older version).
     pub fn load_state(&self, state: &Value) {
+        if let Some(sigma) = state.get("sigma_correlations")
+            && let Err(e) = self
+                .correlator
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .import_state(sigma.clone())
+        {
+            tracing::warn!(error = %e, "saved correlation state not restored");
+        }
         let Some(map) = state.get("native").and_then(Value::as_object) else {
             return;
         };

@@ -14,6 +14,7 @@
 
 mod detector;
 pub mod native;
+pub mod shipped;
 pub mod sigma;
 
 pub use detector::{Detector, HitCounts};

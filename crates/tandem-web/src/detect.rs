@@ -90,12 +90,60 @@ pub async fn finding(
     ))
 }
 
-/// `GET /api/v1/rules`: hit counts per rule since start.
-pub async fn rules(_who: Principal, State(state): State<AppState>) -> Json<Value> {
-    let hits = state
-        .pipeline
-        .detector()
-        .map(|d| d.hit_counts())
-        .unwrap_or_default();
-    Json(json!({ "hits": hits }))
+fn rule_control(state: &AppState) -> Result<std::sync::Arc<dyn crate::RuleControl>, ApiError> {
+    state.rules.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "detection is turned off ([detect] enabled = false)",
+        )
+    })
+}
+
+/// `GET /api/v1/rules`: every rule with its ATT&CK tags, state and hit count.
+pub async fn rules(
+    _who: Principal,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    let control = rule_control(&state)?;
+    Ok(Json(
+        tokio::task::spawn_blocking(move || control.list()).await?,
+    ))
+}
+
+/// `POST /api/v1/rules/{id}/enable` or `/disable` (administrators).
+pub async fn switch_rule(
+    who: Principal,
+    State(state): State<AppState>,
+    Path((id, action)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(crate::Role::Admin)?;
+    let enabled = match action.as_str() {
+        "enable" => true,
+        "disable" => false,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "use /enable or /disable",
+            ));
+        }
+    };
+    let control = rule_control(&state)?;
+    let rule = id.clone();
+    tokio::task::spawn_blocking(move || control.set_enabled(&rule, enabled))
+        .await?
+        .map_err(ApiError::bad_request)?;
+    Ok(Json(json!({ "id": id, "enabled": enabled })))
+}
+
+/// `POST /api/v1/rules/reload` (administrators): re-reads the rule directories.
+pub async fn reload_rules(
+    who: Principal,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(crate::Role::Admin)?;
+    let control = rule_control(&state)?;
+    let report = tokio::task::spawn_blocking(move || control.reload())
+        .await?
+        .map_err(ApiError::bad_request)?;
+    Ok(Json(report))
 }

@@ -26,6 +26,16 @@ use std::sync::Arc;
 use tandem_ingest::pipeline::Pipeline;
 use tandem_store::{AccountStore, EventStore};
 
+/// Rule management, implemented where the rule directories and the store meet (the binary).
+pub trait RuleControl: Send + Sync {
+    /// Every rule with its state and hit count, as JSON.
+    fn list(&self) -> serde_json::Value;
+    /// Switches a rule on or off (remembered across restarts).
+    fn set_enabled(&self, id: &str, enabled: bool) -> Result<(), String>;
+    /// Reads the rule directories again, keeping correlation state.
+    fn reload(&self) -> Result<serde_json::Value, String>;
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -35,6 +45,8 @@ pub struct AppState {
     pub identity: Arc<tandem_identity::Identity>,
     /// Column mapping for HR CSV imports.
     pub hr_columns: Arc<tandem_identity::hr::HrColumns>,
+    /// Rule management; `None` when detection is off.
+    pub rules: Option<Arc<dyn RuleControl>>,
     /// Whether session cookies get the `Secure` attribute (set when served over HTTPS).
     pub secure_cookies: bool,
 }
@@ -67,6 +79,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/findings", get(detect::findings))
         .route("/api/v1/findings/{id}", get(detect::finding))
         .route("/api/v1/rules", get(detect::rules))
+        .route("/api/v1/rules/reload", post(detect::reload_rules))
+        .route("/api/v1/rules/{id}/{action}", post(detect::switch_rule))
         .route("/", get(console::home))
         .route("/login", get(console::login_page).post(console::login))
         .route("/logout", post(console::logout))

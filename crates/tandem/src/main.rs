@@ -10,6 +10,7 @@ mod demo;
 mod detection;
 mod directory_cli;
 mod directory_feed;
+mod rules_cli;
 mod server;
 
 use anyhow::Context;
@@ -48,6 +49,8 @@ enum Command {
     Places(directory_cli::PlacesArgs),
     /// Imports HR exports and places/devices files into the identity directory.
     Directory(directory_cli::DirectoryArgs),
+    /// Checks, tests, lists and switches detection rules.
+    Rules(rules_cli::RulesArgs),
     /// Lists detection findings, newest first.
     Findings(directory_cli::FindingsArgs),
     /// Lists input that could not be decoded, with the reason.
@@ -79,6 +82,7 @@ fn main() -> anyhow::Result<()> {
         Command::DeadLetters(args) => client::dead_letters(args),
         Command::People(args) => directory_cli::people(args),
         Command::Findings(args) => directory_cli::findings(args),
+        Command::Rules(args) => rules_cli::rules(args),
         Command::Places(args) => directory_cli::places(args),
         Command::Directory(args) => directory_cli::directory(args),
         Command::Config => {

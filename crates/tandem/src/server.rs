@@ -51,7 +51,7 @@ impl Server {
             tandem_identity::Identity::open(store.clone())
                 .context("cannot load the identity directory")?,
         );
-        let detector = crate::detection::build(&config.detect, store.as_ref())?;
+        let detector = crate::detection::build(&config.detect, &config.data_dir, store.as_ref())?;
         let mut pipeline = Pipeline::new(store.clone(), limits, Arc::new(IngestMetrics::new()))
             .with_identity(identity.clone());
         if let Some(d) = &detector {
@@ -151,6 +151,14 @@ impl Server {
             pipeline: pipeline.clone(),
             identity: identity.clone(),
             hr_columns: Arc::new(config.identity.hr.clone()),
+            rules: match &detector {
+                Some(d) => Some(Arc::new(crate::detection::RuleAdmin {
+                    detector: d.clone(),
+                    store: store.clone(),
+                    dirs: crate::detection::rule_dirs(&config.detect, &config.data_dir)?,
+                }) as Arc<dyn tandem_web::RuleControl>),
+                None => None,
+            },
             secure_cookies: config.http.secure_cookies,
         };
         let mut stop = shutdown.subscribe();

@@ -1,1 +1,0 @@
-//! Sigma rules over Tandem events (to be written).

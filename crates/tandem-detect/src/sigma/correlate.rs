@@ -1,0 +1,250 @@
+//! Sigma correlation rules: windows of detection hits per group, in event time.
+
+use super::{SigmaMatches, SigmaRules, SigmaView, context, entities_of, severity_of};
+use rsigma_eval::{
+    CorrelationConfig, CorrelationEngine, CorrelationEventMode, CorrelationSnapshot,
+    EvaluationResult,
+};
+use std::collections::HashSet;
+use tandem_model::{Event, Finding, Timestamp, Ulid};
+
+/// How many event ids a correlation window keeps for a finding's evidence.
+const EVIDENCE_CAP: usize = 32;
+
+/// Why exported state could not be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("correlation state is not a snapshot RSigma can read: {0}")]
+    Malformed(#[from] serde_json::Error),
+    #[error("correlation state was written by an incompatible version of the engine")]
+    Version,
+}
+
+/// The state of a rule set's correlation rules. One per event stream, fed in event order
+/// (`&mut self`); detection itself stays in the shared, stateless [`SigmaRules`].
+///
+/// Windows run on each event's own `time`, never the wall clock, so replaying a day of logs
+/// correlates as the day did. Each window keeps the ids of its last 32 events,
+/// which become the finding's evidence.
+pub struct SigmaCorrelator {
+    engine: CorrelationEngine,
+    /// Ids and names of the detection rules some correlation uses: other hits are not fed.
+    referenced: HashSet<String>,
+    count: usize,
+}
+
+impl std::fmt::Debug for SigmaCorrelator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigmaCorrelator")
+            .field("correlations", &self.count)
+            .field("groups", &self.engine.state_count())
+            .finish()
+    }
+}
+
+impl SigmaCorrelator {
+    /// A correlator with empty state for the correlation rules of `rules`.
+    pub fn new(rules: &SigmaRules) -> SigmaCorrelator {
+        let config = CorrelationConfig {
+            correlation_event_mode: CorrelationEventMode::Refs,
+            max_correlation_events: EVIDENCE_CAP,
+            ..CorrelationConfig::default()
+        };
+        let mut engine = CorrelationEngine::new(config);
+        let sources = &rules.correlation_sources;
+        // Checked when the set was loaded; a failure here leaves the correlator empty.
+        if let Err(e) = engine.add_collection(sources) {
+            tracing::warn!(error = %e, "sigma correlations could not be loaded");
+            engine = CorrelationEngine::new(CorrelationConfig::default());
+        }
+        let refs: HashSet<&str> = sources
+            .correlations
+            .iter()
+            .flat_map(|c| c.rules.iter().map(String::as_str))
+            .collect();
+        // RSigma reports hits by rule id; correlations may name their rules by `name`.
+        let referenced = sources
+            .rules
+            .iter()
+            .filter(|r| {
+                [r.id.as_deref(), r.name.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .any(|n| refs.contains(n))
+            })
+            .filter_map(|r| r.id.clone())
+            .collect();
+        SigmaCorrelator {
+            count: engine.correlation_rule_count(),
+            engine,
+            referenced,
+        }
+    }
+
+    /// Correlation rules running.
+    pub fn correlation_count(&self) -> usize {
+        self.count
+    }
+
+    /// Open (correlation, group) windows.
+    pub fn group_count(&self) -> usize {
+        self.engine.state_count()
+    }
+
+    /// Feeds one event and its detection hits; returns the correlations it completes.
+    pub fn observe(&mut self, event: &Event, matches: &SigmaMatches) -> Vec<Finding> {
+        if self.count == 0 || matches.is_empty() {
+            return Vec::new();
+        }
+        let relevant: Vec<EvaluationResult> = matches
+            .results()
+            .iter()
+            .filter(|r| {
+                r.header
+                    .rule_id
+                    .as_ref()
+                    .is_some_and(|id| self.referenced.contains(id))
+            })
+            .cloned()
+            .collect();
+        if relevant.is_empty() {
+            return Vec::new();
+        }
+        let view = SigmaView::new(event);
+        let out = self
+            .engine
+            .process_with_detections(&view, relevant, event.time.timestamp());
+        out.iter()
+            .filter(|r| r.is_correlation())
+            .filter_map(|r| correlation_finding(event, r))
+            .collect()
+    }
+
+    /// Drops windows that ended before `now` (event time), bounding memory on quiet streams.
+    pub fn evict(&mut self, now: Timestamp) {
+        self.engine.evict_expired(now.timestamp());
+    }
+
+    /// Every open window, keyed by correlation id, as JSON.
+    pub fn export_state(&self) -> serde_json::Value {
+        serde_json::to_value(self.engine.export_state()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Restores [`SigmaCorrelator::export_state`] output, possibly from a correlator of an
+    /// older rule set: windows of correlations that no longer exist are dropped, the others
+    /// continue.
+    pub fn import_state(&mut self, state: serde_json::Value) -> Result<(), StateError> {
+        let snapshot: CorrelationSnapshot = serde_json::from_value(state)?;
+        if self.engine.import_state(snapshot) {
+            Ok(())
+        } else {
+            Err(StateError::Version)
+        }
+    }
+}
+
+fn correlation_finding(event: &Event, r: &EvaluationResult) -> Option<Finding> {
+    let body = r.as_correlation()?;
+    let h = &r.header;
+    let rule_id = h.rule_id.clone().unwrap_or_else(|| h.rule_title.clone());
+    let mut evidence: Vec<Ulid> = body
+        .event_refs
+        .iter()
+        .flatten()
+        .filter_map(|r| r.id.as_deref()?.parse().ok())
+        .collect();
+    if !evidence.contains(&event.id) {
+        evidence.push(event.id);
+    }
+    let mut entities = entities_of(event);
+    let group: Vec<String> = body
+        .group_key
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for (k, v) in &body.group_key {
+        let k = k.to_ascii_lowercase();
+        let list = if k.contains("door")
+            || k.contains("zone")
+            || k.contains("site")
+            || k.contains("camera")
+        {
+            &mut entities.places
+        } else if k.contains("person") {
+            &mut entities.persons
+        } else if k.contains("ip") {
+            &mut entities.ips
+        } else if k.contains("user") || k == "badge" {
+            &mut entities.users
+        } else if k.contains("device") || k.contains("host") || k.contains("computer") {
+            &mut entities.devices
+        } else {
+            continue;
+        };
+        if !list.contains(v) {
+            list.push(v.clone());
+        }
+    }
+    let n = body.aggregated_value;
+    let what = match body.correlation_type.as_str() {
+        "event_count" => format!("{n} matching events"),
+        "value_count" => format!("{n} distinct values"),
+        "temporal" | "temporal_ordered" => format!("{n} of its rules"),
+        other => format!("{other} {n}"),
+    };
+    let mut summary = format!(
+        "{}: {what} within {}",
+        h.rule_title,
+        span(body.timespan_secs)
+    );
+    if !group.is_empty() {
+        summary.push_str(&format!(" for {}", group.join(", ")));
+    }
+    let ctx = context(event);
+    if !ctx.is_empty() {
+        summary.push_str(&format!(" (last: {ctx})"));
+    }
+    let mut detail = serde_json::Map::new();
+    detail.insert(
+        "correlation_type".into(),
+        body.correlation_type.as_str().into(),
+    );
+    detail.insert("aggregated_value".into(), n.into());
+    detail.insert("timespan_secs".into(), body.timespan_secs.into());
+    let group_obj: serde_json::Map<String, serde_json::Value> = body
+        .group_key
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
+    if !group_obj.is_empty() {
+        detail.insert("group".into(), group_obj.into());
+    }
+    let dedup_key = if group.is_empty() {
+        format!("sigma_correlation:{rule_id}")
+    } else {
+        format!("sigma_correlation:{rule_id}:{}", group.join(","))
+    };
+    Some(Finding {
+        rule_id,
+        rule_title: h.rule_title.clone(),
+        engine: "sigma_correlation".to_owned(),
+        severity: severity_of(h.level),
+        tags: h.tags.clone(),
+        time: event.time,
+        summary,
+        evidence,
+        entities,
+        dedup_key,
+        score: None,
+        detail,
+    })
+}
+
+fn span(secs: u64) -> String {
+    match secs {
+        s if s % 86_400 == 0 && s > 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 && s > 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 && s > 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
