@@ -1328,119 +1328,14 @@ fn state_survives_save_and_load() {
 
 mod sim {
     use super::*;
+    use tandem_identity::hr;
     use tandem_identity::records::{RecordsFile, plan};
-    use tandem_identity::{AllowedHours, hr};
     use tandem_sim::{GroundTruth, Org, Record, ScenarioKind, Simulator};
 
     /// The org's places and devices, as the demo's directory feed builds them
     /// (`crates/tandem/src/directory_feed.rs`).
     fn org_records(org: &Org) -> RecordsFile {
-        let mut file = RecordsFile::default();
-        let mut place = |id: &str, kind: PlaceKind, name: &str, parent: Option<&str>| {
-            file.places.push(PlaceRecord {
-                id: id.to_owned(),
-                kind,
-                name: name.to_owned(),
-                parent: parent.map(str::to_owned),
-                ..PlaceRecord::default()
-            });
-        };
-        let mut cameras = Vec::new();
-        for site in &org.sites {
-            place(&site.id, PlaceKind::Site, &site.name, None);
-            for b in &site.buildings {
-                place(&b.id, PlaceKind::Building, &b.name, Some(&site.id));
-                for f in &b.floors {
-                    place(
-                        &f.id,
-                        PlaceKind::Floor,
-                        &format!("{} floor {}", b.name, f.level),
-                        Some(&b.id),
-                    );
-                    for z in &f.zones {
-                        place(&z.id, PlaceKind::Zone, &z.name, Some(&f.id));
-                        for d in &z.doors {
-                            place(&d.id, PlaceKind::Door, &d.name, Some(&z.id));
-                            for r in &d.readers {
-                                place(
-                                    &r.id,
-                                    PlaceKind::Reader,
-                                    &format!("{} reader ({})", d.name, r.direction.name()),
-                                    Some(&d.id),
-                                );
-                            }
-                            if let Some(c) = &d.camera {
-                                place(&c.id, PlaceKind::Camera, &c.name, Some(&d.id));
-                                cameras.push((c.id.clone(), z.id.clone()));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        for site in &org.sites {
-            if let Some(p) = file.places.iter_mut().find(|p| p.id == site.id) {
-                p.lat = Some(site.lat);
-                p.lon = Some(site.lon);
-                p.time_zone = Some(site.time_zone.clone());
-                p.country = Some(site.country.clone());
-                p.city = Some(site.city.clone());
-            }
-            for z in site
-                .buildings
-                .iter()
-                .flat_map(|b| &b.floors)
-                .flat_map(|f| &f.zones)
-            {
-                if let Some(p) = file.places.iter_mut().find(|p| p.id == z.id) {
-                    p.restricted = z.restricted;
-                    p.allowed_hours = z.allowed_hours.map(|h| AllowedHours {
-                        from_hour: h.from_hour,
-                        to_hour: h.to_hour,
-                        weekends: false,
-                    });
-                }
-            }
-        }
-        for p in &org.people {
-            file.devices.push(DeviceRecord {
-                id: p.laptop.clone(),
-                hostname: Some(p.laptop.clone()),
-                ips: vec![p.laptop_ip],
-                kind: DeviceKind::Laptop,
-                owner: Some(p.employee_number.clone()),
-                ..DeviceRecord::default()
-            });
-        }
-        for s in &org.servers {
-            file.devices.push(DeviceRecord {
-                id: s.hostname.clone(),
-                hostname: Some(s.hostname.clone()),
-                ips: vec![s.ip],
-                kind: DeviceKind::Server,
-                criticality: Criticality::High,
-                place: s.zone.clone(),
-                ..DeviceRecord::default()
-            });
-        }
-        file.devices.push(DeviceRecord {
-            id: org.vpn.hostname.clone(),
-            hostname: Some(org.vpn.hostname.clone()),
-            ips: vec![org.vpn.public_ip],
-            kind: DeviceKind::Network,
-            criticality: Criticality::High,
-            ..DeviceRecord::default()
-        });
-        for (camera, zone) in cameras {
-            file.devices.push(DeviceRecord {
-                id: camera.clone(),
-                hostname: Some(camera),
-                kind: DeviceKind::Camera,
-                place: Some(zone),
-                ..DeviceRecord::default()
-            });
-        }
-        file
+        serde_json::from_value(org.directory_records()).unwrap()
     }
 
     fn org_directory(org: &Org) -> Directory {

@@ -1262,3 +1262,72 @@ fn doors_for(p: &Person, site: &Site) -> Vec<String> {
     }
     doors
 }
+
+impl Org {
+    /// The organisation's places and devices as a places/devices file (the document
+    /// `tandem directory import` reads; see `tandem_identity::records`), so the demo, the
+    /// bench and tests load the directory through the same import a real site uses.
+    pub fn directory_records(&self) -> serde_json::Value {
+        use serde_json::json;
+        let mut places = Vec::new();
+        let mut devices = Vec::new();
+        for site in &self.sites {
+            places.push(json!({
+                "id": site.id, "kind": "site", "name": site.name, "lat": site.lat, "lon": site.lon,
+                "time_zone": site.time_zone, "country": site.country, "city": site.city,
+            }));
+            for b in &site.buildings {
+                places.push(
+                    json!({"id": b.id, "kind": "building", "name": b.name, "parent": site.id}),
+                );
+                for f in &b.floors {
+                    places.push(json!({
+                        "id": f.id, "kind": "floor", "name": format!("{} floor {}", b.name, f.level), "parent": b.id,
+                    }));
+                    for z in &f.zones {
+                        let mut zone = json!({
+                            "id": z.id, "kind": "zone", "name": z.name, "parent": f.id, "restricted": z.restricted,
+                        });
+                        if let Some(h) = z.allowed_hours {
+                            zone["allowed_hours"] =
+                                json!({"from_hour": h.from_hour, "to_hour": h.to_hour});
+                        }
+                        places.push(zone);
+                        for d in &z.doors {
+                            places.push(
+                                json!({"id": d.id, "kind": "door", "name": d.name, "parent": z.id}),
+                            );
+                            for r in &d.readers {
+                                places.push(json!({
+                                    "id": r.id, "kind": "reader",
+                                    "name": format!("{} reader ({})", d.name, r.direction.name()), "parent": d.id,
+                                }));
+                            }
+                            if let Some(c) = &d.camera {
+                                places.push(json!({"id": c.id, "kind": "camera", "name": c.name, "parent": d.id}));
+                                devices.push(json!({"id": c.id, "hostname": c.id, "kind": "camera", "place": z.id}));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for p in &self.people {
+            devices.push(json!({
+                "id": p.laptop, "hostname": p.laptop, "ips": [p.laptop_ip], "kind": "laptop", "owner": p.employee_number,
+            }));
+        }
+        for s in &self.servers {
+            let mut server = json!({"id": s.hostname, "hostname": s.hostname, "ips": [s.ip], "kind": "server", "criticality": "high"});
+            if let Some(zone) = &s.zone {
+                server["place"] = json!(zone);
+            }
+            devices.push(server);
+        }
+        devices.push(json!({
+            "id": self.vpn.hostname, "hostname": self.vpn.hostname, "ips": [self.vpn.public_ip],
+            "kind": "network", "criticality": "high",
+        }));
+        json!({ "places": places, "devices": devices })
+    }
+}
