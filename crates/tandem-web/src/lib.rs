@@ -6,8 +6,9 @@
 //! tested over real sockets in `tests/`.
 //!
 //! Everything is behind authentication except `GET /healthz` and the login page. Ingest uses
-//! per-source API keys; the API uses API tokens (`Authorization: Bearer …`) or a console
-//! session cookie.
+//! per-source API keys; signed webhooks (`/api/v1/webhooks/{source}`) are authenticated by
+//! their HMAC signature, the only credential such senders can present; the API and SCIM use
+//! API tokens (`Authorization: Bearer …`) or a console session cookie.
 
 mod api;
 mod auth;
