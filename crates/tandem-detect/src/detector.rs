@@ -14,12 +14,14 @@ pub type HitCounts = BTreeMap<String, u64>;
 ///
 /// Sigma detection rules are stateless and evaluated without a lock, so concurrent ingest
 /// threads share them. Sigma correlations and native detections hold state (windows per
-/// group, recent grants per door, open sessions per person), so they run under a lock taken
-/// once per batch; the correlator only sees events that some rule matched.
+/// group, recent grants per door, open sessions per person), so each runs under its own lock,
+/// taken once per batch; the correlator only sees events that some rule matched. One lock per
+/// detection rather than one for all lets concurrent batches pass through different
+/// detections at the same time instead of queueing behind each other.
 pub struct Detector {
     sigma: RwLock<Arc<SigmaRules>>,
     correlator: Mutex<SigmaCorrelator>,
-    native: Mutex<Vec<Box<dyn Detection>>>,
+    native: Vec<Mutex<Box<dyn Detection>>>,
     hits: Mutex<HitCounts>,
 }
 
@@ -29,7 +31,7 @@ impl Detector {
         Detector {
             sigma: RwLock::new(Arc::new(sigma)),
             correlator: Mutex::new(correlator),
-            native: Mutex::new(native),
+            native: native.into_iter().map(Mutex::new).collect(),
             hits: Mutex::new(HitCounts::new()),
         }
     }
@@ -70,16 +72,36 @@ impl Detector {
                 out.extend(correlator.observe(&events[*i], m));
             }
         }
-        {
-            let mut native = self.native.lock().unwrap_or_else(|p| p.into_inner());
-            for e in events {
-                for d in native.iter_mut() {
-                    d.observe(e, dir, &mut out);
-                }
-            }
-        }
+        self.observe_native(events, dir, &mut out);
         self.count(&out);
         out
+    }
+
+    /// Every native detection over the batch, each under its own lock: whichever detection is
+    /// free goes first, and the thread waits only when every remaining one is busy.
+    fn observe_native(&self, events: &[Event], dir: &Directory, out: &mut Vec<Finding>) {
+        let mut pending: Vec<&Mutex<Box<dyn Detection>>> = self.native.iter().collect();
+        while !pending.is_empty() {
+            let free = pending.iter().position(|m| match m.try_lock() {
+                Ok(mut d) => {
+                    observe_all(&mut **d, events, dir, out);
+                    true
+                }
+                Err(std::sync::TryLockError::Poisoned(p)) => {
+                    observe_all(&mut **p.into_inner(), events, dir, out);
+                    true
+                }
+                Err(std::sync::TryLockError::WouldBlock) => false,
+            });
+            let done = match free {
+                Some(i) => i,
+                None => {
+                    observe_all(&mut **lock(pending[0]), events, dir, out);
+                    0
+                }
+            };
+            pending.swap_remove(done);
+        }
     }
 
     /// Time passing without events: absence detections and state eviction.
@@ -89,11 +111,9 @@ impl Detector {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .evict(now);
-        let mut native = self.native.lock().unwrap_or_else(|p| p.into_inner());
-        for d in native.iter_mut() {
-            d.tick(now, dir, &mut out);
+        for d in &self.native {
+            lock(d).tick(now, dir, &mut out);
         }
-        drop(native);
         self.count(&out);
         out
     }
@@ -114,9 +134,9 @@ impl Detector {
 
     /// Every detection's state, keyed by detection id, for persistence.
     pub fn save_state(&self) -> Value {
-        let native = self.native.lock().unwrap_or_else(|p| p.into_inner());
         let mut map = serde_json::Map::new();
-        for d in native.iter() {
+        for d in &self.native {
+            let d = lock(d);
             if let Some(s) = d.save_state() {
                 map.insert(d.id().to_owned(), s);
             }
@@ -144,11 +164,22 @@ impl Detector {
         let Some(map) = state.get("native").and_then(Value::as_object) else {
             return;
         };
-        let mut native = self.native.lock().unwrap_or_else(|p| p.into_inner());
-        for d in native.iter_mut() {
+        for d in &self.native {
+            let mut d = lock(d);
             if let Some(s) = map.get(d.id()) {
                 d.load_state(s.clone());
             }
         }
     }
+}
+
+fn observe_all(d: &mut dyn Detection, events: &[Event], dir: &Directory, out: &mut Vec<Finding>) {
+    for e in events {
+        d.observe(e, dir, out);
+    }
+}
+
+/// A detection that panicked mid-batch keeps its state as it was; detection goes on.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }

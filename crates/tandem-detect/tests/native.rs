@@ -1366,6 +1366,14 @@ mod sim {
 
     /// Records to resolved events: HTTP records are Tandem JSON, syslog lines go through the
     /// syslog decoder, as the server would.
+    pub(super) fn events_for(dir: &Directory, records: &[Record]) -> Vec<Event> {
+        events(dir, records)
+    }
+
+    pub(super) fn org_directory_for(org: &Org) -> Directory {
+        org_directory(org)
+    }
+
     fn events(dir: &Directory, records: &[Record]) -> Vec<Event> {
         let mut out: Vec<Event> = records
             .iter()
@@ -1451,6 +1459,46 @@ mod sim {
                 .collect();
             assert!(loud.is_empty(), "seed {seed}, {day}: {loud:#?}");
         }
+    }
+
+    /// One door controller delivering five minutes behind every other source, and a buffer
+    /// replaying a day already sent: neither is a tailgate (each door keeps its own clock).
+    #[test]
+    fn a_late_door_and_a_replayed_day_are_quiet() {
+        let (mut sim, dir, from, to) = setup();
+        let mut day = events(&dir, &sim.records_between(from, to));
+        let late_door = day
+            .iter()
+            .find(|e| e.class == Class::PhysicalAccess && e.activity == Activity::Taken)
+            .and_then(|e| e.place.as_ref()?.door.clone())
+            .expect("the simulated day has door openings");
+        let arrival = |e: &Event| {
+            let late = e.place.as_ref().and_then(|p| p.door.as_deref()) == Some(&late_door);
+            e.time + Duration::minutes(if late { 5 } else { 0 })
+        };
+        day.sort_by_key(arrival);
+        let mut dets = native::detections(&NativeConfig::default());
+        let mut out = Vec::new();
+        for _replay in 0..2 {
+            for e in &day {
+                for d in dets.iter_mut() {
+                    d.observe(e, &dir, &mut out);
+                }
+            }
+        }
+        for d in dets.iter_mut() {
+            d.tick(to + Duration::minutes(10), &dir, &mut out);
+        }
+        let loud: Vec<&Finding> = out
+            .iter()
+            .filter(|f| f.rule_id == "tandem.tailgating")
+            .collect();
+        assert!(
+            loud.is_empty(),
+            "{} findings: {:#?}",
+            loud.len(),
+            loud.first()
+        );
     }
 
     #[test]
@@ -1565,4 +1613,57 @@ mod sim {
             .collect();
         assert!(extra.is_empty(), "unexpected: {extra:#?}");
     }
+}
+
+/// What detection costs per event on one core, over a simulated day of the 1,000-person
+/// company the ingest bench sends (badges, cameras, VPN, logons, sudo), with the shipped Sigma
+/// rules and every native detection: `cargo test --release -p tandem-detect --test native --
+/// --ignored detector_throughput --nocapture`.
+#[test]
+#[ignore]
+fn detector_throughput() {
+    use tandem_detect::Detector;
+    use tandem_detect::sigma::SigmaRules;
+    let org = tandem_sim::Org::generate(11, 1000);
+    let dir = sim::org_directory_for(&org);
+    let mut simulator = tandem_sim::Simulator::new(org, 11);
+    let from = t("2026-11-25T00:00:00Z");
+    let day = sim::events_for(
+        &dir,
+        &simulator.records_between(from, from + Duration::days(1)),
+    );
+    let rules_dir = tempfile::tempdir().unwrap();
+    tandem_detect::shipped::install(rules_dir.path()).unwrap();
+    // Each round starts from fresh state, so every round does the same work.
+    let rounds = 10;
+    let timed = |name: &str, detector: &dyn Fn() -> Detector| {
+        let mut secs = 0.0;
+        let mut findings = 0;
+        for _ in 0..rounds {
+            let detector = detector();
+            let start = std::time::Instant::now();
+            for batch in day.chunks(5000) {
+                findings += detector.process(batch, &dir).len();
+            }
+            secs += start.elapsed().as_secs_f64();
+        }
+        let n = day.len() * rounds;
+        println!(
+            "{name}: {n} events in {secs:.2} s = {:.0} events/s on one core, {} findings per day",
+            n as f64 / secs,
+            findings / rounds
+        );
+    };
+    let shipped = || {
+        let (rules, _) = SigmaRules::load(&[rules_dir.path().to_path_buf()], &Default::default());
+        rules
+    };
+    let native = || native::detections(&NativeConfig::default());
+    timed("shipped Sigma rules", &|| {
+        Detector::new(shipped(), Vec::new())
+    });
+    timed("native detections", &|| {
+        Detector::new(SigmaRules::empty(), native())
+    });
+    timed("both", &|| Detector::new(shipped(), native()));
 }

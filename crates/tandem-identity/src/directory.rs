@@ -36,6 +36,12 @@ impl<T> History<T> {
     /// The state in force now; for a record whose first version lies in the future (a
     /// starter entered before their first day), that first version.
     pub fn current(&self) -> Option<&T> {
+        // Most records never change: one version is in force now whatever the clock says
+        // (before its effective time it counts as the first version), and reading the clock
+        // for every lookup on the ingest path is measurable.
+        if let [only] = self.versions.as_slice() {
+            return only.state.as_ref();
+        }
         let now = chrono::Utc::now();
         match self.versions.first() {
             Some(first) if first.effective > now => first.state.as_ref(),
@@ -183,15 +189,14 @@ impl Directory {
     /// `id` and its ancestors, nearest first (door, zone, floor, building, site).
     pub fn lineage(&self, id: &str) -> Vec<&PlaceRecord> {
         let mut out = Vec::new();
-        let mut next = Some(id.to_owned());
-        while let Some(id) = next {
+        let mut next = self.place(id);
+        while let Some(p) = next {
             // A parent cycle entered by mistake must not hang ingest.
             if out.len() > 16 {
                 break;
             }
-            let Some(p) = self.place(&id) else { break };
-            next = p.parent.clone();
             out.push(p);
+            next = p.parent.as_deref().and_then(|parent| self.place(parent));
         }
         out
     }

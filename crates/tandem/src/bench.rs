@@ -154,17 +154,39 @@ fn load_directory(url: &str, token: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Request bodies built from a simulated day (varied, realistic events), and one person's
-/// account name that occurs in them, for a selective field query.
-fn bodies(batch: usize) -> (Vec<Vec<u8>>, String) {
+/// Distinct simulated events the bench prepares at most (about 450 MB of request bodies);
+/// longer runs send them again.
+const MAX_DISTINCT_EVENTS: u64 = 1_000_000;
+
+/// Request bodies built from consecutive simulated days ending yesterday (varied, realistic
+/// events that move forward in time, as a real organisation's do: detections keep the state a
+/// real stream gives them, not the state of one day sent over and over), and one person's
+/// account name that occurs in them, for a selective field query. Also says how many days.
+fn bodies(batch: usize, events: u64) -> (Vec<Vec<u8>>, String, u32) {
     let mut sim = tandem_sim::Simulator::new(org(), 11);
-    let day = Utc::now() - chrono::Duration::hours(24);
-    let lines: Vec<String> = sim
-        .records_between(day, day + chrono::Duration::hours(24))
-        .into_iter()
-        .filter(|r| r.http_source().is_some())
-        .map(|r| r.payload)
-        .collect();
+    let wanted = events.min(MAX_DISTINCT_EVENTS) as usize;
+    // A day of the 1,000-person company is about 25,000 HTTP events; start far enough back.
+    let days = wanted.div_ceil(20_000).max(1) as i64;
+    let yesterday = (Utc::now() - chrono::Duration::days(1))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc();
+    let mut lines: Vec<String> = Vec::new();
+    let mut used = 0;
+    for d in (0..days).rev() {
+        let day = yesterday - chrono::Duration::days(d);
+        lines.extend(
+            sim.records_between(day, day + chrono::Duration::hours(24))
+                .into_iter()
+                .filter(|r| r.http_source().is_some())
+                .map(|r| r.payload),
+        );
+        used += 1;
+        if lines.len() >= wanted {
+            break;
+        }
+    }
     let user = sim
         .org()
         .people
@@ -181,7 +203,7 @@ fn bodies(batch: usize) -> (Vec<Vec<u8>>, String) {
         .filter(|c| c.len() == batch)
         .map(|c| (c.join("\n") + "\n").into_bytes())
         .collect();
-    (bodies, user)
+    (bodies, user, used)
 }
 
 fn measure(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result<()> {
@@ -199,7 +221,7 @@ fn measure(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result
     if !args.no_directory {
         load_directory(url, token)?;
     }
-    let (bodies, user) = bodies(args.batch);
+    let (bodies, user, days) = bodies(args.batch, args.events);
     let bodies = Arc::new(bodies);
     if bodies.is_empty() {
         bail!(
@@ -208,8 +230,10 @@ fn measure(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result
         );
     }
     println!(
-        "ingest: {} events over HTTP, {} clients, {} events per request, durable acks, {}",
+        "ingest: {} events over HTTP ({} distinct, from {days} simulated days), {} clients, {} \
+         events per request, durable acks, {}",
         args.events,
+        bodies.len() * args.batch,
         args.clients,
         args.batch,
         if args.no_directory {

@@ -19,7 +19,10 @@
 //!    passes through as a finding.
 //!
 //! Rules 1 and 2 decide once the window has closed (plus `lateness_seconds` for a late second
-//! grant or camera event), measured by the newest event time seen or the tick's `now`.
+//! grant or camera event), measured by the time of a later event at the same door or the
+//! tick's `now`. Each door keeps its own clock on purpose: a reader whose controller delivers
+//! a minute late, or a batch replayed from a buffer, must not have its grants decided by
+//! another door's newer events before its own door-opening events arrive.
 
 use super::{Draft, Located, Rule, cap_map, later, load, person_name, save};
 use crate::Detection;
@@ -114,7 +117,6 @@ struct DoorState {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     doors: HashMap<String, DoorState>,
-    watermark: Option<Timestamp>,
 }
 
 pub(crate) struct Tailgating {
@@ -147,13 +149,13 @@ impl Tailgating {
             .unwrap_or_else(|| e.id.to_string())
     }
 
-    fn physical(&mut self, e: &Event, door: &str, label: String, out: &mut Vec<Finding>) {
+    fn physical(&mut self, e: &Event, door: &str, at: &Located, out: &mut Vec<Finding>) {
         let w = self.window();
         match e.activity {
             Activity::Granted | Activity::Denied => {
                 let credential = Self::credential(e);
                 let denied = e.activity == Activity::Denied;
-                let d = self.door(door, label);
+                let d = self.door(door, at);
                 if !denied {
                     // The earlier tap of a double tap.
                     for g in d.grants.iter_mut() {
@@ -185,7 +187,7 @@ impl Tailgating {
             }
             Activity::Taken | Activity::NotTaken => {
                 let credential = e.actor.badge.is_some().then(|| Self::credential(e));
-                let d = self.door(door, label);
+                let d = self.door(door, at);
                 if e.activity == Activity::Taken {
                     d.reports_taken = true;
                     d.opened.push((e.time, e.id));
@@ -203,10 +205,10 @@ impl Tailgating {
                 }
             }
             Activity::AntiPassback if self.cfg.anti_passback => {
-                out.push(self.passthrough(e, &label, door, "anti-passback violation"));
+                out.push(self.passthrough(e, &at.label(), door, "anti-passback violation"));
             }
             Activity::Tailgate if self.cfg.device_reported => {
-                out.push(self.passthrough(e, &label, door, "tailgate reported by the door"));
+                out.push(self.passthrough(e, &at.label(), door, "tailgate reported by the door"));
             }
             _ => {}
         }
@@ -242,10 +244,10 @@ impl Tailgating {
         .finish()
     }
 
-    fn door(&mut self, door: &str, label: String) -> &mut DoorState {
+    fn door(&mut self, door: &str, at: &Located) -> &mut DoorState {
         let d = self.s.doors.entry(door.to_owned()).or_default();
         if d.label.is_empty() {
-            d.label = label;
+            d.label = at.label();
         }
         d
     }
@@ -379,6 +381,14 @@ impl Tailgating {
     }
 }
 
+impl DoorState {
+    fn has(&self, id: Ulid) -> bool {
+        self.grants.iter().any(|g| g.id == id)
+            || self.seen.iter().any(|s| s.id == id)
+            || self.opened.iter().any(|o| o.1 == id)
+    }
+}
+
 /// Drops the oldest entries beyond [`MAX_PER_DOOR`] (kept sorted by time).
 fn trim<T>(v: &mut Vec<T>) {
     if v.len() > MAX_PER_DOOR {
@@ -401,10 +411,13 @@ impl Detection for Tailgating {
         if !relevant {
             return;
         }
-        self.s.watermark = later(self.s.watermark, e.time);
         let at = Located::of(e, dir);
         let Some(door) = at.door_id() else { return };
-        let label = at.label();
+        if self.s.doors.get(&door).is_some_and(|d| d.has(e.id)) {
+            // Delivered twice (a retried webhook, a QoS 1 redelivery, a replayed buffer):
+            // counting it again would make one person two.
+            return;
+        }
         if e.class == Class::VideoDetection {
             let Some(det) = e.physical.as_ref().and_then(|p| p.detection.as_ref()) else {
                 return;
@@ -418,7 +431,7 @@ impl Detection for Tailgating {
                     .as_ref()
                     .and_then(|d| d.id.clone().or(d.hostname.clone()))
             });
-            let d = self.door(&door, label);
+            let d = self.door(&door, &at);
             d.seen.push(Seen {
                 time: e.time,
                 id: e.id,
@@ -429,7 +442,7 @@ impl Detection for Tailgating {
             d.seen.sort_by_key(|s| s.time);
             trim(&mut d.seen);
         } else {
-            self.physical(e, &door, label, out);
+            self.physical(e, &door, &at, out);
         }
         if let Some(d) = self.s.doors.get_mut(&door) {
             d.last = later(d.last, e.time);
@@ -437,10 +450,8 @@ impl Detection for Tailgating {
         cap_map(&mut self.s.doors, self.cfg.max_doors, |d| {
             d.last.unwrap_or(Timestamp::MIN_UTC)
         });
-        if let Some(w) = self.s.watermark {
-            let until = w - super::secs(self.cfg.lateness_seconds);
-            self.close(&door, until, out);
-        }
+        let until = e.time - super::secs(self.cfg.lateness_seconds);
+        self.close(&door, until, out);
     }
 
     fn tick(&mut self, now: Timestamp, _dir: &Directory, out: &mut Vec<Finding>) {
