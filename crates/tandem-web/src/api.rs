@@ -1,6 +1,7 @@
 //! The JSON API and the ingest endpoint.
 
-use crate::auth::{Principal, Role};
+use crate::access::Permission;
+use crate::auth::Principal;
 use crate::{ApiError, AppState};
 use axum::Json;
 use axum::body::Body;
@@ -302,7 +303,7 @@ pub async fn create_source(
     State(state): State<AppState>,
     Json(new): Json<NewSource>,
 ) -> Result<Response, ApiError> {
-    who.require(Role::Admin)?;
+    who.require(Permission::ManageSources)?;
     if new.name.is_empty()
         || !new
             .name

@@ -1,5 +1,6 @@
 //! Who is asking: API tokens, console sessions, passwords.
 
+use crate::access::{Permission, Role};
 use crate::{ApiError, AppState};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
@@ -11,25 +12,6 @@ use tandem_ingest::pipeline::hash_key;
 /// Name of the console session cookie.
 pub const SESSION_COOKIE: &str = "tandem_session";
 
-/// What a caller may do. Department roles join with the console issue; for now an
-/// administrator manages sources and users, an analyst searches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    Viewer,
-    Analyst,
-    Admin,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Role {
-        match s {
-            "admin" => Role::Admin,
-            "analyst" => Role::Analyst,
-            _ => Role::Viewer,
-        }
-    }
-}
-
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -40,8 +22,12 @@ pub struct Principal {
 }
 
 impl Principal {
-    pub fn require(&self, role: Role) -> Result<(), ApiError> {
-        if self.role >= role {
+    pub fn can(&self, p: Permission) -> bool {
+        self.role.permits(p)
+    }
+
+    pub fn require(&self, p: Permission) -> Result<(), ApiError> {
+        if self.can(p) {
             Ok(())
         } else {
             Err(ApiError::forbidden())
@@ -79,30 +65,55 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
+    /// The access layer has usually authenticated the request already and left the
+    /// principal in the extensions; otherwise (a route reached without the layer, in tests)
+    /// the credentials are checked here.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(token) = bearer(parts) {
-            return match state.accounts.token(&hash_key(token))? {
-                Some(t) => Ok(Principal {
-                    name: t.name,
-                    role: Role::parse(&t.role),
-                    session: false,
-                }),
-                None => Err(ApiError::unauthorized()),
-            };
+        if let Some(p) = parts.extensions.get::<Principal>() {
+            return Ok(p.clone());
         }
-        let session = cookie(parts, SESSION_COOKIE);
-        match session
-            .map(|s| state.accounts.session_user(&hash_key(s)))
-            .transpose()?
-        {
-            Some(Some(user)) => Ok(Principal {
-                name: user.name,
-                role: Role::parse(&user.role),
-                session: true,
-            }),
-            _ => Err(ApiError::unauthorized()),
-        }
+        authenticate(parts, state).await
     }
+}
+
+/// Checks the request's API token or session cookie.
+pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let accounts = state.accounts.clone();
+    let (name, role, session) = if let Some(token) = bearer(parts) {
+        let hashed = hash_key(token);
+        match tokio::task::spawn_blocking(move || accounts.token(&hashed)).await?? {
+            Some(t) => (t.name, t.role, false),
+            None => return Err(ApiError::unauthorized()),
+        }
+    } else {
+        let Some(session) = cookie(parts, SESSION_COOKIE) else {
+            return Err(ApiError::unauthorized());
+        };
+        let hashed = hash_key(session);
+        match tokio::task::spawn_blocking(move || accounts.session_user(&hashed)).await?? {
+            Some(user) => (user.name, user.role, true),
+            None => return Err(ApiError::unauthorized()),
+        }
+    };
+    let role = Role::parse(&role).ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            format!("the role `{role}` of `{name}` is not one Tandem knows; ask an administrator"),
+        )
+    })?;
+    Ok(Principal {
+        name,
+        role,
+        session,
+    })
+}
+
+/// The token a console form must send back with every change (`csrf` field or
+/// `X-CSRF-Token` header). Derived from the session secret, so it needs no storage, differs
+/// per session, and cannot be computed by another site that only makes the browser send the
+/// cookie.
+pub fn csrf_token(session_secret: &str) -> String {
+    hash_key(&format!("csrf:{session_secret}"))
 }
 
 /// A random secret (API key, token, session id, first password): 32 bytes, URL-safe text.

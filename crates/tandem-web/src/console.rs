@@ -1,6 +1,7 @@
 //! The console: server-rendered pages, no JavaScript needed. The full console (live monitor,
 //! findings, person view, settings) builds on this layout.
 
+use crate::access::Permission;
 use crate::api::{SearchParams, search_request};
 use crate::auth::{Principal, SESSION_COOKIE, cookie, verify_password};
 use crate::{ApiError, AppState};
@@ -28,6 +29,7 @@ fn templates() -> &'static Environment<'static> {
             ("login.html", include_str!("../templates/login.html")),
             ("search.html", include_str!("../templates/search.html")),
             ("sources.html", include_str!("../templates/sources.html")),
+            ("refused.html", include_str!("../templates/refused.html")),
         ] {
             env.add_template(name, source).expect("templates are valid");
         }
@@ -35,29 +37,92 @@ fn templates() -> &'static Environment<'static> {
     })
 }
 
-fn render(name: &str, ctx: minijinja::Value) -> Response {
+/// Renders a template registered in [`templates`].
+pub(crate) fn render(name: &str, ctx: minijinja::Value) -> Response {
     match templates().get_template(name).and_then(|t| t.render(ctx)) {
         Ok(html) => Html(html).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
 
-/// A console visitor: signed in, or sent to the login page.
-pub struct Visitor(Principal);
+/// A console visitor: signed in (the access layer sent everyone else to the login page),
+/// with the CSRF token their forms must carry.
+pub struct Visitor {
+    pub who: Principal,
+    pub csrf: String,
+}
 
 impl axum::extract::FromRequestParts<AppState> for Visitor {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        Principal::from_request_parts(parts, state)
+        let who = Principal::from_request_parts(parts, state)
             .await
-            .map(Visitor)
-            .map_err(|_| Redirect::to("/login").into_response())
+            .map_err(|_| Redirect::to("/login").into_response())?;
+        let csrf = cookie(parts, SESSION_COOKIE)
+            .map(crate::auth::csrf_token)
+            .unwrap_or_default();
+        Ok(Visitor { who, csrf })
     }
 }
 
-pub async fn home(_v: Visitor) -> Redirect {
-    Redirect::to("/search")
+/// The main menu: page key, link, label, the permission that shows it.
+const NAV: &[(&str, &str, &str, Permission)] = &[
+    ("live", "/live", "Live", Permission::SearchEvents),
+    ("search", "/search", "Search", Permission::SearchEvents),
+    (
+        "findings",
+        "/findings",
+        "Findings",
+        Permission::ViewFindings,
+    ),
+    ("people", "/people", "People", Permission::ViewPeople),
+    ("places", "/places", "Places", Permission::ViewPlaces),
+    ("sources", "/sources", "Sources", Permission::ViewSources),
+    ("rules", "/rules", "Rules", Permission::ViewRules),
+    ("audit", "/audit", "Audit log", Permission::ViewAudit),
+    ("settings", "/settings", "Settings", Permission::ManageUsers),
+];
+
+impl Visitor {
+    /// What every page's layout needs: who is signed in, the menu they may see, the page
+    /// they are on (`page`, one of the menu keys) and the CSRF token for forms. Pages add
+    /// their own fields with `context! { rows => …, ..visitor.base("findings") }` (the spread
+    /// comes last).
+    pub fn base(&self, page: &str) -> minijinja::Value {
+        let nav: Vec<minijinja::Value> = NAV
+            .iter()
+            .filter(|(_, _, _, p)| self.who.can(*p))
+            .map(|&(key, href, label, _)| context! { key => key, href => href, label => label })
+            .collect();
+        context! {
+            user => self.who.name.clone(),
+            role => self.who.role.label(),
+            page => page,
+            nav => nav,
+            csrf => self.csrf.clone(),
+        }
+    }
+
+    pub fn can(&self, p: Permission) -> bool {
+        self.who.can(p)
+    }
+}
+
+/// A readable refusal for a browser: what happened and where to go instead.
+pub fn refusal_page(status: StatusCode, message: &str) -> Response {
+    let mut r = render(
+        "refused.html",
+        context! { status => status.as_u16(), message => message },
+    );
+    *r.status_mut() = status;
+    r
+}
+
+/// The start page is the first menu entry the visitor may open.
+pub async fn home(v: Visitor) -> Redirect {
+    let first = NAV.iter().find(|(_, _, _, p)| v.can(*p));
+    Redirect::to(first.map_or("/login", |(_, href, _, _)| *href))
 }
 
 pub async fn stylesheet() -> Response {
@@ -155,7 +220,7 @@ const RANGES: &[(&str, &str)] = &[
 ];
 
 pub async fn search_page(
-    Visitor(who): Visitor,
+    v: Visitor,
     State(state): State<AppState>,
     Query(form): Query<ConsoleSearch>,
 ) -> Response {
@@ -172,7 +237,8 @@ pub async fn search_page(
         limit: Some(100),
         offset: None,
     };
-    let base = context! { user => who.name, page => "search", q => form.q, range => range, ranges => RANGES.to_vec() };
+    let base =
+        context! { q => form.q, range => range, ranges => RANGES.to_vec(), ..v.base("search") };
     let request = match search_request(&params) {
         Ok(r) => r,
         Err(e) => {
@@ -311,7 +377,7 @@ fn histogram_bars(result: SearchResult) -> Option<minijinja::Value> {
     Some(context! { width => width, bars => bars, caption => caption })
 }
 
-pub async fn sources_page(Visitor(who): Visitor, State(state): State<AppState>) -> Response {
+pub async fn sources_page(v: Visitor, State(state): State<AppState>) -> Response {
     let events = state.events.clone();
     let result = tokio::task::spawn_blocking(move || {
         Ok::<_, tandem_store::StoreError>((events.sources()?, events.source_stats()?))
@@ -334,7 +400,7 @@ pub async fn sources_page(Visitor(who): Visitor, State(state): State<AppState>) 
                 .collect();
             render(
                 "sources.html",
-                context! { user => who.name, page => "sources", sources => rows },
+                context! { sources => rows, ..v.base("sources") },
             )
         }
         Ok(Err(e)) => ApiError::from(e).into_response(),

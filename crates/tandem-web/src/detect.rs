@@ -116,7 +116,7 @@ pub async fn switch_rule(
     State(state): State<AppState>,
     Path((id, action)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    who.require(crate::Role::Admin)?;
+    who.require(crate::Permission::ManageRules)?;
     let enabled = match action.as_str() {
         "enable" => true,
         "disable" => false,
@@ -140,7 +140,7 @@ pub async fn reload_rules(
     who: Principal,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, ApiError> {
-    who.require(crate::Role::Admin)?;
+    who.require(crate::Permission::ManageRules)?;
     let control = rule_control(&state)?;
     let report = tokio::task::spawn_blocking(move || control.reload())
         .await?

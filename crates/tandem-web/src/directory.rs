@@ -4,7 +4,8 @@
 //! event store (what happened): the timeline is a search for the person's resolved id, so it
 //! merges badge swipes, camera sightings, logons and sudo in one list, newest first.
 
-use crate::auth::{Principal, Role};
+use crate::access::Permission;
+use crate::auth::Principal;
 use crate::{ApiError, AppState};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -187,7 +188,7 @@ pub async fn import_hr(
     Query(params): Query<ImportParams>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    who.require(Role::Admin)?;
+    who.require(Permission::ImportDirectory)?;
     let identity = state.identity.clone();
     let columns = state.hr_columns.clone();
     let origin = format!(
@@ -222,7 +223,7 @@ pub async fn import_records(
     Query(params): Query<ImportParams>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    who.require(Role::Admin)?;
+    who.require(Permission::ImportDirectory)?;
     let identity = state.identity.clone();
     let file = if params.file.is_empty() {
         "records.yaml".to_owned()

@@ -34,6 +34,10 @@ impl ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "your role does not allow this")
     }
 
+    pub fn forbidden_because(why: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, why)
+    }
+
     pub fn internal(e: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %e, "request failed");
         ApiError::new(

@@ -10,18 +10,22 @@
 //! their HMAC signature, the only credential such senders can present; the API and SCIM use
 //! API tokens (`Authorization: Bearer …`) or a console session cookie.
 
+pub mod access;
 mod api;
 mod auth;
 mod console;
 mod detect;
 mod directory;
 mod error;
+mod guard;
 mod scim;
 
-pub use auth::{Principal, Role, generate_secret, hash_password, verify_password};
+pub use access::{Access, Department, Permission, Role};
+pub use auth::{Principal, generate_secret, hash_password, verify_password};
 pub use error::ApiError;
 
 use axum::Router;
+use axum::http::Method;
 use axum::routing::{get, post};
 use std::sync::Arc;
 use tandem_ingest::pipeline::Pipeline;
@@ -52,42 +56,306 @@ pub struct AppState {
     pub secure_cookies: bool,
 }
 
+/// One route: method, path, who may call it, and the handler.
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+type Handler = axum::routing::MethodRouter<AppState>;
+
+/// Every route Tandem serves, with its access rule. The router is built from this table and
+/// the access test walks it, so a route cannot be added without saying who may use it.
+fn table() -> Vec<(RouteSpec, Handler)> {
+    use Access::*;
+    use Permission::*;
+    use axum::routing::{delete, patch, put};
+    let r = |method: Method, path: &'static str, access: Access, h: Handler| {
+        (
+            RouteSpec {
+                method,
+                path,
+                access,
+            },
+            h,
+        )
+    };
+    vec![
+        r(Method::GET, "/healthz", Public, get(api::healthz)),
+        r(
+            Method::GET,
+            "/metrics",
+            Needs(SearchEvents),
+            get(api::metrics),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/ingest/{source}",
+            SourceKey,
+            post(api::ingest),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/ingest/{source}",
+            SourceKey,
+            get(api::ingest_verification),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/webhooks/{source}",
+            Signed,
+            post(api::webhook),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/search",
+            Needs(SearchEvents),
+            get(api::search),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/events/{id}",
+            Needs(SearchEvents),
+            get(api::event),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/sources",
+            Needs(ViewSources),
+            get(api::sources),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/sources",
+            Needs(ManageSources),
+            post(api::create_source),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/dead-letters",
+            Needs(ViewSources),
+            get(api::dead_letters),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/status",
+            Needs(ViewSources),
+            get(api::status),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/people",
+            Needs(ViewPeople),
+            get(directory::people),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/people/{id}",
+            Needs(ViewPeople),
+            get(directory::person),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/places",
+            Needs(ViewPlaces),
+            get(directory::places),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/places/{id}",
+            Needs(ViewPlaces),
+            get(directory::place),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/directory/hr",
+            Needs(ImportDirectory),
+            post(directory::import_hr),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/directory/records",
+            Needs(ImportDirectory),
+            post(directory::import_records),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/directory/gaps",
+            Needs(ViewSources),
+            get(directory::gaps),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/findings",
+            Needs(ViewFindings),
+            get(detect::findings),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/findings/{id}",
+            Needs(ViewFindings),
+            get(detect::finding),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/rules",
+            Needs(ViewRules),
+            get(detect::rules),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/rules/reload",
+            Needs(ManageRules),
+            post(detect::reload_rules),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/rules/{id}/{action}",
+            Needs(ManageRules),
+            post(detect::switch_rule),
+        ),
+        r(
+            Method::GET,
+            "/scim/v2/ServiceProviderConfig",
+            Needs(ProvisionIdentities),
+            get(scim::service_provider_config),
+        ),
+        r(
+            Method::GET,
+            "/scim/v2/ResourceTypes",
+            Needs(ProvisionIdentities),
+            get(scim::resource_types),
+        ),
+        r(
+            Method::GET,
+            "/scim/v2/ResourceTypes/{id}",
+            Needs(ProvisionIdentities),
+            get(scim::resource_type),
+        ),
+        r(
+            Method::GET,
+            "/scim/v2/Schemas",
+            Needs(ProvisionIdentities),
+            get(scim::schemas),
+        ),
+        r(
+            Method::GET,
+            "/scim/v2/Schemas/{id}",
+            Needs(ProvisionIdentities),
+            get(scim::schema),
+        ),
+        r(
+            Method::GET,
+            "/scim/v2/Users",
+            Needs(ProvisionIdentities),
+            get(scim::list_users),
+        ),
+        r(
+            Method::POST,
+            "/scim/v2/Users",
+            Needs(ProvisionIdentities),
+            post(scim::create_user),
+        ),
+        r(
+            Method::GET,
+            "/scim/v2/Users/{id}",
+            Needs(ProvisionIdentities),
+            get(scim::get_user),
+        ),
+        r(
+            Method::PUT,
+            "/scim/v2/Users/{id}",
+            Needs(ProvisionIdentities),
+            put(scim::replace_user),
+        ),
+        r(
+            Method::PATCH,
+            "/scim/v2/Users/{id}",
+            Needs(ProvisionIdentities),
+            patch(scim::patch_user),
+        ),
+        r(
+            Method::DELETE,
+            "/scim/v2/Users/{id}",
+            Needs(ProvisionIdentities),
+            delete(scim::delete_user),
+        ),
+        r(
+            Method::GET,
+            "/scim/v2/Groups",
+            Needs(ProvisionIdentities),
+            get(scim::list_groups),
+        ),
+        r(
+            Method::POST,
+            "/scim/v2/Groups",
+            Needs(ProvisionIdentities),
+            post(scim::create_group),
+        ),
+        r(
+            Method::GET,
+            "/scim/v2/Groups/{id}",
+            Needs(ProvisionIdentities),
+            get(scim::get_group),
+        ),
+        r(
+            Method::PUT,
+            "/scim/v2/Groups/{id}",
+            Needs(ProvisionIdentities),
+            put(scim::replace_group),
+        ),
+        r(
+            Method::PATCH,
+            "/scim/v2/Groups/{id}",
+            Needs(ProvisionIdentities),
+            patch(scim::patch_group),
+        ),
+        r(
+            Method::DELETE,
+            "/scim/v2/Groups/{id}",
+            Needs(ProvisionIdentities),
+            delete(scim::delete_group),
+        ),
+        r(
+            Method::GET,
+            "/static/tandem.css",
+            Public,
+            get(console::stylesheet),
+        ),
+        r(Method::GET, "/login", Public, get(console::login_page)),
+        r(Method::POST, "/login", Public, post(console::login)),
+        r(Method::POST, "/logout", SignedIn, post(console::logout)),
+        r(Method::GET, "/", SignedIn, get(console::home)),
+        r(
+            Method::GET,
+            "/search",
+            Needs(SearchEvents),
+            get(console::search_page),
+        ),
+        r(
+            Method::GET,
+            "/sources",
+            Needs(ViewSources),
+            get(console::sources_page),
+        ),
+    ]
+}
+
+/// Every route with its access rule (for the access test and the documentation).
+pub fn routes() -> Vec<RouteSpec> {
+    table().into_iter().map(|(spec, _)| spec).collect()
+}
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(api::healthz))
-        .route("/metrics", get(api::metrics))
-        .route(
-            "/api/v1/ingest/{source}",
-            post(api::ingest).get(api::ingest_verification),
-        )
-        .route("/api/v1/webhooks/{source}", post(api::webhook))
-        .route("/api/v1/search", get(api::search))
-        .route("/api/v1/events/{id}", get(api::event))
-        .route(
-            "/api/v1/sources",
-            get(api::sources).post(api::create_source),
-        )
-        .route("/api/v1/dead-letters", get(api::dead_letters))
-        .route("/api/v1/status", get(api::status))
-        .route("/api/v1/people", get(directory::people))
-        .route("/api/v1/people/{id}", get(directory::person))
-        .route("/api/v1/places", get(directory::places))
-        .route("/api/v1/places/{id}", get(directory::place))
-        .route("/api/v1/directory/hr", post(directory::import_hr))
-        .route("/api/v1/directory/records", post(directory::import_records))
-        .route("/api/v1/directory/gaps", get(directory::gaps))
-        .route("/api/v1/findings", get(detect::findings))
-        .route("/api/v1/findings/{id}", get(detect::finding))
-        .route("/api/v1/rules", get(detect::rules))
-        .route("/api/v1/rules/reload", post(detect::reload_rules))
-        .route("/api/v1/rules/{id}/{action}", post(detect::switch_rule))
-        .route("/", get(console::home))
-        .route("/login", get(console::login_page).post(console::login))
-        .route("/logout", post(console::logout))
-        .route("/search", get(console::search_page))
-        .route("/sources", get(console::sources_page))
-        .route("/static/tandem.css", get(console::stylesheet))
-        .merge(scim::routes())
-        .with_state(state)
+    let mut router = Router::new();
+    for (spec, handler) in table() {
+        let guarded = handler.route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::layer(spec.access),
+        ));
+        router = router.route(spec.path, guarded);
+    }
+    router.with_state(state)
 }

@@ -25,14 +25,13 @@
 mod json;
 mod user;
 
-use crate::auth::{Principal, Role};
+use crate::access::Permission;
+use crate::auth::Principal;
 use crate::{ApiError, AppState};
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use json::{Op, get_ci};
 use scim_v2::filter::Filter;
 use serde_json::{Map, Value, json};
@@ -53,35 +52,6 @@ const CONTENT_TYPE: &str = "application/scim+json";
 const ORIGIN: &str = "scim";
 /// Most resources one list page returns (advertised as `filter.maxResults`).
 const MAX_RESULTS: usize = 1000;
-
-/// The `/scim/v2` routes; merged into the main router.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/scim/v2/ServiceProviderConfig",
-            get(service_provider_config),
-        )
-        .route("/scim/v2/ResourceTypes", get(resource_types))
-        .route("/scim/v2/ResourceTypes/{id}", get(resource_type))
-        .route("/scim/v2/Schemas", get(schemas))
-        .route("/scim/v2/Schemas/{id}", get(schema))
-        .route("/scim/v2/Users", get(list_users).post(create_user))
-        .route(
-            "/scim/v2/Users/{id}",
-            get(get_user)
-                .put(replace_user)
-                .patch(patch_user)
-                .delete(delete_user),
-        )
-        .route("/scim/v2/Groups", get(list_groups).post(create_group))
-        .route(
-            "/scim/v2/Groups/{id}",
-            get(get_group)
-                .put(replace_group)
-                .patch(patch_group)
-                .delete(delete_group),
-        )
-}
 
 /// An error in the SCIM shape (RFC 7644 §3.12): IdPs show `detail` to administrators and
 /// branch on `status` and `scimType`.
@@ -196,8 +166,13 @@ fn resource_response(status: StatusCode, body: &Value) -> Response {
 /// rewrites the directory, so only administrators may use it.
 fn admin(who: Result<Principal, ApiError>) -> Result<Principal, ScimError> {
     let who = who?;
-    who.require(Role::Admin)?;
+    who.require(Permission::ProvisionIdentities)?;
     Ok(who)
+}
+
+/// A refusal from the access layer, in the SCIM shape.
+pub(crate) fn error_response(status: StatusCode, detail: &str) -> Response {
+    ScimError::new(status, None, detail).into_response()
 }
 
 /// The absolute `/scim/v2` URL the client used, for `meta.location` (behind a proxy,
@@ -391,7 +366,7 @@ fn keep(filter: &Option<Filter>, resource: &Value) -> bool {
 // ---------------------------------------------------------------------------------------
 // Users
 
-async fn list_users(
+pub(crate) async fn list_users(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -420,14 +395,14 @@ fn visible_person<'a>(dir: &'a Directory, id: &str) -> Result<&'a Person, ScimEr
 }
 
 #[derive(serde::Deserialize)]
-struct Projection {
+pub(crate) struct Projection {
     #[serde(default)]
     attributes: Option<String>,
     #[serde(default, rename = "excludedAttributes")]
     excluded_attributes: Option<String>,
 }
 
-async fn get_user(
+pub(crate) async fn get_user(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -482,7 +457,7 @@ async fn save_person(
     Ok(resource_response(status, &body))
 }
 
-async fn create_user(
+pub(crate) async fn create_user(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -527,7 +502,7 @@ async fn create_user(
     .await
 }
 
-async fn replace_user(
+pub(crate) async fn replace_user(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -579,7 +554,7 @@ fn operations(body: &Map<String, Value>) -> Result<Vec<Operation>, ScimError> {
         .collect()
 }
 
-async fn patch_user(
+pub(crate) async fn patch_user(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -603,7 +578,7 @@ async fn patch_user(
     save_person(&state, &who, Some(before), after, &base, StatusCode::OK).await
 }
 
-async fn delete_user(
+pub(crate) async fn delete_user(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -631,7 +606,7 @@ async fn delete_user(
 // ---------------------------------------------------------------------------------------
 // Groups
 
-async fn list_groups(
+pub(crate) async fn list_groups(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -657,7 +632,7 @@ fn find_group<'a>(dir: &'a Directory, id: &str) -> Result<&'a Group, ScimError> 
         .ok_or_else(|| ScimError::not_found("group", id))
 }
 
-async fn get_group(
+pub(crate) async fn get_group(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -707,7 +682,7 @@ async fn save_group(
     ))
 }
 
-async fn create_group(
+pub(crate) async fn create_group(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -732,7 +707,7 @@ async fn create_group(
     .await
 }
 
-async fn replace_group(
+pub(crate) async fn replace_group(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -755,7 +730,7 @@ async fn replace_group(
     .await
 }
 
-async fn patch_group(
+pub(crate) async fn patch_group(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -779,7 +754,7 @@ async fn patch_group(
     save_group(&state, Some(before), g, &base, StatusCode::OK).await
 }
 
-async fn delete_group(
+pub(crate) async fn delete_group(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -794,7 +769,7 @@ async fn delete_group(
 // ---------------------------------------------------------------------------------------
 // Discovery (RFC 7644 §4)
 
-async fn service_provider_config(who: Result<Principal, ApiError>) -> Scim {
+pub(crate) async fn service_provider_config(who: Result<Principal, ApiError>) -> Scim {
     admin(who)?;
     Ok(scim_response(
         StatusCode::OK,
@@ -837,7 +812,7 @@ fn resource_type_list() -> Vec<Value> {
     ]
 }
 
-async fn resource_types(who: Result<Principal, ApiError>) -> Scim {
+pub(crate) async fn resource_types(who: Result<Principal, ApiError>) -> Scim {
     admin(who)?;
     let all = resource_type_list();
     let n = all.len();
@@ -847,7 +822,10 @@ async fn resource_types(who: Result<Principal, ApiError>) -> Scim {
     ))
 }
 
-async fn resource_type(who: Result<Principal, ApiError>, Path(id): Path<String>) -> Scim {
+pub(crate) async fn resource_type(
+    who: Result<Principal, ApiError>,
+    Path(id): Path<String>,
+) -> Scim {
     admin(who)?;
     resource_type_list()
         .into_iter()
@@ -949,7 +927,7 @@ fn schema_list() -> Vec<Value> {
     ]
 }
 
-async fn schemas(who: Result<Principal, ApiError>) -> Scim {
+pub(crate) async fn schemas(who: Result<Principal, ApiError>) -> Scim {
     admin(who)?;
     let all = schema_list();
     let n = all.len();
@@ -959,7 +937,7 @@ async fn schemas(who: Result<Principal, ApiError>) -> Scim {
     ))
 }
 
-async fn schema(who: Result<Principal, ApiError>, Path(id): Path<String>) -> Scim {
+pub(crate) async fn schema(who: Result<Principal, ApiError>, Path(id): Path<String>) -> Scim {
     admin(who)?;
     schema_list()
         .into_iter()

@@ -1,0 +1,210 @@
+//! Who may do what: roles, the permissions each carries, and the one table that says which
+//! permission every route needs.
+//!
+//! Every route is declared in [`crate::routes`] with an [`Access`]; the router is built from
+//! that table and a layer checks the permission before the handler runs, so a handler cannot
+//! forget its check, and the table is what the access test walks (every route, every role,
+//! no one). Roles are deliberately few and named after the people in the organisation who
+//! use Tandem, not after the pages: a new page picks an existing permission.
+
+use serde::Serialize;
+use std::fmt;
+
+/// The departments that respond to incidents (`../shared/PRODUCT.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Department {
+    It,
+    Security,
+    Facilities,
+    Hr,
+    Legal,
+    Comms,
+    Finance,
+}
+
+impl Department {
+    pub const ALL: [Department; 7] = [
+        Department::It,
+        Department::Security,
+        Department::Facilities,
+        Department::Hr,
+        Department::Legal,
+        Department::Comms,
+        Department::Finance,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Department::It => "it",
+            Department::Security => "security",
+            Department::Facilities => "facilities",
+            Department::Hr => "hr",
+            Department::Legal => "legal",
+            Department::Comms => "comms",
+            Department::Finance => "finance",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Department::It => "IT",
+            Department::Security => "Security",
+            Department::Facilities => "Facilities",
+            Department::Hr => "HR",
+            Department::Legal => "Legal",
+            Department::Comms => "Comms",
+            Department::Finance => "Finance",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Department> {
+        Department::ALL.into_iter().find(|d| d.code() == s)
+    }
+}
+
+/// A user's or token's role, stored as text (`admin`, `soc_analyst`, `responder:hr`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Everything, including users, tokens, sources and rule directories.
+    Admin,
+    /// Security operations: events, findings, people, places, sources; switches rules.
+    SocAnalyst,
+    /// Guards and the control room: the same views as an analyst, without changing rules.
+    PhysicalSecurity,
+    /// HR, Legal, Facilities, …: the findings and people their cases are about, not raw logs.
+    Responder(Department),
+    /// Auditors and leadership: every view including the audit log; changes nothing.
+    Auditor,
+    /// An identity provider's SCIM client: provisions people, sees nothing.
+    Provisioner,
+}
+
+impl Role {
+    /// Every role, for the settings page and the access test.
+    pub fn all() -> Vec<Role> {
+        let mut v = vec![
+            Role::Admin,
+            Role::SocAnalyst,
+            Role::PhysicalSecurity,
+            Role::Auditor,
+            Role::Provisioner,
+        ];
+        v.extend(Department::ALL.map(Role::Responder));
+        v
+    }
+
+    /// Reads a stored role. Unknown text is `None`: such an account may sign in to nothing,
+    /// rather than getting some default power.
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "admin" => Role::Admin,
+            // `analyst` is what earlier versions stored.
+            "soc_analyst" | "analyst" => Role::SocAnalyst,
+            "physical_security" => Role::PhysicalSecurity,
+            "auditor" | "viewer" => Role::Auditor,
+            "scim" => Role::Provisioner,
+            other => Role::Responder(Department::parse(other.strip_prefix("responder:")?)?),
+        })
+    }
+
+    /// What a person reads on the settings page.
+    pub fn label(self) -> String {
+        match self {
+            Role::Admin => "Administrator".into(),
+            Role::SocAnalyst => "SOC analyst".into(),
+            Role::PhysicalSecurity => "Physical-security operator".into(),
+            Role::Responder(d) => format!("{} responder", d.label()),
+            Role::Auditor => "Auditor / leadership (read-only)".into(),
+            Role::Provisioner => "SCIM provisioning (identity provider)".into(),
+        }
+    }
+
+    pub fn permits(self, p: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Admin => true,
+            Role::SocAnalyst => matches!(
+                p,
+                SearchEvents
+                    | ViewFindings
+                    | ViewPeople
+                    | ViewPlaces
+                    | ViewSources
+                    | ViewRules
+                    | ManageRules
+            ),
+            Role::PhysicalSecurity => matches!(
+                p,
+                SearchEvents | ViewFindings | ViewPeople | ViewPlaces | ViewSources | ViewRules
+            ),
+            Role::Responder(_) => matches!(p, ViewFindings | ViewPeople),
+            Role::Auditor => matches!(
+                p,
+                SearchEvents
+                    | ViewFindings
+                    | ViewPeople
+                    | ViewPlaces
+                    | ViewSources
+                    | ViewRules
+                    | ViewAudit
+            ),
+            Role::Provisioner => p == ProvisionIdentities,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Role::Admin => f.write_str("admin"),
+            Role::SocAnalyst => f.write_str("soc_analyst"),
+            Role::PhysicalSecurity => f.write_str("physical_security"),
+            Role::Responder(d) => write!(f, "responder:{}", d.code()),
+            Role::Auditor => f.write_str("auditor"),
+            Role::Provisioner => f.write_str("scim"),
+        }
+    }
+}
+
+/// One thing a role may do. Views are separate from changes, so read-only roles are exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Search and read events, the live monitor, metrics and store status.
+    SearchEvents,
+    ViewFindings,
+    /// People, their accounts, badges, devices and timelines.
+    ViewPeople,
+    ViewPlaces,
+    /// Source health, dead letters and directory gaps.
+    ViewSources,
+    /// Register sources and issue their keys.
+    ManageSources,
+    ViewRules,
+    /// Switch rules on and off, reload rule directories.
+    ManageRules,
+    /// Import HR files and place/device records.
+    ImportDirectory,
+    /// Users, roles and API tokens.
+    ManageUsers,
+    /// Read and verify the audit log.
+    ViewAudit,
+    /// SCIM provisioning from an identity provider.
+    ProvisionIdentities,
+}
+
+/// How a route is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: the health check, the login page, static files.
+    Public,
+    /// A source's own ingest key, checked by the ingest handler against that source.
+    SourceKey,
+    /// A webhook signature over the body, checked by the webhook handler.
+    Signed,
+    /// A signed-in user or API token whose role carries the permission.
+    Needs(Permission),
+    /// Any signed-in user or token (signing out, one's own session).
+    SignedIn,
+}

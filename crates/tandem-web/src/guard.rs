@@ -1,0 +1,140 @@
+//! The layer in front of every protected route: authenticate, check the route's permission,
+//! check the CSRF token of a console change, then hand the principal to the handler.
+//!
+//! Refusals take the shape the caller understands: a browser asking for a page is sent to
+//! the sign-in page or shown a readable "not allowed" page, an API client gets JSON, a SCIM
+//! client gets a SCIM error.
+
+use crate::access::{Access, Permission};
+use crate::auth::{Principal, SESSION_COOKIE, authenticate, cookie, csrf_token};
+use crate::{ApiError, AppState};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+
+/// Largest form body the CSRF check reads (console forms are small; uploads use the API).
+const MAX_FORM_BYTES: usize = 1 << 20;
+
+/// Runs `access` for one route; installed by [`crate::router`] on every route.
+pub async fn guard(access: Access, state: AppState, request: Request, next: Next) -> Response {
+    let needs: Option<Permission> = match access {
+        Access::Public | Access::SourceKey | Access::Signed => return next.run(request).await,
+        Access::SignedIn => None,
+        Access::Needs(p) => Some(p),
+    };
+    let (mut parts, body) = request.into_parts();
+    let who = match authenticate(&parts, &state).await {
+        Ok(who) => who,
+        Err(e) => return refuse(&parts, e),
+    };
+    if let Some(p) = needs
+        && !who.can(p)
+    {
+        return refuse(&parts, ApiError::forbidden());
+    }
+    let body = if who.session && !is_safe(&parts.method) {
+        match check_csrf(&parts, body).await {
+            Ok(body) => body,
+            Err(e) => return refuse(&parts, e),
+        }
+    } else {
+        body
+    };
+    parts.extensions.insert::<Principal>(who);
+    next.run(Request::from_parts(parts, body)).await
+}
+
+fn is_safe(m: &Method) -> bool {
+    matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// A change made with a session cookie must carry the session's CSRF token, in the
+/// `X-CSRF-Token` header (scripts) or the `csrf` field of a form (pages).
+async fn check_csrf(parts: &axum::http::request::Parts, body: Body) -> Result<Body, ApiError> {
+    let refused = || {
+        ApiError::forbidden_because(
+            "the form is stale or came from another site; reload the page and try again",
+        )
+    };
+    let Some(session) = cookie(parts, SESSION_COOKIE) else {
+        return Err(refused());
+    };
+    let expected = csrf_token(session);
+    if let Some(sent) = parts.headers.get("x-csrf-token") {
+        return if sent.as_bytes() == expected.as_bytes() {
+            Ok(body)
+        } else {
+            Err(refused())
+        };
+    }
+    let is_form = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(refused());
+    }
+    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "form too large"))?;
+    let sent = form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.into_owned());
+    if sent.as_deref() == Some(expected.as_str()) {
+        Ok(Body::from(bytes))
+    } else {
+        Err(refused())
+    }
+}
+
+fn refuse(parts: &axum::http::request::Parts, e: ApiError) -> Response {
+    let path = parts.uri.path();
+    if path.starts_with("/scim/") {
+        return crate::scim::error_response(e.status, &e.message);
+    }
+    let page = !path.starts_with("/api/") && path != "/metrics";
+    if !page {
+        return e.into_response();
+    }
+    match e.status {
+        StatusCode::UNAUTHORIZED if parts.method == Method::GET => {
+            let next = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let target = format!(
+                "/login?next={}",
+                form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+            );
+            Redirect::to(&target).into_response()
+        }
+        StatusCode::UNAUTHORIZED => Redirect::to("/login").into_response(),
+        _ => {
+            let mut r = crate::console::refusal_page(e.status, &e.message);
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+    }
+}
+
+/// Wraps [`guard`] for `axum::middleware::from_fn_with_state`.
+pub fn layer(
+    access: Access,
+) -> impl Fn(
+    State<AppState>,
+    Request,
+    Next,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |State(state): State<AppState>, request: Request, next: Next| {
+        Box::pin(guard(access, state, request, next))
+    }
+}
