@@ -330,6 +330,14 @@ pub async fn create_source(
     source.key_sha256 = Some(hash_key(&key));
     let pipeline = state.pipeline.clone();
     tokio::task::spawn_blocking(move || pipeline.register(source)).await??;
+    crate::audit::by(
+        &state,
+        &who,
+        "source.create",
+        &format!("source:{}", new.name),
+        serde_json::json!({ "format": format.to_string() }),
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "name": new.name, "api_key": key })),

@@ -116,6 +116,54 @@ pub fn csrf_token(session_secret: &str) -> String {
     hash_key(&format!("csrf:{session_secret}"))
 }
 
+/// Slows password guessing: after [`LoginThrottle::MAX_FAILURES`] wrong passwords for one
+/// user name within [`LoginThrottle::WINDOW`], that name is refused until the oldest failure
+/// leaves the window, whatever the password. Kept in memory: a restart forgives, which is
+/// acceptable for a limit meant to turn thousands of guesses an hour into a handful.
+#[derive(Default)]
+pub struct LoginThrottle {
+    failures: std::sync::Mutex<std::collections::HashMap<String, Vec<std::time::Instant>>>,
+}
+
+impl LoginThrottle {
+    pub const MAX_FAILURES: usize = 5;
+    pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+    /// Names tracked at most, so a flood of made-up names cannot exhaust memory.
+    const MAX_NAMES: usize = 100_000;
+
+    fn key(name: &str) -> String {
+        name.trim().to_lowercase()
+    }
+
+    /// How long until `name` may try again, if it is locked now.
+    pub fn locked_for(&self, name: &str) -> Option<std::time::Duration> {
+        let now = std::time::Instant::now();
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let list = map.get_mut(&Self::key(name))?;
+        list.retain(|t| now.duration_since(*t) < Self::WINDOW);
+        (list.len() >= Self::MAX_FAILURES)
+            .then(|| Self::WINDOW.saturating_sub(now.duration_since(list[0])))
+    }
+
+    pub fn failed(&self, name: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= Self::MAX_NAMES {
+            let now = std::time::Instant::now();
+            map.retain(|_, l| l.iter().any(|t| now.duration_since(*t) < Self::WINDOW));
+        }
+        map.entry(Self::key(name))
+            .or_default()
+            .push(std::time::Instant::now());
+    }
+
+    pub fn succeeded(&self, name: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&Self::key(name));
+    }
+}
+
 /// A random secret (API key, token, session id, first password): 32 bytes, URL-safe text.
 pub fn generate_secret(prefix: &str) -> String {
     // 32 characters from a 57-letter alphabet without look-alikes: about 186 bits.
@@ -150,6 +198,21 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn throttle_locks_after_repeated_failures_per_name() {
+        let t = LoginThrottle::default();
+        for _ in 0..LoginThrottle::MAX_FAILURES - 1 {
+            t.failed("Alice");
+        }
+        assert_eq!(t.locked_for("alice"), None);
+        t.failed("alice ");
+        let wait = t.locked_for("ALICE").expect("locked");
+        assert!(wait > std::time::Duration::from_secs(14 * 60), "{wait:?}");
+        assert_eq!(t.locked_for("bob"), None);
+        t.succeeded("alice");
+        assert_eq!(t.locked_for("alice"), None);
+    }
 
     #[test]
     fn passwords_verify_only_when_right() {

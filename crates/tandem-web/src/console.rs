@@ -30,6 +30,7 @@ fn templates() -> &'static Environment<'static> {
             ("search.html", include_str!("../templates/search.html")),
             ("sources.html", include_str!("../templates/sources.html")),
             ("refused.html", include_str!("../templates/refused.html")),
+            ("audit.html", include_str!("../templates/audit.html")),
         ] {
             env.add_template(name, source).expect("templates are valid");
         }
@@ -136,20 +137,68 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
-pub async fn login_page() -> Response {
-    render("login.html", context! { user => None::<String> })
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    /// Where to go after signing in (a console path; anything else is ignored).
+    #[serde(default)]
+    next: String,
+}
+
+/// Only a path on this site: `//host` or `https://…` would make the login page an open
+/// redirect.
+fn local_path(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
+        next
+    } else {
+        "/"
+    }
+}
+
+pub async fn login_page(Query(q): Query<LoginQuery>) -> Response {
+    render(
+        "login.html",
+        context! { user => None::<String>, next => local_path(&q.next) },
+    )
 }
 
 #[derive(Deserialize)]
 pub struct LoginForm {
     username: String,
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn login(
     State(state): State<AppState>,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
+    let next = local_path(&form.next).to_owned();
+    let refuse = |status: StatusCode, error: String| {
+        let mut response = render(
+            "login.html",
+            context! { error => error, next => next.clone() },
+        );
+        *response.status_mut() = status;
+        response
+    };
+    if let Some(wait) = state.throttle.locked_for(&form.username) {
+        crate::audit::record(
+            &state,
+            &form.username,
+            "login.throttled",
+            "console",
+            serde_json::json!({}),
+        )
+        .await;
+        return Ok(refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many wrong passwords for this user. Try again in {} minutes, or ask an administrator.",
+                wait.as_secs().div_ceil(60)
+            ),
+        ));
+    }
     let accounts = state.accounts.clone();
     let username = form.username.clone();
     let user = tokio::task::spawn_blocking(move || {
@@ -160,13 +209,21 @@ pub async fn login(
     })
     .await??;
     let Some(user) = user else {
-        let mut response = render(
-            "login.html",
-            context! { error => "Wrong user name or password." },
-        );
-        *response.status_mut() = StatusCode::UNAUTHORIZED;
-        return Ok(response);
+        state.throttle.failed(&form.username);
+        crate::audit::record(
+            &state,
+            &form.username,
+            "login.failed",
+            "console",
+            serde_json::json!({}),
+        )
+        .await;
+        return Ok(refuse(
+            StatusCode::UNAUTHORIZED,
+            "Wrong user name or password.".into(),
+        ));
     };
+    state.throttle.succeeded(&user.name);
     let session = crate::generate_secret("");
     let accounts = state.accounts.clone();
     let hashed = hash_key(&session);
@@ -175,12 +232,20 @@ pub async fn login(
         accounts.create_session(&hashed, &name, Utc::now() + Duration::hours(SESSION_HOURS))
     })
     .await??;
+    crate::audit::record(
+        &state,
+        &user.name,
+        "login",
+        "console",
+        serde_json::json!({ "role": user.role }),
+    )
+    .await;
     let secure = if state.secure_cookies { "; Secure" } else { "" };
     let cookie = format!(
         "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         SESSION_HOURS * 3600
     );
-    let mut response = Redirect::to("/search").into_response();
+    let mut response = Redirect::to(&next).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
@@ -188,12 +253,13 @@ pub async fn login(
     Ok(response)
 }
 
-pub async fn logout(State(state): State<AppState>, parts: Parts) -> Response {
+pub async fn logout(State(state): State<AppState>, who: Principal, parts: Parts) -> Response {
     if let Some(session) = cookie(&parts, SESSION_COOKIE) {
         let accounts = state.accounts.clone();
         let hashed = hash_key(session);
         let _ = tokio::task::spawn_blocking(move || accounts.delete_session(&hashed)).await;
     }
+    crate::audit::by(&state, &who, "logout", "console", serde_json::json!({})).await;
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,

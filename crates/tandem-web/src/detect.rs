@@ -132,6 +132,18 @@ pub async fn switch_rule(
     tokio::task::spawn_blocking(move || control.set_enabled(&rule, enabled))
         .await?
         .map_err(ApiError::bad_request)?;
+    crate::audit::by(
+        &state,
+        &who,
+        if enabled {
+            "rule.enable"
+        } else {
+            "rule.disable"
+        },
+        &format!("rule:{id}"),
+        json!({}),
+    )
+    .await;
     Ok(Json(json!({ "id": id, "enabled": enabled })))
 }
 
@@ -145,5 +157,6 @@ pub async fn reload_rules(
     let report = tokio::task::spawn_blocking(move || control.reload())
         .await?
         .map_err(ApiError::bad_request)?;
+    crate::audit::by(&state, &who, "rules.reload", "rules", json!({})).await;
     Ok(Json(report))
 }

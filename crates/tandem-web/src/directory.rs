@@ -213,6 +213,16 @@ pub async fn import_hr(
         Ok(plan)
     })
     .await??;
+    if !params.dry_run {
+        crate::audit::by(
+            &state,
+            &who,
+            "directory.import_hr",
+            &format!("file:{}", params.file),
+            json!({ "rows": plan.rows, "new_people": plan.new_people, "updated_people": plan.updated_people, "terminations": plan.terminations }),
+        )
+        .await;
+    }
     Ok(Json(json!({ "dry_run": params.dry_run, "plan": plan })))
 }
 
@@ -244,6 +254,16 @@ pub async fn import_records(
         Ok(plan)
     })
     .await??;
+    if !params.dry_run {
+        crate::audit::by(
+            &state,
+            &who,
+            "directory.import_records",
+            &format!("file:{}", params.file),
+            json!({}),
+        )
+        .await;
+    }
     Ok(Json(json!({ "dry_run": params.dry_run, "plan": plan })))
 }
 

@@ -12,6 +12,7 @@
 
 pub mod access;
 mod api;
+mod audit;
 mod auth;
 mod console;
 mod detect;
@@ -21,7 +22,8 @@ mod guard;
 mod scim;
 
 pub use access::{Access, Department, Permission, Role};
-pub use auth::{Principal, generate_secret, hash_password, verify_password};
+pub use audit::verify as verify_audit;
+pub use auth::{LoginThrottle, Principal, generate_secret, hash_password, verify_password};
 pub use error::ApiError;
 
 use axum::Router;
@@ -29,7 +31,7 @@ use axum::http::Method;
 use axum::routing::{get, post};
 use std::sync::Arc;
 use tandem_ingest::pipeline::Pipeline;
-use tandem_store::{AccountStore, EventStore};
+use tandem_store::{AccountStore, AuditStore, EventStore};
 
 /// Rule management, implemented where the rule directories and the store meet (the binary).
 pub trait RuleControl: Send + Sync {
@@ -46,6 +48,10 @@ pub trait RuleControl: Send + Sync {
 pub struct AppState {
     pub events: Arc<dyn EventStore>,
     pub accounts: Arc<dyn AccountStore>,
+    /// The append-only audit log.
+    pub audit: Arc<dyn AuditStore>,
+    /// Failed sign-ins per user name, to slow down password guessing.
+    pub throttle: Arc<auth::LoginThrottle>,
     pub pipeline: Arc<Pipeline>,
     pub identity: Arc<tandem_identity::Identity>,
     /// Column mapping for HR CSV imports.
@@ -338,6 +344,19 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/sources",
             Needs(ViewSources),
             get(console::sources_page),
+        ),
+        r(Method::GET, "/audit", Needs(ViewAudit), get(audit::page)),
+        r(
+            Method::GET,
+            "/api/v1/audit",
+            Needs(ViewAudit),
+            get(audit::list),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/audit/verify",
+            Needs(ViewAudit),
+            get(audit::verify_api),
         ),
     ]
 }

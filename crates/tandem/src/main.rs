@@ -3,6 +3,7 @@
 //! This crate only wires the library crates together and gives them a command line; the
 //! behaviour lives in `tandem-store`, `tandem-ingest`, `tandem-web` and `tandem-sim`.
 
+mod audit_cli;
 mod bench;
 mod client;
 mod config;
@@ -55,6 +56,8 @@ enum Command {
     Findings(directory_cli::FindingsArgs),
     /// Lists input that could not be decoded, with the reason.
     DeadLetters(client::DeadLetterArgs),
+    /// Lists the audit log, or verifies its hash chain (`tandem audit verify`).
+    Audit(audit_cli::AuditArgs),
     /// Prints the effective configuration (file plus environment overrides).
     Config,
     /// Prints the SHA-256 of an API key, for `api_key_sha256` in the configuration.
@@ -82,6 +85,7 @@ fn main() -> anyhow::Result<()> {
         Command::DeadLetters(args) => client::dead_letters(args),
         Command::People(args) => directory_cli::people(args),
         Command::Findings(args) => directory_cli::findings(args),
+        Command::Audit(args) => audit_cli::audit(args),
         Command::Rules(args) => rules_cli::rules(args),
         Command::Places(args) => directory_cli::places(args),
         Command::Directory(args) => directory_cli::directory(args),

@@ -148,6 +148,8 @@ impl Server {
         let state = tandem_web::AppState {
             events: store.clone(),
             accounts: store.clone(),
+            audit: store.clone(),
+            throttle: Default::default(),
             pipeline: pipeline.clone(),
             identity: identity.clone(),
             hr_columns: Arc::new(config.identity.hr.clone()),

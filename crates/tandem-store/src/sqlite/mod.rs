@@ -1,6 +1,7 @@
 //! The embedded backend: one SQLite file in WAL mode.
 
 mod accounts;
+mod audit;
 mod compile;
 mod directory;
 mod doc;
@@ -8,6 +9,8 @@ mod schema;
 mod search;
 mod sources;
 mod writer;
+
+pub(crate) use audit::GENESIS as AUDIT_GENESIS;
 
 use crate::api::*;
 use crate::{EventStore, StoreError};
@@ -49,6 +52,7 @@ impl SqliteStore {
         configure(&conn, &config, config.cache_mib)?;
         conn.execute_batch(schema::BASE)?;
         conn.execute_batch(accounts::SCHEMA)?;
+        conn.execute_batch(audit::SCHEMA)?;
         conn.execute_batch(directory::SCHEMA)?;
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')",

@@ -361,7 +361,9 @@ fn timechart(
         to
     };
     let first = lo.div_euclid(span) * span;
-    let buckets_needed = (hi - first + span - 1) / span;
+    // An open-ended range over an empty store (or one whose events all lie before `from`)
+    // ends before it starts: no buckets, not a negative count.
+    let buckets_needed = ((hi - first + span - 1) / span).max(0);
     if buckets_needed > MAX_BUCKETS {
         return Err(StoreError::Query(format!(
             "a {span_seconds}s span over this time range makes {buckets_needed} buckets; \
@@ -413,7 +415,7 @@ fn timechart(
         .collect();
     let folded = ranked.len() > MAX_SERIES;
     let mut buckets = Vec::with_capacity(buckets_needed as usize);
-    for b in 0..buckets_needed.max(0) {
+    for b in 0..buckets_needed {
         let mut counts: Vec<(serde_json::Value, u64)> = kept
             .iter()
             .map(|k| {

@@ -196,3 +196,104 @@ pub fn event_line(minutes_ago: i64, user: &str, message: &str) -> String {
     })
     .to_string()
 }
+
+/// An account made before the server starts: a user (with a password, if asked) and an API
+/// token with the same role.
+pub struct Seeded {
+    pub role: String,
+    pub user: String,
+    pub password: Option<String>,
+    pub token: String,
+}
+
+/// Starts a server whose store also holds an account (user and API token) for each of
+/// `roles`: the server starts once to create its first administrator, stops, the accounts
+/// are written while no server runs, and it starts again. Passwords cost an argon2 hash
+/// each, so only the roles in `with_password` get one.
+pub fn start_with_accounts(
+    data_dir: &Path,
+    roles: &[String],
+    with_password: &[&str],
+) -> (TestServer, Vec<Seeded>) {
+    let first = TestServer::start(data_dir, None, &[]);
+    let (token, password) = (first.token.clone(), first.admin_password.clone());
+    assert!(first.terminate().success());
+    let seeded = seed_accounts(data_dir, roles, with_password);
+    let mut server = TestServer::start(data_dir, Some(&token), &[]);
+    server.admin_password = password;
+    (server, seeded)
+}
+
+/// Creates accounts in a data directory while no server has it open.
+fn seed_accounts(data_dir: &Path, roles: &[String], with_password: &[&str]) -> Vec<Seeded> {
+    use tandem_store::{Account, AccountStore, ApiToken, EventStore, SqliteStore, StoreConfig};
+    let store = SqliteStore::open(data_dir, StoreConfig::default()).expect("store opens");
+    let out = roles
+        .iter()
+        .map(|role| {
+            let user = format!("user-{}", role.replace(':', "-"));
+            let password = with_password
+                .contains(&role.as_str())
+                .then(|| format!("pw-{user}-0123456789"));
+            let hash = password
+                .as_deref()
+                .map(tandem_web::hash_password)
+                .unwrap_or_else(|| "!".into());
+            store
+                .create_user(&Account {
+                    name: user.clone(),
+                    password_hash: hash,
+                    role: role.clone(),
+                })
+                .unwrap();
+            let token = tandem_web::generate_secret("tat_");
+            store
+                .create_token(&ApiToken {
+                    sha256: tandem_ingest::pipeline::hash_key(&token),
+                    name: format!("token-{user}"),
+                    role: role.clone(),
+                })
+                .unwrap();
+            Seeded {
+                role: role.clone(),
+                user,
+                password,
+                token,
+            }
+        })
+        .collect();
+    store.close().expect("store closes");
+    out
+}
+
+/// A client that does not follow redirects, so a test sees where the console sends it.
+pub fn no_redirects() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
+/// Signs in through the login form; returns the session secret (the cookie's value).
+pub fn sign_in(url: &str, user: &str, password: &str) -> Result<String, u16> {
+    let resp = no_redirects()
+        .post(format!("{url}/login"))
+        .send_form([("username", user), ("password", password)])
+        .expect("request sent");
+    let status = resp.status().as_u16();
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("tandem_session="))
+        .and_then(|c| c.split(';').next())
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .ok_or(status)
+}
+
+/// The CSRF token the console puts in the forms of a session.
+pub fn csrf_for(session: &str) -> String {
+    tandem_ingest::pipeline::hash_key(&format!("csrf:{session}"))
+}
