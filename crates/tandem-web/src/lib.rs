@@ -18,6 +18,7 @@ mod detect;
 mod directory;
 mod error;
 mod guard;
+mod pages;
 mod scim;
 
 pub use access::{Access, Department, Permission, Role};
@@ -338,6 +339,48 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/sources",
             Needs(ViewSources),
             get(console::sources_page),
+        ),
+        r(
+            Method::GET,
+            "/findings",
+            Needs(ViewFindings),
+            get(pages::investigate::findings),
+        ),
+        r(
+            Method::GET,
+            "/findings/{id}",
+            Needs(ViewFindings),
+            get(pages::investigate::finding),
+        ),
+        r(
+            Method::GET,
+            "/events/{id}",
+            Needs(SearchEvents),
+            get(pages::investigate::event),
+        ),
+        r(
+            Method::GET,
+            "/people",
+            Needs(ViewPeople),
+            get(pages::investigate::people),
+        ),
+        r(
+            Method::GET,
+            "/people/{id}",
+            Needs(ViewPeople),
+            get(pages::investigate::person),
+        ),
+        r(
+            Method::GET,
+            "/places",
+            Needs(ViewPlaces),
+            get(pages::investigate::places),
+        ),
+        r(
+            Method::GET,
+            "/places/{id}",
+            Needs(ViewPlaces),
+            get(pages::investigate::place),
         ),
     ]
 }
