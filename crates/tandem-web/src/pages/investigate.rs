@@ -790,7 +790,7 @@ pub async fn event(v: Visitor, State(state): State<AppState>, Path(id): Path<Str
     let page = json!({
         "id": e.id.to_string(),
         "what": what,
-        "message": e.message,
+        "headline": if e.message.is_empty() { describe(&dir, &e) } else { e.message.clone() },
         "failed": e.outcome == tandem_model::Outcome::Failure,
         "time": time(e.time),
         "observed": e.observed_time.map(time),
