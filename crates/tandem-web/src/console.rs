@@ -31,6 +31,13 @@ fn templates() -> &'static Environment<'static> {
             ("sources.html", include_str!("../templates/sources.html")),
             ("refused.html", include_str!("../templates/refused.html")),
             ("audit.html", include_str!("../templates/audit.html")),
+            ("findings.html", include_str!("../templates/findings.html")),
+            ("finding.html", include_str!("../templates/finding.html")),
+            ("event.html", include_str!("../templates/event.html")),
+            ("people.html", include_str!("../templates/people.html")),
+            ("person.html", include_str!("../templates/person.html")),
+            ("places.html", include_str!("../templates/places.html")),
+            ("place.html", include_str!("../templates/place.html")),
         ] {
             env.add_template(name, source).expect("templates are valid");
         }

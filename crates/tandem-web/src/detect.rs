@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tandem_model::{Finding, Ulid};
+use tandem_model::{Event, Finding, Ulid};
 use tandem_store::SearchResult;
 
 #[derive(Deserialize)]
@@ -29,13 +29,8 @@ pub async fn findings(
     State(state): State<AppState>,
     Query(params): Query<FindingParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let q = if params.q.trim().is_empty() {
-        "class:detection_finding".to_owned()
-    } else {
-        format!("class:detection_finding AND ({})", params.q)
-    };
     let request = crate::api::search_request(&crate::api::SearchParams {
-        q,
+        q: findings_query(&params.q),
         from: params.from,
         to: None,
         limit: params.limit,
@@ -59,12 +54,34 @@ pub async fn findings(
     Ok(Json(json!({ "total": page.total, "findings": list })))
 }
 
+/// The search for findings narrowed by `q` (the query language), shared by the API and the
+/// console so both list the same findings.
+pub(crate) fn findings_query(q: &str) -> String {
+    if q.trim().is_empty() {
+        "class:detection_finding".to_owned()
+    } else {
+        format!("class:detection_finding AND ({q})")
+    }
+}
+
 /// `GET /api/v1/findings/{id}`: one finding with its evidence events.
 pub async fn finding(
     _who: Principal,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    let (event, finding, evidence) = load_finding(&state, &id).await?;
+    Ok(Json(
+        json!({ "id": event.id, "finding": finding, "evidence": evidence }),
+    ))
+}
+
+/// A finding's event, the finding read from it, and its evidence events (those still
+/// stored), for the API and the console page.
+pub(crate) async fn load_finding(
+    state: &AppState,
+    id: &str,
+) -> Result<(Event, Finding, Vec<Event>), ApiError> {
     let id: Ulid = id
         .parse()
         .map_err(|_| ApiError::bad_request(format!("`{id}` is not an event id")))?;
@@ -85,9 +102,7 @@ pub async fn finding(
     let event = event.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "no such finding"))?;
     let finding = Finding::from_event(&event)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "that event is not a finding"))?;
-    Ok(Json(
-        json!({ "id": event.id, "finding": finding, "evidence": evidence }),
-    ))
+    Ok((event, finding, evidence))
 }
 
 fn rule_control(state: &AppState) -> Result<std::sync::Arc<dyn crate::RuleControl>, ApiError> {

@@ -31,10 +31,19 @@ pub async fn people(
     Query(params): Query<ListParams>,
 ) -> Json<Value> {
     let dir = state.identity.snapshot();
-    let q = params.q.to_lowercase();
     let limit = params.limit.unwrap_or(100).min(10_000);
-    let matches: Vec<_> = dir
-        .people()
+    let matches = matching_people(&dir, &params.q);
+    Json(json!({
+        "total": matches.len(),
+        "people": matches.into_iter().take(limit).collect::<Vec<_>>(),
+    }))
+}
+
+/// People whose name, id, e-mail or department contains `q` (case-insensitive), in id
+/// order; everyone when `q` is empty. The API and the console list the same people.
+pub(crate) fn matching_people<'a>(dir: &'a Directory, q: &str) -> Vec<&'a tandem_identity::Person> {
+    let q = q.trim().to_lowercase();
+    dir.people()
         .into_iter()
         .filter(|p| {
             q.is_empty()
@@ -48,14 +57,11 @@ pub async fn people(
                 .flatten()
                 .any(|v| v.to_lowercase().contains(&q))
         })
-        .collect();
-    Json(json!({
-        "total": matches.len(),
-        "people": matches.into_iter().take(limit).collect::<Vec<_>>(),
-    }))
+        .collect()
 }
 
-async fn recent_events(
+/// The newest `limit` events matching `query`, and how many matched in all.
+pub(crate) async fn recent_events(
     state: &AppState,
     query: String,
     limit: usize,
@@ -72,7 +78,7 @@ async fn recent_events(
 }
 
 /// Quotes a value for the query language.
-fn quoted(v: &str) -> String {
+pub(crate) fn quoted(v: &str) -> String {
     format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
@@ -121,7 +127,8 @@ pub async fn places(_who: Principal, State(state): State<AppState>) -> Json<Valu
     Json(json!({ "places": dir.places() }))
 }
 
-fn place_query(dir: &Directory, id: &str) -> String {
+/// The search for events at a place, by the field its kind is stored in.
+pub(crate) fn place_query(dir: &Directory, id: &str) -> String {
     use tandem_identity::PlaceKind::*;
     let Some(p) = dir.place(id) else {
         return String::new();

@@ -19,6 +19,7 @@ mod detect;
 mod directory;
 mod error;
 mod guard;
+mod pages;
 mod scim;
 
 pub use access::{Access, Department, Permission, Role};
@@ -357,6 +358,48 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/api/v1/audit/verify",
             Needs(ViewAudit),
             get(audit::verify_api),
+        ),
+        r(
+            Method::GET,
+            "/findings",
+            Needs(ViewFindings),
+            get(pages::investigate::findings),
+        ),
+        r(
+            Method::GET,
+            "/findings/{id}",
+            Needs(ViewFindings),
+            get(pages::investigate::finding),
+        ),
+        r(
+            Method::GET,
+            "/events/{id}",
+            Needs(SearchEvents),
+            get(pages::investigate::event),
+        ),
+        r(
+            Method::GET,
+            "/people",
+            Needs(ViewPeople),
+            get(pages::investigate::people),
+        ),
+        r(
+            Method::GET,
+            "/people/{id}",
+            Needs(ViewPeople),
+            get(pages::investigate::person),
+        ),
+        r(
+            Method::GET,
+            "/places",
+            Needs(ViewPlaces),
+            get(pages::investigate::places),
+        ),
+        r(
+            Method::GET,
+            "/places/{id}",
+            Needs(ViewPlaces),
+            get(pages::investigate::place),
         ),
     ]
 }

@@ -297,3 +297,19 @@ pub fn sign_in(url: &str, user: &str, password: &str) -> Result<String, u16> {
 pub fn csrf_for(session: &str) -> String {
     tandem_ingest::pipeline::hash_key(&format!("csrf:{session}"))
 }
+
+/// Adds a console account to the store in `data_dir` while no server runs on it (there is no
+/// way to add one over HTTP yet) and returns its password.
+pub fn add_user(data_dir: &Path, name: &str, role: &str) -> String {
+    use tandem_store::{AccountStore, EventStore};
+    let store = tandem_store::SqliteStore::open(data_dir, Default::default()).expect("store opens");
+    let password = tandem_web::generate_secret("");
+    let account = tandem_store::Account {
+        name: name.into(),
+        password_hash: tandem_web::hash_password(&password),
+        role: role.into(),
+    };
+    assert!(store.create_user(&account).unwrap(), "user {name} exists");
+    store.close().unwrap();
+    password
+}

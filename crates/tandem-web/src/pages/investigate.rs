@@ -1,0 +1,1146 @@
+//! The console pages people investigate with: findings as they fire, one finding with its
+//! evidence, one event in plain words, people (the Person 360 view) and places (the site tree
+//! and the state of each door).
+//!
+//! Each page shows the data the JSON API serves (the same searches and directory lookups,
+//! shared with `detect.rs` and `directory.rs`) shaped for reading by someone who is not an
+//! analyst: names instead of ids, words instead of vocabulary codes, severity as a labelled
+//! badge, and links between findings, people, places and events. Links to pages a visitor's
+//! role cannot open are left out rather than leading to a refusal.
+
+use crate::access::Permission;
+use crate::api::{SearchParams, search_request};
+use crate::console::{Visitor, refusal_page, render};
+use crate::detect::{findings_query, load_finding};
+use crate::directory::{matching_people, place_query, quoted, recent_events};
+use crate::{ApiError, AppState};
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use tandem_identity::{Directory, PlaceKind, PlaceRecord};
+use tandem_model::{Activity, Class, Event, Finding, Severity};
+use tandem_store::SearchResult;
+
+/// Findings per page of the findings list.
+const PAGE: usize = 50;
+/// Events on a person's timeline and a place's activity list.
+const TIMELINE: usize = 200;
+/// Doors whose state a building or zone page shows.
+const MAX_DOORS: usize = 40;
+
+/// Severities a filter offers, most urgent first.
+const SEVERITIES: [Severity; 6] = [
+    Severity::Fatal,
+    Severity::Critical,
+    Severity::High,
+    Severity::Medium,
+    Severity::Low,
+    Severity::Informational,
+];
+
+fn fail(e: ApiError) -> Response {
+    refusal_page(e.status, &e.message)
+}
+
+/// JSON built for a page as a template value (minijinja's own serde support is not enabled).
+fn page_value(v: &Value) -> minijinja::Value {
+    match v {
+        Value::Null => minijinja::Value::from(()),
+        Value::Bool(b) => minijinja::Value::from(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => minijinja::Value::from(i),
+            (_, Some(u)) => minijinja::Value::from(u),
+            _ => minijinja::Value::from(n.as_f64().unwrap_or(0.0)),
+        },
+        Value::String(s) => minijinja::Value::from(s.as_str()),
+        Value::Array(items) => {
+            minijinja::Value::from(items.iter().map(page_value).collect::<Vec<_>>())
+        }
+        Value::Object(map) => minijinja::Value::from(
+            map.iter()
+                .map(|(k, v)| (k.clone(), page_value(v)))
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        ),
+    }
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn date(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// "3 min ago": how people say when a door was last used.
+fn ago(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let d = now - t;
+    if d < Duration::zero() {
+        return "in the future (clock skew?)".into();
+    }
+    match d.num_seconds() {
+        0..60 => "just now".into(),
+        s @ 60..3600 => format!("{} min ago", s / 60),
+        s @ 3600..86_400 => format!("{} h ago", s / 3600),
+        s => format!("{} days ago", s / 86_400),
+    }
+}
+
+/// `held_open` → "Held open".
+fn words(code: &str) -> String {
+    let mut s = code.replace('_', " ");
+    if let Some(first) = s.get(0..1) {
+        let upper = first.to_uppercase();
+        s.replace_range(0..1, &upper);
+    }
+    s
+}
+
+fn severity_label(s: Severity) -> &'static str {
+    match s {
+        Severity::Unknown => "Unknown",
+        Severity::Informational => "Info",
+        Severity::Low => "Low",
+        Severity::Medium => "Medium",
+        Severity::High => "High",
+        Severity::Critical => "Critical",
+        Severity::Fatal => "Fatal",
+    }
+}
+
+fn severity(s: Severity) -> Value {
+    json!({ "code": s.name(), "label": severity_label(s) })
+}
+
+/// What a class of event is, in the words of the people reading it.
+fn class_label(c: Class) -> &'static str {
+    match c {
+        Class::PhysicalAccess => "Door / badge",
+        Class::VideoDetection => "Camera",
+        Class::DeviceTelemetry => "Sensor reading",
+        Class::DeviceStatus => "Device status",
+        Class::Authentication => "Sign-in",
+        Class::AuthorizeSession => "Privileges",
+        Class::AccountChange => "Account change",
+        Class::NetworkActivity => "Network",
+        Class::TunnelActivity => "VPN",
+        Class::ProcessActivity => "Program / command",
+        Class::DetectionFinding => "Finding",
+        Class::Other => "Other",
+    }
+}
+
+/// Whether an event happened in the building (badge, door, camera, sensor) or on a computer,
+/// and a short label with an icon for the timeline.
+fn kind_of(e: &Event) -> (&'static str, &'static str, &'static str) {
+    let physical = "physical";
+    let digital = "digital";
+    match e.class {
+        Class::PhysicalAccess => match e.activity {
+            Activity::Forced | Activity::HeldOpen | Activity::Tamper => (physical, "🚪", "Door"),
+            Activity::Tailgate => (physical, "🚪", "Tailgate"),
+            _ => (physical, "🪪", "Badge"),
+        },
+        Class::VideoDetection => (physical, "📷", "Camera"),
+        Class::DeviceStatus | Class::DeviceTelemetry => (physical, "📟", "Device"),
+        Class::Authentication => (digital, "🔑", "Logon"),
+        Class::AuthorizeSession => (digital, "🛡", "Privileges"),
+        Class::TunnelActivity => (digital, "🌐", "VPN"),
+        Class::ProcessActivity => {
+            let sudo = e.message.to_lowercase().contains("sudo")
+                || e.raw.as_deref().is_some_and(|r| r.contains("sudo"));
+            (digital, "⌨", if sudo { "Sudo" } else { "Command" })
+        }
+        Class::NetworkActivity => (digital, "🖧", "Network"),
+        Class::AccountChange => (digital, "👤", "Account"),
+        Class::DetectionFinding => (digital, "⚑", "Finding"),
+        Class::Other => (digital, "•", "Other"),
+    }
+}
+
+/// A person id as a name with its link target (when the directory knows them).
+fn person_link(dir: &Directory, id: &str) -> Value {
+    match dir.person(id) {
+        Some(p) => json!({ "id": id, "name": p.name, "href": format!("/people/{id}") }),
+        None => json!({ "id": id, "name": id }),
+    }
+}
+
+/// A place id or name as its name, with a link when the visitor may open places.
+fn place_link(dir: &Directory, id_or_name: &str, can_places: bool) -> Value {
+    match dir.find_place(id_or_name) {
+        Some(p) => json!({
+            "id": p.id, "name": p.name, "kind": p.kind.name(),
+            "href": can_places.then(|| format!("/places/{}", p.id)),
+        }),
+        None => json!({ "id": id_or_name, "name": id_or_name }),
+    }
+}
+
+fn hours(p: &PlaceRecord) -> Option<String> {
+    p.allowed_hours.map(|h| {
+        format!(
+            "{:02}:00–{:02}:00 {}",
+            h.from_hour,
+            h.to_hour,
+            if h.weekends {
+                "every day"
+            } else {
+                "on weekdays"
+            }
+        )
+    })
+}
+
+/// The most specific place an event names, for tables.
+fn event_place(dir: &Directory, e: &Event, can_places: bool) -> Option<Value> {
+    let p = e.place.as_ref()?;
+    [
+        &p.door,
+        &p.reader,
+        &p.camera,
+        &p.zone,
+        &p.floor,
+        &p.building,
+        &p.site,
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+    .map(|name| place_link(dir, name, can_places))
+}
+
+/// Who an event is about, as a person when it resolved, else the raw identifier.
+fn event_who(dir: &Directory, e: &Event) -> Option<Value> {
+    if let Some(p) = &e.actor.person {
+        let mut v = person_link(dir, &p.id);
+        if let (Some(name), Some(obj)) = (&p.name, v.as_object_mut())
+            && dir.person(&p.id).is_none()
+        {
+            obj.insert("name".into(), name.clone().into());
+        }
+        return Some(v);
+    }
+    let a = &e.actor;
+    a.user
+        .clone()
+        .or_else(|| a.badge.as_ref().map(|b| format!("badge {b}")))
+        .or_else(|| a.face.as_ref().map(|f| format!("face “{f}”")))
+        .or_else(|| a.email.clone())
+        .map(|name| json!({ "name": name }))
+}
+
+/// A sentence for an event that came without a message: "Badge 10077 granted at Server room
+/// door".
+fn describe(dir: &Directory, e: &Event) -> String {
+    let a = &e.actor;
+    let who = a
+        .badge
+        .as_ref()
+        .map(|b| format!("Badge {b}"))
+        .or_else(|| a.user.clone())
+        .or_else(|| a.face.as_ref().map(|f| format!("Face “{f}”")))
+        .unwrap_or_else(|| class_label(e.class).to_owned());
+    let at = event_place(dir, e, false)
+        .and_then(|p| p["name"].as_str().map(|n| format!(" at {n}")))
+        .or_else(|| {
+            e.device
+                .as_ref()
+                .and_then(|d| d.hostname.as_ref())
+                .map(|h| format!(" on {h}"))
+        })
+        .unwrap_or_default();
+    format!("{who} {}{at}", words(e.activity.name()).to_lowercase())
+}
+
+/// A finding's places, each once, most specific first.
+fn finding_places(dir: &Directory, f: &Finding, can_places: bool) -> Vec<Value> {
+    let mut seen = std::collections::HashSet::new();
+    f.entities
+        .places
+        .iter()
+        .map(|p| place_link(dir, p, can_places))
+        .filter(|p| seen.insert(p["id"].as_str().unwrap_or_default().to_owned()))
+        .collect()
+}
+
+/// One event as a table row: enough to recognise it, linked to its own page.
+fn event_row(dir: &Directory, e: &Event, v: &Visitor) -> Value {
+    let (kind, icon, label) = kind_of(e);
+    let message = if e.message.is_empty() {
+        describe(dir, e)
+    } else {
+        e.message.clone()
+    };
+    json!({
+        "id": e.id.to_string(),
+        "href": v.can(Permission::SearchEvents).then(|| format!("/events/{}", e.id)),
+        "finding_href": (e.class == Class::DetectionFinding).then(|| format!("/findings/{}", e.id)),
+        "time": time(e.time),
+        "clock": e.time.format("%H:%M:%S").to_string(),
+        "day": date(e.time),
+        "class": class_label(e.class),
+        "class_code": e.class.name(),
+        "activity": words(e.activity.name()),
+        "outcome": e.outcome.name(),
+        "kind": kind, "icon": icon, "label": label,
+        "who": event_who(dir, e),
+        "where": event_place(dir, e, v.can(Permission::ViewPlaces)),
+        "host": e.device.as_ref().and_then(|d| d.hostname.clone()),
+        "message": message,
+    })
+}
+
+/// A finding as a list row.
+fn finding_row(dir: &Directory, e: &Event, f: &Finding, can_places: bool) -> Value {
+    json!({
+        "id": e.id.to_string(),
+        "time": time(f.time),
+        "severity": severity(f.severity),
+        "rule_id": f.rule_id,
+        "rule_title": f.rule_title,
+        "summary": f.summary,
+        "persons": f.entities.persons.iter().map(|p| person_link(dir, p)).collect::<Vec<_>>(),
+        "places": finding_places(dir, f, can_places).into_iter().take(1).collect::<Vec<_>>(),
+    })
+}
+
+/// "attack.t1078" → "ATT&CK T1078"; "physical.tailgating" → "Physical: tailgating".
+fn tag_label(tag: &str) -> String {
+    if let Some(rest) = tag.strip_prefix("attack.") {
+        if rest.starts_with('t') && rest[1..].starts_with(|c: char| c.is_ascii_digit()) {
+            format!("ATT&CK {}", rest.to_uppercase())
+        } else {
+            format!("ATT&CK {}", rest.replace('_', " "))
+        }
+    } else if let Some(rest) = tag.strip_prefix("physical.") {
+        format!("Physical: {}", rest.replace('_', " "))
+    } else {
+        tag.to_owned()
+    }
+}
+
+async fn search(state: &AppState, params: SearchParams) -> Result<SearchResult, ApiError> {
+    let request = search_request(&params)?;
+    let events = state.events.clone();
+    Ok(tokio::task::spawn_blocking(move || events.search(&request)).await??)
+}
+
+#[derive(Deserialize)]
+pub struct FindingsForm {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    rule: String,
+    #[serde(default)]
+    page: String,
+}
+
+/// `GET /findings`: detections as they fire, newest first, with filters and a chart of the
+/// last 24 hours by severity.
+pub async fn findings(
+    v: Visitor,
+    State(state): State<AppState>,
+    Query(form): Query<FindingsForm>,
+) -> Response {
+    let page: usize = form.page.trim().parse().unwrap_or(0);
+    let chosen: Option<Severity> = form.severity.parse().ok();
+    let mut filter = Vec::new();
+    if let Some(s) = chosen {
+        filter.push(format!("severity:{}", s.name()));
+    }
+    if !form.rule.trim().is_empty() {
+        filter.push(format!("finding.rule_id:{}", quoted(form.rule.trim())));
+    }
+    if !form.q.trim().is_empty() {
+        filter.push(format!("({})", form.q));
+    }
+    let query = findings_query(&filter.join(" AND "));
+    let rules = rule_choices(&state).await;
+    let severities: Vec<Value> = SEVERITIES.iter().map(|s| severity(*s)).collect();
+    let base = context! {
+        q => form.q.clone(), severity => chosen.map(|s| s.name()), rule => form.rule.trim(),
+        severities => page_value(&json!(severities)), rules => page_value(&json!(rules)),
+        ..v.base("findings")
+    };
+    let list = search(
+        &state,
+        SearchParams {
+            q: query.clone(),
+            from: None,
+            to: None,
+            limit: Some(PAGE),
+            offset: Some(page * PAGE),
+        },
+    )
+    .await;
+    let page_of = match list {
+        Ok(SearchResult::Events(p)) => p,
+        Ok(SearchResult::Aggregation(_)) => {
+            return render(
+                "findings.html",
+                context! { error => "Counting (`| count`) is for the search page; this list shows findings.", ..base },
+            );
+        }
+        Err(e) => {
+            let caret = e
+                .detail
+                .as_ref()
+                .and_then(|d| d.get("caret"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            return render(
+                "findings.html",
+                context! { error => format!("{}\n{caret}", e.message), ..base },
+            );
+        }
+    };
+    let dir = state.identity.snapshot();
+    let can_places = v.can(Permission::ViewPlaces);
+    let rows: Vec<Value> = page_of
+        .events
+        .iter()
+        .filter_map(|e| Some(finding_row(&dir, e, &Finding::from_event(e)?, can_places)))
+        .collect();
+    let chart = chart_24h(&state, &query).await;
+    let link = |p: usize| {
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, val) in [
+            ("q", form.q.as_str()),
+            ("severity", chosen.map_or("", |s| s.name())),
+            ("rule", form.rule.trim()),
+        ] {
+            if !val.is_empty() {
+                s.append_pair(k, val);
+            }
+        }
+        s.append_pair("page", &p.to_string());
+        format!("/findings?{}", s.finish())
+    };
+    let shown_to = page * PAGE + rows.len();
+    let pages = json!({
+        "from": if rows.is_empty() { 0 } else { page * PAGE + 1 },
+        "to": shown_to,
+        "prev": (page > 0).then(|| link(page - 1)),
+        "next": ((shown_to as u64) < page_of.total).then(|| link(page + 1)),
+    });
+    render(
+        "findings.html",
+        context! {
+            total => page_of.total, findings => page_value(&json!(rows)), pages => page_value(&pages),
+            chart => chart.map(|c| page_value(&c)), ..base
+        },
+    )
+}
+
+/// The rules that have fired, for the filter (id and title), most findings first.
+async fn rule_choices(state: &AppState) -> Vec<Value> {
+    let result = search(
+        state,
+        SearchParams {
+            q: "class:detection_finding | count by finding.rule_id, finding.rule_title".into(),
+            from: None,
+            to: None,
+            limit: None,
+            offset: None,
+        },
+    )
+    .await;
+    let Ok(SearchResult::Aggregation(agg)) = result else {
+        return Vec::new();
+    };
+    let mut rules: Vec<Value> = agg
+        .rows
+        .iter()
+        .filter_map(|(k, n)| {
+            let id = k.first()?.as_str()?;
+            let title = k.get(1).and_then(Value::as_str).unwrap_or(id);
+            Some(json!({ "id": id, "title": title, "count": n }))
+        })
+        .collect();
+    rules.sort_by(|a, b| a["title"].as_str().cmp(&b["title"].as_str()));
+    rules.dedup_by(|a, b| a["id"] == b["id"]);
+    rules
+}
+
+/// Findings per hour over the last 24 hours, stacked by severity, as an inline SVG's
+/// geometry: one column per hour, a legend with words (not colour alone), and a caption
+/// that says the same in a sentence.
+async fn chart_24h(state: &AppState, query: &str) -> Option<Value> {
+    let now = Utc::now();
+    let first = now.duration_trunc(Duration::hours(1)).ok()? - Duration::hours(23);
+    let mut request = search_request(&SearchParams {
+        q: query.to_owned(),
+        from: None,
+        to: None,
+        limit: None,
+        offset: None,
+    })
+    .ok()?;
+    request.from = Some(first);
+    request.query.pipe = Some(tandem_query::Pipe::Timechart {
+        span_seconds: 3600,
+        by: Some("severity".into()),
+    });
+    let events = state.events.clone();
+    let result = tokio::task::spawn_blocking(move || events.search(&request))
+        .await
+        .ok()?
+        .ok()?;
+    let SearchResult::Aggregation(agg) = result else {
+        return None;
+    };
+    let mut per_hour: Vec<HashMap<Severity, u64>> = vec![HashMap::new(); 24];
+    for b in agg.buckets.unwrap_or_default() {
+        let i = (b.start - first).num_hours();
+        let Some(slot) = usize::try_from(i).ok().and_then(|i| per_hour.get_mut(i)) else {
+            continue;
+        };
+        for (series, n) in b.counts {
+            let s = series
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(Severity::Unknown);
+            *slot.entry(s).or_default() += n;
+        }
+    }
+    let totals: Vec<u64> = per_hour.iter().map(|h| h.values().sum()).collect();
+    let all: u64 = totals.iter().sum();
+    let max = totals.iter().copied().max().unwrap_or(0).max(1);
+    let (col, height, top) = (30.0, 100.0, 8.0);
+    let mut bars = Vec::new();
+    for (i, hour) in per_hour.iter().enumerate() {
+        let mut y = top + height;
+        let start = first + Duration::hours(i as i64);
+        for s in SEVERITIES.iter().chain([Severity::Unknown].iter()).rev() {
+            let n = hour.get(s).copied().unwrap_or(0);
+            if n == 0 {
+                continue;
+            }
+            let h = n as f64 / max as f64 * height;
+            y -= h;
+            bars.push(json!({
+                "x": format!("{:.1}", i as f64 * col + 3.0), "y": format!("{y:.1}"),
+                "w": col - 6.0, "h": format!("{h:.1}"), "severity": s.name(),
+                "title": format!("{} UTC: {n} {}", start.format("%H:00"), severity_label(*s).to_lowercase()),
+            }));
+        }
+    }
+    let ticks: Vec<Value> = (0..24)
+        .step_by(3)
+        .map(|i| {
+            json!({ "x": format!("{:.1}", i as f64 * col + col / 2.0),
+                    "label": (first + Duration::hours(i)).format("%H:00").to_string() })
+        })
+        .collect();
+    let by_severity: Vec<(Severity, u64)> = SEVERITIES
+        .iter()
+        .chain([Severity::Unknown].iter())
+        .map(|s| (*s, per_hour.iter().filter_map(|h| h.get(s)).sum::<u64>()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let busiest = totals
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, n)| (**n, std::cmp::Reverse(*i)))
+        .filter(|(_, n)| **n > 0)
+        .map(|(i, n)| {
+            format!(
+                "; busiest hour {} UTC with {n}",
+                (first + Duration::hours(i as i64)).format("%H:00")
+            )
+        })
+        .unwrap_or_default();
+    let caption = if all == 0 {
+        "No findings in the last 24 hours.".to_owned()
+    } else {
+        format!(
+            "{all} findings in the last 24 hours: {}{busiest}.",
+            by_severity
+                .iter()
+                .map(|(s, n)| format!("{n} {}", severity_label(*s).to_lowercase()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    Some(json!({
+        "width": col * 24.0, "height": top + height + 18.0, "base": top + height,
+        "label_y": top + height + 14.0, "max": max,
+        "bars": bars, "ticks": ticks, "caption": caption,
+        "legend": by_severity.iter().map(|(s, n)| json!({ "severity": severity(*s), "count": n })).collect::<Vec<_>>(),
+    }))
+}
+
+/// `GET /findings/{id}`: one finding, what it is about, and the events that make the case.
+pub async fn finding(
+    v: Visitor,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Response {
+    let (event, f, evidence) = match load_finding(&state, &id).await {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    let dir = state.identity.snapshot();
+    let can_places = v.can(Permission::ViewPlaces);
+    let detail: Vec<Value> = f
+        .detail
+        .iter()
+        .map(|(k, val)| {
+            let shown = match val {
+                // Door, zone and site ids read better as the place's name.
+                Value::String(s) => dir
+                    .find_place(s)
+                    .map_or_else(|| s.clone(), |p| p.name.clone()),
+                Value::Number(n) if n.is_f64() => {
+                    format!("{:.2}", n.as_f64().unwrap_or_default())
+                }
+                other => other.to_string(),
+            };
+            json!({ "key": words(k), "value": shown })
+        })
+        .collect();
+    let missing = f.evidence.len().saturating_sub(evidence.len());
+    let page = json!({
+        "id": event.id.to_string(),
+        "event_href": v.can(Permission::SearchEvents).then(|| format!("/events/{}", event.id)),
+        "rule_id": f.rule_id, "rule_title": f.rule_title, "engine": words(&f.engine),
+        "severity": severity(f.severity),
+        "tags": f.tags.iter().map(|t| json!({ "tag": t, "label": tag_label(t) })).collect::<Vec<_>>(),
+        "time": time(f.time),
+        "summary": f.summary,
+        "score": f.score.map(|s| format!("{:.0}%", s * 100.0)),
+        "persons": f.entities.persons.iter().map(|p| person_link(&dir, p)).collect::<Vec<_>>(),
+        "places": finding_places(&dir, &f, can_places),
+        "devices": f.entities.devices,
+        "ips": f.entities.ips,
+        "users": f.entities.users,
+        "evidence": evidence.iter().map(|e| event_row(&dir, e, &v)).collect::<Vec<_>>(),
+        "missing_evidence": missing,
+        "detail": detail,
+        "dedup_key": f.dedup_key,
+    });
+    render(
+        "finding.html",
+        context! { f => page_value(&page), ..v.base("findings") },
+    )
+}
+
+/// `GET /events/{id}`: one event: the facts in words, who and where it resolved to, and the
+/// stored and received forms for those who need them.
+pub async fn event(v: Visitor, State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Ok(ulid) = id.parse::<tandem_model::Ulid>() else {
+        return fail(ApiError::bad_request(format!("`{id}` is not an event id")));
+    };
+    let events = state.events.clone();
+    let found = match tokio::task::spawn_blocking(move || events.event(ulid)).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => return fail(e.into()),
+        Err(e) => return fail(ApiError::internal(e)),
+    };
+    let Some(e) = found else {
+        return fail(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "No such event: it may have passed the retention period.",
+        ));
+    };
+    let dir = state.identity.snapshot();
+    let can_places = v.can(Permission::ViewPlaces);
+    let mut facts: Vec<(String, String)> = Vec::new();
+    let mut fact = |k: &str, val: Option<String>| {
+        if let Some(val) = val.filter(|s| !s.is_empty()) {
+            facts.push((k.to_owned(), val));
+        }
+    };
+    let a = &e.actor;
+    fact("Account", a.user.clone());
+    fact("Account domain", a.domain.clone());
+    fact("Account id", a.uid.clone());
+    fact("E-mail", a.email.clone());
+    fact("Badge", a.badge.clone());
+    fact("Face recognised as", a.face.clone());
+    if let Some(d) = &e.device {
+        fact(
+            "Computer / device",
+            d.hostname.clone().or_else(|| d.id.clone()),
+        );
+        fact("Device address", d.ip.map(|ip| ip.to_string()));
+        fact("Operating system", d.os.clone());
+    }
+    let endpoint = |p: &Option<tandem_model::Endpoint>| {
+        p.as_ref().map(|s| {
+            let mut out =
+                s.ip.map(|ip| ip.to_string())
+                    .or_else(|| s.hostname.clone())
+                    .unwrap_or_default();
+            if let Some(port) = s.port {
+                out.push_str(&format!(" port {port}"));
+            }
+            if let Some(g) = &s.geo {
+                let place: Vec<&str> = [&g.city, &g.country]
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .collect();
+                if !place.is_empty() {
+                    out.push_str(&format!(" ({})", place.join(", ")));
+                }
+            }
+            out
+        })
+    };
+    fact("From", endpoint(&e.src));
+    fact("To", endpoint(&e.dst));
+    if let Some(p) = &e.physical {
+        fact("Reason", p.reason.as_deref().map(words));
+        fact("Direction", p.direction.as_deref().map(words));
+        if let Some(i) = &p.inference {
+            fact(
+                "Inferred by Tandem",
+                Some(format!(
+                    "{} ({:.0}% sure)",
+                    i.derivation,
+                    i.confidence * 100.0
+                )),
+            );
+        }
+        if let Some(d) = &p.detection {
+            fact(
+                "Camera saw",
+                Some(format!(
+                    "{}{} ({:.0}%)",
+                    d.label,
+                    d.sub_label
+                        .as_deref()
+                        .map(|s| format!(": {s}"))
+                        .unwrap_or_default(),
+                    d.score * 100.0
+                )),
+            );
+        }
+    }
+    fact("Severity", Some(severity_label(e.severity).to_owned()));
+    for (k, val) in &e.labels {
+        fact(&format!("Label {k}"), Some(val.clone()));
+    }
+    let person = e.actor.person.as_ref().map(|p| {
+        let mut link = person_link(&dir, &p.id);
+        if let Some(obj) = link.as_object_mut() {
+            if dir.person(&p.id).is_none()
+                && let Some(name) = &p.name
+            {
+                obj.insert("name".into(), name.clone().into());
+            }
+            obj.insert("method".into(), words(&p.method).into());
+            obj.insert(
+                "confidence".into(),
+                format!("{:.0}%", p.confidence * 100.0).into(),
+            );
+            obj.insert("status".into(), p.status.as_deref().map(words).into());
+            obj.insert("department".into(), p.department.clone().into());
+        }
+        link
+    });
+    let places: Vec<Value> = e
+        .place
+        .as_ref()
+        .map(|p| {
+            [
+                ("Site", &p.site),
+                ("Building", &p.building),
+                ("Floor", &p.floor),
+                ("Zone", &p.zone),
+                ("Door", &p.door),
+                ("Reader", &p.reader),
+                ("Camera", &p.camera),
+            ]
+            .into_iter()
+            .filter_map(|(k, val)| {
+                let mut l = place_link(&dir, val.as_deref()?, can_places);
+                l.as_object_mut()?.insert("level".into(), k.into());
+                Some(l)
+            })
+            .collect()
+        })
+        .unwrap_or_default();
+    let mut shown = e.clone();
+    let raw = shown.raw.take();
+    let what = format!(
+        "{}: {}{}",
+        class_label(e.class),
+        words(e.activity.name()).to_lowercase(),
+        match e.outcome {
+            tandem_model::Outcome::Success => ", succeeded",
+            tandem_model::Outcome::Failure => ", failed",
+            tandem_model::Outcome::Unknown => "",
+        }
+    );
+    let product = [&e.source.vendor, &e.source.product]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let page = json!({
+        "id": e.id.to_string(),
+        "what": what,
+        "headline": if e.message.is_empty() { describe(&dir, &e) } else { e.message.clone() },
+        "failed": e.outcome == tandem_model::Outcome::Failure,
+        "time": time(e.time),
+        "observed": e.observed_time.map(time),
+        "ingested": time(e.ingest_time),
+        "source": e.source.name,
+        "product": product,
+        "person": person,
+        "places": places,
+        "facts": facts,
+        "finding_href": (e.class == Class::DetectionFinding && v.can(Permission::ViewFindings)).then(|| format!("/findings/{}", e.id)),
+        "json": serde_json::to_string_pretty(&shown).unwrap_or_default(),
+        "raw": raw,
+        "raw_truncated": e.raw_truncated,
+    });
+    render(
+        "event.html",
+        context! { e => page_value(&page), ..v.base("search") },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct PeopleForm {
+    #[serde(default)]
+    q: String,
+}
+
+/// `GET /people`: everyone in the directory, searchable by name, id, e-mail or department.
+pub async fn people(
+    v: Visitor,
+    State(state): State<AppState>,
+    Query(form): Query<PeopleForm>,
+) -> Response {
+    const SHOWN: usize = 500;
+    let dir = state.identity.snapshot();
+    let matches = matching_people(&dir, &form.q);
+    let rows: Vec<Value> = matches
+        .iter()
+        .take(SHOWN)
+        .map(|p| {
+            json!({
+                "id": p.id, "name": p.name, "department": p.department, "title": p.title,
+                "site": p.home_site.as_deref().map(|s| dir.place(s).map_or(s, |pl| pl.name.as_str())),
+                "status": p.status.name(), "status_label": words(p.status.name()),
+            })
+        })
+        .collect();
+    render(
+        "people.html",
+        context! {
+            q => form.q, total => matches.len(), people => page_value(&json!(rows)),
+            ..v.base("people")
+        },
+    )
+}
+
+/// `GET /people/{id}`: the Person 360: who they are and were, what they hold (accounts,
+/// badges, devices), the findings naming them, and one timeline of everything they did in
+/// the building and on computers, by day.
+pub async fn person(v: Visitor, State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let dir = state.identity.snapshot();
+    let Some(history) = dir.person_history(&id) else {
+        return fail(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            format!("No person with the id `{id}` in the directory."),
+        ));
+    };
+    let Some(p) = dir
+        .person(&id)
+        .or_else(|| {
+            history
+                .versions()
+                .iter()
+                .rev()
+                .find_map(|v| v.state.as_ref())
+        })
+        .cloned()
+    else {
+        return fail(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            format!("The person `{id}` was removed from the directory."),
+        ));
+    };
+    let now = Utc::now();
+    let versions: Vec<Value> = history
+        .versions()
+        .iter()
+        .rev()
+        .map(|ver| {
+            json!({
+                "effective": time(ver.effective),
+                "status": ver.state.as_ref().map_or("Removed".into(), |s| words(s.status.name())),
+                "department": ver.state.as_ref().and_then(|s| s.department.clone()),
+                "title": ver.state.as_ref().and_then(|s| s.title.clone()),
+                "origin": ver.origin,
+            })
+        })
+        .collect();
+    let badges: Vec<Value> = p
+        .badges
+        .iter()
+        .map(|b| {
+            json!({
+                "number": b.number, "facility_code": b.facility_code,
+                "status": words(&format!("{:?}", b.status).to_lowercase()),
+                "valid_from": b.valid_from.map(date), "valid_to": b.valid_to.map(date),
+                "valid_now": b.valid_at(now) && b.status == tandem_identity::BadgeStatus::Active,
+                "person_inactive": p.status != tandem_identity::Status::Active,
+            })
+        })
+        .collect();
+    let devices: Vec<Value> = dir
+        .devices_of(&id)
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.id, "hostname": d.hostname, "kind": words(&format!("{:?}", d.kind).to_lowercase()),
+                "ips": d.ips.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                "mac": d.mac,
+            })
+        })
+        .collect();
+    let accounts: Vec<Value> = p
+        .accounts
+        .iter()
+        .map(|a| {
+            let kind = match a.kind {
+                tandem_identity::AccountKind::Upn => "User principal name",
+                tandem_identity::AccountKind::Email => "E-mail",
+                tandem_identity::AccountKind::OktaId => "Okta id",
+                tandem_identity::AccountKind::EntraId => "Entra ID object id",
+                tandem_identity::AccountKind::Sid => "Windows SID",
+                tandem_identity::AccountKind::SamAccountName => "Windows logon name",
+                tandem_identity::AccountKind::Unix => "Unix user",
+                tandem_identity::AccountKind::Other => "Other",
+            };
+            json!({ "kind": kind, "value": a.value })
+        })
+        .collect();
+    let who = quoted(&id);
+    let can_places = v.can(Permission::ViewPlaces);
+    let findings = match recent_events(
+        &state,
+        format!("class:detection_finding AND person:{who}"),
+        20,
+    )
+    .await
+    {
+        Ok((total, events)) => {
+            let rows: Vec<Value> = events
+                .iter()
+                .filter_map(|e| Some(finding_row(&dir, e, &Finding::from_event(e)?, can_places)))
+                .collect();
+            json!({ "total": total, "rows": rows })
+        }
+        Err(e) => return fail(e),
+    };
+    let (timeline_total, timeline) = match recent_events(
+        &state,
+        format!("person:{who} AND NOT class:detection_finding"),
+        TIMELINE,
+    )
+    .await
+    {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    let mut days: Vec<Value> = Vec::new();
+    for e in &timeline {
+        let row = event_row(&dir, e, &v);
+        let day = date(e.time);
+        match days.last_mut() {
+            Some(d) if d["day"] == day.as_str() => {
+                if let Some(rows) = d["rows"].as_array_mut() {
+                    rows.push(row);
+                }
+            }
+            _ => days.push(json!({ "day": day, "rows": [row] })),
+        }
+    }
+    let page = json!({
+        "id": p.id, "name": p.name, "employee_number": p.employee_number, "email": p.email,
+        "department": p.department, "title": p.title, "organization": p.organization,
+        "manager": p.manager.as_deref().map(|m| person_link(&dir, m)),
+        "site": p.home_site.as_deref().map(|s| place_link(&dir, s, can_places)),
+        "status": p.status.name(), "status_label": words(p.status.name()),
+        "hired": p.hired.map(|d| d.to_string()),
+        "terminated_at": p.terminated_at.map(time),
+        "criticality": words(&format!("{:?}", p.criticality).to_lowercase()),
+        "versions": versions, "accounts": accounts, "badges": badges, "devices": devices,
+        "findings": findings,
+        "timeline_total": timeline_total, "timeline_shown": timeline.len(), "days": days,
+    });
+    render(
+        "person.html",
+        context! { p => page_value(&page), ..v.base("people") },
+    )
+}
+
+/// The place tree below `parent` (sites when `None`), each node with its children.
+fn tree(
+    by_parent: &HashMap<Option<&str>, Vec<&PlaceRecord>>,
+    parent: Option<&str>,
+    depth: usize,
+) -> Vec<Value> {
+    if depth > 8 {
+        return Vec::new();
+    }
+    let mut nodes: Vec<&PlaceRecord> = by_parent.get(&parent).cloned().unwrap_or_default();
+    nodes.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    nodes
+        .into_iter()
+        .map(|p| {
+            json!({
+                "id": p.id, "name": p.name, "kind": p.kind.name(), "kind_label": words(p.kind.name()),
+                "restricted": p.restricted, "hours": hours(p),
+                "children": tree(by_parent, Some(p.id.as_str()), depth + 1),
+            })
+        })
+        .collect()
+}
+
+/// `GET /places`: sites → buildings → zones → doors, readers and cameras.
+pub async fn places(v: Visitor, State(state): State<AppState>) -> Response {
+    let dir = state.identity.snapshot();
+    let all = dir.places();
+    let mut by_parent: HashMap<Option<&str>, Vec<&PlaceRecord>> = HashMap::new();
+    for p in &all {
+        // A place whose parent is unknown is shown at the top rather than lost.
+        let parent = p.parent.as_deref().filter(|id| dir.place(id).is_some());
+        by_parent.entry(parent).or_default().push(p);
+    }
+    let roots = tree(&by_parent, None, 0);
+    let counts = json!({
+        "sites": all.iter().filter(|p| p.kind == PlaceKind::Site).count(),
+        "doors": all.iter().filter(|p| p.kind == PlaceKind::Door).count(),
+        "cameras": all.iter().filter(|p| p.kind == PlaceKind::Camera).count(),
+        "restricted": all.iter().filter(|p| p.restricted).count(),
+    });
+    render(
+        "places.html",
+        context! { tree => page_value(&json!(roots)), counts => page_value(&counts), ..v.base("places") },
+    )
+}
+
+/// A door's state from its last door event: "Held open", "Forced open", "Closed".
+async fn door_state(
+    state: &AppState,
+    dir: &Directory,
+    door: &PlaceRecord,
+    now: DateTime<Utc>,
+) -> Value {
+    let q = format!("door:{} AND class:physical_access", quoted(&door.id));
+    let last = recent_events(state, q, 1)
+        .await
+        .ok()
+        .and_then(|(_, e)| e.into_iter().next());
+    let Some(e) = last else {
+        return json!({ "id": door.id, "name": door.name, "state": "No door events yet", "alarm": false });
+    };
+    let who = event_who(dir, &e).and_then(|w| w["name"].as_str().map(str::to_owned));
+    let (text, alarm) = match e.activity {
+        Activity::Forced => ("Forced open".to_owned(), true),
+        Activity::HeldOpen => ("Held open".to_owned(), true),
+        Activity::Tamper => ("Tampered with".to_owned(), true),
+        Activity::Tailgate => ("Closed after a tailgate".to_owned(), true),
+        Activity::Denied => (
+            format!(
+                "Closed; access denied{}",
+                who.map(|w| format!(" to {w}")).unwrap_or_default()
+            ),
+            false,
+        ),
+        Activity::Granted | Activity::Taken | Activity::RequestToExit => (
+            format!(
+                "Closed; last used{}",
+                who.map(|w| format!(" by {w}")).unwrap_or_default()
+            ),
+            false,
+        ),
+        _ => ("Closed".to_owned(), false),
+    };
+    json!({
+        "id": door.id, "name": door.name, "state": text, "alarm": alarm,
+        "ago": ago(e.time, now), "time": time(e.time), "event": e.id.to_string(),
+    })
+}
+
+/// `GET /places/{id}`: a place, where it sits, what it contains, the state of its doors and
+/// what happened there lately.
+pub async fn place(v: Visitor, State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let dir = state.identity.snapshot();
+    let Some(p) = dir.find_place(&id).cloned() else {
+        return fail(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            format!("No place `{id}` in the directory."),
+        ));
+    };
+    let now = Utc::now();
+    let lineage: Vec<Value> = dir
+        .lineage(&p.id)
+        .iter()
+        .skip(1)
+        .rev()
+        .map(|a| json!({ "id": a.id, "name": a.name, "kind": words(a.kind.name()) }))
+        .collect();
+    let children: Vec<Value> = dir
+        .children(&p.id)
+        .iter()
+        .map(|c| json!({ "id": c.id, "name": c.name, "kind": words(c.kind.name()), "restricted": c.restricted, "hours": hours(c) }))
+        .collect();
+    let devices: Vec<Value> = dir
+        .devices()
+        .iter()
+        .filter(|d| d.place.as_deref() == Some(p.id.as_str()))
+        .map(|d| json!({ "id": d.id, "hostname": d.hostname, "kind": words(&format!("{:?}", d.kind).to_lowercase()) }))
+        .collect();
+    // The doors this place is, or contains (depth-first, bounded).
+    let mut doors: Vec<PlaceRecord> = Vec::new();
+    let mut stack = vec![p.clone()];
+    while let Some(next) = stack.pop() {
+        if doors.len() >= MAX_DOORS {
+            break;
+        }
+        if next.kind == PlaceKind::Door {
+            doors.push(next);
+        } else {
+            stack.extend(dir.children(&next.id).into_iter().rev().cloned());
+        }
+    }
+    let mut door_states = Vec::new();
+    for d in &doors {
+        door_states.push(door_state(&state, &dir, d, now).await);
+    }
+    let (total, events) = match recent_events(&state, place_query(&dir, &p.id), TIMELINE).await {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
+    let site = dir.lineage(&p.id).last().map(|s| (*s).clone());
+    let page = json!({
+        "id": p.id, "name": p.name, "kind": words(p.kind.name()),
+        "restricted": p.restricted, "hours": hours(&p),
+        "time_zone": p.time_zone.clone().or_else(|| site.as_ref().and_then(|s| s.time_zone.clone())),
+        "city": p.city, "country": p.country,
+        "coordinates": p.lat.zip(p.lon).map(|(a, b)| format!("{a:.4}, {b:.4}")),
+        "lineage": lineage, "children": children, "devices": devices, "doors": door_states,
+        "events_total": total,
+        "events": events.iter().map(|e| event_row(&dir, e, &v)).collect::<Vec<_>>(),
+    });
+    render(
+        "place.html",
+        context! { pl => page_value(&page), ..v.base("places") },
+    )
+}
