@@ -252,6 +252,33 @@ fn an_administrator_adds_a_colleague_and_changes_roles() {
     );
     assert_eq!(refused.status, 403);
 
+    // A guard sees the rules but no switches.
+    admin.post_form(
+        "/settings/users",
+        &[
+            ("csrf", &csrf),
+            ("name", "gus"),
+            ("role", "physical_security"),
+            ("password", "night shift at the gate"),
+        ],
+    );
+    let gus = server
+        .sign_in("gus", "night shift at the gate")
+        .expect("gus signs in");
+    let rules = gus.get("/rules");
+    assert_eq!(rules.status, 200);
+    assert!(rules.body.contains("Door Forced Open"));
+    assert!(!rules.body.contains("/disable"), "no switches for a guard");
+    let token = gus.csrf("/rules");
+    assert_eq!(
+        gus.post_form(
+            &format!("/rules/{FORCED_RULE}/disable"),
+            &[("csrf", &token)]
+        )
+        .status,
+        403
+    );
+
     // A user without a password given gets one generated, shown once.
     let created = admin.post_form(
         "/settings/users",
