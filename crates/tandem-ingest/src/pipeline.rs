@@ -4,7 +4,9 @@
 //! lines into a [`Decoded`] batch (good events, dead letters for what could not be decoded,
 //! per-line errors for the sender), and commits it to the store. [`Pipeline::commit`] returns
 //! only once the store reports the batch durable, so whoever acknowledges to a sender after it
-//! keeps the promise that acknowledged means stored.
+//! keeps the promise that acknowledged means stored. Every committed batch is then offered
+//! to live listeners ([`Pipeline::subscribe`]), after the commit, so what the live monitor
+//! shows is always already stored.
 
 use crate::decode::{self, DecodeContext, DecodeError, Format, MessageDecoder, split_lines};
 use crate::integrations::mapping::Mapping;
@@ -19,6 +21,7 @@ use tandem_detect::Detector;
 use tandem_identity::Identity;
 use tandem_model::{DeadLetter, Event, Finding, Timestamp};
 use tandem_store::{EventStore, SourceRecord, StoreError, WriteBatch};
+use tokio::sync::broadcast;
 
 /// A configured source as the pipeline needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,6 +174,15 @@ impl Decoded {
     }
 }
 
+/// How many committed batches the live feed keeps for a listener that has fallen behind.
+/// A listener further behind skips ahead (and is told how many it missed); ingest never
+/// waits for a listener.
+pub const LIVE_FEED_BATCHES: usize = 1024;
+
+/// One committed batch as the live feed hands it out: the events (findings included) exactly
+/// as stored, shared by every listener.
+pub type LiveBatch = Arc<[Event]>;
+
 /// The shared ingest path.
 pub struct Pipeline {
     store: Arc<dyn EventStore>,
@@ -179,6 +191,8 @@ pub struct Pipeline {
     limits: Limits,
     identity: Option<Arc<Identity>>,
     detector: Option<Arc<Detector>>,
+    /// Committed batches for live listeners (the console's live monitor).
+    live: RwLock<Option<broadcast::Sender<LiveBatch>>>,
 }
 
 impl Pipeline {
@@ -194,6 +208,61 @@ impl Pipeline {
             limits,
             identity: None,
             detector: None,
+            live: RwLock::new(Some(broadcast::channel(LIVE_FEED_BATCHES).0)),
+        }
+    }
+
+    /// Listens to every batch committed from now on. The channel is bounded
+    /// ([`LIVE_FEED_BATCHES`]): a listener that falls behind gets
+    /// `RecvError::Lagged` and continues with newer batches, so a slow browser never holds
+    /// up ingest. After [`Pipeline::close_live`] the receiver reports `Closed` at once.
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveBatch> {
+        match &*self.live.read().unwrap_or_else(|p| p.into_inner()) {
+            Some(tx) => tx.subscribe(),
+            None => broadcast::channel(1).1,
+        }
+    }
+
+    /// Ends every live listener (at shutdown), so that open live monitors do not hold the
+    /// HTTP server's graceful shutdown open.
+    pub fn close_live(&self) {
+        self.live.write().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    /// Hands events committed outside [`Pipeline::commit`] (findings of a detection tick) to
+    /// the live listeners. Call only after the events are durable.
+    pub fn publish(&self, events: Vec<Event>) {
+        if let Some(tx) = self.live_sender()
+            && !events.is_empty()
+        {
+            let _ = tx.send(events.into());
+        }
+    }
+
+    /// The live feed's sender while someone listens.
+    fn live_sender(&self) -> Option<broadcast::Sender<LiveBatch>> {
+        self.live
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .filter(|tx| tx.receiver_count() > 0)
+            .cloned()
+    }
+
+    /// A copy of the batch for the live listeners, made only when someone is listening so
+    /// that ingest without a console open pays nothing.
+    fn live_copy(&self, decoded: &Decoded) -> Option<(broadcast::Sender<LiveBatch>, LiveBatch)> {
+        if decoded.events.is_empty() {
+            return None;
+        }
+        self.live_sender()
+            .map(|tx| (tx, decoded.events.as_slice().into()))
+    }
+
+    fn announce(&self, copy: Option<(broadcast::Sender<LiveBatch>, LiveBatch)>) {
+        if let Some((tx, batch)) = copy {
+            // No listener left is not an error: the copy is just dropped.
+            let _ = tx.send(batch);
         }
     }
 
@@ -448,6 +517,7 @@ impl Pipeline {
 
     /// Stores a decoded batch and waits until it is durable.
     pub async fn commit(&self, decoded: Decoded, path: &str) -> Result<IngestReport, IngestError> {
+        let copy = self.live_copy(&decoded);
         let (batch, source, report, received) = self.prepare(decoded);
         let n = batch.events.len() as u64;
         let dead = batch.dead_letters.len() as u64;
@@ -462,6 +532,7 @@ impl Pipeline {
         };
         commit.await?;
         self.committed(&source, n, dead, received, path);
+        self.announce(copy);
         Ok(report)
     }
 
@@ -471,11 +542,13 @@ impl Pipeline {
         decoded: Decoded,
         path: &str,
     ) -> Result<IngestReport, IngestError> {
+        let copy = self.live_copy(&decoded);
         let (batch, source, report, received) = self.prepare(decoded);
         let n = batch.events.len() as u64;
         let dead = batch.dead_letters.len() as u64;
         self.store.submit(batch)?.wait()?;
         self.committed(&source, n, dead, received, path);
+        self.announce(copy);
         Ok(report)
     }
 

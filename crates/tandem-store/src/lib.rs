@@ -54,6 +54,22 @@ pub struct ApiToken {
     pub role: String,
 }
 
+/// An API token as the settings page lists it: never its secret or hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenSummary {
+    pub name: String,
+    pub role: String,
+    pub created: chrono::DateTime<chrono::Utc>,
+}
+
+/// A user as the settings page lists it: never the password hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserSummary {
+    pub name: String,
+    pub role: String,
+    pub created: chrono::DateTime<chrono::Utc>,
+}
+
 /// Users, API tokens and console sessions.
 pub trait AccountStore: Send + Sync + 'static {
     /// Creates a user; `false` if the name is taken.
@@ -72,6 +88,13 @@ pub trait AccountStore: Send + Sync + 'static {
     /// The user of a live (unexpired) session.
     fn session_user(&self, sha256: &str) -> Result<Option<Account>, StoreError>;
     fn delete_session(&self, sha256: &str) -> Result<(), StoreError>;
+    /// Every user, by name.
+    fn list_users(&self) -> Result<Vec<UserSummary>, StoreError>;
+    /// Changes a user's role; `false` if there is no such user. Sessions keep going and
+    /// carry the new role from their next request, since the role is read per request.
+    fn set_role(&self, name: &str, role: &str) -> Result<bool, StoreError>;
+    /// Every API token, newest first.
+    fn list_tokens(&self) -> Result<Vec<TokenSummary>, StoreError>;
 }
 
 /// One change to the identity directory. The directory is never edited in place: every

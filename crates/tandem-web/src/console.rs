@@ -38,6 +38,9 @@ fn templates() -> &'static Environment<'static> {
             ("person.html", include_str!("../templates/person.html")),
             ("places.html", include_str!("../templates/places.html")),
             ("place.html", include_str!("../templates/place.html")),
+            ("live.html", include_str!("../templates/live.html")),
+            ("rules.html", include_str!("../templates/rules.html")),
+            ("settings.html", include_str!("../templates/settings.html")),
         ] {
             env.add_template(name, source).expect("templates are valid");
         }
@@ -380,25 +383,8 @@ pub async fn search_page(
 }
 
 fn event_row(e: &Event) -> minijinja::Value {
-    let who = e
-        .actor
-        .person
-        .as_ref()
-        .and_then(|p| p.name.clone())
-        .or_else(|| e.actor.user.clone())
-        .or_else(|| e.actor.badge.as_ref().map(|b| format!("badge {b}")))
-        .unwrap_or_default();
-    let place = e.place.as_ref();
-    let where_ = place
-        .and_then(|p| {
-            p.door
-                .clone()
-                .or_else(|| p.camera.clone())
-                .or_else(|| p.zone.clone())
-        })
-        .or_else(|| e.device.as_ref().and_then(|d| d.hostname.clone()))
-        .or_else(|| e.src.as_ref().and_then(|s| s.ip).map(|ip| ip.to_string()))
-        .unwrap_or_default();
+    let who = event_who(e);
+    let where_ = event_where(e);
     let mut shown = e.clone();
     let raw = shown.raw.take();
     context! {
@@ -412,6 +398,33 @@ fn event_row(e: &Event) -> minijinja::Value {
         json => serde_json::to_string_pretty(&shown).unwrap_or_default(),
         raw => raw,
     }
+}
+
+/// Who an event is about, in the words a reader knows: the resolved person's name, else the
+/// account, else the badge.
+pub(crate) fn event_who(e: &Event) -> String {
+    e.actor
+        .person
+        .as_ref()
+        .and_then(|p| p.name.clone())
+        .or_else(|| e.actor.user.clone())
+        .or_else(|| e.actor.badge.as_ref().map(|b| format!("badge {b}")))
+        .unwrap_or_default()
+}
+
+/// Where an event happened: the door, camera or zone, else the host or source address.
+pub(crate) fn event_where(e: &Event) -> String {
+    let place = e.place.as_ref();
+    place
+        .and_then(|p| {
+            p.door
+                .clone()
+                .or_else(|| p.camera.clone())
+                .or_else(|| p.zone.clone())
+        })
+        .or_else(|| e.device.as_ref().and_then(|d| d.hostname.clone()))
+        .or_else(|| e.src.as_ref().and_then(|s| s.ip).map(|ip| ip.to_string()))
+        .unwrap_or_default()
 }
 
 fn histogram_bars(result: SearchResult) -> Option<minijinja::Value> {

@@ -401,6 +401,60 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             Needs(ViewPlaces),
             get(pages::investigate::place),
         ),
+        r(
+            Method::GET,
+            "/static/live.js",
+            Public,
+            get(pages::operate::live_script),
+        ),
+        r(
+            Method::GET,
+            "/live",
+            Needs(SearchEvents),
+            get(pages::operate::live_page),
+        ),
+        r(
+            Method::GET,
+            "/live/stream",
+            Needs(SearchEvents),
+            get(pages::operate::live_stream),
+        ),
+        r(
+            Method::GET,
+            "/rules",
+            Needs(ViewRules),
+            get(pages::operate::rules_page),
+        ),
+        r(
+            Method::POST,
+            "/rules/{id}/{action}",
+            Needs(ManageRules),
+            post(pages::operate::switch_rule),
+        ),
+        r(
+            Method::GET,
+            "/settings",
+            Needs(ManageUsers),
+            get(pages::operate::settings_page),
+        ),
+        r(
+            Method::POST,
+            "/settings/users",
+            Needs(ManageUsers),
+            post(pages::operate::create_user),
+        ),
+        r(
+            Method::POST,
+            "/settings/users/{name}/role",
+            Needs(ManageUsers),
+            post(pages::operate::set_role),
+        ),
+        r(
+            Method::POST,
+            "/settings/tokens",
+            Needs(ManageUsers),
+            post(pages::operate::create_token),
+        ),
     ]
 }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tandem_detect::Detector;
 use tandem_detect::sigma::SigmaRules;
 use tandem_identity::Identity;
+use tandem_ingest::pipeline::Pipeline;
 use tandem_model::Finding;
 use tandem_store::{EventStore, StateStore, WriteBatch};
 use tokio::sync::watch;
@@ -141,18 +142,18 @@ pub fn save(detector: &Detector, store: &dyn StateStore) -> anyhow::Result<()> {
         .context("saving detection state")
 }
 
-/// Stores findings raised outside an ingest batch (by a tick).
-fn store_findings<S: EventStore + ?Sized>(store: &S, findings: &[Finding]) {
+/// Stores findings raised outside an ingest batch (by a tick), then shows them on the live
+/// monitor (`live`, the pipeline's feed), which only ever shows what is stored.
+fn store_findings<S: EventStore + ?Sized>(store: &S, live: &Pipeline, findings: &[Finding]) {
     if findings.is_empty() {
         return;
     }
-    let events = findings.iter().map(Finding::to_event).collect();
-    match store.submit(WriteBatch::events(events)) {
-        Ok(commit) => {
-            if let Err(e) = commit.wait() {
-                tracing::error!(error = %e, "findings not stored");
-            }
-        }
+    let events: Vec<_> = findings.iter().map(Finding::to_event).collect();
+    match store.submit(WriteBatch::events(events.clone())) {
+        Ok(commit) => match commit.wait() {
+            Ok(_) => live.publish(events),
+            Err(e) => tracing::error!(error = %e, "findings not stored"),
+        },
         Err(e) => tracing::error!(error = %e, "findings not stored"),
     }
 }
@@ -162,6 +163,7 @@ pub async fn run_ticks<S: EventStore + StateStore>(
     detector: Arc<Detector>,
     identity: Arc<Identity>,
     store: Arc<S>,
+    live: Arc<Pipeline>,
     every: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -172,11 +174,16 @@ pub async fn run_ticks<S: EventStore + StateStore>(
             _ = interval.tick() => false,
             _ = shutdown.changed() => true,
         };
-        let (detector, identity, store) = (detector.clone(), identity.clone(), store.clone());
+        let (detector, identity, store, live) = (
+            detector.clone(),
+            identity.clone(),
+            store.clone(),
+            live.clone(),
+        );
         let done = tokio::task::spawn_blocking(move || {
             if !stopping {
                 let findings = detector.tick(chrono::Utc::now(), &identity.snapshot());
-                store_findings(store.as_ref(), &findings);
+                store_findings(store.as_ref(), &live, &findings);
             }
             if let Err(e) = save(&detector, store.as_ref()) {
                 tracing::error!(error = %e, "detection state not saved");

@@ -179,6 +179,7 @@ impl Server {
                 detector.clone(),
                 identity.clone(),
                 store.clone(),
+                pipeline.clone(),
                 std::time::Duration::from_secs(config.detect.tick_seconds.max(1)),
                 shutdown.subscribe(),
             )));
@@ -270,6 +271,8 @@ impl Server {
     /// commits everything queued).
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
+        // Open live monitors would otherwise keep the HTTP server's graceful shutdown waiting.
+        self.pipeline.close_live();
         for task in self.tasks {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
         }

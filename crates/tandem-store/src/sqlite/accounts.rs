@@ -4,7 +4,7 @@
 //! tokens and session ids, which are long random values where a slow hash buys nothing.
 
 use super::SqliteStore;
-use crate::{Account, AccountStore, ApiToken, StoreError};
+use crate::{Account, AccountStore, ApiToken, StoreError, TokenSummary, UserSummary};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -149,4 +149,48 @@ impl AccountStore for SqliteStore {
             .execute("DELETE FROM sessions WHERE sha256 = ?", [sha256])?;
         Ok(())
     }
+
+    fn list_users(&self) -> Result<Vec<UserSummary>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare("SELECT name, role, created FROM users ORDER BY name")?;
+            let rows = stmt.query_map([], |r| {
+                Ok(UserSummary {
+                    name: r.get(0)?,
+                    role: r.get(1)?,
+                    created: micros(r.get(2)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn set_role(&self, name: &str, role: &str) -> Result<bool, StoreError> {
+        let n = self.write_conn()?.execute(
+            "UPDATE users SET role = ? WHERE name = ?",
+            params![role, name],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn list_tokens(&self) -> Result<Vec<TokenSummary>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT name, role, created FROM api_tokens ORDER BY created DESC, name",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(TokenSummary {
+                    name: r.get(0)?,
+                    role: r.get(1)?,
+                    created: micros(r.get(2)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+}
+
+/// A stored microsecond timestamp (`created` columns); an unreadable one reads as the epoch
+/// rather than hiding the row.
+fn micros(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or_default()
 }

@@ -1,1 +1,2 @@
 pub mod investigate;
+pub mod operate;

@@ -1,0 +1,58 @@
+// Live monitor: follows /live/stream (server-sent events) and puts each new event at the top
+// of the table, keeping at most 200 rows. Without this script the page still lists the
+// latest events and offers a refresh link. No framework, nothing fetched from elsewhere.
+(function () {
+  "use strict";
+  var MAX_ROWS = 200;
+  var body = document.getElementById("live-rows");
+  var state = document.getElementById("live-state");
+  if (!body || !state || !window.EventSource) return;
+  var columns = ["time", "alert", "class", "activity", "who", "where", "site", "message"];
+
+  function show(text, kind) {
+    state.textContent = text;
+    state.className = "live-state " + kind;
+  }
+
+  function row(e) {
+    var tr = document.createElement("tr");
+    if (e.kind) tr.className = e.kind;
+    columns.forEach(function (name) {
+      var td = document.createElement("td");
+      var text = e[name] || "";
+      if (name === "alert" && text) {
+        var strong = document.createElement("strong");
+        strong.textContent = text;
+        td.appendChild(strong);
+      } else {
+        td.textContent = text;
+      }
+      tr.appendChild(td);
+    });
+    return tr;
+  }
+
+  var source = new EventSource(body.getAttribute("data-stream"));
+  source.addEventListener("ready", function () {
+    show("Live: new events appear at the top as they arrive.", "ok");
+  });
+  source.addEventListener("row", function (message) {
+    var e;
+    try { e = JSON.parse(message.data); } catch (err) { return; }
+    var empty = body.querySelector("tr.empty");
+    if (empty) body.removeChild(empty);
+    body.insertBefore(row(e), body.firstChild);
+    while (body.rows.length > MAX_ROWS) body.deleteRow(body.rows.length - 1);
+  });
+  source.addEventListener("skipped", function (message) {
+    show("Live, but this page fell behind and skipped " + message.data +
+      " batches of events; search to see everything.", "warn");
+  });
+  source.onerror = function () {
+    if (source.readyState === EventSource.CLOSED) {
+      show("Disconnected. Reload the page to reconnect.", "bad");
+    } else {
+      show("Connection lost; reconnecting…", "bad");
+    }
+  };
+})();
