@@ -1,9 +1,13 @@
 //! Real services for tests, started on loopback and stopped when dropped.
 //!
 //! Tandem's tests talk to the real thing wherever one exists (a Mosquitto broker rather than
-//! a mock of MQTT); this crate finds the installed program (`scripts/test` installs it),
+//! a mock of MQTT, a headless Chromium rather than an HTML parser); this crate finds the installed program (`scripts/test` installs it),
 //! starts it on 127.0.0.1 with a free port and its own temporary directory, waits until it
 //! accepts connections, and kills it on drop so a failing test leaves nothing behind.
+
+mod browser;
+
+pub use browser::Browser;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

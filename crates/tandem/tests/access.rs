@@ -62,7 +62,17 @@ fn call(
         .get("location")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = resp.body_mut().read_to_string().unwrap_or_default();
+    // A stream (the live monitor) never ends: its status is the answer.
+    let streaming = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let body = if streaming {
+        String::new()
+    } else {
+        resp.body_mut().read_to_string().unwrap_or_default()
+    };
     (resp.status().as_u16(), location, body)
 }
 

@@ -33,6 +33,8 @@ impl TestServer {
             .env("TANDEM_SYSLOG__TCP", "127.0.0.1:0")
             .env("TANDEM_LOG", "warn")
             .env_remove("TANDEM_CONFIG")
+            // A test's own switch, which the server would read as an unknown setting.
+            .env_remove("TANDEM_SCREENSHOTS")
             .current_dir(data_dir.parent().unwrap_or(data_dir))
             .stdout(Stdio::piped());
         for (k, v) in extra_env {
@@ -404,5 +406,134 @@ impl Console {
         let start = body.find(marker).expect("the page has a form") + marker.len();
         let end = body[start..].find('"').expect("the value ends") + start;
         body[start..end].to_owned()
+    }
+}
+
+/// Adds a console user with `role` (`soc_analyst`, `responder:hr`, …) to the store in
+/// `data_dir`. The server must be stopped: the store has one writer. There is no API for
+/// console users yet, and a role's limits are only tested by signing in as someone who has it.
+pub fn add_user_with_password(data_dir: &Path, name: &str, password: &str, role: &str) {
+    use tandem_store::AccountStore;
+    let store = tandem_store::SqliteStore::open(data_dir, tandem_store::StoreConfig::default())
+        .expect("open the stopped server's store");
+    let created = store
+        .create_user(&tandem_store::Account {
+            name: name.into(),
+            password_hash: tandem_web::hash_password(password),
+            role: role.into(),
+        })
+        .expect("create user");
+    assert!(created, "user {name} exists already");
+    tandem_store::EventStore::close(&store).expect("close store");
+}
+
+/// `tandem demo` as a newcomer runs it: a server and a simulated organisation sending to it
+/// through the real integrations. Stopped on drop.
+pub struct Demo {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    output: Vec<String>,
+    pub url: String,
+    pub password: String,
+    pub token: String,
+}
+
+impl Demo {
+    /// Starts the demo in `dir/demo` with `args` (`--people`, `--history-hours`, …) and
+    /// returns once it has sent its history.
+    pub fn start(dir: &Path, args: &[&str]) -> Demo {
+        let data = dir.join("demo");
+        let child = tandem()
+            .arg("demo")
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("TANDEM_SYSLOG__UDP", "127.0.0.1:0")
+            .env("TANDEM_SYSLOG__TCP", "127.0.0.1:0")
+            .env("TANDEM_LOG", "warn")
+            .env("TANDEM_DETECT__TICK_SECONDS", "1")
+            .env_remove("TANDEM_CONFIG")
+            .env_remove("TANDEM_SCREENSHOTS")
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("tandem demo starts");
+        let (tx, lines) = std::sync::mpsc::channel();
+        let mut demo = Demo {
+            child,
+            lines,
+            output: Vec::new(),
+            url: String::new(),
+            password: String::new(),
+            token: String::new(),
+        };
+        let stdout = demo.child.stdout.take().expect("piped stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let word = |line: String| line.split_whitespace().nth(1).unwrap_or("").to_owned();
+        demo.url = word(demo.wait_for_line("console:"))
+            .trim_end_matches('/')
+            .to_owned();
+        demo.password = word(demo.wait_for_line("password:"));
+        demo.token = demo
+            .wait_for_line("TANDEM_TOKEN=")
+            .split("TANDEM_TOKEN=")
+            .nth(1)
+            .unwrap_or("")
+            .to_owned();
+        demo.wait_for_line("history loaded");
+        demo
+    }
+
+    /// Waits (up to a minute) for the demo to print a line containing `needle`.
+    pub fn wait_for_line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
+                self.output.push(line.clone());
+                if line.contains(needle) {
+                    return line;
+                }
+            }
+        }
+        panic!(
+            "the demo never printed `{needle}`:\n{}",
+            self.output.join("\n")
+        );
+    }
+
+    /// Stages a scenario (`tailgate`, `forced_door`, …) as a person types it.
+    pub fn stage(&mut self, scenario: &str) {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().expect("piped stdin");
+        writeln!(stdin, "{scenario}").expect("demo reads its terminal");
+        self.wait_for_line(&format!("staged {scenario}"));
+    }
+
+    /// GET with the admin token; the JSON body.
+    pub fn get(&self, path: &str, query: &[(&str, &str)]) -> Value {
+        let mut req = TestServer::agent()
+            .get(format!("{}{path}", self.url))
+            .header("Authorization", format!("Bearer {}", self.token));
+        for (k, v) in query {
+            req = req.query(*k, *v);
+        }
+        req.call()
+            .expect("request sent")
+            .body_mut()
+            .read_json()
+            .unwrap_or(Value::Null)
+    }
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -1,0 +1,296 @@
+//! The console in a real browser (headless Chromium through chromedriver), as the people it
+//! is for use it: an administrator signs in with the password the first start printed,
+//! searches and opens an event, checks the sources and signs out; an HR responder signs in
+//! and is told, readably, that a page outside their role is not for them. Every page visited
+//! passes a basic accessibility check run in the page itself.
+//!
+//! The data is `tandem demo`'s simulated organisation, so the pages show what a newcomer's
+//! first look shows. With `TANDEM_SCREENSHOTS=1` each page's screenshot is written to
+//! `docs/screenshots/<page>.png` (the README shows them); otherwise to a temporary directory.
+
+mod support;
+
+use std::path::PathBuf;
+use support::{Demo, TestServer};
+use tandem_testkit::Browser;
+
+/// A page of the console in the tour. Adding a page to the browser tests is one entry here.
+struct Page {
+    /// What to open, with a query where the page needs one to show something.
+    path: &'static str,
+    /// Its `h1`: the page, not a refusal or an error, is what opened.
+    heading: &'static str,
+    /// Content that only the working page shows, from the demo's data.
+    shows: &'static str,
+    /// The screenshot's name in `docs/screenshots/`.
+    name: &'static str,
+}
+
+const PAGES: &[Page] = &[
+    Page {
+        path: "/search?q=class%3Aphysical_access&range=24h",
+        heading: "Search events",
+        shows: "physical_access",
+        name: "search",
+    },
+    Page {
+        path: "/sources",
+        heading: "Sources",
+        // The demo's Verkada webhooks, by the name it registers them under.
+        shows: "verkada",
+        name: "sources",
+    },
+    Page {
+        path: "/live",
+        heading: "Live monitor",
+        shows: "physical_access",
+        name: "live",
+    },
+    Page {
+        path: "/findings",
+        heading: "Findings",
+        // The staged tailgate.
+        shows: "Tailgating",
+        name: "findings",
+    },
+    Page {
+        path: "/people",
+        heading: "People",
+        shows: "Engineering",
+        name: "people",
+    },
+    Page {
+        path: "/places",
+        heading: "Places",
+        shows: "Restricted",
+        name: "places",
+    },
+    Page {
+        path: "/rules",
+        heading: "Detection rules",
+        shows: "attack.",
+        name: "rules",
+    },
+    Page {
+        path: "/settings",
+        heading: "Settings",
+        shows: "Administrator",
+        name: "settings",
+    },
+    Page {
+        path: "/audit",
+        heading: "Audit log",
+        shows: "The log is intact",
+        name: "audit",
+    },
+];
+
+/// Where screenshots go: the committed `docs/screenshots/` when asked for, else a temporary
+/// directory (they are still taken, so a broken screenshot fails every run).
+struct Screenshots {
+    dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl Screenshots {
+    fn new() -> Screenshots {
+        if std::env::var("TANDEM_SCREENSHOTS").is_ok_and(|v| v == "1") {
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+            Screenshots { dir, _temp: None }
+        } else {
+            let temp = tempfile::tempdir().unwrap();
+            Screenshots {
+                dir: temp.path().to_owned(),
+                _temp: Some(temp),
+            }
+        }
+    }
+
+    /// Saves the page shown as `<name>.png`, after checking it is accessible.
+    fn take(&self, browser: &Browser, name: &str) {
+        browser.assert_accessible();
+        let path = self.dir.join(format!("{name}.png"));
+        browser.screenshot(&path);
+        let png = std::fs::read(&path).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "{} is no PNG", path.display());
+    }
+}
+
+/// The demo with a day of history for 40 people, and a staged tailgate so that there are
+/// door events at this moment whatever the hour.
+fn demo() -> (tempfile::TempDir, Demo) {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Demo::start(
+        dir.path(),
+        &[
+            "--people",
+            "40",
+            "--history-hours",
+            "24",
+            "--scenario",
+            "tailgate",
+        ],
+    );
+    (dir, demo)
+}
+
+fn sign_in(browser: &Browser, user: &str, password: &str) {
+    browser.goto("/login");
+    browser.wait_for_heading("Sign in to Tandem");
+    browser.fill("User name", user);
+    browser.fill("Password", password);
+    browser.click_button("Sign in");
+}
+
+#[test]
+fn an_administrator_searches_opens_an_event_checks_sources_and_signs_out() {
+    let (_dir, mut demo) = demo();
+    demo.wait_for_line("staged tailgate");
+    let shots = Screenshots::new();
+    let browser = Browser::start(&demo.url);
+
+    // Without a session the console sends the visitor to the sign-in form.
+    browser.goto("/search");
+    browser.wait_for_heading("Sign in to Tandem");
+    assert!(browser.path().starts_with("/login"), "{}", browser.path());
+    shots.take(&browser, "login");
+
+    sign_in(&browser, "admin", &demo.password);
+    // An administrator starts on the live monitor, the first page of the menu.
+    browser.wait_for_heading("Live monitor");
+    browser.click_link("Search");
+    browser.wait_for_heading("Search events");
+    browser.fill("Query", "class:physical_access AND activity:granted");
+    browser.fill("Time", "Last 24 hours");
+    browser.click_button("Search");
+    browser.wait_until("the search", |b| {
+        b.path()
+            .contains("q=class%3Aphysical_access+AND+activity%3Agranted")
+    });
+    browser.wait_for_text(" events");
+    let text = browser.text();
+    assert!(text.contains("granted"), "{text}");
+    assert!(
+        !text.contains("\"activity\""),
+        "details open before a click"
+    );
+    shots.take(&browser, "search-results");
+
+    // The event's details open in place, with every field.
+    browser.click_css("table.events tbody tr:first-child summary");
+    browser.wait_for_text("\"activity\": \"granted\"");
+    shots.take(&browser, "event");
+
+    browser.click_link("Sources");
+    browser.wait_for_heading("Sources");
+    for source in ["windows", "okta", "verkada"] {
+        browser.wait_for_text(source);
+    }
+
+    browser.click_button("Sign out");
+    browser.wait_for_heading("Sign in to Tandem");
+    // The session is over: the console asks again.
+    browser.goto("/sources");
+    browser.wait_for_heading("Sign in to Tandem");
+}
+
+#[test]
+fn every_page_opens_for_an_administrator_and_is_accessible() {
+    let (_dir, mut demo) = demo();
+    demo.wait_for_line("staged tailgate");
+    let shots = Screenshots::new();
+    let browser = Browser::start(&demo.url);
+    sign_in(&browser, "admin", &demo.password);
+    // The start page is the first page of the menu the role may open.
+    browser.wait_for_heading("Live monitor");
+    for page in PAGES {
+        browser.goto(page.path);
+        browser.wait_for_heading(page.heading);
+        browser.wait_for_text(page.shows);
+        shots.take(&browser, page.name);
+    }
+}
+
+#[test]
+fn a_responder_is_told_which_pages_are_not_for_their_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = TestServer::start(&data, None, &[]);
+    let token = server.token.clone();
+    server.terminate();
+    support::add_user_with_password(&data, "hana", "correct horse battery", "responder:hr");
+    let server = TestServer::start(&data, Some(&token), &[]);
+    let shots = Screenshots::new();
+    let browser = Browser::start(&server.url);
+
+    sign_in(&browser, "hana", "wrong password");
+    browser.wait_for_text("Wrong user name or password.");
+    browser.assert_accessible();
+
+    sign_in(&browser, "hana", "correct horse battery");
+    browser.wait_until("signing in", |b| !b.path().starts_with("/login"));
+    // Sources are for the SOC and the administrators, not HR.
+    browser.goto("/sources");
+    browser.wait_for_heading("Not allowed");
+    browser.wait_for_text("ask a Tandem administrator");
+    let text = browser.text();
+    assert!(!text.contains("Dead letters"), "{text}");
+    shots.take(&browser, "not-allowed");
+}
+
+#[test]
+fn the_accessibility_check_finds_what_it_looks_for() {
+    let browser = Browser::start("about:blank");
+    let page = r#"<!doctype html><html lang="en"><title>t</title><body>
+        <h1>One</h1><h1>Two</h1>
+        <input name="q"><label for="ok">Name</label><input id="ok">
+        <select name="s"></select><textarea aria-label="Notes"></textarea>
+        <img src="x.png"><img src="y.png" alt="">
+        <button></button><button>Send</button><a href="/x"></a>
+        </body></html>"#;
+    browser.goto(&format!(
+        "data:text/html;charset=utf-8,{}",
+        page.replace('#', "%23").replace('\n', "")
+    ));
+    let problems = browser.accessibility_problems();
+    let count = |what: &str| problems.iter().filter(|p| p.starts_with(what)).count();
+    assert_eq!(count("field without a label"), 2, "{problems:#?}");
+    assert_eq!(count("image without alt"), 1, "{problems:#?}");
+    assert_eq!(count("button without text"), 1, "{problems:#?}");
+    assert_eq!(count("link without text"), 1, "{problems:#?}");
+    assert_eq!(
+        count("expected exactly one h1, found 2"),
+        1,
+        "{problems:#?}"
+    );
+    assert_eq!(problems.len(), 6, "{problems:#?}");
+}
+
+/// The analyst's path through an incident: a finding from a staged scenario, its evidence,
+/// the person it names and their merged timeline; then switching a noisy rule off.
+#[test]
+fn a_finding_leads_to_the_person_and_a_rule_can_be_switched_off() {
+    let (_dir, mut demo) = demo();
+    demo.wait_for_line("staged tailgate");
+    let shots = Screenshots::new();
+    let browser = Browser::start(&demo.url);
+    sign_in(&browser, "admin", &demo.password);
+    browser.wait_for_heading("Live monitor");
+
+    browser.click_link("Findings");
+    browser.wait_for_heading("Findings");
+    browser.click_css("table tbody tr td a[href^='/findings/']");
+    browser.wait_for_text("Evidence");
+    shots.take(&browser, "finding");
+    browser.click_css("dd a[href^='/people/']");
+    browser.wait_for_text("Timeline");
+    browser.wait_for_text("Badges");
+    shots.take(&browser, "person");
+
+    browser.goto("/rules?q=duress");
+    browser.wait_for_heading("Detection rules");
+    browser.click_button("Disable");
+    browser.wait_for_text("Disabled");
+    let text = browser.text();
+    assert!(text.contains("Enable"), "{text}");
+}
