@@ -606,6 +606,30 @@ fn valid_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c))
 }
 
+/// The name and role a settings form asked for, or the settings page explaining what is
+/// wrong with them.
+async fn name_and_role(
+    v: &Visitor,
+    state: &AppState,
+    what: &str,
+    name: &str,
+    role: &str,
+) -> Result<(String, Role), Response> {
+    let name = name.trim().to_owned();
+    if !valid_name(&name) {
+        return Err(settings_error(
+            v,
+            state,
+            format!("A {what} name is 1 to 64 letters, digits, dots, dashes, underscores or @."),
+        )
+        .await);
+    }
+    match chosen_role(role) {
+        Some(role) => Ok((name, role)),
+        None => Err(settings_error(v, state, "Choose one of the listed roles.".into()).await),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct NewUserForm {
     #[serde(default)]
@@ -623,17 +647,9 @@ pub async fn create_user(
     State(state): State<AppState>,
     Form(form): Form<NewUserForm>,
 ) -> Response {
-    let name = form.name.trim().to_owned();
-    if !valid_name(&name) {
-        return settings_error(
-            &v,
-            &state,
-            "A user name is 1 to 64 letters, digits, dots, dashes, underscores or @.".into(),
-        )
-        .await;
-    }
-    let Some(role) = chosen_role(&form.role) else {
-        return settings_error(&v, &state, "Choose one of the listed roles.".into()).await;
+    let (name, role) = match name_and_role(&v, &state, "user", &form.name, &form.role).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
     };
     let generated = form.password.is_empty();
     if !generated && form.password.chars().count() < MIN_PASSWORD {
@@ -764,17 +780,9 @@ pub async fn create_token(
     State(state): State<AppState>,
     Form(form): Form<NewTokenForm>,
 ) -> Response {
-    let name = form.name.trim().to_owned();
-    if !valid_name(&name) {
-        return settings_error(
-            &v,
-            &state,
-            "A token name is 1 to 64 letters, digits, dots, dashes, underscores or @.".into(),
-        )
-        .await;
-    }
-    let Some(role) = chosen_role(&form.role) else {
-        return settings_error(&v, &state, "Choose one of the listed roles.".into()).await;
+    let (name, role) = match name_and_role(&v, &state, "token", &form.name, &form.role).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
     };
     let secret = generate_secret("tat_");
     let token = ApiToken {
