@@ -680,6 +680,31 @@ fn one_grant_two_people_on_camera() {
     assert!(f.tags.contains(&"physical.tailgating".to_owned()));
 }
 
+/// Frigate reports one person twice: the object (`frigate/events` new) and the review item
+/// that opens with it (`frigate/reviews` new). That is one person, not a tailgate.
+#[test]
+fn an_object_and_its_review_item_are_one_person() {
+    let dir = directory();
+    let mut d = only(|c| c.tailgating.enabled = true);
+    let mut review = camera(&dir, "2026-11-25T08:00:02.600Z", "osl-entrance", 1);
+    review.attrs.insert("frigate.kind".into(), json!("review"));
+    let events = [
+        grant(&dir, "2026-11-25T08:00:00Z", "osl-entrance", "1001"),
+        badge(
+            &dir,
+            "2026-11-25T08:00:01Z",
+            "osl-entrance",
+            Activity::Taken,
+            Some("1001"),
+            "in",
+        ),
+        camera(&dir, "2026-11-25T08:00:02.500Z", "osl-entrance", 1),
+        review,
+    ];
+    let f = run(&mut d, &dir, &events, Some("2026-11-25T08:01:00Z"));
+    assert!(f.is_empty(), "{f:#?}");
+}
+
 #[test]
 fn two_grants_two_people_is_not_tailgating() {
     let dir = directory();

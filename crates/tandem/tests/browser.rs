@@ -198,6 +198,7 @@ fn an_administrator_searches_opens_an_event_checks_sources_and_signs_out() {
 fn every_page_opens_for_an_administrator_and_is_accessible() {
     let (_dir, mut demo) = demo();
     demo.wait_for_line("staged tailgate");
+    demo.wait_for_finding("tandem.tailgating");
     let shots = Screenshots::new();
     let browser = Browser::start(&demo.url);
     sign_in(&browser, "admin", &demo.password);
@@ -272,6 +273,7 @@ fn the_accessibility_check_finds_what_it_looks_for() {
 fn a_finding_leads_to_the_person_and_a_rule_can_be_switched_off() {
     let (_dir, mut demo) = demo();
     demo.wait_for_line("staged tailgate");
+    demo.wait_for_finding("tandem.tailgating");
     let shots = Screenshots::new();
     let browser = Browser::start(&demo.url);
     sign_in(&browser, "admin", &demo.password);

@@ -7,7 +7,7 @@
 //!    person standing at the door explains being on camera) at that door around then. "People
 //!    seen" is the larger of the highest count in one detection and the number of separate
 //!    detections that start a new track (`video_detection` / `detect`; `update`s of one track
-//!    do not add people). The camera is matched to the door through the directory (the
+//!    and review items summing up tracks already reported do not add people). The camera is matched to the door through the directory (the
 //!    camera's parent is the door) or the event's own `place.door`.
 //! 2. **Grant without door cycle** (`grant_without_taken`). At a door whose reader reports
 //!    `taken` (door opened after grant), a grant never followed by `taken` or `not_taken`
@@ -381,6 +381,13 @@ impl Tailgating {
     }
 }
 
+/// A camera message that sums up detections already reported one by one (a Frigate review
+/// item opens alongside the object it is about): it says how many people, not that another
+/// one arrived, so it counts towards the highest count but never as a new track.
+fn is_summary(e: &Event) -> bool {
+    e.attrs.get("frigate.kind").and_then(|v| v.as_str()) == Some("review")
+}
+
 impl DoorState {
     fn has(&self, id: Ulid) -> bool {
         self.grants.iter().any(|g| g.id == id)
@@ -436,7 +443,7 @@ impl Detection for Tailgating {
                 time: e.time,
                 id: e.id,
                 count: det.count.unwrap_or(1),
-                new_track: e.activity == Activity::Detect,
+                new_track: e.activity == Activity::Detect && !is_summary(e),
                 camera,
             });
             d.seen.sort_by_key(|s| s.time);

@@ -451,6 +451,8 @@ impl Demo {
             .args(args)
             .env("TANDEM_SYSLOG__UDP", "127.0.0.1:0")
             .env("TANDEM_SYSLOG__TCP", "127.0.0.1:0")
+            // Detections of absence and windows at quiet doors are decided by the tick.
+            .env("TANDEM_DETECT__TICK_SECONDS", "2")
             .env("TANDEM_LOG", "warn")
             .env("TANDEM_DETECT__TICK_SECONDS", "1")
             .env_remove("TANDEM_CONFIG")
@@ -528,6 +530,28 @@ impl Demo {
             .body_mut()
             .read_json()
             .unwrap_or(Value::Null)
+    }
+}
+
+impl Demo {
+    /// Waits until a finding of `rule` is stored (windows close some seconds after the
+    /// staged scenario, when the door's clock or the tick passes them).
+    pub fn wait_for_finding(&self, rule: &str) {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            let mut resp = TestServer::agent()
+                .get(format!("{}/api/v1/findings", self.url))
+                .header("Authorization", format!("Bearer {}", self.token))
+                .query("q", format!("finding.rule_id:{rule}"))
+                .call()
+                .expect("request sent");
+            let v: Value = resp.body_mut().read_json().unwrap_or_default();
+            if v["total"].as_u64().unwrap_or(0) > 0 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no {rule} finding: {v}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
     }
 }
 
