@@ -720,6 +720,60 @@ fn loading_reports_bad_rules_and_honours_disabled() {
     assert!(rules.evaluate(&e).is_empty());
 }
 
+/// A draft written in the console, tried on stored events handed over newest first (as a
+/// search returns them): the detection fires once per matching event, the correlation once
+/// over the three, and a door the rule does not name raises nothing.
+#[test]
+fn a_draft_rule_replays_over_past_events_in_time_order() {
+    let draft = "title: Server Room Denial\nid: 33333333-3333-3333-3333-333333333333\nname: srv_denied\nlevel: low\nlogsource:\n    product: tandem\n    category: physical_access\ndetection:\n    sel:\n        activity: denied\n        door: server-room\n    condition: sel\n---\ntitle: Repeated Server Room Denials\nid: 44444444-4444-4444-4444-444444444444\nlevel: high\ncorrelation:\n    type: event_count\n    rules:\n        - srv_denied\n    group-by:\n        - door\n    timespan: 5m\n    condition:\n        gte: 3\n    generate: true\n";
+    let (rules, report) = SigmaRules::from_text("draft", draft);
+    assert!(report.issues.is_empty(), "{:?}", report.issues);
+    assert_eq!((report.detection_rules, report.correlation_rules), (1, 1));
+    let mut stored: Vec<Event> = (0..3)
+        .map(|i| {
+            badge(
+                "server-room",
+                &format!("2026-03-04T10:0{i}:00Z"),
+                &format!("{i}"),
+                Activity::Denied,
+            )
+        })
+        .collect();
+    stored.push(badge(
+        "lobby",
+        "2026-03-04T10:01:30Z",
+        "9",
+        Activity::Denied,
+    ));
+    stored.reverse();
+    let findings = rules.replay(&stored);
+    let titles: Vec<&str> = findings.iter().map(|f| f.rule_title.as_str()).collect();
+    assert_eq!(
+        titles
+            .iter()
+            .filter(|t| **t == "Server Room Denial")
+            .count(),
+        3,
+        "{titles:?}"
+    );
+    assert_eq!(
+        titles
+            .iter()
+            .filter(|t| **t == "Repeated Server Room Denials")
+            .count(),
+        1,
+        "{titles:?}"
+    );
+
+    let (_, bad) = SigmaRules::from_text("draft", "title: [unclosed\n");
+    assert!(
+        bad.issues[0].reason.starts_with("parse:"),
+        "{:?}",
+        bad.issues
+    );
+    assert_eq!(bad.issues[0].path, PathBuf::from("draft"));
+}
+
 #[test]
 fn view_maps_vendor_and_tandem_names() {
     let win = winlogbeat_line(("4625", 1), &[]);

@@ -249,3 +249,37 @@ pub struct StoreStatus {
     pub oldest_event: Option<DateTime<Utc>>,
     pub newest_event: Option<DateTime<Utc>>,
 }
+
+/// The fields a search box suggests, with what each holds, in the order people reach for
+/// them. Each has a column of its own (so it is fast to filter and count by); any other
+/// event field (`place.building`) or vendor field (`winlog.event_id`) can be searched too.
+pub const SEARCH_FIELDS: &[(&str, &str)] = &[
+    (
+        "user",
+        "account name as the source wrote it (alice, ALICE@corp)",
+    ),
+    (
+        "person",
+        "the person in the directory the event was resolved to",
+    ),
+    (
+        "class",
+        "kind of event: authentication, physical_access, network_activity, …",
+    ),
+    (
+        "activity",
+        "what happened: logon, granted, denied, forced, held_open, …",
+    ),
+    ("outcome", "success or failure"),
+    ("severity", "informational, low, medium, high, critical"),
+    ("site", "site of a door, reader or camera"),
+    ("zone", "zone within a site (server room, lobby)"),
+    ("door", "door or reader"),
+    ("host", "computer name"),
+    ("src.ip", "address the connection came from"),
+    ("dst.ip", "address the connection went to"),
+    ("ip", "either address"),
+    ("source", "the Tandem source that sent the event"),
+    ("message", "the event's text"),
+    ("time", "event time; ranges like time:[now-1h TO now]"),
+];

@@ -29,8 +29,8 @@ mod sqlite;
 
 pub use api::{
     Aggregation, Commit, CommitReceipt, DeadLetterQuery, EventPage, RetentionPolicy,
-    RetentionReport, SearchRequest, SearchResult, SourceRecord, SourceStats, StoreConfig,
-    StoreStatus, Synchronous, TimeBucket, WriteBatch,
+    RetentionReport, SEARCH_FIELDS, SearchRequest, SearchResult, SourceRecord, SourceStats,
+    StoreConfig, StoreStatus, Synchronous, TimeBucket, WriteBatch,
 };
 pub use error::StoreError;
 

@@ -293,6 +293,22 @@ impl Browser {
         });
     }
 
+    /// Types `keys` into the field labelled `label` after what is there, as a person typing
+    /// on; WebDriver key codes work too ([`Browser::ENTER`]).
+    pub fn type_keys(&self, label: &str, keys: &str) {
+        let l = xpath_literal(label);
+        let xpath = format!(
+            "//*[self::input or self::textarea][@id = //label[normalize-space(.) = {l}]/@for or @aria-label = {l} or @name = {l}]"
+        );
+        let field = self.find(&xpath, &format!("a field labelled {label:?}"));
+        self.runtime
+            .block_on(field.send_keys(keys))
+            .unwrap_or_else(|e| panic!("cannot type into {label:?}: {e}"));
+    }
+
+    /// The Enter key, for [`Browser::type_keys`].
+    pub const ENTER: &str = "\u{E007}";
+
     /// Presses the button whose text is `text` (the first such one).
     pub fn click_button(&self, text: &str) {
         let t = xpath_literal(text);

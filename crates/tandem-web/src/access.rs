@@ -190,6 +190,8 @@ pub enum Permission {
     ManageUsers,
     /// Read and verify the audit log.
     ViewAudit,
+    /// Change how this server runs: the rule directories it reads from its own disk.
+    ConfigureServer,
     /// SCIM provisioning from an identity provider.
     ProvisionIdentities,
 }
@@ -207,4 +209,28 @@ pub enum Access {
     Needs(Permission),
     /// Any signed-in user or token (signing out, one's own session).
     SignedIn,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Testing a rule reads stored events, and its route asks only for [`Permission::ViewRules`].
+    #[test]
+    fn whoever_views_rules_may_search_events() {
+        for role in Role::all() {
+            if role.permits(Permission::ViewRules) {
+                assert!(role.permits(Permission::SearchEvents), "{role}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_administrators_configure_the_server() {
+        let allowed: Vec<Role> = Role::all()
+            .into_iter()
+            .filter(|r| r.permits(Permission::ConfigureServer))
+            .collect();
+        assert_eq!(allowed, [Role::Admin]);
+    }
 }

@@ -303,46 +303,118 @@ pub async fn create_source(
     State(state): State<AppState>,
     Json(new): Json<NewSource>,
 ) -> Result<Response, ApiError> {
+    let name = new.name.clone();
+    let key = register_source(&state, &who, new).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "name": name, "api_key": key })),
+    )
+        .into_response())
+}
+
+/// Issues a new API key for a source; the old one stops working at once.
+pub async fn rotate_source_key(
+    who: Principal,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let key = issue_source_key(&state, &who, &name).await?;
+    Ok(Json(serde_json::json!({ "name": name, "api_key": key })).into_response())
+}
+
+/// Formats that take events over HTTP with a source key: the others carry a shared secret
+/// (signed webhooks) or arrive over MQTT.
+pub fn takes_key(format: Format) -> bool {
+    !format.is_mqtt() && format != Format::Verkada
+}
+
+/// Registers a new source with a fresh key (audited) and returns the key. The console's
+/// settings page and `POST /api/v1/sources` both come here.
+pub async fn register_source(
+    state: &AppState,
+    who: &Principal,
+    new: NewSource,
+) -> Result<String, ApiError> {
     who.require(Permission::ManageSources)?;
     if new.name.is_empty()
+        || new.name.len() > 64
         || !new
             .name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(ApiError::bad_request(
-            "source names use letters, digits, `-` and `_`",
+            "source names use letters, digits, `-` and `_` (at most 64)",
         ));
     }
     let format: Format = new
         .format
         .parse()
         .map_err(|e| ApiError::bad_request(format!("{e}")))?;
-    if format.is_mqtt() || matches!(format, Format::Verkada | Format::Mapped) {
+    if !takes_key(format) || format == Format::Mapped {
         return Err(ApiError::bad_request(format!(
             "`{format}` sources carry a shared secret, a field mapping or an MQTT subscription; declare them in tandem.toml ([[sources]] / [[mqtt]])"
         )));
     }
+    if state.pipeline.source(&new.name).is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "a source named `{}` exists already; issue a new key for it instead",
+                new.name
+            ),
+        ));
+    }
     let key = crate::generate_secret("tsk_");
     let mut source = Source::new(&new.name, format);
-    source.vendor = new.vendor;
-    source.product = new.product;
+    source.vendor = new.vendor.filter(|v| !v.trim().is_empty());
+    source.product = new.product.filter(|p| !p.trim().is_empty());
     source.key_sha256 = Some(hash_key(&key));
     let pipeline = state.pipeline.clone();
     tokio::task::spawn_blocking(move || pipeline.register(source)).await??;
     crate::audit::by(
-        &state,
-        &who,
+        state,
+        who,
         "source.create",
         &format!("source:{}", new.name),
         serde_json::json!({ "format": format.to_string() }),
     )
     .await;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({ "name": new.name, "api_key": key })),
+    Ok(key)
+}
+
+/// Replaces a source's key (audited) and returns the new one.
+pub async fn issue_source_key(
+    state: &AppState,
+    who: &Principal,
+    name: &str,
+) -> Result<String, ApiError> {
+    who.require(Permission::ManageSources)?;
+    let Some(mut source) = state.pipeline.source(name) else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no source named `{name}`"),
+        ));
+    };
+    if !takes_key(source.format) {
+        return Err(ApiError::bad_request(format!(
+            "`{}` sources do not use a key: they are signed with a shared secret or arrive over MQTT",
+            source.format
+        )));
+    }
+    let key = crate::generate_secret("tsk_");
+    source.key_sha256 = Some(hash_key(&key));
+    let pipeline = state.pipeline.clone();
+    tokio::task::spawn_blocking(move || pipeline.register(source)).await??;
+    crate::audit::by(
+        state,
+        who,
+        "source.key",
+        &format!("source:{name}"),
+        serde_json::json!({}),
     )
-        .into_response())
+    .await;
+    Ok(key)
 }
 
 #[derive(Deserialize)]

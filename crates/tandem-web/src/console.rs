@@ -40,6 +40,10 @@ fn templates() -> &'static Environment<'static> {
             ("place.html", include_str!("../templates/place.html")),
             ("live.html", include_str!("../templates/live.html")),
             ("rules.html", include_str!("../templates/rules.html")),
+            (
+                "rule_test.html",
+                include_str!("../templates/rule_test.html"),
+            ),
             ("settings.html", include_str!("../templates/settings.html")),
         ] {
             env.add_template(name, source).expect("templates are valid");
@@ -313,8 +317,11 @@ pub async fn search_page(
         limit: Some(100),
         offset: None,
     };
-    let base =
-        context! { q => form.q, range => range, ranges => RANGES.to_vec(), ..v.base("search") };
+    let base = context! {
+        q => form.q, range => range, ranges => RANGES.to_vec(),
+        fields => search_fields().0, fields_json => search_fields().1,
+        ..v.base("search")
+    };
     let request = match search_request(&params) {
         Ok(r) => r,
         Err(e) => {
@@ -463,33 +470,230 @@ fn histogram_bars(result: SearchResult) -> Option<minijinja::Value> {
     Some(context! { width => width, bars => bars, caption => caption })
 }
 
-pub async fn sources_page(v: Visitor, State(state): State<AppState>) -> Response {
+/// Hours the sources page's volume sparkline covers.
+const SPARK_HOURS: usize = 24;
+
+#[derive(Deserialize, Default)]
+pub struct SourcesParams {
+    /// Show this source's dead letters (all sources' when empty).
+    #[serde(default)]
+    source: String,
+}
+
+/// Events per hour per source over the last [`SPARK_HOURS`], oldest first.
+fn hourly_volume(
+    events: &dyn tandem_store::EventStore,
+    now: chrono::DateTime<Utc>,
+) -> std::collections::HashMap<String, Vec<u64>> {
+    let from = now - Duration::hours(SPARK_HOURS as i64);
+    let mut out: std::collections::HashMap<String, Vec<u64>> = Default::default();
+    let Ok(everything) = tandem_query::parse("*") else {
+        return out;
+    };
+    let mut request = tandem_store::SearchRequest::new(everything);
+    request.from = Some(from);
+    request.query.pipe = Some(tandem_query::Pipe::Timechart {
+        span_seconds: 3600,
+        by: Some("source".into()),
+    });
+    let Ok(SearchResult::Aggregation(agg)) = events.search(&request) else {
+        return out;
+    };
+    for bucket in agg.buckets.unwrap_or_default() {
+        let slot = ((bucket.start - from).num_seconds().max(0) / 3600) as usize;
+        for (series, n) in bucket.counts {
+            let Some(name) = series.as_str() else {
+                continue;
+            };
+            let line = out
+                .entry(name.to_owned())
+                .or_insert_with(|| vec![0; SPARK_HOURS + 1]);
+            if let Some(v) = line.get_mut(slot) {
+                *v += n;
+            }
+        }
+    }
+    out
+}
+
+/// An SVG polyline for a sparkline 120 wide and 24 high.
+fn sparkline(counts: &[u64]) -> minijinja::Value {
+    let max = counts.iter().copied().max().unwrap_or(0);
+    let step = 120.0 / (counts.len().max(2) - 1) as f64;
+    let points: Vec<String> = counts
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            let y = 22.0 - (n as f64 / max.max(1) as f64) * 20.0;
+            format!("{:.1},{:.1}", i as f64 * step, y)
+        })
+        .collect();
+    context! { points => points.join(" "), max => max, total => counts.iter().sum::<u64>() }
+}
+
+/// `GET /sources`: each source's health, its volume over the last day, and the latest dead
+/// letters with the reason and the line as received.
+pub async fn sources_page(
+    v: Visitor,
+    State(state): State<AppState>,
+    Query(params): Query<SourcesParams>,
+) -> Response {
     let events = state.events.clone();
+    let only = (!params.source.is_empty()).then(|| params.source.clone());
     let result = tokio::task::spawn_blocking(move || {
-        Ok::<_, tandem_store::StoreError>((events.sources()?, events.source_stats()?))
+        let letters = events.dead_letters(&tandem_store::DeadLetterQuery {
+            source: only,
+            since: None,
+            limit: 50,
+        })?;
+        let volume = hourly_volume(events.as_ref(), Utc::now());
+        Ok::<_, tandem_store::StoreError>((
+            events.sources()?,
+            events.source_stats()?,
+            letters,
+            volume,
+        ))
     })
     .await;
     match result {
-        Ok(Ok((registered, stats))) => {
+        Ok(Ok((registered, stats, letters, volume))) => {
             let rows: Vec<_> = stats
                 .iter()
                 .map(|s| {
                     let format = registered.iter().find(|r| r.name == s.name).map(|r| r.format.clone());
+                    let line = volume.get(&s.name).cloned().unwrap_or_else(|| vec![0; SPARK_HOURS + 1]);
                     context! {
-                        name => s.name.clone(), format => format.unwrap_or_else(|| "—".into()),
+                        name => s.name.clone(), query_name => path_segment(&s.name),
+                        format => format.unwrap_or_else(|| "—".into()),
                         last_event_time => s.last_event_time.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
                         last_received => s.last_received.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
                         events_per_minute => format!("{:.1}", s.events_per_minute),
                         events_total => s.events_total, dead_letters_total => s.dead_letters_total,
+                        spark => sparkline(&line),
+                    }
+                })
+                .collect();
+            let letters: Vec<_> = letters
+                .iter()
+                .map(|d| {
+                    context! {
+                        source => d.source.clone(), time => d.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+                        reason => d.reason.clone(), raw => d.raw.chars().take(2000).collect::<String>(),
                     }
                 })
                 .collect();
             render(
                 "sources.html",
-                context! { sources => rows, ..v.base("sources") },
+                context! {
+                    sources => rows, letters => letters, source => params.source,
+                    can_manage => v.can(Permission::ManageSources), ..v.base("sources")
+                },
             )
         }
         Ok(Err(e)) => ApiError::from(e).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
+}
+
+/// A path segment with everything but unreserved characters percent-encoded (rule ids may
+/// be titles with spaces).
+pub fn path_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A vendored script, cached for an hour (sites on slow links fetch it once a visit).
+pub fn script(body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /static/search.js`: field and value suggestions for the search box.
+pub async fn search_script() -> Response {
+    script(include_str!("../static/search.js"))
+}
+
+/// The fields the search box suggests, and the same as JSON for the script (with `<`
+/// escaped, so the text cannot close the `<script>` element it sits in).
+fn search_fields() -> (Vec<minijinja::Value>, String) {
+    let listed = tandem_store::SEARCH_FIELDS
+        .iter()
+        .map(|&(name, about)| context! { name => name, about => about })
+        .collect();
+    let json: Vec<serde_json::Value> = tandem_store::SEARCH_FIELDS
+        .iter()
+        .map(|(name, about)| serde_json::json!({ "name": name, "about": about }))
+        .collect();
+    let json = serde_json::Value::from(json)
+        .to_string()
+        .replace('<', "\\u003c");
+    (listed, json)
+}
+
+#[derive(Deserialize)]
+pub struct ValuesParams {
+    field: String,
+    #[serde(default)]
+    prefix: String,
+}
+
+/// `GET /api/v1/search/values?field=door&prefix=ser`: the commonest values of a field in the
+/// last 24 hours that start with `prefix`, for the search box's suggestions.
+pub async fn search_values(
+    State(state): State<AppState>,
+    Query(params): Query<ValuesParams>,
+) -> Result<Response, ApiError> {
+    let plain = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+    };
+    if params.field.is_empty() || params.field.len() > 64 || !plain(&params.field) {
+        return Err(ApiError::bad_request(
+            "`field` is a field name such as `door`",
+        ));
+    }
+    let prefix = if plain(&params.prefix) && params.prefix.len() <= 64 {
+        params.prefix.clone()
+    } else {
+        String::new()
+    };
+    let q = format!("{f}:{prefix}* | count by {f}", f = params.field);
+    let mut request = crate::api::search_request(&crate::api::SearchParams {
+        q,
+        from: Some("now-24h".into()),
+        to: None,
+        limit: Some(10),
+        offset: None,
+    })?;
+    request.limit = 10;
+    let events = state.events.clone();
+    let result = tokio::task::spawn_blocking(move || events.search(&request)).await??;
+    let values: Vec<serde_json::Value> = match result {
+        SearchResult::Aggregation(agg) => agg
+            .rows
+            .into_iter()
+            .filter_map(|(k, n)| {
+                let v = k.into_iter().next()?;
+                let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                (!text.is_empty() && v != serde_json::Value::Null)
+                    .then(|| serde_json::json!({ "value": text, "count": n }))
+            })
+            .take(10)
+            .collect(),
+        SearchResult::Events(_) => Vec::new(),
+    };
+    Ok(axum::Json(serde_json::json!({ "field": params.field, "values": values })).into_response())
 }

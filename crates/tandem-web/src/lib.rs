@@ -42,6 +42,42 @@ pub trait RuleControl: Send + Sync {
     fn set_enabled(&self, id: &str, enabled: bool) -> Result<(), String>;
     /// Reads the rule directories again, keeping correlation state.
     fn reload(&self) -> Result<serde_json::Value, String>;
+    /// The Sigma text of the file a loaded rule came from: where a test starts.
+    fn source(&self, id: &str) -> Option<String>;
+    /// Loads `text` as a rule set of its own and replays it over `events` (any order).
+    /// Nothing live changes: no findings are stored, no state or hit count moves.
+    fn test(&self, text: &str, events: &[tandem_model::Event]) -> RuleTest;
+    /// Where rules are read from, with what each gave.
+    fn directories(&self) -> Vec<RuleDirectory>;
+    /// Adds a directory (or file) of rules on the server's disk, remembered across
+    /// restarts, and reloads.
+    fn add_directory(&self, path: &std::path::Path) -> Result<serde_json::Value, String>;
+    /// Removes a directory added with [`RuleControl::add_directory`] and reloads.
+    fn remove_directory(&self, path: &std::path::Path) -> Result<serde_json::Value, String>;
+}
+
+/// What trying rules on stored events gave.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RuleTest {
+    /// Detection and correlation rules the text held.
+    pub rules: usize,
+    /// What in the text could not be used, one line each.
+    pub issues: Vec<String>,
+    /// What the rules would have raised, oldest first.
+    pub findings: Vec<tandem_model::Finding>,
+}
+
+/// One place rules are read from.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RuleDirectory {
+    pub path: std::path::PathBuf,
+    /// `shipped` (built into Tandem), `config` (`[detect] sigma_dirs` in tandem.toml) or
+    /// `console` (added on the settings page; the only kind the console removes).
+    pub origin: &'static str,
+    /// Rules read from it, switched on or not.
+    pub rules: usize,
+    /// Files and rules in it that could not be used, one line each.
+    pub issues: Vec<String>,
 }
 
 /// What every handler can reach.
@@ -139,6 +175,12 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             post(api::create_source),
         ),
         r(
+            Method::POST,
+            "/api/v1/sources/{name}/key",
+            Needs(ManageSources),
+            post(api::rotate_source_key),
+        ),
+        r(
             Method::GET,
             "/api/v1/dead-letters",
             Needs(ViewSources),
@@ -209,6 +251,12 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/api/v1/rules",
             Needs(ViewRules),
             get(detect::rules),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/rules/test",
+            Needs(ViewRules),
+            post(pages::rules::test_api),
         ),
         r(
             Method::POST,
@@ -403,57 +451,107 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         ),
         r(
             Method::GET,
+            "/static/search.js",
+            Public,
+            get(console::search_script),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/search/values",
+            Needs(SearchEvents),
+            get(console::search_values),
+        ),
+        r(
+            Method::GET,
             "/static/live.js",
             Public,
-            get(pages::operate::live_script),
+            get(pages::live::live_script),
         ),
         r(
             Method::GET,
             "/live",
             Needs(SearchEvents),
-            get(pages::operate::live_page),
+            get(pages::live::live_page),
         ),
         r(
             Method::GET,
             "/live/stream",
             Needs(SearchEvents),
-            get(pages::operate::live_stream),
+            get(pages::live::live_stream),
         ),
         r(
             Method::GET,
             "/rules",
             Needs(ViewRules),
-            get(pages::operate::rules_page),
+            get(pages::rules::rules_page),
+        ),
+        // Testing reads events as well as rules; every role that may view rules may also
+        // search (`access::tests` holds that).
+        r(
+            Method::GET,
+            "/rules/test",
+            Needs(ViewRules),
+            get(pages::rules::test_page),
+        ),
+        r(
+            Method::POST,
+            "/rules/test",
+            Needs(ViewRules),
+            post(pages::rules::test_rule),
         ),
         r(
             Method::POST,
             "/rules/{id}/{action}",
             Needs(ManageRules),
-            post(pages::operate::switch_rule),
+            post(pages::rules::switch_rule),
         ),
         r(
             Method::GET,
             "/settings",
             Needs(ManageUsers),
-            get(pages::operate::settings_page),
+            get(pages::settings::settings_page),
         ),
         r(
             Method::POST,
             "/settings/users",
             Needs(ManageUsers),
-            post(pages::operate::create_user),
+            post(pages::settings::create_user),
         ),
         r(
             Method::POST,
             "/settings/users/{name}/role",
             Needs(ManageUsers),
-            post(pages::operate::set_role),
+            post(pages::settings::set_role),
         ),
         r(
             Method::POST,
             "/settings/tokens",
             Needs(ManageUsers),
-            post(pages::operate::create_token),
+            post(pages::settings::create_token),
+        ),
+        r(
+            Method::POST,
+            "/settings/sources",
+            Needs(ManageSources),
+            post(pages::settings::create_source),
+        ),
+        r(
+            Method::POST,
+            "/settings/sources/{name}/key",
+            Needs(ManageSources),
+            post(pages::settings::rotate_source_key),
+        ),
+        r(
+            Method::POST,
+            "/settings/rule-directories",
+            Needs(ConfigureServer),
+            post(pages::settings::add_rule_dir),
+        ),
+        r(
+            Method::POST,
+            "/settings/rule-directories/remove",
+            Needs(ConfigureServer),
+            post(pages::settings::remove_rule_dir),
         ),
     ]
 }

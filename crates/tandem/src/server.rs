@@ -157,7 +157,7 @@ impl Server {
                 Some(d) => Some(Arc::new(crate::detection::RuleAdmin {
                     detector: d.clone(),
                     store: store.clone(),
-                    dirs: crate::detection::rule_dirs(&config.detect, &config.data_dir)?,
+                    base_dirs: crate::detection::rule_dirs(&config.detect, &config.data_dir)?,
                 }) as Arc<dyn tandem_web::RuleControl>),
                 None => None,
             },

@@ -72,6 +72,12 @@ const PAGES: &[Page] = &[
         name: "rules",
     },
     Page {
+        path: "/rules/test",
+        heading: "Test a rule on recent events",
+        shows: "Paste or edit Sigma rules",
+        name: "rule-test",
+    },
+    Page {
         path: "/settings",
         heading: "Settings",
         shows: "Administrator",
@@ -160,7 +166,33 @@ fn an_administrator_searches_opens_an_event_checks_sources_and_signs_out() {
     browser.wait_for_heading("Live monitor");
     browser.click_link("Search");
     browser.wait_for_heading("Search events");
-    browser.fill("Query", "class:physical_access AND activity:granted");
+    // The box suggests field names as they are typed, then the field's values of the day.
+    browser.fill("Query", "cla");
+    let suggestions = |b: &Browser| {
+        b.execute(
+            "var l = document.getElementById('q-suggest'); return l.hidden ? '' : l.textContent;",
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    };
+    let query = |b: &Browser| {
+        b.execute("return document.getElementById('q').value;")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    browser.wait_until("field suggestions", |b| suggestions(b).contains("class"));
+    shots.take(&browser, "search-suggestions");
+    browser.type_keys("Query", Browser::ENTER);
+    assert_eq!(query(&browser), "class:");
+    browser.type_keys("Query", "phys");
+    browser.wait_until("value suggestions", |b| {
+        suggestions(b).contains("physical_access")
+    });
+    browser.type_keys("Query", Browser::ENTER);
+    assert_eq!(query(&browser), "class:physical_access ");
+    browser.type_keys("Query", "AND activity:granted");
     browser.fill("Time", "Last 24 hours");
     browser.click_button("Search");
     browser.wait_until("the search", |b| {
@@ -210,6 +242,22 @@ fn every_page_opens_for_an_administrator_and_is_accessible() {
         browser.wait_for_text(page.shows);
         shots.take(&browser, page.name);
     }
+
+    // A draft run on the day's door events.
+    browser.goto("/rules/test");
+    browser.wait_for_heading("Test a rule on recent events");
+    browser.fill(
+        "Sigma rule (YAML)",
+        "title: Door opened by badge\nlogsource:\n    product: tandem\n    category: physical_access\ndetection:\n    selection:\n        activity: granted\n    condition: selection\n",
+    );
+    browser.click_button("Run test");
+    browser.wait_for_text("Latest findings");
+    assert!(
+        browser.text().contains("Door opened by badge"),
+        "{}",
+        browser.text()
+    );
+    shots.take(&browser, "rule-test-result");
 }
 
 #[test]

@@ -321,3 +321,337 @@ fn an_administrator_adds_a_colleague_and_changes_roles() {
     assert_eq!(register.status().as_u16(), 403);
     assert!(admin.get("/settings").body.contains("reporting"));
 }
+
+fn badge_line(minutes_ago: i64, door: &str, activity: &str, card: &str) -> String {
+    let time = chrono::Utc::now() - chrono::Duration::minutes(minutes_ago);
+    json!({"time": time.to_rfc3339(), "class": "physical_access", "activity": activity,
+           "outcome": if activity == "denied" { "failure" } else { "success" },
+           "actor": {"badge": card}, "message": format!("badge {card} {activity} at {door}"),
+           "place": {"door": door, "site": "hq"}})
+    .to_string()
+}
+
+/// The text between `marker` and the next `<`: a secret shown once on a page.
+fn shown_secret(body: &str) -> String {
+    let marker = "<code id=\"secret-value\">";
+    let start = body.find(marker).expect("a secret is shown") + marker.len();
+    body[start..start + body[start..].find('<').unwrap()].to_owned()
+}
+
+const DRAFT: &str = "title: Server Room Denial
+id: 33333333-3333-3333-3333-333333333333
+name: srv_denied
+level: low
+logsource:
+    product: tandem
+    category: physical_access
+detection:
+    sel:
+        activity: denied
+        door: server-room
+    condition: sel
+---
+title: Repeated Server Room Denials
+id: 44444444-4444-4444-4444-444444444444
+level: high
+correlation:
+    type: event_count
+    rules:
+        - srv_denied
+    group-by:
+        - door
+    timespan: 10m
+    condition:
+        gte: 3
+    generate: true
+";
+
+#[test]
+fn an_analyst_tries_a_draft_rule_on_recent_events() {
+    let (_dir, server) = started();
+    let key = server.add_source("badges", "tandem");
+    let body = [
+        badge_line(9, "server-room", "denied", "1"),
+        badge_line(8, "server-room", "denied", "2"),
+        badge_line(7, "lobby", "denied", "3"),
+        badge_line(6, "server-room", "granted", "4"),
+        badge_line(5, "server-room", "denied", "5"),
+    ]
+    .join("\n");
+    let (status, report) = server.ingest("badges", &key, body.as_bytes(), &[]);
+    assert_eq!(status, 200, "{report}");
+    server.wait_for("source:badges", 5);
+    let findings_before = server.total("class:detection_finding");
+    let admin = server.admin_console();
+
+    let editor = admin.get("/rules/test");
+    assert_eq!(editor.status, 200);
+    assert!(editor.body.contains("Badge denied at a restricted door"));
+    let from_rule = admin.get(&format!("/rules/test?rule={FORCED_RULE}"));
+    assert_eq!(from_rule.status, 200);
+    assert!(from_rule.body.contains("title: Door Forced Open"));
+    assert_eq!(admin.get("/rules/test?rule=no-such-rule").status, 404);
+    assert!(
+        admin
+            .get("/rules")
+            .body
+            .contains(&format!("/rules/test?rule={FORCED_RULE}")),
+        "each Sigma rule links to its test"
+    );
+
+    let csrf = admin.csrf("/rules/test");
+    let ran = admin.post_form(
+        "/rules/test",
+        &[
+            ("csrf", &csrf),
+            ("text", DRAFT),
+            ("range", "24h"),
+            ("q", ""),
+        ],
+    );
+    assert_eq!(ran.status, 200, "{}", ran.body);
+    assert!(
+        ran.body
+            .contains("<strong>4 findings</strong> from 2 rules over 5 events"),
+        "{}",
+        ran.body
+    );
+    assert!(ran.body.contains("Repeated Server Room Denials"));
+    assert!(
+        ran.body.contains("href=\"/events/"),
+        "findings link to evidence"
+    );
+
+    // Narrowed to the lobby door, the draft finds nothing.
+    let narrowed = admin.post_form(
+        "/rules/test",
+        &[
+            ("csrf", &csrf),
+            ("text", DRAFT),
+            ("range", "1h"),
+            ("q", "door:lobby"),
+        ],
+    );
+    assert!(
+        narrowed
+            .body
+            .contains("<strong>0 findings</strong> from 2 rules over 1 events"),
+        "{}",
+        narrowed.body
+    );
+
+    let broken = admin.post_form(
+        "/rules/test",
+        &[
+            ("csrf", &csrf),
+            ("text", "title: [unclosed\n"),
+            ("range", "24h"),
+        ],
+    );
+    assert_eq!(broken.status, 200);
+    assert!(broken.body.contains("could not be used"), "{}", broken.body);
+    assert!(broken.body.contains("parse:"));
+    let counted = admin.post_form(
+        "/rules/test",
+        &[("csrf", &csrf), ("text", DRAFT), ("q", "* | count by door")],
+    );
+    assert_eq!(counted.status, 400);
+    assert!(counted.body.contains("leave out the `| …` part"));
+
+    // Scripts get the same over the API.
+    let mut resp = TestServer::agent()
+        .post(format!("{}/api/v1/rules/test", server.url))
+        .header("Authorization", format!("Bearer {}", server.token))
+        .send_json(json!({"text": DRAFT, "q": "source:badges"}))
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let answer: Value = resp.body_mut().read_json().unwrap();
+    assert_eq!(answer["events_scanned"], 5);
+    assert_eq!(answer["findings"].as_array().unwrap().len(), 4, "{answer}");
+
+    // Testing raised nothing for real.
+    assert_eq!(server.total("class:detection_finding"), findings_before);
+}
+
+#[test]
+fn an_administrator_adds_a_source_and_replaces_its_key() {
+    let (_dir, server) = started();
+    let admin = server.admin_console();
+    let csrf = admin.csrf("/settings");
+
+    let created = admin.post_form(
+        "/settings/sources",
+        &[
+            ("csrf", &csrf),
+            ("name", "door-export"),
+            ("format", "tandem"),
+            ("vendor", "Acme"),
+            ("product", ""),
+        ],
+    );
+    assert_eq!(created.status, 200, "{}", created.body);
+    assert!(created.body.contains("API key for source “door-export”"));
+    let first = shown_secret(&created.body);
+    assert!(first.starts_with("tsk_"));
+    let line = badge_line(1, "lobby", "granted", "7");
+    assert_eq!(
+        server.ingest("door-export", &first, line.as_bytes(), &[]).0,
+        200
+    );
+
+    let again = admin.post_form(
+        "/settings/sources",
+        &[("csrf", &csrf), ("name", "door-export"), ("format", "json")],
+    );
+    assert_eq!(again.status, 400);
+    assert!(again.body.contains("exists already"), "{}", again.body);
+    let signed = admin.post_form(
+        "/settings/sources",
+        &[("csrf", &csrf), ("name", "vk"), ("format", "verkada")],
+    );
+    assert_eq!(signed.status, 400);
+    assert!(signed.body.contains("tandem.toml"));
+
+    let settings = admin.get("/settings");
+    assert!(settings.body.contains("/settings/sources/door-export/key"));
+    assert!(!settings.body.contains(&first), "a key is shown only once");
+    let replaced = admin.post_form("/settings/sources/door-export/key", &[("csrf", &csrf)]);
+    assert_eq!(replaced.status, 200);
+    let second = shown_secret(&replaced.body);
+    assert_ne!(first, second);
+    assert_eq!(
+        server.ingest("door-export", &first, line.as_bytes(), &[]).0,
+        401
+    );
+    assert_eq!(
+        server
+            .ingest("door-export", &second, line.as_bytes(), &[])
+            .0,
+        200
+    );
+    assert_eq!(
+        admin
+            .post_form("/settings/sources/nowhere/key", &[("csrf", &csrf)])
+            .status,
+        400
+    );
+
+    // The sources page draws the day's volume and lists what could not be read.
+    let broken = format!("{line}\n{{not json\n");
+    let (status, report) = server.ingest("door-export", &second, broken.as_bytes(), &[]);
+    assert_eq!(status, 200, "{report}");
+    server.wait_for("source:door-export", 3);
+    let sources = admin.get("/sources?source=door-export");
+    assert_eq!(sources.status, 200);
+    assert!(
+        sources.body.contains("3 events in the last 24 hours"),
+        "{}",
+        sources.body
+    );
+    assert!(
+        sources
+            .body
+            .contains("Latest dead letters from door-export")
+    );
+    assert!(sources.body.contains("{not json"), "{}", sources.body);
+
+    let (_, audit) = server.get("/api/v1/audit", &[]);
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(actions.contains(&"source.create"), "{actions:?}");
+    assert!(actions.contains(&"source.key"), "{actions:?}");
+}
+
+#[test]
+fn an_administrator_adds_and_removes_a_rule_directory() {
+    let (dir, server) = started();
+    let rules_dir = dir.path().join("site-rules");
+    std::fs::create_dir_all(&rules_dir).unwrap();
+    std::fs::write(
+        rules_dir.join("lobby.yml"),
+        "title: Site Rule Lobby Denial\nid: 55555555-5555-5555-5555-555555555555\nlogsource:\n    product: tandem\n    category: physical_access\ndetection:\n    sel:\n        activity: denied\n        door: lobby\n    condition: sel\n",
+    )
+    .unwrap();
+    std::fs::write(rules_dir.join("broken.yml"), "title: [unclosed\n").unwrap();
+    let path = rules_dir.display().to_string();
+    let admin = server.admin_console();
+    let csrf = admin.csrf("/settings");
+    let settings = admin.get("/settings");
+    assert!(settings.body.contains("Built into Tandem"));
+
+    let relative = admin.post_form(
+        "/settings/rule-directories",
+        &[("csrf", &csrf), ("path", "site-rules")],
+    );
+    assert_eq!(relative.status, 400);
+    assert!(relative.body.contains("not a full path"));
+    let missing = admin.post_form(
+        "/settings/rule-directories",
+        &[("csrf", &csrf), ("path", "/no/such/rules")],
+    );
+    assert_eq!(missing.status, 400);
+    assert!(missing.body.contains("cannot read"));
+
+    let mut added = admin.post_form(
+        "/settings/rule-directories",
+        &[("csrf", &csrf), ("path", &path)],
+    );
+    // Templates escape `/` in text.
+    added.body = added.body.replace("&#x2f;", "/");
+    assert_eq!(added.status, 200, "{}", added.body);
+    assert!(
+        added.body.contains(&format!(
+            "Rule directory {path} added: 1 rules read from it"
+        )),
+        "{}",
+        added.body
+    );
+    assert!(added.body.contains("Added here"));
+    assert!(added.body.contains("broken.yml"), "its problem is listed");
+    assert!(admin.get("/rules").body.contains("Site Rule Lobby Denial"));
+
+    // Remembered across a restart.
+    let token = server.token.clone();
+    let data = server.data_dir.clone();
+    let password = server.admin_password.clone().unwrap();
+    server.terminate();
+    let server = TestServer::start(&data, Some(&token), &[]);
+    let (_, listed) = server.get("/api/v1/rules", &[]);
+    assert!(
+        listed.to_string().contains("Site Rule Lobby Denial"),
+        "the directory is read again after a restart"
+    );
+    let admin = server
+        .sign_in("admin", &password)
+        .expect("admin signs in again");
+    let csrf = admin.csrf("/settings");
+
+    let shipped = data.join("rules").join("tandem").display().to_string();
+    let kept = admin.post_form(
+        "/settings/rule-directories/remove",
+        &[("csrf", &csrf), ("path", &shipped)],
+    );
+    assert_eq!(kept.status, 400);
+    assert!(kept.body.contains("was not added on the console"));
+    let mut removed = admin.post_form(
+        "/settings/rule-directories/remove",
+        &[("csrf", &csrf), ("path", &path)],
+    );
+    removed.body = removed.body.replace("&#x2f;", "/");
+    assert_eq!(removed.status, 200, "{}", removed.body);
+    assert!(
+        removed
+            .body
+            .contains(&format!("Rule directory {path} removed"))
+    );
+    assert!(!admin.get("/rules").body.contains("Site Rule Lobby Denial"));
+
+    let (_, audit) = server.get("/api/v1/audit", &[]);
+    let text = audit.to_string();
+    assert!(text.contains("rules.directory.add"));
+    assert!(text.contains("rules.directory.remove"));
+}

@@ -199,6 +199,8 @@ pub struct SigmaRules {
     /// What a [`SigmaCorrelator`] is built from: correlation rules and the detection rules
     /// they reference.
     pub(crate) correlation_sources: Arc<SigmaCollection>,
+    /// What could not be used when this set was loaded.
+    issues: Vec<LoadIssue>,
     events: AtomicU64,
     rules_routed: AtomicU64,
     matches: AtomicU64,
@@ -298,26 +300,47 @@ impl SigmaRules {
             }
         }
         report.files = files.len();
+        let mut documents = Vec::with_capacity(files.len());
+        for path in files {
+            match std::fs::read_to_string(&path) {
+                Ok(text) => documents.push((path, text)),
+                Err(e) => report.issues.push(LoadIssue {
+                    path,
+                    rule: None,
+                    reason: format!("read: {e}"),
+                }),
+            }
+        }
+        SigmaRules::load_documents(documents, disabled, report)
+    }
 
+    /// Loads rules from text rather than files: what the console's "test a rule" runs on a
+    /// draft before it is saved anywhere. `name` stands in for the file name in the report.
+    pub fn from_text(name: &str, text: &str) -> (SigmaRules, LoadReport) {
+        let report = LoadReport {
+            files: 1,
+            ..LoadReport::default()
+        };
+        SigmaRules::load_documents(
+            vec![(PathBuf::from(name), text.to_owned())],
+            &HashSet::new(),
+            report,
+        )
+    }
+
+    fn load_documents(
+        documents: Vec<(PathBuf, String)>,
+        disabled: &HashSet<String>,
+        mut report: LoadReport,
+    ) -> (SigmaRules, LoadReport) {
         let mut set = SigmaRules::empty();
         let mut staged: Vec<Vec<rsigma_eval::CompiledRule>> = Vec::new();
         let mut detections: Vec<(SigmaRule, usize)> = Vec::new();
         let mut correlations: Vec<(CorrelationRule, PathBuf)> = Vec::new();
         let mut filters: Vec<(FilterRule, PathBuf)> = Vec::new();
 
-        for path in &files {
-            let text = match std::fs::read_to_string(path) {
-                Ok(t) => t,
-                Err(e) => {
-                    report.issues.push(LoadIssue {
-                        path: path.clone(),
-                        rule: None,
-                        reason: format!("read: {e}"),
-                    });
-                    continue;
-                }
-            };
-            let collection = match parse_sigma_yaml(&text) {
+        for (path, text) in &documents {
+            let collection = match parse_sigma_yaml(text) {
                 Ok(c) => c,
                 Err(e) => {
                     report.issues.push(LoadIssue {
@@ -434,6 +457,7 @@ impl SigmaRules {
         }
 
         set.load_correlations(correlations, detections, disabled, &mut report);
+        set.issues = report.issues.clone();
         (set, report)
     }
 
@@ -448,6 +472,7 @@ impl SigmaRules {
             infos: Vec::new(),
             correlation_only: HashSet::new(),
             correlation_sources: Arc::new(SigmaCollection::new()),
+            issues: Vec::new(),
             events: AtomicU64::new(0),
             rules_routed: AtomicU64::new(0),
             matches: AtomicU64::new(0),
@@ -638,6 +663,11 @@ impl SigmaRules {
         self.correlation_sources = Arc::new(sources);
     }
 
+    /// The files and rules that could not be used when this set was loaded, and why.
+    pub fn issues(&self) -> &[LoadIssue] {
+        &self.issues
+    }
+
     /// Every rule read, loaded or not.
     pub fn rules(&self) -> Vec<RuleInfo> {
         self.infos.clone()
@@ -743,6 +773,28 @@ impl SigmaRules {
             return Vec::new();
         }
         self.findings(event, &m)
+    }
+
+    /// Runs the set over past events as though they arrived now, oldest first, with a
+    /// correlator of its own: what "test a rule against recent events" shows. No live
+    /// state is touched, so a draft can be tried on a running server.
+    pub fn replay(&self, events: &[Event]) -> Vec<Finding> {
+        let mut order: Vec<&Event> = events.iter().collect();
+        order.sort_by_key(|e| (e.time, e.id));
+        let mut correlator =
+            (self.correlation_rule_count() > 0).then(|| SigmaCorrelator::new(self));
+        let mut out = Vec::new();
+        for e in order {
+            let m = self.matches(e);
+            if m.is_empty() {
+                continue;
+            }
+            out.extend(self.findings(e, &m));
+            if let Some(c) = correlator.as_mut() {
+                out.extend(c.observe(e, &m));
+            }
+        }
+        out
     }
 
     pub fn stats(&self) -> SigmaStats {

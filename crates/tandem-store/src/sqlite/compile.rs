@@ -525,6 +525,18 @@ fn escape_like(c: char, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+
+    /// The fields the console suggests are the ones with a column: quick to filter and count.
+    #[test]
+    fn suggested_fields_have_columns() {
+        for (name, _) in crate::SEARCH_FIELDS {
+            assert!(
+                matches!(resolve_field(name), FieldRef::Column(..) | FieldRef::AnyIp),
+                "{name}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

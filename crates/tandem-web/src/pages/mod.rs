@@ -1,2 +1,4 @@
 pub mod investigate;
-pub mod operate;
+pub mod live;
+pub mod rules;
+pub mod settings;
