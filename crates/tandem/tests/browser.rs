@@ -162,8 +162,19 @@ fn an_administrator_searches_opens_an_event_checks_sources_and_signs_out() {
     shots.take(&browser, "login");
 
     sign_in(&browser, "admin", &demo.password);
-    // An administrator starts on the live monitor, the first page of the menu.
+    // An administrator starts on the live monitor, the first page of the menu, and watches
+    // the demo's events arrive: rows the stream adds on top of those the page came with.
     browser.wait_for_heading("Live monitor");
+    browser.wait_for_text("Live: new events appear at the top as they arrive.");
+    browser.execute(
+        "document.querySelectorAll('#live-rows tr').forEach(function (r) { r.dataset.first = '1'; }); return true;",
+    );
+    browser.wait_until("an event arriving on the live monitor", |b| {
+        b.execute("return document.querySelectorAll('#live-rows tr:not([data-first])').length;")
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+    });
     browser.click_link("Search");
     browser.wait_for_heading("Search events");
     // The box suggests field names as they are typed, then the field's values of the day.
@@ -268,9 +279,40 @@ fn a_responder_is_told_which_pages_are_not_for_their_role() {
     let token = server.token.clone();
     server.terminate();
     support::add_user_with_password(&data, "hana", "correct horse battery", "responder:hr");
+    for (name, role) in [
+        ("sam", "soc_analyst"),
+        ("gus", "physical_security"),
+        ("alma", "auditor"),
+    ] {
+        support::add_user_with_password(&data, name, "correct horse battery", role);
+    }
     let server = TestServer::start(&data, Some(&token), &[]);
     let shots = Screenshots::new();
     let browser = Browser::start(&server.url);
+
+    // Each role signs in to its own menu.
+    let menu = |b: &Browser| {
+        b.execute(
+            "return Array.from(document.querySelectorAll('nav[aria-label=Main] a')).map(function (a) { return a.textContent.trim(); }).join(',');",
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    };
+    for (name, has, lacks) in [
+        ("sam", "Rules", "Settings"),
+        ("gus", "Places", "Audit log"),
+        ("alma", "Audit log", "Settings"),
+        ("hana", "Findings", "Search"),
+    ] {
+        sign_in(&browser, name, "correct horse battery");
+        browser.wait_until("signing in", |b| !b.path().starts_with("/login"));
+        let items = menu(&browser);
+        assert!(items.split(',').any(|i| i == has), "{name}: {items}");
+        assert!(!items.split(',').any(|i| i == lacks), "{name}: {items}");
+        browser.click_button("Sign out");
+        browser.wait_for_heading("Sign in to Tandem");
+    }
 
     sign_in(&browser, "hana", "wrong password");
     browser.wait_for_text("Wrong user name or password.");
