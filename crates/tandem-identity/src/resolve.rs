@@ -168,17 +168,8 @@ impl Directory {
         let Some(place) = event.place.as_mut() else {
             return true;
         };
-        let named = [
-            &place.door,
-            &place.reader,
-            &place.camera,
-            &place.zone,
-            &place.floor,
-            &place.building,
-            &place.site,
-        ];
-        let Some(record) = named.into_iter().flatten().find_map(|n| self.find_place(n)) else {
-            return named.iter().all(|n| n.is_none());
+        let Some(record) = place.most_specific().find_map(|n| self.find_place(n)) else {
+            return place.most_specific().next().is_none();
         };
         use crate::model::PlaceKind::*;
         for p in self.lineage(&record.id) {

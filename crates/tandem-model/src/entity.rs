@@ -203,4 +203,21 @@ impl Place {
     pub fn is_empty(&self) -> bool {
         *self == Place::default()
     }
+
+    /// The names the event gives, most specific first: door, reader, camera, zone, floor,
+    /// building, site. Where an event happened is the first of these a reader recognises.
+    pub fn most_specific(&self) -> impl Iterator<Item = &str> {
+        [
+            &self.door,
+            &self.reader,
+            &self.camera,
+            &self.zone,
+            &self.floor,
+            &self.building,
+            &self.site,
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+    }
 }

@@ -423,12 +423,7 @@ pub(crate) fn event_who(e: &Event) -> String {
 pub(crate) fn event_where(e: &Event) -> String {
     let place = e.place.as_ref();
     place
-        .and_then(|p| {
-            p.door
-                .clone()
-                .or_else(|| p.camera.clone())
-                .or_else(|| p.zone.clone())
-        })
+        .and_then(|p| p.most_specific().next().map(str::to_owned))
         .or_else(|| e.device.as_ref().and_then(|d| d.hostname.clone()))
         .or_else(|| e.src.as_ref().and_then(|s| s.ip).map(|ip| ip.to_string()))
         .unwrap_or_default()

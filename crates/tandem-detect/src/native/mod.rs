@@ -348,20 +348,7 @@ impl<'a> Located<'a> {
         let lineage = e
             .place
             .as_ref()
-            .and_then(|p| {
-                [
-                    &p.door,
-                    &p.reader,
-                    &p.camera,
-                    &p.zone,
-                    &p.floor,
-                    &p.building,
-                    &p.site,
-                ]
-                .into_iter()
-                .flatten()
-                .find_map(|n| dir.find_place(n))
-            })
+            .and_then(|p| p.most_specific().find_map(|n| dir.find_place(n)))
             .map(|rec| dir.lineage(&rec.id))
             .unwrap_or_default();
         Located {

@@ -198,20 +198,8 @@ fn hours(p: &PlaceRecord) -> Option<String> {
 
 /// The most specific place an event names, for tables.
 fn event_place(dir: &Directory, e: &Event, can_places: bool) -> Option<Value> {
-    let p = e.place.as_ref()?;
-    [
-        &p.door,
-        &p.reader,
-        &p.camera,
-        &p.zone,
-        &p.floor,
-        &p.building,
-        &p.site,
-    ]
-    .into_iter()
-    .flatten()
-    .next()
-    .map(|name| place_link(dir, name, can_places))
+    let name = e.place.as_ref()?.most_specific().next()?;
+    Some(place_link(dir, name, can_places))
 }
 
 /// Who an event is about, as a person when it resolved, else the raw identifier.
