@@ -68,7 +68,37 @@ pub struct UserSummary {
     pub name: String,
     pub role: String,
     pub created: chrono::DateTime<chrono::Utc>,
+    /// Signs in through an identity provider (single sign-on), not with a password.
+    pub external: bool,
 }
+
+/// Someone an identity provider vouched for: the provider (`issuer`) and its identifier for
+/// them (`subject`), which never change; the user name to create their account under; the
+/// role their groups give them today.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExternalIdentity {
+    pub issuer: String,
+    pub subject: String,
+    pub name: String,
+    pub role: String,
+}
+
+/// What [`AccountStore::sign_in_external`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExternalSignIn {
+    /// A new account was created for them under `name`, with the role.
+    Created { name: String },
+    /// Their account (`name`, kept from their first sign-in) now has the role; it had
+    /// `previous_role`.
+    Updated { name: String, previous_role: String },
+    /// An account that is not theirs (a local one, or another subject's) has the name: nothing
+    /// was changed, so an identity provider can never take over a local account.
+    NameTaken,
+}
+
+/// The password hash of an account that signs in through an identity provider: not a PHC
+/// string, so no password ever matches it.
+pub const EXTERNAL_PASSWORD_HASH: &str = "!external";
 
 /// Users, API tokens and console sessions.
 pub trait AccountStore: Send + Sync + 'static {
@@ -95,6 +125,17 @@ pub trait AccountStore: Send + Sync + 'static {
     fn set_role(&self, name: &str, role: &str) -> Result<bool, StoreError>;
     /// Every API token, newest first.
     fn list_tokens(&self) -> Result<Vec<TokenSummary>, StoreError>;
+    /// Creates or updates the account of someone an identity provider signed in, keyed by
+    /// issuer and subject, and sets its role, in one transaction. The account has no usable
+    /// password ([`EXTERNAL_PASSWORD_HASH`]).
+    fn sign_in_external(&self, who: &ExternalIdentity) -> Result<ExternalSignIn, StoreError>;
+    /// Ends every session of the account linked to `issuer` and `subject` (someone the
+    /// identity provider no longer gives a role); its name, if there is such an account.
+    fn end_external_sessions(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<String>, StoreError>;
 }
 
 /// One change to the identity directory. The directory is never edited in place: every

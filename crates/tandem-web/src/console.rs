@@ -45,6 +45,14 @@ fn templates() -> &'static Environment<'static> {
                 include_str!("../templates/rule_test.html"),
             ),
             ("settings.html", include_str!("../templates/settings.html")),
+            (
+                "signed_in.html",
+                include_str!("../templates/signed_in.html"),
+            ),
+            (
+                "sign_in_failed.html",
+                include_str!("../templates/sign_in_failed.html"),
+            ),
         ] {
             env.add_template(name, source).expect("templates are valid");
         }
@@ -168,10 +176,15 @@ fn local_path(next: &str) -> &str {
     }
 }
 
-pub async fn login_page(Query(q): Query<LoginQuery>) -> Response {
+/// The single sign-on button's label, when single sign-on is configured.
+fn sso_label(state: &AppState) -> Option<String> {
+    state.sso.as_ref().map(|s| s.button_label().to_owned())
+}
+
+pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
     render(
         "login.html",
-        context! { user => None::<String>, next => local_path(&q.next) },
+        context! { user => None::<String>, next => local_path(&q.next), sso => sso_label(&state) },
     )
 }
 
@@ -188,10 +201,11 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
     let next = local_path(&form.next).to_owned();
+    let sso = sso_label(&state);
     let refuse = |status: StatusCode, error: String| {
         let mut response = render(
             "login.html",
-            context! { error => error, next => next.clone() },
+            context! { error => error, next => next.clone(), sso => sso.clone() },
         );
         *response.status_mut() = status;
         response
@@ -238,14 +252,7 @@ pub async fn login(
         ));
     };
     state.throttle.succeeded(&user.name);
-    let session = crate::generate_secret("");
-    let accounts = state.accounts.clone();
-    let hashed = hash_key(&session);
-    let name = user.name.clone();
-    tokio::task::spawn_blocking(move || {
-        accounts.create_session(&hashed, &name, Utc::now() + Duration::hours(SESSION_HOURS))
-    })
-    .await??;
+    let cookie = start_session(&state, &user.name).await?;
     crate::audit::record(
         &state,
         &user.name,
@@ -254,17 +261,252 @@ pub async fn login(
         serde_json::json!({ "role": user.role }),
     )
     .await;
+    let mut response = Redirect::to(&next).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// Opens a console session for `name`: stores its hash and returns the `Set-Cookie` value
+/// that hands the secret to the browser.
+async fn start_session(state: &AppState, name: &str) -> Result<HeaderValue, ApiError> {
+    let session = crate::generate_secret("");
+    let accounts = state.accounts.clone();
+    let hashed = hash_key(&session);
+    let name = name.to_owned();
+    tokio::task::spawn_blocking(move || {
+        accounts.create_session(&hashed, &name, Utc::now() + Duration::hours(SESSION_HOURS))
+    })
+    .await??;
     let secure = if state.secure_cookies { "; Secure" } else { "" };
     let cookie = format!(
         "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
         SESSION_HOURS * 3600
     );
-    let mut response = Redirect::to(&next).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
+    HeaderValue::from_str(&cookie).map_err(ApiError::internal)
+}
+
+/// The cookie that binds a single sign-on in progress to the browser that started it (see
+/// [`crate::sso`]). `SameSite=Lax`: the provider's redirect back is a cross-site navigation,
+/// on which a strict cookie would not be sent.
+const SSO_COOKIE: &str = "tandem_sso";
+
+fn sso_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SSO_COOKIE}={value}; Path=/login/sso; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("tandem_sso=; Path=/login/sso; Max-Age=0"))
+}
+
+/// `GET /login/sso?next=…`: sends the browser to the identity provider. When the provider
+/// cannot be reached, the sign-in page says so and password sign-in stays available.
+pub async fn sso_start(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    let next = local_path(&q.next).to_owned();
+    let Some(sso) = state.sso.clone() else {
+        return refusal_page(
+            StatusCode::NOT_FOUND,
+            "Single sign-on is not configured on this Tandem.",
+        );
+    };
+    let wanted = next.clone();
+    match tokio::task::spawn_blocking(move || sso.start(&wanted)).await {
+        Ok(Ok((url, sso_state))) => {
+            let mut response = Redirect::to(&url).into_response();
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                sso_cookie(&state, &sso_state, crate::sso::PENDING_FOR.as_secs()),
+            );
+            no_store(response)
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "single sign-on could not start");
+            let mut response = render(
+                "login.html",
+                context! { error => e.to_string(), next => next, sso => sso_label(&state) },
+            );
+            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            response
+        }
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A sign-in that did not complete: why, and the ways on (again, or with a password).
+fn sign_in_failed(state: &AppState, status: StatusCode, message: &str, next: &str) -> Response {
+    let mut response = render(
+        "sign_in_failed.html",
+        context! { message => message, next => next, sso => sso_label(state) },
     );
-    Ok(response)
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, sso_cookie(state, "", 0));
+    no_store(response)
+}
+
+/// `GET /login/sso/callback`: the provider's answer. Checks it ([`crate::sso::Sso::finish`]),
+/// maps the groups to a role, creates or updates the account, opens a session. Every
+/// refusal is a readable page and an audit entry.
+pub async fn sso_callback(
+    State(state): State<AppState>,
+    Query(answer): Query<crate::sso::CallbackParams>,
+    parts: Parts,
+) -> Response {
+    let Some(sso) = state.sso.clone() else {
+        return refusal_page(
+            StatusCode::NOT_FOUND,
+            "Single sign-on is not configured on this Tandem.",
+        );
+    };
+    let cookie_state = cookie(&parts, SSO_COOKIE).map(str::to_owned);
+    let checker = sso.clone();
+    let verified =
+        match tokio::task::spawn_blocking(move || checker.finish(cookie_state.as_deref(), &answer))
+            .await
+        {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "single sign-on refused");
+                crate::audit::record(
+                &state,
+                "(single sign-on)",
+                "login.failed",
+                "console",
+                serde_json::json!({ "via": "oidc", "reason": e.reason(), "error": e.to_string() }),
+            )
+            .await;
+                let status = match e {
+                    crate::sso::SsoError::Unreachable { .. } => StatusCode::BAD_GATEWAY,
+                    crate::sso::SsoError::UnknownState => StatusCode::BAD_REQUEST,
+                    _ => StatusCode::UNAUTHORIZED,
+                };
+                return sign_in_failed(&state, status, &e.to_string(), "/");
+            }
+            Err(e) => return ApiError::internal(e).into_response(),
+        };
+    match sso_account(&state, &sso, &verified).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Gives someone the provider vouched for their role and a session, or refuses them.
+async fn sso_account(
+    state: &AppState,
+    sso: &crate::sso::Sso,
+    who: &crate::sso::Verified,
+) -> Result<Response, ApiError> {
+    use tandem_store::{ExternalIdentity, ExternalSignIn};
+    let detail = |extra: serde_json::Value| {
+        let mut d = serde_json::json!({
+            "via": "oidc",
+            "groups": who.groups,
+            "issuer": who.issuer,
+            "subject": who.subject,
+        });
+        if let (Some(d), serde_json::Value::Object(extra)) = (d.as_object_mut(), extra) {
+            d.extend(extra);
+        }
+        d
+    };
+    let Some(role) = sso.role_for(&who.groups) else {
+        // Whoever the provider no longer gives a role loses their open sessions too.
+        let accounts = state.accounts.clone();
+        let (issuer, subject) = (who.issuer.clone(), who.subject.clone());
+        let ended =
+            tokio::task::spawn_blocking(move || accounts.end_external_sessions(&issuer, &subject))
+                .await??;
+        crate::audit::record(
+            state,
+            ended.as_deref().unwrap_or(&who.username),
+            "login.refused",
+            "console",
+            detail(serde_json::json!({ "reason": "no_role" })),
+        )
+        .await;
+        let groups = if who.groups.is_empty() {
+            "no groups".to_owned()
+        } else {
+            format!("the groups {}", who.groups.join(", "))
+        };
+        return Ok(sign_in_failed(
+            state,
+            StatusCode::FORBIDDEN,
+            &format!(
+                "The identity provider signed you in as “{}”, in {groups}, but none of them gives a Tandem role. Ask the people who run Tandem to add you to a group that does.",
+                who.username
+            ),
+            "/",
+        ));
+    };
+    let identity = ExternalIdentity {
+        issuer: who.issuer.clone(),
+        subject: who.subject.clone(),
+        name: who.username.clone(),
+        role: role.to_string(),
+    };
+    let accounts = state.accounts.clone();
+    let outcome =
+        tokio::task::spawn_blocking(move || accounts.sign_in_external(&identity)).await??;
+    let (name, extra) = match outcome {
+        ExternalSignIn::Created { name } => (
+            name,
+            serde_json::json!({ "role": role.to_string(), "created": true }),
+        ),
+        ExternalSignIn::Updated {
+            name,
+            previous_role,
+        } => {
+            let mut extra = serde_json::json!({ "role": role.to_string() });
+            if previous_role != role.to_string() {
+                extra["previous_role"] = previous_role.into();
+            }
+            (name, extra)
+        }
+        ExternalSignIn::NameTaken => {
+            crate::audit::record(
+                state,
+                &who.username,
+                "login.refused",
+                "console",
+                detail(serde_json::json!({ "reason": "name_taken" })),
+            )
+            .await;
+            return Ok(sign_in_failed(
+                state,
+                StatusCode::CONFLICT,
+                &format!(
+                    "Tandem already has an account named “{}” that does not belong to your identity provider account, so single sign-on cannot use that name. Ask a Tandem administrator.",
+                    who.username
+                ),
+                "/",
+            ));
+        }
+    };
+    let session = start_session(state, &name).await?;
+    crate::audit::record(state, &name, "login", "console", detail(extra)).await;
+    tracing::info!(user = %name, role = %role, "signed in through the identity provider");
+    // A page that moves on by itself rather than a redirect: the browser arrived here by a
+    // redirect from the provider's site, and would not send the new SameSite=Strict session
+    // cookie on a redirect that continues that chain; a navigation this page starts is
+    // same-site, so the cookie goes with it.
+    let next = local_path(&who.next).to_owned();
+    let mut response = render(
+        "signed_in.html",
+        context! { next => next, user => None::<String> },
+    );
+    response.headers_mut().insert(header::SET_COOKIE, session);
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, sso_cookie(state, "", 0));
+    Ok(no_store(response))
 }
 
 pub async fn logout(State(state): State<AppState>, who: Principal, parts: Parts) -> Response {

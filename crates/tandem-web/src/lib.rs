@@ -5,7 +5,8 @@
 //! does can be tested without HTTP, and everything HTTP adds (status codes, limits, auth) is
 //! tested over real sockets in `tests/`.
 //!
-//! Everything is behind authentication except `GET /healthz` and the login page. Ingest uses
+//! Everything is behind authentication except `GET /healthz`, the login page and the single
+//! sign-on start and callback (`sso`). Ingest uses
 //! per-source API keys; signed webhooks (`/api/v1/webhooks/{source}`) are authenticated by
 //! their HMAC signature, the only credential such senders can present; the API and SCIM use
 //! API tokens (`Authorization: Bearer …`) or a console session cookie.
@@ -21,6 +22,7 @@ mod error;
 mod guard;
 mod pages;
 mod scim;
+pub mod sso;
 
 pub use access::{Access, Department, Permission, Role};
 pub use audit::verify as verify_audit;
@@ -97,6 +99,8 @@ pub struct AppState {
     pub rules: Option<Arc<dyn RuleControl>>,
     /// Whether session cookies get the `Secure` attribute (set when served over HTTPS).
     pub secure_cookies: bool,
+    /// Single sign-on through an OpenID Connect provider; `None` when not configured.
+    pub sso: Option<Arc<sso::Sso>>,
 }
 
 /// One route: method, path, who may call it, and the handler.
@@ -380,6 +384,13 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         ),
         r(Method::GET, "/login", Public, get(console::login_page)),
         r(Method::POST, "/login", Public, post(console::login)),
+        r(Method::GET, "/login/sso", Public, get(console::sso_start)),
+        r(
+            Method::GET,
+            "/login/sso/callback",
+            Public,
+            get(console::sso_callback),
+        ),
         r(Method::POST, "/logout", SignedIn, post(console::logout)),
         r(Method::GET, "/", SignedIn, get(console::home)),
         r(

@@ -27,6 +27,8 @@ pub struct Config {
     pub mqtt: Vec<MqttConfig>,
     pub identity: IdentityConfig,
     pub detect: crate::detection::DetectConfig,
+    /// How people sign in to the console besides local passwords.
+    pub auth: AuthConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -44,6 +46,7 @@ impl Default for Config {
             mqtt: Vec::new(),
             identity: IdentityConfig::default(),
             detect: crate::detection::DetectConfig::default(),
+            auth: AuthConfig::default(),
             log: "info".into(),
         }
     }
@@ -142,6 +145,15 @@ impl Default for RetentionConfig {
 pub struct IdentityConfig {
     /// HR CSV column names (`[identity.hr]`); defaults match a plain export.
     pub hr: tandem_identity::hr::HrColumns,
+}
+
+/// Console sign-in.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Single sign-on through an OpenID Connect provider (`[auth.oidc]`, docs/console.md);
+    /// off while `issuer` is empty.
+    pub oidc: tandem_web::sso::OidcConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -289,6 +301,32 @@ mod tests {
     fn unknown_settings_are_refused() {
         let err = load("[http]\nlisen = \"x\"\n", &[]).unwrap_err();
         assert!(format!("{err:#}").contains("lisen"), "{err:#}");
+    }
+
+    #[test]
+    fn single_sign_on_reads_from_file_and_environment_and_hides_its_secret() {
+        let c = load(
+            "[auth.oidc]\nissuer = \"https://idp.example\"\nclient_id = \"tandem\"\n\n[[auth.oidc.roles]]\ngroup = \"sec-analysts\"\nrole = \"soc_analyst\"\n",
+            &[
+                ("TANDEM_AUTH__OIDC__CLIENT_SECRET", "s3cret-value"),
+                (
+                    "TANDEM_AUTH__OIDC__ROLES",
+                    "[{group = \"tandem-admins\", role = \"admin\"}]",
+                ),
+            ],
+        )
+        .unwrap();
+        let oidc = &c.auth.oidc;
+        assert!(oidc.enabled());
+        assert_eq!(oidc.client_secret, "s3cret-value");
+        assert_eq!(oidc.roles.len(), 1, "the environment replaces the list");
+        assert_eq!(oidc.roles[0].group, "tandem-admins");
+        assert_eq!(oidc.groups_claim, "groups");
+        assert_eq!(oidc.scopes, ["openid", "profile", "email"]);
+        assert!(!c.to_toml().contains("s3cret-value"));
+        assert!(!Config::default().auth.oidc.enabled());
+        let err = load("[auth.oidc]\ngroup_claim = \"x\"\n", &[]).unwrap_err();
+        assert!(format!("{err:#}").contains("group_claim"), "{err:#}");
     }
 
     #[test]

@@ -138,6 +138,21 @@ impl Server {
             subscriptions.push((m.broker.clone(), decoder, source));
         }
         let first_admin = create_first_admin(store.as_ref())?;
+        let sso = if config.auth.oidc.enabled() {
+            let sso = Arc::new(tandem_web::sso::Sso::new(&config.auth.oidc)?);
+            // Read the provider's discovery document now, off the start path, so a wrong
+            // issuer shows in the log at once; it is read again when someone signs in.
+            let probe = sso.clone();
+            tokio::task::spawn_blocking(move || match probe.provider() {
+                Ok(_) => tracing::info!(issuer = %probe.issuer(), "single sign-on ready"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "single sign-on: identity provider not reachable yet")
+                }
+            });
+            Some(sso)
+        } else {
+            None
+        };
 
         let (shutdown, _) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -162,6 +177,7 @@ impl Server {
                 None => None,
             },
             secure_cookies: config.http.secure_cookies,
+            sso,
         };
         let mut stop = shutdown.subscribe();
         tasks.push(tokio::spawn(async move {

@@ -84,6 +84,34 @@ fn every_route_as_every_role_and_as_no_one() {
     let roles: Vec<String> = Role::all().iter().map(|r| r.to_string()).collect();
     let (server, seeded) = start_with_accounts(&data, &roles, &[]);
 
+    // Open to everyone on purpose, and nothing else: the health check, the stylesheet and
+    // scripts, password sign-in, and the start and callback of single sign-on (which check
+    // the identity provider's answer themselves). None of them asks for a credential.
+    let public: std::collections::BTreeSet<String> = tandem_web::routes()
+        .iter()
+        .filter(|s| s.access == Access::Public)
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect();
+    let expected = [
+        "GET /healthz",
+        "GET /login",
+        "GET /login/sso",
+        "GET /login/sso/callback",
+        "GET /static/live.js",
+        "GET /static/search.js",
+        "GET /static/tandem.css",
+        "POST /login",
+    ];
+    assert_eq!(public, expected.map(String::from).into());
+    for route in public.iter().filter(|r| r.starts_with("GET ")) {
+        let url = format!("{}{}", server.url, &route[4..]);
+        let (status, location, _) = call(&axum::http::Method::GET, &url, None);
+        assert!(
+            status != 401 && status != 403 && location.is_none_or(|l| !l.starts_with("/login")),
+            "{route} as no one: {status}"
+        );
+    }
+
     let mut checked = 0;
     let mut failures = Vec::new();
     for spec in tandem_web::routes() {

@@ -2,9 +2,14 @@
 //!
 //! Only hashes are stored: argon2id for passwords (computed by the caller), SHA-256 for API
 //! tokens and session ids, which are long random values where a slow hash buys nothing.
+//! Accounts of people an identity provider signs in (single sign-on) are linked to the
+//! provider's issuer and subject in `external_accounts`, and have no usable password.
 
 use super::SqliteStore;
-use crate::{Account, AccountStore, ApiToken, StoreError, TokenSummary, UserSummary};
+use crate::{
+    Account, AccountStore, ApiToken, EXTERNAL_PASSWORD_HASH, ExternalIdentity, ExternalSignIn,
+    StoreError, TokenSummary, UserSummary,
+};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -25,6 +30,13 @@ CREATE TABLE IF NOT EXISTS sessions (
     sha256 TEXT PRIMARY KEY,
     user TEXT NOT NULL,
     expires INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS external_accounts (
+    issuer TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    user TEXT NOT NULL UNIQUE,
+    created INTEGER NOT NULL,
+    PRIMARY KEY (issuer, subject)
 ) STRICT;
 ";
 
@@ -152,12 +164,16 @@ impl AccountStore for SqliteStore {
 
     fn list_users(&self) -> Result<Vec<UserSummary>, StoreError> {
         self.read(|conn| {
-            let mut stmt = conn.prepare("SELECT name, role, created FROM users ORDER BY name")?;
+            let mut stmt = conn.prepare(
+                "SELECT u.name, u.role, u.created, e.user IS NOT NULL FROM users u
+                 LEFT JOIN external_accounts e ON e.user = u.name ORDER BY u.name",
+            )?;
             let rows = stmt.query_map([], |r| {
                 Ok(UserSummary {
                     name: r.get(0)?,
                     role: r.get(1)?,
                     created: micros(r.get(2)?),
+                    external: r.get(3)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
@@ -170,6 +186,90 @@ impl AccountStore for SqliteStore {
             params![role, name],
         )?;
         Ok(n == 1)
+    }
+
+    fn sign_in_external(&self, who: &ExternalIdentity) -> Result<ExternalSignIn, StoreError> {
+        let mut conn = self.write_conn()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now = Utc::now().timestamp_micros();
+        let outcome = match Self::external_user(&tx, &who.issuer, &who.subject)? {
+            Some(name) => {
+                let previous: Option<String> = tx
+                    .query_row("SELECT role FROM users WHERE name = ?", [&name], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                match previous {
+                    Some(previous_role) => {
+                        tx.execute(
+                            "UPDATE users SET role = ?, password_hash = ? WHERE name = ?",
+                            params![who.role, EXTERNAL_PASSWORD_HASH, name],
+                        )?;
+                        ExternalSignIn::Updated {
+                            name,
+                            previous_role,
+                        }
+                    }
+                    // The user row is gone (removed by hand): make it again under the same
+                    // name, which the link still reserves.
+                    None => {
+                        tx.execute(
+                            "INSERT INTO users (name, password_hash, role, created) VALUES (?, ?, ?, ?)",
+                            params![name, EXTERNAL_PASSWORD_HASH, who.role, now],
+                        )?;
+                        ExternalSignIn::Created { name }
+                    }
+                }
+            }
+            None => {
+                let taken = tx
+                    .query_row(
+                        "SELECT 1 FROM users WHERE name = ?",
+                        [&who.name],
+                        |_| Ok(()),
+                    )
+                    .optional()?
+                    .is_some()
+                    || tx
+                        .query_row(
+                            "SELECT 1 FROM external_accounts WHERE user = ?",
+                            [&who.name],
+                            |_| Ok(()),
+                        )
+                        .optional()?
+                        .is_some();
+                if taken {
+                    ExternalSignIn::NameTaken
+                } else {
+                    tx.execute(
+                        "INSERT INTO users (name, password_hash, role, created) VALUES (?, ?, ?, ?)",
+                        params![who.name, EXTERNAL_PASSWORD_HASH, who.role, now],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO external_accounts (issuer, subject, user, created) VALUES (?, ?, ?, ?)",
+                        params![who.issuer, who.subject, who.name, now],
+                    )?;
+                    ExternalSignIn::Created {
+                        name: who.name.clone(),
+                    }
+                }
+            }
+        };
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    fn end_external_sessions(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let conn = self.write_conn()?;
+        let name = Self::external_user(&conn, issuer, subject)?;
+        if let Some(name) = &name {
+            conn.execute("DELETE FROM sessions WHERE user = ?", [name])?;
+        }
+        Ok(name)
     }
 
     fn list_tokens(&self) -> Result<Vec<TokenSummary>, StoreError> {
@@ -189,8 +289,134 @@ impl AccountStore for SqliteStore {
     }
 }
 
+impl SqliteStore {
+    fn external_user(
+        conn: &Connection,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(conn
+            .query_row(
+                "SELECT user FROM external_accounts WHERE issuer = ? AND subject = ?",
+                [issuer, subject],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+}
+
 /// A stored microsecond timestamp (`created` columns); an unreadable one reads as the epoch
 /// rather than hiding the row.
 fn micros(us: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{
+        Account, AccountStore, EventStore, ExternalIdentity, ExternalSignIn, SqliteStore,
+        StoreConfig,
+    };
+
+    fn dana(role: &str) -> ExternalIdentity {
+        ExternalIdentity {
+            issuer: "https://idp.example".into(),
+            subject: "sub-1".into(),
+            name: "dana".into(),
+            role: role.into(),
+        }
+    }
+
+    #[test]
+    fn an_identity_provider_user_gets_one_account_whose_role_follows_each_sign_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+        assert_eq!(
+            store.sign_in_external(&dana("soc_analyst")).unwrap(),
+            ExternalSignIn::Created {
+                name: "dana".into()
+            }
+        );
+        // Renamed at the provider: still the same account, found by issuer and subject.
+        let renamed = ExternalIdentity {
+            name: "dana.k".into(),
+            ..dana("auditor")
+        };
+        assert_eq!(
+            store.sign_in_external(&renamed).unwrap(),
+            ExternalSignIn::Updated {
+                name: "dana".into(),
+                previous_role: "soc_analyst".into()
+            }
+        );
+        let account = store.user("dana").unwrap().unwrap();
+        assert_eq!(account.role, "auditor");
+        assert!(
+            !account.password_hash.starts_with('$'),
+            "no usable password"
+        );
+        assert!(store.list_users().unwrap()[0].external);
+
+        store
+            .create_session(
+                "s1",
+                "dana",
+                chrono::Utc::now() + chrono::Duration::hours(1),
+            )
+            .unwrap();
+        assert!(store.session_user("s1").unwrap().is_some());
+        assert_eq!(
+            store
+                .end_external_sessions("https://idp.example", "sub-1")
+                .unwrap()
+                .as_deref(),
+            Some("dana")
+        );
+        assert!(store.session_user("s1").unwrap().is_none());
+        assert_eq!(
+            store
+                .end_external_sessions("https://idp.example", "nobody")
+                .unwrap(),
+            None
+        );
+        store.close().unwrap();
+    }
+
+    #[test]
+    fn an_identity_provider_cannot_take_over_a_local_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+        store
+            .create_user(&Account {
+                name: "dana".into(),
+                password_hash: "$argon2id$local".into(),
+                role: "admin".into(),
+            })
+            .unwrap();
+        assert_eq!(
+            store.sign_in_external(&dana("soc_analyst")).unwrap(),
+            ExternalSignIn::NameTaken
+        );
+        let local = store.user("dana").unwrap().unwrap();
+        assert_eq!(
+            (local.role.as_str(), local.password_hash.as_str()),
+            ("admin", "$argon2id$local")
+        );
+        // Another subject of the same provider with the same name is refused too.
+        let other = ExternalIdentity {
+            name: "erik".into(),
+            ..dana("auditor")
+        };
+        store.sign_in_external(&other).unwrap();
+        let impostor = ExternalIdentity {
+            subject: "sub-2".into(),
+            name: "erik".into(),
+            ..dana("admin")
+        };
+        assert_eq!(
+            store.sign_in_external(&impostor).unwrap(),
+            ExternalSignIn::NameTaken
+        );
+        store.close().unwrap();
+    }
 }

@@ -8,6 +8,7 @@
 use crate::access::Role;
 use crate::auth::{generate_secret, hash_password};
 use crate::console::{Visitor, path_segment, render};
+use crate::sso::valid_name;
 use crate::{ApiError, AppState};
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -70,6 +71,7 @@ async fn settings(v: &Visitor, state: &AppState, extra: minijinja::Value) -> Res
                 role_label => role_label(&u.role),
                 created => u.created.format("%Y-%m-%d").to_string(),
                 is_me => u.name == v.who.name,
+                external => u.external,
             }
         })
         .collect();
@@ -162,14 +164,6 @@ async fn settings_error(v: &Visitor, state: &AppState, error: String) -> Respons
 /// A role chosen in a form: one of [`Role::all`], written as stored.
 fn chosen_role(s: &str) -> Option<Role> {
     Role::all().into_iter().find(|r| r.to_string() == s)
-}
-
-/// User and token names: short, printable, and safe in a URL path and a log line.
-fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c))
 }
 
 /// The name and role a settings form asked for, or the settings page explaining what is
