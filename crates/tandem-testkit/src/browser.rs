@@ -77,6 +77,43 @@ for (const el of document.querySelectorAll('a[href]')) {
 }
 const h1 = document.querySelectorAll('h1').length;
 if (h1 !== 1) problems.push('expected exactly one h1, found ' + h1);
+
+// Keyboard: everything one can click can be reached with Tab, in page order.
+for (const el of document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]')) {
+  const t = parseInt(el.getAttribute('tabindex') || '0', 10);
+  if (t > 0) problems.push('tabindex above 0 (breaks the reading order): ' + show(el));
+  const interactive = el.matches('a[href], button, input:not([type=hidden]), select, textarea, summary');
+  if (interactive && t < 0 && el.getClientRects().length > 0) problems.push('cannot be reached with Tab: ' + show(el));
+}
+
+// Contrast (WCAG 2 AA): 4.5:1 for text, 3:1 for large text, against the first opaque
+// background behind it.
+const rgba = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+const lum = ([r, g, b]) => {
+  const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+};
+const backdrop = (el) => {
+  for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
+    const c = rgba(getComputedStyle(e).backgroundColor);
+    if (c.length === 3 || (c.length === 4 && c[3] >= 0.95)) return c.slice(0, 3);
+  }
+  return [255, 255, 255];
+};
+for (const el of document.body.querySelectorAll('*')) {
+  const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim() !== '');
+  if (!own || el.getClientRects().length === 0) continue;
+  const style = getComputedStyle(el);
+  if (style.visibility === 'hidden' || parseFloat(style.opacity) === 0) continue;
+  if (['OPTION', 'SCRIPT', 'STYLE', 'TITLE'].includes(el.tagName) || el.closest('svg')) continue;
+  const fg = rgba(style.color).slice(0, 3);
+  const bg = backdrop(el);
+  const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+  const ratio = (hi + 0.05) / (lo + 0.05);
+  const size = parseFloat(style.fontSize);
+  const large = size >= 24 || (size >= 18.66 && parseInt(style.fontWeight, 10) >= 700);
+  if (ratio < (large ? 3 : 4.5)) problems.push('low contrast ' + ratio.toFixed(2) + ':1: ' + show(el));
+}
 return problems;
 "#;
 
@@ -306,8 +343,37 @@ impl Browser {
             .unwrap_or_else(|e| panic!("cannot type into {label:?}: {e}"));
     }
 
-    /// The Enter key, for [`Browser::type_keys`].
+    /// The Enter key, for [`Browser::type_keys`] and [`Browser::press`].
     pub const ENTER: &str = "\u{E007}";
+    /// The Escape key, for [`Browser::press`].
+    pub const ESCAPE: &str = "\u{E00C}";
+    /// The Tab key, for [`Browser::press`].
+    pub const TAB: &str = "\u{E004}";
+
+    /// Sends keys to whatever has the focus, as someone on a keyboard would.
+    pub fn press(&self, keys: &str) {
+        self.runtime.block_on(async {
+            let focused = self
+                .client()
+                .active_element()
+                .await
+                .expect("something has the focus");
+            focused
+                .send_keys(keys)
+                .await
+                .unwrap_or_else(|e| panic!("cannot send keys: {e}"));
+        });
+    }
+
+    /// A short description of the element that has the focus (tag, id, text).
+    pub fn focused(&self) -> String {
+        self.execute(
+            "var e = document.activeElement; return e ? (e.tagName + '#' + (e.id || '') + ' ' + (e.textContent || e.value || '').trim()).slice(0, 80) : '';",
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
 
     /// Presses the button whose text is `text` (the first such one).
     pub fn click_button(&self, text: &str) {
@@ -379,7 +445,8 @@ impl Browser {
     }
 
     /// Accessibility problems on the page shown: form fields without a label, images without
-    /// alt text, buttons and links without text, not exactly one `h1`. Empty when fine.
+    /// alt text, buttons and links without text, not exactly one `h1`, controls Tab cannot
+    /// reach or a positive `tabindex`, and text below WCAG AA contrast. Empty when fine.
     pub fn accessibility_problems(&self) -> Vec<String> {
         match self.execute(ACCESSIBILITY_CHECK) {
             Value::Array(items) => items

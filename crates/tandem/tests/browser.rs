@@ -329,6 +329,49 @@ fn a_responder_is_told_which_pages_are_not_for_their_role() {
     shots.take(&browser, "not-allowed");
 }
 
+/// Signing in and searching with the keyboard alone: the sign-in form has the focus, the
+/// skip link comes first, and Tab reaches the search box from there.
+#[test]
+fn a_keyboard_user_signs_in_and_searches_without_a_mouse() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), None, &[]);
+    let password = server.admin_password.clone().unwrap();
+    let browser = Browser::start(&server.url);
+    browser.goto("/search");
+    browser.wait_for_heading("Sign in to Tandem");
+    assert!(
+        browser.focused().starts_with("INPUT#username"),
+        "{}",
+        browser.focused()
+    );
+    browser.press("admin");
+    browser.press(Browser::TAB);
+    browser.press(&password);
+    browser.press(Browser::ENTER);
+    browser.wait_for_heading("Search events");
+
+    browser.press(Browser::TAB);
+    assert!(
+        browser.focused().contains("Skip to content"),
+        "the skip link comes first, not {}",
+        browser.focused()
+    );
+    browser.press(Browser::ENTER);
+    browser.press(Browser::TAB);
+    assert!(
+        browser.focused().starts_with("INPUT#q"),
+        "after skipping the menu, the search box: {}",
+        browser.focused()
+    );
+    browser.press("class:authentication");
+    browser.press(Browser::ESCAPE);
+    browser.press(Browser::ENTER);
+    browser.wait_until("the search", |b| {
+        b.path().contains("q=class%3Aauthentication")
+    });
+    browser.wait_for_text("0 events");
+}
+
 #[test]
 fn the_accessibility_check_finds_what_it_looks_for() {
     let browser = Browser::start("about:blank");
@@ -338,6 +381,9 @@ fn the_accessibility_check_finds_what_it_looks_for() {
         <select name="s"></select><textarea aria-label="Notes"></textarea>
         <img src="x.png"><img src="y.png" alt="">
         <button></button><button>Send</button><a href="/x"></a>
+        <p style="color:#999;background:#fff">Faint grey on white</p>
+        <p style="color:#595959">Dark enough grey</p>
+        <button tabindex="-1">Mouse only</button><a href="/y" tabindex="3">Jumps the queue</a>
         </body></html>"#;
     browser.goto(&format!(
         "data:text/html;charset=utf-8,{}",
@@ -354,7 +400,10 @@ fn the_accessibility_check_finds_what_it_looks_for() {
         1,
         "{problems:#?}"
     );
-    assert_eq!(problems.len(), 6, "{problems:#?}");
+    assert_eq!(count("low contrast 2.85:1"), 1, "{problems:#?}");
+    assert_eq!(count("cannot be reached with Tab"), 1, "{problems:#?}");
+    assert_eq!(count("tabindex above 0"), 1, "{problems:#?}");
+    assert_eq!(problems.len(), 9, "{problems:#?}");
 }
 
 /// The analyst's path through an incident: a finding from a staged scenario, its evidence,
