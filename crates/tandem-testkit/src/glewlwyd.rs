@@ -13,7 +13,7 @@
 //! are added there), and a confidential client authenticates at the token endpoint only when
 //! its `token_endpoint_auth_method` property lists the method.
 
-use crate::{find_program, free_port, wait_for_port};
+use crate::{find_program, free_port, start_with_config};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -52,14 +52,7 @@ impl Glewlwyd {
         assert!(status.success(), "creating the glewlwyd database failed");
         let conf = dir.path().join("glewlwyd.conf");
         std::fs::write(&conf, config(port, dir.path(), &db)).expect("write glewlwyd.conf");
-        let mut child = Command::new(program)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start glewlwyd");
-        wait_for_port(port, &mut child, "glewlwyd");
+        let child = start_with_config(&program, &conf, port, "glewlwyd");
         let mut g = Glewlwyd {
             child: Some(child),
             port,

@@ -34,6 +34,20 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Starts `program -c conf` with its output discarded and waits until it listens on `port`
+/// (the way Mosquitto and Glewlwyd both start).
+fn start_with_config(program: &Path, conf: &Path, port: u16, what: &str) -> Child {
+    let mut child = Command::new(program)
+        .arg("-c")
+        .arg(conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    wait_for_port(port, &mut child, what);
+    child
+}
+
 fn wait_for_port(port: u16, child: &mut Child, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -92,14 +106,7 @@ impl Mosquitto {
             ),
         )
         .expect("write mosquitto.conf");
-        let mut child = Command::new(program)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start mosquitto");
-        wait_for_port(self.port, &mut child, "mosquitto");
+        let child = start_with_config(&program, &conf, self.port, "mosquitto");
         self.child = Some(child);
     }
 

@@ -365,21 +365,34 @@ pub async fn register_source(
             ),
         ));
     }
-    let key = crate::generate_secret("tsk_");
     let mut source = Source::new(&new.name, format);
     source.vendor = new.vendor.filter(|v| !v.trim().is_empty());
     source.product = new.product.filter(|p| !p.trim().is_empty());
-    source.key_sha256 = Some(hash_key(&key));
-    let pipeline = state.pipeline.clone();
-    tokio::task::spawn_blocking(move || pipeline.register(source)).await??;
-    crate::audit::by(
+    with_new_key(
         state,
         who,
+        source,
         "source.create",
-        &format!("source:{}", new.name),
         serde_json::json!({ "format": format.to_string() }),
     )
-    .await;
+    .await
+}
+
+/// Gives `source` a fresh key, registers it, audits `action`, and returns the key (the only
+/// time it is seen: the store keeps its hash).
+async fn with_new_key(
+    state: &AppState,
+    who: &Principal,
+    mut source: Source,
+    action: &str,
+    detail: serde_json::Value,
+) -> Result<String, ApiError> {
+    let key = crate::generate_secret("tsk_");
+    source.key_sha256 = Some(hash_key(&key));
+    let target = format!("source:{}", source.name);
+    let pipeline = state.pipeline.clone();
+    tokio::task::spawn_blocking(move || pipeline.register(source)).await??;
+    crate::audit::by(state, who, action, &target, detail).await;
     Ok(key)
 }
 
@@ -390,7 +403,7 @@ pub async fn issue_source_key(
     name: &str,
 ) -> Result<String, ApiError> {
     who.require(Permission::ManageSources)?;
-    let Some(mut source) = state.pipeline.source(name) else {
+    let Some(source) = state.pipeline.source(name) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!("no source named `{name}`"),
@@ -402,19 +415,7 @@ pub async fn issue_source_key(
             source.format
         )));
     }
-    let key = crate::generate_secret("tsk_");
-    source.key_sha256 = Some(hash_key(&key));
-    let pipeline = state.pipeline.clone();
-    tokio::task::spawn_blocking(move || pipeline.register(source)).await??;
-    crate::audit::by(
-        state,
-        who,
-        "source.key",
-        &format!("source:{name}"),
-        serde_json::json!({}),
-    )
-    .await;
-    Ok(key)
+    with_new_key(state, who, source, "source.key", serde_json::json!({})).await
 }
 
 #[derive(Deserialize)]
