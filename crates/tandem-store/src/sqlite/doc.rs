@@ -67,7 +67,10 @@ pub fn to_doc(event: &Event) -> String {
         attrs: &event.attrs,
         raw_truncated: event.raw_truncated,
     };
-    serde_json::to_string(&doc).expect("events always serialise")
+    // Sized for a typical document, so writing it rarely regrows (and copies) the buffer.
+    let mut out = Vec::with_capacity(512);
+    serde_json::to_writer(&mut out, &doc).expect("events always serialise");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
 /// A stored row as read back: the columns, the message, the raw text and the document.

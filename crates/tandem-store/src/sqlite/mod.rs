@@ -163,37 +163,38 @@ fn configure(conn: &Connection, config: &StoreConfig, cache_mib: u64) -> rusqlit
 }
 
 /// Converts an event to its row on the caller's thread.
-fn to_row(mut event: Event, ingest_time: DateTime<Utc>) -> Row {
+/// The row of an event, taken out of it in place: events are large (over a kilobyte), so
+/// moving each one out of its batch would cost a copy, and the column values are moved, not
+/// cloned, once the document has been written.
+fn to_row(event: &mut Event, ingest_time: DateTime<Utc>) -> Row {
     event.ingest_time = ingest_time;
     let raw = event.raw.take();
     let message = (!event.message.is_empty()).then(|| std::mem::take(&mut event.message));
-    let doc = doc::to_doc(&event);
-    let place = event.place.as_ref();
+    let doc = doc::to_doc(event);
+    let ip =
+        |e: &Option<tandem_model::Endpoint>| e.as_ref().and_then(|e| e.ip).map(|ip| ip.to_string());
+    let place = event.place.as_mut();
+    let (site, zone, door) = match place {
+        Some(p) => (p.site.take(), p.zone.take(), p.door.take()),
+        None => (None, None, None),
+    };
     Row {
         id: event.id.to_string(),
         time: event.time.timestamp_micros(),
         ingest_time: ingest_time.timestamp_micros(),
-        source: event.source.name.clone(),
+        source: std::mem::take(&mut event.source.name),
         class_uid: event.class.uid(),
         activity_id: event.activity.uid(),
         outcome_id: event.outcome.uid(),
         severity_id: event.severity.uid(),
-        actor: event.actor.user.clone(),
-        person: event.actor.person.as_ref().map(|p| p.id.clone()),
-        host: event.device.as_ref().and_then(|d| d.hostname.clone()),
-        src_ip: event
-            .src
-            .as_ref()
-            .and_then(|e| e.ip)
-            .map(|ip| ip.to_string()),
-        dst_ip: event
-            .dst
-            .as_ref()
-            .and_then(|e| e.ip)
-            .map(|ip| ip.to_string()),
-        site: place.and_then(|p| p.site.clone()),
-        zone: place.and_then(|p| p.zone.clone()),
-        door: place.and_then(|p| p.door.clone()),
+        actor: event.actor.user.take(),
+        person: event.actor.person.take().map(|p| p.id),
+        host: event.device.as_mut().and_then(|d| d.hostname.take()),
+        src_ip: ip(&event.src),
+        dst_ip: ip(&event.dst),
+        site,
+        zone,
+        door,
         message,
         raw,
         doc,
@@ -201,7 +202,7 @@ fn to_row(mut event: Event, ingest_time: DateTime<Utc>) -> Row {
 }
 
 impl EventStore for SqliteStore {
-    fn submit(&self, batch: WriteBatch) -> Result<Commit, StoreError> {
+    fn submit(&self, mut batch: WriteBatch) -> Result<Commit, StoreError> {
         let n = batch.len();
         let queued = self.queued.load(Ordering::Relaxed);
         if queued > 0 && queued + n > self.config.max_queued_events {
@@ -209,7 +210,7 @@ impl EventStore for SqliteStore {
         }
         let now = Utc::now();
         let rows = Rows {
-            rows: batch.events.into_iter().map(|e| to_row(e, now)).collect(),
+            rows: batch.events.iter_mut().map(|e| to_row(e, now)).collect(),
             dead_letters: batch.dead_letters,
             rejected: batch.rejected,
         };
