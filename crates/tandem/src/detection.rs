@@ -52,8 +52,6 @@ const STATE: &str = "detect";
 /// Where rules switched off are remembered.
 const DISABLED: &str = "detect.disabled_rules";
 
-/// The rule directories in force: the shipped rules (installed under the data directory)
-/// first, then the configured ones.
 /// Rule directories added on the console's settings page (a JSON list of paths).
 const ADDED_DIRS: &str = "detect.rule_dirs";
 
@@ -75,11 +73,26 @@ pub fn rule_dirs(
 }
 
 /// Rule directories added on the console.
-pub fn added_dirs(store: &dyn StateStore) -> anyhow::Result<Vec<PathBuf>> {
+fn added_dirs(store: &dyn StateStore) -> anyhow::Result<Vec<PathBuf>> {
     Ok(store
         .get_state(ADDED_DIRS)?
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or_default())
+}
+
+/// Every rule directory in force, with its origin: `base` (see [`rule_dirs`]), then those
+/// added on the console.
+fn all_dirs(
+    base: &[(PathBuf, &'static str)],
+    store: &dyn StateStore,
+) -> anyhow::Result<Vec<(PathBuf, &'static str)>> {
+    let mut dirs = base.to_vec();
+    dirs.extend(added_dirs(store)?.into_iter().map(|d| (d, "console")));
+    Ok(dirs)
+}
+
+fn paths(dirs: Vec<(PathBuf, &'static str)>) -> Vec<PathBuf> {
+    dirs.into_iter().map(|(d, _)| d).collect()
 }
 
 /// Rule ids switched off by users.
@@ -115,11 +128,7 @@ pub fn build(
     if !config.enabled {
         return Ok(None);
     }
-    let mut dirs: Vec<PathBuf> = rule_dirs(config, data_dir)?
-        .into_iter()
-        .map(|(d, _)| d)
-        .collect();
-    dirs.extend(added_dirs(store)?);
+    let dirs = paths(all_dirs(&rule_dirs(config, data_dir)?, store)?);
     let sigma = load_sigma(&dirs, &disabled_rules(store)?);
     let detector = Detector::new(sigma, tandem_detect::native::detections(&config.native));
     if let Some(saved) = store.get_state(STATE)? {
@@ -205,21 +214,14 @@ pub struct RuleAdmin<S> {
 }
 
 impl<S: StateStore> RuleAdmin<S> {
-    /// Every directory with its origin, console-added last.
     fn all_dirs(&self) -> anyhow::Result<Vec<(PathBuf, &'static str)>> {
-        let mut dirs = self.base_dirs.clone();
-        dirs.extend(
-            added_dirs(self.store.as_ref())?
-                .into_iter()
-                .map(|d| (d, "console")),
-        );
-        Ok(dirs)
+        all_dirs(&self.base_dirs, self.store.as_ref())
     }
 
     /// Loads every directory again with the remembered switches, and swaps the set in
     /// (correlation state carries over).
     fn reload_all(&self) -> anyhow::Result<tandem_detect::sigma::LoadReport> {
-        let dirs: Vec<PathBuf> = self.all_dirs()?.into_iter().map(|(d, _)| d).collect();
+        let dirs = paths(self.all_dirs()?);
         let disabled = disabled_rules(self.store.as_ref())?;
         let (rules, report) = SigmaRules::load(&dirs, &disabled);
         self.detector.replace_sigma(rules);
