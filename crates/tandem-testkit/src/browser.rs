@@ -345,6 +345,8 @@ impl Browser {
 
     /// The Enter key, for [`Browser::type_keys`] and [`Browser::press`].
     pub const ENTER: &str = "\u{E007}";
+    /// The down-arrow key.
+    pub const ARROW_DOWN: &str = "\u{E015}";
     /// The Escape key, for [`Browser::press`].
     pub const ESCAPE: &str = "\u{E00C}";
     /// The Tab key, for [`Browser::press`].

@@ -1,6 +1,7 @@
 // Suggestions for the search box: field names as you type a word, then the field's
-// commonest values of the last day after `field:`. A WAI-ARIA combobox: arrow keys move,
-// Enter or Tab takes a suggestion, Escape closes. Without this script the box is a plain
+// commonest values of the last day after `field:`. A WAI-ARIA combobox: arrow keys choose,
+// Enter takes the chosen one (and otherwise searches, as without suggestions), Tab takes the
+// chosen or the first, Escape closes. Without this script the box is a plain
 // text field and the field list below it still helps.
 (function () {
   "use strict";
@@ -53,7 +54,8 @@
     });
     list.hidden = false;
     input.setAttribute("aria-expanded", "true");
-    move(0);
+    active = -1;
+    input.removeAttribute("aria-activedescendant");
   }
 
   function move(i) {
@@ -115,7 +117,8 @@
     if (list.hidden) return;
     if (ev.key === "ArrowDown") { ev.preventDefault(); move(active + 1); }
     else if (ev.key === "ArrowUp") { ev.preventDefault(); move(active - 1); }
-    else if (ev.key === "Enter" || ev.key === "Tab") { if (active >= 0) { ev.preventDefault(); pick(active); } }
+    else if (ev.key === "Enter") { if (active >= 0) { ev.preventDefault(); pick(active); } }
+    else if (ev.key === "Tab") { ev.preventDefault(); pick(active >= 0 ? active : 0); }
     else if (ev.key === "Escape") { close(); }
   });
 })();
