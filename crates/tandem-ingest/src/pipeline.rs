@@ -398,10 +398,13 @@ impl Pipeline {
             out.events.reserve(lines.min(RESERVE_EVENTS));
             for (line, result) in split_lines(body, self.limits.max_line_bytes) {
                 match result {
-                    Ok(bytes) => {
-                        let decoded = decoder.decode(bytes, &ctx);
-                        self.accept_many(&mut out, line, decoded, bytes);
-                    }
+                    Ok(bytes) => match decoder.decode_one(bytes, &ctx) {
+                        Some(result) => self.accept(&mut out, line, result, bytes),
+                        None => {
+                            let decoded = decoder.decode(bytes, &ctx);
+                            self.accept_many(&mut out, line, decoded, bytes);
+                        }
+                    },
                     Err(too_long) => {
                         self.metrics.reject(&source.name, "line_too_long", 1);
                         out.reject(line, too_long.to_string(), b"");
@@ -463,7 +466,10 @@ impl Pipeline {
     }
 
     fn accept(&self, out: &mut Decoded, line: u64, result: Result<Event, DecodeError>, raw: &[u8]) {
-        self.accept_many(out, line, result.map(|e| vec![e]), raw);
+        match result {
+            Ok(event) => self.accept_event(out, line, event, raw),
+            Err(e) => self.refuse(out, line, e, raw),
+        }
     }
 
     /// Decoded results from any framing (MQTT messages, webhook bodies) as one batch.
@@ -494,11 +500,15 @@ impl Pipeline {
                     self.accept_event(out, line, event, raw);
                 }
             }
-            Err(DecodeError::Empty) => {}
-            Err(e) => {
-                self.metrics.reject(&out.source, "parse", 1);
-                out.reject(line, e.to_string(), raw);
-            }
+            Err(e) => self.refuse(out, line, e, raw),
+        }
+    }
+
+    /// A line that gave no event: nothing for an empty one, a dead letter otherwise.
+    fn refuse(&self, out: &mut Decoded, line: u64, error: DecodeError, raw: &[u8]) {
+        if !matches!(error, DecodeError::Empty) {
+            self.metrics.reject(&out.source, "parse", 1);
+            out.reject(line, error.to_string(), raw);
         }
     }
 
