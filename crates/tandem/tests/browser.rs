@@ -140,6 +140,18 @@ fn demo() -> (tempfile::TempDir, Demo) {
     (dir, demo)
 }
 
+/// The demo once the staged tailgate has raised its finding, with the administrator signed
+/// in on their start page (the first page of the menu the role may open).
+fn admin_on_the_demo_after_the_tailgate() -> (tempfile::TempDir, Demo, Browser) {
+    let (dir, mut demo) = demo();
+    demo.wait_for_line("staged tailgate");
+    demo.wait_for_finding("tandem.tailgating");
+    let browser = Browser::start(&demo.url);
+    sign_in(&browser, "admin", &demo.password);
+    browser.wait_for_heading("Live monitor");
+    (dir, demo, browser)
+}
+
 fn sign_in(browser: &Browser, user: &str, password: &str) {
     browser.goto("/login");
     browser.wait_for_heading("Sign in to Tandem");
@@ -241,14 +253,8 @@ fn an_administrator_searches_opens_an_event_checks_sources_and_signs_out() {
 
 #[test]
 fn every_page_opens_for_an_administrator_and_is_accessible() {
-    let (_dir, mut demo) = demo();
-    demo.wait_for_line("staged tailgate");
-    demo.wait_for_finding("tandem.tailgating");
+    let (_dir, _demo, browser) = admin_on_the_demo_after_the_tailgate();
     let shots = Screenshots::new();
-    let browser = Browser::start(&demo.url);
-    sign_in(&browser, "admin", &demo.password);
-    // The start page is the first page of the menu the role may open.
-    browser.wait_for_heading("Live monitor");
     for page in PAGES {
         browser.goto(page.path);
         browser.wait_for_heading(page.heading);
@@ -412,13 +418,8 @@ fn the_accessibility_check_finds_what_it_looks_for() {
 /// the person it names and their merged timeline; then switching a noisy rule off.
 #[test]
 fn a_finding_leads_to_the_person_and_a_rule_can_be_switched_off() {
-    let (_dir, mut demo) = demo();
-    demo.wait_for_line("staged tailgate");
-    demo.wait_for_finding("tandem.tailgating");
+    let (_dir, _demo, browser) = admin_on_the_demo_after_the_tailgate();
     let shots = Screenshots::new();
-    let browser = Browser::start(&demo.url);
-    sign_in(&browser, "admin", &demo.password);
-    browser.wait_for_heading("Live monitor");
 
     browser.click_link("Findings");
     browser.wait_for_heading("Findings");
