@@ -22,6 +22,10 @@ pub struct StoreConfig {
     pub segment_hours: u64,
     /// Most events the writer puts in one transaction.
     pub max_batch_events: usize,
+    /// Size of the write-ahead log, in MiB, past which the writer makes it start again from
+    /// its beginning. Under sustained ingest the background checkpoint never quite catches up,
+    /// and without this the log would grow for as long as ingest lasts.
+    pub wal_rewind_mib: u64,
     /// Most events waiting for the writer before submits are refused with "busy".
     pub max_queued_events: usize,
     /// SQLite page cache per connection, in MiB.
@@ -39,6 +43,7 @@ impl Default for StoreConfig {
             segment_rows: 100_000,
             segment_hours: 24,
             max_batch_events: 50_000,
+            wal_rewind_mib: 64,
             max_queued_events: 50_000,
             cache_mib: 64,
             readers: 4,

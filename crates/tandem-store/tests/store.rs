@@ -395,3 +395,35 @@ fn a_full_event_reads_back_exactly_as_submitted() {
         1
     );
 }
+
+#[test]
+fn the_write_ahead_log_stays_bounded_under_sustained_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig {
+        wal_rewind_mib: 1,
+        ..StoreConfig::default()
+    };
+    let store = SqliteStore::open(dir.path(), config).unwrap();
+    let wal = dir.path().join("tandem.db-wal");
+    let text = "x".repeat(2_000);
+    // Writes without pause for two seconds, so the background checkpoint never finds the log
+    // quiet: about 10 MB of log without rewinding.
+    let start = Instant::now();
+    let mut largest = 0;
+    let mut written = 0;
+    while start.elapsed() < std::time::Duration::from_secs(2) || written < 5_000 {
+        let batch: Vec<Event> = (0..100).map(|_| event(1, "alice", &text)).collect();
+        store
+            .submit(WriteBatch::events(batch))
+            .unwrap()
+            .wait()
+            .unwrap();
+        written += 100;
+        largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+    }
+    assert!(
+        largest < 4 * 1024 * 1024,
+        "the log grew to {largest} bytes for {written} events of 2 kB"
+    );
+    assert_eq!(search(&store, "*").total(), written);
+}

@@ -26,6 +26,9 @@ use writer::{Command, Row, Rows, Writer};
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "tandem.db";
 
+/// Database page size in bytes: large pages suit rows of about a kilobyte and bulk index builds.
+const PAGE_SIZE: i64 = 16_384;
+
 /// The embedded store. Cheap to share behind an `Arc`.
 pub struct SqliteStore {
     path: PathBuf,
@@ -48,7 +51,9 @@ impl SqliteStore {
         let path = data_dir.join(DB_FILE);
         let conn = Connection::open(&path)?;
         // auto_vacuum must be chosen before the first table exists.
-        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; PRAGMA page_size = 16384;")?;
+        conn.execute_batch(&format!(
+            "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA page_size = {PAGE_SIZE};"
+        ))?;
         configure(&conn, &config, config.cache_mib)?;
         conn.execute_batch(schema::BASE)?;
         conn.execute_batch(accounts::SCHEMA)?;
@@ -66,6 +71,11 @@ impl SqliteStore {
         // The writer never checkpoints; a thread of its own copies the WAL into the database
         // (and fsyncs it) on the other core, concurrently with commits.
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+        // A WAL that grew while a long search held old frames is cut back when it rewinds.
+        conn.execute_batch(&format!(
+            "PRAGMA journal_size_limit = {};",
+            config.wal_rewind_mib * 2 * 1024 * 1024
+        ))?;
         let writer = Writer::open(conn, config.clone(), queued.clone(), live.clone())?;
         let checkpointer = spawn_checkpointer(&path, &config)?;
         let (tx, rx) = std::sync::mpsc::channel();
