@@ -54,38 +54,67 @@ const KNOWN_FIELDS: &[&str] = &[
 ];
 
 pub(super) fn decode(text: &str, ctx: &DecodeContext) -> Result<Event, DecodeError> {
-    // Fast path, taken by nearly every line: only known fields, decoded straight into the
-    // event. Anything else (unknown keys to keep, errors to explain) takes the slow path.
-    if !has_unknown_keys(text)
-        && let Ok(mut event) = serde_json::from_str::<Event>(text)
-    {
-        event.id = Ulid::generate();
-        event.ingest_time = chrono::Utc::now();
-        return Ok(event);
+    // Fast path, taken by nearly every line: one pass straight into the event, unknown keys
+    // included. Errors take the slow path, which explains them.
+    let mut de = serde_json::Deserializer::from_str(text);
+    match serde::Deserializer::deserialize_map(&mut de, OnePass).and_then(|event| {
+        de.end()?;
+        Ok(event)
+    }) {
+        Ok(event) => Ok(event),
+        Err(_) => decode_slowly(text, ctx),
     }
-    decode_slowly(text, ctx)
 }
 
-/// Whether the line is a JSON object with a top-level key outside [`KNOWN_FIELDS`]. Skips
-/// values without building them, so it costs a fraction of a full parse.
-fn has_unknown_keys(text: &str) -> bool {
-    struct Scan;
-    impl<'de> serde::de::Visitor<'de> for Scan {
-        type Value = bool;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a JSON object")
-        }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-            let mut unknown = false;
-            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                unknown |= !KNOWN_FIELDS.contains(&key.as_ref());
-                map.next_value::<serde::de::IgnoredAny>()?;
-            }
-            Ok(unknown)
-        }
+/// Reads an event's JSON object in one pass: each known field into its place, top-level keys
+/// the schema does not know into `attrs` (where `attrs`' own entries win), `id` and
+/// `ingest_time` skipped. Builds the [`Event`] with every field named, so a field added to the
+/// model does not compile until it is read here too.
+struct OnePass;
+
+impl<'de> serde::de::Visitor<'de> for OnePass {
+    type Value = Event;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
     }
-    let mut de = serde_json::Deserializer::from_str(text);
-    serde::Deserializer::deserialize_map(&mut de, Scan).unwrap_or(true)
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
+        use serde::de::{Error, IgnoredAny};
+        let (mut time, mut class) = (None, None);
+        let mut event = Event::new("", Class::Other, Activity::Unknown, Timestamp::UNIX_EPOCH);
+        let mut extra: Vec<(String, Value)> = Vec::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "id" | "ingest_time" => drop(map.next_value::<IgnoredAny>()?),
+                "time" => time = Some(map.next_value()?),
+                "observed_time" => event.observed_time = map.next_value()?,
+                "source" => event.source = map.next_value()?,
+                "class" => class = Some(map.next_value()?),
+                "activity" => event.activity = map.next_value()?,
+                "outcome" => event.outcome = map.next_value()?,
+                "severity" => event.severity = map.next_value()?,
+                "message" => event.message = map.next_value()?,
+                "actor" => event.actor = map.next_value()?,
+                "physical" => event.physical = map.next_value()?,
+                "place" => event.place = map.next_value()?,
+                "src" => event.src = map.next_value()?,
+                "dst" => event.dst = map.next_value()?,
+                "device" => event.device = map.next_value()?,
+                "labels" => event.labels = map.next_value()?,
+                "attrs" => event.attrs = map.next_value()?,
+                "raw" => event.raw = map.next_value()?,
+                "raw_truncated" => event.raw_truncated = map.next_value()?,
+                _ => extra.push((key.into_owned(), map.next_value()?)),
+            }
+        }
+        event.time = time.ok_or_else(|| A::Error::missing_field("time"))?;
+        event.class = class.ok_or_else(|| A::Error::missing_field("class"))?;
+        for (key, value) in extra {
+            event.attrs.entry(key).or_insert(value);
+        }
+        Ok(event)
+    }
 }
 
 fn decode_slowly(text: &str, _ctx: &DecodeContext) -> Result<Event, DecodeError> {
@@ -283,6 +312,28 @@ mod tests {
         let e = decode(r#"{"time":"2026-03-04T09:00:00Z","class":"other","acter":{"user":"x"},"attrs":{"a":1}}"#).unwrap();
         assert_eq!(e.attrs["acter"], serde_json::json!({"user":"x"}));
         assert_eq!(e.attrs["a"], 1);
+    }
+
+    #[test]
+    fn one_pass_agrees_with_the_slow_path() {
+        let lines = [
+            r#"{"time":"2026-03-04T09:00:00Z","class":"other"}"#,
+            r#"{"x":1,"time":"2026-03-04T09:00:00Z","class":"other","attrs":{"x":2,"y":3},"z":[4]}"#,
+            r#"{"time":"2026-03-04T09:00:00Z","class":"authentication","class":"other","observed_time":null}"#,
+            r#"{"id":"nope","ingest_time":5,"time":"2026-03-04T09:00:00Z","class":"other","raw":"r","raw_truncated":true,"labels":{"a":"b"}}"#,
+        ];
+        for line in lines {
+            let mut de = serde_json::Deserializer::from_str(line);
+            let one = serde::Deserializer::deserialize_map(&mut de, OnePass)
+                .unwrap_or_else(|e| panic!("{line}: {e}"));
+            let slow = decode_slowly(line, &ctx()).unwrap();
+            let same = |mut e: Event| {
+                e.id = slow.id;
+                e.ingest_time = slow.ingest_time;
+                e
+            };
+            assert_eq!(same(one), slow, "{line}");
+        }
     }
 
     #[test]
