@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tandem_model::{DeadLetter, Event, Ulid};
 use writer::{Command, Row, Rows, Writer};
 
@@ -50,9 +51,10 @@ impl SqliteStore {
         })?;
         let path = data_dir.join(DB_FILE);
         let conn = Connection::open(&path)?;
-        // auto_vacuum must be chosen before the first table exists.
+        // Both must be chosen before the first table exists, and the page size first: setting
+        // auto_vacuum on an empty file fixes its page size at the default.
         conn.execute_batch(&format!(
-            "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA page_size = {PAGE_SIZE};"
+            "PRAGMA page_size = {PAGE_SIZE}; PRAGMA auto_vacuum = INCREMENTAL;"
         ))?;
         configure(&conn, &config, config.cache_mib)?;
         conn.execute_batch(schema::BASE)?;
@@ -145,11 +147,23 @@ fn spawn_checkpointer(
     let handle = std::thread::Builder::new()
         .name("tandem-store-checkpoint".into())
         .spawn(move || {
-            let every = std::time::Duration::from_millis(250);
-            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every)
-            {
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
+            // Quiet: a look every quarter second. While commits keep coming: back to back
+            // with a short breath, so the frames left for the writer to copy when it rewinds
+            // the WAL stay few.
+            let (quiet, busy) = (Duration::from_millis(250), Duration::from_millis(20));
+            let mut wait = quiet;
+            let mut last_log = 0;
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(wait) {
+                match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)) {
+                    Ok(log) => {
+                        wait = if log != last_log && log > 0 {
+                            busy
+                        } else {
+                            quiet
+                        };
+                        last_log = log;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),
                 }
             }
         })
@@ -408,4 +422,22 @@ impl Drop for SqliteStore {
 
 pub(crate) fn micros_to_time(micros: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_store_has_large_pages_and_incremental_vacuum() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+        let conn = Connection::open(store.path()).unwrap();
+        let pragma = |name: &str| -> i64 {
+            conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(pragma("page_size"), PAGE_SIZE);
+        assert_eq!(pragma("auto_vacuum"), 2, "incremental");
+    }
 }

@@ -120,6 +120,8 @@ pub struct Writer {
     live: Arc<LiveStats>,
     /// Frames in the WAL after the last commit, as SQLite's WAL hook reports them.
     wal_frames: Arc<AtomicI64>,
+    /// Bytes per page (and per WAL frame): fixed when the file was created.
+    page_size: i64,
 }
 
 impl Writer {
@@ -149,6 +151,7 @@ impl Writer {
                 rusqlite::Error::QueryReturnedNoRows => create_segment(&conn),
                 e => Err(e),
             })?;
+        let page_size = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
         let mut writer = Writer {
             conn,
             config,
@@ -157,6 +160,7 @@ impl Writer {
             queued,
             live,
             wal_frames,
+            page_size,
         };
         // Sealing interrupted by a restart resumes where it stopped; every step is idempotent.
         let sealing: Vec<(i64, i64)> = writer
@@ -241,17 +245,22 @@ impl Writer {
     /// system pays for by zeroing new blocks. Readers still on old frames make the rewind wait
     /// for a later commit; nothing else depends on it.
     fn rewind_wal(&mut self) {
-        let frames = self.config.wal_rewind_mib as i64 * 1024 * 1024 / super::PAGE_SIZE;
+        let frames = self.config.wal_rewind_mib as i64 * 1024 * 1024 / self.page_size;
         if self.wal_frames.load(Ordering::Relaxed) < frames {
             return;
         }
         let done = self
             .conn
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
             });
         match done {
-            Ok((log, copied)) if log == copied => self.wal_frames.store(0, Ordering::Relaxed),
+            // Not busy (the checkpointer was not mid-copy) and every frame copied.
+            Ok((0, log, copied)) if log == copied => self.wal_frames.store(0, Ordering::Relaxed),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),
         }
