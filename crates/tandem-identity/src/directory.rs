@@ -5,6 +5,12 @@ use crate::IdentityError;
 use crate::model::*;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
+
+/// The directory's lookup tables. Every event is resolved through them, several lookups each,
+/// so they use foldhash rather than the standard SipHash (a sixth of resolution and detection
+/// time under `tandem bench` was hashing). Keys come from the directory itself, so hash-flooding
+/// resistance buys nothing here.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::net::IpAddr;
 use tandem_store::DirectoryChange;
 
@@ -71,16 +77,16 @@ pub const GROUP: &str = "group";
 /// `Arc` and read without locks, so ingest resolves against a snapshot.
 #[derive(Debug, Clone, Default)]
 pub struct Directory {
-    people: HashMap<String, History<Person>>,
-    devices: HashMap<String, History<DeviceRecord>>,
-    places: HashMap<String, History<PlaceRecord>>,
-    groups: HashMap<String, History<Group>>,
+    people: Map<String, History<Person>>,
+    devices: Map<String, History<DeviceRecord>>,
+    places: Map<String, History<PlaceRecord>>,
+    groups: Map<String, History<Group>>,
     last_seq: u64,
     pub(crate) index: Index,
 }
 
 fn push<T: DeserializeOwned>(
-    map: &mut HashMap<String, History<T>>,
+    map: &mut Map<String, History<T>>,
     c: &DirectoryChange,
 ) -> Result<(), IdentityError> {
     let state = match &c.body {
@@ -237,22 +243,22 @@ impl Directory {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Index {
     /// Lower-cased account identifier → (person, kind).
-    pub accounts: HashMap<String, (String, AccountKind)>,
+    pub accounts: Map<String, (String, AccountKind)>,
     /// Lower-cased user part of `DOMAIN\user`, `user@domain` → person, when only one person
     /// has it (`None` marks an ambiguous name).
-    pub short_names: HashMap<String, Option<String>>,
+    pub short_names: Map<String, Option<String>>,
     /// Badge number → every holder it has had.
-    pub badges: HashMap<String, Vec<(Badge, String)>>,
+    pub badges: Map<String, Vec<(Badge, String)>>,
     /// Lower-cased face name → person.
-    pub faces: HashMap<String, Option<String>>,
-    pub employee_numbers: HashMap<String, String>,
+    pub faces: Map<String, Option<String>>,
+    pub employee_numbers: Map<String, String>,
     /// Lower-cased hostname (full and short) → device.
-    pub hostnames: HashMap<String, String>,
-    pub ips: HashMap<IpAddr, String>,
+    pub hostnames: Map<String, String>,
+    pub ips: Map<IpAddr, String>,
     /// MAC in lower-case colon form → device.
-    pub macs: HashMap<String, String>,
+    pub macs: Map<String, String>,
     /// Lower-cased place name → place id.
-    pub places: HashMap<String, String>,
+    pub places: Map<String, String>,
 }
 
 /// `AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff` and `aa:bb:…` all become `aa:bb:cc:dd:ee:ff`.
@@ -278,7 +284,7 @@ pub fn short_name(name: &str) -> &str {
     name.split('@').next().unwrap_or(name)
 }
 
-fn unique(map: &mut HashMap<String, Option<String>>, key: String, person: &str) {
+fn unique(map: &mut Map<String, Option<String>>, key: String, person: &str) {
     map.entry(key)
         .and_modify(|v| {
             if v.as_deref() != Some(person) {

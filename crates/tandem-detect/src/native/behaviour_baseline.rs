@@ -152,13 +152,12 @@ impl BehaviourBaseline {
         let (local, _) = local_time(at.time_zone(), e.time);
         let hour = local.hour() as usize;
         let label = at.label();
-        let profile = self
-            .s
-            .people
-            .entry(p.id.clone())
-            .or_insert_with(|| Profile::new(e.time));
-        let snapshot = profile.clone();
-        let learned = self.learned(&snapshot, e.time);
+        if !self.s.people.contains_key(&p.id) {
+            self.s.people.insert(p.id.clone(), Profile::new(e.time));
+        }
+        // Read before this event counts (a shared borrow, not a copy: every badge comes here).
+        let snapshot = &self.s.people[&p.id];
+        let learned = self.learned(snapshot, e.time);
         let has = |id: &Option<String>| id.as_ref().is_some_and(|x| snapshot.places.contains(x));
         if learned {
             let new_door = door.is_some() && !has(&door);
@@ -245,13 +244,12 @@ impl BehaviourBaseline {
             return;
         };
         let country = country.to_uppercase();
-        let profile = self
-            .s
-            .people
-            .entry(p.id.clone())
-            .or_insert_with(|| Profile::new(e.time));
-        let snapshot = profile.clone();
-        if self.learned(&snapshot, e.time)
+        if !self.s.people.contains_key(&p.id) {
+            self.s.people.insert(p.id.clone(), Profile::new(e.time));
+        }
+        // Read before this event counts (a shared borrow, not a copy: every badge comes here).
+        let snapshot = &self.s.people[&p.id];
+        if self.learned(snapshot, e.time)
             && !snapshot.countries.is_empty()
             && !snapshot.countries.contains(&country)
         {

@@ -186,15 +186,19 @@ impl RemoteLoginWhileOnSite {
         cap_map(&mut self.s.presence, self.cfg.max_people, |v| v.last_in);
 
         // The reverse order: a remote session already open, far away.
-        let sessions = self.s.remote.get(&p.id).cloned().unwrap_or_default();
-        for r in sessions {
-            if r.time > e.time || e.time - r.time > window {
-                continue;
-            }
-            let km = distance_km((lat, lon), (r.lat, r.lon));
-            if km <= self.cfg.distance_km {
-                continue;
-            }
+        // Only the sessions that qualify are copied out (rarely any): every grant comes here.
+        let far: Vec<(Remote, f64)> = self
+            .s
+            .remote
+            .get(&p.id)
+            .into_iter()
+            .flatten()
+            .filter(|r| r.time <= e.time && e.time - r.time <= window)
+            .map(|r| (r, distance_km((lat, lon), (r.lat, r.lon))))
+            .filter(|(_, km)| *km > self.cfg.distance_km)
+            .map(|(r, km)| (r.clone(), km))
+            .collect();
+        for (r, km) in far {
             let key = format!("{}:{site}:{}", p.id, r.ip.as_deref().unwrap_or(&r.place));
             if self.recently_fired(&key, e.time) {
                 continue;
