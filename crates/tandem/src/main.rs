@@ -24,6 +24,16 @@ use std::path::PathBuf;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `mi_option_purge_delay` in mimalloc 3's `mi_option_e` (the Rust bindings do not name it;
+/// a test below checks the number against the option's documented default).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// How long freed memory stays with the process before it is returned to the system, in ms.
+/// mimalloc's default (1 s) held the server's peak RSS near 300 MiB over a 10 M-event
+/// `tandem bench`; returning it at once cost a fifth of the ingest rate in page faults.
+/// A quarter second keeps both.
+const PURGE_DELAY_MS: std::ffi::c_long = 250;
+
 #[derive(Parser)]
 #[command(
     name = "tandem",
@@ -73,7 +83,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    limit_malloc_arenas();
+    tune_allocators();
     let cli = Cli::parse();
     let config = config::Config::load(cli.config.as_deref())?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG")
@@ -107,10 +117,13 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-/// glibc gives every thread that allocates its own arena and keeps what each one freed, so a
-/// server whose request threads come and go holds far more memory than it uses. Two arenas
-/// are plenty for this workload.
-fn limit_malloc_arenas() {
+/// Rust code allocates through mimalloc, whose purge delay is set here. SQLite allocates
+/// through glibc, which gives every thread that allocates its own arena and keeps what each
+/// one freed, so a server whose request threads come and go holds far more memory than it
+/// uses; two arenas are plenty for SQLite's share.
+fn tune_allocators() {
+    // SAFETY: sets one of mimalloc's process-wide options, which it allows at any time.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator tuning parameter; called before any thread starts.
     unsafe {
@@ -151,5 +164,18 @@ fn print_welcome(server: &server::Server, config: &config::Config) {
         println!("  user:        {}", admin.user);
         println!("  password:    {}", admin.password);
         println!("  API token:   export TANDEM_TOKEN={}", admin.api_token);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_purge_delay_option_is_the_one_named() {
+        // mimalloc 3 documents a default purge delay of 1000 ms; no neighbouring option has it.
+        // SAFETY: reads an allocator option.
+        let default = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+        assert_eq!(default, 1000);
     }
 }
