@@ -427,3 +427,37 @@ fn the_write_ahead_log_stays_bounded_under_sustained_writes() {
     );
     assert_eq!(search(&store, "*").total(), written);
 }
+
+#[test]
+fn field_searches_use_the_partial_indexes_of_sealed_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), small_segments()).unwrap();
+    let events: Vec<Event> = (0..250)
+        .map(|i| {
+            let mut e = event(1, &format!("user-{i}"), "m");
+            if i % 2 == 0 {
+                e.actor.user = None;
+                e.place = Some(Place {
+                    door: Some(format!("door-{i}")),
+                    ..Place::default()
+                });
+            }
+            e
+        })
+        .collect();
+    store
+        .submit(WriteBatch::events(events))
+        .unwrap()
+        .wait()
+        .unwrap();
+    wait_sealed(&store);
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let plan = |condition: &str, value: &str| -> String {
+        let sql = format!("EXPLAIN QUERY PLAN SELECT count(*) FROM ev_1 WHERE {condition}");
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let rows = stmt.query_map([value], |r| r.get::<_, String>(3)).unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    };
+    assert!(plan("door = ?", "door-4").contains("INDEX ev_1_door"));
+    assert!(plan("actor LIKE ? ESCAPE '\\'", "user-1%").contains("INDEX ev_1_actor"));
+}

@@ -440,45 +440,4 @@ mod tests {
         assert_eq!(pragma("page_size"), PAGE_SIZE);
         assert_eq!(pragma("auto_vacuum"), 2, "incremental");
     }
-
-    #[test]
-    fn field_searches_use_the_partial_indexes_of_sealed_segments() {
-        use tandem_model::{Activity, Class};
-        let dir = tempfile::tempdir().unwrap();
-        let config = StoreConfig {
-            segment_rows: 100,
-            ..StoreConfig::default()
-        };
-        let store = SqliteStore::open(dir.path(), config).unwrap();
-        let events: Vec<Event> = (0..250)
-            .map(|i| {
-                let mut e = Event::new("s", Class::Other, Activity::Other, Utc::now());
-                if i % 2 == 0 {
-                    e.place_mut().door = Some(format!("door-{i}"));
-                } else {
-                    e.actor.user = Some(format!("user-{i}"));
-                }
-                e
-            })
-            .collect();
-        store
-            .submit(WriteBatch::events(events))
-            .unwrap()
-            .wait()
-            .unwrap();
-        let start = std::time::Instant::now();
-        while store.status().unwrap().segments_sealing > 0 {
-            assert!(start.elapsed().as_secs() < 30, "sealing did not finish");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        let conn = Connection::open(store.path()).unwrap();
-        let plan = |condition: &str, value: &str| -> String {
-            let sql = format!("EXPLAIN QUERY PLAN SELECT count(*) FROM ev_1 WHERE {condition}");
-            let mut stmt = conn.prepare(&sql).unwrap();
-            let rows = stmt.query_map([value], |r| r.get::<_, String>(3)).unwrap();
-            rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
-        };
-        assert!(plan("door = ?", "door-4").contains("INDEX ev_1_door"));
-        assert!(plan("actor LIKE ? ESCAPE '\\'", "user-1%").contains("INDEX ev_1_actor"));
-    }
 }
