@@ -24,6 +24,7 @@
 //! ```
 
 mod api;
+mod audit;
 mod error;
 mod sqlite;
 
@@ -32,9 +33,14 @@ pub use api::{
     RetentionReport, SEARCH_FIELDS, SearchRequest, SearchResult, SourceRecord, SourceStats,
     StoreConfig, StoreStatus, Synchronous, TimeBucket, WriteBatch,
 };
+pub use audit::{
+    AuditCheck, AuditCheckpoint, AuditEntry, AuditKeyError, AuditKeys, AuditRecord, AuditStore,
+    ChainBreak, CheckpointReport, KEYED_ACTION, audit_hash, verify_audit_chain, verify_audit_macs,
+    verify_checkpoints,
+};
 pub use error::StoreError;
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{AuditSealed, SqliteStore};
 
 use tandem_model::{DeadLetter, Event, Ulid};
 
@@ -184,99 +190,6 @@ impl DirectoryChange {
 pub trait StateStore: Send + Sync + 'static {
     fn put_state(&self, name: &str, value: &str) -> Result<(), StoreError>;
     fn get_state(&self, name: &str) -> Result<Option<String>, StoreError>;
-}
-
-/// What happened, as the audit log records it: an actor (user or token name), an action
-/// (`login`, `login.failed`, `rule.disable`, `source.create`, `search.export`, …), its target
-/// and details.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AuditEntry {
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub detail: serde_json::Value,
-}
-
-/// An entry as stored, with its place in the hash chain.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct AuditRecord {
-    pub seq: u64,
-    pub time: chrono::DateTime<chrono::Utc>,
-    #[serde(flatten)]
-    pub entry: AuditEntry,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-/// The append-only, hash-chained audit log.
-pub trait AuditStore: Send + Sync + 'static {
-    /// Appends an entry, chaining it to the last one.
-    fn append_audit(&self, entry: &AuditEntry) -> Result<AuditRecord, StoreError>;
-    /// Entries with `seq > after`, oldest first (for verification and export).
-    fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditRecord>, StoreError>;
-    /// The newest entries, newest first (for the console).
-    fn recent_audit(&self, limit: usize) -> Result<Vec<AuditRecord>, StoreError>;
-}
-
-/// The hash of an entry: SHA-256 over the previous hash and every stored field, each on its
-/// own line, so no field can be changed or moved into another without the hash changing.
-pub fn audit_hash(
-    prev_hash: &str,
-    seq: u64,
-    time: chrono::DateTime<chrono::Utc>,
-    e: &AuditEntry,
-) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for part in [
-        prev_hash,
-        &seq.to_string(),
-        &time.timestamp_micros().to_string(),
-        &e.actor,
-        &e.action,
-        &e.target,
-        &e.detail.to_string(),
-    ] {
-        h.update(part.len().to_string().as_bytes());
-        h.update(b":");
-        h.update(part.as_bytes());
-        h.update(b"\n");
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Where a chain stops verifying.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainBreak {
-    /// The first entry that does not follow from the ones before it.
-    pub seq: u64,
-    pub reason: String,
-}
-
-/// Checks a run of entries from the first (`seq` 1): each links to its predecessor, numbers
-/// follow without gaps, and each hash matches its fields. Returns how many verified.
-pub fn verify_audit_chain(log: &[AuditRecord]) -> Result<u64, ChainBreak> {
-    let mut prev = sqlite::AUDIT_GENESIS.to_owned();
-    for (i, r) in log.iter().enumerate() {
-        let expected_seq = i as u64 + 1;
-        let fail = |reason: String| ChainBreak { seq: r.seq, reason };
-        if r.seq != expected_seq {
-            return Err(fail(format!(
-                "entry {expected_seq} is missing (found {} in its place)",
-                r.seq
-            )));
-        }
-        if r.prev_hash != prev {
-            return Err(fail("does not link to the entry before it".into()));
-        }
-        if audit_hash(&r.prev_hash, r.seq, r.time, &r.entry) != r.hash {
-            return Err(fail(
-                "its contents were changed after it was written".into(),
-            ));
-        }
-        prev = r.hash.clone();
-    }
-    Ok(log.len() as u64)
 }
 
 /// The identity directory's append-only change log.

@@ -4,7 +4,7 @@
 use crate::client::{Server, get};
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use tandem_store::{AuditRecord, verify_audit_chain};
+use tandem_store::{AuditCheckpoint, AuditRecord, verify_audit_chain, verify_checkpoints};
 
 #[derive(Args)]
 pub struct AuditArgs {
@@ -21,9 +21,20 @@ pub enum AuditCommand {
         #[command(flatten)]
         server: Server,
     },
-    /// Fetches every entry and recomputes the hash chain; exits with an error at the first
-    /// entry that was changed, removed or reordered.
+    /// Fetches every entry and recomputes the hash chain here; asks the server whether every
+    /// entry's MAC matches its key; and, with `--checkpoints`, holds the log against signed
+    /// checkpoints exported earlier, which catches entries deleted from the end and a log
+    /// rewritten by someone holding the database but not the keys. Exits with an error at
+    /// the first entry that fails.
     Verify {
+        /// A checkpoint file (one JSON checkpoint per line), as the server exports it to
+        /// `audit.checkpoint_file`, syslog or a webhook.
+        #[arg(long)]
+        checkpoints: Option<std::path::PathBuf>,
+        /// The public key checkpoints must be signed with (hex, printed at server start).
+        /// Without it, the key the log itself names is used.
+        #[arg(long)]
+        public_key: Option<String>,
         #[command(flatten)]
         server: Server,
     },
@@ -56,12 +67,15 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
     match args.command {
         AuditCommand::List { limit, server } => {
             let all = fetch_all(&server)?;
-            println!(
+            say!(
                 "{:>6} {:<20} {:<16} {:<22} TARGET",
-                "SEQ", "TIME", "WHO", "ACTION"
+                "SEQ",
+                "TIME",
+                "WHO",
+                "ACTION"
             );
             for r in all.iter().rev().take(limit) {
-                println!(
+                say!(
                     "{:>6} {:<20} {:<16} {:<22} {}",
                     r.seq,
                     r.time.format("%Y-%m-%d %H:%M:%S"),
@@ -72,21 +86,70 @@ pub fn audit(args: AuditArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        AuditCommand::Verify { server } => {
+        AuditCommand::Verify {
+            checkpoints,
+            public_key,
+            server,
+        } => {
             let all = fetch_all(&server)?;
-            match verify_audit_chain(&all) {
-                Ok(n) => {
-                    let last = all.last().map_or("-", |r| r.hash.as_str());
-                    println!("audit log intact: {n} entries, last hash {last}");
-                    Ok(())
-                }
-                Err(b) => anyhow::bail!(
+            let n = verify_audit_chain(&all).map_err(|b| {
+                anyhow::anyhow!(
                     "audit log broken at entry {}: {} ({} entries fetched)",
                     b.seq,
                     b.reason,
                     all.len()
-                ),
+                )
+            })?;
+            let last = all.last().map_or("-", |r| r.hash.as_str());
+            say!("audit log intact: {n} entries, last hash {last}");
+
+            let check = get(&server, "/api/v1/audit/verify", &[])?;
+            if check["intact"] == false {
+                anyhow::bail!(
+                    "the server finds the audit log broken at entry {}: {}",
+                    check["broken_at"],
+                    check["reason"].as_str().unwrap_or("")
+                );
             }
+            if check["keyed"] == true {
+                say!("MACs: every keyed entry matches the server's audit key");
+            }
+
+            if let Some(path) = checkpoints {
+                let cps = read_checkpoints(&path)?;
+                let report =
+                    verify_checkpoints(&all, &cps, public_key.as_deref()).map_err(|b| {
+                        anyhow::anyhow!("checkpoint check failed at entry {}: {}", b.seq, b.reason)
+                    })?;
+                say!(
+                    "checkpoints: {} verified from {}; the newest{} covers entries 1 to {}; {} entries after it rest on the chain and MACs alone",
+                    report.checkpoints,
+                    path.display(),
+                    report
+                        .newest
+                        .map(|t| format!(" ({})", t.format("%Y-%m-%d %H:%M:%S UTC")))
+                        .unwrap_or_default(),
+                    report.covered_to,
+                    n.saturating_sub(report.covered_to)
+                );
+            }
+            Ok(())
         }
     }
+}
+
+/// Every checkpoint in a file, one JSON object per line (blank lines skipped). A line that is
+/// not a checkpoint is an error: a verification that skips what it cannot read proves nothing.
+fn read_checkpoints(path: &std::path::Path) -> anyhow::Result<Vec<AuditCheckpoint>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).with_context(|| {
+                format!("{} line {}: not an audit checkpoint", path.display(), i + 1)
+            })
+        })
+        .collect()
 }

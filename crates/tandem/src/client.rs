@@ -176,9 +176,9 @@ pub fn ingest(args: IngestArgs) -> anyhow::Result<()> {
         }
     }
     bar.finish();
-    println!("{accepted} events stored, {rejected} rejected (kept as dead letters)");
+    say!("{accepted} events stored, {rejected} rejected (kept as dead letters)");
     for e in &errors {
-        println!("  {e}");
+        say!("  {e}");
     }
     Ok(())
 }
@@ -216,7 +216,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<()> {
     match result["kind"].as_str() {
         Some("events") => {
             let events = result["events"].as_array().cloned().unwrap_or_default();
-            println!(
+            say!(
                 "{} events{}",
                 result["total"],
                 if events.len() < result["total"].as_u64().unwrap_or(0) as usize {
@@ -241,7 +241,7 @@ pub fn search(args: SearchArgs) -> anyhow::Result<()> {
                             e["activity"].as_str().unwrap_or("")
                         )
                     });
-                println!(
+                say!(
                     "{}  {:<18} {:<8} {:<16} {}",
                     e["time"].as_str().unwrap_or(""),
                     e["activity"].as_str().unwrap_or(""),
@@ -270,20 +270,20 @@ pub fn search(args: SearchArgs) -> anyhow::Result<()> {
                                 .collect()
                         })
                         .unwrap_or_default();
-                    println!(
+                    say!(
                         "{}  {}",
                         b["start"].as_str().unwrap_or(""),
                         counts.join("  ")
                     );
                 }
             } else {
-                println!("{}\tcount", by.join("\t"));
+                say!("{}\tcount", by.join("\t"));
                 for row in result["rows"].as_array().cloned().unwrap_or_default() {
                     let keys: Vec<String> = row[0]
                         .as_array()
                         .map(|k| k.iter().map(display).collect())
                         .unwrap_or_default();
-                    println!("{}\t{}", keys.join("\t"), row[1]);
+                    say!("{}\t{}", keys.join("\t"), row[1]);
                 }
             }
         }
@@ -343,23 +343,28 @@ pub fn sources(args: SourcesArgs) -> anyhow::Result<()> {
                 .send_json(&body)
                 .with_context(|| format!("cannot reach {}", args.server.url))?,
         )?;
-        println!(
+        say!(
             "source `{}` registered",
             created["name"].as_str().unwrap_or("")
         );
-        println!(
+        say!(
             "API key (shown once): {}",
             created["api_key"].as_str().unwrap_or("")
         );
         return Ok(());
     }
     let list = get(&args.server, "/api/v1/sources", &[])?;
-    println!(
+    say!(
         "{:<16} {:<8} {:<26} {:>10} {:>12} {:>8}",
-        "SOURCE", "FORMAT", "LAST EVENT", "EVENTS/MIN", "EVENTS", "DEAD"
+        "SOURCE",
+        "FORMAT",
+        "LAST EVENT",
+        "EVENTS/MIN",
+        "EVENTS",
+        "DEAD"
     );
     for s in list.as_array().cloned().unwrap_or_default() {
-        println!(
+        say!(
             "{:<16} {:<8} {:<26} {:>10.1} {:>12} {:>8}",
             s["name"].as_str().unwrap_or(""),
             s["format"].as_str().unwrap_or("-"),
@@ -389,14 +394,14 @@ pub fn dead_letters(args: DeadLetterArgs) -> anyhow::Result<()> {
     }
     let list = get(&args.server, "/api/v1/dead-letters", &query)?;
     for d in list.as_array().cloned().unwrap_or_default() {
-        println!(
+        say!(
             "{}  {}  {}",
             d["time"].as_str().unwrap_or(""),
             d["source"].as_str().unwrap_or(""),
             d["reason"].as_str().unwrap_or("")
         );
         let raw = d["raw"].as_str().unwrap_or("");
-        println!("    {}", raw.chars().take(200).collect::<String>());
+        say!("    {}", raw.chars().take(200).collect::<String>());
     }
     Ok(())
 }

@@ -29,6 +29,8 @@ pub struct Config {
     pub detect: crate::detection::DetectConfig,
     /// How people sign in to the console besides local passwords.
     pub auth: AuthConfig,
+    /// The audit log's keys and signed checkpoints.
+    pub audit: AuditConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -47,6 +49,7 @@ impl Default for Config {
             identity: IdentityConfig::default(),
             detect: crate::detection::DetectConfig::default(),
             auth: AuthConfig::default(),
+            audit: AuditConfig::default(),
             log: "info".into(),
         }
     }
@@ -139,6 +142,43 @@ impl Default for RetentionConfig {
     }
 }
 
+/// Keys that make the audit log tamper-evident against someone who can write its database,
+/// and where the signed checkpoints of its head go (docs/configuration.md#audit).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The file holding the MAC key and the checkpoint signing key, made (mode 0600) at first
+    /// start; relative to `data_dir`. Keep it out of the database's backups.
+    pub key_file: PathBuf,
+    /// Both keys as 64 hex characters each, instead of the file (a secret from the
+    /// environment: `TANDEM_AUDIT__MAC_KEY`, `TANDEM_AUDIT__SIGNING_KEY`).
+    pub mac_key: String,
+    pub signing_key: String,
+    /// Minutes between signed checkpoints of the log's head (only when it grew).
+    pub checkpoint_minutes: u64,
+    /// Checkpoints are appended here, one JSON object per line; relative to `data_dir`.
+    /// Better on another disk or machine than the database.
+    pub checkpoint_file: PathBuf,
+    /// A syslog receiver (`host:port`, UDP) each checkpoint is also sent to; empty: none.
+    pub checkpoint_syslog: String,
+    /// A URL each checkpoint is also POSTed to as JSON; empty: none.
+    pub checkpoint_webhook: String,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            key_file: PathBuf::from("audit.key"),
+            mac_key: String::new(),
+            signing_key: String::new(),
+            checkpoint_minutes: 5,
+            checkpoint_file: PathBuf::from("audit-checkpoints.jsonl"),
+            checkpoint_syslog: String::new(),
+            checkpoint_webhook: String::new(),
+        }
+    }
+}
+
 /// The identity directory's feeds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -219,9 +259,48 @@ impl Config {
         Ok(config)
     }
 
+    /// The configuration as `tandem config` prints it: every secret replaced by
+    /// [`REDACTED`], so the output can be pasted into a support ticket.
     pub fn to_toml(&self) -> String {
-        toml::to_string_pretty(self)
-            .unwrap_or_else(|e| format!("# cannot print configuration: {e}"))
+        let printed = toml::Value::try_from(self).and_then(|mut value| {
+            redact_secrets(&mut value);
+            toml::to_string_pretty(&value)
+        });
+        printed.unwrap_or_else(|e| format!("# cannot print configuration: {e}"))
+    }
+}
+
+/// What a secret is printed as.
+pub const REDACTED: &str = "<redacted>";
+
+/// Whether a setting named `key` holds a secret. Decided by name rather than listed field by
+/// field, so a secret added to any section later (a webhook secret, a broker password, a
+/// signing key) is hidden without anyone remembering to list it. Paths to secret files and
+/// digests of keys are not secrets.
+fn is_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    let named = key.contains("secret")
+        || key.contains("password")
+        || key.contains("token")
+        || key.ends_with("_key")
+        || key == "key";
+    named && !key.ends_with("_file") && !key.ends_with("_sha256") && !key.ends_with("_path")
+}
+
+fn redact_secrets(value: &mut toml::Value) {
+    match value {
+        toml::Value::Table(table) => {
+            for (key, v) in table.iter_mut() {
+                match v {
+                    toml::Value::String(s) if is_secret(key) && !s.is_empty() => {
+                        *s = REDACTED.to_owned();
+                    }
+                    _ => redact_secrets(v),
+                }
+            }
+        }
+        toml::Value::Array(items) => items.iter_mut().for_each(redact_secrets),
+        _ => {}
     }
 }
 
@@ -327,6 +406,27 @@ mod tests {
         assert!(!Config::default().auth.oidc.enabled());
         let err = load("[auth.oidc]\ngroup_claim = \"x\"\n", &[]).unwrap_err();
         assert!(format!("{err:#}").contains("group_claim"), "{err:#}");
+    }
+
+    #[test]
+    fn printed_config_hides_every_secret() {
+        let c = load(
+            "[[sources]]\nname = \"doors\"\nformat = \"verkada\"\nwebhook_secret = \"whsec-value\"\napi_key_sha256 = \"abc123\"\n\n[[mqtt]]\nsource = \"cams\"\nformat = \"frigate\"\n[mqtt.broker]\nusername = \"tandem\"\npassword = \"broker-pass\"\n",
+            &[("TANDEM_AUTH__OIDC__CLIENT_SECRET_FILE", "/run/secrets/oidc")],
+        )
+        .unwrap();
+        let printed = c.to_toml();
+        for secret in ["whsec-value", "broker-pass"] {
+            assert!(!printed.contains(secret), "{secret} printed:\n{printed}");
+        }
+        assert_eq!(printed.matches(REDACTED).count(), 2, "{printed}");
+        // What is not a secret stays readable: who connects, where the secret file is, the
+        // digest of a key.
+        for shown in ["tandem", "/run/secrets/oidc", "abc123"] {
+            assert!(printed.contains(shown), "{shown} hidden:\n{printed}");
+        }
+        let again: Config = toml::from_str(&printed).unwrap();
+        assert_eq!(again.sources[0].webhook_secret.as_deref(), Some(REDACTED));
     }
 
     #[test]

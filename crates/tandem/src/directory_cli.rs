@@ -51,12 +51,15 @@ pub fn people(args: PeopleArgs) -> anyhow::Result<()> {
                 ("limit", args.limit.to_string()),
             ],
         )?;
-        println!(
+        say!(
             "{:<10} {:<28} {:<14} {:<11} E-MAIL",
-            "ID", "NAME", "DEPARTMENT", "STATUS"
+            "ID",
+            "NAME",
+            "DEPARTMENT",
+            "STATUS"
         );
         for p in list["people"].as_array().cloned().unwrap_or_default() {
-            println!(
+            say!(
                 "{:<10} {:<28} {:<14} {:<11} {}",
                 s(&p, "id"),
                 s(&p, "name"),
@@ -65,7 +68,7 @@ pub fn people(args: PeopleArgs) -> anyhow::Result<()> {
                 s(&p, "email")
             );
         }
-        println!("{} people", list["total"]);
+        say!("{} people", list["total"]);
         return Ok(());
     };
     let v = get(
@@ -74,32 +77,32 @@ pub fn people(args: PeopleArgs) -> anyhow::Result<()> {
         &[("limit", args.limit.to_string())],
     )?;
     let p = &v["person"];
-    println!("{} ({})", s(p, "name"), s(p, "id"));
-    println!(
+    say!("{} ({})", s(p, "name"), s(p, "id"));
+    say!(
         "  department: {}   title: {}   site: {}",
         s(p, "department"),
         s(p, "title"),
         s(p, "home_site")
     );
-    println!(
+    say!(
         "  status:     {}   hired: {}   terminated: {}",
         s(p, "status"),
         s(p, "hired"),
         s(p, "terminated_at")
     );
     for a in p["accounts"].as_array().cloned().unwrap_or_default() {
-        println!("  account:    {} ({})", s(&a, "value"), s(&a, "kind"));
+        say!("  account:    {} ({})", s(&a, "value"), s(&a, "kind"));
     }
     for b in p["badges"].as_array().cloned().unwrap_or_default() {
-        println!("  badge:      {} ({})", s(&b, "number"), s(&b, "status"));
+        say!("  badge:      {} ({})", s(&b, "number"), s(&b, "status"));
     }
     for d in v["devices"].as_array().cloned().unwrap_or_default() {
-        println!("  device:     {} ({})", s(&d, "id"), s(&d, "kind"));
+        say!("  device:     {} ({})", s(&d, "id"), s(&d, "kind"));
     }
-    println!();
-    println!("Timeline ({} events, newest first):", v["timeline_total"]);
+    say!();
+    say!("Timeline ({} events, newest first):", v["timeline_total"]);
     for e in v["timeline"].as_array().cloned().unwrap_or_default() {
-        println!("  {}", timeline_line(&e));
+        say!("  {}", timeline_line(&e));
     }
     Ok(())
 }
@@ -117,9 +120,9 @@ pub struct PlacesArgs {
 pub fn places(args: PlacesArgs) -> anyhow::Result<()> {
     let Some(id) = args.id else {
         let list = get(&args.server, "/api/v1/places", &[])?;
-        println!("{:<10} {:<28} {:<28} PARENT", "KIND", "ID", "NAME");
+        say!("{:<10} {:<28} {:<28} PARENT", "KIND", "ID", "NAME");
         for p in list["places"].as_array().cloned().unwrap_or_default() {
-            println!(
+            say!(
                 "{:<10} {:<28} {:<28} {}",
                 s(&p, "kind"),
                 s(&p, "id"),
@@ -139,25 +142,25 @@ pub fn places(args: PlacesArgs) -> anyhow::Result<()> {
         .as_array()
         .map(|l| l.iter().rev().filter_map(|x| x["name"].as_str()).collect())
         .unwrap_or_default();
-    println!("{} {} ({})", s(p, "kind"), s(p, "name"), s(p, "id"));
+    say!("{} {} ({})", s(p, "kind"), s(p, "name"), s(p, "id"));
     if !path.is_empty() {
-        println!("  in: {}", path.join(" › "));
+        say!("  in: {}", path.join(" › "));
     }
     if p["restricted"].as_bool() == Some(true) {
-        println!("  restricted zone");
+        say!("  restricted zone");
     }
     for c in v["children"].as_array().cloned().unwrap_or_default() {
-        println!(
+        say!(
             "  contains {} {} ({})",
             s(&c, "kind"),
             s(&c, "name"),
             s(&c, "id")
         );
     }
-    println!();
-    println!("Recent events ({} in all):", v["events_total"]);
+    say!();
+    say!("Recent events ({} in all):", v["events_total"]);
     for e in v["events"].as_array().cloned().unwrap_or_default() {
-        println!("  {}", timeline_line(&e));
+        say!("  {}", timeline_line(&e));
     }
     Ok(())
 }
@@ -209,10 +212,10 @@ fn post_file(server: &Server, path: &str, file: &PathBuf, dry_run: bool) -> anyh
 fn print_plan(v: &Value) {
     let plan = &v["plan"];
     for line in plan["summary"].as_array().cloned().unwrap_or_default() {
-        println!("  {}", line.as_str().unwrap_or(""));
+        say!("  {}", line.as_str().unwrap_or(""));
     }
     for line in plan["errors"].as_array().cloned().unwrap_or_default() {
-        println!("  error: {}", line.as_str().unwrap_or(""));
+        say!("  error: {}", line.as_str().unwrap_or(""));
     }
     let counts: Vec<String> = [
         "new_people",
@@ -234,7 +237,7 @@ fn print_plan(v: &Value) {
     } else {
         "applied"
     };
-    println!("{verb}: {}", counts.join(", "));
+    say!("{verb}: {}", counts.join(", "));
 }
 
 pub fn directory(args: DirectoryArgs) -> anyhow::Result<()> {
@@ -257,19 +260,29 @@ pub fn directory(args: DirectoryArgs) -> anyhow::Result<()> {
         }
         DirectoryAction::Gaps => {
             let v = get(&args.server, "/api/v1/directory/gaps", &[])?;
-            println!(
+            say!(
                 "directory: {} people, {} devices, {} places",
-                v["people"], v["devices"], v["places"]
+                v["people"],
+                v["devices"],
+                v["places"]
             );
-            println!(
+            say!(
                 "{:<16} {:>10} {:>16} {:>16} {:>16}",
-                "SOURCE", "EVENTS", "UNKNOWN PERSON", "UNKNOWN DEVICE", "UNKNOWN PLACE"
+                "SOURCE",
+                "EVENTS",
+                "UNKNOWN PERSON",
+                "UNKNOWN DEVICE",
+                "UNKNOWN PLACE"
             );
             if let Some(sources) = v["sources"].as_object() {
                 for (name, g) in sources {
-                    println!(
+                    say!(
                         "{:<16} {:>10} {:>16} {:>16} {:>16}",
-                        name, g["events"], g["person"], g["device"], g["place"]
+                        name,
+                        g["events"],
+                        g["person"],
+                        g["device"],
+                        g["place"]
                     );
                 }
             }
@@ -301,10 +314,10 @@ pub fn findings(args: FindingsArgs) -> anyhow::Result<()> {
         query.push(("from", from));
     }
     let v = get(&args.server, "/api/v1/findings", &query)?;
-    println!("{:<20} {:<9} {:<40} SUMMARY", "TIME", "SEVERITY", "RULE");
+    say!("{:<20} {:<9} {:<40} SUMMARY", "TIME", "SEVERITY", "RULE");
     for item in v["findings"].as_array().cloned().unwrap_or_default() {
         let f = &item["finding"];
-        println!(
+        say!(
             "{:<20} {:<9} {:<40} {}",
             s(f, "time").get(..19).unwrap_or(s(f, "time")),
             s(f, "severity"),
@@ -312,6 +325,6 @@ pub fn findings(args: FindingsArgs) -> anyhow::Result<()> {
             s(f, "summary")
         );
     }
-    println!("{} findings", v["total"]);
+    say!("{} findings", v["total"]);
     Ok(())
 }

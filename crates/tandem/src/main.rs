@@ -3,7 +3,11 @@
 //! This crate only wires the library crates together and gives them a command line; the
 //! behaviour lives in `tandem-store`, `tandem-ingest`, `tandem-web` and `tandem-sim`.
 
+#[macro_use]
+mod terminal;
+
 mod audit_cli;
+mod audit_seal;
 mod bench;
 mod client;
 mod config;
@@ -155,6 +159,10 @@ fn print_welcome(server: &server::Server, config: &config::Config) {
     println!("Tandem is running.");
     println!("  console:     http://{}/", server.http);
     println!("  data:        {}", config.data_dir.display());
+    println!(
+        "  audit key:   {} (signs the audit checkpoints)",
+        server.audit_public_key
+    );
     if let Some(a) = server.syslog_udp {
         println!("  syslog udp:  {a}");
     }

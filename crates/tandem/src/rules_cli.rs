@@ -81,7 +81,7 @@ pub fn rules(args: RulesArgs) -> anyhow::Result<()> {
             let mut dirs = vec![shipped.path().to_owned()];
             dirs.extend(paths);
             let (_rules, report) = SigmaRules::load(&dirs, &HashSet::new());
-            println!(
+            say!(
                 "{} files: {} detection rules and {} correlation rules loaded, {} filters; {} could not be used",
                 report.files,
                 report.detection_rules,
@@ -90,7 +90,7 @@ pub fn rules(args: RulesArgs) -> anyhow::Result<()> {
                 report.issues.len()
             );
             for issue in &report.issues {
-                println!(
+                say!(
                     "  {}{}: {}",
                     issue.path.display(),
                     issue
@@ -113,7 +113,7 @@ pub fn rules(args: RulesArgs) -> anyhow::Result<()> {
             let format: Format = format.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
             let (set, report) = SigmaRules::load(std::slice::from_ref(&rules), &HashSet::new());
             for issue in &report.issues {
-                println!(
+                say!(
                     "rule not loaded: {}: {}",
                     issue.path.display(),
                     issue.reason
@@ -138,7 +138,7 @@ pub fn rules(args: RulesArgs) -> anyhow::Result<()> {
                             seen += 1;
                             for f in set.evaluate(&e) {
                                 hits += 1;
-                                println!(
+                                say!(
                                     "line {}: {} [{}] {}",
                                     i + 1,
                                     f.rule_title,
@@ -149,26 +149,29 @@ pub fn rules(args: RulesArgs) -> anyhow::Result<()> {
                         }
                     }
                     Err(tandem_ingest::decode::DecodeError::Empty) => {}
-                    Err(e) => println!("line {}: not decoded: {e}", i + 1),
+                    Err(e) => say!("line {}: not decoded: {e}", i + 1),
                 }
             }
-            println!(
+            say!(
                 "{hits} hits in {seen} events ({} rules)",
                 set.detection_rule_count()
             );
         }
         RulesAction::List { server } => {
             let v = get(&server, "/api/v1/rules", &[])?;
-            println!(
+            say!(
                 "{:<38} {:<8} {:<8} {:>6}  TITLE / TAGS",
-                "ID", "ENGINE", "ENABLED", "HITS"
+                "ID",
+                "ENGINE",
+                "ENABLED",
+                "HITS"
             );
             for r in v["rules"].as_array().cloned().unwrap_or_default() {
                 let tags: Vec<&str> = r["tags"]
                     .as_array()
                     .map(|t| t.iter().filter_map(|x| x.as_str()).collect())
                     .unwrap_or_default();
-                println!(
+                say!(
                     "{:<38} {:<8} {:<8} {:>6}  {} {}",
                     r["id"].as_str().unwrap_or(""),
                     r["engine"].as_str().unwrap_or(""),
@@ -181,15 +184,15 @@ pub fn rules(args: RulesArgs) -> anyhow::Result<()> {
         }
         RulesAction::Enable { id, server } => {
             post(&server, &format!("/api/v1/rules/{id}/enable"))?;
-            println!("rule {id} enabled");
+            say!("rule {id} enabled");
         }
         RulesAction::Disable { id, server } => {
             post(&server, &format!("/api/v1/rules/{id}/disable"))?;
-            println!("rule {id} disabled");
+            say!("rule {id} disabled");
         }
         RulesAction::Reload { server } => {
             let v = post(&server, "/api/v1/rules/reload")?;
-            println!(
+            say!(
                 "{} detection and {} correlation rules loaded, {} could not be used",
                 v["detection_rules"],
                 v["correlation_rules"],

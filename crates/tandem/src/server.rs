@@ -28,6 +28,8 @@ pub struct Server {
     pub syslog_udp: Option<SocketAddr>,
     pub syslog_tcp: Option<SocketAddr>,
     pub first_admin: Option<FirstAdmin>,
+    /// The key audit checkpoints are signed with (hex), for auditors to pin.
+    pub audit_public_key: String,
     pub store: Arc<SqliteStore>,
     pub pipeline: Arc<Pipeline>,
     pub identity: Arc<tandem_identity::Identity>,
@@ -42,6 +44,8 @@ impl Server {
                 format!("cannot open the store in {}", config.data_dir.display())
             })?,
         );
+        let audit_public_key = crate::audit_seal::seal(&config.audit, &config.data_dir, &store)
+            .context("cannot seal the audit log")?;
         let limits = Limits {
             max_body_bytes: config.http.max_body_mib * 1024 * 1024,
             max_line_bytes: config.http.max_line_kib * 1024,
@@ -241,6 +245,13 @@ impl Server {
             )));
         }
 
+        tasks.push(tokio::spawn(crate::audit_seal::run_checkpoints(
+            store.clone(),
+            config.audit.clone(),
+            config.data_dir.clone(),
+            shutdown.subscribe(),
+        )));
+
         if config.retention.max_age_days.is_some() || config.retention.max_size_mib.is_some() {
             let store = store.clone();
             let policy = config.retention.policy();
@@ -275,6 +286,7 @@ impl Server {
             syslog_udp,
             syslog_tcp,
             first_admin,
+            audit_public_key,
             store,
             pipeline,
             identity,

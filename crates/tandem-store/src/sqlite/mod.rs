@@ -10,6 +10,7 @@ mod search;
 mod sources;
 mod writer;
 
+pub use audit::AuditSealed;
 pub(crate) use audit::GENESIS as AUDIT_GENESIS;
 
 use crate::api::*;
@@ -40,6 +41,8 @@ pub struct SqliteStore {
     live: Arc<sources::LiveStats>,
     readers: Mutex<Vec<Connection>>,
     checkpointer: Mutex<Option<(Sender<()>, std::thread::JoinHandle<()>)>>,
+    /// The audit log's keys, once [`SqliteStore::seal_audit`] has been given them.
+    audit_keys: std::sync::OnceLock<crate::AuditKeys>,
 }
 
 impl SqliteStore {
@@ -60,6 +63,7 @@ impl SqliteStore {
         conn.execute_batch(schema::BASE)?;
         conn.execute_batch(accounts::SCHEMA)?;
         conn.execute_batch(audit::SCHEMA)?;
+        audit::migrate(&conn)?;
         conn.execute_batch(directory::SCHEMA)?;
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')",
@@ -94,6 +98,7 @@ impl SqliteStore {
             live,
             readers: Mutex::new(Vec::new()),
             checkpointer: Mutex::new(Some(checkpointer)),
+            audit_keys: std::sync::OnceLock::new(),
         })
     }
 
