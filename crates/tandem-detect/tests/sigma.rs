@@ -21,10 +21,29 @@ const INGEST_FIXTURES: &str = concat!(
 );
 const SHIPPED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
 
-/// SigmaHQ's `rules/` folder, beside the project: `../shared/sigma/rules` from the root.
+/// SigmaHQ's `rules/` folder: `TANDEM_SIGMA_CORPUS` when set, or else `shared/sigma/rules`
+/// beside the project or beside any directory above it (`../shared/sigma/rules` from the
+/// root, as on the development machines).
 fn corpus_dir() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/sigma/rules");
-    p.is_dir().then_some(p)
+    if let Some(p) = std::env::var_os("TANDEM_SIGMA_CORPUS") {
+        return Some(PathBuf::from(p)).filter(|p| p.is_dir());
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("shared/sigma/rules"))
+        .find(|p| p.is_dir())
+}
+
+/// Under CI (`CI` set, as CI services do) a missing corpus fails the test: a test that
+/// skips itself there proves nothing. On a developer's machine it is skipped with a note.
+fn corpus_missing() {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(
+        !ci,
+        "the SigmaHQ corpus was not found (set TANDEM_SIGMA_CORPUS to its rules/ folder); \
+         under CI the corpus tests must run"
+    );
+    eprintln!("SigmaHQ corpus not found (TANDEM_SIGMA_CORPUS, ../shared/sigma/rules); skipped");
 }
 
 /// The corpus and the shipped rules, loaded once for every test of this file.
@@ -45,7 +64,7 @@ macro_rules! corpus_or_skip {
         match full() {
             Some(f) => f,
             None => {
-                eprintln!("SigmaHQ corpus not found at ../shared/sigma/rules; skipped");
+                corpus_missing();
                 return;
             }
         }
