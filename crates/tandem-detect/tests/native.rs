@@ -19,7 +19,7 @@ use tandem_model::{
     Activity, Class, DeviceKind, Endpoint, Event, Finding, GeoLocation, ObjectDetection, Outcome,
     Place, Severity, Timestamp,
 };
-use tandem_store::DirectoryChange;
+use tandem_store::{ChangeBody, DirectoryChange};
 
 fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
@@ -32,7 +32,7 @@ struct Changes(Vec<DirectoryChange>);
 
 impl Changes {
     fn add(&mut self, kind: &str, key: &str, effective: &str, body: serde_json::Value) {
-        let mut c = DirectoryChange::new(kind, key, t(effective), "test", Some(body));
+        let mut c = DirectoryChange::new(kind, key, t(effective), "test", ChangeBody::State(body));
         c.seq = self.0.len() as u64 + 1;
         self.0.push(c);
     }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 /// resistance buys nothing here.
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::net::IpAddr;
-use tandem_store::DirectoryChange;
+use tandem_store::{ChangeBody, DirectoryChange};
 
 /// One state of a record and when it became true.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -90,10 +90,10 @@ fn push<T: DeserializeOwned>(
     c: &DirectoryChange,
 ) -> Result<(), IdentityError> {
     let state = match &c.body {
-        Some(body) => Some(T::deserialize(body).map_err(|e| {
+        ChangeBody::State(body) => Some(T::deserialize(body).map_err(|e| {
             IdentityError::Invalid(format!("change {} ({} {}): {e}", c.seq, c.kind, c.key))
         })?),
-        None => None,
+        ChangeBody::Removed => None,
     };
     map.entry(c.key.clone())
         .or_insert_with(|| History {

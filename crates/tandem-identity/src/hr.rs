@@ -19,11 +19,22 @@
 //! even when the file arrives days afterwards. A person missing from the file is left alone:
 //! HR exports are often partial, and leaving is recorded by a termination date, not by
 //! absence.
+//!
+//! Other columns (department, manager, title, badges, a status other than `terminated`) take
+//! effect at the import (or on the first day of someone who has not started yet); an empty
+//! cell keeps what the directory holds. A termination wins from its date on, whatever else
+//! the same row or a later file says: every version from that date on, including ones
+//! already recorded after it and the one the row itself adds, is terminated. The earliest
+//! termination date HR has given counts; a `terminated` status without a date terminates a
+//! new person from their first day and anyone else from the import. HR never re-activates a
+//! terminated person: a rehire is another feed's re-activation (a SCIM re-provisioning), and
+//! termination dates before it belong to the earlier employment.
 
 use crate::directory::{Directory, PERSON};
 use crate::model::*;
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use tandem_store::DirectoryChange;
 
 /// Which CSV column holds each fact. An empty name means the export has no such column.
@@ -146,7 +157,7 @@ pub fn plan(
             continue;
         };
         match plan_row(dir, number, &get, columns, now) {
-            Ok(row_plan) => row_plan.into_plan(&mut plan, origin, now),
+            Ok(row_plan) => row_plan.into_plan(&mut plan, origin, now)?,
             Err(e) => plan.errors.push(format!("line {line}: {e}")),
         }
     }
@@ -156,9 +167,11 @@ pub fn plan(
 struct RowPlan {
     id: String,
     label: String,
-    /// `(effective, state, description)` to append.
+    /// `(effective, state, description)` to append, in effective order.
     versions: Vec<(Timestamp, Person, String)>,
     kind: RowKind,
+    /// Whether the row terminates the person (first termination, or an earlier date).
+    terminates: bool,
 }
 
 enum RowKind {
@@ -168,22 +181,25 @@ enum RowKind {
 }
 
 impl RowPlan {
-    fn into_plan(self, plan: &mut Plan, origin: &str, now: Timestamp) {
+    fn into_plan(
+        self,
+        plan: &mut Plan,
+        origin: &str,
+        now: Timestamp,
+    ) -> Result<(), crate::IdentityError> {
         match self.kind {
             RowKind::New => plan.new_people += 1,
             RowKind::Updated => plan.updated_people += 1,
             RowKind::Unchanged => plan.unchanged += 1,
         }
+        plan.terminations += usize::from(self.terminates);
         for (effective, state, what) in self.versions {
-            if state.status == Status::Terminated {
-                plan.terminations += 1;
-            }
             plan.summary.push(format!("{}: {what}", self.label));
-            let body = serde_json::to_value(&state).ok();
-            let mut c = DirectoryChange::new(PERSON, &self.id, effective, origin, body);
+            let mut c = crate::encode(PERSON, &self.id, effective, origin, &state)?;
             c.recorded = now;
             plan.changes.push(c);
         }
+        Ok(())
     }
 }
 
@@ -196,6 +212,12 @@ fn parse_time(value: &str, format: &str) -> Result<Timestamp, String> {
         .map_err(|e| format!("`{value}` is not a date in the format `{format}` ({e})"))
 }
 
+/// Whether a version was written by an HR import (`hr:<file>`), as opposed to SCIM or
+/// another feed.
+fn from_hr(origin: &str) -> bool {
+    origin == "hr" || origin.starts_with("hr:")
+}
+
 fn plan_row(
     dir: &Directory,
     number: &str,
@@ -203,8 +225,31 @@ fn plan_row(
     c: &HrColumns,
     now: Timestamp,
 ) -> Result<RowPlan, String> {
-    let existing = dir.person_by_employee_number(number);
-    let id = existing.map_or_else(|| number.to_owned(), |p| p.id.clone());
+    let known = dir.index.employee_numbers.get(number);
+    let id = known.cloned().unwrap_or_else(|| number.to_owned());
+    // What the directory holds for the person: the version in force at each effective time
+    // (the last recorded one where several share a time), oldest first.
+    let mut timeline: Vec<(Timestamp, &Person, &str)> = Vec::new();
+    for v in known
+        .and_then(|id| dir.person_history(id))
+        .map_or(&[][..], |h| h.versions())
+    {
+        if timeline.last().is_some_and(|(t, _, _)| *t == v.effective) {
+            timeline.pop();
+        }
+        if let Some(p) = &v.state {
+            timeline.push((v.effective, p, &v.origin));
+        }
+    }
+    // Changes take effect now, or on the first day of someone who has not started yet.
+    let at = timeline
+        .first()
+        .map_or(now, |(first, _, _)| now.max(*first));
+    let existing: Option<&Person> = timeline
+        .iter()
+        .rev()
+        .find(|(t, _, _)| *t <= at)
+        .map(|(_, p, _)| *p);
     let given = get(&c.given_name);
     let family = get(&c.family_name);
     let name = get(&c.name)
@@ -217,20 +262,18 @@ fn plan_row(
         .map(|v| parse_time(&v, &c.date_format))
         .transpose()
         .map_err(|e| format!("hired: {e}"))?;
-    let terminated_at = get(&c.terminated)
+    let row_termination = get(&c.terminated)
         .map(|v| parse_time(&v, &c.date_format))
         .transpose()
         .map_err(|e| format!("terminated: {e}"))?;
-    let status = match get(&c.status) {
-        Some(s) => Status::parse_loose(&s).ok_or_else(|| {
-            format!("status `{s}` is not one of active, on_leave, suspended, terminated")
-        })?,
-        None => Status::Active,
-    };
-    let manager = get(&c.manager).map(|m| {
-        dir.person_by_employee_number(&m)
-            .map_or(m, |p| p.id.clone())
-    });
+    let row_status = get(&c.status)
+        .map(|s| {
+            Status::parse_loose(&s).ok_or_else(|| {
+                format!("status `{s}` is not one of active, on_leave, suspended, terminated")
+            })
+        })
+        .transpose()?;
+    let manager = get(&c.manager).map(|m| dir.index.employee_numbers.get(&m).cloned().unwrap_or(m));
     // Start from what the directory holds so attributes another feed maintains (SCIM ids,
     // faces, extra accounts and badges) survive an HR import.
     let mut base = existing.cloned().unwrap_or_default();
@@ -279,71 +322,176 @@ fn plan_row(
             });
         }
     }
-    // The state before any termination: active (or what the status column says).
-    let mut working = base.clone();
-    if status != Status::Terminated {
-        working.status = status;
+    let says_terminated = row_status == Some(Status::Terminated);
+    // The state the row describes, before any termination: its status column (other than
+    // `terminated`, which is a termination below), else the status the person has.
+    let mut working = base;
+    working.status = match row_status {
+        Some(s) if s != Status::Terminated => s,
+        _ => existing.map_or(Status::Active, |p| p.status),
+    };
+    if working.status != Status::Terminated {
         working.terminated_at = None;
-    } else if existing.is_some_and(|p| p.status == Status::Terminated) {
-        working.status = Status::Terminated;
-        working.terminated_at = existing.and_then(|p| p.terminated_at);
     }
-    let mut versions = Vec::new();
+
+    // Versions to append, one per effective time.
+    let mut planned: BTreeMap<Timestamp, (Person, String)> = BTreeMap::new();
     let kind;
+    // The employment the row is about starts here: the person's first version, or where
+    // another feed re-activated them after a termination (a SCIM re-provisioning, a rehire).
+    // HR never re-activates anyone, so a terminated version followed by an active one that HR
+    // wrote is not a rehire but damage to repair.
+    let mut employed_from;
+    let mut rehired = false;
+    let prior_termination;
     match existing {
         None => {
             kind = RowKind::New;
-            let from = match (hired_at, terminated_at) {
+            let from = match (hired_at, row_termination) {
                 (Some(h), Some(t)) if h >= t => t,
                 (Some(h), _) => h,
                 (None, Some(t)) => t.min(now),
                 (None, None) => now,
             };
-            let mut first = working.clone();
-            if status == Status::Terminated && terminated_at.is_none() {
-                first.status = Status::Terminated;
-            }
-            versions.push((
-                from,
-                first,
-                format!(
-                    "new person, {}",
-                    working.department.as_deref().unwrap_or("no department")
-                ),
-            ));
+            let what = format!(
+                "new person, {}",
+                working.department.as_deref().unwrap_or("no department")
+            );
+            planned.insert(from, (working.clone(), what));
+            employed_from = from;
+            prior_termination = None;
         }
-        Some(current) => {
-            let mut compare = working.clone();
-            // Status is compared on its own below.
-            compare.status = current.status;
-            compare.terminated_at = current.terminated_at;
-            if compare != *current {
-                kind = RowKind::Updated;
-                let what = describe(current, &compare);
-                versions.push((now, compare, what));
-            } else {
-                kind = RowKind::Unchanged;
+        Some(_) => {
+            employed_from = timeline[0].0;
+            for pair in timeline.windows(2) {
+                let (before, after) = (&pair[0], &pair[1]);
+                if before.1.status == Status::Terminated
+                    && after.1.status != Status::Terminated
+                    && !from_hr(after.2)
+                {
+                    employed_from = after.0;
+                    rehired = true;
+                }
+            }
+            prior_termination = timeline
+                .iter()
+                .filter(|(t, _, _)| *t >= employed_from)
+                .find(|(_, p, _)| p.status == Status::Terminated)
+                .map(|(t, p, _)| p.terminated_at.unwrap_or(*t));
+            kind = RowKind::Unchanged;
+            // Described once the termination below has had its say.
+            planned.insert(at, (working.clone(), String::new()));
+            // Versions already recorded for later (a termination HR gave in advance) carry
+            // the row's details too, keeping their own status.
+            for (t, p, _) in timeline.iter().filter(|(t, _, _)| *t > at) {
+                let mut restated = working.clone();
+                restated.status = p.status;
+                restated.terminated_at = p.terminated_at;
+                if restated != **p {
+                    let what = format!(
+                        "{} (restating the version from {})",
+                        describe(p, &restated),
+                        t.format("%Y-%m-%d %H:%M UTC")
+                    );
+                    planned.insert(*t, (restated, what));
+                }
             }
         }
     }
-    let already_terminated = dir.person_history(&id).is_some_and(|h| {
-        h.versions().iter().any(|v| {
-            v.state
-                .as_ref()
-                .is_some_and(|p| p.status == Status::Terminated)
+
+    // The termination: the earliest date HR has given for this employment. A `terminated`
+    // status without a date confirms a termination already recorded, or terminates a new
+    // person from their first day and anyone else from now. A date before a re-activation by
+    // another feed belongs to the earlier employment.
+    let row_termination = row_termination
+        .or_else(|| {
+            says_terminated.then_some(match existing {
+                None => employed_from,
+                Some(_) => prior_termination.unwrap_or(now),
+            })
         })
-    });
-    if let Some(at) = terminated_at
-        && !already_terminated
+        .filter(|t| !rehired || *t >= employed_from);
+    let termination = match (prior_termination, row_termination) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let terminates = row_termination.is_some_and(|t| prior_termination.is_none_or(|p| t < p));
+    if let Some(date) = termination {
+        // Never before the person is known: a date before their first version terminates
+        // them from that version on.
+        let from = date.max(employed_from);
+        let when = date.format("%Y-%m-%d %H:%M UTC");
+        let terminate = |p: &mut Person| {
+            p.status = Status::Terminated;
+            p.terminated_at = Some(date);
+        };
+        let is_terminated =
+            |p: &Person| p.status == Status::Terminated && p.terminated_at == Some(date);
+        // Whatever this row changes from the termination on is changed for a terminated
+        // person: the termination wins over the row's other columns.
+        for (_, (p, _)) in planned.range_mut(from..) {
+            terminate(p);
+        }
+        // What is already recorded from the termination on, active or with another date, is
+        // restated as terminated at the same effective time (a later record wins a tie).
+        for (t, p, _) in timeline.iter().filter(|(t, _, _)| *t >= from) {
+            if !planned.contains_key(t) && !is_terminated(p) {
+                let mut restated = (*p).clone();
+                terminate(&mut restated);
+                let what = if *t == from {
+                    format!("terminated {when}")
+                } else {
+                    format!(
+                        "terminated {when} (restating the version from {})",
+                        t.format("%Y-%m-%d %H:%M UTC")
+                    )
+                };
+                planned.insert(*t, (restated, what));
+            }
+        }
+        // And a version at the termination itself, with the details in force then.
+        let recorded_at_from = timeline.iter().any(|(t, _, _)| *t == from);
+        if !planned.contains_key(&from) && !recorded_at_from {
+            // The later of the last recorded and the last planned version before it; on a
+            // tie the planned one, which is recorded after (`max_by_key` keeps the last).
+            let in_force = timeline
+                .iter()
+                .rev()
+                .find(|(t, _, _)| *t < from)
+                .map(|(t, p, _)| (*t, *p))
+                .into_iter()
+                .chain(planned.range(..from).next_back().map(|(t, (p, _))| (*t, p)))
+                .max_by_key(|(t, _)| *t)
+                .map(|(_, p)| p.clone());
+            if let Some(mut gone) = in_force {
+                terminate(&mut gone);
+                planned.insert(from, (gone, format!("terminated {when}")));
+            }
+        }
+    }
+    // Only differences: a planned version that says what is already in force at its time
+    // (recorded, or planned before it) goes.
+    let mut versions: Vec<(Timestamp, Person, String)> = Vec::new();
+    for (t, (p, what)) in planned {
+        let recorded = timeline
+            .iter()
+            .rev()
+            .find(|(x, _, _)| *x <= t)
+            .map(|(x, q, _)| (*x, *q));
+        let kept = versions.last().map(|(x, q, _)| (*x, q));
+        let in_force = match (recorded, kept) {
+            (Some(r), Some(k)) => Some(if k.0 >= r.0 { k.1 } else { r.1 }),
+            (r, k) => r.or(k).map(|(_, q)| q),
+        };
+        if in_force != Some(&p) {
+            versions.push((t, p, what));
+        }
+    }
+    if let Some(current) = existing
+        && let Some(v) = versions.iter_mut().find(|(t, _, _)| *t == at)
+        && v.2.is_empty()
     {
-        let mut gone = working.clone();
-        gone.status = Status::Terminated;
-        gone.terminated_at = Some(at);
-        versions.push((
-            at,
-            gone,
-            format!("terminated {}", at.format("%Y-%m-%d %H:%M UTC")),
-        ));
+        v.2 = describe(current, &v.1);
     }
     let kind = match (kind, versions.is_empty()) {
         (RowKind::Unchanged, false) => RowKind::Updated,
@@ -354,6 +502,7 @@ fn plan_row(
         label: format!("{number} {name}"),
         versions,
         kind,
+        terminates,
     })
 }
 
@@ -374,6 +523,13 @@ fn describe(old: &Person, new: &Person) -> String {
     field("title", &old.title, &new.title);
     field("site", &old.home_site, &new.home_site);
     field("email", &old.email, &new.email);
+    if old.status != new.status {
+        parts.push(format!(
+            "status {} → {}",
+            old.status.name(),
+            new.status.name()
+        ));
+    }
     if old.name != new.name {
         parts.push(format!("name {} → {}", old.name, new.name));
     }

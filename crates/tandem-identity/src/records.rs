@@ -127,43 +127,40 @@ pub fn plan(
 ) -> Result<Plan, IdentityError> {
     file.validate(dir)?;
     let mut plan = Plan::default();
-    let mut add = |kind: &str, id: &str, current_differs: Option<bool>, body: serde_json::Value| {
+    // Counts the record and says whether it needs a change.
+    let mut count = |kind: &str, id: &str, current_differs: Option<bool>| -> bool {
         match current_differs {
             None => {
                 plan.new += 1;
                 plan.summary.push(format!("new {kind} {id}"));
+                true
             }
             Some(true) => {
                 plan.updated += 1;
                 plan.summary.push(format!("{kind} {id} changed"));
+                true
             }
             Some(false) => {
                 plan.unchanged += 1;
-                return;
+                false
             }
         }
-        let mut c = DirectoryChange::new(kind, id, now, origin, Some(body));
-        c.recorded = now;
-        plan.changes.push(c);
     };
+    let mut changes = Vec::new();
     for p in &file.places {
-        let differs = dir.place(&p.id).map(|cur| cur != p);
-        add(
-            PLACE,
-            &p.id,
-            differs,
-            serde_json::to_value(p).unwrap_or_default(),
-        );
+        if count(PLACE, &p.id, dir.place(&p.id).map(|cur| cur != p)) {
+            changes.push(crate::encode(PLACE, &p.id, now, origin, p)?);
+        }
     }
     for d in &file.devices {
-        let differs = dir.device(&d.id).map(|cur| cur != d);
-        add(
-            DEVICE,
-            &d.id,
-            differs,
-            serde_json::to_value(d).unwrap_or_default(),
-        );
+        if count(DEVICE, &d.id, dir.device(&d.id).map(|cur| cur != d)) {
+            changes.push(crate::encode(DEVICE, &d.id, now, origin, d)?);
+        }
     }
+    for c in &mut changes {
+        c.recorded = now;
+    }
+    plan.changes = changes;
     Ok(plan)
 }
 

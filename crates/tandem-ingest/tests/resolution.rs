@@ -102,13 +102,7 @@ fn directory_for(events: &[Event]) -> Directory {
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let mut c = DirectoryChange::new(
-                PERSON,
-                &p.id,
-                t,
-                "test",
-                Some(serde_json::to_value(p).unwrap()),
-            );
+            let mut c = DirectoryChange::state(PERSON, &p.id, t, "test", p).unwrap();
             c.seq = i as u64 + 1;
             c
         })

@@ -19,6 +19,10 @@ pub enum StoreError {
         id: String,
         source: serde_json::Error,
     },
+    /// A directory change whose stored state is not JSON. Replaying it as anything else
+    /// (a deletion, say) would silently rewrite someone's history, so the load fails instead.
+    #[error("directory change {seq} is unreadable: {source}")]
+    CorruptDirectoryChange { seq: u64, source: serde_json::Error },
     #[error("{0}")]
     Query(String),
     #[error("the writer failed: {0}")]

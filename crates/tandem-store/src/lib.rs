@@ -160,8 +160,33 @@ pub struct DirectoryChange {
     pub recorded: chrono::DateTime<chrono::Utc>,
     /// Which feed made it: `scim`, `hr:<file>`, `places:<file>`, `api:<user>`.
     pub origin: String,
-    /// The entity's whole state from `effective` on; `None` when it was deleted.
-    pub body: Option<serde_json::Value>,
+    /// What the record is from `effective` on.
+    pub body: ChangeBody,
+}
+
+/// What a [`DirectoryChange`] says about its record from its effective time on.
+///
+/// A type of its own rather than an `Option`, so that a state that failed to serialise
+/// (`to_value(..).ok()`) can never be recorded as a deletion: a removal is only ever said in
+/// so many words, with [`DirectoryChange::removed`], and serialisation errors come back from
+/// [`DirectoryChange::state`] as errors.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChangeBody {
+    /// The record's whole state (a person, device, place or group as JSON).
+    State(serde_json::Value),
+    /// The record no longer exists. People are never removed (leaving is a `terminated`
+    /// state); groups and places can be.
+    Removed,
+}
+
+impl ChangeBody {
+    /// The state, or `None` for a removal.
+    pub fn state(&self) -> Option<&serde_json::Value> {
+        match self {
+            ChangeBody::State(v) => Some(v),
+            ChangeBody::Removed => None,
+        }
+    }
 }
 
 impl DirectoryChange {
@@ -171,7 +196,7 @@ impl DirectoryChange {
         key: &str,
         effective: chrono::DateTime<chrono::Utc>,
         origin: &str,
-        body: Option<serde_json::Value>,
+        body: ChangeBody,
     ) -> DirectoryChange {
         DirectoryChange {
             seq: 0,
@@ -182,6 +207,35 @@ impl DirectoryChange {
             origin: origin.to_owned(),
             body,
         }
+    }
+
+    /// A change that sets the record's whole state to `state`, recorded now. A state that
+    /// cannot be serialised is an error for the caller, never an empty body.
+    pub fn state<T: serde::Serialize + ?Sized>(
+        kind: &str,
+        key: &str,
+        effective: chrono::DateTime<chrono::Utc>,
+        origin: &str,
+        state: &T,
+    ) -> Result<DirectoryChange, serde_json::Error> {
+        let value = serde_json::to_value(state)?;
+        Ok(DirectoryChange::new(
+            kind,
+            key,
+            effective,
+            origin,
+            ChangeBody::State(value),
+        ))
+    }
+
+    /// A change that removes the record from `effective` on, recorded now.
+    pub fn removed(
+        kind: &str,
+        key: &str,
+        effective: chrono::DateTime<chrono::Utc>,
+        origin: &str,
+    ) -> DirectoryChange {
+        DirectoryChange::new(kind, key, effective, origin, ChangeBody::Removed)
     }
 }
 

@@ -105,6 +105,8 @@ impl From<tandem_identity::IdentityError> for ApiError {
         match e {
             tandem_identity::IdentityError::Invalid(m) => ApiError::bad_request(m),
             tandem_identity::IdentityError::Store(e) => e.into(),
+            // Our own record failed to serialise: a fault of ours, not the caller's input.
+            e @ tandem_identity::IdentityError::Encode { .. } => ApiError::internal(e),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! which is what lets Tandem answer "what was true at event time?" after a restart.
 
 use super::SqliteStore;
-use crate::{DirectoryChange, DirectoryStore, StoreError};
+use crate::{ChangeBody, DirectoryChange, DirectoryStore, StoreError};
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
@@ -66,7 +66,11 @@ impl DirectoryStore for SqliteStore {
                  VALUES (?, ?, ?, ?, ?, ?)",
             )?;
             for c in changes.iter_mut() {
-                let body = c.body.as_ref().map(|b| b.to_string());
+                // A removal is the only change stored without a body.
+                let body = match &c.body {
+                    ChangeBody::State(state) => Some(state.to_string()),
+                    ChangeBody::Removed => None,
+                };
                 insert.execute(params![
                     c.kind,
                     c.key,
@@ -89,25 +93,49 @@ impl DirectoryStore for SqliteStore {
                  FROM directory_changes WHERE seq > ? ORDER BY seq",
             )?;
             let rows = stmt.query_map([after as i64], |r| {
-                let body: Option<String> = r.get(6)?;
-                Ok(DirectoryChange {
-                    seq: r.get::<_, i64>(0)? as u64,
-                    kind: r.get(1)?,
-                    key: r.get(2)?,
-                    effective: time(r.get(3)?),
-                    recorded: time(r.get(4)?),
-                    origin: r.get(5)?,
-                    body: body.and_then(|b| serde_json::from_str(&b).ok()),
-                })
+                Ok((
+                    r.get::<_, i64>(0)? as u64,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                ))
             })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            let mut out = Vec::new();
+            for row in rows {
+                let (seq, kind, key, effective, recorded, origin, body) = row?;
+                // NULL has always meant a removal; any text must be a state. Text that is not
+                // JSON is corruption and fails the load rather than pass for a removal.
+                let body = match body {
+                    None => ChangeBody::Removed,
+                    Some(text) => ChangeBody::State(
+                        serde_json::from_str(&text)
+                            .map_err(|source| StoreError::CorruptDirectoryChange { seq, source })?,
+                    ),
+                };
+                out.push(DirectoryChange {
+                    seq,
+                    kind,
+                    key,
+                    effective: time(effective),
+                    recorded: time(recorded),
+                    origin,
+                    body,
+                });
+            }
+            Ok(out)
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::{DirectoryChange, DirectoryStore, EventStore, SqliteStore, StoreConfig};
+    use crate::{
+        ChangeBody, DirectoryChange, DirectoryStore, EventStore, SqliteStore, StoreConfig,
+        StoreError,
+    };
 
     #[test]
     fn component_state_is_replaced_and_survives_reopen() {
@@ -134,14 +162,9 @@ mod tests {
         {
             let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
             let mut changes = vec![
-                DirectoryChange::new(
-                    "person",
-                    "p1",
-                    t,
-                    "test",
-                    Some(serde_json::json!({"name":"A"})),
-                ),
-                DirectoryChange::new("person", "p1", t, "test", None),
+                DirectoryChange::state("person", "p1", t, "test", &serde_json::json!({"name":"A"}))
+                    .unwrap(),
+                DirectoryChange::removed("person", "p1", t, "test"),
             ];
             store.append_directory(&mut changes).unwrap();
             assert_eq!((changes[0].seq, changes[1].seq), (1, 2));
@@ -150,8 +173,41 @@ mod tests {
         let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
         let all = store.directory_changes(0).unwrap();
         assert_eq!(all.len(), 2);
-        assert_eq!(all[0].body.as_ref().unwrap()["name"], "A");
-        assert!(all[1].body.is_none());
+        assert_eq!(all[0].body.state().unwrap()["name"], "A");
+        assert_eq!(all[1].body, ChangeBody::Removed);
         assert_eq!(store.directory_changes(1).unwrap().len(), 1);
+    }
+
+    /// Rows written before the body had a type of its own (a JSON text, or NULL for a
+    /// removal) replay as they always did; a body that is not JSON is an error, not a removal.
+    #[test]
+    fn stored_rows_keep_their_meaning_and_corrupt_bodies_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+        {
+            let conn = store.write_conn().unwrap();
+            conn.execute_batch(
+                "INSERT INTO directory_changes (kind, key, effective, recorded, origin, body)
+                 VALUES ('group', 'g1', 0, 0, 'scim', '{\"name\":\"Ops\"}'),
+                        ('group', 'g1', 1, 1, 'scim', NULL);",
+            )
+            .unwrap();
+        }
+        let all = store.directory_changes(0).unwrap();
+        assert_eq!(all[0].body.state().unwrap()["name"], "Ops");
+        assert_eq!(all[1].body, ChangeBody::Removed);
+
+        store
+            .write_conn()
+            .unwrap()
+            .execute_batch(
+                "INSERT INTO directory_changes (kind, key, effective, recorded, origin, body)
+                 VALUES ('person', 'p1', 2, 2, 'hr', '{\"name\":');",
+            )
+            .unwrap();
+        match store.directory_changes(0) {
+            Err(StoreError::CorruptDirectoryChange { seq, .. }) => assert_eq!(seq, 3),
+            other => panic!("a corrupt body must fail the load, got {other:?}"),
+        }
     }
 }

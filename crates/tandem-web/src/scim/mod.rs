@@ -222,24 +222,24 @@ async fn commit(
     Ok(tokio::task::spawn_blocking(move || identity.commit(changes)).await??)
 }
 
-fn person_change(p: &Person) -> DirectoryChange {
-    DirectoryChange::new(
+fn person_change(p: &Person) -> Result<DirectoryChange, ScimError> {
+    Ok(tandem_identity::encode(
         PERSON,
         &p.id,
         chrono::Utc::now(),
         ORIGIN,
-        serde_json::to_value(p).ok(),
-    )
+        p,
+    )?)
 }
 
-fn group_change(id: &str, g: Option<&Group>) -> DirectoryChange {
-    DirectoryChange::new(
-        GROUP,
-        id,
-        chrono::Utc::now(),
-        ORIGIN,
-        g.and_then(|g| serde_json::to_value(g).ok()),
-    )
+/// The group's new state, or its removal when `g` is `None`. A state that fails to
+/// serialise is an error, never a removal.
+fn group_change(id: &str, g: Option<&Group>) -> Result<DirectoryChange, ScimError> {
+    let now = chrono::Utc::now();
+    Ok(match g {
+        Some(g) => tandem_identity::encode(GROUP, id, now, ORIGIN, g)?,
+        None => DirectoryChange::removed(GROUP, id, now, ORIGIN),
+    })
 }
 
 /// Records a deactivation or deletion as an event, durable before the caller answers, so
@@ -445,7 +445,7 @@ async fn save_person(
     status: StatusCode,
 ) -> Scim {
     let dir = if before != Some(&after) {
-        commit(state, vec![person_change(&after)]).await?
+        commit(state, vec![person_change(&after)?]).await?
     } else {
         state.identity.snapshot()
     };
@@ -589,13 +589,13 @@ pub(crate) async fn delete_user(
     let now = chrono::Utc::now();
     p.status = Status::Terminated;
     p.terminated_at = Some(now);
-    let mut changes = vec![person_change(&p)];
+    let mut changes = vec![person_change(&p)?];
     // A deleted user leaves every group, as SCIM clients expect of a deleted resource.
     for g in dir.groups() {
         if g.members.contains(&id) {
             let mut g = g.clone();
             g.members.retain(|m| *m != id);
-            changes.push(group_change(&g.id, Some(&g)));
+            changes.push(group_change(&g.id, Some(&g))?);
         }
     }
     commit(&state, changes).await?;
@@ -672,7 +672,7 @@ async fn save_group(
     status: StatusCode,
 ) -> Scim {
     let dir = if before != Some(&after) {
-        commit(state, vec![group_change(&after.id, Some(&after))]).await?
+        commit(state, vec![group_change(&after.id, Some(&after))?]).await?
     } else {
         state.identity.snapshot()
     };
@@ -762,7 +762,7 @@ pub(crate) async fn delete_group(
     admin(who)?;
     let dir = state.identity.snapshot();
     find_group(&dir, &id)?;
-    commit(&state, vec![group_change(&id, None)]).await?;
+    commit(&state, vec![group_change(&id, None)?]).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
