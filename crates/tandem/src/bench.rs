@@ -39,6 +39,16 @@ pub struct BenchArgs {
     /// for the cost of resolution).
     #[arg(long)]
     pub no_directory: bool,
+    /// Soak instead: send at a steady `--rate` for `--minutes`, detection as configured, and
+    /// print the server's memory every minute, to show it stays flat.
+    #[arg(long)]
+    pub soak: bool,
+    /// Events per second a soak sends.
+    #[arg(long, default_value_t = 10_000)]
+    pub rate: u64,
+    /// How long a soak lasts.
+    #[arg(long, default_value_t = 30)]
+    pub minutes: u64,
 }
 
 pub fn run(_config: crate::config::Config, args: BenchArgs) -> anyhow::Result<()> {
@@ -46,7 +56,11 @@ pub fn run(_config: crate::config::Config, args: BenchArgs) -> anyhow::Result<()
         std::fs::remove_dir_all(&args.data_dir)?;
     }
     let (mut child, url, token) = start_server(&args.data_dir)?;
-    let result = measure(&args, &url, &token, child.id());
+    let result = if args.soak {
+        soak(&args, &url, &token, child.id())
+    } else {
+        measure(&args, &url, &token, child.id())
+    };
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
@@ -108,13 +122,18 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn peak_rss_mib(pid: u32) -> f64 {
+    status_mib(pid, "VmHWM:")
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    status_mib(pid, "VmRSS:")
+}
+
+/// A memory figure of `/proc/PID/status`, in MiB.
+fn status_mib(pid: u32, field: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(str::to_owned)
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).map(str::to_owned))
         .and_then(|l| {
             l.split_whitespace()
                 .nth(1)
@@ -206,18 +225,22 @@ fn bodies(batch: usize, events: u64) -> (Vec<Vec<u8>>, String, u32) {
     (bodies, user, used)
 }
 
-fn measure(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result<()> {
-    // A bench source, registered through the API like any other.
+/// A bench source, registered through the API like any other; returns its key.
+fn bench_source(url: &str, token: &str) -> anyhow::Result<String> {
     let created: serde_json::Value = agent()
         .post(format!("{url}/api/v1/sources"))
         .header("Authorization", format!("Bearer {token}"))
         .send_json(serde_json::json!({"name": "bench", "format": "tandem"}))?
         .body_mut()
         .read_json()?;
-    let key = created["api_key"]
+    Ok(created["api_key"]
         .as_str()
         .context("no API key")?
-        .to_owned();
+        .to_owned())
+}
+
+fn measure(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result<()> {
+    let key = bench_source(url, token)?;
     if !args.no_directory {
         load_directory(url, token)?;
     }
@@ -383,5 +406,102 @@ fn measure(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result
         );
     }
     println!("peak RSS of the server: {:.0} MiB", peak_rss_mib(pid));
+    Ok(())
+}
+
+/// A steady stream for a long time: one request of `--batch` events every `batch / rate`
+/// seconds, resent on 503, with the server's resident memory, the rate reached and the
+/// acknowledgement latency printed each minute. Memory that keeps growing under a steady
+/// load is a leak or an unbounded cache; the summary gives the spread after warm-up.
+fn soak(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result<()> {
+    let key = bench_source(url, token)?;
+    if !args.no_directory {
+        load_directory(url, token)?;
+    }
+    let total = args.rate * args.minutes * 60;
+    let (bodies, _, days) = bodies(args.batch, total);
+    if bodies.is_empty() {
+        bail!(
+            "the simulation produced too few events for batches of {}",
+            args.batch
+        );
+    }
+    println!(
+        "soak: {} events/s for {} min over HTTP ({} events per request, durable acks, {} distinct events from {days} simulated days, detection as configured)",
+        args.rate,
+        args.minutes,
+        args.batch,
+        bodies.len() * args.batch
+    );
+    println!(
+        "{:>6} {:>12} {:>10} {:>10} {:>10} {:>8}",
+        "minute", "events", "events/s", "p99 ms", "RSS MiB", "busy"
+    );
+    let interval = Duration::from_secs_f64(args.batch as f64 / args.rate as f64);
+    let agent = agent();
+    let started = Instant::now();
+    let mut sent: u64 = 0;
+    let mut rss = Vec::new();
+    for minute in 1..=args.minutes {
+        let (mut latencies, mut busy, sent_before) = (Vec::new(), 0u64, sent);
+        let minute_end = started + Duration::from_secs(minute * 60);
+        let mut i = sent / args.batch as u64;
+        while Instant::now() < minute_end {
+            let due = started + interval.mul_f64(i as f64);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait.min(minute_end.saturating_duration_since(Instant::now())));
+                if Instant::now() >= minute_end {
+                    break;
+                }
+            }
+            let body = &bodies[i as usize % bodies.len()];
+            let t = Instant::now();
+            let mut response = agent
+                .post(format!("{url}/api/v1/ingest/bench"))
+                .header("Authorization", format!("Bearer {key}"))
+                .header("Content-Type", "application/x-ndjson")
+                .send(&body[..])?;
+            match response.status().as_u16() {
+                503 => {
+                    busy += 1;
+                    continue;
+                }
+                s if !(200..300).contains(&s) => bail!(
+                    "ingest failed: {s} {}",
+                    response.body_mut().read_to_string()?
+                ),
+                _ => {}
+            }
+            latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+            sent += args.batch as u64;
+            i += 1;
+        }
+        latencies.sort_by(f64::total_cmp);
+        let now = rss_mib(pid);
+        rss.push(now);
+        println!(
+            "{minute:>6} {sent:>12} {:>10.0} {:>10.1} {now:>10.0} {busy:>8}",
+            (sent - sent_before) as f64 / 60.0,
+            percentile(&latencies, 0.99)
+        );
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    // The first minutes fill caches and the directory's tables; flatness is judged after.
+    let from = rss.len().min(5).min(rss.len().saturating_sub(1));
+    let warm = &rss[from..];
+    let (low, high) = warm
+        .iter()
+        .fold((f64::MAX, 0.0f64), |(l, h), &r| (l.min(r), h.max(r)));
+    println!(
+        "soak: {sent} events in {elapsed:.0} s ({:.0} events/s); RSS from minute {}: {low:.0}-{high:.0} MiB, spread {:.1} % of the lowest; peak RSS {:.0} MiB",
+        sent as f64 / elapsed,
+        from + 1,
+        if low > 0.0 {
+            (high - low) / low * 100.0
+        } else {
+            0.0
+        },
+        peak_rss_mib(pid)
+    );
     Ok(())
 }
