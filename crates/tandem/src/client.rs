@@ -312,7 +312,9 @@ pub enum SourcesAction {
     /// Registers a source and prints its API key (shown once).
     Add {
         name: String,
-        /// `tandem`, `json`, `csv` or `syslog`.
+        /// Any format that needs only an API key: `tandem`, `json`, `csv`, `syslog`, `windows`,
+        /// `okta`, `entra`, `cef` or `zeek`. Signed (`verkada`), `mapped` and MQTT (`frigate`,
+        /// `iot`) sources are declared in tandem.toml.
         #[arg(long, default_value = "json")]
         format: String,
         #[arg(long)]

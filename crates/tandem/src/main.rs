@@ -17,6 +17,7 @@ mod directory_cli;
 mod directory_feed;
 mod rules_cli;
 mod server;
+mod sources;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -78,7 +79,8 @@ enum Command {
     DeadLetters(client::DeadLetterArgs),
     /// Lists the audit log, or verifies its hash chain (`tandem audit verify`).
     Audit(audit_cli::AuditArgs),
-    /// Prints the effective configuration (file plus environment overrides).
+    /// Checks the configuration (file plus environment overrides) as `serve` would, sources
+    /// and subscriptions included, and prints it with every default, secrets redacted.
     Config,
     /// Prints the SHA-256 of an API key, for `api_key_sha256` in the configuration.
     HashKey { key: String },
@@ -110,6 +112,7 @@ fn main() -> anyhow::Result<()> {
         Command::Places(args) => directory_cli::places(args),
         Command::Directory(args) => directory_cli::directory(args),
         Command::Config => {
+            sources::check(&config)?;
             print!("{}", config.to_toml());
             Ok(())
         }

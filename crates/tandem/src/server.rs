@@ -5,10 +5,7 @@ use anyhow::Context;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tandem_ingest::decode::Format;
-use tandem_ingest::integrations::iot::IotMapping;
-use tandem_ingest::integrations::mapping::Mapping;
 use tandem_ingest::metrics::IngestMetrics;
-use tandem_ingest::mqtt::{FrigateTopics, IotTopics, TopicDecoder};
 use tandem_ingest::pipeline::{Limits, Pipeline, Source};
 use tandem_store::{Account, AccountStore, ApiToken, EventStore, SqliteStore};
 use tokio::net::{TcpListener, UdpSocket};
@@ -63,83 +60,18 @@ impl Server {
         }
         let pipeline = Arc::new(pipeline);
         pipeline.load_registered()?;
-        for s in &config.sources {
-            let format: Format = s
-                .format
-                .parse()
-                .with_context(|| format!("source `{}` in the configuration", s.name))?;
-            let mut source = Source::new(&s.name, format);
-            source.vendor.clone_from(&s.vendor);
-            source.product.clone_from(&s.product);
-            source.webhook_secret = s.webhook_secret.as_deref().map(Arc::from);
-            if let Some(m) = &s.mapping {
-                let mapping: Mapping = m
-                    .clone()
-                    .try_into()
-                    .with_context(|| format!("source `{}`: mapping", s.name))?;
-                mapping
-                    .validate()
-                    .map_err(|e| anyhow::anyhow!("source `{}`: mapping: {e}", s.name))?;
-                source.mapping = Some(Arc::new(mapping));
-            }
-            anyhow::ensure!(
-                format != Format::Mapped || source.mapping.is_some(),
-                "source `{}` has format `mapped` but no [sources.mapping]",
-                s.name
-            );
-            anyhow::ensure!(
-                format != Format::Verkada || source.webhook_secret.is_some(),
-                "source `{}` has format `verkada` but no webhook_secret",
-                s.name
-            );
-            source.key_sha256 = s
-                .api_key_sha256
-                .clone()
-                .or_else(|| pipeline.source(&s.name).and_then(|x| x.key_sha256));
+        for mut source in crate::sources::configured(config)? {
+            source.key_sha256 = source
+                .key_sha256
+                .or_else(|| pipeline.source(&source.name).and_then(|x| x.key_sha256));
             pipeline.register(source)?;
         }
         if pipeline.source(&config.syslog.source).is_none() {
             pipeline.register(Source::new(&config.syslog.source, Format::Syslog))?;
         }
-        let mut subscriptions = Vec::new();
-        for m in &config.mqtt {
-            let format: Format = m
-                .format
-                .parse()
-                .with_context(|| format!("[[mqtt]] for source `{}`", m.source))?;
-            let decoder: Box<dyn TopicDecoder> = match format {
-                Format::Frigate => Box::new(FrigateTopics::new(&m.prefix)),
-                Format::Iot => {
-                    let rules = m.rules.clone().ok_or_else(|| {
-                        anyhow::anyhow!("[[mqtt]] `{}`: an iot subscription needs rules", m.source)
-                    })?;
-                    let mapping: IotMapping = toml::Value::Table(toml::map::Map::from_iter([(
-                        "rules".to_owned(),
-                        rules,
-                    )]))
-                    .try_into()
-                    .with_context(|| format!("[[mqtt]] `{}`: rules", m.source))?;
-                    mapping
-                        .validate()
-                        .map_err(|e| anyhow::anyhow!("[[mqtt]] `{}`: {e}", m.source))?;
-                    Box::new(IotTopics(mapping))
-                }
-                other => anyhow::bail!(
-                    "[[mqtt]] `{}`: format must be frigate or iot, not {other}",
-                    m.source
-                ),
-            };
-            let mut source = Source::new(&m.source, format);
-            source.vendor = Some(
-                if format == Format::Frigate {
-                    "Frigate"
-                } else {
-                    "MQTT"
-                }
-                .into(),
-            );
+        let subscriptions = crate::sources::subscriptions(config)?;
+        for (_, _, source) in &subscriptions {
             pipeline.register(source.clone())?;
-            subscriptions.push((m.broker.clone(), decoder, source));
         }
         let first_admin = create_first_admin(store.as_ref())?;
         let sso = if config.auth.oidc.enabled() {
