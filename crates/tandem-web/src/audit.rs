@@ -11,20 +11,100 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tandem_store::AuditEntry;
 
+/// Longest actor, action or target kept in an entry. Account names are at most 64
+/// characters; an actor can also be a name someone typed at the sign-in page or a provider
+/// sent, which nobody vouched for.
+pub const MAX_NAME_BYTES: usize = 256;
+/// Longest text kept in any one string of an entry's detail (reasons, messages).
+pub const MAX_DETAIL_TEXT_BYTES: usize = 1024;
+/// Most items kept of a list (groups) or an object in the detail.
+pub const MAX_DETAIL_ITEMS: usize = 64;
+/// Largest detail kept as it is, serialised; a bigger one is kept as a cut text.
+pub const MAX_DETAIL_BYTES: usize = 16 * 1024;
+
 /// Appends to the audit log. A failure to record is logged loudly but does not undo the
 /// change it describes (which has already happened); the chain stays intact either way.
+///
+/// Every entry passes [`bounded`] first: the log only grows, and some of what it records
+/// (failed sign-ins' user names, a provider's error text) comes from people who are not
+/// signed in, who could otherwise fill it (five failed sign-ins with a 1.9 MB user name
+/// once made the audit page 9.5 MB).
 pub async fn record(state: &AppState, actor: &str, action: &str, target: &str, detail: Value) {
-    let entry = AuditEntry {
-        actor: actor.to_owned(),
-        action: action.to_owned(),
-        target: target.to_owned(),
-        detail,
-    };
+    let entry = bounded(actor, action, target, detail);
     let audit = state.audit.clone();
     match tokio::task::spawn_blocking(move || audit.append_audit(&entry)).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => tracing::error!(error = %e, action, "audit log entry not written"),
         Err(e) => tracing::error!(error = %e, action, "audit log entry not written"),
+    }
+}
+
+/// An audit entry with every field within its bound; a cut is marked where it happened
+/// (`…[cut, 1900000 bytes]`), so a reader sees that something was longer.
+pub fn bounded(actor: &str, action: &str, target: &str, detail: Value) -> AuditEntry {
+    AuditEntry {
+        actor: cut(actor, MAX_NAME_BYTES),
+        action: cut(action, MAX_NAME_BYTES),
+        target: cut(target, MAX_NAME_BYTES),
+        detail: {
+            let detail = bounded_detail(detail, 0);
+            let text = detail.to_string();
+            if text.len() > MAX_DETAIL_BYTES {
+                json!({ "cut": text.len(), "text": cut(&text, MAX_DETAIL_TEXT_BYTES * 4) })
+            } else {
+                detail
+            }
+        },
+    }
+}
+
+/// `text` if it fits in `max` bytes, else its longest prefix that leaves room for the
+/// marker, cut at a character boundary, and the marker with the original length.
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let marker = format!("…[cut, {} bytes]", text.len());
+    let mut end = max.saturating_sub(marker.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{marker}", &text[..end])
+}
+
+/// Bounds every string, list and object of a detail, and its depth (details are one or
+/// two levels deep; anything deeper is not Tandem's own and is summarised).
+fn bounded_detail(value: Value, depth: usize) -> Value {
+    const MAX_DEPTH: usize = 4;
+    match value {
+        Value::String(s) => Value::String(cut(&s, MAX_DETAIL_TEXT_BYTES)),
+        Value::Array(items) if depth >= MAX_DEPTH => json!(format!("[{} items]", items.len())),
+        Value::Object(m) if depth >= MAX_DEPTH => json!(format!("{{{} fields}}", m.len())),
+        Value::Array(items) => {
+            let total = items.len();
+            let mut kept: Vec<Value> = items
+                .into_iter()
+                .take(MAX_DETAIL_ITEMS)
+                .map(|v| bounded_detail(v, depth + 1))
+                .collect();
+            if total > MAX_DETAIL_ITEMS {
+                kept.push(json!(format!("…[cut, {total} items]")));
+            }
+            Value::Array(kept)
+        }
+        Value::Object(m) => {
+            let total = m.len();
+            let mut kept: serde_json::Map<String, Value> = m
+                .into_iter()
+                .take(MAX_DETAIL_ITEMS)
+                .map(|(k, v)| (cut(&k, MAX_NAME_BYTES), bounded_detail(v, depth + 1)))
+                .collect();
+            if total > MAX_DETAIL_ITEMS {
+                kept.insert("…".into(), json!(format!("cut, {total} fields")));
+            }
+            Value::Object(kept)
+        }
+        other => other,
     }
 }
 
@@ -119,4 +199,49 @@ pub async fn page(v: Visitor, State(state): State<AppState>) -> Result<Response,
         "audit.html",
         context! { rows => minijinja::value::Serde(&rows), check => minijinja::value::Serde(&check), ..v.base("audit") },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversize_fields_are_cut_with_a_marker() {
+        let huge = "é".repeat(1_000_000);
+        let groups: Vec<String> = (0..1000).map(|i| format!("g{i}")).collect();
+        let e = bounded(
+            &huge,
+            "login.failed",
+            "console",
+            json!({ "error": huge, "groups": groups, "ok": "short" }),
+        );
+        assert!(e.actor.len() <= MAX_NAME_BYTES, "{}", e.actor.len());
+        assert!(e.actor.ends_with("…[cut, 2000000 bytes]"), "{}", e.actor);
+        assert!(e.actor.starts_with("éé"));
+        assert_eq!(e.action, "login.failed");
+        let error = e.detail["error"].as_str().unwrap();
+        assert!(error.len() <= MAX_DETAIL_TEXT_BYTES && error.contains("[cut,"));
+        let groups = e.detail["groups"].as_array().unwrap();
+        assert_eq!(groups.len(), MAX_DETAIL_ITEMS + 1);
+        assert_eq!(groups[MAX_DETAIL_ITEMS], "…[cut, 1000 items]");
+        assert_eq!(e.detail["ok"], "short");
+        assert!(serde_json::to_string(&e.detail).unwrap().len() < 4 * 1024);
+    }
+
+    #[test]
+    fn deep_details_are_summarised() {
+        let mut v = json!("leaf");
+        for _ in 0..100 {
+            v = json!([v]);
+        }
+        let e = bounded("a", "b", "c", v);
+        assert!(serde_json::to_string(&e.detail).unwrap().len() < 100);
+
+        let wide: serde_json::Map<String, Value> = (0..MAX_DETAIL_ITEMS)
+            .map(|i| (format!("k{i}"), json!("x".repeat(MAX_DETAIL_TEXT_BYTES))))
+            .collect();
+        let e = bounded("a", "b", "c", Value::Object(wide));
+        assert!(e.detail.to_string().len() <= MAX_DETAIL_BYTES);
+        assert!(e.detail["cut"].as_u64().unwrap() > MAX_DETAIL_BYTES as u64);
+    }
 }

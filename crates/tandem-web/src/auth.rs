@@ -185,19 +185,81 @@ pub fn hash_password(password: &str) -> String {
         .to_string()
 }
 
+/// Whether `password` is the one `phc` was made from.
+///
+/// Costs one argon2id verification whatever `phc` is: a hash that does not parse (an
+/// account with no password, such as one made by single sign-on, stores `!`) is answered
+/// only after the same work on [`dummy_hash`], so the time a wrong answer takes does not
+/// tell whether the account has a password.
 pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    match PasswordHash::new(phc) {
+        Ok(h) => argon2_verify(password, &h),
+        Err(_) => {
+            verify_unknown_user(password);
+            false
+        }
+    }
+}
+
+/// The work a sign-in does for a user name that does not exist: one argon2id verification
+/// against [`dummy_hash`], whose answer is thrown away. Without it a wrong password for an
+/// existing user took ≈41 ms and any password for an unknown user ≈5 ms, which told an
+/// attacker which user names exist.
+pub fn verify_unknown_user(password: &str) {
+    if let Ok(h) = PasswordHash::new(dummy_hash()) {
+        let _ = argon2_verify(password, &h);
+    }
+}
+
+/// A hash of a random password nobody knows, made once with the same parameters as
+/// [`hash_password`], so verifying against it costs what verifying a real one does.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&generate_secret("")))
+}
+
+fn argon2_verify(password: &str, h: &PasswordHash) -> bool {
+    #[cfg(test)]
+    tests::VERIFICATIONS.with(|n| n.set(n.get() + 1));
+    Argon2::default()
+        .verify_password(password.as_bytes(), h)
+        .is_ok()
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    thread_local! {
+        /// Argon2 verifications run on this thread (each test runs on its own).
+        pub static VERIFICATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    fn verifications() -> u64 {
+        VERIFICATIONS.with(|n| n.get())
+    }
+
+    #[test]
+    fn an_unknown_user_costs_one_verification_with_the_same_parameters() {
+        let before = verifications();
+        verify_unknown_user("guess");
+        assert_eq!(verifications(), before + 1);
+        // An account without a password (`!`) costs the same too.
+        assert!(!verify_password("guess", "!"));
+        assert_eq!(verifications(), before + 2);
+        assert!(!verify_password("guess", &hash_password("other")));
+        assert_eq!(verifications(), before + 3);
+
+        let real = hash_password("x");
+        let (dummy, real) = (
+            PasswordHash::new(dummy_hash()).unwrap(),
+            PasswordHash::new(&real).unwrap(),
+        );
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.params.to_string(), real.params.to_string());
+        assert_eq!(dummy.algorithm.as_str(), "argon2id");
+    }
 
     #[test]
     fn throttle_locks_after_repeated_failures_per_name() {

@@ -3,9 +3,8 @@
 
 use crate::access::Permission;
 use crate::api::{SearchParams, search_request};
-use crate::auth::{Principal, SESSION_COOKIE, cookie, verify_password};
+use crate::auth::{Principal, SESSION_COOKIE, cookie, verify_password, verify_unknown_user};
 use crate::{ApiError, AppState};
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -166,13 +165,41 @@ pub struct LoginQuery {
     next: String,
 }
 
-/// Only a path on this site: `//host` or `https://…` would make the login page an open
-/// redirect.
-fn local_path(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
-        next
+/// Longest `next` kept; a longer one is not a console page anyone bookmarked.
+const MAX_NEXT_BYTES: usize = 2048;
+
+/// Where sign-in may lead: only a path on this site, as a browser will read it, else `/`.
+///
+/// Browsers forgive a lot in a URL: they strip tabs and newlines anywhere, read `\` as `/`,
+/// and take `//host` as another site, so `/<TAB>/evil.example` became `//evil.example` in
+/// the browser after passing a check of the first two characters. The value is refused
+/// outright when it holds any control character or whitespace, or a `\`; what is left is
+/// resolved against a placeholder origin the way a browser resolves a `Location` (WHATWG
+/// URL rules), and kept only if it is still on that origin. What is returned is that
+/// resolved path and query, percent-encoded, so it is always a valid header value.
+pub(crate) fn local_path(next: &str) -> String {
+    const HOME: &str = "/";
+    let plain = next.len() <= MAX_NEXT_BYTES
+        && next.starts_with('/')
+        && !next.starts_with("//")
+        && !next
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+    if !plain {
+        return HOME.to_owned();
+    }
+    let origin = url::Url::parse("http://tandem.invalid/").expect("a valid URL");
+    let Ok(resolved) = origin.join(next) else {
+        return HOME.to_owned();
+    };
+    let same_origin = resolved.origin() == origin.origin()
+        && resolved.username().is_empty()
+        && resolved.password().is_none();
+    let path = &resolved[url::Position::BeforePath..url::Position::AfterQuery];
+    if same_origin && path.starts_with('/') && !path.starts_with("//") {
+        path.to_owned()
     } else {
-        "/"
+        HOME.to_owned()
     }
 }
 
@@ -181,35 +208,155 @@ fn sso_label(state: &AppState) -> Option<String> {
     state.sso.as_ref().map(|s| s.button_label().to_owned())
 }
 
-pub async fn login_page(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
-    render(
+/// The cookie that protects the sign-in form against login CSRF: a random value set with
+/// the form, `SameSite=Strict`, which the form echoes as [`login_token`]. Another site can
+/// make a browser post to `/login` but cannot read or set this cookie, so it cannot sign
+/// the browser in to an account of its choosing.
+const LOGIN_COOKIE: &str = "tandem_login";
+/// How long a sign-in form stays usable; afterwards it is shown again with a fresh token.
+const LOGIN_FORM_HOURS: u64 = 12;
+
+/// The form field that must match the `tandem_login` cookie.
+fn login_token(secret: &str) -> String {
+    hash_key(&format!("login:{secret}"))
+}
+
+/// A value this console could have set as [`LOGIN_COOKIE`].
+fn well_formed_secret(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// The sign-in page: the form with its token, the cookie the token belongs to (the one the
+/// browser already has, refreshed, or a new one), an error if any.
+fn login_form(
+    state: &AppState,
+    browser_secret: Option<&str>,
+    status: StatusCode,
+    error: Option<String>,
+    next: &str,
+) -> Response {
+    let secret = browser_secret
+        .filter(|s| well_formed_secret(s))
+        .map_or_else(|| crate::generate_secret(""), str::to_owned);
+    let mut response = render(
         "login.html",
-        context! { user => None::<String>, next => local_path(&q.next), sso => sso_label(&state) },
+        context! {
+            error => error, next => next, sso => sso_label(state),
+            login_csrf => login_token(&secret),
+        },
+    );
+    *response.status_mut() = status;
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    if let Ok(cookie) = HeaderValue::from_str(&format!(
+        "{LOGIN_COOKIE}={secret}; Path=/login; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        LOGIN_FORM_HOURS * 3600
+    )) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    no_store(response)
+}
+
+pub async fn login_page(
+    State(state): State<AppState>,
+    Query(q): Query<LoginQuery>,
+    parts: Parts,
+) -> Response {
+    login_form(
+        &state,
+        cookie(&parts, LOGIN_COOKIE),
+        StatusCode::OK,
+        None,
+        &local_path(&q.next),
     )
 }
 
-#[derive(Deserialize)]
-pub struct LoginForm {
+/// Largest sign-in form read: a user name, a password, `next` and the token fit easily.
+/// Anything bigger is refused before it is parsed, audited or counted by the throttle.
+pub const MAX_LOGIN_FORM_BYTES: usize = 16 * 1024;
+/// Longest user name a sign-in may name. Account names are at most 64 characters; the
+/// margin is for names typed with spaces or in another script. A longer name is refused
+/// with 400 and is neither audited nor remembered by the throttle.
+pub const MAX_USERNAME_BYTES: usize = 256;
+/// Longest password a sign-in may send.
+pub const MAX_PASSWORD_BYTES: usize = 4096;
+
+/// The fields of the sign-in form.
+#[derive(Default)]
+struct LoginForm {
     username: String,
     password: String,
-    #[serde(default)]
     next: String,
+    login_csrf: String,
 }
 
+impl LoginForm {
+    fn parse(body: &[u8]) -> LoginForm {
+        let mut form = LoginForm::default();
+        for (k, v) in form_urlencoded::parse(body) {
+            let slot = match k.as_ref() {
+                "username" => &mut form.username,
+                "password" => &mut form.password,
+                "next" => &mut form.next,
+                "login_csrf" => &mut form.login_csrf,
+                _ => continue,
+            };
+            *slot = v.into_owned();
+        }
+        form
+    }
+}
+
+/// `POST /login`. In order: the form's size (400, nothing recorded), its login-CSRF token
+/// (403), the throttle (429), the password (401); each refusal shows the form again.
 pub async fn login(
     State(state): State<AppState>,
-    Form(form): Form<LoginForm>,
+    request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
-    let next = local_path(&form.next).to_owned();
-    let sso = sso_label(&state);
-    let refuse = |status: StatusCode, error: String| {
-        let mut response = render(
-            "login.html",
-            context! { error => error, next => next.clone(), sso => sso.clone() },
-        );
-        *response.status_mut() = status;
-        response
+    let (parts, body) = request.into_parts();
+    let browser_secret = cookie(&parts, LOGIN_COOKIE).map(str::to_owned);
+    let form_page = |status: StatusCode, error: String, next: &str| {
+        login_form(&state, browser_secret.as_deref(), status, Some(error), next)
     };
+    let is_form = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "sign in with the form (application/x-www-form-urlencoded)",
+        ));
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_LOGIN_FORM_BYTES).await else {
+        return Ok(form_page(
+            StatusCode::BAD_REQUEST,
+            "The sign-in form was too large.".into(),
+            "/",
+        ));
+    };
+    let form = LoginForm::parse(&bytes);
+    let next = local_path(&form.next);
+    if form.username.len() > MAX_USERNAME_BYTES || form.password.len() > MAX_PASSWORD_BYTES {
+        return Ok(form_page(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "The user name or password is too long (at most {MAX_USERNAME_BYTES} and {MAX_PASSWORD_BYTES} bytes)."
+            ),
+            &next,
+        ));
+    }
+    let token_matches = browser_secret
+        .as_deref()
+        .is_some_and(|s| well_formed_secret(s) && login_token(s) == form.login_csrf);
+    if !token_matches {
+        return Ok(form_page(
+            StatusCode::FORBIDDEN,
+            "This sign-in form has expired or was sent from another site. Please sign in again."
+                .into(),
+            &next,
+        ));
+    }
     if let Some(wait) = state.throttle.locked_for(&form.username) {
         crate::audit::record(
             &state,
@@ -219,21 +366,30 @@ pub async fn login(
             serde_json::json!({}),
         )
         .await;
-        return Ok(refuse(
+        return Ok(form_page(
             StatusCode::TOO_MANY_REQUESTS,
             format!(
                 "Too many wrong passwords for this user. Try again in {} minutes, or ask an administrator.",
                 wait.as_secs().div_ceil(60)
             ),
+            &next,
         ));
     }
     let accounts = state.accounts.clone();
     let username = form.username.clone();
+    let password = form.password;
     let user = tokio::task::spawn_blocking(move || {
         let user = accounts.user(&username)?;
-        Ok::<_, tandem_store::StoreError>(
-            user.filter(|u| verify_password(&form.password, &u.password_hash)),
-        )
+        // An unknown name costs the same argon2 work as a wrong password, so the answer's
+        // time does not tell which names exist.
+        Ok::<_, tandem_store::StoreError>(match user {
+            Some(u) if verify_password(&password, &u.password_hash) => Some(u),
+            Some(_) => None,
+            None => {
+                verify_unknown_user(&password);
+                None
+            }
+        })
     })
     .await??;
     let Some(user) = user else {
@@ -246,9 +402,10 @@ pub async fn login(
             serde_json::json!({}),
         )
         .await;
-        return Ok(refuse(
+        return Ok(form_page(
             StatusCode::UNAUTHORIZED,
             "Wrong user name or password.".into(),
+            &next,
         ));
     };
     state.throttle.succeeded(&user.name);
@@ -263,6 +420,12 @@ pub async fn login(
     .await;
     let mut response = Redirect::to(&next).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "tandem_login=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
     Ok(response)
 }
 
@@ -300,8 +463,12 @@ fn sso_cookie(state: &AppState, value: &str, max_age: u64) -> HeaderValue {
 
 /// `GET /login/sso?next=…`: sends the browser to the identity provider. When the provider
 /// cannot be reached, the sign-in page says so and password sign-in stays available.
-pub async fn sso_start(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
-    let next = local_path(&q.next).to_owned();
+pub async fn sso_start(
+    State(state): State<AppState>,
+    Query(q): Query<LoginQuery>,
+    parts: Parts,
+) -> Response {
+    let next = local_path(&q.next);
     let Some(sso) = state.sso.clone() else {
         return refusal_page(
             StatusCode::NOT_FOUND,
@@ -320,12 +487,13 @@ pub async fn sso_start(State(state): State<AppState>, Query(q): Query<LoginQuery
         }
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "single sign-on could not start");
-            let mut response = render(
-                "login.html",
-                context! { error => e.to_string(), next => next, sso => sso_label(&state) },
-            );
-            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-            response
+            login_form(
+                &state,
+                cookie(&parts, LOGIN_COOKIE),
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(e.to_string()),
+                &next,
+            )
         }
         Err(e) => ApiError::internal(e).into_response(),
     }
@@ -497,7 +665,7 @@ async fn sso_account(
     // redirect from the provider's site, and would not send the new SameSite=Strict session
     // cookie on a redirect that continues that chain; a navigation this page starts is
     // same-site, so the cookie goes with it.
-    let next = local_path(&who.next).to_owned();
+    let next = local_path(&who.next);
     let mut response = render(
         "signed_in.html",
         context! { next => next, user => None::<String> },
@@ -933,4 +1101,72 @@ pub async fn search_values(
         SearchResult::Events(_) => Vec::new(),
     };
     Ok(axum::Json(serde_json::json!({ "field": params.field, "values": values })).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_in_leads_only_to_a_path_on_this_site() {
+        let kept = [
+            ("/", "/"),
+            ("/sources?x=1", "/sources?x=1"),
+            (
+                "/search?q=user%3Aalice&range=24h",
+                "/search?q=user%3Aalice&range=24h",
+            ),
+            ("/people/u-1#history", "/people/u-1"),
+            ("/a/../sources", "/sources"),
+            ("/search?q=é", "/search?q=%C3%A9"),
+        ];
+        for (next, want) in kept {
+            assert_eq!(local_path(next), want, "{next:?}");
+        }
+        let refused = [
+            "",
+            "sources",
+            "//evil.example/",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "\t//evil.example",
+            " /x",
+            "/x y",
+            "/\u{0}",
+            "/\u{7f}",
+            "/\u{85}/evil.example",
+            "/\u{a0}/evil.example",
+            "/\u{2028}",
+            "/%09/evil.example/../..//evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "/.//evil.example",
+            "/a/..//evil.example",
+            "/./\\evil.example",
+            "/x\\y",
+            "/..//evil.example",
+        ];
+        for next in refused {
+            assert_eq!(local_path(next), "/", "{next:?}");
+        }
+        assert_eq!(local_path(&format!("/{}", "a".repeat(MAX_NEXT_BYTES))), "/");
+    }
+
+    #[test]
+    fn the_sign_in_form_reads_its_fields() {
+        let f =
+            LoginForm::parse(b"username=al%20ice&password=p%26w&next=%2Fx&login_csrf=t&other=1");
+        assert_eq!(
+            (
+                f.username.as_str(),
+                f.password.as_str(),
+                f.next.as_str(),
+                f.login_csrf.as_str()
+            ),
+            ("al ice", "p&w", "/x", "t")
+        );
+    }
 }

@@ -21,6 +21,7 @@ mod directory;
 mod error;
 mod guard;
 mod pages;
+mod public;
 mod scim;
 pub mod sso;
 
@@ -28,6 +29,7 @@ pub use access::{Access, Department, Permission, Role};
 pub use audit::verify as verify_audit;
 pub use auth::{LoginThrottle, Principal, generate_secret, hash_password, verify_password};
 pub use error::ApiError;
+pub use public::{PublicOrigin, PublicUrlError};
 
 use axum::Router;
 use axum::http::Method;
@@ -101,6 +103,9 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Single sign-on through an OpenID Connect provider; `None` when not configured.
     pub sso: Option<Arc<sso::Sso>>,
+    /// Tandem's URL as seen from outside (`[http] public_url`), for absolute URLs in
+    /// answers, and the proxies whose forwarded headers may override it.
+    pub public: Arc<PublicOrigin>,
 }
 
 /// One route: method, path, who may call it, and the handler.
@@ -582,5 +587,43 @@ pub fn router(state: AppState) -> Router {
         ));
         router = router.route(spec.path, guarded);
     }
-    router.with_state(state)
+    router
+        .with_state(state)
+        .layer(axum::middleware::map_response(security_headers))
+}
+
+/// The Content-Security-Policy of every answer. Pages load scripts, styles and images only
+/// from Tandem itself and run no inline script or style (the scripts are the vendored files
+/// under `/static/`; data a script needs sits in a `<script type="application/json">` block,
+/// which is never executed); no page may be framed (clickjacking), forms post only to
+/// Tandem, and `<base>` and plugins are off.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Adds the browser protections to every answer (pages, API and static files alike, so no
+/// route can forget them): [`CONTENT_SECURITY_POLICY`], no framing (`X-Frame-Options` for
+/// browsers older than `frame-ancestors`), no content-type sniffing, and no referrer sent
+/// to other sites (console URLs carry searches and person ids).
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ),
+    ] {
+        headers.entry(name).or_insert(value);
+    }
+    response
 }

@@ -63,6 +63,15 @@ pub struct HttpConfig {
     pub secure_cookies: bool,
     pub max_body_mib: usize,
     pub max_line_kib: usize,
+    /// Tandem's address as people and clients reach it (`https://tandem.example.com`, with
+    /// a path if a proxy serves it under one). Absolute URLs Tandem hands out (SCIM
+    /// `Location` and `meta.location`) are built from it, never from the request's `Host`.
+    /// Empty: `http://` (or `https://` with `secure_cookies`) and the address Tandem listens on.
+    pub public_url: String,
+    /// Reverse proxies (IP addresses or CIDRs) whose `X-Forwarded-Proto` and
+    /// `X-Forwarded-Host` are believed in place of `public_url`; from anyone else those
+    /// headers are ignored. Empty: believed from no one.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -72,7 +81,32 @@ impl Default for HttpConfig {
             secure_cookies: false,
             max_body_mib: 32,
             max_line_kib: 1024,
+            public_url: String::new(),
+            trusted_proxies: Vec::new(),
         }
+    }
+}
+
+impl HttpConfig {
+    /// The public URL and trusted proxies, checked; `bound` is the address the HTTP
+    /// listener got (the default public URL).
+    pub fn public_origin(
+        &self,
+        bound: std::net::SocketAddr,
+    ) -> anyhow::Result<tandem_web::PublicOrigin> {
+        let url = if self.public_url.trim().is_empty() {
+            if bound.ip().is_unspecified() {
+                tracing::warn!(
+                    listen = %bound,
+                    "[http] public_url is not set and Tandem listens on every address; SCIM answers will name {bound}: set public_url to the address clients use"
+                );
+            }
+            let scheme = if self.secure_cookies { "https" } else { "http" };
+            format!("{scheme}://{bound}")
+        } else {
+            self.public_url.clone()
+        };
+        Ok(tandem_web::PublicOrigin::new(&url, &self.trusted_proxies)?)
     }
 }
 

@@ -114,13 +114,15 @@ impl Server {
             },
             secure_cookies: config.http.secure_cookies,
             sso,
+            public: Arc::new(config.http.public_origin(http)?),
         };
         let mut stop = shutdown.subscribe();
         tasks.push(tokio::spawn(async move {
-            let serve = axum::serve(http_listener, tandem_web::router(state))
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                });
+            // The peer's address lets `[http] trusted_proxies` tell a proxy from a client.
+            let app = tandem_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+            let serve = axum::serve(http_listener, app).with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            });
             if let Err(e) = serve.await {
                 tracing::error!(error = %e, "HTTP server stopped");
             }

@@ -4,7 +4,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use support::{csrf_for, no_redirects, sign_in, start_with_accounts};
+use support::{csrf_for, no_redirects, post_login, sign_in, start_with_accounts};
 use tandem_web::{Access, Role};
 
 /// A path with its `{parameters}` filled in with values that exist nowhere.
@@ -178,24 +178,24 @@ fn console_changes_need_the_session_csrf_token_and_everything_is_audited() {
     );
     assert_eq!(status, 303);
     assert_eq!(location.as_deref(), Some("/login?next=%2Fsources%3Fx%3D1"));
-    let resp = no_redirects()
-        .post(format!("{}/login", server.url))
-        .send_form([
+    let resp = post_login(
+        &server.url,
+        &[
             ("username", "admin"),
             ("password", admin_password.as_str()),
             ("next", "/sources?x=1"),
-        ])
-        .unwrap();
+        ],
+    );
     assert_eq!(resp.headers()["location"], "/sources?x=1");
     // … but never to another site.
-    let resp = no_redirects()
-        .post(format!("{}/login", server.url))
-        .send_form([
+    let resp = post_login(
+        &server.url,
+        &[
             ("username", "admin"),
             ("password", admin_password.as_str()),
             ("next", "//evil.example/"),
-        ])
-        .unwrap();
+        ],
+    );
     assert_eq!(resp.headers()["location"], "/");
 
     let session = sign_in(&server.url, "admin", &admin_password).expect("admin signs in");

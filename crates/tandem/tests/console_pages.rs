@@ -26,12 +26,7 @@ fn no_redirects() -> ureq::Agent {
 
 /// Signs in through the login form and returns the session cookie.
 fn sign_in(server: &TestServer, user: &str, password: &str) -> String {
-    let body: String = form_body(&[("username", user), ("password", password)]);
-    let resp = no_redirects()
-        .post(format!("{}/login", server.url))
-        .content_type("application/x-www-form-urlencoded")
-        .send(body)
-        .unwrap();
+    let resp = support::post_login(&server.url, &[("username", user), ("password", password)]);
     assert_eq!(resp.status().as_u16(), 303, "{user} could not sign in");
     resp.headers()
         .get("set-cookie")
@@ -42,25 +37,6 @@ fn sign_in(server: &TestServer, user: &str, password: &str) -> String {
         .next()
         .unwrap()
         .to_owned()
-}
-
-fn form_body(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            let v: String = v
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                        (b as char).to_string()
-                    }
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
-            format!("{k}={v}")
-        })
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 /// A console page with a session: status and HTML.

@@ -234,16 +234,7 @@ fn the_demo_fills_a_fresh_store_through_the_real_paths_and_stages_scenarios() {
     }
 
     // The printed credentials open the console.
-    let no_redirects: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into();
-    let login = no_redirects
-        .post(format!("{url}/login"))
-        .content_type("application/x-www-form-urlencoded")
-        .send(format!("username=admin&password={password}"))
-        .unwrap();
+    let login = support::post_login(&url, &[("username", "admin"), ("password", &password)]);
     assert_eq!(login.status().as_u16(), 303);
     let cookie = login
         .headers()

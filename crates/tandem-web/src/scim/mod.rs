@@ -27,10 +27,11 @@ mod user;
 
 use crate::access::Permission;
 use crate::auth::Principal;
+use crate::public::ScimBase;
 use crate::{ApiError, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use json::{Op, get_ci};
 use scim_v2::filter::Filter;
@@ -173,21 +174,6 @@ fn admin(who: Result<Principal, ApiError>) -> Result<Principal, ScimError> {
 /// A refusal from the access layer, in the SCIM shape.
 pub(crate) fn error_response(status: StatusCode, detail: &str) -> Response {
     ScimError::new(status, None, detail).into_response()
-}
-
-/// The absolute `/scim/v2` URL the client used, for `meta.location` (behind a proxy,
-/// `X-Forwarded-Proto`/`-Host` win).
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let proto = h("x-forwarded-proto").unwrap_or(if state.secure_cookies {
-        "https"
-    } else {
-        "http"
-    });
-    match h("x-forwarded-host").or_else(|| h(header::HOST.as_str())) {
-        Some(host) => format!("{proto}://{host}/scim/v2"),
-        None => "/scim/v2".to_owned(),
-    }
 }
 
 /// A request body as a JSON object, whichever of `application/scim+json` and
@@ -369,12 +355,11 @@ fn keep(filter: &Option<Filter>, resource: &Value) -> bool {
 pub(crate) async fn list_users(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ScimBase(base): ScimBase,
     Query(q): Query<HashMap<String, String>>,
 ) -> Scim {
     admin(who)?;
     let p = list_params(&q)?;
-    let base = base_url(&state, &headers);
     let dir = state.identity.snapshot();
     // Filters are evaluated over the rendered resources: simple, exactly the semantics the
     // client sees, and fast enough for directories of tens of thousands of people.
@@ -405,14 +390,14 @@ pub(crate) struct Projection {
 pub(crate) async fn get_user(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ScimBase(url_base): ScimBase,
     Path(id): Path<String>,
     Query(q): Query<Projection>,
 ) -> Scim {
     admin(who)?;
     let dir = state.identity.snapshot();
     let p = visible_person(&dir, &id)?;
-    let body = user::render_user(&dir, p, &base_url(&state, &headers));
+    let body = user::render_user(&dir, p, &url_base);
     let body = json::project(
         body,
         &split_list(q.attributes.as_ref()),
@@ -460,7 +445,7 @@ async fn save_person(
 pub(crate) async fn create_user(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ScimBase(url_base): ScimBase,
     body: Bytes,
 ) -> Scim {
     let who = admin(who)?;
@@ -491,21 +476,13 @@ pub(crate) async fn create_user(
     }
     let after = user::apply_user(&dir, &base, &body, Absent::Keeps)?;
     tracing::info!(person = %after.id, linked = linked.is_some(), "SCIM user provisioned");
-    save_person(
-        &state,
-        &who,
-        linked,
-        after,
-        &base_url(&state, &headers),
-        StatusCode::CREATED,
-    )
-    .await
+    save_person(&state, &who, linked, after, &url_base, StatusCode::CREATED).await
 }
 
 pub(crate) async fn replace_user(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ScimBase(url_base): ScimBase,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Scim {
@@ -515,15 +492,7 @@ pub(crate) async fn replace_user(
     let before = visible_person(&dir, &id)?;
     let after = user::apply_user(&dir, before, &body, Absent::Keeps)?;
     check_unique(&dir, &user::user_name(&after), &id)?;
-    save_person(
-        &state,
-        &who,
-        Some(before),
-        after,
-        &base_url(&state, &headers),
-        StatusCode::OK,
-    )
-    .await
+    save_person(&state, &who, Some(before), after, &url_base, StatusCode::OK).await
 }
 
 /// One PATCH operation: `(op, path, value)`.
@@ -557,7 +526,7 @@ fn operations(body: &Map<String, Value>) -> Result<Vec<Operation>, ScimError> {
 pub(crate) async fn patch_user(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ScimBase(base): ScimBase,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Scim {
@@ -566,7 +535,6 @@ pub(crate) async fn patch_user(
     let ops = operations(&body)?;
     let dir = state.identity.snapshot();
     let before = visible_person(&dir, &id)?;
-    let base = base_url(&state, &headers);
     let Value::Object(mut resource) = user::render_user(&dir, before, &base) else {
         return Err(ApiError::internal("a rendered user is not an object").into());
     };
@@ -609,12 +577,11 @@ pub(crate) async fn delete_user(
 pub(crate) async fn list_groups(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ScimBase(base): ScimBase,
     Query(q): Query<HashMap<String, String>>,
 ) -> Scim {
     admin(who)?;
     let p = list_params(&q)?;
-    let base = base_url(&state, &headers);
     let dir = state.identity.snapshot();
     let mut groups = dir.groups();
     // Stable pages: by id, not by the (changeable) display name.
@@ -635,7 +602,7 @@ fn find_group<'a>(dir: &'a Directory, id: &str) -> Result<&'a Group, ScimError> 
 pub(crate) async fn get_group(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ScimBase(url_base): ScimBase,
     Path(id): Path<String>,
     Query(q): Query<Projection>,
 ) -> Scim {
@@ -643,7 +610,7 @@ pub(crate) async fn get_group(
     let dir = state.identity.snapshot();
     let g = find_group(&dir, &id)?;
     let body = json::project(
-        user::render_group(&dir, g, &base_url(&state, &headers)),
+        user::render_group(&dir, g, &url_base),
         &split_list(q.attributes.as_ref()),
         &split_list(q.excluded_attributes.as_ref()),
     );
@@ -685,7 +652,7 @@ async fn save_group(
 pub(crate) async fn create_group(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ScimBase(url_base): ScimBase,
     body: Bytes,
 ) -> Scim {
     admin(who)?;
@@ -697,20 +664,13 @@ pub(crate) async fn create_group(
     };
     let g = user::apply_group(&dir, &base, &body, Absent::Keeps)?;
     check_group_unique(&dir, &g)?;
-    save_group(
-        &state,
-        None,
-        g,
-        &base_url(&state, &headers),
-        StatusCode::CREATED,
-    )
-    .await
+    save_group(&state, None, g, &url_base, StatusCode::CREATED).await
 }
 
 pub(crate) async fn replace_group(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ScimBase(url_base): ScimBase,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Scim {
@@ -720,20 +680,13 @@ pub(crate) async fn replace_group(
     let before = find_group(&dir, &id)?;
     let g = user::apply_group(&dir, before, &body, Absent::Keeps)?;
     check_group_unique(&dir, &g)?;
-    save_group(
-        &state,
-        Some(before),
-        g,
-        &base_url(&state, &headers),
-        StatusCode::OK,
-    )
-    .await
+    save_group(&state, Some(before), g, &url_base, StatusCode::OK).await
 }
 
 pub(crate) async fn patch_group(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ScimBase(base): ScimBase,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Scim {
@@ -742,7 +695,6 @@ pub(crate) async fn patch_group(
     let ops = operations(&body)?;
     let dir = state.identity.snapshot();
     let before = find_group(&dir, &id)?;
-    let base = base_url(&state, &headers);
     let Value::Object(mut resource) = user::render_group(&dir, before, &base) else {
         return Err(ApiError::internal("a rendered group is not an object").into());
     };

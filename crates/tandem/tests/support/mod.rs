@@ -293,12 +293,45 @@ pub fn no_redirects() -> ureq::Agent {
         .into()
 }
 
+/// The sign-in form as a browser gets it: the `tandem_login` cookie (`name=value`) that
+/// `GET /login` sets and the `login_csrf` token of its form, which a sign-in must send back.
+pub fn login_form(url: &str) -> (String, String) {
+    let mut resp = no_redirects()
+        .get(format!("{url}/login"))
+        .call()
+        .expect("request sent");
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("tandem_login="))
+        .and_then(|c| c.split(';').next())
+        .expect("the sign-in page sets its cookie")
+        .to_owned();
+    let body = resp.body_mut().read_to_string().unwrap_or_default();
+    let marker = "name=\"login_csrf\" value=\"";
+    let start = body.find(marker).expect("the form has a login_csrf field") + marker.len();
+    let end = body[start..].find('"').expect("the value ends") + start;
+    (cookie, body[start..end].to_owned())
+}
+
+/// Posts the sign-in form as a browser would: after `GET /login`, with its cookie and token.
+/// `fields` are the form's other fields (`username`, `password`, `next`).
+pub fn post_login(url: &str, fields: &[(&str, &str)]) -> ureq::http::Response<ureq::Body> {
+    let (cookie, token) = login_form(url);
+    let mut form: Vec<(&str, &str)> = fields.to_vec();
+    form.push(("login_csrf", &token));
+    no_redirects()
+        .post(format!("{url}/login"))
+        .header("Cookie", &cookie)
+        .send_form(form)
+        .expect("request sent")
+}
+
 /// Signs in through the login form; returns the session secret (the cookie's value).
 pub fn sign_in(url: &str, user: &str, password: &str) -> Result<String, u16> {
-    let resp = no_redirects()
-        .post(format!("{url}/login"))
-        .send_form([("username", user), ("password", password)])
-        .expect("request sent");
+    let resp = post_login(url, &[("username", user), ("password", password)]);
     let status = resp.status().as_u16();
     resp.headers()
         .get_all("set-cookie")
@@ -347,10 +380,7 @@ fn page(mut resp: ureq::http::Response<ureq::Body>) -> Page {
 impl TestServer {
     /// Signs in through the login form; `None` when the console refuses the password.
     pub fn sign_in(&self, user: &str, password: &str) -> Option<Console> {
-        let resp = no_redirects()
-            .post(format!("{}/login", self.url))
-            .send_form([("username", user), ("password", password)])
-            .expect("request sent");
+        let resp = post_login(&self.url, &[("username", user), ("password", password)]);
         let cookie = resp
             .headers()
             .get_all("set-cookie")
