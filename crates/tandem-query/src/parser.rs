@@ -244,7 +244,9 @@ impl<'a> Parser<'a> {
     fn check_pattern_length(&self, text: &str, start: usize) -> PResult<()> {
         if text.chars().nth(MAX_PATTERN_CHARS).is_some() {
             return Err(ParseError::new(
-                format!("a word or quoted phrase may be at most {MAX_PATTERN_CHARS} characters long"),
+                format!(
+                    "a word or quoted phrase may be at most {MAX_PATTERN_CHARS} characters long"
+                ),
                 start,
             ));
         }

@@ -364,7 +364,7 @@ pub async fn findings(
             from: None,
             to: None,
             limit: Some(PAGE),
-            offset: Some(page * PAGE),
+            offset: Some(page.saturating_mul(PAGE)),
         },
     )
     .await;
