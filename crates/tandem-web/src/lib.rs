@@ -22,12 +22,14 @@ mod error;
 mod guard;
 mod pages;
 mod scim;
+mod searches;
 pub mod sso;
 
 pub use access::{Access, Department, Permission, Role};
 pub use audit::verify as verify_audit;
 pub use auth::{LoginThrottle, Principal, generate_secret, hash_password, verify_password};
 pub use error::ApiError;
+pub use searches::{SearchLimits, Searches};
 
 use axum::Router;
 use axum::http::Method;
@@ -101,6 +103,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Single sign-on through an OpenID Connect provider; `None` when not configured.
     pub sso: Option<Arc<sso::Sso>>,
+    /// Searches running now, and the limits each one runs under.
+    pub searches: Arc<Searches>,
 }
 
 /// One route: method, path, who may call it, and the handler.

@@ -178,6 +178,7 @@ impl Server {
             },
             secure_cookies: config.http.secure_cookies,
             sso,
+            searches: Arc::new(tandem_web::Searches::new(config.search.limits())),
         };
         let mut stop = shutdown.subscribe();
         tasks.push(tokio::spawn(async move {
