@@ -160,7 +160,11 @@ mod tests {
         let _b = searches.start(Some("ana")).unwrap();
         let refused = searches.start(Some("ana")).err().unwrap();
         assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
-        assert!(refused.message.contains("2 searches running"), "{}", refused.message);
+        assert!(
+            refused.message.contains("2 searches running"),
+            "{}",
+            refused.message
+        );
         // Others are not affected, and unattributed searches take no slot.
         let _c = searches.start(Some("bo")).unwrap();
         let _d = searches.start(None).unwrap();

@@ -7,9 +7,9 @@
 //! what is already stored. Filters are applied on the server, so a guard watching one site on
 //! a slow link receives only that site's events.
 
+use crate::AppState;
 use crate::auth::Principal;
 use crate::console::{Visitor, event_where, event_who, refusal_page, render};
-use crate::AppState;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{self, KeepAlive, Sse};

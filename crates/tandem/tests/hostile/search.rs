@@ -22,7 +22,10 @@ fn seeded(n: usize, env: &[(&str, &str)]) -> (tempfile::TempDir, TestServer) {
 
 fn search(server: &TestServer, query: &[(&str, &str)]) -> (u16, String) {
     let (status, body) = server.get("/api/v1/search", query);
-    (status, body["error"].as_str().unwrap_or_default().to_owned())
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_owned(),
+    )
 }
 
 fn rule_test(server: &TestServer, q: &str) -> (u16, Value) {
@@ -36,7 +39,10 @@ fn rule_test(server: &TestServer, q: &str) -> (u16, Value) {
         .unwrap();
     let status = resp.status().as_u16();
     let text = resp.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 #[test]
@@ -48,7 +54,8 @@ fn thousands_of_wildcards_are_refused_with_the_limit() {
     assert_eq!(status, 400, "{error}");
     assert!(error.contains("at most 16 wildcards"), "{error}");
 
-    let lone_stars = vec!["*"; 20_000].join(" ");
+    // (As many as a URL holds once encoded.)
+    let lone_stars = vec!["*"; 5_000].join(" ");
     let (status, error) = search(&server, &[("q", &lone_stars)]);
     assert_eq!(status, 400, "{error}");
     assert!(error.contains("at most 1000 terms"), "{error}");
@@ -57,7 +64,10 @@ fn thousands_of_wildcards_are_refused_with_the_limit() {
         let (status, body) = rule_test(&server, &format!("user:{}", "*".repeat(n)));
         assert_eq!(status, 400, "{n} stars: {body}");
         assert!(
-            body["error"].as_str().unwrap().contains("at most 16 wildcards"),
+            body["error"]
+                .as_str()
+                .unwrap()
+                .contains("at most 16 wildcards"),
             "{body}"
         );
     }
