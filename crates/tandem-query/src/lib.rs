@@ -50,6 +50,7 @@ use chrono::{DateTime, Utc};
 pub use ast::{Bound, CmpOp, Expr, Literal, Pattern, PatternKind, Pipe, Query, WildcardPiece};
 pub use display::format_span;
 pub use error::ParseError;
+pub use parser::{MAX_PATTERN_CHARS, MAX_TERMS, MAX_WILDCARDS};
 pub use time::{parse_span, parse_time_bound};
 
 /// Parse a query typed by a user; relative times such as `now-1h` resolve against the

@@ -28,6 +28,20 @@ use crate::time::{parse_span, parse_time_bound};
 /// input can overflow the stack; real queries never come near this.
 const MAX_DEPTH: usize = 100;
 
+/// Most terms (words, phrases, field conditions, `*`) one query may hold. A query of
+/// thousands of terms is machine-made; this bound keeps what one search may cost in reach of
+/// its time limit, and the store compiles up to this many as one flat condition.
+pub const MAX_TERMS: usize = 1_000;
+
+/// Most wildcards (`*`, `?`) in one pattern. Every wildcard is matched again for every
+/// stored row, so thousands of them made one search run for minutes; real patterns hold a
+/// few.
+pub const MAX_WILDCARDS: usize = 16;
+
+/// Longest word or quoted phrase, in characters. A pasted log line fits; megabytes of
+/// pattern matched against every row do not.
+pub const MAX_PATTERN_CHARS: usize = 1_024;
+
 /// Parse a whole query, resolving relative time literals against `now`.
 pub(crate) fn parse_query(input: &str, now: DateTime<Utc>) -> Result<Query, ParseError> {
     Parser {
@@ -35,6 +49,7 @@ pub(crate) fn parse_query(input: &str, now: DateTime<Utc>) -> Result<Query, Pars
         pos: 0,
         now,
         depth: 0,
+        terms: 0,
     }
     .query()
 }
@@ -122,6 +137,8 @@ struct Parser<'a> {
     pos: usize,
     now: DateTime<Utc>,
     depth: usize,
+    /// Terms read so far, against [`MAX_TERMS`].
+    terms: usize,
 }
 
 fn ends_word(c: char) -> bool {
@@ -208,6 +225,31 @@ impl<'a> Parser<'a> {
             ));
         }
         self.depth += 1;
+        Ok(())
+    }
+
+    /// Count one more term at the cursor, failing past [`MAX_TERMS`].
+    fn count_term(&mut self) -> PResult<()> {
+        self.terms += 1;
+        if self.terms > MAX_TERMS {
+            return self.err(format!(
+                "a query may hold at most {MAX_TERMS} terms; split it into several searches"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Fail when the word or phrase that started at `start` is longer than
+    /// [`MAX_PATTERN_CHARS`].
+    fn check_pattern_length(&self, text: &str, start: usize) -> PResult<()> {
+        if text.chars().nth(MAX_PATTERN_CHARS).is_some() {
+            return Err(ParseError::new(
+                format!(
+                    "a word or quoted phrase may be at most {MAX_PATTERN_CHARS} characters long"
+                ),
+                start,
+            ));
+        }
         Ok(())
     }
 
@@ -314,6 +356,9 @@ impl<'a> Parser<'a> {
 
     /// One term. `field` is set inside `field:( … )`, where every term is a value of it.
     fn primary(&mut self, field: Option<&'a str>) -> PResult<Expr> {
+        if self.peek() != Some('(') {
+            self.count_term()?;
+        }
         match (self.peek(), field) {
             (Some('('), _) => self.group(field),
             (Some(')'), _) => self.err("unexpected `)` with no matching `(`"),
@@ -379,7 +424,10 @@ impl<'a> Parser<'a> {
         loop {
             match self.bump() {
                 None => return Err(ParseError::new("unterminated quoted string", open)),
-                Some('"') => return Ok(out),
+                Some('"') => {
+                    self.check_pattern_length(&out, open)?;
+                    return Ok(out);
+                }
                 Some('\\') => match self.bump() {
                     None => return Err(ParseError::new("unterminated quoted string", open)),
                     Some(c @ ('"' | '\\')) => out.push(c),
@@ -395,6 +443,8 @@ impl<'a> Parser<'a> {
 
     /// A bare word. A backslash makes the next character literal.
     fn word(&mut self, mode: WordMode) -> PResult<Word> {
+        let start = self.pos;
+        let mut wildcards = 0;
         let mut word = Word {
             text: String::new(),
             pattern: String::new(),
@@ -418,11 +468,23 @@ impl<'a> Parser<'a> {
                 }
                 word.pattern.push(e);
             } else {
-                word.wildcard |= matches!(c, '*' | '?');
+                if matches!(c, '*' | '?') {
+                    word.wildcard = true;
+                    wildcards += 1;
+                }
                 word.text.push(c);
                 word.pattern.push(c);
             }
         }
+        if wildcards > MAX_WILDCARDS {
+            return Err(ParseError::new(
+                format!(
+                    "a pattern may hold at most {MAX_WILDCARDS} wildcards (`*`, `?`); this one has {wildcards}"
+                ),
+                start,
+            ));
+        }
+        self.check_pattern_length(&word.pattern, start)?;
         Ok(word)
     }
 
@@ -466,6 +528,8 @@ impl<'a> Parser<'a> {
         let spaced = self.skip_ws();
         self.check_value_present(spaced, label)?;
         if self.peek() == Some('(') {
+            // `user:(a OR b)` is its values: they count as terms, the field does not.
+            self.terms -= 1;
             return self.group(Some(name));
         }
         self.value(name, label_start)

@@ -833,3 +833,53 @@ fn format_spans() {
     assert_eq!(format_span(300), "5m");
     assert_eq!(format_span(61), "61s");
 }
+
+#[test]
+fn a_query_holds_at_most_max_terms_terms() {
+    let at_limit = vec!["user:u"; MAX_TERMS].join(" OR ");
+    match f(&at_limit) {
+        Expr::Or(items) => assert_eq!(items.len(), MAX_TERMS),
+        other => panic!("{other:?}"),
+    }
+    let over = format!("{at_limit} OR extra");
+    let e = err(&over);
+    assert!(e.message.contains("at most 1000 terms"), "{}", e.message);
+    assert_eq!(e.position, over.len() - "extra".len());
+    // A field applied to a group counts its values, not itself.
+    let grouped = format!("user:({})", vec!["u"; MAX_TERMS].join(" OR "));
+    assert!(parse_at(&grouped, now()).is_ok());
+    // Thousands of lone stars are thousands of terms.
+    let stars = vec!["*"; 20_000].join(" ");
+    assert!(err(&stars).message.contains("terms"));
+}
+
+#[test]
+fn patterns_hold_a_bounded_number_of_wildcards_and_characters() {
+    let ok = "*".repeat(MAX_WILDCARDS);
+    assert!(parse_at(&format!("a{ok}"), now()).is_ok());
+    let stars = "*".repeat(20_000);
+    fails(
+        &format!("user:x {stars}"),
+        "a pattern may hold at most 16 wildcards (`*`, `?`); this one has 20000",
+        7,
+    );
+    fails(
+        &format!("host:{}", "a?".repeat(17)),
+        "a pattern may hold at most 16 wildcards (`*`, `?`); this one has 17",
+        5,
+    );
+    // Escaped wildcards are ordinary characters.
+    assert!(parse_at(&"\\*".repeat(40), now()).is_ok());
+    let long = "x".repeat(MAX_PATTERN_CHARS + 1);
+    fails(
+        &long,
+        "a word or quoted phrase may be at most 1024 characters long",
+        0,
+    );
+    fails(
+        &format!("msg:\"{long}\""),
+        "a word or quoted phrase may be at most 1024 characters long",
+        4,
+    );
+    assert!(parse_at(&"é".repeat(MAX_PATTERN_CHARS), now()).is_ok());
+}

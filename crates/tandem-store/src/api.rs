@@ -127,10 +127,16 @@ pub struct SearchRequest {
     pub to: Option<DateTime<Utc>>,
     pub limit: usize,
     pub offset: usize,
+    /// Longest the search may run; past it the store stops the search inside SQLite and
+    /// answers [`StoreError::TimedOut`]. `None`: no limit (tests and tools).
+    pub time_limit: Option<std::time::Duration>,
+    /// Set by the caller to stop the search early (its client went away); the store then
+    /// answers [`StoreError::Cancelled`].
+    pub cancel: Option<Cancel>,
 }
 
 impl SearchRequest {
-    /// All time, first page of 50.
+    /// All time, first page of 50, no time limit.
     pub fn new(query: Query) -> SearchRequest {
         SearchRequest {
             query,
@@ -138,7 +144,29 @@ impl SearchRequest {
             to: None,
             limit: 50,
             offset: 0,
+            time_limit: None,
+            cancel: None,
         }
+    }
+}
+
+/// A switch shared between whoever waits for a search and the thread running it: once
+/// [`Cancel::cancel`] is called, the search stops at its next check (SQLite checks every few
+/// thousand instructions).
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

@@ -25,6 +25,20 @@ pub enum StoreError {
     CorruptDirectoryChange { seq: u64, source: serde_json::Error },
     #[error("{0}")]
     Query(String),
+    /// The search ran past its time limit and was stopped.
+    #[error(
+        "the search took longer than {} and was stopped; narrow the time range or make the query more specific",
+        seconds(*.0)
+    )]
+    TimedOut(std::time::Duration),
+    /// The caller gave up on the search (its client went away).
+    #[error("the search was cancelled")]
+    Cancelled,
     #[error("the writer failed: {0}")]
     Writer(String),
+}
+
+/// `10 s`, `1.5 s`, `0.001 s`: a time limit as people read it.
+fn seconds(d: std::time::Duration) -> String {
+    format!("{} s", d.as_secs_f64())
 }

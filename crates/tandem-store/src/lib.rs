@@ -29,7 +29,7 @@ mod error;
 mod sqlite;
 
 pub use api::{
-    Aggregation, Commit, CommitReceipt, DeadLetterQuery, EventPage, RetentionPolicy,
+    Aggregation, Cancel, Commit, CommitReceipt, DeadLetterQuery, EventPage, RetentionPolicy,
     RetentionReport, SEARCH_FIELDS, SearchRequest, SearchResult, SourceRecord, SourceStats,
     StoreConfig, StoreStatus, Synchronous, TimeBucket, WriteBatch,
 };

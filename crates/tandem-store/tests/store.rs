@@ -461,3 +461,85 @@ fn field_searches_use_the_partial_indexes_of_sealed_segments() {
     assert!(plan("door = ?", "door-4").contains("INDEX ev_1_door"));
     assert!(plan("actor LIKE ? ESCAPE '\\'", "user-1%").contains("INDEX ev_1_actor"));
 }
+
+fn many_events(store: &SqliteStore, n: usize) {
+    let events = (0..n)
+        .map(|i| {
+            event(
+                i as i64 % 600,
+                &format!("user{}", i % 50),
+                &format!("event number {i}"),
+            )
+        })
+        .collect();
+    store
+        .submit(WriteBatch::events(events))
+        .unwrap()
+        .wait()
+        .unwrap();
+}
+
+#[test]
+fn an_offset_past_the_result_window_is_refused_even_when_huge() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+    many_events(&store, 10);
+    for offset in [10_000, usize::MAX, usize::MAX - 49] {
+        let mut req = SearchRequest::new(tandem_query::parse("*").unwrap());
+        req.offset = offset;
+        let err = store.search(&req).unwrap_err().to_string();
+        assert!(
+            err.contains("cannot page past result 10000"),
+            "{offset}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_thousand_term_or_is_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), small_segments()).unwrap();
+    many_events(&store, 500);
+    wait_sealed(&store);
+    // 999 users, of whom user0 … user49 exist (10 events each), and 999 words.
+    let users: Vec<String> = (0..999).map(|i| format!("user:user{i}")).collect();
+    assert_eq!(search(&store, &users.join(" OR ")).total(), 500);
+    let words: Vec<String> = (0..999).map(|i| format!("{i}")).collect();
+    assert_eq!(search(&store, &words.join(" OR ")).total(), 500);
+    let not_users: Vec<String> = (0..999).map(|i| format!("NOT user:x{i}")).collect();
+    assert_eq!(search(&store, &not_users.join(" AND ")).total(), 500);
+}
+
+#[test]
+fn a_search_past_its_time_limit_or_cancelled_is_stopped_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+    many_events(&store, 2000);
+    let mut req = SearchRequest::new(tandem_query::parse("*number* | count by user").unwrap());
+    assert_eq!(store.search(&req).unwrap().total(), 2000);
+
+    req.time_limit = Some(std::time::Duration::ZERO);
+    let err = store.search(&req).unwrap_err();
+    assert!(
+        matches!(err, tandem_store::StoreError::TimedOut(_)),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "the search took longer than 0 s and was stopped; narrow the time range or make the query more specific"
+    );
+
+    req.time_limit = None;
+    let cancel = tandem_store::Cancel::new();
+    cancel.cancel();
+    req.cancel = Some(cancel);
+    let err = store.search(&req).unwrap_err();
+    assert!(
+        matches!(err, tandem_store::StoreError::Cancelled),
+        "{err:?}"
+    );
+
+    // The connection goes back to work: the next search has no limit left over.
+    req.cancel = None;
+    assert_eq!(store.search(&req).unwrap().total(), 2000);
+}

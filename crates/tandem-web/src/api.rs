@@ -241,13 +241,12 @@ pub fn search_request(params: &SearchParams) -> Result<SearchRequest, ApiError> 
 }
 
 pub async fn search(
-    _who: Principal,
+    who: Principal,
     State(state): State<AppState>,
     Query(params): Query<SearchParams>,
 ) -> Result<Response, ApiError> {
     let request = search_request(&params)?;
-    let events = state.events.clone();
-    let result = tokio::task::spawn_blocking(move || events.search(&request)).await??;
+    let result = state.run_search(Some(&who.name), request).await?;
     Ok(Json(result).into_response())
 }
 

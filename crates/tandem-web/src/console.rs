@@ -747,8 +747,16 @@ pub async fn search_page(
             );
         }
     };
+    let slot = match state.searches.start(Some(&v.who.name)) {
+        Ok(slot) => slot,
+        Err(e) => return render("search.html", context! { error => e.message, ..base }),
+    };
+    let mut request = request;
+    slot.limit(&mut request);
+    let _cancel = slot.cancel_on_drop();
     let events = state.events.clone();
     let outcome = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let result = events.search(&request)?;
         // The histogram reuses the filter with a timechart sized to the window.
         let histogram = if matches!(result, SearchResult::Events(_)) {
@@ -1084,8 +1092,7 @@ pub async fn search_values(
         offset: None,
     })?;
     request.limit = 10;
-    let events = state.events.clone();
-    let result = tokio::task::spawn_blocking(move || events.search(&request)).await??;
+    let result = state.run_search(None, request).await?;
     let values: Vec<serde_json::Value> = match result {
         SearchResult::Aggregation(agg) => agg
             .rows

@@ -25,7 +25,7 @@ pub struct FindingParams {
 
 /// `GET /api/v1/findings`: newest first.
 pub async fn findings(
-    _who: Principal,
+    who: Principal,
     State(state): State<AppState>,
     Query(params): Query<FindingParams>,
 ) -> Result<Json<Value>, ApiError> {
@@ -36,8 +36,7 @@ pub async fn findings(
         limit: params.limit,
         offset: None,
     })?;
-    let events = state.events.clone();
-    let result = tokio::task::spawn_blocking(move || events.search(&request)).await??;
+    let result = state.run_search(Some(&who.name), request).await?;
     let SearchResult::Events(page) = result else {
         return Err(ApiError::bad_request(
             "findings cannot be aggregated here; use /api/v1/search",

@@ -69,8 +69,7 @@ pub(crate) async fn recent_events(
     let parsed = tandem_query::parse(&query).map_err(|e| ApiError::bad_request(e.message))?;
     let mut request = SearchRequest::new(parsed);
     request.limit = limit;
-    let events = state.events.clone();
-    let result = tokio::task::spawn_blocking(move || events.search(&request)).await??;
+    let result = state.run_search(None, request).await?;
     match result {
         tandem_store::SearchResult::Events(page) => Ok((page.total, page.events)),
         tandem_store::SearchResult::Aggregation(_) => Ok((0, Vec::new())),

@@ -78,6 +78,16 @@ impl From<StoreError> for ApiError {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
             }
             StoreError::Query(m) => ApiError::bad_request(m),
+            // The query is well formed but too costly as asked: retrying it unchanged would
+            // only cost the same again, so not 503 (which invites a retry).
+            StoreError::TimedOut(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+            }
+            // Nobody waits for this answer; 499 is the usual "client closed request".
+            StoreError::Cancelled => ApiError::new(
+                StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
+                e.to_string(),
+            ),
             StoreError::Closed => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
             e => ApiError::internal(e),
         }

@@ -23,6 +23,7 @@ mod guard;
 mod pages;
 mod public;
 mod scim;
+mod searches;
 pub mod sso;
 
 pub use access::{Access, Department, Permission, Role};
@@ -30,6 +31,7 @@ pub use audit::verify as verify_audit;
 pub use auth::{LoginThrottle, Principal, generate_secret, hash_password, verify_password};
 pub use error::ApiError;
 pub use public::{PublicOrigin, PublicUrlError};
+pub use searches::{SearchLimits, Searches};
 
 use axum::Router;
 use axum::http::Method;
@@ -106,6 +108,8 @@ pub struct AppState {
     /// Tandem's URL as seen from outside (`[http] public_url`), for absolute URLs in
     /// answers, and the proxies whose forwarded headers may override it.
     pub public: Arc<PublicOrigin>,
+    /// Searches running now, and the limits each one runs under.
+    pub searches: Arc<Searches>,
 }
 
 /// One route: method, path, who may call it, and the handler.

@@ -21,6 +21,8 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub store: StoreConfig,
     pub retention: RetentionConfig,
+    /// What one search may cost.
+    pub search: SearchConfig,
     /// Sources known at start (more can be added with `tandem sources add` or the API).
     pub sources: Vec<SourceConfig>,
     /// MQTT subscriptions (Frigate, IoT telemetry).
@@ -44,6 +46,7 @@ impl Default for Config {
             ingest: IngestConfig::default(),
             store: StoreConfig::default(),
             retention: RetentionConfig::default(),
+            search: SearchConfig::default(),
             sources: Vec::new(),
             mqtt: Vec::new(),
             identity: IdentityConfig::default(),
@@ -209,6 +212,36 @@ impl Default for AuditConfig {
             checkpoint_file: PathBuf::from("audit-checkpoints.jsonl"),
             checkpoint_syslog: String::new(),
             checkpoint_webhook: String::new(),
+        }
+    }
+}
+
+/// What one search may cost: searches from the console, the API and rule tests.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchConfig {
+    /// Longest one search may run, in milliseconds, before it is stopped and answered with
+    /// an error (HTTP 422). Stops one query from keeping a core busy for minutes.
+    pub time_limit_ms: u64,
+    /// Most searches one user may run at the same time; more are answered 429. Abandoned
+    /// searches are stopped when their client goes away, and count until they have stopped.
+    pub max_concurrent_per_user: usize,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        SearchConfig {
+            time_limit_ms: 10_000,
+            max_concurrent_per_user: 4,
+        }
+    }
+}
+
+impl SearchConfig {
+    pub fn limits(&self) -> tandem_web::SearchLimits {
+        tandem_web::SearchLimits {
+            time_limit: std::time::Duration::from_millis(self.time_limit_ms),
+            per_user: self.max_concurrent_per_user.max(1),
         }
     }
 }

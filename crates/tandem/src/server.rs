@@ -115,6 +115,7 @@ impl Server {
             secure_cookies: config.http.secure_cookies,
             sso,
             public: Arc::new(config.http.public_origin(http)?),
+            searches: Arc::new(tandem_web::Searches::new(config.search.limits())),
         };
         let mut stop = shutdown.subscribe();
         tasks.push(tokio::spawn(async move {

@@ -143,18 +143,12 @@ pub fn compile_expr(expr: &Expr, text: TextIndex, out: &mut Sql) -> Result<(), C
     match expr {
         Expr::All => out.push("1"),
         Expr::And(parts) | Expr::Or(parts) => {
-            let joiner = if matches!(expr, Expr::And(_)) { " AND " } else { " OR " };
-            out.push("(");
-            for (i, p) in parts.iter().enumerate() {
-                if i > 0 {
-                    out.push(joiner);
-                }
-                compile_expr(p, text, out)?;
-            }
+            let and = matches!(expr, Expr::And(_));
             if parts.is_empty() {
-                out.push(if matches!(expr, Expr::And(_)) { "1" } else { "0" });
+                out.push(if and { "(1)" } else { "(0)" });
+            } else {
+                compile_chain(parts, if and { " AND " } else { " OR " }, text, out)?;
             }
-            out.push(")");
         }
         Expr::Not(inner) => {
             // NULL-safe: a missing field counts as "not equal".
@@ -206,6 +200,29 @@ pub fn compile_expr(expr: &Expr, text: TextIndex, out: &mut Sql) -> Result<(), C
         }
         Expr::Text(pattern) => compile_text(pattern, text, out),
     }
+    Ok(())
+}
+
+/// `a OR b OR c …` as a balanced tree, `((a OR b) OR (c OR d))`: SQLite nests a written
+/// chain one level per operator and refuses expressions deeper than 1,000 levels, so a
+/// 999-term `OR` failed; balanced, a chain of the parser's [`tandem_query::MAX_TERMS`] terms
+/// is ten levels deep.
+fn compile_chain(
+    parts: &[Expr],
+    joiner: &str,
+    text: TextIndex,
+    out: &mut Sql,
+) -> Result<(), CompileError> {
+    out.push("(");
+    if let [only] = parts {
+        compile_expr(only, text, out)?;
+    } else {
+        let (left, right) = parts.split_at(parts.len() / 2);
+        compile_chain(left, joiner, text, out)?;
+        out.push(joiner);
+        compile_chain(right, joiner, text, out)?;
+    }
+    out.push(")");
     Ok(())
 }
 
@@ -361,13 +378,25 @@ fn wildcard_matcher(pattern: &str) -> impl Fn(&str) -> bool {
     }
 }
 
+/// Whether `s` matches the wildcard pattern `p`, in time proportional to their lengths'
+/// product: a backtracking matcher takes exponential time on `*a*a*a*…`.
 fn glob(p: &[char], s: &[char]) -> bool {
-    match p.first() {
-        None => s.is_empty(),
-        Some('*') => (0..=s.len()).any(|i| glob(&p[1..], &s[i..])),
-        Some('?') => !s.is_empty() && glob(&p[1..], &s[1..]),
-        Some(c) => s.first() == Some(c) && glob(&p[1..], &s[1..]),
+    // matches[j]: whether the pattern read so far matches `s[..j]`.
+    let mut matches = vec![false; s.len() + 1];
+    matches[0] = true;
+    for &c in p {
+        if c == '*' {
+            for j in 1..=s.len() {
+                matches[j] = matches[j] || matches[j - 1];
+            }
+        } else {
+            for j in (1..=s.len()).rev() {
+                matches[j] = matches[j - 1] && (c == '?' || s[j - 1] == c);
+            }
+            matches[0] = false;
+        }
     }
+    matches[s.len()]
 }
 
 fn compile_compare(
@@ -432,22 +461,27 @@ fn literal_for(kind: ColumnKind, value: &Literal, field: &str) -> Result<Value, 
     }
 }
 
-/// Free text: the full-text index where the segment has one, a scan of message and raw text
-/// for the newest rows that are not indexed yet.
+/// Free text: the full-text index where the segment has one, the same word matching
+/// (`tandem_text`, see [`super::words`]) over the newest rows that are not indexed yet.
+///
+/// Patterns that are not words (only punctuation, `--`) and wildcards other than one trailing
+/// `*` are beyond a word index; those are matched as a `LIKE` pattern anywhere in the
+/// message and raw text, in every segment alike.
 fn compile_text(pattern: &Pattern, text: TextIndex, out: &mut Sql) {
-    let fts = fts_query(pattern);
-    let scan = |out: &mut Sql| {
+    let Some(words) = word_query(pattern) else {
         let like = Value::Text(like_pattern(pattern, true));
         out.push("(d.message LIKE ");
         out.param(like.clone());
         out.push(" ESCAPE '\\' OR d.raw LIKE ");
         out.param(like);
         out.push(" ESCAPE '\\')");
-    };
-    let Some(fts) = fts else {
-        // A pattern the full-text index cannot answer (e.g. a leading wildcard): scan.
-        scan(out);
         return;
+    };
+    let scan = |out: &mut Sql| {
+        out.push("tandem_text(");
+        out.param(Value::Text(words.phrase.clone()));
+        out.push(if words.prefix { ", 1" } else { ", 0" });
+        out.push(", d.message, d.raw)");
     };
     let index = |out: &mut Sql| {
         let _ = write!(
@@ -455,7 +489,7 @@ fn compile_text(pattern: &Pattern, text: TextIndex, out: &mut Sql) {
             "e.rowid IN (SELECT rowid FROM fts_{} WHERE fts_{} MATCH ",
             text.segment, text.segment
         );
-        out.param(Value::Text(fts.clone()));
+        out.param(Value::Text(words.fts.clone()));
         out.push(")");
     };
     if text.fts_upto >= text.max_rowid && text.fts_upto > 0 {
@@ -471,29 +505,40 @@ fn compile_text(pattern: &Pattern, text: TextIndex, out: &mut Sql) {
     }
 }
 
-/// The FTS5 query for a free-text pattern, or `None` when FTS5 cannot express it.
-fn fts_query(pattern: &Pattern) -> Option<String> {
+/// A free-text pattern as words: the FTS5 query for indexed rows, and the phrase and prefix
+/// flag for `tandem_text` on the rest.
+#[derive(Debug, PartialEq)]
+struct WordQuery {
+    fts: String,
+    phrase: String,
+    prefix: bool,
+}
+
+/// The pattern as words, or `None` when it holds no word or uses wildcards a word index
+/// cannot answer.
+fn word_query(pattern: &Pattern) -> Option<WordQuery> {
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    match pattern.kind {
-        PatternKind::Term | PatternKind::Phrase => {
-            if pattern.text.chars().any(|c| c.is_alphanumeric()) {
-                Some(quote(&pattern.text))
-            } else {
-                None
-            }
-        }
-        PatternKind::Wildcard => {
-            // FTS5 supports only a trailing `*` (prefix query).
-            match pattern.wildcard_pieces().as_slice() {
-                [WildcardPiece::Literal(stem), WildcardPiece::AnyRun]
-                    if stem.chars().any(|c| c.is_alphanumeric()) =>
-                {
-                    Some(format!("{} *", quote(stem)))
-                }
-                _ => None,
-            }
-        }
+    let (phrase, prefix) = match pattern.kind {
+        PatternKind::Term | PatternKind::Phrase => (pattern.text.clone(), false),
+        // FTS5 supports only a trailing `*` (prefix query).
+        PatternKind::Wildcard => match pattern.wildcard_pieces().as_slice() {
+            [WildcardPiece::Literal(stem), WildcardPiece::AnyRun] => (stem.clone(), true),
+            _ => return None,
+        },
+    };
+    if super::words::words(&phrase).is_empty() {
+        return None;
     }
+    let fts = if prefix {
+        format!("{} *", quote(&phrase))
+    } else {
+        quote(&phrase)
+    };
+    Some(WordQuery {
+        fts,
+        phrase,
+        prefix,
+    })
 }
 
 /// Converts a pattern to a LIKE pattern (wildcards become `%`/`_`, everything else is
@@ -540,6 +585,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn wildcards_over_names_match_in_polynomial_time() {
+        let g = |p: &str, s: &str| {
+            glob(
+                &p.chars().collect::<Vec<_>>(),
+                &s.chars().collect::<Vec<_>>(),
+            )
+        };
+        assert!(g("auth*", "authentication"));
+        assert!(g("*tion", "authentication"));
+        assert!(g("a?th*c*n", "authentication"));
+        assert!(g("*", ""));
+        assert!(!g("?", ""));
+        assert!(!g("auth", "authentication"));
+        assert!(!g("*x*", "authentication"));
+        // Exponential for a backtracking matcher; instant here.
+        assert!(!g(&"*a".repeat(16), &"a".repeat(15)));
+        assert!(g(&"*a".repeat(16), &"a".repeat(40)));
+    }
+
+    #[test]
+    fn long_boolean_chains_compile_to_a_shallow_tree() {
+        let parts: Vec<Expr> = (0..999)
+            .map(|i| Expr::Match {
+                field: "user".into(),
+                pattern: Pattern::term(format!("u{i}")),
+            })
+            .collect();
+        let text = TextIndex {
+            segment: 1,
+            fts_upto: 0,
+            max_rowid: 0,
+        };
+        let mut sql = Sql::default();
+        compile_expr(&Expr::Or(parts), text, &mut sql).unwrap();
+        assert_eq!(sql.params.len(), 999);
+        let mut depth = 0usize;
+        let mut deepest = 0;
+        for c in sql.text.chars() {
+            match c {
+                '(' => {
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+                ')' => depth -= 1,
+                _ => {}
+            }
+        }
+        assert!(deepest <= 11, "{deepest}");
+    }
+
+    #[test]
     fn json_paths_quote_odd_names() {
         assert_eq!(json_path("actor.badge"), "$.actor.badge");
         assert_eq!(json_path("attrs.Target User"), "$.attrs.\"Target User\"");
@@ -562,19 +658,31 @@ mod tests {
     }
 
     #[test]
-    fn fts_handles_prefixes_only() {
+    fn fts_handles_words_and_prefixes_only() {
         let p = |text: &str, kind| Pattern {
             text: text.into(),
             kind,
         };
+        let fts = |text: &str, kind| word_query(&p(text, kind)).map(|w| w.fts);
         assert_eq!(
-            fts_query(&p("fail*", PatternKind::Wildcard)).as_deref(),
+            fts("fail*", PatternKind::Wildcard).as_deref(),
             Some("\"fail\" *")
         );
-        assert_eq!(fts_query(&p("*fail", PatternKind::Wildcard)), None);
+        assert_eq!(fts("*fail", PatternKind::Wildcard), None);
         assert_eq!(
-            fts_query(&p("say \"hi\"", PatternKind::Phrase)).as_deref(),
+            fts("say \"hi\"", PatternKind::Phrase).as_deref(),
             Some("\"say \"\"hi\"\"\"")
+        );
+        // No word in it: matched as text, in every segment alike.
+        assert_eq!(fts("--", PatternKind::Term), None);
+        assert_eq!(fts("^*", PatternKind::Wildcard), None);
+        assert_eq!(
+            word_query(&p("^durtest", PatternKind::Term)),
+            Some(WordQuery {
+                fts: "\"^durtest\"".into(),
+                phrase: "^durtest".into(),
+                prefix: false
+            })
         );
     }
 }

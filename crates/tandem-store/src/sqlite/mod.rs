@@ -8,6 +8,7 @@ mod doc;
 mod schema;
 mod search;
 mod sources;
+mod words;
 mod writer;
 
 pub use audit::AuditSealed;
@@ -116,10 +117,10 @@ impl SqliteStore {
     /// Runs `f` on a pooled read connection.
     fn read<T>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let conn = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let conn = match conn {
+        let mut conn = match conn {
             Some(c) => c,
             None => {
                 let c = Connection::open_with_flags(
@@ -129,10 +130,12 @@ impl SqliteStore {
                 configure(&c, &self.config, (self.config.cache_mib / 4).max(2))?;
                 // One search prepares a few statements per segment; keep them for the next.
                 c.set_prepared_statement_cache_capacity(512);
+                // Free text over rows not yet in a full-text index.
+                words::register(&c)?;
                 c
             }
         };
-        let result = f(&conn);
+        let result = f(&mut conn);
         let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
         if pool.len() < self.config.readers && conn.is_autocommit() {
             pool.push(conn);

@@ -9,6 +9,7 @@ use crate::api::*;
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 use std::collections::HashMap;
+use std::time::Instant;
 use tandem_model::{Event, Ulid};
 use tandem_query::Pipe;
 
@@ -48,15 +49,47 @@ struct Segment {
     sealed: bool,
 }
 
+/// SQLite instructions between two looks at the clock and the cancel switch: well under a
+/// millisecond of work, and too rare to cost anything measurable.
+const PROGRESS_STEPS: std::ffi::c_int = 10_000;
+
+/// Runs a search in one read transaction, stopped inside SQLite when its time limit passes
+/// or its caller cancels it.
 pub fn run(
-    conn: &Connection,
+    conn: &mut Connection,
     request: &SearchRequest,
     config: &StoreConfig,
 ) -> Result<SearchResult, StoreError> {
     conn.execute_batch("BEGIN")?;
+    let deadline = request.time_limit.map(|limit| Instant::now() + limit);
+    let cancel = request.cancel.clone();
+    let watched = deadline.is_some() || cancel.is_some();
+    if watched {
+        conn.progress_handler(
+            PROGRESS_STEPS,
+            Some(move || {
+                cancel.as_ref().is_some_and(Cancel::is_cancelled)
+                    || deadline.is_some_and(|d| Instant::now() >= d)
+            }),
+        )?;
+    }
     let result = run_in_snapshot(conn, request, config);
+    if watched {
+        conn.progress_handler(0, None::<fn() -> bool>)?;
+    }
     conn.execute_batch("COMMIT")?;
-    result
+    result.map_err(|e| match e {
+        StoreError::Sqlite(e)
+            if e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) =>
+        {
+            if request.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
+                StoreError::Cancelled
+            } else {
+                StoreError::TimedOut(request.time_limit.unwrap_or_default())
+            }
+        }
+        e => e,
+    })
 }
 
 fn run_in_snapshot(
@@ -149,13 +182,17 @@ fn page(
     from: i64,
     to: i64,
 ) -> Result<EventPage, StoreError> {
-    let window = request.offset + request.limit;
-    if window > config.max_result_window {
+    // Checked: a huge `offset` must not wrap around into a small window.
+    let Some(window) = request
+        .offset
+        .checked_add(request.limit)
+        .filter(|w| *w <= config.max_result_window)
+    else {
         return Err(StoreError::Query(format!(
             "cannot page past result {} (offset {} + limit {}); narrow the time range or the query",
             config.max_result_window, request.offset, request.limit
         )));
-    }
+    };
     let mut total: u64 = 0;
     // (time, segment, rowid) of candidate hits; only the final page's rows are read in full.
     let mut hits: Vec<(i64, i64, i64)> = Vec::new();
@@ -349,28 +386,45 @@ fn timechart(
             "the timechart span must be positive".into(),
         ));
     }
-    let span = span_seconds * 1_000_000;
+    let too_long = || {
+        StoreError::Query(format!(
+            "a {span_seconds}s span is longer than any time range; use a shorter span"
+        ))
+    };
+    let span = span_seconds.checked_mul(1_000_000).ok_or_else(too_long)?;
     let lo = if from == i64::MIN {
         segments.iter().map(|s| s.min_time).min().unwrap_or(0)
     } else {
         from
     };
     let hi = if to == i64::MAX {
-        segments.iter().map(|s| s.max_time + 1).max().unwrap_or(0)
+        segments
+            .iter()
+            .map(|s| s.max_time.saturating_add(1))
+            .max()
+            .unwrap_or(0)
     } else {
         to
     };
-    let first = lo.div_euclid(span) * span;
+    let first = lo.div_euclid(span).checked_mul(span).ok_or_else(too_long)?;
+    // In i128: times far apart (years -200,000 to 200,000) overflow i64 microseconds.
     // An open-ended range over an empty store (or one whose events all lie before `from`)
     // ends before it starts: no buckets, not a negative count.
-    let buckets_needed = ((hi - first + span - 1) / span).max(0);
-    if buckets_needed > MAX_BUCKETS {
+    let length = i128::from(hi) - i128::from(first);
+    if length > i128::from(i64::MAX) {
+        return Err(StoreError::Query(
+            "the time range is too long to chart; give a nearer `from` and `to`".into(),
+        ));
+    }
+    let buckets_needed = ((length + i128::from(span) - 1) / i128::from(span)).max(0);
+    if buckets_needed > i128::from(MAX_BUCKETS) {
         return Err(StoreError::Query(format!(
             "a {span_seconds}s span over this time range makes {buckets_needed} buckets; \
              use a span of at least {}s or a shorter range",
-            (hi - first) / MAX_BUCKETS / 1_000_000 + 1
+            length / i128::from(MAX_BUCKETS) / 1_000_000 + 1
         )));
     }
+    let buckets_needed = buckets_needed as i64;
     let mut cells: HashMap<(i64, String), u64> = HashMap::new();
     let mut series_values: HashMap<String, serde_json::Value> = HashMap::new();
     let mut total = 0;
@@ -434,7 +488,7 @@ fn timechart(
             counts.push(("other".into(), other));
         }
         buckets.push(TimeBucket {
-            start: micros_to_time(first + b * span),
+            start: micros_to_time(first.saturating_add(b.saturating_mul(span))),
             counts,
         });
     }

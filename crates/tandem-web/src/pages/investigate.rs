@@ -312,10 +312,13 @@ fn tag_label(tag: &str) -> String {
     }
 }
 
-async fn search(state: &AppState, params: SearchParams) -> Result<SearchResult, ApiError> {
+async fn search(
+    state: &AppState,
+    who: Option<&str>,
+    params: SearchParams,
+) -> Result<SearchResult, ApiError> {
     let request = search_request(&params)?;
-    let events = state.events.clone();
-    Ok(tokio::task::spawn_blocking(move || events.search(&request)).await??)
+    state.run_search(who, request).await
 }
 
 #[derive(Deserialize)]
@@ -359,12 +362,13 @@ pub async fn findings(
     };
     let list = search(
         &state,
+        Some(&v.who.name),
         SearchParams {
             q: query.clone(),
             from: None,
             to: None,
             limit: Some(PAGE),
-            offset: Some(page * PAGE),
+            offset: Some(page.saturating_mul(PAGE)),
         },
     )
     .await;
@@ -431,6 +435,7 @@ pub async fn findings(
 async fn rule_choices(state: &AppState) -> Vec<Value> {
     let result = search(
         state,
+        None,
         SearchParams {
             q: "class:detection_finding | count by finding.rule_id, finding.rule_title".into(),
             from: None,
@@ -476,11 +481,7 @@ async fn chart_24h(state: &AppState, query: &str) -> Option<Value> {
         span_seconds: 3600,
         by: Some("severity".into()),
     });
-    let events = state.events.clone();
-    let result = tokio::task::spawn_blocking(move || events.search(&request))
-        .await
-        .ok()?
-        .ok()?;
+    let result = state.run_search(None, request).await.ok()?;
     let SearchResult::Aggregation(agg) = result else {
         return None;
     };

@@ -7,9 +7,9 @@
 //! what is already stored. Filters are applied on the server, so a guard watching one site on
 //! a slow link receives only that site's events.
 
+use crate::AppState;
 use crate::auth::Principal;
 use crate::console::{Visitor, event_where, event_who, refusal_page, render};
-use crate::{ApiError, AppState};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{self, KeepAlive, Sse};
@@ -226,14 +226,11 @@ pub async fn live_page(
         Ok(r) => r,
         Err(e) => return refusal_page(StatusCode::BAD_REQUEST, &e.message),
     };
-    let events = state.events.clone();
-    let rows: Vec<LiveRow> =
-        match tokio::task::spawn_blocking(move || events.search(&request)).await {
-            Ok(Ok(SearchResult::Events(page))) => page.events.iter().map(live_row).collect(),
-            Ok(Ok(SearchResult::Aggregation(_))) => Vec::new(),
-            Ok(Err(e)) => return ApiError::from(e).into_response(),
-            Err(e) => return ApiError::internal(e).into_response(),
-        };
+    let rows: Vec<LiveRow> = match state.run_search(None, request).await {
+        Ok(SearchResult::Events(page)) => page.events.iter().map(live_row).collect(),
+        Ok(SearchResult::Aggregation(_)) => Vec::new(),
+        Err(e) => return e.into_response(),
+    };
     let query = params.query();
     let stream_url = if query.is_empty() {
         "/live/stream".to_owned()

@@ -218,6 +218,7 @@ pub struct TestRun {
 /// rules run on what sources send) and replays `text` over them.
 pub async fn run_test(
     state: &AppState,
+    who: &str,
     text: String,
     q: &str,
     from: Option<String>,
@@ -244,8 +245,12 @@ pub async fn run_test(
         ));
     }
     request.limit = TEST_EVENTS;
+    let slot = state.searches.start(Some(who))?;
+    slot.limit(&mut request);
+    let _cancel = slot.cancel_on_drop();
     let events = state.events.clone();
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let tandem_store::SearchResult::Events(page) = events.search(&request)? else {
             return Err(ApiError::bad_request("a test reads events, not counts"));
         };
@@ -335,6 +340,7 @@ pub async fn test_rule(
     let base = test_base(&v, &form.text, &range, &form.q);
     let run = run_test(
         &state,
+        &v.who.name,
         form.text.clone(),
         &form.q,
         Some(format!("now-{range}")),
@@ -403,11 +409,12 @@ pub struct ApiTest {
 /// `POST /api/v1/rules/test`: the same test for scripts and CI pipelines that keep rules in
 /// a repository.
 pub async fn test_api(
+    who: crate::auth::Principal,
     State(state): State<AppState>,
     axum::Json(body): axum::Json<ApiTest>,
 ) -> Result<Response, ApiError> {
     let from = body.from.or_else(|| Some("now-24h".to_owned()));
-    let run = run_test(&state, body.text, &body.q, from, body.to).await?;
+    let run = run_test(&state, &who.name, body.text, &body.q, from, body.to).await?;
     Ok(axum::Json(serde_json::json!({
         "rules": run.outcome.rules,
         "issues": run.outcome.issues,
