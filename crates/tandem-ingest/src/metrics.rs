@@ -18,7 +18,8 @@ pub struct SourceLabel {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RejectLabel {
     pub source: String,
-    /// `parse`, `line_too_long`, `clock_skew`, `unknown_source`, `bad_key`, `busy`, `body_too_large`.
+    /// `parse`, `line_too_long`, `clock_skew`, `unknown_source`, `bad_key`, `busy`,
+    /// `body_too_large`, `bad_signature`, `replay`, `truncated_frame`.
     pub reason: String,
 }
 
@@ -29,9 +30,14 @@ pub struct RuleLabel {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PathLabel {
-    /// `http`, `syslog_udp`, `syslog_tcp`.
+    /// `http`, `syslog_udp`, `syslog_tcp`, `webhook`, `mqtt`.
     pub path: String,
 }
+
+/// The `source` label of input that named no configured source. Names taken from a request
+/// are the sender's to choose, so they never become labels of their own: every label is a
+/// time series Prometheus and Tandem keep for good.
+pub const UNKNOWN_SOURCE: &str = "unknown";
 
 /// Counters every ingest path updates.
 pub struct IngestMetrics {
@@ -45,6 +51,10 @@ pub struct IngestMetrics {
     pub ack_latency: Family<PathLabel, Histogram>,
     /// Findings raised, by rule.
     pub findings: Family<RuleLabel, Counter>,
+    /// Connections open now, by listener (`http`, `syslog_tcp`).
+    pub connections_open: Family<PathLabel, Gauge>,
+    /// Connections closed at once because their listener was at its cap.
+    pub connections_refused: Family<PathLabel, Counter>,
     registry: Registry,
 }
 
@@ -67,6 +77,8 @@ impl IngestMetrics {
             ])
         });
         let findings = Family::<RuleLabel, Counter>::default();
+        let connections_open = Family::<PathLabel, Gauge>::default();
+        let connections_refused = Family::<PathLabel, Counter>::default();
         let mut registry = Registry::with_prefix("tandem");
         registry.register(
             "findings",
@@ -99,6 +111,16 @@ impl IngestMetrics {
             "Time from receiving a batch to its durable commit",
             ack_latency.clone(),
         );
+        registry.register(
+            "connections_open",
+            "Connections open now, by listener",
+            connections_open.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "Connections closed at once because the listener was at its connection cap",
+            connections_refused.clone(),
+        );
         IngestMetrics {
             received,
             stored,
@@ -107,6 +129,8 @@ impl IngestMetrics {
             queue_depth,
             ack_latency,
             findings,
+            connections_open,
+            connections_refused,
             registry,
         }
     }
@@ -126,6 +150,26 @@ impl IngestMetrics {
         }
     }
 
+    /// The gauge of connections open on `path` (`http`, `syslog_tcp`).
+    pub fn connections(&self, path: &str) -> Gauge {
+        self.connections_open
+            .get_or_create(&PathLabel {
+                path: path.to_owned(),
+            })
+            .clone()
+    }
+
+    /// Counts a connection `path` closed at once because it was at its cap.
+    pub fn refuse_connection(&self, path: &str) {
+        self.connections_refused
+            .get_or_create(&PathLabel {
+                path: path.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts refused input of a configured source (names from requests go through
+    /// [`UNKNOWN_SOURCE`] first).
     pub fn reject(&self, source: &str, reason: &str, n: u64) {
         self.rejected
             .get_or_create(&RejectLabel {

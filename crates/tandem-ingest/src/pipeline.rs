@@ -10,6 +10,7 @@
 
 use crate::decode::{self, DecodeContext, DecodeError, Format, MessageDecoder, split_lines};
 use crate::integrations::mapping::Mapping;
+use crate::integrations::verkada::ReplayGuard;
 use crate::metrics::{IngestMetrics, PathLabel, SourceLabel};
 use chrono::{Duration, Utc};
 use serde::Serialize;
@@ -161,6 +162,13 @@ impl Decoded {
         }
     }
 
+    /// Adds input that could not even be framed (an oversized or unfinished syslog frame) as
+    /// a dead letter with its reason.
+    pub fn add_dead_letter(&mut self, dead_letter: DeadLetter) {
+        self.report.rejected += 1;
+        self.dead_letters.push(dead_letter);
+    }
+
     fn reject(&mut self, line: u64, reason: String, raw: &[u8]) {
         self.report.rejected += 1;
         if self.report.errors.len() < MAX_REPORTED_ERRORS {
@@ -196,6 +204,8 @@ pub struct Pipeline {
     detector: Option<Arc<Detector>>,
     /// Committed batches for live listeners (the console's live monitor).
     live: RwLock<Option<broadcast::Sender<LiveBatch>>>,
+    /// Signed webhook deliveries seen within their replay window.
+    replays: ReplayGuard,
 }
 
 impl Pipeline {
@@ -212,7 +222,14 @@ impl Pipeline {
             identity: None,
             detector: None,
             live: RwLock::new(Some(broadcast::channel(LIVE_FEED_BATCHES).0)),
+            replays: ReplayGuard::default(),
         }
+    }
+
+    /// The signed webhook deliveries seen recently, so a copy of one is dropped rather than
+    /// stored twice.
+    pub fn webhook_replays(&self) -> &ReplayGuard {
+        &self.replays
     }
 
     /// Listens to every batch committed from now on. The channel is bounded
@@ -349,7 +366,9 @@ impl Pipeline {
     /// Checks an HTTP sender's key for `name`.
     pub fn authenticate(&self, name: &str, key: Option<&str>) -> Result<Source, IngestError> {
         let Some(source) = self.source(name) else {
-            self.metrics.reject(name, "unknown_source", 1);
+            // The name is the sender's, unauthenticated: one label for all of them.
+            self.metrics
+                .reject(crate::metrics::UNKNOWN_SOURCE, "unknown_source", 1);
             return Err(IngestError::UnknownSource(name.to_owned()));
         };
         match (&source.key_sha256, key) {

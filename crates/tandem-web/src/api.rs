@@ -119,14 +119,17 @@ pub async fn ingest_verification(
 
 /// `POST /api/v1/webhooks/{source}`: a signed webhook (Verkada). The signature is the only
 /// credential the sender can present, so it is checked on the raw body before anything is
-/// decoded; a bad or stale signature stores nothing and is counted. Answers once the events
-/// are durable, well inside the sender's timeout (Verkada allows 2 s).
+/// decoded; a bad or stale signature stores nothing and is counted. A copy of a delivery
+/// already taken within the replay window is answered 200 (`"duplicate": true`), so a sender
+/// stops retrying, but stores nothing and is counted (`reason="replay"`). Answers once the
+/// events are durable, well inside the sender's timeout (Verkada allows 2 s).
 pub async fn webhook(
     State(state): State<AppState>,
     Path(name): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<IngestReport>, ApiError> {
+) -> Result<Response, ApiError> {
+    use tandem_ingest::integrations::verkada;
     let pipeline = state.pipeline.clone();
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, format!("no webhook source `{name}`"));
     let source = pipeline.source(&name).ok_or_else(not_found)?;
@@ -138,25 +141,51 @@ pub async fn webhook(
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "webhook body too large"))?;
     let signature = headers
-        .get(tandem_ingest::integrations::verkada::SIGNATURE_HEADER)
+        .get(verkada::SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok());
-    if let Err(e) = tandem_ingest::integrations::verkada::verify(
+    let now = Utc::now();
+    let delivery = match verkada::verify_delivery(
         secret.as_bytes(),
         signature,
         &bytes,
-        Utc::now(),
-        tandem_ingest::integrations::verkada::DEFAULT_WINDOW,
+        now,
+        verkada::DEFAULT_WINDOW,
     ) {
-        pipeline.metrics().reject(&source.name, "bad_signature", 1);
-        tracing::warn!(source = %source.name, error = %e, "webhook refused");
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            format!("webhook signature: {e}"),
-        ));
+        Ok(delivery) => delivery,
+        Err(e) => {
+            pipeline.metrics().reject(&source.name, "bad_signature", 1);
+            tracing::warn!(source = %source.name, error = %e, "webhook refused");
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                format!("webhook signature: {e}"),
+            ));
+        }
+    };
+    let replays = pipeline.webhook_replays();
+    if !replays.first_time(&delivery, now, verkada::DEFAULT_WINDOW) {
+        pipeline.metrics().reject(&source.name, "replay", 1);
+        tracing::warn!(
+            source = %source.name,
+            timestamp = delivery.timestamp,
+            "webhook delivery received again within the replay window; not stored"
+        );
+        return Ok(Json(serde_json::json!({
+            "accepted": 0,
+            "rejected": 0,
+            "duplicate": true,
+        }))
+        .into_response());
     }
     let decoder = pipeline.clone();
     let decoded = tokio::task::spawn_blocking(move || decoder.decode_body(&source, &bytes)).await?;
-    Ok(Json(pipeline.commit(decoded, "webhook").await?))
+    match pipeline.commit(decoded, "webhook").await {
+        Ok(report) => Ok(Json(report).into_response()),
+        Err(e) => {
+            // Not stored: the same request sent again must be taken.
+            replays.forget(&delivery);
+            Err(e.into())
+        }
+    }
 }
 
 /// Reads the body if it fits in `limit`. An oversized body is still read (and discarded, up to a

@@ -75,6 +75,15 @@ pub struct HttpConfig {
     /// `X-Forwarded-Host` are believed in place of `public_url`; from anyone else those
     /// headers are ignored. Empty: believed from no one.
     pub trusted_proxies: Vec<String>,
+    /// Connections served at once. Further clients wait in the listen queue until one closes,
+    /// so idle or stalled clients cannot take every file descriptor.
+    pub max_connections: usize,
+    /// A client must send a request's headers within this many seconds of connecting (or of
+    /// its previous answer, on a kept-alive connection); otherwise the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// A connection on which nothing is received or sent for this many seconds is closed,
+    /// also in the middle of a request (a stalled upload, a client that stopped reading).
+    pub idle_timeout_secs: u64,
 }
 
 impl Default for HttpConfig {
@@ -86,6 +95,9 @@ impl Default for HttpConfig {
             max_line_kib: 1024,
             public_url: String::new(),
             trusted_proxies: Vec::new(),
+            max_connections: 1024,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 120,
         }
     }
 }
@@ -122,6 +134,17 @@ pub struct SyslogConfig {
     pub tcp: String,
     /// The source name syslog events are recorded under.
     pub source: String,
+    /// TCP connections served at once; further ones are closed as soon as they are accepted
+    /// (counted in `tandem_connections_refused_total{path="syslog_tcp"}`).
+    pub max_tcp_connections: usize,
+    /// A TCP connection that delivers no complete message for this many seconds is closed;
+    /// a message it had begun is kept as a dead letter. Senders reconnect when they next
+    /// have something to send.
+    pub tcp_idle_timeout_secs: u64,
+    /// Longest syslog message over TCP, in KiB. A longer frame is skipped, without being
+    /// buffered, and kept as a dead letter; it also bounds what one connection can make the
+    /// server hold, whatever length a frame announces.
+    pub max_message_kib: usize,
 }
 
 impl Default for SyslogConfig {
@@ -130,6 +153,20 @@ impl Default for SyslogConfig {
             udp: "127.0.0.1:5514".into(),
             tcp: "127.0.0.1:5514".into(),
             source: "syslog".into(),
+            max_tcp_connections: 256,
+            tcp_idle_timeout_secs: 60,
+            max_message_kib: 64,
+        }
+    }
+}
+
+impl SyslogConfig {
+    /// The TCP listener's bounds.
+    pub fn tcp_limits(&self) -> tandem_ingest::syslog::TcpLimits {
+        tandem_ingest::syslog::TcpLimits {
+            max_connections: self.max_tcp_connections.max(1),
+            idle_timeout: std::time::Duration::from_secs(self.tcp_idle_timeout_secs.max(1)),
+            max_message_bytes: self.max_message_kib.max(1) * 1024,
         }
     }
 }
@@ -494,6 +531,34 @@ mod tests {
         }
         let again: Config = toml::from_str(&printed).unwrap();
         assert_eq!(again.sources[0].webhook_secret.as_deref(), Some(REDACTED));
+    }
+
+    #[test]
+    fn connection_bounds_have_defaults_and_read_from_the_environment() {
+        let c = load("", &[]).unwrap();
+        assert_eq!(c.http.max_connections, 1024);
+        assert_eq!(c.http.header_read_timeout_secs, 10);
+        assert_eq!(c.http.idle_timeout_secs, 120);
+        let tcp = c.syslog.tcp_limits();
+        assert_eq!(tcp.max_connections, 256);
+        assert_eq!(tcp.idle_timeout, std::time::Duration::from_secs(60));
+        assert_eq!(tcp.max_message_bytes, 64 * 1024);
+        let c = load(
+            "",
+            &[
+                ("TANDEM_SYSLOG__MAX_TCP_CONNECTIONS", "4"),
+                ("TANDEM_SYSLOG__TCP_IDLE_TIMEOUT_SECS", "0"),
+                ("TANDEM_HTTP__MAX_CONNECTIONS", "8"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.http.max_connections, 8);
+        assert_eq!(c.syslog.tcp_limits().max_connections, 4);
+        // Zero would close every connection at once; the least is a second.
+        assert_eq!(
+            c.syslog.tcp_limits().idle_timeout,
+            std::time::Duration::from_secs(1)
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod demo;
 mod detection;
 mod directory_cli;
 mod directory_feed;
+mod http;
 mod rules_cli;
 mod server;
 mod sources;

@@ -117,17 +117,13 @@ impl Server {
             public: Arc::new(config.http.public_origin(http)?),
             searches: Arc::new(tandem_web::Searches::new(config.search.limits())),
         };
-        let mut stop = shutdown.subscribe();
-        tasks.push(tokio::spawn(async move {
-            // The peer's address lets `[http] trusted_proxies` tell a proxy from a client.
-            let app = tandem_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
-            let serve = axum::serve(http_listener, app).with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "HTTP server stopped");
-            }
-        }));
+        tasks.push(tokio::spawn(crate::http::serve(
+            http_listener,
+            tandem_web::router(state),
+            http_limits(config),
+            pipeline.metrics().clone(),
+            shutdown.subscribe(),
+        )));
 
         if let Some(detector) = &detector {
             tasks.push(tokio::spawn(crate::detection::run_ticks(
@@ -176,6 +172,7 @@ impl Server {
                 listener,
                 pipeline.clone(),
                 syslog_source,
+                config.syslog.tcp_limits(),
                 shutdown.subscribe(),
             )));
         }
@@ -242,6 +239,41 @@ impl Server {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || store.close()).await??;
         Ok(())
+    }
+}
+
+/// Files the process keeps open besides connections: the store, its WAL, logs, listeners.
+const RESERVED_FDS: u64 = 128;
+
+/// The HTTP listener's bounds, with the soft limit on open files raised to the hard limit
+/// first. If even that is too low for both connection limits, the HTTP limit is lowered to
+/// fit (with a warning): refusing connections beats running out of descriptors, which once
+/// stopped the console answering at all.
+fn http_limits(config: &Config) -> crate::http::HttpLimits {
+    let mut max_connections = config.http.max_connections.max(1);
+    if let Some(fds) = crate::http::raise_fd_limit() {
+        let syslog = if config.syslog.tcp.is_empty() {
+            0
+        } else {
+            config.syslog.max_tcp_connections as u64
+        };
+        let room = fds.saturating_sub(RESERVED_FDS + syslog).max(16);
+        if (max_connections as u64) > room {
+            tracing::warn!(
+                open_files_limit = fds,
+                configured = max_connections,
+                using = room,
+                "the open-files limit is too low for http.max_connections; raise it (ulimit -n, LimitNOFILE=) or lower the setting"
+            );
+            max_connections = usize::try_from(room).unwrap_or(usize::MAX);
+        }
+    }
+    crate::http::HttpLimits {
+        max_connections,
+        header_read_timeout: std::time::Duration::from_secs(
+            config.http.header_read_timeout_secs.max(1),
+        ),
+        idle_timeout: std::time::Duration::from_secs(config.http.idle_timeout_secs.max(1)),
     }
 }
 

@@ -59,6 +59,28 @@ fn too_long(declared: Option<u64>, max: usize) -> String {
     }
 }
 
+/// A frame that has begun but not ended (see [`SyslogFramer::incomplete`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Incomplete {
+    /// The length an octet-counted frame announced; `None` for a line without its LF.
+    pub declared: Option<u64>,
+    /// Message bytes received so far (after the length prefix).
+    pub received: usize,
+}
+
+impl std::fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.declared {
+            Some(len) => write!(
+                f,
+                "{} of the {len} bytes of an octet-counted frame",
+                self.received
+            ),
+            None => write!(f, "a line of {} bytes without its newline", self.received),
+        }
+    }
+}
+
 /// A [`Decoder`] for syslog over TCP: octet counting or newline framing, decided per frame
 /// (see the module docs).
 ///
@@ -154,6 +176,26 @@ impl SyslogFramer {
         }
     }
 
+    /// The frame begun in `buf` and not complete yet, if there is one: what a listener keeps
+    /// as a dead letter when the sender goes quiet or the connection has to close mid-frame.
+    /// `None` when `buf` holds no frame's bytes, or while the rest of an oversized frame is
+    /// being skipped (that frame was reported when it was found).
+    pub fn incomplete(&self, buf: &[u8]) -> Option<Incomplete> {
+        if self.state != State::Frame || buf.is_empty() {
+            return None;
+        }
+        Some(match Self::start(buf) {
+            Start::Octets { len, header } => Incomplete {
+                declared: Some(len),
+                received: buf.len() - header,
+            },
+            Start::Line | Start::NeedMore => Incomplete {
+                declared: None,
+                received: buf.len(),
+            },
+        })
+    }
+
     fn too_long(&self, declared: Option<u64>) -> FramingError {
         FramingError::TooLong {
             declared,
@@ -209,9 +251,12 @@ impl Decoder for SyslogFramer {
                                 self.state = State::Skip(len);
                                 return Err(self.too_long(Some(len)));
                             }
-                            let total = header + len as usize;
-                            if buf.len() < total {
-                                buf.reserve(total - buf.len());
+                            // Wait for the rest without reserving room for it: the
+                            // announced length is the sender's claim, and a thousand
+                            // connections each announcing the limit must not cost a
+                            // thousand times the limit before sending anything. The buffer
+                            // grows with what actually arrives.
+                            if buf.len() < header + len as usize {
                                 return Ok(None);
                             }
                             buf.advance(header);
@@ -458,6 +503,52 @@ pub(crate) mod tests {
         assert!(matches!(over.as_slice(), [Err(_)]), "{over:?}");
         let over = frames(format!("{at_limit}z").as_bytes());
         assert!(matches!(over.as_slice(), [Err(_)]), "{over:?}");
+    }
+
+    #[test]
+    fn announced_length_is_not_allocated_before_it_arrives() {
+        // A sender announcing a frame at the limit and then holding the connection must
+        // cost what it sent, not what it announced.
+        let mut framer = SyslogFramer::new(1024 * 1024);
+        let mut buf = BytesMut::from(&b"1000000 <13>abc"[..]);
+        assert!(matches!(framer.decode(&mut buf), Ok(None)));
+        assert!(
+            buf.capacity() < 4096,
+            "the framer reserved {} bytes for a frame of which 7 arrived",
+            buf.capacity()
+        );
+        assert_eq!(
+            framer.incomplete(&buf),
+            Some(Incomplete {
+                declared: Some(1_000_000),
+                received: 7
+            })
+        );
+        // It is still framed once the rest arrives.
+        buf.extend_from_slice(&vec![b'x'; 999_993]);
+        let frame = framer.decode(&mut buf).unwrap().unwrap();
+        assert_eq!(frame.len(), 1_000_000);
+        assert!(buf.is_empty());
+        assert_eq!(framer.incomplete(&buf), None);
+    }
+
+    #[test]
+    fn incomplete_frames_are_described() {
+        let framer = SyslogFramer::new(64);
+        assert_eq!(framer.incomplete(b""), None);
+        let line = framer.incomplete(b"<13>half a li").unwrap();
+        assert_eq!(line.to_string(), "a line of 13 bytes without its newline");
+        let octets = framer.incomplete(b"20 <13>cut").unwrap();
+        assert_eq!(
+            octets.to_string(),
+            "7 of the 20 bytes of an octet-counted frame"
+        );
+        assert_eq!(framer.incomplete(b"12").unwrap().declared, None);
+        // While an oversized frame is skipped there is nothing left to keep.
+        let mut skipping = SyslogFramer::new(64);
+        let mut buf = BytesMut::from(&b"100 <13>xx"[..]);
+        assert!(skipping.decode(&mut buf).is_err());
+        assert_eq!(skipping.incomplete(&buf), None);
     }
 
     #[test]

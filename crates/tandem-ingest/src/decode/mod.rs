@@ -45,7 +45,9 @@ mod tandem;
 pub(crate) mod time;
 
 pub use self::csv::decode_csv;
-pub use self::framing::{DEFAULT_MAX_FRAME, FramingError, LineTooLong, SyslogFramer, split_lines};
+pub use self::framing::{
+    DEFAULT_MAX_FRAME, FramingError, Incomplete, LineTooLong, SyslogFramer, split_lines,
+};
 pub use self::message::MessageDecoder;
 pub use self::syslog::{SdElement, SyslogHeader, SyslogMessage, parse_syslog};
 

@@ -22,6 +22,16 @@
 //! further candidate signatures (at most eight), for a sender rotating secrets. Comparison is
 //! constant-time (`hmac`'s `verify_slice`). There is no separate timestamp header.
 //!
+//! # Replays ([`ReplayGuard`])
+//!
+//! The window alone lets a captured delivery be sent again, as often as wanted, for as long
+//! as its timestamp is inside the window. Since Verkada signs every attempt afresh, two
+//! deliveries with the same signed timestamp and the same signature are the same request
+//! sent twice: [`verify_delivery`] names each delivery by its HMAC ([`Delivery::id`]; the one
+//! valid HMAC of the body and timestamp, so re-spelling the header's hex or adding candidates
+//! does not make a copy new), and [`ReplayGuard`] remembers those ids until their timestamp
+//! leaves the window, after which [`verify`] refuses the copy by age anyway.
+//!
 //! # Payload ([`decode`])
 //!
 //! From "Access Events Webhooks" (<https://apidocs.verkada.com/reference/access-events-webhooks>):
@@ -139,6 +149,27 @@ pub fn verify(
     now: Timestamp,
     window: TimeDelta,
 ) -> Result<(), SignatureError> {
+    verify_delivery(secret, signature_header, body, now, window).map(|_| ())
+}
+
+/// A delivery whose signature checked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Delivery {
+    /// The signed timestamp, Unix seconds.
+    pub timestamp: i64,
+    /// HMAC-SHA256 of `body|timestamp`: the same for every copy of one delivery, different
+    /// for every other one (Verkada signs each attempt afresh).
+    pub id: [u8; 32],
+}
+
+/// [`verify`], returning which delivery it was, for [`ReplayGuard`].
+pub fn verify_delivery(
+    secret: &[u8],
+    signature_header: Option<&str>,
+    body: &[u8],
+    now: Timestamp,
+    window: TimeDelta,
+) -> Result<Delivery, SignatureError> {
     let header = signature_header
         .map(str::trim)
         .filter(|h| !h.is_empty())
@@ -177,6 +208,9 @@ pub fn verify(
     if !matches {
         return Err(SignatureError::Mismatch);
     }
+    let id: [u8; 32] = mac(secret, timestamp, body)
+        .map(|m| m.finalize().into_bytes().into())
+        .ok_or(SignatureError::Mismatch)?;
     let skew = now.timestamp().saturating_sub(timestamp);
     if skew.unsigned_abs() > window.num_seconds().unsigned_abs() {
         return Err(SignatureError::OutsideWindow {
@@ -185,7 +219,98 @@ pub fn verify(
             window_seconds: window.num_seconds(),
         });
     }
-    Ok(())
+    Ok(Delivery { timestamp, id })
+}
+
+/// How many deliveries a [`ReplayGuard`] remembers by default: over five minutes a second of
+/// door events at a large site, at about 100 bytes each.
+pub const REPLAY_MEMORY: usize = 100_000;
+
+/// Remembers the deliveries accepted within the replay window, so that a copy of one is
+/// recognised and dropped instead of stored again.
+///
+/// Memory is bounded: an entry is forgotten once its timestamp is outside the window (the
+/// signature check then refuses the copy by age), and when `capacity` deliveries are
+/// remembered the one closest to leaving the window is forgotten early. Only deliveries
+/// whose signature checked out are remembered, so filling it takes the shared secret.
+#[derive(Debug)]
+pub struct ReplayGuard {
+    capacity: usize,
+    seen: std::sync::Mutex<Seen>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    ids: std::collections::HashSet<[u8; 32]>,
+    /// (last second the delivery is inside the window, id), oldest first.
+    by_expiry: std::collections::BTreeSet<(i64, [u8; 32])>,
+}
+
+impl Default for ReplayGuard {
+    fn default() -> Self {
+        ReplayGuard::new(REPLAY_MEMORY)
+    }
+}
+
+impl ReplayGuard {
+    /// A guard remembering at most `capacity` deliveries (at least one).
+    pub fn new(capacity: usize) -> ReplayGuard {
+        ReplayGuard {
+            capacity: capacity.max(1),
+            seen: Default::default(),
+        }
+    }
+
+    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether `delivery` is new: `true` the first time (and it is remembered from then on),
+    /// `false` for a copy of a delivery seen within the window.
+    pub fn first_time(&self, delivery: &Delivery, now: Timestamp, window: TimeDelta) -> bool {
+        let mut seen = self.seen();
+        let now = now.timestamp();
+        while let Some(&(expires, id)) = seen.by_expiry.first() {
+            if expires >= now && seen.ids.len() < self.capacity {
+                break;
+            }
+            if expires >= now {
+                tracing::warn!(
+                    capacity = self.capacity,
+                    "webhook replay memory full; forgetting a delivery before it leaves the window"
+                );
+            }
+            seen.by_expiry.pop_first();
+            seen.ids.remove(&id);
+        }
+        if !seen.ids.insert(delivery.id) {
+            return false;
+        }
+        let expires = delivery
+            .timestamp
+            .saturating_add(window.num_seconds().abs());
+        seen.by_expiry.insert((expires, delivery.id));
+        true
+    }
+
+    /// Forgets `delivery`, whose events could not be stored, so that a retry of exactly the
+    /// same request is taken.
+    pub fn forget(&self, delivery: &Delivery) {
+        let mut seen = self.seen();
+        if seen.ids.remove(&delivery.id) {
+            seen.by_expiry.retain(|(_, id)| *id != delivery.id);
+        }
+    }
+
+    /// Deliveries remembered now.
+    pub fn len(&self) -> usize {
+        self.seen().ids.len()
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The `Verkada-Signature` value Verkada would send for `body` at `timestamp`
@@ -529,6 +654,52 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_copy_of_a_delivery_is_recognised_however_its_header_is_spelled() {
+        let now = at("2026-03-04T10:00:00Z");
+        let ts = now.timestamp();
+        let body = br#"{"webhook_type":"notification"}"#;
+        let header = sign(b"k", ts, body);
+        let guard = ReplayGuard::default();
+        let first = verify_delivery(b"k", Some(&header), body, now, DEFAULT_WINDOW).unwrap();
+        assert!(guard.first_time(&first, now, DEFAULT_WINDOW));
+        assert!(!guard.first_time(&first, now, DEFAULT_WINDOW));
+        // Upper-case hex and an extra candidate verify as well; they are the same delivery.
+        let (t, sig) = header.split_once('|').unwrap();
+        let respelled = format!("{t}|{}|{}", sig.to_uppercase(), "0".repeat(64));
+        let copy = verify_delivery(b"k", Some(&respelled), body, now, DEFAULT_WINDOW).unwrap();
+        assert_eq!(copy, first);
+        assert!(!guard.first_time(&copy, now, DEFAULT_WINDOW));
+        // Another attempt of the same event is signed at another second: a new delivery.
+        let retry = sign(b"k", ts + 1, body);
+        let retry = verify_delivery(b"k", Some(&retry), body, now, DEFAULT_WINDOW).unwrap();
+        assert!(guard.first_time(&retry, now, DEFAULT_WINDOW));
+        // A delivery whose events were not stored is taken again.
+        guard.forget(&retry);
+        assert!(guard.first_time(&retry, now, DEFAULT_WINDOW));
+    }
+
+    #[test]
+    fn replay_memory_is_bounded() {
+        let now = at("2026-03-04T10:00:00Z");
+        let guard = ReplayGuard::new(3);
+        let delivery = |n: u8, age: i64| Delivery {
+            timestamp: now.timestamp() - age,
+            id: [n; 32],
+        };
+        for n in 0..3 {
+            assert!(guard.first_time(&delivery(n, 0), now, DEFAULT_WINDOW));
+        }
+        assert_eq!(guard.len(), 3);
+        // Full: the next one pushes out the one closest to leaving the window.
+        assert!(guard.first_time(&delivery(9, 10), now, DEFAULT_WINDOW));
+        assert_eq!(guard.len(), 3);
+        // Entries whose timestamp has left the window are dropped as time passes.
+        let later = now + DEFAULT_WINDOW + TimeDelta::seconds(1);
+        assert!(guard.first_time(&delivery(7, 0), later, DEFAULT_WINDOW));
+        assert_eq!(guard.len(), 1);
     }
 
     #[test]
