@@ -1036,10 +1036,93 @@ fn iot_device_talks_to_a_new_internet_address_after_learning() {
 // ---------------------------------------------------------------------------------------------
 // 8. tandem.source_silent and tandem.camera_offline
 
+/// An event of `source` that happened at `at` and arrived then too.
 fn from_source(source: &str, at: Timestamp) -> Event {
+    arrived(source, at, at)
+}
+
+/// An event that happened at `at` and arrived at `arrival`.
+fn arrived(source: &str, at: Timestamp, arrival: Timestamp) -> Event {
     let mut e = Event::new(source, Class::Other, Activity::Other, at);
     e.message = "tick".into();
+    e.ingest_time = arrival;
     e
+}
+
+#[test]
+fn a_replayed_day_is_a_burst_not_a_silence() {
+    let dir = Directory::default();
+    let mut d = only(|c| {
+        c.source_silent.enabled = true;
+        c.source_silent
+            .expected_interval_seconds
+            .insert("badges".into(), 60);
+    });
+    // Yesterday's events, one a minute, sent in one go this morning.
+    let now = t("2026-11-25T09:00:00Z");
+    let yesterday = t("2026-11-24T00:00:00Z");
+    let events: Vec<Event> = (0..1440)
+        .map(|i| {
+            arrived(
+                "badges",
+                yesterday + Duration::minutes(i),
+                now + Duration::milliseconds(i),
+            )
+        })
+        .collect();
+    let mut out = run(&mut d, &dir, &events, None);
+    d[0].tick(now + Duration::minutes(5), &dir, &mut out);
+    assert!(out.is_empty(), "a replay read as silence: {out:#?}");
+    // Once it stops arriving, silence counts from the last arrival.
+    d[0].tick(now + Duration::minutes(21), &dir, &mut out);
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert!(
+        out[0].summary.contains("has sent nothing for 20 min"),
+        "{}",
+        out[0].summary
+    );
+    // The evidence is found where the event is stored: at its own time.
+    assert_eq!(out[0].evidence, vec![events.last().unwrap().id]);
+}
+
+#[test]
+fn a_backlog_after_an_outage_ends_the_silence_it_was() {
+    let dir = Directory::default();
+    let mut d = only(|c| {
+        c.source_silent.enabled = true;
+        c.source_silent
+            .expected_interval_seconds
+            .insert("badges".into(), 60);
+    });
+    let start = t("2026-11-25T08:00:00Z");
+    let live: Vec<Event> = (0..60)
+        .map(|i| from_source("badges", start + Duration::minutes(i)))
+        .collect();
+    let last = live.last().unwrap().time;
+    let mut out = run(&mut d, &dir, &live, None);
+    d[0].tick(last + Duration::minutes(20), &dir, &mut out);
+    assert_eq!(out.len(), 1);
+    // The forwarder reconnects 40 minutes later with everything it buffered.
+    let reconnect = last + Duration::minutes(40);
+    let backlog: Vec<Event> = (1..40)
+        .map(|i| {
+            arrived(
+                "badges",
+                last + Duration::minutes(i),
+                reconnect + Duration::milliseconds(i),
+            )
+        })
+        .collect();
+    out.extend(run(&mut d, &dir, &backlog, None));
+    assert_eq!(out.len(), 2, "{out:#?}");
+    assert_eq!(out[1].detail["state"], "resolved");
+    assert!(
+        out[1].summary.contains("sending again after 40 min"),
+        "{}",
+        out[1].summary
+    );
+    d[0].tick(reconnect + Duration::minutes(5), &dir, &mut out);
+    assert_eq!(out.len(), 2, "the backlog is no new silence");
 }
 
 #[test]

@@ -14,6 +14,12 @@
 //!
 //! Raised once per silence; when the source speaks again a resolution finding (informational,
 //! same dedup key, `detail.state = "resolved"`) closes it. Evaluated in [`Detection::tick`].
+//!
+//! Silence is judged on **arrival** ([`Event::ingest_time`]), never on the events' own times:
+//! the tick compares against the wall clock, and a replayed day or a backlog that a source
+//! delivers after an outage carries event times hours in the past. Judged on event time, a
+//! replay read as "silent for 16,000 minutes" and a backlog as a silence that ended after a
+//! minute; on arrival, a replay is a burst and a backlog ends the silence it really was.
 
 use super::{Draft, Rule, cap_map, load, minutes, save, utc_label};
 use crate::Detection;
@@ -66,9 +72,13 @@ impl Default for SourceSilentConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Source {
+    /// Arrival of the first and the latest event.
     first_seen: Timestamp,
     last_seen: Timestamp,
     last_id: Ulid,
+    /// The latest event's own time, where the evidence is found.
+    #[serde(default)]
+    last_time: Option<Timestamp>,
     events: u64,
     /// Longest gap (seconds) in the current and the previous week.
     max_gap: f64,
@@ -125,7 +135,7 @@ impl Detection for SourceSilent {
         if name.is_empty() || self.cfg.ignore.iter().any(|i| i == name) {
             return;
         }
-        let t = e.time;
+        let t = e.ingest_time;
         let Some(s) = self.s.sources.get_mut(name) else {
             self.s.sources.insert(
                 name.to_owned(),
@@ -133,6 +143,7 @@ impl Detection for SourceSilent {
                     first_seen: t,
                     last_seen: t,
                     last_id: e.id,
+                    last_time: Some(e.time),
                     events: 1,
                     max_gap: 0.0,
                     prev_max_gap: 0.0,
@@ -152,7 +163,7 @@ impl Detection for SourceSilent {
             let f = Draft::new(
                 &RULE,
                 format!(
-                    "Source {name} is sending again after {} min of silence (last event {}, next {})",
+                    "Source {name} is sending again after {} min of silence (last event received {}, next {})",
                     minutes(s.last_seen, t),
                     utc_label(s.last_seen),
                     utc_label(t)
@@ -160,7 +171,7 @@ impl Detection for SourceSilent {
                 format_args!("{name}:{}", since.format("%Y-%m-%dT%H:%M")),
             )
             .severity(Severity::Informational)
-            .evidence(s.last_seen, s.last_id)
+            .evidence(s.last_time.unwrap_or(s.last_seen), s.last_id)
             .event(e)
             .detail("state", "resolved")
             .detail("source", name)
@@ -176,6 +187,7 @@ impl Detection for SourceSilent {
         }
         s.last_seen = t;
         s.last_id = e.id;
+        s.last_time = Some(e.time);
     }
 
     fn tick(&mut self, now: Timestamp, _dir: &Directory, out: &mut Vec<Finding>) {
@@ -196,7 +208,7 @@ impl Detection for SourceSilent {
             let f = Draft::new(
                 &RULE,
                 format!(
-                    "Source {name} has sent nothing for {} min (last event {}); {} gap is {:.0} min, the limit {:.0} min",
+                    "Source {name} has sent nothing for {} min (last event received {}); {} gap is {:.0} min, the limit {:.0} min",
                     minutes(s.last_seen, now),
                     utc_label(s.last_seen),
                     if configured {
@@ -209,7 +221,7 @@ impl Detection for SourceSilent {
                 ),
                 format_args!("{name}:{}", now.format("%Y-%m-%dT%H:%M")),
             )
-            .evidence(s.last_seen, s.last_id)
+            .evidence(s.last_time.unwrap_or(s.last_seen), s.last_id)
             .at(now)
             .detail("source", name.as_str())
             .detail("silent_minutes", minutes(s.last_seen, now))
