@@ -28,6 +28,7 @@ pub use access::{Access, Department, Permission, Role};
 pub use audit::verify as verify_audit;
 pub use auth::{LoginThrottle, Principal, generate_secret, hash_password, verify_password};
 pub use error::ApiError;
+pub use scim::{apply_patch as scim_apply_patch, filter_matches as scim_filter_matches};
 
 use axum::Router;
 use axum::http::Method;
