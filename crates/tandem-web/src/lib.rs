@@ -32,6 +32,7 @@ pub use auth::{LoginThrottle, Principal, generate_secret, hash_password, verify_
 pub use error::ApiError;
 pub use public::{PublicOrigin, PublicUrlError};
 pub use searches::{SearchLimits, Searches};
+pub use scim::{apply_patch as scim_apply_patch, filter_matches as scim_filter_matches};
 
 use axum::Router;
 use axum::http::Method;

@@ -305,10 +305,7 @@ fn list_params(q: &HashMap<String, String>) -> Result<ListParams, ScimError> {
             .transpose()
     };
     let filter = match get("filter").map(|f| f.trim()).filter(|f| !f.is_empty()) {
-        Some(f) => Some(
-            f.parse::<Filter>()
-                .map_err(|e| ScimError::bad("invalidFilter", format!("filter `{f}`: {e}")))?,
-        ),
+        Some(f) => Some(parse_filter(f)?),
         None => None,
     };
     Ok(ListParams {
@@ -339,6 +336,37 @@ fn list_response(all: Vec<Value>, p: &ListParams) -> Response {
             "Resources": page,
         }),
     )
+}
+
+/// Whether a rendered resource matches a `filter` query parameter, exactly as a list request
+/// decides it: parsed by `scim_v2` (its depth and term limits), evaluated by [`json::matches`].
+/// `Err` is the `invalidFilter` detail a client is sent. Public only so the fuzz targets
+/// (`fuzz/`) reach the filter parser and its evaluation without a server.
+pub fn filter_matches(filter: &str, resource: &Value) -> Result<bool, String> {
+    let filter = parse_filter(filter.trim()).map_err(|e| e.detail)?;
+    Ok(keep(&Some(filter), resource))
+}
+
+fn parse_filter(f: &str) -> Result<Filter, ScimError> {
+    f.parse::<Filter>()
+        .map_err(|e| ScimError::bad("invalidFilter", format!("filter `{f}`: {e}")))
+}
+
+/// Applies one PATCH operation (`op` as a client sends it, `path` with its value filters) to a
+/// rendered resource, exactly as a PATCH request does before mapping the result back to the
+/// directory. `Err` is the detail a client is sent. Public for the fuzz targets, like
+/// [`filter_matches`]: PATCH paths carry the same filter grammar.
+pub fn apply_patch(
+    resource: &mut Value,
+    op: &str,
+    path: Option<&str>,
+    value: Option<Value>,
+) -> Result<(), String> {
+    let Value::Object(resource) = resource else {
+        return Err("a SCIM resource is a JSON object".to_owned());
+    };
+    let op = Op::parse(op).map_err(|e| e.detail)?;
+    json::apply_op(resource, op, path, value).map_err(|e| e.detail)
 }
 
 fn keep(filter: &Option<Filter>, resource: &Value) -> bool {
@@ -900,4 +928,36 @@ pub(crate) async fn schema(who: Result<Principal, ApiError>, Path(id): Path<Stri
         })
         .map(|s| scim_response(StatusCode::OK, &s))
         .ok_or_else(|| ScimError::not_found("schema", &id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The entry points the fuzz targets use answer as a request would.
+    #[test]
+    fn filter_and_patch_entry_points() {
+        let user = json!({"userName": "alice", "emails": [{"value": "a@x", "type": "work"}]});
+        assert_eq!(
+            filter_matches(r#" emails[type eq "work"] "#, &user),
+            Ok(true)
+        );
+        assert_eq!(filter_matches(r#"userName eq "bob""#, &user), Ok(false));
+        let err = filter_matches("userName eq", &user).unwrap_err();
+        assert!(err.starts_with("filter `userName eq`: "), "{err}");
+
+        let mut patched = user.clone();
+        apply_patch(
+            &mut patched,
+            "Replace",
+            Some("userName"),
+            Some(json!("bob")),
+        )
+        .unwrap();
+        assert_eq!(patched["userName"], "bob");
+        let err = apply_patch(&mut patched, "move", Some("userName"), None).unwrap_err();
+        assert_eq!(err, "PATCH op `move` is not add, replace or remove");
+        let err = apply_patch(&mut json!([]), "add", None, None).unwrap_err();
+        assert_eq!(err, "a SCIM resource is a JSON object");
+    }
 }
