@@ -31,8 +31,8 @@ pub use audit::verify as verify_audit;
 pub use auth::{LoginThrottle, Principal, generate_secret, hash_password, verify_password};
 pub use error::ApiError;
 pub use public::{PublicOrigin, PublicUrlError};
-pub use searches::{SearchLimits, Searches};
 pub use scim::{apply_patch as scim_apply_patch, filter_matches as scim_filter_matches};
+pub use searches::{SearchLimits, Searches};
 
 use axum::Router;
 use axum::http::Method;
