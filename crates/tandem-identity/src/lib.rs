@@ -21,8 +21,8 @@ mod service;
 
 pub use directory::{Directory, History, Version};
 pub use model::*;
-pub use resolve::Unresolved;
-pub use service::{Gaps, Identity};
+pub use resolve::{Unresolved, UnknownId, is_physical};
+pub use service::{Gaps, Identity, KindGaps, UnknownCount};
 
 /// Why a directory operation failed.
 #[derive(Debug, thiserror::Error)]
