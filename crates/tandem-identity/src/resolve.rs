@@ -16,9 +16,14 @@
 //! swipe one minute after a termination is stored as a terminated person's swipe, and a
 //! later re-hire does not rewrite it.
 //!
-//! Devices resolve by hostname (full or short), MAC or IP, and get their directory id and
-//! owner; places resolve by door, reader, camera or zone name or id, and the event's place is
-//! completed from the directory (building, site, geo) where the source left gaps.
+//! Devices resolve by the vendor's id (`device.external_id` within `device.system`), then by
+//! hostname (full or short), MAC or IP, and get their directory id and owner. Places resolve
+//! by the vendor's ids first (`place.ids` within `place.system`, against the records'
+//! `external_ids`: Verkada sends a `door_id` far more often than a door name), then by door,
+//! reader, camera or zone name or id, then by the place of the event's device; the event's
+//! place is completed from the directory (door, zone, building, site, geo) where the source
+//! left gaps. A physical event that ends up with no place counts as a gap even if it named
+//! none: that is exactly the event a door-based detection cannot use.
 
 use crate::directory::{Directory, normalise_mac, short_name};
 use crate::model::{Person, PlaceRecord};
