@@ -376,8 +376,7 @@ impl Index {
                 ix.macs.insert(normalise_mac(mac), d.id.clone());
             }
             for (system, id) in &d.external_ids {
-                ix.device_ids
-                    .insert(external_key(system, id), d.id.clone());
+                ix.device_ids.insert(external_key(system, id), d.id.clone());
             }
         }
         for p in dir.places() {

@@ -21,7 +21,7 @@ mod service;
 
 pub use directory::{Directory, History, Version};
 pub use model::*;
-pub use resolve::{Unresolved, UnknownId, is_physical};
+pub use resolve::{UnknownId, Unresolved, is_physical};
 pub use service::{Gaps, Identity, KindGaps, MAX_UNKNOWN_PER_SOURCE, TOP_UNKNOWN, UnknownCount};
 
 /// Why a directory operation failed.

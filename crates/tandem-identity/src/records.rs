@@ -276,7 +276,10 @@ fn parse_csv(bytes: &[u8]) -> Result<RecordsFile, IdentityError> {
             obj.insert(h.to_owned(), value);
         }
         if !external.is_empty() {
-            obj.insert("external_ids".to_owned(), serde_json::Value::Object(external));
+            obj.insert(
+                "external_ids".to_owned(),
+                serde_json::Value::Object(external),
+            );
         }
         let value = serde_json::Value::Object(obj);
         let err = |e: serde_json::Error| IdentityError::Invalid(format!("line {line}: {e}"));

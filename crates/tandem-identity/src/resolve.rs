@@ -76,7 +76,10 @@ impl UnknownId {
 pub fn is_physical(class: Class) -> bool {
     matches!(
         class,
-        Class::PhysicalAccess | Class::VideoDetection | Class::DeviceStatus | Class::DeviceTelemetry
+        Class::PhysicalAccess
+            | Class::VideoDetection
+            | Class::DeviceStatus
+            | Class::DeviceTelemetry
     )
 }
 
@@ -227,10 +230,10 @@ impl Directory {
                 None => {
                     let named = [
                         (
-                            device
-                                .system
-                                .as_deref()
-                                .map_or_else(|| "device id".to_owned(), |s| format!("{s} device id")),
+                            device.system.as_deref().map_or_else(
+                                || "device id".to_owned(),
+                                |s| format!("{s} device id"),
+                            ),
                             device.external_id.clone(),
                         ),
                         ("hostname".to_owned(), device.hostname.clone()),
@@ -268,11 +271,15 @@ impl Directory {
     }
 
     /// Completes the event's place from the directory and records a gap when it has none.
-    fn resolve_place(&self, event: &mut Event, device_place: Option<String>, gaps: &mut Unresolved) {
-        let names_place = event
-            .place
-            .as_ref()
-            .is_some_and(|p| p.ids_most_specific().next().is_some() || p.most_specific().next().is_some());
+    fn resolve_place(
+        &self,
+        event: &mut Event,
+        device_place: Option<String>,
+        gaps: &mut Unresolved,
+    ) {
+        let names_place = event.place.as_ref().is_some_and(|p| {
+            p.ids_most_specific().next().is_some() || p.most_specific().next().is_some()
+        });
         gaps.needs_place = names_place || is_physical(event.class);
         let found = event
             .place

@@ -173,7 +173,13 @@ fn gaps_count_unplaced_physical_events_and_list_unknown_ids() {
     let id = loaded(dir.path());
     let known = || named_by_id("verkada", "door", "8c0e1a55-3f2d-4d6e-b1a0-5b9f2c7d1e42");
     let unknown = || named_by_id("verkada", "door", "dead-door");
-    let mut events = vec![known(), unknown(), unknown(), access("doors"), access("doors")];
+    let mut events = vec![
+        known(),
+        unknown(),
+        unknown(),
+        access("doors"),
+        access("doors"),
+    ];
     // An IT event with no place is not a gap.
     events.push(Event::new(
         "doors",

@@ -475,10 +475,9 @@ fn frigate_zones_that_differ_from_the_directory_stay_camera_regions() {
       - { id: osl-lobby-cam, kind: camera, name: Lobby camera, parent: osl-lobby, external_ids: { frigate: lobby_cam } }\n";
     let file = tandem_identity::records::RecordsFile::parse("p.yaml", yaml.as_bytes()).unwrap();
     let mut dir = tandem_identity::Directory::default();
-    let mut changes =
-        tandem_identity::records::plan(&dir, &file, "t", at("2026-01-01T00:00:00Z"))
-            .unwrap()
-            .changes;
+    let mut changes = tandem_identity::records::plan(&dir, &file, "t", at("2026-01-01T00:00:00Z"))
+        .unwrap()
+        .changes;
     for (i, c) in changes.iter_mut().enumerate() {
         c.seq = i as u64 + 1;
     }

@@ -403,9 +403,7 @@ mod tests {
     /// columns drifted with every digit; long source names pushed them further.
     #[test]
     fn gaps_columns_line_up_whatever_the_widths() {
-        let kind = |events: u64, unresolved: u64| {
-            serde_json::json!({"events": events, "unresolved": unresolved, "top_unknown": []})
-        };
+        let kind = |events: u64, unresolved: u64| serde_json::json!({"events": events, "unresolved": unresolved, "top_unknown": []});
         let v = serde_json::json!({
             "people": 3, "devices": 1, "places": 12,
             "sources": {
@@ -441,7 +439,10 @@ mod tests {
             assert_eq!(line.chars().count(), header.chars().count(), "{lines:#?}");
             assert_eq!(ends(line)[1..], expected[1..], "{lines:#?}");
         }
-        assert!(table[1].contains("1234567 of 1234567 (100 %)"), "{lines:#?}");
+        assert!(
+            table[1].contains("1234567 of 1234567 (100 %)"),
+            "{lines:#?}"
+        );
         assert!(table[2].trim_end().ends_with("1 of 2 (50 %)"), "{lines:#?}");
     }
 }

@@ -22,8 +22,7 @@ places:
   - { id: osl-srv, kind: zone, name: Server room, parent: osl-a, restricted: true }
   - { id: osl-lobby-east, kind: door, name: Lobby east, parent: osl-lobby,
       external_ids: { verkada: 8c0e1a55-3f2d-4d6e-b1a0-5b9f2c7d1e42 } }
-  - { id: osl-srv-door, kind: door, name: Server room door, parent: osl-srv,
-      external_ids: { genetec: 0a9b8c7d-0000-4000-8000-00000000d001 } }
+  - { id: osl-srv-door, kind: door, name: Server room door, parent: osl-srv }
 ";
 
 fn verkada_body(door_id: &str, created: i64) -> String {
@@ -123,7 +122,37 @@ fn vendor_ids_put_physical_events_on_their_doors_and_unknown_ids_show_as_gaps() 
     let e = eventually(&server, "source:doors AND door:\"osl-lobby-east\"");
     assert_eq!(e["place"]["zone"], "osl-lobby", "{e}");
     assert_eq!(e["place"]["site"], "osl", "{e}");
-    assert_eq!(e["place"]["ids"]["door"], "8c0e1a55-3f2d-4d6e-b1a0-5b9f2c7d1e42");
+    assert_eq!(
+        e["place"]["ids"]["door"],
+        "8c0e1a55-3f2d-4d6e-b1a0-5b9f2c7d1e42"
+    );
+
+    // The server room door's Genetec GUID, set through the API.
+    let mut resp = TestServer::agent()
+        .put(format!(
+            "{}/api/v1/places/osl-srv-door/external_ids",
+            server.url
+        ))
+        .header("Authorization", format!("Bearer {}", server.token))
+        .send_json(serde_json::json!({"genetec": "0a9b8c7d-0000-4000-8000-00000000d001"}))
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body: Value = resp.body_mut().read_json().unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["place"]["external_ids"]["genetec"],
+        "0a9b8c7d-0000-4000-8000-00000000d001"
+    );
+    // One vendor id names one door.
+    let resp = TestServer::agent()
+        .put(format!(
+            "{}/api/v1/places/osl-lobby/external_ids",
+            server.url
+        ))
+        .header("Authorization", format!("Bearer {}", server.token))
+        .send_json(serde_json::json!({"genetec": "0A9B8C7D-0000-4000-8000-00000000D001"}))
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
 
     // CEF over syslog TCP, the door named only by its Genetec GUID.
     let line = format!(
@@ -137,21 +166,75 @@ fn vendor_ids_put_physical_events_on_their_doors_and_unknown_ids_show_as_gaps() 
     assert_eq!(e["place"]["door"], "osl-srv-door", "{e}");
     assert_eq!(e["place"]["zone"], "osl-srv", "{e}");
     assert_eq!(e["place"]["site"], "osl", "{e}");
-    assert_eq!(server.total("zone:\"osl-srv\" AND place.ids.door:\"0A9B8C7D-0000-4000-8000-00000000D001\""), 1);
+    assert_eq!(
+        server
+            .total("zone:\"osl-srv\" AND place.ids.door:\"0A9B8C7D-0000-4000-8000-00000000D001\""),
+        1
+    );
 
     // Both sources are placed.
     for source in ["doors", "syslog"] {
         let place = place_gaps(&server, source);
-        assert_eq!((place["events"].as_u64(), place["unresolved"].as_u64()), (Some(1), Some(0)), "{source}: {place}");
+        assert_eq!(
+            (place["events"].as_u64(), place["unresolved"].as_u64()),
+            (Some(1), Some(0)),
+            "{source}: {place}"
+        );
     }
 
     // A door nobody mapped: a gap, with the id to map.
-    deliver(&server, &verkada_body("ffff0000-dead-door-0000-000000000001", now));
-    eventually(&server, "source:doors AND place.ids.door:\"ffff0000-dead-door-0000-000000000001\"");
+    deliver(
+        &server,
+        &verkada_body("ffff0000-dead-door-0000-000000000001", now),
+    );
+    eventually(
+        &server,
+        "source:doors AND place.ids.door:\"ffff0000-dead-door-0000-000000000001\"",
+    );
     let place = place_gaps(&server, "doors");
-    assert_eq!((place["events"].as_u64(), place["unresolved"].as_u64()), (Some(2), Some(1)), "{place}");
-    assert_eq!(place["top_unknown"][0]["identifier"], "verkada door id", "{place}");
-    assert_eq!(place["top_unknown"][0]["value"], "ffff0000-dead-door-0000-000000000001", "{place}");
+    assert_eq!(
+        (place["events"].as_u64(), place["unresolved"].as_u64()),
+        (Some(2), Some(1)),
+        "{place}"
+    );
+    assert_eq!(
+        place["top_unknown"][0]["identifier"], "verkada door id",
+        "{place}"
+    );
+    assert_eq!(
+        place["top_unknown"][0]["value"], "ffff0000-dead-door-0000-000000000001",
+        "{place}"
+    );
+
+    // Once most of its physical events are unplaced, the sources page warns about it.
+    let console = server.admin_console();
+    assert!(!console.get("/sources").body.contains("Mostly unplaced"));
+    for n in 2..4 {
+        let id = format!("ffff0000-dead-door-0000-00000000000{n}");
+        deliver(&server, &verkada_body(&id, now));
+        eventually(
+            &server,
+            &format!("source:doors AND place.ids.door:\"{id}\""),
+        );
+    }
+    let page = console.get("/sources");
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.body.matches("Mostly unplaced").count(),
+        1,
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("3 of 4 events (75 %) have no place in the directory"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("verkada door id ffff0000-dead-door-0000-000000000001 (1)")
+    );
 
     // And the command line says so, in columns.
     let out = support::tandem()
@@ -160,9 +243,16 @@ fn vendor_ids_put_physical_events_on_their_doors_and_unknown_ids_show_as_gaps() 
         .env("TANDEM_TOKEN", &server.token)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = String::from_utf8(out.stdout).unwrap();
-    assert!(out.contains("1 of 2 (50 %)"), "{out}");
-    assert!(out.contains("verkada door id ffff0000-dead-door-0000-000000000001"), "{out}");
+    assert!(out.contains("3 of 4 (75 %)"), "{out}");
+    assert!(
+        out.contains("verkada door id ffff0000-dead-door-0000-000000000001"),
+        "{out}"
+    );
     server.terminate();
 }

@@ -903,7 +903,10 @@ fn place(event: &mut Event, fields: &Fields<'_>) {
     // this event": for an access-control system, the controller or reader.
     let system = event.source.vendor.as_deref().map(system_of);
     if let Some(id) = fields.get("deviceExternalId") {
-        place.ids.entry("device".to_owned()).or_insert_with(|| id.to_owned());
+        place
+            .ids
+            .entry("device".to_owned())
+            .or_insert_with(|| id.to_owned());
         let device = event.device_mut();
         device.external_id = Some(id.to_owned());
         device.system.clone_from(&system);

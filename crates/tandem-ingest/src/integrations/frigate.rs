@@ -796,7 +796,9 @@ fn camera_place(e: &mut Event, camera: Option<&str>, zone: Option<String>) {
         place.ids.insert("camera".to_owned(), camera.to_owned());
         place.system = Some(SYSTEM.to_owned());
         if let Some(zone) = &zone {
-            place.ids.insert("zone".to_owned(), format!("{camera}/{zone}"));
+            place
+                .ids
+                .insert("zone".to_owned(), format!("{camera}/{zone}"));
         }
         let device = e.device_mut();
         device.hostname = Some(camera.to_owned());
