@@ -215,6 +215,16 @@ impl Directory {
         })
     }
 
+    /// The place `system` calls `id` (an external id from the places file).
+    pub fn place_by_external_id(&self, system: &str, id: &str) -> Option<&PlaceRecord> {
+        self.place(self.index.place_ids.get(&external_key(system, id))?)
+    }
+
+    /// The device `system` calls `id`.
+    pub fn device_by_external_id(&self, system: &str, id: &str) -> Option<&DeviceRecord> {
+        self.device(self.index.device_ids.get(&external_key(system, id))?)
+    }
+
     pub fn group(&self, id: &str) -> Option<&Group> {
         self.groups.get(id)?.current()
     }
@@ -259,6 +269,16 @@ pub(crate) struct Index {
     pub macs: Map<String, String>,
     /// Lower-cased place name → place id.
     pub places: Map<String, String>,
+    /// (system, lower-cased vendor id) → place id.
+    pub place_ids: Map<(String, String), String>,
+    /// (system, lower-cased vendor id) → device id.
+    pub device_ids: Map<(String, String), String>,
+}
+
+/// The key external ids are looked up by: both parts trimmed and lower-cased, so `Verkada`
+/// and `verkada`, or a GUID in either case, match.
+pub(crate) fn external_key(system: &str, id: &str) -> (String, String) {
+    (system.trim().to_lowercase(), id.trim().to_lowercase())
 }
 
 /// `AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff` and `aa:bb:…` all become `aa:bb:cc:dd:ee:ff`.
@@ -355,10 +375,16 @@ impl Index {
             if let Some(mac) = &d.mac {
                 ix.macs.insert(normalise_mac(mac), d.id.clone());
             }
+            for (system, id) in &d.external_ids {
+                ix.device_ids.insert(external_key(system, id), d.id.clone());
+            }
         }
         for p in dir.places() {
             ix.places.insert(p.name.to_lowercase(), p.id.clone());
             ix.places.insert(p.id.to_lowercase(), p.id.clone());
+            for (system, id) in &p.external_ids {
+                ix.place_ids.insert(external_key(system, id), p.id.clone());
+            }
         }
         ix
     }

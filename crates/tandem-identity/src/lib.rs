@@ -21,8 +21,8 @@ mod service;
 
 pub use directory::{Directory, History, Version};
 pub use model::*;
-pub use resolve::Unresolved;
-pub use service::{Gaps, Identity};
+pub use resolve::{UnknownId, Unresolved, is_physical};
+pub use service::{Gaps, Identity, KindGaps, MAX_UNKNOWN_PER_SOURCE, TOP_UNKNOWN, UnknownCount};
 
 /// Why a directory operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -190,7 +190,15 @@ pub struct DeviceRecord {
     /// Place id of where it is installed (servers, cameras, readers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub place: Option<String>,
+    /// The device's id in each vendor system (`verkada: <device_id>`), so an event that names
+    /// the device only by the vendor's id resolves.
+    #[serde(skip_serializing_if = "ExternalIds::is_empty")]
+    pub external_ids: ExternalIds,
 }
+
+/// A record's id in each vendor system: system name (`verkada`, `genetec`, `lenel`,
+/// `frigate`, …, lower case) → that system's id for it.
+pub type ExternalIds = std::collections::BTreeMap<String, String>;
 
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
@@ -257,6 +265,10 @@ pub struct PlaceRecord {
     pub restricted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_hours: Option<AllowedHours>,
+    /// The place's id in each vendor system (`verkada: <door_id>`, `genetec: <door GUID>`,
+    /// `frigate: <camera name>`): resolution matches an event's vendor ids here first.
+    #[serde(skip_serializing_if = "ExternalIds::is_empty")]
+    pub external_ids: ExternalIds,
 }
 
 /// A group (SCIM Groups, HR teams): a name and its member person ids.

@@ -6,14 +6,16 @@
 //!   - { id: osl-a, kind: building, name: Building A, parent: osl }
 //!   - { id: osl-a-srv, kind: zone, name: Server room, parent: osl-a, restricted: true,
 //!       allowed_hours: { from_hour: 7, to_hour: 19 } }
-//!   - { id: osl-a-srv-d1, kind: door, name: Server room door, parent: osl-a-srv }
+//!   - { id: osl-a-srv-d1, kind: door, name: Server room door, parent: osl-a-srv,
+//!       external_ids: { verkada: 8c0e5b7a-…, genetec: 3f2a…-door-guid } }
 //! devices:
 //!   - { id: lap-0042, hostname: lap-0042.nordlys.example, kind: laptop, owner: E1042 }
 //!   - { id: srv-db1, hostname: db1, ips: [10.1.20.5], kind: server, criticality: high, place: osl-a-srv }
 //! ```
 //!
 //! CSV files use the same field names as columns (`ips` separated by `;`, `allowed_hours` as
-//! `7-19`); a file with a `kind` column whose values are place kinds is read as places,
+//! `7-19`, `external_ids` as `verkada=8c0e…;frigate=lobby_cam`, or one `external_ids.<system>`
+//! column per system); a file with a `kind` column whose values are place kinds is read as places,
 //! otherwise as devices. Like the HR import, a file import is idempotent ([`plan`] lists only
 //! records that are new or differ) and never deletes what the file does not mention.
 
@@ -88,6 +90,48 @@ impl RecordsFile {
                     }
                     Some(_) => {}
                 },
+            }
+        }
+        // One vendor id names one record: the same door id on two places would resolve
+        // events to whichever was indexed last.
+        let mut seen = std::collections::HashMap::new();
+        for p in &self.places {
+            for (system, id) in &p.external_ids {
+                let key = crate::directory::external_key(system, id);
+                if key.0.is_empty() || key.1.is_empty() {
+                    return Err(IdentityError::Invalid(format!(
+                        "place `{}`: an external id needs a system and a value",
+                        p.id
+                    )));
+                }
+                let other = seen.insert(key, &p.id).map(String::as_str).or_else(|| {
+                    dir.place_by_external_id(system, id)
+                        .map(|r| r.id.as_str())
+                        .filter(|other| !self.places.iter().any(|q| q.id == *other))
+                });
+                if let Some(other) = other.filter(|o| *o != p.id) {
+                    return Err(IdentityError::Invalid(format!(
+                        "place `{}`: {system} id `{id}` is already place `{other}`'s",
+                        p.id
+                    )));
+                }
+            }
+        }
+        let mut seen = std::collections::HashMap::new();
+        for d in &self.devices {
+            for (system, id) in &d.external_ids {
+                let key = crate::directory::external_key(system, id);
+                let other = seen.insert(key, &d.id).map(String::as_str).or_else(|| {
+                    dir.device_by_external_id(system, id)
+                        .map(|r| r.id.as_str())
+                        .filter(|other| !self.devices.iter().any(|q| q.id == *other))
+                });
+                if let Some(other) = other.filter(|o| *o != d.id) {
+                    return Err(IdentityError::Invalid(format!(
+                        "device `{}`: {system} id `{id}` is already device `{other}`'s",
+                        d.id
+                    )));
+                }
             }
         }
         for d in &self.devices {
@@ -178,8 +222,13 @@ fn parse_csv(bytes: &[u8]) -> Result<RecordsFile, IdentityError> {
         let line = i + 2;
         let row = row.map_err(|e| IdentityError::Invalid(format!("line {line}: {e}")))?;
         let mut obj = serde_json::Map::new();
+        let mut external = serde_json::Map::new();
         for (h, v) in headers.iter().zip(row.iter()) {
             if v.is_empty() {
+                continue;
+            }
+            if let Some(system) = h.strip_prefix("external_ids.") {
+                external.insert(system.trim().to_owned(), v.into());
                 continue;
             }
             let value = match h {
@@ -207,9 +256,30 @@ fn parse_csv(bytes: &[u8]) -> Result<RecordsFile, IdentityError> {
                         })?;
                     serde_json::json!({"from_hour": from, "to_hour": to})
                 }
+                "external_ids" => {
+                    for pair in v.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+                        let (system, id) = pair
+                            .split_once('=')
+                            .map(|(a, b)| (a.trim(), b.trim()))
+                            .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+                            .ok_or_else(|| {
+                                IdentityError::Invalid(format!(
+                                    "line {line}: external_ids `{v}` should look like verkada=8c0e…;frigate=lobby_cam"
+                                ))
+                            })?;
+                        external.insert(system.to_owned(), id.into());
+                    }
+                    continue;
+                }
                 _ => serde_json::Value::String(v.to_owned()),
             };
             obj.insert(h.to_owned(), value);
+        }
+        if !external.is_empty() {
+            obj.insert(
+                "external_ids".to_owned(),
+                serde_json::Value::Object(external),
+            );
         }
         let value = serde_json::Value::Object(obj);
         let err = |e: serde_json::Error| IdentityError::Invalid(format!("line {line}: {e}"));

@@ -16,42 +16,103 @@
 //! swipe one minute after a termination is stored as a terminated person's swipe, and a
 //! later re-hire does not rewrite it.
 //!
-//! Devices resolve by hostname (full or short), MAC or IP, and get their directory id and
-//! owner; places resolve by door, reader, camera or zone name or id, and the event's place is
-//! completed from the directory (building, site, geo) where the source left gaps.
+//! Devices resolve by the vendor's id (`device.external_id` within `device.system`), then by
+//! hostname (full or short), MAC or IP, and get their directory id and owner. Places resolve
+//! by the vendor's ids first (`place.ids` within `place.system`, against the records'
+//! `external_ids`: Verkada sends a `door_id` far more often than a door name), then by door,
+//! reader, camera or zone name or id, then by the place of the event's device; the event's
+//! place is completed from the directory (door, zone, building, site, geo) where the source
+//! left gaps. A physical event that ends up with no place counts as a gap even if it named
+//! none: that is exactly the event a door-based detection cannot use.
 
 use crate::directory::{Directory, normalise_mac, short_name};
-use crate::model::Person;
-use tandem_model::{Event, GeoLocation, PersonRef};
+use crate::model::{Person, PlaceRecord};
+use tandem_model::{Class, Event, GeoLocation, PersonRef};
 
 /// What resolution could not match, for the per-source gap counters.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Unresolved {
     /// The event named someone (user, badge, face) who is not in the directory.
     pub person: bool,
+    /// The event named a device the directory does not know.
     pub device: bool,
+    /// The event has no place the directory knows: it named one that matched nothing, or it
+    /// is a physical event (badge, camera, door or sensor) that named no place at all.
     pub place: bool,
+    /// The event named someone (resolved or not).
+    pub names_person: bool,
+    /// The event named a device (resolved or not).
+    pub names_device: bool,
+    /// The event named a place or is of a physical class, so it should have one.
+    pub needs_place: bool,
+    /// The identifiers that matched nothing, at most one per kind of record.
+    pub unknown: Vec<UnknownId>,
+}
+
+/// One identifier that matched nothing in the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownId {
+    /// `person`, `device` or `place`.
+    pub record: &'static str,
+    /// What kind of identifier: `badge`, `user`, `hostname`, `door name`, `verkada door id`,
+    /// `none` (a physical event that named no place).
+    pub identifier: String,
+    /// The value as the event gave it (empty for `none`).
+    pub value: String,
+}
+
+impl UnknownId {
+    fn new(record: &'static str, identifier: impl Into<String>, value: &str) -> UnknownId {
+        UnknownId {
+            record,
+            identifier: identifier.into(),
+            value: value.to_owned(),
+        }
+    }
+}
+
+/// Event classes that happen somewhere: an event of these classes without a place the
+/// directory knows is a gap even when the source named no place at all.
+pub fn is_physical(class: Class) -> bool {
+    matches!(
+        class,
+        Class::PhysicalAccess
+            | Class::VideoDetection
+            | Class::DeviceStatus
+            | Class::DeviceTelemetry
+    )
 }
 
 impl Directory {
     /// Resolves `event` in place and reports what stayed unresolved.
     pub fn resolve(&self, event: &mut Event) -> Unresolved {
         let mut gaps = Unresolved::default();
+        let a = &event.actor;
+        let named = [&a.uid, &a.user, &a.email, &a.badge, &a.face]
+            .into_iter()
+            .position(Option::is_some);
+        gaps.names_person = named.is_some() || a.person.is_some();
         if event.actor.person.is_none() {
             match self.resolve_person(event) {
                 Some(found) => event.actor.person = Some(found),
                 None => {
                     let a = &event.actor;
-                    gaps.person = a.user.is_some()
-                        || a.uid.is_some()
-                        || a.email.is_some()
-                        || a.badge.is_some()
-                        || a.face.is_some();
+                    let fields = [
+                        ("uid", &a.uid),
+                        ("user", &a.user),
+                        ("email", &a.email),
+                        ("badge", &a.badge),
+                        ("face", &a.face),
+                    ];
+                    if let Some((kind, Some(value))) = named.map(|i| fields[i]) {
+                        gaps.person = true;
+                        gaps.unknown.push(UnknownId::new("person", kind, value));
+                    }
                 }
             }
         }
-        gaps.device = !self.resolve_device(event);
-        gaps.place = !self.resolve_place(event);
+        let device_place = self.resolve_device(event, &mut gaps);
+        self.resolve_place(event, device_place, &mut gaps);
         if event.actor.person.is_none() {
             let owner = event.device.as_ref().and_then(|d| d.owner.clone());
             if let Some(p) = owner.and_then(|id| self.person_ref(&id, event, "device_owner", 0.6)) {
@@ -126,53 +187,121 @@ impl Directory {
         None
     }
 
-    /// Returns whether the event had no device or its device resolved.
-    fn resolve_device(&self, event: &mut Event) -> bool {
-        let Some(device) = event.device.as_mut() else {
-            return true;
-        };
-        if device.id.is_some() {
-            return true;
-        }
+    /// Resolves the event's device (by the vendor's id for its system, then hostname, MAC or
+    /// IP) and returns the place it is installed at, if the directory says.
+    fn resolve_device(&self, event: &mut Event, gaps: &mut Unresolved) -> Option<String> {
+        let device = event.device.as_mut()?;
         let ix = &self.index;
-        let found = device
-            .hostname
-            .as_ref()
-            .and_then(|h| ix.hostnames.get(&h.to_lowercase()))
-            .or_else(|| {
+        let record = if let Some(id) = &device.id {
+            gaps.names_device = true;
+            self.device(id)
+        } else {
+            let by_external = match (&device.system, &device.external_id) {
+                (Some(system), Some(id)) => self.device_by_external_id(system, id),
+                _ => None,
+            };
+            let found = by_external.or_else(|| {
                 device
-                    .mac
+                    .hostname
                     .as_ref()
-                    .and_then(|m| ix.macs.get(&normalise_mac(m)))
-            })
-            .or_else(|| device.ip.as_ref().and_then(|ip| ix.ips.get(ip)));
-        let Some(record) = found.and_then(|id| self.device(id)) else {
-            return device.hostname.is_none() && device.mac.is_none() && device.ip.is_none();
+                    .and_then(|h| ix.hostnames.get(&h.to_lowercase()))
+                    .or_else(|| {
+                        device
+                            .mac
+                            .as_ref()
+                            .and_then(|m| ix.macs.get(&normalise_mac(m)))
+                    })
+                    .or_else(|| device.ip.as_ref().and_then(|ip| ix.ips.get(ip)))
+                    .and_then(|id| self.device(id))
+            });
+            gaps.names_device = device.external_id.is_some()
+                || device.hostname.is_some()
+                || device.mac.is_some()
+                || device.ip.is_some();
+            match found {
+                Some(record) => {
+                    device.id = Some(record.id.clone());
+                    device.owner.clone_from(&record.owner);
+                    if device.kind == tandem_model::DeviceKind::Unknown {
+                        device.kind = record.kind;
+                    }
+                    Some(record)
+                }
+                None => {
+                    let named = [
+                        (
+                            device.system.as_deref().map_or_else(
+                                || "device id".to_owned(),
+                                |s| format!("{s} device id"),
+                            ),
+                            device.external_id.clone(),
+                        ),
+                        ("hostname".to_owned(), device.hostname.clone()),
+                        ("mac".to_owned(), device.mac.clone()),
+                        ("ip".to_owned(), device.ip.map(|ip| ip.to_string())),
+                    ]
+                    .into_iter()
+                    .find_map(|(k, v)| v.map(|v| (k, v)));
+                    if let Some((kind, value)) = named {
+                        gaps.device = true;
+                        gaps.unknown.push(UnknownId::new("device", kind, &value));
+                    }
+                    None
+                }
+            }
         };
-        device.id = Some(record.id.clone());
-        device.owner.clone_from(&record.owner);
-        if device.kind == tandem_model::DeviceKind::Unknown {
-            device.kind = record.kind;
-        }
-        // A server or camera has a fixed place: an event about it happened there.
-        if let Some(place) = &record.place
-            && event.place.is_none()
-        {
-            event.place_mut().zone = Some(place.clone());
-        }
-        true
+        // A server, camera or reader has a fixed place: an event about it happened there.
+        record.and_then(|r| r.place.clone())
     }
 
-    /// Returns whether the event had no place or its place resolved.
-    fn resolve_place(&self, event: &mut Event) -> bool {
-        let Some(place) = event.place.as_mut() else {
-            return true;
+    /// The place the event's own identifiers name: vendor ids first (within the event's
+    /// system), then names, most specific first.
+    fn named_place(&self, place: &tandem_model::Place) -> Option<&PlaceRecord> {
+        let by_id = place.system.as_deref().and_then(|system| {
+            place.ids_most_specific().find_map(|(what, id)| {
+                if what == "device" {
+                    let device = self.device_by_external_id(system, id)?;
+                    self.place(device.place.as_deref()?)
+                } else {
+                    self.place_by_external_id(system, id)
+                }
+            })
+        });
+        by_id.or_else(|| place.most_specific().find_map(|n| self.find_place(n)))
+    }
+
+    /// Completes the event's place from the directory and records a gap when it has none.
+    fn resolve_place(
+        &self,
+        event: &mut Event,
+        device_place: Option<String>,
+        gaps: &mut Unresolved,
+    ) {
+        let names_place = event.place.as_ref().is_some_and(|p| {
+            p.ids_most_specific().next().is_some() || p.most_specific().next().is_some()
+        });
+        gaps.needs_place = names_place || is_physical(event.class);
+        let found = event
+            .place
+            .as_ref()
+            .and_then(|p| self.named_place(p))
+            .or_else(|| self.place(device_place.as_deref()?));
+        let Some(record) = found else {
+            if gaps.needs_place {
+                gaps.place = true;
+                let (kind, value) = event
+                    .place
+                    .as_ref()
+                    .and_then(place_identifier)
+                    .unwrap_or_else(|| ("none".to_owned(), String::new()));
+                gaps.unknown.push(UnknownId::new("place", kind, &value));
+            }
+            return;
         };
-        let Some(record) = place.most_specific().find_map(|n| self.find_place(n)) else {
-            return place.most_specific().next().is_none();
-        };
+        let record_id = record.id.clone();
+        let place = event.place_mut();
         use crate::model::PlaceKind::*;
-        for p in self.lineage(&record.id) {
+        for p in self.lineage(&record_id) {
             let slot = match p.kind {
                 Site => &mut place.site,
                 Building => &mut place.building,
@@ -195,8 +324,31 @@ impl Directory {
                 });
             }
         }
-        true
     }
+}
+
+/// The most specific identifier a place gives, for the gap report: a vendor id
+/// (`verkada door id`), else a name (`door name`).
+fn place_identifier(place: &tandem_model::Place) -> Option<(String, String)> {
+    let system = place.system.as_deref().unwrap_or("vendor");
+    place
+        .ids_most_specific()
+        .next()
+        .map(|(what, id)| (format!("{system} {what} id"), id.to_owned()))
+        .or_else(|| {
+            let p = place;
+            [
+                ("door", &p.door),
+                ("reader", &p.reader),
+                ("camera", &p.camera),
+                ("zone", &p.zone),
+                ("floor", &p.floor),
+                ("building", &p.building),
+                ("site", &p.site),
+            ]
+            .into_iter()
+            .find_map(|(k, v)| v.as_ref().map(|v| (format!("{k} name"), v.clone())))
+        })
 }
 
 fn person_ref(p: &Person, method: &str, confidence: f32) -> PersonRef {

@@ -229,7 +229,8 @@ fn gaps_are_counted_per_source() {
         badge_event("2026-03-05T09:00:00Z", "99999"),
     ];
     id.resolve_batch("badges", &mut events);
-    let gaps = id.gaps()["badges"];
+    let all = id.gaps();
+    let gaps = &all["badges"];
     assert_eq!((gaps.events, gaps.person), (2, 1));
 }
 

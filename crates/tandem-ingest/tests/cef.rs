@@ -330,3 +330,46 @@ proptest! {
         prop_assert_eq!(r.get("k"), Some("1"));
     }
 }
+
+/// Access-control systems often name a door only by their own id (Genetec's door GUID,
+/// a controller's external id): the event must keep those ids, under the system they belong
+/// to, and still count as physical access.
+#[test]
+fn an_access_event_naming_the_door_only_by_id() {
+    let line = "<134>1 2026-03-04T09:20:00Z sc-01 SecurityCenter - - - CEF:0|Genetec|Security Center|5.12|AccessGranted|Access granted|2|rt=1772616000000 cs1Label=Door GUID cs1=0A9B8C7D-0000-4000-8000-00000000D001 cs2Label=Reader ID cs2=rdr-77 cs4Label=Credential cs4=40123";
+    let e = decode(line);
+    assert_eq!((e.class, e.activity), (C::PhysicalAccess, A::Granted));
+    let place = e.place.as_ref().unwrap();
+    assert_eq!(place.door, None);
+    assert_eq!(place.system.as_deref(), Some("genetec"));
+    assert_eq!(place.ids["door"], "0A9B8C7D-0000-4000-8000-00000000D001");
+    assert_eq!(place.ids["reader"], "rdr-77");
+
+    // No door field at all, only the spec's `deviceExternalId` and a door number.
+    let line = "CEF:0|Lenel|OnGuard|8.0|1|Access Denied|5|rt=1772616010000 deviceExternalId=panel-3 cs1Label=Door Number cs1=12 cs4Label=Badge ID cs4=40777";
+    let e = decode(line);
+    assert_eq!((e.class, e.activity), (C::PhysicalAccess, A::Denied));
+    let place = e.place.as_ref().unwrap();
+    assert_eq!(place.system.as_deref(), Some("lenel"));
+    assert_eq!(place.ids["door"], "12");
+    assert_eq!(place.ids["device"], "panel-3");
+    let device = e.device.as_ref().unwrap();
+    assert_eq!(
+        (device.external_id.as_deref(), device.system.as_deref()),
+        (Some("panel-3"), Some("lenel"))
+    );
+}
+
+#[test]
+fn access_control_systems_have_stable_names() {
+    for (vendor, system) in [
+        ("Genetec", "genetec"),
+        ("Genetec Inc.", "genetec"),
+        ("LenelS2", "lenel"),
+        ("Lenel", "lenel"),
+        ("Software House", "ccure"),
+        ("Acme Doors", "acmedoors"),
+    ] {
+        assert_eq!(cef::system_of(vendor), system, "{vendor}");
+    }
+}

@@ -85,7 +85,12 @@ fn documentation_messages_in_order() {
     assert_eq!(det.zones, ["driveway"]);
     let place = new.place.as_ref().unwrap();
     assert_eq!(place.camera.as_deref(), Some("front_door"));
-    assert_eq!(place.zone.as_deref(), Some("driveway"));
+    // Frigate's zone is a region of the camera's picture, not the directory's zone.
+    assert_eq!(place.camera_zone.as_deref(), Some("driveway"));
+    assert_eq!(place.zone, None);
+    assert_eq!(place.system.as_deref(), Some("frigate"));
+    assert_eq!(place.ids["camera"], "front_door");
+    assert_eq!(place.ids["zone"], "front_door/driveway");
     let device = new.device.as_ref().unwrap();
     assert_eq!(
         (device.hostname.as_deref(), device.kind),
@@ -109,7 +114,10 @@ fn documentation_messages_in_order() {
         .unwrap();
     assert_eq!(det.sub_label.as_deref(), Some("John Smith"));
     assert_eq!(det.zones, ["yard", "driveway"]);
-    assert_eq!(update.place.as_ref().unwrap().zone.as_deref(), Some("yard"));
+    assert_eq!(
+        update.place.as_ref().unwrap().camera_zone.as_deref(),
+        Some("yard")
+    );
     assert_eq!(
         update.attrs["changed"],
         json!(["sub_label", "entered_zones"])
@@ -150,7 +158,7 @@ fn documentation_messages_in_order() {
         ("person", Some("Bob"))
     );
     assert_eq!(
-        review_update.place.as_ref().unwrap().zone.as_deref(),
+        review_update.place.as_ref().unwrap().camera_zone.as_deref(),
         Some("front_yard")
     );
     let review_end = &stored[6][0];
@@ -439,4 +447,46 @@ fn envelope() -> impl Strategy<Value = serde_json::Value> {
             top.insert("after".into(), serde_json::Value::Object(after));
             serde_json::Value::Object(top)
         })
+}
+
+/// A camera whose regions are named "door" and "desk" by whoever drew them, at a site whose
+/// directory calls the zone "osl-lobby": the event must carry the camera's region apart and
+/// leave `place.zone` to the directory, and resolution must fill it.
+#[test]
+fn frigate_zones_that_differ_from_the_directory_stay_camera_regions() {
+    let mut d = FrigateDecoder::new("frigate");
+    let payload = r#"{"type":"new","before":null,"after":{"id":"1772615701.1-abc","camera":"lobby_cam","frame_time":1772615701.5,"label":"person","sub_label":null,"top_score":0.91,"score":0.9,"false_positive":false,"start_time":1772615701.1,"end_time":null,"current_zones":["door","desk"],"entered_zones":["door","desk"],"has_snapshot":true,"has_clip":false}}"#;
+    let mut e = one(&mut d, "frigate/events", payload);
+    {
+        let place = e.place.as_ref().unwrap();
+        assert_eq!(place.zone, None);
+        assert_eq!(place.camera_zone.as_deref(), Some("door"));
+        assert_eq!(place.ids["zone"], "lobby_cam/door");
+        let device = e.device.as_ref().unwrap();
+        assert_eq!(
+            (device.external_id.as_deref(), device.system.as_deref()),
+            (Some("lobby_cam"), Some("frigate"))
+        );
+    }
+    let yaml = "places:\n\
+      - { id: osl, kind: site, name: Oslo }\n\
+      - { id: osl-lobby, kind: zone, name: Lobby, parent: osl }\n\
+      - { id: door, kind: zone, name: Door, parent: osl }\n\
+      - { id: osl-lobby-cam, kind: camera, name: Lobby camera, parent: osl-lobby, external_ids: { frigate: lobby_cam } }\n";
+    let file = tandem_identity::records::RecordsFile::parse("p.yaml", yaml.as_bytes()).unwrap();
+    let mut dir = tandem_identity::Directory::default();
+    let mut changes = tandem_identity::records::plan(&dir, &file, "t", at("2026-01-01T00:00:00Z"))
+        .unwrap()
+        .changes;
+    for (i, c) in changes.iter_mut().enumerate() {
+        c.seq = i as u64 + 1;
+    }
+    dir.apply(&changes).unwrap();
+    let gaps = dir.resolve(&mut e);
+    assert!(!gaps.place, "{gaps:?}");
+    let place = e.place.unwrap();
+    // Not the directory's unrelated zone that happens to be called "door".
+    assert_eq!(place.zone.as_deref(), Some("osl-lobby"));
+    assert_eq!(place.site.as_deref(), Some("osl"));
+    assert_eq!(place.camera_zone.as_deref(), Some("door"));
 }

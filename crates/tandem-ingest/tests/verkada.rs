@@ -359,3 +359,29 @@ proptest! {
         );
     }
 }
+
+/// Verkada's `door_info` is optional; `door_id` and `device_id` are always there. A delivery
+/// without `door_info` must still say which door, by Verkada's ids.
+#[test]
+fn a_delivery_without_door_info_keeps_verkadas_ids() {
+    let e = decode("door_granted_without_door_info");
+    assert_eq!(e.class, C::PhysicalAccess);
+    let place = e.place.as_ref().expect("a place from the ids");
+    assert_eq!(place.door, None);
+    assert_eq!(place.system.as_deref(), Some("verkada"));
+    assert_eq!(place.ids["door"], "8c0e1a55-3f2d-4d6e-b1a0-5b9f2c7d1e42");
+    assert_eq!(place.ids["device"], "0c81dca6-8fe9-40fa-b924-f3d07e920b6b");
+    let device = e.device.as_ref().unwrap();
+    assert_eq!(
+        device.external_id.as_deref(),
+        Some("0c81dca6-8fe9-40fa-b924-f3d07e920b6b")
+    );
+    assert_eq!(device.system.as_deref(), Some("verkada"));
+    assert!(e.message.contains("8c0e1a55"), "{}", e.message);
+
+    // With `door_info`, the site's id is kept too.
+    let e = decode("door_granted");
+    let place = e.place.as_ref().unwrap();
+    assert_eq!(place.door.as_deref(), Some("HQ Lobby East"));
+    assert_eq!(place.ids["site"], "f53e3b84-e534-4de5-821c-5263d96d3623");
+}

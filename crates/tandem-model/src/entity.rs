@@ -1,6 +1,7 @@
 //! Who, where and what an event is about.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
@@ -76,6 +77,21 @@ pub struct Place {
     pub camera: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub geo: Option<GeoLocation>,
+    /// The sending system's own ids for the place, by what they name (`door`, `reader`,
+    /// `camera`, `zone`, `site`, `device`), exactly as received: Verkada's `door_id`, a
+    /// Genetec door GUID, a Frigate camera name. Vendors often send an id and no name, so
+    /// resolution matches these against the directory's external ids first.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub ids: BTreeMap<String, String>,
+    /// The system [`Place::ids`] belong to (`verkada`, `genetec`, `lenel`, `ccure`,
+    /// `frigate`, …): an id means something only within its system.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// The camera's own region the object was in (a Frigate zone such as `driveway`). Kept
+    /// apart from [`Place::zone`], which is the directory's zone: camera regions are named
+    /// per camera and would otherwise overwrite it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub camera_zone: Option<String>,
 }
 
 /// A geographic position, with the names a geo-IP lookup or a site record gives.
@@ -129,6 +145,13 @@ pub struct Device {
     pub kind: DeviceKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub os: Option<String>,
+    /// The sending system's own id for the device (Verkada's `device_id`), matched against
+    /// the directory's external ids for [`Device::system`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// The system [`Device::external_id`] belongs to (`verkada`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -202,6 +225,19 @@ impl Actor {
 impl Place {
     pub fn is_empty(&self) -> bool {
         *self == Place::default()
+    }
+
+    /// The vendor ids the event gives, most specific first, as (what it names, id).
+    pub fn ids_most_specific(&self) -> impl Iterator<Item = (&str, &str)> {
+        const ORDER: [&str; 8] = [
+            "door", "reader", "zone", "camera", "device", "floor", "building", "site",
+        ];
+        ORDER.into_iter().filter_map(|k| {
+            self.ids
+                .get(k)
+                .map(|v| (k, v.trim()))
+                .filter(|(_, v)| !v.is_empty())
+        })
     }
 
     /// The names the event gives, most specific first: door, reader, camera, zone, floor,

@@ -944,6 +944,21 @@ fn sparkline(counts: &[u64]) -> minijinja::Value {
     context! { points => points.join(" "), max => max, total => counts.iter().sum::<u64>() }
 }
 
+/// The warning for a source most of whose physical events have no place the directory
+/// knows (door ids nobody mapped, a vendor that sends no place at all): such a source feeds
+/// the physical detections nothing they can use. `None` when the source is fine.
+fn mostly_unplaced(g: &tandem_identity::Gaps) -> Option<String> {
+    let place = g.resolution.get("place")?;
+    (g.physical_events > 0 && place.events > 0 && place.unresolved * 2 > place.events).then(|| {
+        format!(
+            "{} of {} events ({:.0} %) have no place in the directory",
+            place.unresolved,
+            place.events,
+            place.unresolved_share * 100.0
+        )
+    })
+}
+
 /// `GET /sources`: each source's health, its volume over the last day, and the latest dead
 /// letters with the reason and the line as received.
 pub async fn sources_page(
@@ -970,6 +985,7 @@ pub async fn sources_page(
     .await;
     match result {
         Ok(Ok((registered, stats, letters, volume))) => {
+            let gaps = state.identity.gaps();
             let rows: Vec<_> = stats
                 .iter()
                 .map(|s| {
@@ -983,6 +999,36 @@ pub async fn sources_page(
                         events_per_minute => format!("{:.1}", s.events_per_minute),
                         events_total => s.events_total, dead_letters_total => s.dead_letters_total,
                         spark => sparkline(&line),
+                        unplaced => gaps.get(&s.name).and_then(mostly_unplaced),
+                    }
+                })
+                .collect();
+            let gap_rows: Vec<_> = gaps
+                .iter()
+                .map(|(name, g)| {
+                    let kind = |k: &str| {
+                        let kg = g.resolution.get(k).cloned().unwrap_or_default();
+                        let top: Vec<String> = kg
+                            .top_unknown
+                            .iter()
+                            .take(3)
+                            .map(|u| {
+                                if u.value.is_empty() {
+                                    format!("{} ({})", u.identifier, u.events)
+                                } else {
+                                    format!("{} {} ({})", u.identifier, u.value, u.events)
+                                }
+                            })
+                            .collect();
+                        context! {
+                            events => kg.events, unresolved => kg.unresolved,
+                            share => format!("{:.0} %", kg.unresolved_share * 100.0),
+                            top => top,
+                        }
+                    };
+                    context! {
+                        name => name.clone(), events => g.events, physical_events => g.physical_events,
+                        person => kind("person"), place => kind("place"), device => kind("device"),
                     }
                 })
                 .collect();
@@ -998,7 +1044,7 @@ pub async fn sources_page(
             render(
                 "sources.html",
                 context! {
-                    sources => rows, letters => letters, source => params.source,
+                    sources => rows, letters => letters, source => params.source, gaps => gap_rows,
                     can_manage => v.can(Permission::ManageSources), ..v.base("sources")
                 },
             )

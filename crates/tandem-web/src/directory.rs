@@ -273,6 +273,72 @@ pub async fn import_records(
     Ok(Json(json!({ "dry_run": params.dry_run, "plan": plan })))
 }
 
+/// Replaces a place's or device's `external_ids` with `ids`, through the same validation and
+/// change log as a places-file import (a vendor id already another record's is refused).
+async fn set_external_ids(
+    who: Principal,
+    state: AppState,
+    kind: &'static str,
+    id: String,
+    ids: tandem_identity::ExternalIds,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Permission::ImportDirectory)?;
+    let identity = state.identity.clone();
+    let target = id.clone();
+    let record = tokio::task::spawn_blocking(move || -> Result<Value, ApiError> {
+        let dir = identity.snapshot();
+        let missing = || ApiError::new(StatusCode::NOT_FOUND, format!("no {kind} `{target}`"));
+        let mut file = records::RecordsFile::default();
+        let record = if kind == "place" {
+            let mut place = dir.place(&target).cloned().ok_or_else(missing)?;
+            place.external_ids = ids;
+            let v = json!(place);
+            file.places.push(place);
+            v
+        } else {
+            let mut device = dir.device(&target).cloned().ok_or_else(missing)?;
+            device.external_ids = ids;
+            let v = json!(device);
+            file.devices.push(device);
+            v
+        };
+        let mut plan = records::plan(&dir, &file, "api:external_ids", chrono::Utc::now())?;
+        identity.commit(std::mem::take(&mut plan.changes))?;
+        Ok(record)
+    })
+    .await??;
+    crate::audit::by(
+        &state,
+        &who,
+        "directory.external_ids",
+        &format!("{kind}:{id}"),
+        json!({ "external_ids": record["external_ids"] }),
+    )
+    .await;
+    Ok(Json(json!({ kind: record })))
+}
+
+/// `PUT /api/v1/places/{id}/external_ids`: `{"verkada": "<door_id>", …}` replaces the
+/// place's vendor ids.
+pub async fn set_place_external_ids(
+    who: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(ids): Json<tandem_identity::ExternalIds>,
+) -> Result<Json<Value>, ApiError> {
+    set_external_ids(who, state, "place", id, ids).await
+}
+
+/// `PUT /api/v1/devices/{id}/external_ids`: the same for a device.
+pub async fn set_device_external_ids(
+    who: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(ids): Json<tandem_identity::ExternalIds>,
+) -> Result<Json<Value>, ApiError> {
+    set_external_ids(who, state, "device", id, ids).await
+}
+
 /// `GET /api/v1/directory/gaps`: per source, how many events named someone or something
 /// the directory does not know.
 pub async fn gaps(_who: Principal, State(state): State<AppState>) -> Json<Value> {

@@ -231,6 +231,18 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             get(directory::place),
         ),
         r(
+            Method::PUT,
+            "/api/v1/places/{id}/external_ids",
+            Needs(ImportDirectory),
+            put(directory::set_place_external_ids),
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/devices/{id}/external_ids",
+            Needs(ImportDirectory),
+            put(directory::set_device_external_ids),
+        ),
+        r(
             Method::POST,
             "/api/v1/directory/hr",
             Needs(ImportDirectory),

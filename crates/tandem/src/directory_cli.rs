@@ -188,7 +188,8 @@ pub enum DirectoryAction {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Shows, per source, identifiers the directory could not resolve.
+    /// Shows, per source, the share of events with no known person, place or device, and
+    /// the most frequent unknown identifiers.
     Gaps,
 }
 
@@ -266,29 +267,94 @@ pub fn directory(args: DirectoryArgs) -> anyhow::Result<()> {
                 v["devices"],
                 v["places"]
             );
-            say!(
-                "{:<16} {:>10} {:>16} {:>16} {:>16}",
-                "SOURCE",
-                "EVENTS",
-                "UNKNOWN PERSON",
-                "UNKNOWN DEVICE",
-                "UNKNOWN PLACE"
-            );
-            if let Some(sources) = v["sources"].as_object() {
-                for (name, g) in sources {
-                    say!(
-                        "{:<16} {:>10} {:>16} {:>16} {:>16}",
-                        name,
-                        g["events"],
-                        g["person"],
-                        g["device"],
-                        g["place"]
-                    );
-                }
+            for line in gaps_table(&v) {
+                say!("{line}");
             }
         }
     }
     Ok(())
+}
+
+/// `n of m (p %)` for one kind of record of one source.
+fn share(kind: &Value) -> String {
+    let events = kind["events"].as_u64().unwrap_or(0);
+    let unresolved = kind["unresolved"].as_u64().unwrap_or(0);
+    if events == 0 {
+        return "-".to_owned();
+    }
+    format!(
+        "{unresolved} of {events} ({:.0} %)",
+        unresolved as f64 * 100.0 / events as f64
+    )
+}
+
+/// The gaps report as lines: a table whose columns fit the widest cell (names and numbers
+/// of any length line up), then the most frequent unknown identifiers per source.
+/// Cells are escaped before they are measured, so what is counted is what is printed.
+fn gaps_table(v: &Value) -> Vec<String> {
+    let cell = |s: String| crate::terminal::escape(&s).into_owned();
+    let header = [
+        "SOURCE",
+        "EVENTS",
+        "PHYSICAL",
+        "UNKNOWN PERSON",
+        "UNPLACED",
+        "UNKNOWN DEVICE",
+    ];
+    let mut rows: Vec<[String; 6]> = vec![header.map(str::to_owned)];
+    let empty = serde_json::Map::new();
+    let sources = v["sources"].as_object().unwrap_or(&empty);
+    for (name, g) in sources {
+        let r = &g["resolution"];
+        rows.push([
+            cell(name.clone()),
+            g["events"].as_u64().unwrap_or(0).to_string(),
+            g["physical_events"].as_u64().unwrap_or(0).to_string(),
+            share(&r["person"]),
+            share(&r["place"]),
+            share(&r["device"]),
+        ]);
+    }
+    let mut widths = [0usize; 6];
+    for row in &rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = vec![format!(
+        "directory: {} people, {} devices, {} places",
+        v["people"], v["devices"], v["places"]
+    )];
+    for row in &rows {
+        let mut line = format!("{:<w$}", row[0], w = widths[0]);
+        for (c, w) in row.iter().zip(widths).skip(1) {
+            line.push_str(&format!("  {c:>w$}"));
+        }
+        out.push(line.trim_end().to_owned());
+    }
+    for (name, g) in sources {
+        for kind in ["person", "place", "device"] {
+            let top = g["resolution"][kind]["top_unknown"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if top.is_empty() {
+                continue;
+            }
+            out.push(cell(format!("{name}: unknown {kind} identifiers")));
+            for u in top {
+                let value = u["value"].as_str().unwrap_or("");
+                out.push(cell(format!(
+                    "  {:>8}  {}{}{}",
+                    u["events"].as_u64().unwrap_or(0),
+                    u["identifier"].as_str().unwrap_or(""),
+                    if value.is_empty() { "" } else { " " },
+                    value
+                )));
+            }
+        }
+    }
+    out
 }
 
 #[derive(Args)]
@@ -327,4 +393,56 @@ pub fn findings(args: FindingsArgs) -> anyhow::Result<()> {
     }
     say!("{} findings", v["total"]);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Numbers used to be printed through JSON's `Display`, which ignores widths, so the
+    /// columns drifted with every digit; long source names pushed them further.
+    #[test]
+    fn gaps_columns_line_up_whatever_the_widths() {
+        let kind = |events: u64, unresolved: u64| serde_json::json!({"events": events, "unresolved": unresolved, "top_unknown": []});
+        let v = serde_json::json!({
+            "people": 3, "devices": 1, "places": 12,
+            "sources": {
+                "a-very-long-source-name-for-badges": {
+                    "events": 1234567, "physical_events": 1234567,
+                    "resolution": {"person": kind(1234567, 3), "place": kind(1234567, 1234567), "device": kind(0, 0)}
+                },
+                "s": {
+                    "events": 5, "physical_events": 0,
+                    "resolution": {"person": kind(5, 0), "place": kind(1, 1), "device": kind(2, 1)}
+                }
+            }
+        });
+        let lines = gaps_table(&v);
+        let table = &lines[1..4];
+        // Every right-aligned column ends at the same position on every line.
+        // Where each cell ends: before a run of two spaces (cells hold single spaces only).
+        let ends = |line: &str| {
+            let chars: Vec<char> = line.chars().collect();
+            let mut ends: Vec<usize> = chars
+                .windows(3)
+                .enumerate()
+                .filter(|(_, w)| w[0] != ' ' && w[1] == ' ' && w[2] == ' ')
+                .map(|(i, _)| i)
+                .collect();
+            ends.push(chars.len() - 1);
+            ends
+        };
+        let header = table[0].clone();
+        assert!(header.starts_with("SOURCE"), "{header}");
+        let expected = ends(&header);
+        for line in table {
+            assert_eq!(line.chars().count(), header.chars().count(), "{lines:#?}");
+            assert_eq!(ends(line)[1..], expected[1..], "{lines:#?}");
+        }
+        assert!(
+            table[1].contains("1234567 of 1234567 (100 %)"),
+            "{lines:#?}"
+        );
+        assert!(table[2].trim_end().ends_with("1 of 2 (50 %)"), "{lines:#?}");
+    }
 }

@@ -410,6 +410,9 @@ enum Role {
     Cardholder,
     Direction,
     Reason,
+    /// The access-control system's own id (GUID) of a door, reader, site, zone, camera or
+    /// controller: what `place.ids.<what>` keeps.
+    Id(&'static str),
 }
 
 fn role_of(label: &str) -> Option<Role> {
@@ -431,6 +434,16 @@ fn role_of(label: &str) -> Option<Role> {
         "cardholder" | "cardholdername" | "person" | "personname" => Role::Cardholder,
         "direction" => Role::Direction,
         "reason" | "denyreason" | "denialreason" => Role::Reason,
+        "doorid" | "doorguid" | "doorno" | "doornumber" | "accesspointid" | "accesspointguid" => {
+            Role::Id("door")
+        }
+        "readerid" | "readerguid" | "readerno" | "readernumber" => Role::Id("reader"),
+        "siteid" | "siteguid" | "facilityid" | "partitionid" => Role::Id("site"),
+        "zoneid" | "zoneguid" | "areaid" | "areaguid" => Role::Id("zone"),
+        "cameraid" | "cameraguid" => Role::Id("camera"),
+        "deviceid" | "deviceguid" | "controllerid" | "controllerguid" | "panelid" | "unitid" => {
+            Role::Id("device")
+        }
         _ => return None,
     })
 }
@@ -754,9 +767,15 @@ fn classify(event: &mut Event, record: &CefRecord, fields: &Fields<'_>) {
             "entry",
         ],
     ) || has_word(&text, "pin")
-        || [Role::Door, Role::Reader, Role::Card]
-            .iter()
-            .any(|r| fields.role(*r).is_some());
+        || [
+            Role::Door,
+            Role::Reader,
+            Role::Card,
+            Role::Id("door"),
+            Role::Id("reader"),
+        ]
+        .iter()
+        .any(|r| fields.role(*r).is_some());
     let denial = any(
         &text,
         &["denied", "deny", "reject", "refused", "not admitted"],
@@ -865,7 +884,7 @@ fn classify(event: &mut Event, record: &CefRecord, fields: &Fields<'_>) {
 
 fn place(event: &mut Event, fields: &Fields<'_>) {
     let set = |role| fields.role(role).map(str::to_owned);
-    let place = tandem_model::Place {
+    let mut place = tandem_model::Place {
         site: set(Role::Site),
         building: set(Role::Building),
         floor: set(Role::Floor),
@@ -873,8 +892,28 @@ fn place(event: &mut Event, fields: &Fields<'_>) {
         door: set(Role::Door),
         reader: set(Role::Reader),
         camera: set(Role::Camera),
-        geo: None,
+        ..Default::default()
     };
+    for what in ["door", "reader", "site", "zone", "camera", "device"] {
+        if let Some(id) = fields.role(Role::Id(what)) {
+            place.ids.insert(what.to_owned(), id.to_owned());
+        }
+    }
+    // `deviceExternalId` is the spec's "name that uniquely identifies the device generating
+    // this event": for an access-control system, the controller or reader.
+    let system = event.source.vendor.as_deref().map(system_of);
+    if let Some(id) = fields.get("deviceExternalId") {
+        place
+            .ids
+            .entry("device".to_owned())
+            .or_insert_with(|| id.to_owned());
+        let device = event.device_mut();
+        device.external_id = Some(id.to_owned());
+        device.system.clone_from(&system);
+    }
+    if !place.ids.is_empty() {
+        place.system = system;
+    }
     if !place.is_empty() {
         event.place = Some(place);
     }
@@ -892,6 +931,27 @@ fn place(event: &mut Event, fields: &Fields<'_>) {
         });
     if let Some(direction) = direction {
         event.physical_mut().direction = Some(direction.to_owned());
+    }
+}
+
+/// The directory's name for an access-control system, from the CEF Device Vendor: `Genetec`
+/// → `genetec`, `Lenel` / `LenelS2` → `lenel`, `Software House` (C-CURE) → `ccure`, any
+/// other vendor lower-cased with spaces and punctuation removed. The places file keys
+/// `external_ids` by these names.
+pub fn system_of(vendor: &str) -> String {
+    let v: String = vendor
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .flat_map(|c| c.to_lowercase())
+        .collect();
+    if v.starts_with("genetec") {
+        "genetec".to_owned()
+    } else if v.starts_with("lenel") {
+        "lenel".to_owned()
+    } else if v.starts_with("softwarehouse") || v.contains("ccure") {
+        "ccure".to_owned()
+    } else {
+        v
     }
 }
 

@@ -34,8 +34,8 @@
 //! | `physical.detection.score` | `top_score`, else `score` |
 //! | `physical.detection.zones` | `current_zones` (`entered_zones` at `end` when empty) |
 //! | `actor.face` | `sub_label` of a `person`, or a `face` recognition's `name` |
-//! | `place.camera`, `device.hostname` | `camera`; `device.kind` is `camera` |
-//! | `place.zone` | first of `current_zones`, else of `entered_zones` |
+//! | `place.camera`, `device.hostname`, `place.ids.camera`, `device.external_id` | `camera`; `device.kind` is `camera`; `place.system` and `device.system` are `frigate` |
+//! | `place.camera_zone`, `place.ids.zone` | first of `current_zones`, else of `entered_zones`; the id is qualified by the camera (`front_door/yard`). `place.zone` is left to the directory: a camera's region is not a site's zone |
 //! | `attrs` | every `after` field under Frigate's name except `thumbnail` (a base64 JPEG in old versions), plus `type`, `frigate.kind` = `object`, `duration` (s) at `end`, `changed` (what made an `update` worth storing) |
 //!
 //! **What is stored.** Frigate republishes an object on every better snapshot and position
@@ -779,16 +779,35 @@ fn new_event(
     e
 }
 
-/// Sets `place.camera`, `place.zone` and the camera as the device.
+/// The system name Frigate's camera and zone names are kept under (`place.system`,
+/// `device.system`) and looked up by in the directory's `external_ids`.
+pub const SYSTEM: &str = "frigate";
+
+/// Sets `place.camera`, `place.camera_zone`, the Frigate ids and the camera as the device.
+///
+/// Frigate's zones are regions of one camera's picture, named by whoever drew them ("door",
+/// "yard"), not the site's zones: they go to `place.camera_zone` and, qualified by the camera
+/// (`front_door/yard`), to `place.ids.zone`, so that `place.zone` is filled from the
+/// directory by resolution and never with a camera's region name.
 fn camera_place(e: &mut Event, camera: Option<&str>, zone: Option<String>) {
     if let Some(camera) = camera {
-        e.place_mut().camera = Some(camera.to_owned());
+        let place = e.place_mut();
+        place.camera = Some(camera.to_owned());
+        place.ids.insert("camera".to_owned(), camera.to_owned());
+        place.system = Some(SYSTEM.to_owned());
+        if let Some(zone) = &zone {
+            place
+                .ids
+                .insert("zone".to_owned(), format!("{camera}/{zone}"));
+        }
         let device = e.device_mut();
         device.hostname = Some(camera.to_owned());
         device.kind = DeviceKind::Camera;
+        device.external_id = Some(camera.to_owned());
+        device.system = Some(SYSTEM.to_owned());
     }
     if let Some(zone) = zone {
-        e.place_mut().zone = Some(zone);
+        e.place_mut().camera_zone = Some(zone);
     }
 }
 

@@ -80,7 +80,11 @@
 //! keypad code (`*code*` types: an entry code is a secret, not an identifier). Door name →
 //! `place.door`; site name (`door_info.site.name`, `data.site.name`, `site_name`) →
 //! `place.site`; `building_name`, `floor_name` → `place.building`, `place.floor`;
-//! `direction` → `physical.direction` (`in` / `out`). Vendor `Verkada`, product
+//! `direction` → `physical.direction` (`in` / `out`). Verkada's ids, present in every access
+//! event even when `door_info` is not: `door_id` → `place.ids.door`, the site's `site_id` →
+//! `place.ids.site`, `device_id` → `place.ids.device` and `device.external_id`, all with
+//! `place.system` / `device.system` = `verkada`; resolution matches them against the places
+//! file's `external_ids.verkada` before any name. Vendor `Verkada`, product
 //! `Access Control`. `attrs` holds the top-level fields except `data`, and `data`'s fields
 //! as Verkada names them (a `data` field whose name is taken by a top-level one is kept as
 //! `data.<name>`).
@@ -93,6 +97,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 use tandem_model::{Activity, Class, Event, Inference, Outcome, Severity, Timestamp};
+
+/// The system name Verkada's ids are kept under (`place.system`, `device.system`) and looked
+/// up by in the directory's `external_ids`.
+pub const SYSTEM: &str = "verkada";
 
 /// The header Verkada puts the timestamp and signature in.
 pub const SIGNATURE_HEADER: &str = "Verkada-Signature";
@@ -591,6 +599,31 @@ fn access_event(event: &mut Event, kind: &str, data: &Map<String, Value>) {
             *field = Some(v.to_owned());
         }
     }
+    // Verkada's own ids: `door_id` and `device_id` are in every access event, `door_info`
+    // (the names) only sometimes, so the ids are what resolution relies on.
+    let site_id = first_str(
+        data,
+        &[
+            &["door_info", "site", "site_id"],
+            &["door_info", "site_id"],
+            &["site", "site_id"],
+            &["site_id"],
+        ],
+    );
+    let door_id = str_at(data, &["door_id"]);
+    let device_id = str_at(data, &["device_id"]);
+    for (what, id) in [("door", door_id), ("site", site_id), ("device", device_id)] {
+        if let Some(id) = id {
+            let place = event.place_mut();
+            place.ids.insert(what.to_owned(), id.to_owned());
+            place.system = Some(SYSTEM.to_owned());
+        }
+    }
+    if let Some(id) = device_id {
+        let device = event.device_mut();
+        device.external_id = Some(id.to_owned());
+        device.system = Some(SYSTEM.to_owned());
+    }
     if class == Class::PhysicalAccess {
         let direction = match str_at(data, &["direction"]).map(str::to_ascii_lowercase) {
             Some(d) if d == "inbound" || d == "in" => Some("in"),
@@ -602,6 +635,8 @@ fn access_event(event: &mut Event, kind: &str, data: &Map<String, Value>) {
         }
     }
 
+    let door_id = door_id.map(|id| format!("door {id}"));
+    let door = door.or(door_id.as_deref());
     event.message = match (door, event.actor.user.as_deref()) {
         (Some(door), Some(user)) => format!("{kind} at {door} by {user}"),
         (Some(door), None) => format!("{kind} at {door}"),
