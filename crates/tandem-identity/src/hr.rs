@@ -10,6 +10,16 @@
 //! E1001,Alice Berg,alice.berg@nordlys.example,aberg,Finance,E1000,Controller,oslo,2021-03-01,,10442
 //! ```
 //!
+//! Real exports are not that plain, so the file's shape is configured too: the delimiter
+//! (`,`, `;` or TAB detected from the header line) and encoding (UTF-8 with or without a BOM,
+//! else Windows-1252) unless set, a date format per column, and the HR system's own words
+//! mapped to statuses (`aktiv`, `ausgetreten`, `Leave of absence`) and department codes to
+//! names. A value no mapping knows leaves that field as it was and is listed in the plan with
+//! its lines ([`Plan::unmapped`]); it never rejects the row. The plan also says which header
+//! fed which field, marking one matched only by ignoring case, and which configured columns
+//! the file lacks, so a default column name silently matching a differently-cased header, or
+//! a misspelt setting, shows in the dry run.
+//!
 //! The import is idempotent: it compares each row with what the directory holds and plans
 //! only the differences ([`plan`]), so a nightly import of an unchanged file changes
 //! nothing, and `--dry-run` shows the plan without committing it. Dates become effective
