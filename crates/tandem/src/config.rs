@@ -287,7 +287,8 @@ impl SearchConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IdentityConfig {
-    /// HR CSV column names (`[identity.hr]`); defaults match a plain export.
+    /// HR CSV columns, value mappings and file format (`[identity.hr]`, docs/configuration.md);
+    /// defaults match a plain UTF-8 comma-separated export.
     pub hr: tandem_identity::hr::HrColumns,
 }
 
@@ -360,6 +361,12 @@ impl Config {
         let config: Config = toml::Value::Table(value)
             .try_into()
             .context("invalid configuration")?;
+        // A mapping to no status or an unknown encoding stops the start, not every import.
+        config
+            .identity
+            .hr
+            .check()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: identity.hr: {e}"))?;
         Ok(config)
     }
 

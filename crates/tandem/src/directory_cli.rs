@@ -212,6 +212,7 @@ fn post_file(server: &Server, path: &str, file: &PathBuf, dry_run: bool) -> anyh
 
 fn print_plan(v: &Value) {
     let plan = &v["plan"];
+    print_hr_file(plan);
     for line in plan["summary"].as_array().cloned().unwrap_or_default() {
         say!("  {}", line.as_str().unwrap_or(""));
     }
@@ -239,6 +240,68 @@ fn print_plan(v: &Value) {
         "applied"
     };
     say!("{verb}: {}", counts.join(", "));
+}
+
+/// How the server read an HR file: encoding, delimiter, which header fed which field, the
+/// configured columns it lacks and the values no mapping knows (absent for other imports).
+fn print_hr_file(plan: &Value) {
+    let Some(encoding) = plan["encoding"].as_str() else {
+        return;
+    };
+    say!(
+        "read as {encoding}, separated by `{}`",
+        plan["delimiter"].as_str().unwrap_or(",")
+    );
+    for c in plan["columns"].as_array().cloned().unwrap_or_default() {
+        say!(
+            "  {} ← \"{}\"{}",
+            s(&c, "field"),
+            s(&c, "header"),
+            if c["ignoring_case"].as_bool() == Some(true) {
+                " (matched ignoring case)"
+            } else {
+                ""
+            }
+        );
+    }
+    for m in plan["missing_columns"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        say!(
+            "  {}: no column \"{}\" in the file",
+            s(&m, "field"),
+            s(&m, "column")
+        );
+    }
+    let unused: Vec<String> = plan["unused_headers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|h| format!("\"{}\"", h.as_str().unwrap_or("")))
+        .collect();
+    if !unused.is_empty() {
+        say!("  not used: {}", unused.join(", "));
+    }
+    for u in plan["unmapped"].as_array().cloned().unwrap_or_default() {
+        let lines: Vec<String> = u["lines"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        say!(
+            "  unmapped {} `{}` on line{} {}: {} left as it was",
+            s(&u, "field"),
+            s(&u, "value"),
+            if lines.len() == 1 { "" } else { "s" },
+            lines.join(", "),
+            s(&u, "field")
+        );
+    }
 }
 
 pub fn directory(args: DirectoryArgs) -> anyhow::Result<()> {

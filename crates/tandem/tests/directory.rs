@@ -180,3 +180,142 @@ fn bad_directory_input_is_refused_with_the_reason() {
     assert_eq!(status, 404);
     server.terminate();
 }
+
+/// A German HR export as the firm's HR system writes it (`;`, Windows-1252, `TT.MM.JJJJ`,
+/// `aktiv`/`ausgetreten`, department codes), imported through the real server with
+/// `[identity.hr]` set from the environment: the dry run, in the API and on the command line,
+/// says how the file was read, which header fed which field and which values no mapping
+/// knows; the import applies the rest.
+#[test]
+fn a_german_hr_export_is_imported_with_columns_and_words_mapped_in_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tandem-identity/tests/fixtures/hr/personal-export-de.csv");
+    let server = TestServer::start(
+        &dir.path().join("data"),
+        None,
+        &[
+            ("TANDEM_IDENTITY__HR__EMPLOYEE_NUMBER", "Personalnummer"),
+            ("TANDEM_IDENTITY__HR__NAME", ""),
+            ("TANDEM_IDENTITY__HR__GIVEN_NAME", "Vorname"),
+            ("TANDEM_IDENTITY__HR__FAMILY_NAME", "Nachname"),
+            // Differs from the header `E-Mail` in case only: matched, and said so.
+            ("TANDEM_IDENTITY__HR__EMAIL", "e-mail"),
+            ("TANDEM_IDENTITY__HR__USERNAME", "Benutzername"),
+            ("TANDEM_IDENTITY__HR__UPN", ""),
+            ("TANDEM_IDENTITY__HR__DEPARTMENT", "Abteilung"),
+            ("TANDEM_IDENTITY__HR__MANAGER", "Vorgesetzter"),
+            ("TANDEM_IDENTITY__HR__TITLE", "Funktion"),
+            ("TANDEM_IDENTITY__HR__SITE", "Standort"),
+            ("TANDEM_IDENTITY__HR__STATUS", "Status"),
+            ("TANDEM_IDENTITY__HR__HIRED", "Eintrittsdatum"),
+            ("TANDEM_IDENTITY__HR__TERMINATED", "Austrittsdatum"),
+            ("TANDEM_IDENTITY__HR__BADGE", "Ausweisnummer"),
+            ("TANDEM_IDENTITY__HR__CRITICALITY", ""),
+            (
+                "TANDEM_IDENTITY__HR__DATE_FORMATS",
+                r#"{ hired = "%d.%m.%Y", terminated = "%d.%m.%Y" }"#,
+            ),
+            (
+                "TANDEM_IDENTITY__HR__STATUS_VALUES",
+                r#"{ aktiv = "active", ausgetreten = "terminated" }"#,
+            ),
+            (
+                "TANDEM_IDENTITY__HR__DEPARTMENT_VALUES",
+                r#"{ 10 = "Geschäftsführung", 20 = "IT", 30 = "Lager & Disposition" }"#,
+            ),
+        ],
+    );
+    let body = std::fs::read(&export).unwrap();
+    let mut resp = TestServer::agent()
+        .post(format!(
+            "{}/api/v1/directory/hr?dry_run=true&file=personal-export-de.csv",
+            server.url
+        ))
+        .header("Authorization", format!("Bearer {}", server.token))
+        .send(&body[..])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let dry: Value = resp.body_mut().read_json().unwrap();
+    let plan = &dry["plan"];
+    assert_eq!(plan["errors"], json!([]), "{plan}");
+    assert_eq!(plan["new_people"], 5, "{plan}");
+    assert_eq!(
+        (&plan["encoding"], &plan["delimiter"]),
+        (&json!("windows-1252"), &json!(";"))
+    );
+    assert_eq!(
+        plan["unmapped"],
+        json!([
+            { "field": "department", "value": "99", "lines": [6] },
+            { "field": "status", "value": "ruhend", "lines": [5] },
+        ])
+    );
+    assert!(
+        plan["columns"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "field": "email", "header": "E-Mail", "ignoring_case": true })),
+        "{plan}"
+    );
+    assert_eq!(server.get("/api/v1/people", &[]).1["total"], 0);
+
+    let text = cli(
+        &server,
+        &[
+            "directory",
+            "import-hr",
+            export.to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    for line in [
+        "read as windows-1252, separated by `;`",
+        "  employee_number ← \"Personalnummer\"",
+        "  email ← \"E-Mail\" (matched ignoring case)",
+        "  not used: \"Kostenstelle\"",
+        "  unmapped status `ruhend` on line 5: status left as it was",
+        "  unmapped department `99` on line 6: department left as it was",
+        "would apply (dry run): 5 new people",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+
+    let applied = cli(
+        &server,
+        &["directory", "import-hr", export.to_str().unwrap()],
+    );
+    assert!(applied.contains("applied: 5 new people"), "{applied}");
+    let (status, profile) = server.get("/api/v1/people/100233", &[]);
+    assert_eq!(status, 200, "{profile}");
+    assert_eq!(profile["person"]["name"], "Käthe Groß");
+    assert_eq!(profile["person"]["department"], "Lager & Disposition");
+    assert_eq!(profile["person"]["hired"], "2016-09-15");
+    let (_, leaver) = server.get("/api/v1/people/100412", &[]);
+    assert_eq!(leaver["person"]["status"], "terminated", "{leaver}");
+    let (_, dormant) = server.get("/api/v1/people/100519", &[]);
+    assert_eq!(dormant["person"]["status"], "active");
+    assert_eq!(dormant["person"]["department"], "IT");
+    server.terminate();
+}
+
+#[test]
+fn a_status_mapping_to_no_status_stops_the_server_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = support::tandem()
+        .arg("config")
+        .env("TANDEM_DATA_DIR", dir.path())
+        .env(
+            "TANDEM_IDENTITY__HR__STATUS_VALUES",
+            r#"{ aktiv = "working" }"#,
+        )
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("identity.hr: status_values: `aktiv` maps to `working`"),
+        "{err}"
+    );
+}
