@@ -215,6 +215,14 @@ impl Directory {
         })
     }
 
+    /// The place whose `egress_networks` hold `ip` (the most specific network wins): where a
+    /// login from that address was made.
+    pub fn place_by_network(&self, ip: IpAddr) -> Option<&PlaceRecord> {
+        let ip = ip.to_canonical();
+        let (_, id) = self.index.networks.iter().find(|(n, _)| n.contains(&ip))?;
+        self.place(id)
+    }
+
     pub fn group(&self, id: &str) -> Option<&Group> {
         self.groups.get(id)?.current()
     }
@@ -259,6 +267,8 @@ pub(crate) struct Index {
     pub macs: Map<String, String>,
     /// Lower-cased place name → place id.
     pub places: Map<String, String>,
+    /// Places' egress networks, most specific (longest prefix) first.
+    pub networks: Vec<(ipnet::IpNet, String)>,
 }
 
 /// `AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff` and `aa:bb:…` all become `aa:bb:cc:dd:ee:ff`.
@@ -359,7 +369,12 @@ impl Index {
         for p in dir.places() {
             ix.places.insert(p.name.to_lowercase(), p.id.clone());
             ix.places.insert(p.id.to_lowercase(), p.id.clone());
+            for n in &p.egress_networks {
+                ix.networks.push((n.trunc(), p.id.clone()));
+            }
         }
+        ix.networks
+            .sort_by(|a, b| b.0.prefix_len().cmp(&a.0.prefix_len()).then(a.cmp(b)));
         ix
     }
 }
