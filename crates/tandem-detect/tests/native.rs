@@ -86,16 +86,13 @@ fn directory() -> Directory {
         time_zone: Some("Europe/Oslo".into()),
         country: Some("NO".into()),
         city: Some("Oslo".into()),
+        egress_networks: vec!["198.18.10.0/28".parse().unwrap()],
         ..place("osl", PlaceKind::Site, "Oslo HQ", None)
     });
     c.place(place("osl-lobby", PlaceKind::Zone, "Lobby", Some("osl")));
     c.place(PlaceRecord {
         restricted: true,
-        allowed_hours: Some(AllowedHours {
-            from_hour: 7,
-            to_hour: 19,
-            weekends: false,
-        }),
+        allowed_hours: Some(AllowedHours::whole_hours(7, 19, false).unwrap()),
         ..place("osl-srv", PlaceKind::Zone, "Server room", Some("osl"))
     });
     c.place(place(
@@ -551,6 +548,64 @@ fn remote_login_near_misses() {
     assert!(run(&mut d, &dir, &stale, None).is_empty());
 }
 
+/// A login from the site's own egress network is on site, whatever geo-IP makes of the
+/// address (a provider's block placed in New York); the same login from an address that is
+/// not the site's still raises.
+#[test]
+fn a_login_from_the_sites_own_network_is_not_remote() {
+    let dir = directory();
+    let badge = grant(&dir, "2026-11-25T08:00:00Z", "osl-entrance", "1001");
+    let mut d = only(|c| c.remote_login_while_on_site.enabled = true);
+    let on_site = logon(
+        &dir,
+        "2026-11-25T09:30:00Z",
+        "kari",
+        "198.18.10.5",
+        Some(NEW_YORK),
+    );
+    assert!(run(&mut d, &dir, &[badge.clone(), on_site], None).is_empty());
+    let mut d = only(|c| c.remote_login_while_on_site.enabled = true);
+    let away = logon(
+        &dir,
+        "2026-11-25T09:30:00Z",
+        "kari",
+        "203.0.113.9",
+        Some(NEW_YORK),
+    );
+    assert_eq!(run(&mut d, &dir, &[badge, away], None).len(), 1);
+}
+
+/// The near miss every office has: badged in by day, a VPN from home in the same city in the
+/// evening (no badge out). None of the paging rules may raise.
+#[test]
+fn an_evening_login_from_the_home_city_is_quiet() {
+    let dir = directory();
+    let mut c = NativeConfig::default();
+    c.behaviour_baseline.enabled = false;
+    let mut d = native::detections(&c);
+    let events = [
+        grant(&dir, "2026-11-25T07:55:00Z", "osl-entrance", "1001"),
+        grant(&dir, "2026-11-25T08:00:00Z", "osl-office-door", "1001"),
+        logon(
+            &dir,
+            "2026-11-25T08:05:00Z",
+            "kari",
+            "198.18.10.6",
+            Some(OSLO),
+        ),
+        vpn(
+            &dir,
+            "2026-11-25T19:30:00Z",
+            "kari",
+            Activity::Connect,
+            "192.0.2.77",
+            OSLO,
+        ),
+    ];
+    let f = run(&mut d, &dir, &events, Some("2026-11-25T20:00:00Z"));
+    assert!(f.is_empty(), "{f:#?}");
+}
+
 #[test]
 fn badge_in_while_a_far_vpn_session_is_open() {
     let dir = directory();
@@ -641,6 +696,247 @@ fn badge_in_oslo_then_london_an_hour_later() {
         grant(&dir, "2026-11-25T20:05:00Z", "lon-entrance", "1001"),
     ];
     assert!(run(&mut d, &dir, &events, None).is_empty());
+}
+
+/// Four sites on one meridian, so distances are exact: A, and B 262 km, D 200 km and C
+/// 1,500 km north of it, each with its own egress network.
+fn travel_directory() -> Directory {
+    const KM_PER_DEGREE: f64 = 6371.0 * std::f64::consts::PI / 180.0;
+    let mut c = Changes(Vec::new());
+    for (id, name, km, net) in [
+        ("a", "Site A", 0.0, "203.0.113.0/28"),
+        ("b", "Site B", 262.0, "203.0.113.16/28"),
+        ("d", "Site D", 200.0, "203.0.113.32/28"),
+        ("c", "Site C", 1_500.0, "203.0.113.48/28"),
+    ] {
+        c.place(PlaceRecord {
+            lat: Some(45.0 + km / KM_PER_DEGREE),
+            lon: Some(10.0),
+            time_zone: Some("Europe/Paris".into()),
+            egress_networks: vec![net.parse().unwrap()],
+            ..place(id, PlaceKind::Site, name, None)
+        });
+        c.place(place(
+            &format!("{id}-lobby"),
+            PlaceKind::Zone,
+            "Lobby",
+            Some(id),
+        ));
+        c.place(place(
+            &format!("{id}-door"),
+            PlaceKind::Door,
+            &format!("{name} entrance"),
+            Some(&format!("{id}-lobby")),
+        ));
+    }
+    let kari = person("E1", "Kari Nordmann", "kari", "1001", "Sales");
+    c.add(
+        "person",
+        "E1",
+        "2020-01-01T00:00:00Z",
+        serde_json::to_value(&kari).unwrap(),
+    );
+    let mut dir = Directory::default();
+    dir.apply(&c.0).unwrap();
+    dir
+}
+
+/// A successful logon (an IdP's) from `ip`, geolocated or not.
+fn logon(
+    dir: &Directory,
+    at: &str,
+    user: &str,
+    ip: &str,
+    geo: Option<(&str, &str, f64, f64)>,
+) -> Event {
+    let mut e = Event::new("okta", Class::Authentication, Activity::Logon, t(at));
+    e.actor.user = Some(user.into());
+    e.outcome = Outcome::Success;
+    e.src = Some(Endpoint {
+        ip: Some(ip.parse().unwrap()),
+        geo: geo.map(|g| GeoLocation {
+            country: Some(g.1.into()),
+            region: None,
+            city: Some(g.0.into()),
+            lat: Some(g.2),
+            lon: Some(g.3),
+        }),
+        ..Endpoint::default()
+    });
+    resolved(dir, e)
+}
+
+fn later_by(at: &str, minutes: i64) -> String {
+    (t(at) + Duration::minutes(minutes)).to_rfc3339()
+}
+
+fn travel(dir: &Directory, events: &[Event]) -> Vec<Finding> {
+    let mut d = only(|c| c.impossible_travel_badge.enabled = true);
+    run(&mut d, dir, events, None)
+}
+
+/// 262 km in 31 or 50 minutes is 314–505 km/h: slower than an airliner, faster than anything
+/// that actually gets a person from one office door to another that far away.
+#[test]
+fn badges_262_km_apart_within_the_hour_are_impossible_four_hours_are_not() {
+    let dir = travel_directory();
+    let first = "2026-11-25T08:00:00Z";
+    for (minutes, fires) in [(31, true), (50, true), (240, false)] {
+        let events = [
+            grant(&dir, first, "a-door", "1001"),
+            grant(&dir, &later_by(first, minutes), "b-door", "1001"),
+        ];
+        let f = travel(&dir, &events);
+        assert_eq!(f.len(), usize::from(fires), "{minutes} min: {f:#?}");
+        if fires {
+            let f = &f[0];
+            assert_eq!(f.detail["distance_km"], 262.0);
+            assert_eq!(f.detail["fastest_means"], "over the ground");
+            assert_eq!(f.detail["needed_minutes"], 105.0);
+            assert!(
+                f.summary.starts_with(
+                    "Badge of Kari Nordmann used at Site A entrance, Site A at 2026-11-25 08:00 UTC \
+                     and at Site B entrance, Site B at"
+                ),
+                "{}",
+                f.summary
+            );
+            assert!(
+                f.summary
+                    .ends_with("the fastest real means, over the ground, needs at least 105 min"),
+                "{}",
+                f.summary
+            );
+            assert_eq!(f.evidence, vec![events[0].id, events[1].id]);
+        }
+    }
+}
+
+#[test]
+fn badges_1500_km_apart_need_a_flight() {
+    let dir = travel_directory();
+    let first = "2026-11-25T08:00:00Z";
+    for (minutes, fires) in [(120, true), (360, false)] {
+        let events = [
+            grant(&dir, first, "a-door", "1001"),
+            grant(&dir, &later_by(first, minutes), "c-door", "1001"),
+        ];
+        let f = travel(&dir, &events);
+        assert_eq!(f.len(), usize::from(fires), "{minutes} min: {f:#?}");
+        if fires {
+            assert_eq!(f[0].detail["fastest_means"], "by air");
+            assert_eq!(f[0].detail["needed_minutes"], 220.0);
+        }
+    }
+}
+
+/// Every remembered location counts, not only the latest: a controller delivering late puts a
+/// badge at B between two at A, and the day's later badge at A must not hide it.
+#[test]
+fn every_recent_location_is_compared_not_only_the_latest() {
+    let dir = travel_directory();
+    let events = [
+        grant(&dir, "2026-11-25T08:00:00Z", "a-door", "1001"),
+        grant(&dir, "2026-11-25T12:00:00Z", "a-door", "1001"),
+        // Delivered last, dated 20 minutes after the first badge at A.
+        grant(&dir, "2026-11-25T08:20:00Z", "b-door", "1001"),
+    ];
+    let f = travel(&dir, &events);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].detail["minutes"], 20.0);
+    assert_eq!(f[0].evidence, vec![events[0].id, events[2].id]);
+
+    // The same journey raised once, however often the two badges alternate.
+    let events = [
+        grant(&dir, "2026-11-25T08:00:00Z", "a-door", "1001"),
+        grant(&dir, "2026-11-25T08:30:00Z", "b-door", "1001"),
+        grant(&dir, "2026-11-25T08:45:00Z", "a-door", "1001"),
+        grant(&dir, "2026-11-25T09:00:00Z", "b-door", "1001"),
+    ];
+    assert_eq!(travel(&dir, &events).len(), 1);
+
+    // A round trip that real travel allows: A, B four hours later, A again the next morning.
+    let events = [
+        grant(&dir, "2026-11-25T07:00:00Z", "a-door", "1001"),
+        grant(&dir, "2026-11-25T11:00:00Z", "b-door", "1001"),
+        grant(&dir, "2026-11-25T18:00:00Z", "b-door", "1001"),
+        grant(&dir, "2026-11-26T07:30:00Z", "a-door", "1001"),
+    ];
+    assert!(travel(&dir, &events).is_empty());
+}
+
+/// A login from a site's egress network places the person at that site.
+#[test]
+fn login_from_another_sites_network_after_a_badge() {
+    let dir = travel_directory();
+    let badge = grant(&dir, "2026-11-25T08:00:00Z", "a-door", "1001");
+    // From site D's network (200 km away) 40 minutes later.
+    let from_d = logon(&dir, "2026-11-25T08:40:00Z", "kari", "203.0.113.33", None);
+    let f = travel(&dir, &[badge.clone(), from_d.clone()]);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].rule_id, "tandem.impossible_travel_badge");
+    assert_eq!(f[0].detail["kind"], "badge_login");
+    assert_eq!(f[0].detail["distance_km"], 200.0);
+    assert!(
+        f[0].summary.starts_with(
+            "Kari Nordmann: badge used at Site A entrance, Site A at 2026-11-25 08:00 UTC and logon as \
+             kari from 203.0.113.33 on the Site D network at 2026-11-25 08:40 UTC: 200 km in 40 min"
+        ),
+        "{}",
+        f[0].summary
+    );
+    assert_eq!(f[0].evidence, vec![badge.id, from_d.id]);
+    assert!(f[0].entities.places.contains(&"d".to_owned()));
+    // The login first, the badge after: the same.
+    assert_eq!(travel(&dir, &[from_d.clone(), badge.clone()]).len(), 1);
+
+    // From site A's own network: on site, nothing.
+    let from_a = logon(&dir, "2026-11-25T08:40:00Z", "kari", "203.0.113.5", None);
+    assert!(travel(&dir, &[badge.clone(), from_a.clone()]).is_empty());
+    // Two logins from two sites' networks are not a journey (sessions through a jump host).
+    assert!(travel(&dir, &[from_a, from_d.clone()]).is_empty());
+    // A login from elsewhere (home, geolocated) places nobody: geo-IP is for the remote-login rule.
+    let home = logon(
+        &dir,
+        "2026-11-25T08:40:00Z",
+        "kari",
+        "192.0.2.77",
+        Some(("Milan", "IT", 45.46, 9.19)),
+    );
+    assert!(travel(&dir, &[badge.clone(), home]).is_empty());
+    // Switched off: logins place nobody.
+    let mut d = only(|c| {
+        c.impossible_travel_badge.enabled = true;
+        c.impossible_travel_badge.logins = false;
+    });
+    assert!(run(&mut d, &dir, &[badge, from_d], None).is_empty());
+}
+
+#[test]
+fn travel_parameters_are_configurable_and_the_old_name_still_reads() {
+    let c: NativeConfig = serde_json::from_value(json!({
+        "impossible_travel_badge": {"ground_speed_kmh": 400.0, "max_speed_kmh": 1000.0}
+    }))
+    .unwrap();
+    assert_eq!(c.impossible_travel_badge.air_speed_kmh, 1000.0);
+    let dir = travel_directory();
+    let mut d = native::detections(&NativeConfig {
+        terminated_access: native::TerminatedAccessConfig {
+            enabled: false,
+            ..Default::default()
+        },
+        ..c
+    });
+    // 262 km in 50 min is 314 km/h: possible at 400 km/h over the ground.
+    let events = [
+        grant(&dir, "2026-11-25T08:00:00Z", "a-door", "1001"),
+        grant(&dir, "2026-11-25T08:50:00Z", "b-door", "1001"),
+    ];
+    let f = run(&mut d, &dir, &events, None);
+    assert!(
+        !rules(&f).contains(&"tandem.impossible_travel_badge"),
+        "{f:#?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -903,8 +1199,8 @@ fn server_room_at_night_then_sudo_on_a_server_in_it() {
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(
         f[0].summary,
-        "Ola Hansen entered Server room, Oslo HQ at 02:10 local (Europe/Oslo; 2026-11-25 01:10 UTC), outside its \
-         allowed hours 07-19 weekdays, and 6 min later ran sudo /usr/bin/pg_dumpall -f /tmp/all.sql on srv-db-01 in that zone"
+        "Ola Hansen entered Server room, Oslo HQ at Wed 02:10 local (Europe/Oslo; 2026-11-25 01:10 UTC), outside its \
+         allowed hours mon-fri 07:00-19:00, and 6 min later ran sudo /usr/bin/pg_dumpall -f /tmp/all.sql on srv-db-01 in that zone"
     );
     assert_eq!(f[0].evidence, vec![entry.id, sudo.id]);
     assert!(f[0].entities.devices.contains(&"srv-db-01".to_owned()));
@@ -972,6 +1268,92 @@ fn after_hours_near_misses() {
     ];
     let f = run(&mut d, &dir, &events, None);
     assert!(f.is_empty(), "{f:#?}");
+}
+
+/// Oslo HQ plus an open-plan lab whose *door* is restricted, open Mon–Fri 07:30–18:45 and
+/// Sat 09:00–13:00, closed on Christmas Eve, with a workstation inside.
+fn lab_directory() -> Directory {
+    let mut dir = directory();
+    let mut c = Changes(Vec::new());
+    c.place(PlaceRecord {
+        holidays: vec!["2026-12-24".parse().unwrap()],
+        ..place("osl-lab", PlaceKind::Zone, "Lab", Some("osl"))
+    });
+    c.place(PlaceRecord {
+        restricted: true,
+        allowed_hours: Some("mon-fri 07:30-18:45; sat 09:00-13:00".parse().unwrap()),
+        ..place("osl-lab-door", PlaceKind::Door, "Lab door", Some("osl-lab"))
+    });
+    c.add(
+        "device",
+        "lab-ws-01",
+        "2020-01-01T00:00:00Z",
+        serde_json::to_value(DeviceRecord {
+            id: "lab-ws-01".into(),
+            hostname: Some("lab-ws-01".into()),
+            kind: DeviceKind::Workstation,
+            place: Some("osl-lab".into()),
+            ..DeviceRecord::default()
+        })
+        .unwrap(),
+    );
+    for (i, ch) in c.0.iter_mut().enumerate() {
+        ch.seq = 1_000 + i as u64;
+    }
+    dir.apply(&c.0).unwrap();
+    dir
+}
+
+/// Entries through the restricted lab door, each followed five minutes later by sudo on the
+/// lab workstation. Oslo is UTC+1 in November and December.
+#[test]
+fn restricted_door_with_a_schedule_to_the_minute_and_holidays() {
+    let dir = lab_directory();
+    for (entry_utc, local, fires) in [
+        ("2026-11-25T06:35:00Z", "Wed 07:35", false),
+        ("2026-11-25T06:20:00Z", "Wed 07:20", true),
+        ("2026-11-25T17:40:00Z", "Wed 18:40", false),
+        ("2026-11-25T17:50:00Z", "Wed 18:50", true),
+        ("2026-11-28T10:00:00Z", "Sat 11:00", false),
+        ("2026-11-28T12:10:00Z", "Sat 13:10", true),
+        ("2026-11-29T10:00:00Z", "Sun 11:00", true),
+        ("2026-12-24T09:00:00Z", "Thu 10:00", true),
+    ] {
+        let mut d = only(|c| c.after_hours_restricted_then_privileged.enabled = true);
+        let entry = grant(&dir, entry_utc, "osl-lab-door", "1003");
+        let sudo_at = (t(entry_utc) + Duration::minutes(5)).format("%Y-%m-%dT%H:%M:%S%.3fZ");
+        let sudo = syslog(
+            &dir,
+            &format!(
+                "<85>1 {sudo_at} lab-ws-01 sudo - - - ola : TTY=pts/0 ; PWD=/home/ola ; USER=root ; COMMAND=/usr/bin/id"
+            ),
+        );
+        let f = run(&mut d, &dir, &[entry, sudo], None);
+        assert_eq!(f.len(), usize::from(fires), "{local}: {f:#?}");
+        if fires {
+            let f = &f[0];
+            assert_eq!(f.detail["local_time"], local);
+            assert!(
+                f.summary.starts_with(&format!(
+                    "Ola Hansen entered Lab, Oslo HQ through restricted Lab door at {local} local"
+                )),
+                "{}",
+                f.summary
+            );
+            let hours = f.detail["allowed_hours"].as_str().unwrap();
+            assert!(
+                hours.starts_with("mon-fri 07:30-18:45; sat 09:00-13:00"),
+                "{hours}"
+            );
+            assert_eq!(
+                hours.ends_with("closed on 2026-12-24"),
+                local == "Thu 10:00",
+                "{hours}"
+            );
+            assert!(f.entities.places.contains(&"osl-lab-door".to_owned()));
+            assert!(f.entities.devices.contains(&"lab-ws-01".to_owned()));
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -225,6 +225,14 @@ impl Directory {
         self.device(self.index.device_ids.get(&external_key(system, id))?)
     }
 
+    /// The place whose `egress_networks` hold `ip` (the most specific network wins): where a
+    /// login from that address was made.
+    pub fn place_by_network(&self, ip: IpAddr) -> Option<&PlaceRecord> {
+        let ip = ip.to_canonical();
+        let (_, id) = self.index.networks.iter().find(|(n, _)| n.contains(&ip))?;
+        self.place(id)
+    }
+
     pub fn group(&self, id: &str) -> Option<&Group> {
         self.groups.get(id)?.current()
     }
@@ -273,6 +281,8 @@ pub(crate) struct Index {
     pub place_ids: Map<(String, String), String>,
     /// (system, lower-cased vendor id) → device id.
     pub device_ids: Map<(String, String), String>,
+    /// Places' egress networks, most specific (longest prefix) first.
+    pub networks: Vec<(ipnet::IpNet, String)>,
 }
 
 /// The key external ids are looked up by: both parts trimmed and lower-cased, so `Verkada`
@@ -385,7 +395,12 @@ impl Index {
             for (system, id) in &p.external_ids {
                 ix.place_ids.insert(external_key(system, id), p.id.clone());
             }
+            for n in &p.egress_networks {
+                ix.networks.push((n.trunc(), p.id.clone()));
+            }
         }
+        ix.networks
+            .sort_by(|a, b| b.0.prefix_len().cmp(&a.0.prefix_len()).then(a.cmp(b)));
         ix
     }
 }

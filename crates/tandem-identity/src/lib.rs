@@ -13,6 +13,7 @@
 //! directory (no lock held while resolving) and counts what it could not resolve per source.
 
 pub mod directory;
+pub mod hours;
 pub mod hr;
 pub mod model;
 pub mod records;

@@ -7,6 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tandem_model::DeviceKind;
 
+pub use crate::hours::{AllowedHours, Span};
+
 pub type Timestamp = DateTime<Utc>;
 
 /// Employment status. `Suspended` and `Terminated` people should not be opening doors.
@@ -229,16 +231,6 @@ impl PlaceKind {
     }
 }
 
-/// Local hours in which entering a restricted zone is expected (`from_hour..to_hour`, on
-/// weekdays unless `weekends`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AllowedHours {
-    pub from_hour: u8,
-    pub to_hour: u8,
-    #[serde(default)]
-    pub weekends: bool,
-}
-
 /// A node of the site → building → floor → zone → door/reader/camera tree.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -261,8 +253,18 @@ pub struct PlaceRecord {
     pub country: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
-    /// Restricted zones (server rooms, labs): entry is notable outside `allowed_hours`.
+    /// Networks a site's traffic leaves by (its public egress addresses, or its own internal
+    /// ranges), as CIDRs. A login from one of them was made on site: not remote, and at this
+    /// site for impossible travel. Only networks no other site shares belong here.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub egress_networks: Vec<ipnet::IpNet>,
+    /// Restricted zones and doors (server rooms, labs): entry is notable outside
+    /// `allowed_hours` (the place's own, else its nearest ancestor's).
     pub restricted: bool,
+    /// Local dates on which this place and everything in it is closed (public holidays,
+    /// shutdowns): restricted places in it have no allowed hours on those days.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub holidays: Vec<NaiveDate>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_hours: Option<AllowedHours>,
     /// The place's id in each vendor system (`verkada: <door_id>`, `genetec: <door GUID>`,

@@ -2,19 +2,23 @@
 //!
 //! ```yaml
 //! places:
-//!   - { id: osl, kind: site, name: Oslo HQ, lat: 59.91, lon: 10.75, time_zone: Europe/Oslo, country: NO, city: Oslo }
+//!   - { id: osl, kind: site, name: Oslo HQ, lat: 59.91, lon: 10.75, time_zone: Europe/Oslo, country: NO, city: Oslo,
+//!       egress_networks: [198.51.100.0/28, 10.1.0.0/16], holidays: [2026-05-17, 2026-12-25] }
 //!   - { id: osl-a, kind: building, name: Building A, parent: osl }
 //!   - { id: osl-a-srv, kind: zone, name: Server room, parent: osl-a, restricted: true,
-//!       allowed_hours: { from_hour: 7, to_hour: 19 } }
+//!       allowed_hours: "mon-fri 07:30-18:45; sat 09:00-13:00" }
 //!   - { id: osl-a-srv-d1, kind: door, name: Server room door, parent: osl-a-srv,
 //!       external_ids: { verkada: 8c0e5b7a-…, genetec: 3f2a…-door-guid } }
+//!   - { id: osl-a-lab-d1, kind: door, name: Lab door, parent: osl-a, restricted: true,
+//!       allowed_hours: { mon-fri: "08:00-17:00" } }
 //! devices:
 //!   - { id: lap-0042, hostname: lap-0042.nordlys.example, kind: laptop, owner: E1042 }
 //!   - { id: srv-db1, hostname: db1, ips: [10.1.20.5], kind: server, criticality: high, place: osl-a-srv }
 //! ```
 //!
-//! CSV files use the same field names as columns (`ips` separated by `;`, `allowed_hours` as
-//! `7-19`, `external_ids` as `verkada=8c0e…;frigate=lobby_cam`, or one `external_ids.<system>`
+//! CSV files use the same field names as columns (`ips`, `egress_networks` and `holidays`
+//! separated by `;`, `allowed_hours` as `7-19` or `mon-fri 07:30-18:45; sat 09:00-13:00`,
+//! quoted, `external_ids` as `verkada=8c0e…;frigate=lobby_cam`, or one `external_ids.<system>`
 //! column per system); a file with a `kind` column whose values are place kinds is read as places,
 //! otherwise as devices. Like the HR import, a file import is idempotent ([`plan`] lists only
 //! records that are new or differ) and never deletes what the file does not mention.
@@ -239,23 +243,20 @@ fn parse_csv(bytes: &[u8]) -> Result<RecordsFile, IdentityError> {
                     v.to_ascii_lowercase().as_str(),
                     "true" | "yes" | "1" | "y"
                 )),
-                "ips" => v
+                "ips" | "egress_networks" | "holidays" => v
                     .split(';')
-                    .map(|s| serde_json::Value::String(s.trim().to_owned()))
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| serde_json::Value::String(s.to_owned()))
                     .collect(),
-                "allowed_hours" => {
-                    let (from, to) = v
-                        .split_once('-')
-                        .and_then(|(a, b)| {
-                            Some((a.trim().parse::<u8>().ok()?, b.trim().parse::<u8>().ok()?))
-                        })
-                        .ok_or_else(|| {
-                            IdentityError::Invalid(format!(
-                                "line {line}: allowed_hours `{v}` should look like 7-19"
-                            ))
-                        })?;
-                    serde_json::json!({"from_hour": from, "to_hour": to})
-                }
+                // `7-19`: whole hours on weekdays, as older files wrote them; anything else is
+                // the schedule's text form.
+                "allowed_hours" => match v.split_once('-').and_then(|(a, b)| {
+                    Some((a.trim().parse::<u8>().ok()?, b.trim().parse::<u8>().ok()?))
+                }) {
+                    Some((from, to)) => serde_json::json!({"from_hour": from, "to_hour": to}),
+                    None => serde_json::Value::String(v.to_owned()),
+                },
                 "external_ids" => {
                     for pair in v.split(';').map(str::trim).filter(|p| !p.is_empty()) {
                         let (system, id) = pair

@@ -275,5 +275,116 @@ fn places_files_are_validated() {
     id.commit(plan.changes).unwrap();
     let z = id.snapshot().place("z").cloned().unwrap();
     assert!(z.restricted);
-    assert_eq!(z.allowed_hours.unwrap().to_hour, 17);
+    assert_eq!(
+        z.allowed_hours.unwrap().to_string(),
+        "mon-fri 08:00-17:00",
+        "whole hours on weekdays, as older files meant"
+    );
+}
+
+/// What real sites have: egress networks, restricted doors, schedules to the minute per day,
+/// holidays, in YAML, JSON and CSV alike, surviving the change log and a restart.
+#[test]
+fn sites_carry_networks_restricted_doors_schedules_and_holidays() {
+    let yaml = r#"
+places:
+  - id: bgo
+    kind: site
+    name: Bergen office
+    lat: 60.39
+    lon: 5.32
+    time_zone: Europe/Oslo
+    egress_networks: [198.51.100.16/28, "2001:db8:20::/48", 10.20.0.0/16]
+    holidays: [2026-05-17, 2026-12-25]
+  - { id: bgo-lab, kind: zone, name: Lab, parent: bgo }
+  - id: bgo-lab-door
+    kind: door
+    name: Lab door
+    parent: bgo-lab
+    restricted: true
+    allowed_hours: "mon-fri 07:30-18:45; sat 09:00-13:00"
+  - id: bgo-vault
+    kind: door
+    name: Vault door
+    parent: bgo-lab
+    restricted: true
+    allowed_hours: { mon-thu: "08:00-12:00, 13:00-16:30", fri: [08:00-12:00] }
+"#;
+    let json = serde_json::json!({"places": [
+        {"id": "bgo", "kind": "site", "name": "Bergen office", "lat": 60.39, "lon": 5.32,
+         "time_zone": "Europe/Oslo",
+         "egress_networks": ["198.51.100.16/28", "2001:db8:20::/48", "10.20.0.0/16"],
+         "holidays": ["2026-05-17", "2026-12-25"]},
+        {"id": "bgo-lab", "kind": "zone", "name": "Lab", "parent": "bgo"},
+        {"id": "bgo-lab-door", "kind": "door", "name": "Lab door", "parent": "bgo-lab",
+         "restricted": true, "allowed_hours": "mon-fri 07:30-18:45; sat 09:00-13:00"},
+        {"id": "bgo-vault", "kind": "door", "name": "Vault door", "parent": "bgo-lab",
+         "restricted": true, "allowed_hours": {"mon-thu": "08:00-12:00, 13:00-16:30", "fri": "08:00-12:00"}}
+    ]})
+    .to_string();
+    let csv = "id,kind,name,parent,lat,lon,time_zone,egress_networks,holidays,restricted,allowed_hours\n\
+        bgo,site,Bergen office,,60.39,5.32,Europe/Oslo,198.51.100.16/28;2001:db8:20::/48;10.20.0.0/16,2026-05-17;2026-12-25,,\n\
+        bgo-lab,zone,Lab,bgo,,,,,,,\n\
+        bgo-lab-door,door,Lab door,bgo-lab,,,,,,yes,mon-fri 07:30-18:45; sat 09:00-13:00\n\
+        bgo-vault,door,Vault door,bgo-lab,,,,,,yes,\"mon-thu 08:00-12:00, 13:00-16:30; fri 08:00-12:00\"\n";
+    let from_yaml = records::RecordsFile::parse("places.yaml", yaml.as_bytes()).unwrap();
+    let from_json = records::RecordsFile::parse("places.json", json.as_bytes()).unwrap();
+    let from_csv = records::RecordsFile::parse("places.csv", csv.as_bytes()).unwrap();
+    assert_eq!(from_yaml, from_json);
+    assert_eq!(from_yaml, from_csv);
+
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (_store, id) = open(dir.path());
+        let plan = records::plan(
+            &id.snapshot(),
+            &from_yaml,
+            "places:test",
+            t("2026-03-10T12:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(plan.new, 4);
+        id.commit(plan.changes).unwrap();
+    }
+    // After a restart (the change log replayed), everything is still there.
+    let (_store, id) = open(dir.path());
+    let snap = id.snapshot();
+    let site = snap.place("bgo").unwrap();
+    assert_eq!(site.egress_networks.len(), 3);
+    assert_eq!(site.holidays.len(), 2);
+    for (ip, place) in [
+        ("198.51.100.20", Some("bgo")),
+        ("198.51.100.40", None),
+        ("2001:db8:20::7", Some("bgo")),
+        ("::ffff:198.51.100.17", Some("bgo")),
+        ("10.20.3.4", Some("bgo")),
+    ] {
+        assert_eq!(
+            snap.place_by_network(ip.parse().unwrap())
+                .map(|p| p.id.as_str()),
+            place,
+            "{ip}"
+        );
+    }
+    let vault = snap.place("bgo-vault").unwrap();
+    assert!(vault.restricted);
+    assert_eq!(
+        vault.allowed_hours.as_ref().unwrap().to_string(),
+        "mon-thu 08:00-12:00, 13:00-16:30; fri 08:00-12:00"
+    );
+    // Importing the same file again changes nothing.
+    let again = records::plan(&snap, &from_csv, "places:test", t("2026-03-11T12:00:00Z")).unwrap();
+    assert_eq!((again.new, again.updated), (0, 0));
+
+    // Mistakes are named, with the record.
+    let bad = "places:\n  - { id: s, kind: site, name: S, egress_networks: [10.0.0.0/33] }\n";
+    let err = records::RecordsFile::parse("p.yaml", bad.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("p.yaml"), "{err}");
+    let bad = "places:\n  - { id: s, kind: site, name: S, restricted: true, allowed_hours: 'mon-fri 07:30-25:00' }\n";
+    let err = records::RecordsFile::parse("p.yaml", bad.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a time of day"), "{err}");
 }

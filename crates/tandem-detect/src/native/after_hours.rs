@@ -4,10 +4,13 @@
 //!
 //! Each half alone is routine — admins enter server rooms, admins use sudo — but together,
 //! at night, they are the insider (or the stolen badge plus stolen password) with hands on
-//! the hardware. The zone's `allowed_hours` and `restricted` flag and its site's time zone come
-//! from the directory (see `local_time` for how local time is computed without a time-zone
-//! database); the device's location from the directory device record's `place` (the zone or
-//! anything inside it), or the event's resolved place.
+//! the hardware. What is restricted comes from the directory: a zone, or a door (a lab door in
+//! an open-plan floor), with `restricted` set; its schedule is its own `allowed_hours` or else
+//! its nearest ancestor's (per weekday, to the minute), closed on the `holidays` of any place
+//! up to the site, in the site's time zone (see `local_time` for how local time is computed
+//! without a time-zone database). The privileged activity must happen on a device in the zone
+//! entered (the restricted zone, or the zone the restricted door opens into): the directory
+//! device record's `place` (the zone or anything inside it), or the event's resolved place.
 //!
 //! Privileged activity is:
 //! * `sudo` — `process_activity` / `launch`, not failed, with `sudo.*` attributes (auth.log);
@@ -25,10 +28,9 @@ use super::{
     reference, save, utc_label,
 };
 use crate::Detection;
-use chrono::{Datelike, Timelike, Weekday};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use tandem_identity::{AllowedHours, Directory, PlaceKind};
+use tandem_identity::{Directory, PlaceKind, PlaceRecord};
 use tandem_model::{Activity, Class, Event, Finding, Outcome, Severity, Timestamp, Ulid};
 
 pub(crate) const RULE: Rule = Rule {
@@ -84,6 +86,9 @@ struct Entry {
     time_zone: String,
     hours: String,
     door: Option<String>,
+    /// The restricted door's name, when the door (not the zone) is what is restricted.
+    #[serde(default)]
+    through: Option<String>,
     fired: bool,
 }
 
@@ -112,18 +117,27 @@ pub(crate) struct AfterHours {
 
 const PER_PERSON: usize = 16;
 
-/// Whether local `t` lies inside `h` (`from_hour..to_hour`, wrapping past midnight when
-/// `from_hour > to_hour`; equal hours mean all day).
-fn inside(h: &AllowedHours, t: chrono::NaiveDateTime) -> bool {
-    if !h.weekends && matches!(t.weekday(), Weekday::Sat | Weekday::Sun) {
-        return false;
+/// The zone an entry through `restricted` leads into: the place itself when it is an area (a
+/// zone, or a floor or building marked restricted), else the nearest zone above the door
+/// (or whatever holds the door).
+fn area<'a>(restricted: &'a PlaceRecord, lineage: &[&'a PlaceRecord]) -> &'a PlaceRecord {
+    if !matches!(
+        restricted.kind,
+        PlaceKind::Door | PlaceKind::Reader | PlaceKind::Camera
+    ) {
+        return restricted;
     }
-    let hour = t.hour() as u8;
-    match h.from_hour.cmp(&h.to_hour) {
-        std::cmp::Ordering::Less => hour >= h.from_hour && hour < h.to_hour,
-        std::cmp::Ordering::Greater => hour >= h.from_hour || hour < h.to_hour,
-        std::cmp::Ordering::Equal => true,
-    }
+    let above = lineage.iter().skip_while(|p| p.id != restricted.id).skip(1);
+    above
+        .clone()
+        .find(|p| p.kind == PlaceKind::Zone)
+        .or_else(|| {
+            above
+                .clone()
+                .find(|p| !matches!(p.kind, PlaceKind::Door | PlaceKind::Reader))
+        })
+        .copied()
+        .unwrap_or(restricted)
 }
 
 impl AfterHours {
@@ -180,40 +194,48 @@ impl AfterHours {
             return;
         }
         let at = Located::of(e, dir);
-        let Some(zone) = at
-            .lineage
+        // The nearest restricted place (door before zone), and the schedule in force there.
+        let Some(i) = at.lineage.iter().position(|x| x.restricted) else {
+            return;
+        };
+        let restricted = at.lineage[i];
+        let Some(hours) = at.lineage[i..]
             .iter()
-            .find(|z| z.kind == PlaceKind::Zone && z.restricted)
+            .find_map(|x| x.allowed_hours.as_ref())
         else {
             return;
         };
-        let Some(hours) = zone.allowed_hours else {
-            return;
-        };
+        let holidays: Vec<chrono::NaiveDate> = at
+            .lineage
+            .iter()
+            .flat_map(|x| x.holidays.iter().copied())
+            .collect();
         let tz = at.time_zone();
         let (local, known) = local_time(tz, e.time);
-        if inside(&hours, local) {
+        if hours.allows(local, &holidays) {
             return;
         }
+        let zone = area(restricted, &at.lineage);
+        let holiday = holidays.contains(&local.date());
         let mut entry = Entry {
             time: e.time,
             id: e.id,
             zone: zone.id.clone(),
             zone_name: zone.name.clone(),
             site_name: at.site_label(),
-            local: local.format("%H:%M").to_string(),
+            local: local.format("%a %H:%M").to_string(),
             time_zone: if known {
                 tz.unwrap_or("UTC").to_owned()
             } else {
                 "UTC, time zone unknown".to_owned()
             },
-            hours: format!(
-                "{:02}-{:02}{}",
-                hours.from_hour,
-                hours.to_hour,
-                if hours.weekends { "" } else { " weekdays" }
-            ),
+            hours: if holiday {
+                format!("{hours}, closed on {}", local.format("%Y-%m-%d"))
+            } else {
+                hours.to_string()
+            },
             door: at.door_id(),
+            through: (restricted.id != zone.id).then(|| restricted.name.clone()),
             fired: false,
         };
         let person_id = p.id.clone();
@@ -315,8 +337,13 @@ fn finding(person: &str, name: &str, entry: &Entry, x: &Privileged) -> Finding {
         .as_deref()
         .map(|s| format!(", {s}"))
         .unwrap_or_default();
+    let through = entry
+        .through
+        .as_deref()
+        .map(|d| format!(" through restricted {d}"))
+        .unwrap_or_default();
     let summary = format!(
-        "{name} entered {}{site} at {} local ({}; {}), outside its allowed hours {}, and {} min later {} on {} in that zone",
+        "{name} entered {}{site}{through} at {} local ({}; {}), outside its allowed hours {}, and {} min later {} on {} in that zone",
         entry.zone_name,
         entry.local,
         entry.time_zone,

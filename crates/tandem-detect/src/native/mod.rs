@@ -435,6 +435,25 @@ impl<'a> Located<'a> {
     }
 }
 
+/// A successful login that says where the person is: a VPN connect or a logon (IdP, VPN, RDP
+/// gateway, server), not failed.
+pub(crate) fn is_login(e: &Event) -> bool {
+    use tandem_model::{Activity, Class, Outcome};
+    let kind = matches!(
+        (e.class, e.activity),
+        (Class::TunnelActivity, Activity::Connect) | (Class::Authentication, Activity::Logon)
+    );
+    kind && e.outcome != Outcome::Failure
+}
+
+/// The site an event's source address belongs to, by the directory's `egress_networks`: a
+/// login from there was made on site.
+pub(crate) fn network_site<'a>(e: &Event, dir: &'a Directory) -> Option<Located<'a>> {
+    let ip = e.src.as_ref()?.ip?;
+    let place = dir.place_by_network(ip)?;
+    Some(Located::of_place(&place.id, dir))
+}
+
 /// Great-circle distance in km between two `(lat, lon)` points (haversine, mean Earth radius).
 pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     let (la1, lo1, la2, lo2) = (

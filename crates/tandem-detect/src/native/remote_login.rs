@@ -11,17 +11,21 @@
 //!
 //! Remote logins are VPN connects (`tunnel_activity` / `connect`) and successful logons
 //! (`authentication` / `logon`) whose source is geolocated (`src.geo` with coordinates): an
-//! IdP, VPN or RDP gateway log with geo-IP, never a desk logon.
+//! IdP, VPN or RDP gateway log with geo-IP, never a desk logon. A login from one of a site's
+//! `egress_networks` (the directory's places) was made on site, whatever geo-IP says (a
+//! provider's address block is often placed in another city or country): it is not remote.
+//! Being at one site and logging on from another site's network is a journey, which
+//! `tandem.impossible_travel_badge` judges.
 
 use super::{
-    Draft, Located, Rule, cap_map, distance_km, later, load, minutes, person, person_name,
-    reference, save, utc_label,
+    Draft, Located, Rule, cap_map, distance_km, is_login, later, load, minutes, network_site,
+    person, person_name, reference, save, utc_label,
 };
 use crate::Detection;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use tandem_identity::Directory;
-use tandem_model::{Activity, Class, Event, Finding, Outcome, Severity, Timestamp, Ulid};
+use tandem_model::{Activity, Class, Event, Finding, Severity, Timestamp, Ulid};
 
 pub(crate) const RULE: Rule = Rule {
     id: "tandem.remote_login_while_on_site",
@@ -115,14 +119,6 @@ impl RemoteLoginWhileOnSite {
 
     fn window(&self) -> chrono::Duration {
         super::secs(self.cfg.window_hours.saturating_mul(3600))
-    }
-
-    fn is_remote_login(e: &Event) -> bool {
-        let kind = matches!(
-            (e.class, e.activity),
-            (Class::TunnelActivity, Activity::Connect) | (Class::Authentication, Activity::Logon)
-        );
-        kind && e.outcome != Outcome::Failure
     }
 
     fn is_remote_end(e: &Event) -> bool {
@@ -232,8 +228,11 @@ impl RemoteLoginWhileOnSite {
         }
     }
 
-    fn remote(&mut self, e: &Event, out: &mut Vec<Finding>) {
+    fn remote(&mut self, e: &Event, dir: &Directory, out: &mut Vec<Finding>) {
         let Some(p) = person(e) else { return };
+        if network_site(e, dir).is_some() {
+            return;
+        }
         let Some(geo) = e.src.as_ref().and_then(|s| s.geo.as_ref()) else {
             return;
         };
@@ -369,8 +368,8 @@ impl Detection for RemoteLoginWhileOnSite {
         self.s.watermark = later(self.s.watermark, e.time);
         if e.class == Class::PhysicalAccess && e.activity == Activity::Granted {
             self.badge(e, dir, out);
-        } else if Self::is_remote_login(e) {
-            self.remote(e, out);
+        } else if is_login(e) {
+            self.remote(e, dir, out);
         } else if Self::is_remote_end(e) {
             self.end(e);
         }

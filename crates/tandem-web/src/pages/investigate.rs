@@ -182,17 +182,12 @@ fn place_link(dir: &Directory, id_or_name: &str, can_places: bool) -> Value {
 }
 
 fn hours(p: &PlaceRecord) -> Option<String> {
-    p.allowed_hours.map(|h| {
-        format!(
-            "{:02}:00–{:02}:00 {}",
-            h.from_hour,
-            h.to_hour,
-            if h.weekends {
-                "every day"
-            } else {
-                "on weekdays"
-            }
-        )
+    p.allowed_hours.as_ref().map(|h| {
+        let mut s = h.to_string();
+        if !p.holidays.is_empty() {
+            s.push_str(&format!(" (closed on {} holidays)", p.holidays.len()));
+        }
+        s
     })
 }
 
