@@ -137,6 +137,10 @@ pub trait AccountStore: Send + Sync + 'static {
     fn sign_in_external(&self, who: &ExternalIdentity) -> Result<ExternalSignIn, StoreError>;
     /// Ends every session of the account linked to `issuer` and `subject` (someone the
     /// identity provider no longer gives a role); its name, if there is such an account.
+    /// The IANA time zone a user chose for the console (`site` for each place's own), if any.
+    fn time_zone(&self, name: &str) -> Result<Option<String>, StoreError>;
+    /// Keeps a user's console time zone; `None` goes back to UTC.
+    fn set_time_zone(&self, name: &str, zone: Option<&str>) -> Result<(), StoreError>;
     fn end_external_sessions(
         &self,
         issuer: &str,
@@ -244,6 +248,23 @@ impl DirectoryChange {
 pub trait StateStore: Send + Sync + 'static {
     fn put_state(&self, name: &str, value: &str) -> Result<(), StoreError>;
     fn get_state(&self, name: &str) -> Result<Option<String>, StoreError>;
+}
+
+/// A file kept by its content (a floor plan image): the SHA-256 of the bytes names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFile {
+    /// Lower-case hex SHA-256 of `bytes`.
+    pub sha256: String,
+    /// The checked media type (`image/png`, `image/svg+xml`).
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Files the directory refers to by hash (floor plans). A file is written once and never
+/// changed: the same bytes give the same name, so storing it again does nothing.
+pub trait FileStore: Send + Sync + 'static {
+    fn put_file(&self, file: &StoredFile) -> Result<(), StoreError>;
+    fn file(&self, sha256: &str) -> Result<Option<StoredFile>, StoreError>;
 }
 
 /// The identity directory's append-only change log.
