@@ -126,7 +126,10 @@ pub fn check_map_fields(
     let bad = |why: String| Err(IdentityError::Invalid(format!("place `{}`: {why}", p.id)));
     if let Some(plan) = &p.floor_plan {
         if p.kind != PlaceKind::Floor {
-            return bad(format!("only a floor has a floor plan, not a {}", p.kind.name()));
+            return bad(format!(
+                "only a floor has a floor plan, not a {}",
+                p.kind.name()
+            ));
         }
         if !is_sha256_hex(plan) {
             return bad(format!(
@@ -152,7 +155,12 @@ pub fn check_map_fields(
     if let Some(floor) = &p.map_floor {
         match kind_of(floor) {
             Some(PlaceKind::Floor) => {}
-            Some(k) => return bad(format!("map_floor `{floor}` is a {}, not a floor", k.name())),
+            Some(k) => {
+                return bad(format!(
+                    "map_floor `{floor}` is a {}, not a floor",
+                    k.name()
+                ));
+            }
             None => return bad(format!("map_floor `{floor}` does not exist")),
         }
     }
@@ -267,9 +275,11 @@ fn parse_csv(bytes: &[u8]) -> Result<RecordsFile, IdentityError> {
                 continue;
             }
             let value = match h {
-                "lat" | "lon" | "x" | "y" => v.parse::<f64>().map(serde_json::Value::from).map_err(|_| {
-                    IdentityError::Invalid(format!("line {line}: {h} `{v}` is not a number"))
-                })?,
+                "lat" | "lon" | "x" | "y" => {
+                    v.parse::<f64>().map(serde_json::Value::from).map_err(|_| {
+                        IdentityError::Invalid(format!("line {line}: {h} `{v}` is not a number"))
+                    })?
+                }
                 "restricted" => serde_json::Value::Bool(matches!(
                     v.to_ascii_lowercase().as_str(),
                     "true" | "yes" | "1" | "y"

@@ -293,7 +293,10 @@ fn map_positions_are_checked_and_kept_when_a_file_leaves_them_out() {
     let parsed = records::RecordsFile::parse("p.yaml", file.as_bytes()).unwrap();
     let plan = records::plan(&id.snapshot(), &parsed, "x", chrono::Utc::now()).unwrap();
     id.commit(plan.changes).unwrap();
-    assert_eq!(id.snapshot().place("d1").unwrap().position(), Some((0.25, 0.75)));
+    assert_eq!(
+        id.snapshot().place("d1").unwrap().position(),
+        Some((0.25, 0.75))
+    );
 
     // The same file without map fields changes nothing: the plan and the position stay.
     let bare = "places:
@@ -338,10 +341,13 @@ fn map_positions_are_checked_and_kept_when_a_file_leaves_them_out() {
     let mut door = id.snapshot().place("d1").unwrap().clone();
     door.x = Some(0.5);
     door.y = Some(0.1);
-    let change = records::change_place(&id.snapshot(), &door, "console:dana", chrono::Utc::now())
-        .unwrap();
+    let change =
+        records::change_place(&id.snapshot(), &door, "console:dana", chrono::Utc::now()).unwrap();
     id.commit(vec![change]).unwrap();
-    assert_eq!(id.snapshot().place("d1").unwrap().position(), Some((0.5, 0.1)));
+    assert_eq!(
+        id.snapshot().place("d1").unwrap().position(),
+        Some((0.5, 0.1))
+    );
     door.x = Some(-0.1);
     assert!(records::change_place(&id.snapshot(), &door, "c", chrono::Utc::now()).is_err());
 }
