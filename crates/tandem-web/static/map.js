@@ -77,7 +77,9 @@
         since.appendChild(span);
       }
     });
-    if (e.door_alarm) show("Alarm: " + e.door_state + " at " + (e.where || e.door) + ".", "bad");
+    var link = byData(document, "id", e.door).filter(function (el) { return el.tagName === "TR"; })[0];
+    var name = link ? link.querySelector("a").textContent : (e.where || e.door);
+    if (e.door_alarm) show("Alarm: " + e.door_state + " at " + name + ".", "bad");
   }
 
   // A door alarm at a site: the site's count goes up and its marker turns red.
@@ -129,18 +131,24 @@
 
   var dragging = null;
   var suppressClick = false;
+  // A press on a marker becomes a drag once the pointer moves a few pixels; a press without
+  // a move is a click and opens the marker's place as usual.
   floor.addEventListener("pointerdown", function (ev) {
     var marker = ev.target.closest ? ev.target.closest(".marker") : null;
-    if (!marker) return;
-    dragging = { marker: marker, circle: marker.querySelector("circle"), text: marker.querySelector("text"), moved: false };
-    floor.setPointerCapture(ev.pointerId);
-    ev.preventDefault();
+    if (!marker || ev.button !== 0) return;
+    dragging = { marker: marker, circle: marker.querySelector("circle"), text: marker.querySelector("text"),
+      moved: false, startX: ev.clientX, startY: ev.clientY, pointer: ev.pointerId };
   });
   floor.addEventListener("pointermove", function (ev) {
     if (!dragging) return;
+    if (!dragging.moved) {
+      if (Math.abs(ev.clientX - dragging.startX) + Math.abs(ev.clientY - dragging.startY) < 4) return;
+      dragging.moved = true;
+      floor.setPointerCapture(dragging.pointer);
+    }
+    ev.preventDefault();
     var p = point(ev);
     if (!p) return;
-    dragging.moved = true;
     dragging.circle.setAttribute("cx", p.x);
     dragging.circle.setAttribute("cy", p.y);
     if (dragging.text) {
