@@ -137,10 +137,6 @@ pub trait AccountStore: Send + Sync + 'static {
     fn sign_in_external(&self, who: &ExternalIdentity) -> Result<ExternalSignIn, StoreError>;
     /// Ends every session of the account linked to `issuer` and `subject` (someone the
     /// identity provider no longer gives a role); its name, if there is such an account.
-    /// The IANA time zone a user chose for the console (`site` for each place's own), if any.
-    fn time_zone(&self, name: &str) -> Result<Option<String>, StoreError>;
-    /// Keeps a user's console time zone; `None` goes back to UTC.
-    fn set_time_zone(&self, name: &str, zone: Option<&str>) -> Result<(), StoreError>;
     fn end_external_sessions(
         &self,
         issuer: &str,

@@ -38,10 +38,6 @@ CREATE TABLE IF NOT EXISTS external_accounts (
     created INTEGER NOT NULL,
     PRIMARY KEY (issuer, subject)
 ) STRICT;
-CREATE TABLE IF NOT EXISTS user_settings (
-    user TEXT PRIMARY KEY,
-    time_zone TEXT
-) STRICT;
 ";
 
 impl SqliteStore {
@@ -261,28 +257,6 @@ impl AccountStore for SqliteStore {
         };
         tx.commit()?;
         Ok(outcome)
-    }
-
-    fn time_zone(&self, name: &str) -> Result<Option<String>, StoreError> {
-        self.read(|conn| {
-            Ok(conn
-                .query_row(
-                    "SELECT time_zone FROM user_settings WHERE user = ?",
-                    [name],
-                    |r| r.get::<_, Option<String>>(0),
-                )
-                .optional()?
-                .flatten())
-        })
-    }
-
-    fn set_time_zone(&self, name: &str, zone: Option<&str>) -> Result<(), StoreError> {
-        self.write_conn()?.execute(
-            "INSERT INTO user_settings (user, time_zone) VALUES (?, ?)
-             ON CONFLICT(user) DO UPDATE SET time_zone = excluded.time_zone",
-            params![name, zone],
-        )?;
-        Ok(())
     }
 
     fn end_external_sessions(
