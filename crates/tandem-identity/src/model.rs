@@ -271,6 +271,46 @@ pub struct PlaceRecord {
     /// `frigate: <camera name>`): resolution matches an event's vendor ids here first.
     #[serde(skip_serializing_if = "ExternalIds::is_empty")]
     pub external_ids: ExternalIds,
+    /// On a floor: the SHA-256 of its floor plan image (a PNG or SVG uploaded through
+    /// `PUT /api/v1/places/{id}/floor-plan` or the floor's map page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub floor_plan: Option<String>,
+    /// On a door, reader or camera: where it is on a floor plan, as a fraction (0 to 1) of
+    /// the plan's width from its left edge…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x: Option<f64>,
+    /// …and of its height from its top edge.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y: Option<f64>,
+    /// The floor whose plan `x`/`y` are on, when it is not the nearest floor above the place
+    /// (a door between two floors, a camera filed under a site).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub map_floor: Option<String>,
+}
+
+impl PlaceRecord {
+    /// Whether this place can be drawn on a floor plan (doors, readers and cameras).
+    pub const fn is_placeable(&self) -> bool {
+        matches!(
+            self.kind,
+            PlaceKind::Door | PlaceKind::Reader | PlaceKind::Camera
+        )
+    }
+
+    /// Its position on a plan, when it has one.
+    pub fn position(&self) -> Option<(f64, f64)> {
+        self.x.zip(self.y)
+    }
+}
+
+/// Whether `v` is a position on a plan: a finite fraction from 0 to 1.
+pub fn is_plan_fraction(v: f64) -> bool {
+    v.is_finite() && (0.0..=1.0).contains(&v)
+}
+
+/// Whether `s` looks like a SHA-256 in lower-case hex (a floor plan's name).
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// A group (SCIM Groups, HR teams): a name and its member person ids.

@@ -11,6 +11,8 @@
 //!       external_ids: { verkada: 8c0e5b7a-…, genetec: 3f2a…-door-guid } }
 //!   - { id: osl-a-lab-d1, kind: door, name: Lab door, parent: osl-a, restricted: true,
 //!       allowed_hours: { mon-fri: "08:00-17:00" } }
+//!   - { id: osl-a-2, kind: floor, name: Floor 2, parent: osl-a }
+//!   - { id: osl-a-2-d1, kind: door, name: Stair door, parent: osl-a-2, x: 0.42, y: 0.31 }
 //! devices:
 //!   - { id: lap-0042, hostname: lap-0042.nordlys.example, kind: laptop, owner: E1042 }
 //!   - { id: srv-db1, hostname: db1, ips: [10.1.20.5], kind: server, criticality: high, place: osl-a-srv }
@@ -22,6 +24,10 @@
 //! column per system); a file with a `kind` column whose values are place kinds is read as places,
 //! otherwise as devices. Like the HR import, a file import is idempotent ([`plan`] lists only
 //! records that are new or differ) and never deletes what the file does not mention.
+//!
+//! Map fields (`floor_plan`, `x`, `y`, `map_floor`) are usually set on the console (a plan
+//! uploaded, a door dragged into place) rather than in the file: a record in the file without
+//! them keeps the ones the directory has, so importing the file again does not undo that work.
 
 use crate::IdentityError;
 use crate::directory::{DEVICE, Directory, PLACE};
@@ -138,6 +144,9 @@ impl RecordsFile {
                 }
             }
         }
+        for p in &self.places {
+            check_map_fields(p, |id| kind_of(id))?;
+        }
         for d in &self.devices {
             if d.id.trim().is_empty() {
                 return Err(IdentityError::Invalid("a device has no id".into()));
@@ -153,6 +162,57 @@ impl RecordsFile {
         }
         Ok(())
     }
+}
+
+/// Checks a place's map fields: a floor plan is named by its SHA-256 and only floors have
+/// one; a position is a pair of fractions from 0 to 1 on a door, reader or camera; the floor
+/// it is on is a floor. `kind_of` tells the kind of a place id, or `None` if it is unknown.
+pub fn check_map_fields(
+    p: &PlaceRecord,
+    kind_of: impl Fn(&str) -> Option<PlaceKind>,
+) -> Result<(), IdentityError> {
+    let bad = |why: String| Err(IdentityError::Invalid(format!("place `{}`: {why}", p.id)));
+    if let Some(plan) = &p.floor_plan {
+        if p.kind != PlaceKind::Floor {
+            return bad(format!(
+                "only a floor has a floor plan, not a {}",
+                p.kind.name()
+            ));
+        }
+        if !is_sha256_hex(plan) {
+            return bad(format!(
+                "floor_plan `{plan}` is not a SHA-256 (64 lower-case hex digits)"
+            ));
+        }
+    }
+    if p.x.is_some() || p.y.is_some() || p.map_floor.is_some() {
+        if !p.is_placeable() {
+            return bad(format!(
+                "only doors, readers and cameras are placed on a plan, not a {}",
+                p.kind.name()
+            ));
+        }
+        match (p.x, p.y) {
+            (Some(x), Some(y)) if is_plan_fraction(x) && is_plan_fraction(y) => {}
+            (Some(_), Some(_)) => {
+                return bad("x and y are fractions of the plan, from 0 to 1".into());
+            }
+            _ => return bad("x and y go together".into()),
+        }
+    }
+    if let Some(floor) = &p.map_floor {
+        match kind_of(floor) {
+            Some(PlaceKind::Floor) => {}
+            Some(k) => {
+                return bad(format!(
+                    "map_floor `{floor}` is a {}, not a floor",
+                    k.name()
+                ));
+            }
+            None => return bad(format!("map_floor `{floor}` does not exist")),
+        }
+    }
+    Ok(())
 }
 
 /// What importing a file would change.
@@ -196,8 +256,12 @@ pub fn plan(
     };
     let mut changes = Vec::new();
     for p in &file.places {
-        if count(PLACE, &p.id, dir.place(&p.id).map(|cur| cur != p)) {
-            changes.push(crate::encode(PLACE, &p.id, now, origin, p)?);
+        let mut p = p.clone();
+        if let Some(cur) = dir.place(&p.id) {
+            keep_map_fields(&mut p, cur);
+        }
+        if count(PLACE, &p.id, dir.place(&p.id).map(|cur| *cur != p)) {
+            changes.push(crate::encode(PLACE, &p.id, now, origin, &p)?);
         }
     }
     for d in &file.devices {
@@ -210,6 +274,34 @@ pub fn plan(
     }
     plan.changes = changes;
     Ok(plan)
+}
+
+/// The change that makes `p` the directory's record of that place from `now` on: a map edit
+/// from the console or the API (a plan uploaded, a door placed), checked like a file's record.
+pub fn change_place(
+    dir: &Directory,
+    p: &PlaceRecord,
+    origin: &str,
+    now: Timestamp,
+) -> Result<DirectoryChange, IdentityError> {
+    check_map_fields(p, |id| dir.place(id).map(|q| q.kind))?;
+    let mut change = crate::encode(PLACE, &p.id, now, origin, p)?;
+    change.recorded = now;
+    Ok(change)
+}
+
+/// Fills the map fields a file leaves out from the directory's current record.
+fn keep_map_fields(p: &mut PlaceRecord, cur: &PlaceRecord) {
+    if p.floor_plan.is_none() {
+        p.floor_plan.clone_from(&cur.floor_plan);
+    }
+    if p.x.is_none() && p.y.is_none() {
+        p.x = cur.x;
+        p.y = cur.y;
+        if p.map_floor.is_none() {
+            p.map_floor.clone_from(&cur.map_floor);
+        }
+    }
 }
 
 fn parse_csv(bytes: &[u8]) -> Result<RecordsFile, IdentityError> {
@@ -236,9 +328,11 @@ fn parse_csv(bytes: &[u8]) -> Result<RecordsFile, IdentityError> {
                 continue;
             }
             let value = match h {
-                "lat" | "lon" => v.parse::<f64>().map(serde_json::Value::from).map_err(|_| {
-                    IdentityError::Invalid(format!("line {line}: {h} `{v}` is not a number"))
-                })?,
+                "lat" | "lon" | "x" | "y" => {
+                    v.parse::<f64>().map(serde_json::Value::from).map_err(|_| {
+                        IdentityError::Invalid(format!("line {line}: {h} `{v}` is not a number"))
+                    })?
+                }
                 "restricted" => serde_json::Value::Bool(matches!(
                     v.to_ascii_lowercase().as_str(),
                     "true" | "yes" | "1" | "y"

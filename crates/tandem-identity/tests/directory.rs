@@ -388,3 +388,78 @@ places:
         .to_string();
     assert!(err.contains("not a time of day"), "{err}");
 }
+
+#[test]
+fn map_positions_are_checked_and_kept_when_a_file_leaves_them_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, id) = open(dir.path());
+    let plan_hash = "a".repeat(64);
+    let file = format!(
+        "places:
+  - {{ id: s, kind: site, name: S }}
+  - {{ id: b, kind: building, name: B, parent: s }}
+  - {{ id: f2, kind: floor, name: Floor 2, parent: b, floor_plan: {plan_hash} }}
+  - {{ id: d1, kind: door, name: Lab door, parent: f2, x: 0.25, y: 0.75 }}
+"
+    );
+    let parsed = records::RecordsFile::parse("p.yaml", file.as_bytes()).unwrap();
+    let plan = records::plan(&id.snapshot(), &parsed, "x", chrono::Utc::now()).unwrap();
+    id.commit(plan.changes).unwrap();
+    assert_eq!(
+        id.snapshot().place("d1").unwrap().position(),
+        Some((0.25, 0.75))
+    );
+
+    // The same file without map fields changes nothing: the plan and the position stay.
+    let bare = "places:
+  - { id: f2, kind: floor, name: Floor 2, parent: b }
+  - { id: d1, kind: door, name: Lab door, parent: f2 }
+";
+    let parsed = records::RecordsFile::parse("p.yaml", bare.as_bytes()).unwrap();
+    let plan = records::plan(&id.snapshot(), &parsed, "x", chrono::Utc::now()).unwrap();
+    assert_eq!((plan.new, plan.updated, plan.unchanged), (0, 0, 2));
+
+    for (bad, why) in [
+        (
+            "  - { id: d1, kind: door, name: D, parent: f2, x: 1.5, y: 0.2 }",
+            "place `d1`: x and y are fractions of the plan, from 0 to 1",
+        ),
+        (
+            "  - { id: d1, kind: door, name: D, parent: f2, x: 0.5 }",
+            "place `d1`: x and y go together",
+        ),
+        (
+            "  - { id: b2, kind: building, name: B2, parent: s, x: 0.5, y: 0.5 }",
+            "place `b2`: only doors, readers and cameras are placed on a plan, not a building",
+        ),
+        (
+            "  - { id: d1, kind: door, name: D, parent: f2, x: 0.5, y: 0.5, map_floor: b }",
+            "place `d1`: map_floor `b` is a building, not a floor",
+        ),
+        (
+            "  - { id: f2, kind: floor, name: F, parent: b, floor_plan: plan.png }",
+            "place `f2`: floor_plan `plan.png` is not a SHA-256 (64 lower-case hex digits)",
+        ),
+    ] {
+        let text = format!("places:\n{bad}\n");
+        let parsed = records::RecordsFile::parse("p.yaml", text.as_bytes()).unwrap();
+        let err = records::plan(&id.snapshot(), &parsed, "x", chrono::Utc::now())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, why);
+    }
+
+    // A placement from the console is one checked change.
+    let mut door = id.snapshot().place("d1").unwrap().clone();
+    door.x = Some(0.5);
+    door.y = Some(0.1);
+    let change =
+        records::change_place(&id.snapshot(), &door, "console:dana", chrono::Utc::now()).unwrap();
+    id.commit(vec![change]).unwrap();
+    assert_eq!(
+        id.snapshot().place("d1").unwrap().position(),
+        Some((0.5, 0.1))
+    );
+    door.x = Some(-0.1);
+    assert!(records::change_place(&id.snapshot(), &door, "c", chrono::Utc::now()).is_err());
+}

@@ -246,6 +246,23 @@ pub trait StateStore: Send + Sync + 'static {
     fn get_state(&self, name: &str) -> Result<Option<String>, StoreError>;
 }
 
+/// A file kept by its content (a floor plan image): the SHA-256 of the bytes names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFile {
+    /// Lower-case hex SHA-256 of `bytes`.
+    pub sha256: String,
+    /// The checked media type (`image/png`, `image/svg+xml`).
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Files the directory refers to by hash (floor plans). A file is written once and never
+/// changed: the same bytes give the same name, so storing it again does nothing.
+pub trait FileStore: Send + Sync + 'static {
+    fn put_file(&self, file: &StoredFile) -> Result<(), StoreError>;
+    fn file(&self, sha256: &str) -> Result<Option<StoredFile>, StoreError>;
+}
+
 /// The identity directory's append-only change log.
 pub trait DirectoryStore: Send + Sync + 'static {
     /// Appends changes atomically and sets their `seq`.

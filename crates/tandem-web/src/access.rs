@@ -134,9 +134,17 @@ impl Role {
                     | ViewRules
                     | ManageRules
             ),
+            // The control room keeps its own maps: floor plans and where doors, readers and
+            // cameras are on them.
             Role::PhysicalSecurity => matches!(
                 p,
-                SearchEvents | ViewFindings | ViewPeople | ViewPlaces | ViewSources | ViewRules
+                SearchEvents
+                    | ViewFindings
+                    | ViewPeople
+                    | ViewPlaces
+                    | ViewSources
+                    | ViewRules
+                    | EditMaps
             ),
             Role::Responder(_) => matches!(p, ViewFindings | ViewPeople),
             Role::Auditor => matches!(
@@ -177,6 +185,8 @@ pub enum Permission {
     /// People, their accounts, badges, devices and timelines.
     ViewPeople,
     ViewPlaces,
+    /// Upload floor plans and place doors, readers and cameras on them (audited).
+    EditMaps,
     /// Source health, dead letters and directory gaps.
     ViewSources,
     /// Register sources and issue their keys.
@@ -221,6 +231,20 @@ mod tests {
         for role in Role::all() {
             if role.permits(Permission::ViewRules) {
                 assert!(role.permits(Permission::SearchEvents), "{role}");
+            }
+        }
+    }
+
+    #[test]
+    fn administrators_and_the_control_room_edit_maps() {
+        let allowed: Vec<Role> = Role::all()
+            .into_iter()
+            .filter(|r| r.permits(Permission::EditMaps))
+            .collect();
+        assert_eq!(allowed, [Role::Admin, Role::PhysicalSecurity]);
+        for role in Role::all() {
+            if role.permits(Permission::EditMaps) {
+                assert!(role.permits(Permission::ViewPlaces), "{role}");
             }
         }
     }

@@ -20,6 +20,7 @@ mod detect;
 mod directory;
 mod error;
 mod guard;
+mod maps;
 mod pages;
 mod public;
 mod scim;
@@ -111,6 +112,8 @@ pub struct AppState {
     pub public: Arc<PublicOrigin>,
     /// Searches running now, and the limits each one runs under.
     pub searches: Arc<Searches>,
+    /// Files the directory names by hash: floor plans.
+    pub files: Arc<dyn tandem_store::FileStore>,
 }
 
 /// One route: method, path, who may call it, and the handler.
@@ -241,6 +244,18 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/api/v1/devices/{id}/external_ids",
             Needs(ImportDirectory),
             put(directory::set_device_external_ids),
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/places/{id}/floor-plan",
+            Needs(EditMaps),
+            put(maps::upload_plan),
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/places/{id}/position",
+            Needs(EditMaps),
+            put(maps::set_position),
         ),
         r(
             Method::POST,
@@ -482,6 +497,26 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             Needs(ViewPlaces),
             get(pages::investigate::place),
         ),
+        r(Method::GET, "/map", Needs(ViewPlaces), get(maps::site_map)),
+        r(
+            Method::GET,
+            "/places/{id}/map",
+            Needs(ViewPlaces),
+            get(maps::floor_map),
+        ),
+        r(
+            Method::POST,
+            "/places/{id}/map/position",
+            Needs(EditMaps),
+            post(maps::place_form),
+        ),
+        r(
+            Method::GET,
+            "/floor-plans/{sha256}",
+            Needs(ViewPlaces),
+            get(maps::plan_image),
+        ),
+        r(Method::GET, "/static/map.js", Public, get(maps::map_script)),
         r(
             Method::GET,
             "/static/search.js",

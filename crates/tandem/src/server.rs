@@ -116,6 +116,7 @@ impl Server {
             sso,
             public: Arc::new(config.http.public_origin(http)?),
             searches: Arc::new(tandem_web::Searches::new(config.search.limits())),
+            files: store.clone(),
         };
         tasks.push(tokio::spawn(crate::http::serve(
             http_listener,

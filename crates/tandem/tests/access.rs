@@ -99,6 +99,7 @@ fn every_route_as_every_role_and_as_no_one() {
         "GET /login/sso/callback",
         "GET /static/live.js",
         "GET /static/search.js",
+        "GET /static/map.js",
         "GET /static/tandem.css",
         "POST /login",
     ];

@@ -66,6 +66,12 @@ const PAGES: &[Page] = &[
         name: "places",
     },
     Page {
+        path: "/map",
+        heading: "Sites",
+        shows: "Door alarms (24 h)",
+        name: "site-map",
+    },
+    Page {
         path: "/rules",
         heading: "Detection rules",
         shows: "attack.",
@@ -437,4 +443,155 @@ fn a_finding_leads_to_the_person_and_a_rule_can_be_switched_off() {
     browser.wait_for_text("Disabled");
     let text = browser.text();
     assert!(text.contains("Enable"), "{text}");
+}
+
+/// A floor plan as an architect's export might look: walls, a corridor, rooms with names.
+fn floor_plan_svg() -> String {
+    let mut rooms = String::new();
+    for (i, name) in ["Lab", "Meeting", "Offices", "Server room", "Kitchen"]
+        .iter()
+        .enumerate()
+    {
+        let x = 40 + i * 224;
+        rooms.push_str(&format!(
+            "<rect x=\"{x}\" y=\"40\" width=\"224\" height=\"300\" fill=\"#fbfbf7\" stroke=\"#333\" stroke-width=\"6\"/>\
+             <text x=\"{}\" y=\"200\" font-family=\"sans-serif\" font-size=\"28\" fill=\"#777\" text-anchor=\"middle\">{name}</text>",
+            x + 112
+        ));
+    }
+    format!(
+        "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 1200 700\">\
+         <rect x=\"0\" y=\"0\" width=\"1200\" height=\"700\" fill=\"#fff\"/>\
+         <rect x=\"40\" y=\"40\" width=\"1120\" height=\"620\" fill=\"none\" stroke=\"#333\" stroke-width=\"10\"/>\
+         {rooms}\
+         <rect x=\"40\" y=\"340\" width=\"1120\" height=\"120\" fill=\"#eef2f5\" stroke=\"#333\" stroke-width=\"4\"/>\
+         <text x=\"600\" y=\"410\" font-family=\"sans-serif\" font-size=\"26\" fill=\"#777\" text-anchor=\"middle\">Corridor</text>\
+         <rect x=\"40\" y=\"460\" width=\"560\" height=\"200\" fill=\"#fbfbf7\" stroke=\"#333\" stroke-width=\"6\"/>\
+         <text x=\"320\" y=\"570\" font-family=\"sans-serif\" font-size=\"28\" fill=\"#777\" text-anchor=\"middle\">Open office</text>\
+         <script>document.title = 'owned'</script></svg>"
+    )
+}
+
+fn demo_send(
+    demo: &Demo,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> serde_json::Value {
+    let req = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", demo.url))
+        .header("Authorization", format!("Bearer {}", demo.token))
+        .header("Content-Type", content_type)
+        .body(body)
+        .unwrap();
+    let mut resp = TestServer::agent().run(req).expect("request sent");
+    let status = resp.status().as_u16();
+    let answer: serde_json::Value = resp.body_mut().read_json().unwrap_or_default();
+    assert!(
+        (200..300).contains(&status),
+        "{method} {path}: {status} {answer}"
+    );
+    answer
+}
+
+#[test]
+fn the_control_room_sees_a_door_forced_open_on_the_floor_plan() {
+    let (_dir, demo, browser) = admin_on_the_demo_after_the_tailgate();
+    // The floor of the demo with the most doors, and its doors.
+    let places = demo.get("/api/v1/places", &[]);
+    let places = places["places"].as_array().unwrap();
+    let by_id: std::collections::HashMap<String, serde_json::Value> = places
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap().to_owned(), p.clone()))
+        .collect();
+    let floor_of = |id: &str| -> Option<String> {
+        let mut id = id.to_owned();
+        for _ in 0..8 {
+            let p = by_id.get(&id)?;
+            if p["kind"] == "floor" {
+                return Some(id);
+            }
+            id = p["parent"].as_str()?.to_owned();
+        }
+        None
+    };
+    let mut doors: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    for p in places.iter().filter(|p| p["kind"] == "door") {
+        if let Some(f) = p["parent"].as_str().and_then(floor_of) {
+            doors.entry(f).or_default().push((
+                p["id"].as_str().unwrap().to_owned(),
+                p["name"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    let (floor, floor_doors) = doors.into_iter().max_by_key(|(_, d)| d.len()).unwrap();
+
+    // The control room's plan, with every door placed along the corridor.
+    demo_send(
+        &demo,
+        "PUT",
+        &format!("/api/v1/places/{floor}/floor-plan"),
+        "image/svg+xml",
+        floor_plan_svg().into_bytes(),
+    );
+    for (i, (door, _)) in floor_doors.iter().enumerate() {
+        let x = 0.1 + 0.8 * (i as f64 + 0.5) / floor_doors.len() as f64;
+        let y = if i % 2 == 0 { 0.49 } else { 0.66 };
+        demo_send(
+            &demo,
+            "PUT",
+            &format!("/api/v1/places/{door}/position"),
+            "application/json",
+            serde_json::json!({ "x": x, "y": y })
+                .to_string()
+                .into_bytes(),
+        );
+    }
+
+    browser.goto(&format!("/places/{floor}/map"));
+    browser.wait_for_text("Doors, readers and cameras on this floor");
+    browser.wait_for_text("Live: door states");
+    // The plan is drawn as an image: its script never ran in the console.
+    assert_ne!(browser.execute("return document.title"), "owned");
+
+    // A door is forced open: its marker and its row turn to an alarm without a reload.
+    let (door, door_name) = floor_doors[0].clone();
+    let key = demo_send(
+        &demo,
+        "POST",
+        "/api/v1/sources",
+        "application/json",
+        serde_json::json!({ "name": "door-alarms", "format": "tandem" })
+            .to_string()
+            .into_bytes(),
+    );
+    let key = key["api_key"].as_str().unwrap().to_owned();
+    let line = serde_json::json!({"time": chrono::Utc::now().to_rfc3339(), "class": "physical_access",
+        "activity": "forced", "outcome": "failure", "place": {"door": door}});
+    let mut resp = TestServer::agent()
+        .post(format!("{}/api/v1/ingest/door-alarms", demo.url))
+        .header("Authorization", format!("Bearer {key}"))
+        .send(format!("{line}\n"))
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "{}",
+        resp.body_mut().read_to_string().unwrap()
+    );
+    let marker_is_red = format!(
+        "return document.querySelector('#floor-map .marker[data-id=\"{door}\"]').classList.contains('alarm')"
+    );
+    browser.wait_until("the forced door's marker turns red", |b| {
+        b.execute(&marker_is_red) == serde_json::Value::Bool(true)
+    });
+    browser.wait_for_text("Alarm: Forced open at");
+    browser.wait_for_text("⚠ Forced open");
+    Screenshots::new().take(&browser, "map");
+
+    // Clicking the door opens its place page.
+    browser.click_css(&format!("#floor-map .marker[data-id=\"{door}\"] circle"));
+    browser.wait_for_heading(&format!("{door_name} Door"));
 }

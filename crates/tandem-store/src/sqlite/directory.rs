@@ -22,6 +22,12 @@ CREATE TABLE IF NOT EXISTS directory_changes (
     origin TEXT NOT NULL,
     body TEXT
 ) STRICT;
+CREATE TABLE IF NOT EXISTS files (
+    sha256 TEXT PRIMARY KEY,
+    content_type TEXT NOT NULL,
+    bytes BLOB NOT NULL,
+    created INTEGER NOT NULL
+) STRICT;
 ";
 
 fn micros(t: DateTime<Utc>) -> i64 {
@@ -50,6 +56,40 @@ impl crate::StateStore for SqliteStore {
                     "SELECT value FROM component_state WHERE name = ?",
                     [name],
                     |r| r.get(0),
+                )
+                .optional()?)
+        })
+    }
+}
+
+impl crate::FileStore for SqliteStore {
+    fn put_file(&self, file: &crate::StoredFile) -> Result<(), StoreError> {
+        self.write_conn()?.execute(
+            "INSERT OR IGNORE INTO files (sha256, content_type, bytes, created) VALUES (?, ?, ?, ?)",
+            params![
+                file.sha256,
+                file.content_type,
+                file.bytes,
+                micros(chrono::Utc::now())
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn file(&self, sha256: &str) -> Result<Option<crate::StoredFile>, StoreError> {
+        use rusqlite::OptionalExtension;
+        self.read(|conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT sha256, content_type, bytes FROM files WHERE sha256 = ?",
+                    [sha256],
+                    |r| {
+                        Ok(crate::StoredFile {
+                            sha256: r.get(0)?,
+                            content_type: r.get(1)?,
+                            bytes: r.get(2)?,
+                        })
+                    },
                 )
                 .optional()?)
         })

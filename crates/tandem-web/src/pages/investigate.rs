@@ -47,7 +47,7 @@ fn fail(e: ApiError) -> Response {
 }
 
 /// JSON built for a page as a template value (minijinja's own serde support is not enabled).
-fn page_value(v: &Value) -> minijinja::Value {
+pub(crate) fn page_value(v: &Value) -> minijinja::Value {
     match v {
         Value::Null => minijinja::Value::from(()),
         Value::Bool(b) => minijinja::Value::from(*b),
@@ -1019,26 +1019,14 @@ pub async fn places(v: Visitor, State(state): State<AppState>) -> Response {
     )
 }
 
-/// A door's state from its last door event: "Held open", "Forced open", "Closed".
-async fn door_state(
-    state: &AppState,
-    dir: &Directory,
-    door: &PlaceRecord,
-    now: DateTime<Utc>,
-) -> Value {
-    let q = format!("door:{} AND class:physical_access", quoted(&door.id));
-    let last = recent_events(state, q, 1)
-        .await
-        .ok()
-        .and_then(|(_, e)| e.into_iter().next());
-    let Some(e) = last else {
-        return json!({ "id": door.id, "name": door.name, "state": "No door events yet", "alarm": false });
-    };
-    let who = event_who(dir, &e).and_then(|w| w["name"].as_str().map(str::to_owned));
-    let (text, alarm) = match e.activity {
+/// A door's state after an event at it, in words, and whether it is an alarm; `who` is the
+/// person's name when known. The place page, the floor maps and the live stream say the same.
+pub(crate) fn door_words(activity: Activity, who: Option<&str>) -> (String, bool) {
+    match activity {
         Activity::Forced => ("Forced open".to_owned(), true),
         Activity::HeldOpen => ("Held open".to_owned(), true),
         Activity::Tamper => ("Tampered with".to_owned(), true),
+        Activity::Duress => ("Duress alarm".to_owned(), true),
         Activity::Tailgate => ("Closed after a tailgate".to_owned(), true),
         Activity::Denied => (
             format!(
@@ -1055,7 +1043,31 @@ async fn door_state(
             false,
         ),
         _ => ("Closed".to_owned(), false),
+    }
+}
+
+/// A door's state from its last door event: "Held open", "Forced open", "Closed".
+pub(crate) async fn door_state(
+    state: &AppState,
+    dir: &Directory,
+    door: &PlaceRecord,
+    now: DateTime<Utc>,
+) -> Value {
+    // A source may name the door rather than give its id; the resolver keeps what it sent.
+    let q = format!(
+        "(door:{} OR door:{}) AND class:physical_access",
+        quoted(&door.id),
+        quoted(&door.name)
+    );
+    let last = recent_events(state, q, 1)
+        .await
+        .ok()
+        .and_then(|(_, e)| e.into_iter().next());
+    let Some(e) = last else {
+        return json!({ "id": door.id, "name": door.name, "state": "No door events yet", "alarm": false });
     };
+    let who = event_who(dir, &e).and_then(|w| w["name"].as_str().map(str::to_owned));
+    let (text, alarm) = door_words(e.activity, who.as_deref());
     json!({
         "id": door.id, "name": door.name, "state": text, "alarm": alarm,
         "ago": ago(e.time, now), "time": time(e.time), "event": e.id.to_string(),
@@ -1113,7 +1125,22 @@ pub async fn place(v: Visitor, State(state): State<AppState>, Path(id): Path<Str
         Err(e) => return fail(e),
     };
     let site = dir.lineage(&p.id).last().map(|s| (*s).clone());
+    // The floor plan this place is, or is drawn on.
+    let map = if p.kind == PlaceKind::Floor {
+        Some(p.id.clone())
+    } else if p.is_placeable() {
+        p.map_floor.clone().or_else(|| {
+            dir.lineage(&p.id)
+                .iter()
+                .skip(1)
+                .find(|a| a.kind == PlaceKind::Floor)
+                .map(|a| a.id.clone())
+        })
+    } else {
+        None
+    };
     let page = json!({
+        "map": map,
         "id": p.id, "name": p.name, "kind": words(p.kind.name()),
         "restricted": p.restricted, "hours": hours(&p),
         "time_zone": p.time_zone.clone().or_else(|| site.as_ref().and_then(|s| s.time_zone.clone())),

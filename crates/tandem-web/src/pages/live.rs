@@ -131,6 +131,12 @@ struct LiveRow {
     kind: &'static str,
     /// The words that go with the colour, so the row stands out without colour too.
     alert: String,
+    /// The door's place id, for door events: the floor maps follow it.
+    door: String,
+    /// The door's state after this event ("Forced open", "Closed; last used by …") and
+    /// whether that is an alarm, as the place page says it.
+    door_state: String,
+    door_alarm: bool,
 }
 
 impl LiveRow {
@@ -159,7 +165,7 @@ fn door_alarm(e: &Event) -> Option<&'static str> {
     })
 }
 
-fn live_row(e: &Event) -> LiveRow {
+fn live_row(e: &Event, dir: &Directory) -> LiveRow {
     let finding = (e.class == Class::DetectionFinding)
         .then(|| Finding::from_event(e))
         .flatten();
@@ -174,7 +180,28 @@ fn live_row(e: &Event) -> LiveRow {
     } else {
         ("", String::new(), e.message.clone())
     };
+    let door = e
+        .place
+        .as_ref()
+        .filter(|_| e.class == Class::PhysicalAccess)
+        .and_then(|p| p.door.as_deref())
+        // A source may send the door's name: the maps know doors by id.
+        .map(|d| {
+            dir.find_place(d)
+                .filter(|p| p.kind == PlaceKind::Door)
+                .map_or_else(|| d.to_owned(), |p| p.id.clone())
+        })
+        .unwrap_or_default();
+    let (door_state, door_alarm) = if door.is_empty() {
+        (String::new(), false)
+    } else {
+        let who = e.actor.person.as_ref().and_then(|p| p.name.as_deref());
+        crate::pages::investigate::door_words(e.activity, who)
+    };
     LiveRow {
+        door,
+        door_state,
+        door_alarm,
         time: e.time.format("%Y-%m-%d %H:%M:%S").to_string(),
         class: e.class.name(),
         activity: e.activity.name(),
@@ -227,7 +254,7 @@ pub async fn live_page(
         Err(e) => return refusal_page(StatusCode::BAD_REQUEST, &e.message),
     };
     let rows: Vec<LiveRow> = match state.run_search(None, request).await {
-        Ok(SearchResult::Events(page)) => page.events.iter().map(live_row).collect(),
+        Ok(SearchResult::Events(page)) => page.events.iter().map(|e| live_row(e, &dir)).collect(),
         Ok(SearchResult::Aggregation(_)) => Vec::new(),
         Err(e) => return e.into_response(),
     };
@@ -263,18 +290,21 @@ pub async fn live_stream(
     Query(params): Query<LiveParams>,
 ) -> Sse<impl Stream<Item = Result<sse::Event, Infallible>>> {
     let filter = LiveFilter::new(&params, &state.identity.snapshot());
+    let identity = state.identity.clone();
     let receiver = state.pipeline.subscribe();
     let mut pending = VecDeque::new();
     pending.push_back(sse::Event::default().event("ready").data("listening"));
     let stream = futures_util::stream::unfold(
-        (receiver, filter, pending),
-        |(mut receiver, filter, mut pending)| async move {
+        (receiver, filter, pending, identity),
+        |(mut receiver, filter, mut pending, identity)| async move {
             loop {
                 if let Some(next) = pending.pop_front() {
-                    return Some((Ok(next), (receiver, filter, pending)));
+                    return Some((Ok(next), (receiver, filter, pending, identity)));
                 }
                 match receiver.recv().await {
-                    Ok(batch) => pending.extend(rows_of(&batch, &filter)),
+                    Ok(batch) => {
+                        pending.extend(rows_of(&batch, &filter, &identity.snapshot()));
+                    }
                     Err(RecvError::Lagged(n)) => pending
                         .push_back(sse::Event::default().event("skipped").data(n.to_string())),
                     Err(RecvError::Closed) => return None,
@@ -288,9 +318,10 @@ pub async fn live_stream(
 fn rows_of<'a>(
     batch: &'a LiveBatch,
     filter: &'a LiveFilter,
+    dir: &'a Directory,
 ) -> impl Iterator<Item = sse::Event> + 'a {
-    batch.iter().filter(|e| filter.matches(e)).map(|e| {
-        let row = serde_json::to_string(&live_row(e)).unwrap_or_default();
+    batch.iter().filter(|e| filter.matches(e)).map(move |e| {
+        let row = serde_json::to_string(&live_row(e, dir)).unwrap_or_default();
         sse::Event::default().event("row").data(row)
     })
 }

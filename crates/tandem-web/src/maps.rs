@@ -1,0 +1,772 @@
+//! Maps: each floor's plan with its doors, readers and cameras on it, and the sites drawn from
+//! their coordinates, both with live door state and alarms.
+//!
+//! A floor plan is an image an operator uploads (PNG or SVG), kept in the store by its SHA-256
+//! ([`tandem_store::FileStore`]) and named by that hash on the floor's record
+//! (`floor_plan`); positions are fractions of the plan (`x`, `y` on a door, reader or camera),
+//! so a plan redrawn at another size keeps them. Both come from the places file or from the
+//! console, through audited API calls.
+//!
+//! An uploaded SVG is a document a stranger may have written: it is only ever shown as an
+//! image (`<image>` inside the page's own SVG, where browsers run no script and load nothing),
+//! and served with `Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline';
+//! sandbox` and `X-Content-Type-Options: nosniff`, so opening its URL directly runs nothing
+//! in the console's origin either.
+//!
+//! Maps are drawn as SVG on the server (no tile server, no script needed to see them), and
+//! every map has a table with the same information beside it. `static/map.js` adds what needs
+//! a script: live door state and alarms from `/live/stream`, and dragging markers into place.
+
+use crate::access::Permission;
+use crate::auth::Principal;
+use crate::console::{Visitor, refusal_page, render};
+use crate::pages::investigate::{door_state, page_value};
+use crate::{ApiError, AppState};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use tandem_identity::{Directory, PlaceKind, PlaceRecord, records};
+use tandem_model::Event;
+use tandem_store::StoredFile;
+
+/// Largest floor plan accepted: a detailed architectural PNG fits, a photo archive does not.
+pub const MAX_PLAN_BYTES: usize = 8 * 1024 * 1024;
+
+/// What a floor plan is served with: nothing it references loads and no script it holds
+/// runs, even opened on its own; inline styles are allowed because drawing tools write them.
+pub const PLAN_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+
+/// Doors, readers and cameras one floor map shows (and door states it looks up).
+const MAX_ITEMS: usize = 200;
+
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// The media type of a floor plan, from its bytes: PNG by its signature, SVG by its root
+/// element. A declared type must agree with the bytes.
+fn plan_type(declared: Option<&str>, bytes: &[u8]) -> Result<&'static str, ApiError> {
+    let found = if bytes.starts_with(PNG_SIGNATURE) && bytes.len() >= 24 {
+        Some("image/png")
+    } else if is_svg(bytes) {
+        Some("image/svg+xml")
+    } else {
+        None
+    };
+    let declared = declared
+        .map(|d| {
+            d.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|d| !d.is_empty() && d != "application/octet-stream");
+    let unsupported = |why: String| Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, why));
+    match (declared.as_deref(), found) {
+        (None, Some(t)) => Ok(t),
+        (Some(d), Some(t)) if d == t => Ok(t),
+        (Some(d @ ("image/png" | "image/svg+xml")), _) => {
+            unsupported(format!("the file is not the {d} image it says it is"))
+        }
+        (Some(d), _) => unsupported(format!(
+            "a floor plan is a PNG (image/png) or SVG (image/svg+xml) image, not {d}"
+        )),
+        (None, None) => {
+            unsupported("a floor plan is a PNG (image/png) or SVG (image/svg+xml) image".to_owned())
+        }
+    }
+}
+
+/// Whether `bytes` is UTF-8 text whose first element (after an XML declaration, comments and
+/// a doctype) is `<svg`.
+fn is_svg(bytes: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return false;
+    };
+    let mut rest = text.trim_start_matches('\u{feff}').trim_start();
+    loop {
+        let skipped = if rest.starts_with("<?") {
+            rest.split_once("?>").map(|(_, r)| r)
+        } else if rest.starts_with("<!--") {
+            rest.split_once("-->").map(|(_, r)| r)
+        } else if rest
+            .get(..9)
+            .is_some_and(|s| s.eq_ignore_ascii_case("<!doctype"))
+        {
+            rest.split_once('>').map(|(_, r)| r)
+        } else {
+            break;
+        };
+        match skipped {
+            Some(r) => rest = r.trim_start(),
+            None => return false,
+        }
+    }
+    rest.strip_prefix("<svg")
+        .and_then(|r| r.chars().next())
+        .is_some_and(|c| c.is_whitespace() || c == '>')
+}
+
+/// A plan's width and height in its own units: the PNG's pixels, the SVG's `viewBox` (or
+/// `width`/`height`); 1000 × 750 when an SVG says neither.
+fn plan_size(content_type: &str, bytes: &[u8]) -> (f64, f64) {
+    const DEFAULT: (f64, f64) = (1000.0, 750.0);
+    let sane = |w: f64, h: f64| {
+        (w.is_finite() && h.is_finite() && w > 0.0 && h > 0.0 && w < 1e7 && h < 1e7)
+            .then_some((w, h))
+    };
+    if content_type == "image/png" {
+        let be = |at: usize| {
+            bytes
+                .get(at..at + 4)
+                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        return be(16)
+            .zip(be(20))
+            .and_then(|(w, h)| sane(f64::from(w), f64::from(h)))
+            .unwrap_or(DEFAULT);
+    }
+    let text = String::from_utf8_lossy(bytes);
+    let Some(start) = text.find("<svg") else {
+        return DEFAULT;
+    };
+    let tag = &text[start..];
+    let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+    let attr = |name: &str| -> Option<String> {
+        let mut from = 0;
+        while let Some(i) = tag[from..].find(name) {
+            let at = from + i;
+            from = at + name.len();
+            let before = tag[..at].chars().next_back();
+            if !before.is_some_and(char::is_whitespace) {
+                continue;
+            }
+            let rest = tag[from..].trim_start().strip_prefix('=')?.trim_start();
+            let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+            let value = &rest[1..];
+            return Some(value[..value.find(quote)?].to_owned());
+        }
+        None
+    };
+    let number = |s: &str| {
+        let s = s.trim();
+        let end = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+            .unwrap_or(s.len());
+        s[..end].parse::<f64>().ok()
+    };
+    if let Some(vb) = attr("viewBox") {
+        let parts: Vec<f64> = vb
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|s| !s.is_empty())
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        if let [_, _, w, h] = parts[..]
+            && let Some(size) = sane(w, h)
+        {
+            return size;
+        }
+    }
+    attr("width")
+        .and_then(|w| number(&w))
+        .zip(attr("height").and_then(|h| number(&h)))
+        .and_then(|(w, h)| sane(w, h))
+        .unwrap_or(DEFAULT)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn not_found(what: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, what.to_owned())
+}
+
+/// Commits a new version of a place (a map edit) and returns it.
+async fn commit_place(
+    state: &AppState,
+    who: &Principal,
+    place: PlaceRecord,
+) -> Result<PlaceRecord, ApiError> {
+    let identity = state.identity.clone();
+    let origin = format!("map:{}", who.name);
+    tokio::task::spawn_blocking(move || -> Result<PlaceRecord, ApiError> {
+        let change = records::change_place(&identity.snapshot(), &place, &origin, Utc::now())?;
+        identity.commit(vec![change])?;
+        Ok(place)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// `PUT /api/v1/places/{id}/floor-plan`: the body is the floor's plan (PNG or SVG, at most
+/// [`MAX_PLAN_BYTES`]); the floor then names it by its SHA-256. Audited.
+pub async fn upload_plan(
+    who: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Permission::EditMaps)?;
+    let mut floor = state
+        .identity
+        .snapshot()
+        .place(&id)
+        .cloned()
+        .ok_or_else(|| not_found(&format!("no place `{id}`")))?;
+    if floor.kind != PlaceKind::Floor {
+        return Err(ApiError::bad_request(format!(
+            "`{id}` is a {}; floor plans belong to floors",
+            floor.kind.name()
+        )));
+    }
+    let bytes = axum::body::to_bytes(body, MAX_PLAN_BYTES)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "a floor plan is at most {} MiB",
+                    MAX_PLAN_BYTES / (1024 * 1024)
+                ),
+            )
+        })?;
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request("the floor plan is empty"));
+    }
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let content_type = plan_type(declared, &bytes)?;
+    let file = StoredFile {
+        sha256: sha256_hex(&bytes),
+        content_type: content_type.to_owned(),
+        bytes: bytes.to_vec(),
+    };
+    let files = state.files.clone();
+    let stored = file.clone();
+    tokio::task::spawn_blocking(move || files.put_file(&stored))
+        .await
+        .map_err(ApiError::internal)??;
+    let previous = floor.floor_plan.replace(file.sha256.clone());
+    commit_place(&state, &who, floor).await?;
+    let (width, height) = plan_size(content_type, &file.bytes);
+    let detail = json!({
+        "sha256": file.sha256, "content_type": content_type, "bytes": file.bytes.len(),
+        "previous": previous,
+    });
+    crate::audit::by(
+        &state,
+        &who,
+        "map.floor_plan",
+        &format!("place:{id}"),
+        detail,
+    )
+    .await;
+    Ok(Json(json!({
+        "place": id, "floor_plan": file.sha256, "content_type": content_type,
+        "bytes": file.bytes.len(), "width": width, "height": height,
+    })))
+}
+
+/// `GET /floor-plans/{sha256}`: a stored plan, under [`PLAN_CSP`].
+pub async fn plan_image(
+    _who: Principal,
+    State(state): State<AppState>,
+    Path(sha): Path<String>,
+) -> Result<Response, ApiError> {
+    if !tandem_identity::is_sha256_hex(&sha) {
+        return Err(not_found("no such floor plan"));
+    }
+    let files = state.files.clone();
+    let file = tokio::task::spawn_blocking(move || files.file(&sha))
+        .await
+        .map_err(ApiError::internal)??
+        .ok_or_else(|| not_found("no such floor plan"))?;
+    let mut response = file.bytes.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&file.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(PLAN_CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // The name is the content's hash: it never changes.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    Ok(response)
+}
+
+/// Where a door, reader or camera goes: fractions of the plan from its top-left corner, or
+/// both `null` to take it off the plan; `map_floor` when the plan is not its own floor's.
+#[derive(Deserialize)]
+pub struct Position {
+    x: Option<f64>,
+    y: Option<f64>,
+    #[serde(default)]
+    map_floor: Option<String>,
+}
+
+/// Moves a place on a plan, checked and audited; the API and the console form share it.
+async fn place_on_plan(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    pos: Position,
+) -> Result<PlaceRecord, ApiError> {
+    let dir = state.identity.snapshot();
+    let mut place = dir
+        .place(id)
+        .cloned()
+        .ok_or_else(|| not_found(&format!("no place `{id}`")))?;
+    if !place.is_placeable() {
+        return Err(ApiError::bad_request(format!(
+            "`{id}` is a {}; only doors, readers and cameras are placed on a plan",
+            place.kind.name()
+        )));
+    }
+    let before = json!({ "x": place.x, "y": place.y, "map_floor": place.map_floor });
+    place.x = pos.x;
+    place.y = pos.y;
+    // The floor the place sits in needs no naming.
+    place.map_floor = pos
+        .map_floor
+        .filter(|f| home_floor(&dir, &place).as_deref() != Some(f.as_str()));
+    if place.x.is_none() && place.y.is_none() {
+        place.map_floor = None;
+    }
+    let place = commit_place(state, who, place).await?;
+    crate::audit::by(
+        state,
+        who,
+        "map.place",
+        &format!("place:{id}"),
+        json!({
+            "x": place.x, "y": place.y, "map_floor": place.map_floor, "before": before,
+        }),
+    )
+    .await;
+    Ok(place)
+}
+
+/// `PUT /api/v1/places/{id}/position`: places a door, reader or camera on a plan. Audited.
+pub async fn set_position(
+    who: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(pos): Json<Position>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Permission::EditMaps)?;
+    let place = place_on_plan(&state, &who, &id, pos).await?;
+    Ok(Json(json!({ "place": place })))
+}
+
+/// The console's form for placing without dragging: the item and its position in percent.
+#[derive(Deserialize)]
+pub struct PlaceForm {
+    item: String,
+    x: String,
+    y: String,
+}
+
+/// `POST /places/{id}/map/position`: places an item on this floor's plan from the form.
+pub async fn place_form(
+    v: Visitor,
+    State(state): State<AppState>,
+    Path(floor): Path<String>,
+    axum::Form(form): axum::Form<PlaceForm>,
+) -> Response {
+    let percent = |s: &str| s.trim().trim_end_matches('%').trim().parse::<f64>().ok();
+    let (Some(x), Some(y)) = (percent(&form.x), percent(&form.y)) else {
+        return refusal_page(
+            StatusCode::BAD_REQUEST,
+            "The position is two numbers: percent of the plan's width from the left, and of its height from the top.",
+        );
+    };
+    let pos = Position {
+        x: Some(x / 100.0),
+        y: Some(y / 100.0),
+        map_floor: Some(floor.clone()),
+    };
+    match place_on_plan(&state, &v.who, &form.item, pos).await {
+        Ok(_) => Redirect::to(&format!(
+            "/places/{}/map",
+            crate::console::path_segment(&floor)
+        ))
+        .into_response(),
+        Err(e) => refusal_page(e.status, &e.message),
+    }
+}
+
+/// The floor a place is in (its nearest floor ancestor), if any.
+fn home_floor(dir: &Directory, p: &PlaceRecord) -> Option<String> {
+    dir.lineage(&p.id)
+        .iter()
+        .skip(1)
+        .find(|a| a.kind == PlaceKind::Floor)
+        .map(|a| a.id.clone())
+}
+
+/// The floor whose plan a place is drawn on.
+fn map_floor_of(dir: &Directory, p: &PlaceRecord) -> Option<String> {
+    p.map_floor.clone().or_else(|| home_floor(dir, p))
+}
+
+/// The site a place belongs to.
+fn site_of(dir: &Directory, id: &str) -> Option<PlaceRecord> {
+    dir.lineage(id)
+        .into_iter()
+        .find(|p| p.kind == PlaceKind::Site)
+        .cloned()
+}
+
+/// `GET /places/{id}/map`: a floor's plan with its doors, readers and cameras and their
+/// state, the same as a table, and (for those who may) the controls to upload and place.
+pub async fn floor_map(
+    v: Visitor,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Response {
+    let dir = state.identity.snapshot();
+    let Some(floor) = dir.find_place(&id).cloned() else {
+        return refusal_page(
+            StatusCode::NOT_FOUND,
+            &format!("No place `{id}` in the directory."),
+        );
+    };
+    if floor.kind == PlaceKind::Site {
+        return Redirect::to("/map").into_response();
+    }
+    if floor.kind != PlaceKind::Floor {
+        return refusal_page(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "{} is a {}; floor plans belong to floors. Open one of its floors from its place page.",
+                floor.name,
+                floor.kind.name()
+            ),
+        );
+    }
+    let now = Utc::now();
+    let mut items: Vec<PlaceRecord> = dir
+        .places()
+        .into_iter()
+        .filter(|p| p.is_placeable() && map_floor_of(&dir, p).as_deref() == Some(&floor.id))
+        .cloned()
+        .collect();
+    items.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    let more = items.len().saturating_sub(MAX_ITEMS);
+    items.truncate(MAX_ITEMS);
+
+    let plan = match &floor.floor_plan {
+        Some(sha) => {
+            let files = state.files.clone();
+            let sha = sha.clone();
+            let found = tokio::task::spawn_blocking(move || files.file(&sha))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .flatten();
+            found.map(|f| {
+                let (w, h) = plan_size(&f.content_type, &f.bytes);
+                (format!("/floor-plans/{}", f.sha256), w, h)
+            })
+        }
+        None => None,
+    };
+    // Without a plan the markers still go on a blank sheet of the usual proportions.
+    let (width, height) = plan.as_ref().map_or((1000.0, 750.0), |p| (p.1, p.2));
+    let radius = width.max(height) / 90.0;
+    let mut rows = Vec::new();
+    for p in &items {
+        let (state_text, alarm, ago, time) = if p.kind == PlaceKind::Door {
+            let s = door_state(&state, &dir, p, now).await;
+            (
+                s["state"].as_str().unwrap_or_default().to_owned(),
+                s["alarm"].as_bool().unwrap_or(false),
+                s["ago"].as_str().map(str::to_owned),
+                s["time"].as_str().map(str::to_owned),
+            )
+        } else {
+            (String::new(), false, None, None)
+        };
+        let pos = p.position();
+        rows.push(json!({
+            "id": p.id, "name": p.name, "kind": p.kind.name(),
+            "kind_label": kind_label(p.kind),
+            "state": state_text, "alarm": alarm, "ago": ago, "time": time,
+            "placed": pos.is_some(),
+            "cx": pos.map(|(x, _)| round(x * width)),
+            "cy": pos.map(|(_, y)| round(y * height)),
+            "x_pct": pos.map(|(x, _)| round(x * 100.0)),
+            "y_pct": pos.map(|(_, y)| round(y * 100.0)),
+        }));
+    }
+    let lineage: Vec<Value> = dir
+        .lineage(&floor.id)
+        .iter()
+        .skip(1)
+        .rev()
+        .map(|a| json!({ "id": a.id, "name": a.name }))
+        .collect();
+    let site = site_of(&dir, &floor.id);
+    let stream_url = match &site {
+        Some(s) => format!(
+            "/live/stream?{}",
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("site", &s.id)
+                .finish()
+        ),
+        None => "/live/stream".to_owned(),
+    };
+    let page = json!({
+        "id": floor.id, "name": floor.name, "lineage": lineage,
+        "plan": plan.as_ref().map(|p| p.0.clone()),
+        "plan_missing": floor.floor_plan.is_some() && plan.is_none(),
+        "width": round(width), "height": round(height), "r": round(radius),
+        "label_size": round(radius * 1.4),
+        "items": rows, "placed": items.iter().filter(|p| p.position().is_some()).count(),
+        "more": more, "stream_url": stream_url,
+        "max_mib": MAX_PLAN_BYTES / (1024 * 1024),
+    });
+    render(
+        "floor_map.html",
+        context! {
+            m => page_value(&page),
+            can_edit => v.can(Permission::EditMaps),
+            ..v.base("map")
+        },
+    )
+}
+
+fn kind_label(k: PlaceKind) -> &'static str {
+    match k {
+        PlaceKind::Door => "Door",
+        PlaceKind::Reader => "Reader",
+        PlaceKind::Camera => "Camera",
+        PlaceKind::Site => "Site",
+        PlaceKind::Building => "Building",
+        PlaceKind::Floor => "Floor",
+        PlaceKind::Zone => "Zone",
+    }
+}
+
+/// Two decimals are plenty for drawing and reading.
+fn round(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+/// Width of the site overview's drawing, in its own units.
+const OVERVIEW_W: f64 = 1000.0;
+const OVERVIEW_H: f64 = 560.0;
+const OVERVIEW_MARGIN: f64 = 90.0;
+
+/// Sites on a plane: longitude scaled by the cosine of the mean latitude (so distances look
+/// right near the sites), fitted into the drawing with a margin, north up.
+fn project(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    if points.is_empty() {
+        return Vec::new();
+    }
+    let mean_lat = points.iter().map(|p| p.0).sum::<f64>() / points.len() as f64;
+    let k = mean_lat.to_radians().cos().max(0.05);
+    let xs: Vec<f64> = points.iter().map(|p| p.1 * k).collect();
+    let ys: Vec<f64> = points.iter().map(|p| -p.0).collect();
+    let (min_x, max_x) = xs
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let (min_y, max_y) = ys
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let span_x = (max_x - min_x).max(1e-6);
+    let span_y = (max_y - min_y).max(1e-6);
+    let scale = ((OVERVIEW_W - 2.0 * OVERVIEW_MARGIN) / span_x)
+        .min((OVERVIEW_H - 2.0 * OVERVIEW_MARGIN) / span_y);
+    // Centre the drawing whichever way it has room to spare.
+    let off_x = (OVERVIEW_W - span_x * scale) / 2.0;
+    let off_y = (OVERVIEW_H - span_y * scale) / 2.0;
+    xs.iter()
+        .zip(&ys)
+        .map(|(x, y)| {
+            if points.len() == 1 {
+                (OVERVIEW_W / 2.0, OVERVIEW_H / 2.0)
+            } else {
+                (
+                    round(off_x + (x - min_x) * scale),
+                    round(off_y + (y - min_y) * scale),
+                )
+            }
+        })
+        .collect()
+}
+
+/// Door alarms of the last 24 hours per site id (at most the newest 1,000 looked at).
+async fn alarms_by_site(state: &AppState) -> HashMap<String, u64> {
+    let request = crate::api::search_request(&crate::api::SearchParams {
+        q: "class:physical_access AND (activity:forced OR activity:held_open OR \
+            activity:tamper OR activity:duress)"
+            .to_owned(),
+        from: Some("now-24h".into()),
+        to: None,
+        limit: Some(1000),
+        offset: None,
+    });
+    let events: Vec<Event> = match request {
+        Ok(r) => match state.run_search(None, r).await {
+            Ok(tandem_store::SearchResult::Events(page)) => page.events,
+            _ => Vec::new(),
+        },
+        Err(_) => Vec::new(),
+    };
+    let mut out = HashMap::new();
+    for e in events {
+        if let Some(site) = e.place.as_ref().and_then(|p| p.site.clone()) {
+            *out.entry(site).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// `GET /map`: the sites drawn from their coordinates (no tile server), each with its doors,
+/// floor plans and door alarms of the last 24 hours, and the same as a table.
+pub async fn site_map(v: Visitor, State(state): State<AppState>) -> Response {
+    let dir = state.identity.snapshot();
+    let all = dir.places();
+    let mut sites: Vec<&PlaceRecord> = all
+        .iter()
+        .copied()
+        .filter(|p| p.kind == PlaceKind::Site)
+        .collect();
+    sites.sort_by(|a, b| a.name.cmp(&b.name));
+    let alarms = alarms_by_site(&state).await;
+    let located: Vec<(f64, f64)> = sites.iter().filter_map(|s| s.lat.zip(s.lon)).collect();
+    let mut points = project(&located).into_iter();
+    let mut doors: HashMap<String, usize> = HashMap::new();
+    let mut floors: HashMap<String, Vec<Value>> = HashMap::new();
+    for p in &all {
+        let Some(site) = site_of(&dir, &p.id) else {
+            continue;
+        };
+        match p.kind {
+            PlaceKind::Door => *doors.entry(site.id).or_insert(0) += 1,
+            PlaceKind::Floor => floors.entry(site.id).or_default().push(json!({
+                "id": p.id, "name": p.name, "has_plan": p.floor_plan.is_some(),
+                "building": dir.place(p.parent.as_deref().unwrap_or_default()).map(|b| b.name.clone()),
+            })),
+            _ => {}
+        }
+    }
+    let rows: Vec<Value> = sites
+        .iter()
+        .map(|s| {
+            let point = s.lat.zip(s.lon).and_then(|_| points.next());
+            let n_alarms = alarms.get(&s.id).copied().unwrap_or(0)
+                + if s.name != s.id {
+                    alarms.get(&s.name).copied().unwrap_or(0)
+                } else {
+                    0
+                };
+            json!({
+                "id": s.id, "name": s.name, "city": s.city, "country": s.country,
+                "coordinates": s.lat.zip(s.lon).map(|(a, b)| format!("{a:.4}, {b:.4}")),
+                "x": point.map(|p| p.0), "y": point.map(|p| p.1),
+                "doors": doors.get(&s.id).copied().unwrap_or(0),
+                "floors": floors.remove(&s.id).unwrap_or_default(),
+                "alarms": n_alarms,
+            })
+        })
+        .collect();
+    let page = json!({
+        "sites": rows, "width": OVERVIEW_W, "height": OVERVIEW_H,
+        "located": located.len(),
+    });
+    render(
+        "site_map.html",
+        context! { m => page_value(&page), ..v.base("map") },
+    )
+}
+
+/// `GET /static/map.js`: live state on the maps and dragging markers into place.
+pub async fn map_script() -> Response {
+    crate::console::script(include_str!("../static/map.js"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SVG: &str = r#"<?xml version="1.0"?>
+<!-- drawn by hand -->
+<!DOCTYPE svg>
+<svg xmlns="http://www.w3.org/2000/svg" width="800px" height="600" viewBox="0 0 1600 1200"><rect/></svg>"#;
+
+    #[test]
+    fn plans_are_png_or_svg_by_their_bytes() {
+        let mut png = PNG_SIGNATURE.to_vec();
+        png.extend_from_slice(&[0, 0, 0, 13]);
+        png.extend_from_slice(b"IHDR");
+        png.extend_from_slice(&640u32.to_be_bytes());
+        png.extend_from_slice(&480u32.to_be_bytes());
+        assert_eq!(plan_type(Some("image/png"), &png).unwrap(), "image/png");
+        assert_eq!(plan_type(None, &png).unwrap(), "image/png");
+        assert_eq!(plan_size("image/png", &png), (640.0, 480.0));
+        assert_eq!(
+            plan_type(Some("image/svg+xml; charset=utf-8"), SVG.as_bytes()).unwrap(),
+            "image/svg+xml"
+        );
+        assert_eq!(plan_size("image/svg+xml", SVG.as_bytes()), (1600.0, 1200.0));
+        let sized = r#"<svg width="800px" height='600'></svg>"#;
+        assert_eq!(plan_size("image/svg+xml", sized.as_bytes()), (800.0, 600.0));
+        assert_eq!(plan_size("image/svg+xml", b"<svg></svg>"), (1000.0, 750.0));
+
+        for (declared, bytes) in [
+            (Some("image/png"), SVG.as_bytes()),
+            (Some("image/svg+xml"), &png[..]),
+            (
+                Some("text/html"),
+                b"<html><script>alert(1)</script></html>".as_slice(),
+            ),
+            (None, b"<html><svg></svg></html>".as_slice()),
+            (None, b"<svgx/>".as_slice()),
+            (None, b"\xff\xfe<svg>".as_slice()),
+            (Some("image/gif"), b"GIF89a".as_slice()),
+        ] {
+            let e = plan_type(declared, bytes).unwrap_err();
+            assert_eq!(e.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{declared:?}");
+        }
+    }
+
+    #[test]
+    fn sites_are_fitted_north_up() {
+        // Oslo and Bergen: Bergen is west (left) and a little north (higher).
+        let p = project(&[(59.91, 10.75), (60.39, 5.32)]);
+        assert!(p[1].0 < p[0].0, "{p:?}");
+        assert!(p[1].1 < p[0].1, "{p:?}");
+        for (x, y) in &p {
+            assert!((0.0..=OVERVIEW_W).contains(x) && (0.0..=OVERVIEW_H).contains(y));
+        }
+        assert_eq!(
+            project(&[(1.0, 2.0)]),
+            [(OVERVIEW_W / 2.0, OVERVIEW_H / 2.0)]
+        );
+    }
+}
