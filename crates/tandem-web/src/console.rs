@@ -323,12 +323,7 @@ pub async fn login(
     let form_page = |status: StatusCode, error: String, next: &str| {
         login_form(&state, browser_secret.as_deref(), status, Some(error), next)
     };
-    let is_form = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    if !crate::guard::is_form(&parts.headers) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "sign in with the form (application/x-www-form-urlencoded)",

@@ -69,12 +69,7 @@ async fn check_csrf(parts: &axum::http::request::Parts, body: Body) -> Result<Bo
             Err(refused())
         };
     }
-    let is_form = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+    if !is_form(&parts.headers) {
         return Err(refused());
     }
     let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
@@ -137,4 +132,12 @@ pub fn layer(
     move |State(state): State<AppState>, request: Request, next: Next| {
         Box::pin(guard(access, state, request, next))
     }
+}
+
+/// Whether a request's body is an HTML form (`application/x-www-form-urlencoded`).
+pub(crate) fn is_form(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }

@@ -114,6 +114,20 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
+/// One request of NDJSON to the bench source, answered once durable.
+fn post_batch(
+    agent: &ureq::Agent,
+    url: &str,
+    key: &str,
+    body: &[u8],
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    agent
+        .post(format!("{url}/api/v1/ingest/bench"))
+        .header("Authorization", format!("Bearer {key}"))
+        .header("Content-Type", "application/x-ndjson")
+        .send(body)
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -286,11 +300,7 @@ fn measure(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result
                 }
                 let body = &bodies[i as usize % bodies.len()];
                 let t = Instant::now();
-                let mut response = agent
-                    .post(format!("{url}/api/v1/ingest/bench"))
-                    .header("Authorization", format!("Bearer {key}"))
-                    .header("Content-Type", "application/x-ndjson")
-                    .send(&body[..])?;
+                let mut response = post_batch(&agent, &url, &key, body)?;
                 if response.status() == 503 {
                     // The store's queue is full: back off and send the same batch again.
                     std::thread::sleep(Duration::from_millis(20));
@@ -456,11 +466,7 @@ fn soak(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result<()
             }
             let body = &bodies[i as usize % bodies.len()];
             let t = Instant::now();
-            let mut response = agent
-                .post(format!("{url}/api/v1/ingest/bench"))
-                .header("Authorization", format!("Bearer {key}"))
-                .header("Content-Type", "application/x-ndjson")
-                .send(&body[..])?;
+            let mut response = post_batch(&agent, url, &key, body)?;
             match response.status().as_u16() {
                 503 => {
                     busy += 1;

@@ -66,6 +66,19 @@ fn audited_then_stopped(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, 
     (data, outside, public_key)
 }
 
+/// `tandem audit verify` against the checkpoints in `file`, with the key pinned.
+fn verify_against(server: &TestServer, file: &Path, public_key: &str) -> std::process::Output {
+    verify(
+        server,
+        &[
+            "--checkpoints",
+            file.to_str().unwrap(),
+            "--public-key",
+            public_key,
+        ],
+    )
+}
+
 fn verify(server: &TestServer, extra: &[&str]) -> std::process::Output {
     support::tandem()
         .args([
@@ -95,15 +108,7 @@ fn an_entry_rewritten_with_recomputed_hashes_is_found() {
     assert_eq!(check["intact"], false, "{check}");
     assert!(check["reason"].as_str().unwrap().contains("MAC"), "{check}");
 
-    let out = verify(
-        &server,
-        &[
-            "--checkpoints",
-            outside.to_str().unwrap(),
-            "--public-key",
-            &public_key,
-        ],
-    );
+    let out = verify_against(&server, &outside, &public_key);
     assert!(!out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("broken at entry"), "{stderr}");
@@ -127,15 +132,7 @@ fn entries_deleted_from_the_end_are_found_by_the_checkpoints() {
     // Every remaining entry is genuine, so chain and MACs hold: only checkpoints see a cut.
     let plain = verify(&server, &[]);
     assert!(plain.status.success(), "{plain:?}");
-    let out = verify(
-        &server,
-        &[
-            "--checkpoints",
-            outside.to_str().unwrap(),
-            "--public-key",
-            &public_key,
-        ],
-    );
+    let out = verify_against(&server, &outside, &public_key);
     assert!(!out.status.success(), "{out:?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -150,15 +147,7 @@ fn an_untouched_log_verifies_against_its_checkpoints() {
     let (data, outside, public_key) = audited_then_stopped(dir.path());
     let token = std::fs::read_to_string(dir.path().join("token")).unwrap();
     let server = TestServer::start(&data, Some(&token), &[]);
-    let out = verify(
-        &server,
-        &[
-            "--checkpoints",
-            outside.to_str().unwrap(),
-            "--public-key",
-            &public_key,
-        ],
-    );
+    let out = verify_against(&server, &outside, &public_key);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{out:?}");
     assert!(
@@ -169,14 +158,6 @@ fn an_untouched_log_verifies_against_its_checkpoints() {
     // A checkpoint file from another server's key does not vouch for this log.
     let other = tempfile::tempdir().unwrap();
     let (_, foreign, _) = audited_then_stopped(other.path());
-    let out = verify(
-        &server,
-        &[
-            "--checkpoints",
-            foreign.to_str().unwrap(),
-            "--public-key",
-            &public_key,
-        ],
-    );
+    let out = verify_against(&server, &foreign, &public_key);
     assert!(!out.status.success(), "{out:?}");
 }
