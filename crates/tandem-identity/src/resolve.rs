@@ -17,7 +17,8 @@
 //! later re-hire does not rewrite it.
 //!
 //! Devices resolve by the vendor's id (`device.external_id` within `device.system`), then by
-//! hostname (full or short), MAC or IP, and get their directory id and owner. Places resolve
+//! hostname (full or short), MAC or IP, and get their directory id and owner. A network flow
+//! with no device of its own gets the directory device its source address belongs to. Places resolve
 //! by the vendor's ids first (`place.ids` within `place.system`, against the records'
 //! `external_ids`: Verkada sends a `door_id` far more often than a door name), then by door,
 //! reader, camera or zone name or id, then by the place of the event's device; the event's
@@ -111,6 +112,7 @@ impl Directory {
                 }
             }
         }
+        self.device_from_flow_source(event);
         let device_place = self.resolve_device(event, &mut gaps);
         self.resolve_place(event, device_place, &mut gaps);
         if event.actor.person.is_none() {
@@ -185,6 +187,27 @@ impl Directory {
             return self.person_ref(id, event, "face", 0.9 * score.min(1.0));
         }
         None
+    }
+
+    /// A network flow (Zeek `conn.log`, a firewall log) names only addresses: when it has no
+    /// device of its own and its source address belongs to a directory device, that device
+    /// is the one the flow is about, so it is set from the source address and resolved like
+    /// any other (id, owner, kind, place). A flow from an address the directory does not know
+    /// is left alone: it names no device, so it is no device gap either.
+    fn device_from_flow_source(&self, event: &mut Event) {
+        if event.class != Class::NetworkActivity || event.device.is_some() {
+            return;
+        }
+        let Some(ip) = event.src.as_ref().and_then(|s| s.ip) else {
+            return;
+        };
+        if let Some(record) = self.index.ips.get(&ip).and_then(|id| self.device(id)) {
+            event.device = Some(tandem_model::Device {
+                ip: Some(ip),
+                hostname: record.hostname.clone(),
+                ..tandem_model::Device::default()
+            });
+        }
     }
 
     /// Resolves the event's device (by the vendor's id for its system, then hostname, MAC or
