@@ -12,6 +12,7 @@
 //! At ingest, [`Identity::resolve_batch`] resolves each event against a snapshot of the
 //! directory (no lock held while resolving) and counts what it could not resolve per source.
 
+pub mod accounts;
 pub mod directory;
 pub mod hours;
 pub mod hr;

@@ -12,12 +12,17 @@
 //! | `actor.face`, a camera's face-recognition name | `face` | 0.9 × the detection score |
 //! | no actor, but the event's device has an owner | `device_owner` | 0.6 |
 //!
+//! An account none of these resolves that is a well-known non-person account (SYSTEM,
+//! `HOST$`, root: [`crate::accounts`]) is marked `actor.non_person` instead of being
+//! reported as an unknown person, and is not attributed to its device's owner.
+//!
 //! The person's status and department *at event time* are copied onto the event, so a badge
 //! swipe one minute after a termination is stored as a terminated person's swipe, and a
 //! later re-hire does not rewrite it.
 //!
 //! Devices resolve by the vendor's id (`device.external_id` within `device.system`), then by
-//! hostname (full or short), MAC or IP, and get their directory id and owner. Places resolve
+//! hostname (full or short), MAC or IP, and get their directory id and owner. A network flow
+//! with no device of its own gets the directory device its source address belongs to. Places resolve
 //! by the vendor's ids first (`place.ids` within `place.system`, against the records'
 //! `external_ids`: Verkada sends a `door_id` far more often than a door name), then by door,
 //! reader, camera or zone name or id, then by the place of the event's device; the event's
@@ -39,8 +44,11 @@ pub struct Unresolved {
     /// The event has no place the directory knows: it named one that matched nothing, or it
     /// is a physical event (badge, camera, door or sensor) that named no place at all.
     pub place: bool,
-    /// The event named someone (resolved or not).
+    /// The event named someone (resolved or not); not set for a non-person account.
     pub names_person: bool,
+    /// The event's account is a well-known account that is not a person (SYSTEM, `HOST$`,
+    /// root, see [`crate::accounts`]) and the directory does not hold it.
+    pub non_person: bool,
     /// The event named a device (resolved or not).
     pub names_device: bool,
     /// The event named a place or is of a physical class, so it should have one.
@@ -104,16 +112,28 @@ impl Directory {
                         ("badge", &a.badge),
                         ("face", &a.face),
                     ];
-                    if let Some((kind, Some(value))) = named.map(|i| fields[i]) {
+                    let builtin = crate::accounts::non_person(
+                        a.uid.as_deref(),
+                        a.user.as_deref(),
+                        a.domain.as_deref(),
+                    );
+                    if let Some(kind) = builtin {
+                        // SYSTEM, `HOST$`, root: not a person the directory could hold.
+                        event.actor.non_person = Some(kind.name().to_owned());
+                        gaps.non_person = true;
+                        gaps.names_person = false;
+                    } else if let Some((kind, Some(value))) = named.map(|i| fields[i]) {
                         gaps.person = true;
                         gaps.unknown.push(UnknownId::new("person", kind, value));
                     }
                 }
             }
         }
+        self.device_from_flow_source(event);
         let device_place = self.resolve_device(event, &mut gaps);
         self.resolve_place(event, device_place, &mut gaps);
-        if event.actor.person.is_none() {
+        // A device's owner did not do what its SYSTEM account did.
+        if event.actor.person.is_none() && event.actor.non_person.is_none() {
             let owner = event.device.as_ref().and_then(|d| d.owner.clone());
             if let Some(p) = owner.and_then(|id| self.person_ref(&id, event, "device_owner", 0.6)) {
                 event.actor.person = Some(p);
@@ -185,6 +205,27 @@ impl Directory {
             return self.person_ref(id, event, "face", 0.9 * score.min(1.0));
         }
         None
+    }
+
+    /// A network flow (Zeek `conn.log`, a firewall log) names only addresses: when it has no
+    /// device of its own and its source address belongs to a directory device, that device
+    /// is the one the flow is about, so it is set from the source address and resolved like
+    /// any other (id, owner, kind, place). A flow from an address the directory does not know
+    /// is left alone: it names no device, so it is no device gap either.
+    fn device_from_flow_source(&self, event: &mut Event) {
+        if event.class != Class::NetworkActivity || event.device.is_some() {
+            return;
+        }
+        let Some(ip) = event.src.as_ref().and_then(|s| s.ip) else {
+            return;
+        };
+        if let Some(record) = self.index.ips.get(&ip).and_then(|id| self.device(id)) {
+            event.device = Some(tandem_model::Device {
+                ip: Some(ip),
+                hostname: record.hostname.clone(),
+                ..tandem_model::Device::default()
+            });
+        }
     }
 
     /// Resolves the event's device (by the vendor's id for its system, then hostname, MAC or

@@ -29,6 +29,10 @@ pub struct Gaps {
     pub physical_events: u64,
     /// Events that named someone the directory does not know.
     pub person: u64,
+    /// Events whose account is a well-known account that is not a person (SYSTEM,
+    /// `LOCAL SERVICE`, `HOST$`, root, …): counted here, not as unknown people, so they do
+    /// not drown the real gaps.
+    pub non_person: u64,
     /// Events that named a device the directory does not know.
     pub device: u64,
     /// Events without a known place: they named one that matched nothing, or are physical
@@ -66,6 +70,7 @@ pub struct UnknownCount {
 struct SourceGaps {
     events: u64,
     physical_events: u64,
+    non_person: u64,
     kinds: BTreeMap<&'static str, KindCounts>,
     unknown_values: usize,
 }
@@ -82,6 +87,7 @@ impl SourceGaps {
     fn add(&mut self, physical: bool, u: &Unresolved) {
         self.events += 1;
         self.physical_events += physical as u64;
+        self.non_person += u.non_person as u64;
         for (kind, applies, unresolved) in [
             ("person", u.names_person, u.person),
             ("device", u.names_device, u.device),
@@ -116,6 +122,7 @@ impl SourceGaps {
         let mut out = Gaps {
             events: self.events,
             physical_events: self.physical_events,
+            non_person: self.non_person,
             ..Gaps::default()
         };
         for kind in ["person", "device", "place"] {

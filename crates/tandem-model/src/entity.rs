@@ -35,6 +35,11 @@ pub struct Actor {
     /// The person in the identity directory this actor resolved to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub person: Option<PersonRef>,
+    /// Set by resolution when the account is a well-known account that is not a person
+    /// (`windows_builtin`, `machine`, `unix_system`), so it is not reported as an unknown
+    /// person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub non_person: Option<String>,
 }
 
 /// The outcome of identity resolution: who, and how Tandem knows.

@@ -1029,6 +1029,7 @@ pub async fn sources_page(
                     };
                     context! {
                         name => name.clone(), events => g.events, physical_events => g.physical_events,
+                        non_person => g.non_person,
                         person => kind("person"), place => kind("place"), device => kind("device"),
                     }
                 })

@@ -361,10 +361,11 @@ fn gaps_table(v: &Value) -> Vec<String> {
         "EVENTS",
         "PHYSICAL",
         "UNKNOWN PERSON",
+        "NON-PERSON",
         "UNPLACED",
         "UNKNOWN DEVICE",
     ];
-    let mut rows: Vec<[String; 6]> = vec![header.map(str::to_owned)];
+    let mut rows: Vec<[String; 7]> = vec![header.map(str::to_owned)];
     let empty = serde_json::Map::new();
     let sources = v["sources"].as_object().unwrap_or(&empty);
     for (name, g) in sources {
@@ -374,11 +375,13 @@ fn gaps_table(v: &Value) -> Vec<String> {
             g["events"].as_u64().unwrap_or(0).to_string(),
             g["physical_events"].as_u64().unwrap_or(0).to_string(),
             share(&r["person"]),
+            // SYSTEM, `HOST$`, root: accounts, not unknown people.
+            g["non_person"].as_u64().unwrap_or(0).to_string(),
             share(&r["place"]),
             share(&r["device"]),
         ]);
     }
-    let mut widths = [0usize; 6];
+    let mut widths = [0usize; 7];
     for row in &rows {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
