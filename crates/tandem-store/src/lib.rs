@@ -135,6 +135,12 @@ pub trait AccountStore: Send + Sync + 'static {
     /// issuer and subject, and sets its role, in one transaction. The account has no usable
     /// password ([`EXTERNAL_PASSWORD_HASH`]).
     fn sign_in_external(&self, who: &ExternalIdentity) -> Result<ExternalSignIn, StoreError>;
+    /// The time zone a user chose for the console: an IANA name, or `site` for each event's
+    /// site's own zone; `None` (never chosen, or no such user) means UTC.
+    fn time_zone(&self, name: &str) -> Result<Option<String>, StoreError>;
+    /// Keeps a user's console time zone (`None` goes back to UTC); false when there is no
+    /// such user. The caller checks the name is a zone it knows.
+    fn set_time_zone(&self, name: &str, zone: Option<&str>) -> Result<bool, StoreError>;
     /// Ends every session of the account linked to `issuer` and `subject` (someone the
     /// identity provider no longer gives a role); its name, if there is such an account.
     fn end_external_sessions(

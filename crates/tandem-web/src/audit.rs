@@ -181,12 +181,13 @@ pub async fn page(v: Visitor, State(state): State<AppState>) -> Result<Response,
         Ok::<_, tandem_store::StoreError>((audit.recent_audit(200)?, verify(audit.as_ref())?))
     })
     .await??;
+    let zone = v.zone.plain();
     let rows: Vec<Value> = recent
         .iter()
         .map(|r| {
             json!({
                 "seq": r.seq,
-                "time": r.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+                "time": crate::clock::stamp(r.time, &zone),
                 "actor": r.entry.actor,
                 "action": r.entry.action,
                 "target": r.entry.target,

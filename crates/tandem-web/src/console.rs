@@ -60,6 +60,7 @@ fn templates() -> &'static Environment<'static> {
         ] {
             env.add_template(name, source).expect("templates are valid");
         }
+        env.add_filter("when", crate::clock::when);
         env
     })
 }
@@ -77,6 +78,10 @@ pub(crate) fn render(name: &str, ctx: minijinja::Value) -> Response {
 pub struct Visitor {
     pub who: Principal,
     pub csrf: String,
+    /// The zone they chose for times (UTC unless they chose one).
+    pub zone: crate::clock::Zone,
+    /// The choice as stored (`UTC`, `site` or an IANA name), for the form.
+    pub zone_name: String,
 }
 
 impl axum::extract::FromRequestParts<AppState> for Visitor {
@@ -89,7 +94,24 @@ impl axum::extract::FromRequestParts<AppState> for Visitor {
         let csrf = cookie(parts, SESSION_COOKIE)
             .map(crate::auth::csrf_token)
             .unwrap_or_default();
-        Ok(Visitor { who, csrf })
+        let accounts = state.accounts.clone();
+        let name = who.name.clone();
+        let stored = tokio::task::spawn_blocking(move || accounts.time_zone(&name))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten();
+        // A zone the system no longer knows (tzdata changed) falls back to UTC.
+        let (zone, zone_name) = match stored.as_deref().and_then(crate::clock::Zone::parse) {
+            Some(z) => (z, stored.unwrap_or_default()),
+            None => (crate::clock::Zone::default(), "UTC".to_owned()),
+        };
+        Ok(Visitor {
+            who,
+            csrf,
+            zone,
+            zone_name,
+        })
     }
 }
 
@@ -129,6 +151,7 @@ impl Visitor {
             page => page,
             nav => nav,
             csrf => self.csrf.clone(),
+            time_zone => self.zone_name.clone(),
         }
     }
 
@@ -779,7 +802,12 @@ pub async fn search_page(
     .await;
     match outcome {
         Ok(Ok((SearchResult::Events(page), histogram))) => {
-            let rows: Vec<_> = page.events.iter().map(event_row).collect();
+            let dir = state.identity.snapshot();
+            let rows: Vec<_> = page
+                .events
+                .iter()
+                .map(|e| event_row(e, crate::clock::stamp(e.time, &v.zone.for_event(&dir, e))))
+                .collect();
             render(
                 "search.html",
                 context! { total => page.total, events => rows, histogram => histogram.and_then(histogram_bars), ..base },
@@ -808,13 +836,13 @@ pub async fn search_page(
     }
 }
 
-fn event_row(e: &Event) -> minijinja::Value {
+fn event_row(e: &Event, time: serde_json::Value) -> minijinja::Value {
     let who = event_who(e);
     let where_ = event_where(e);
     let mut shown = e.clone();
     let raw = shown.raw.take();
     context! {
-        time => e.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+        time => crate::pages::investigate::page_value(&time),
         class => e.class.name(),
         activity => e.activity.name(),
         outcome => e.outcome.name(),

@@ -15,6 +15,7 @@ pub mod access;
 mod api;
 mod audit;
 mod auth;
+mod clock;
 mod console;
 mod detect;
 mod directory;
@@ -429,6 +430,12 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             get(console::sso_callback),
         ),
         r(Method::POST, "/logout", SignedIn, post(console::logout)),
+        r(
+            Method::POST,
+            "/me/time-zone",
+            SignedIn,
+            post(pages::settings::set_time_zone),
+        ),
         r(Method::GET, "/", SignedIn, get(console::home)),
         r(
             Method::GET,

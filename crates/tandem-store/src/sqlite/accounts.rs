@@ -40,6 +40,18 @@ CREATE TABLE IF NOT EXISTS external_accounts (
 ) STRICT;
 ";
 
+/// Adds the console time-zone column to user tables made before users could choose one;
+/// their users keep UTC (NULL).
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let has_zone = conn
+        .prepare("SELECT 1 FROM pragma_table_info('users') WHERE name = 'time_zone'")?
+        .exists([])?;
+    if !has_zone {
+        conn.execute_batch("ALTER TABLE users ADD COLUMN time_zone TEXT")?;
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     pub(super) fn write_conn(&self) -> Result<Connection, StoreError> {
         let conn = Connection::open(self.path())?;
@@ -259,6 +271,25 @@ impl AccountStore for SqliteStore {
         Ok(outcome)
     }
 
+    fn time_zone(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .query_row("SELECT time_zone FROM users WHERE name = ?", [name], |r| {
+                    r.get::<_, Option<String>>(0)
+                })
+                .optional()?
+                .flatten())
+        })
+    }
+
+    fn set_time_zone(&self, name: &str, zone: Option<&str>) -> Result<bool, StoreError> {
+        let n = self.write_conn()?.execute(
+            "UPDATE users SET time_zone = ? WHERE name = ?",
+            params![zone, name],
+        )?;
+        Ok(n == 1)
+    }
+
     fn end_external_sessions(
         &self,
         issuer: &str,
@@ -325,6 +356,31 @@ mod tests {
             name: "dana".into(),
             role: role.into(),
         }
+    }
+
+    #[test]
+    fn a_user_keeps_a_console_time_zone_and_an_older_store_gains_the_column() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // A users table from before the column existed.
+            let conn = rusqlite::Connection::open(dir.path().join("tandem.db")).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE users (name TEXT PRIMARY KEY, password_hash TEXT NOT NULL,
+                 role TEXT NOT NULL, created INTEGER NOT NULL) STRICT;
+                 INSERT INTO users VALUES ('ann', 'x', 'soc_analyst', 0);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+        assert_eq!(store.time_zone("ann").unwrap(), None);
+        assert!(store.set_time_zone("ann", Some("Europe/Oslo")).unwrap());
+        assert_eq!(
+            store.time_zone("ann").unwrap().as_deref(),
+            Some("Europe/Oslo")
+        );
+        assert!(store.set_time_zone("ann", None).unwrap());
+        assert_eq!(store.time_zone("ann").unwrap(), None);
+        assert!(!store.set_time_zone("nobody", Some("UTC")).unwrap());
     }
 
     #[test]

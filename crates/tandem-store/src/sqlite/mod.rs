@@ -63,6 +63,7 @@ impl SqliteStore {
         configure(&conn, &config, config.cache_mib)?;
         conn.execute_batch(schema::BASE)?;
         conn.execute_batch(accounts::SCHEMA)?;
+        accounts::migrate(&conn)?;
         conn.execute_batch(audit::SCHEMA)?;
         audit::migrate(&conn)?;
         conn.execute_batch(directory::SCHEMA)?;

@@ -10,6 +10,7 @@
 
 use crate::access::Permission;
 use crate::api::{SearchParams, search_request};
+use crate::clock::stamp;
 use crate::console::{Visitor, refusal_page, render};
 use crate::detect::{findings_query, load_finding};
 use crate::directory::{matching_people, place_query, quoted, recent_events};
@@ -279,10 +280,11 @@ fn event_row(dir: &Directory, e: &Event, v: &Visitor) -> Value {
 }
 
 /// A finding as a list row.
-fn finding_row(dir: &Directory, e: &Event, f: &Finding, can_places: bool) -> Value {
+fn finding_row(dir: &Directory, e: &Event, f: &Finding, v: &Visitor) -> Value {
+    let can_places = v.can(Permission::ViewPlaces);
     json!({
         "id": e.id.to_string(),
-        "time": time(f.time),
+        "time": stamp(f.time, &v.zone.for_event(dir, e)),
         "severity": severity(f.severity),
         "rule_id": f.rule_id,
         "rule_title": f.rule_title,
@@ -389,11 +391,10 @@ pub async fn findings(
         }
     };
     let dir = state.identity.snapshot();
-    let can_places = v.can(Permission::ViewPlaces);
     let rows: Vec<Value> = page_of
         .events
         .iter()
-        .filter_map(|e| Some(finding_row(&dir, e, &Finding::from_event(e)?, can_places)))
+        .filter_map(|e| Some(finding_row(&dir, e, &Finding::from_event(e)?, &v)))
         .collect();
     let chart = chart_24h(&state, &query).await;
     let link = |p: usize| {
@@ -925,7 +926,7 @@ pub async fn person(v: Visitor, State(state): State<AppState>, Path(id): Path<St
         Ok((total, events)) => {
             let rows: Vec<Value> = events
                 .iter()
-                .filter_map(|e| Some(finding_row(&dir, e, &Finding::from_event(e)?, can_places)))
+                .filter_map(|e| Some(finding_row(&dir, e, &Finding::from_event(e)?, &v)))
                 .collect();
             json!({ "total": total, "rows": rows })
         }

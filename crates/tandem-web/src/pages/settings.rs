@@ -524,3 +524,57 @@ pub async fn remove_rule_dir(
 ) -> Response {
     change_rule_dir(v, state, form.path, false).await
 }
+
+#[derive(Deserialize)]
+pub struct TimeZoneForm {
+    #[serde(default)]
+    time_zone: String,
+    /// The page the form was sent from (a console path; anything else goes home).
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /me/time-zone`: the signed-in user's own choice of zone for console times (`UTC`,
+/// `site` or an IANA name such as `Europe/Oslo`), audited as `user.time_zone`.
+pub async fn set_time_zone(
+    v: Visitor,
+    State(state): State<AppState>,
+    Form(form): Form<TimeZoneForm>,
+) -> Response {
+    let chosen = form.time_zone.trim().to_owned();
+    if chosen.len() > 64 || crate::clock::Zone::parse(&chosen).is_none() {
+        return crate::console::refusal_page(
+            StatusCode::BAD_REQUEST,
+            "Unknown time zone: give an IANA name such as Europe/Oslo, `site` for each \
+             site's own zone, or UTC.",
+        );
+    }
+    let stored = match chosen.as_str() {
+        "" | "UTC" | "utc" => None,
+        z => Some(z.to_owned()),
+    };
+    let accounts = state.accounts.clone();
+    let name = v.who.name.clone();
+    let zone = stored.clone();
+    match tokio::task::spawn_blocking(move || accounts.set_time_zone(&name, zone.as_deref())).await
+    {
+        Ok(Ok(true)) => {}
+        Ok(Ok(false)) => {
+            return crate::console::refusal_page(
+                StatusCode::BAD_REQUEST,
+                "Only console accounts keep a time zone.",
+            );
+        }
+        Ok(Err(e)) => return ApiError::from(e).into_response(),
+        Err(e) => return ApiError::internal(e).into_response(),
+    }
+    crate::audit::by(
+        &state,
+        &v.who,
+        "user.time_zone",
+        &format!("user:{}", v.who.name),
+        serde_json::json!({ "from": v.zone_name, "to": stored.as_deref().unwrap_or("UTC") }),
+    )
+    .await;
+    Redirect::to(&crate::console::local_path(&form.next)).into_response()
+}
