@@ -3,7 +3,7 @@
 
 mod support;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use support::TestServer;
 
 const PLACES: &str = "
@@ -65,16 +65,6 @@ fn html(text: &str) -> String {
         .replace('/', "&#x2f;")
 }
 
-fn post(server: &TestServer, path: &str, body: &str) -> (u16, Value) {
-    let mut resp = TestServer::agent()
-        .post(format!("{}{path}", server.url))
-        .header("Authorization", format!("Bearer {}", server.token))
-        .send(body.as_bytes())
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.body_mut().read_json().unwrap_or(Value::Null))
-}
-
 #[test]
 fn an_analyst_follows_a_finding_to_the_person_and_the_door_and_a_responder_sees_only_their_part() {
     let dir = tempfile::tempdir().unwrap();
@@ -100,13 +90,9 @@ fn an_analyst_follows_a_finding_to_the_person_and_the_door_and_a_responder_sees_
          E1000,Ingrid Dahl,ingrid.dahl@nordlys.example,idahl,Finance,,CFO,osl,2019-01-07,,10001\n\
          E1002,Bjørn Lie,bjorn.lie@nordlys.example,blie,IT,E1000,Engineer,osl,2020-05-04,{left},10077\n"
     );
-    let (status, body) = post(&server, "/api/v1/directory/hr", &hr);
+    let (status, body) = server.post("/api/v1/directory/hr", &hr);
     assert_eq!(status, 200, "{body}");
-    let (status, body) = post(
-        &server,
-        "/api/v1/directory/records?file=places.yaml",
-        PLACES,
-    );
+    let (status, body) = server.post("/api/v1/directory/records?file=places.yaml", PLACES);
     assert_eq!(status, 200, "{body}");
     let at = |minutes_ago: i64| (now - chrono::Duration::minutes(minutes_ago)).to_rfc3339();
     let lines = [

@@ -22,16 +22,6 @@ devices:
   - { id: lap-0077, hostname: lap-0077, kind: laptop, owner: E1002 }
 ";
 
-fn post(server: &TestServer, path: &str, body: &str) -> (u16, Value) {
-    let mut resp = TestServer::agent()
-        .post(format!("{}{path}", server.url))
-        .header("Authorization", format!("Bearer {}", server.token))
-        .send(body.as_bytes())
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.body_mut().read_json().unwrap_or(Value::Null))
-}
-
 fn cli(server: &TestServer, args: &[&str]) -> String {
     let out = support::tandem()
         .args(args)
@@ -76,11 +66,7 @@ fn events_resolve_to_people_and_places_and_a_person_has_one_timeline() {
         &["directory", "import-hr", hr_file.to_str().unwrap()],
     );
     assert!(applied.contains("applied: 2 new people"), "{applied}");
-    let (status, plan) = post(
-        &server,
-        "/api/v1/directory/records?file=places.yaml",
-        PLACES,
-    );
+    let (status, plan) = server.post("/api/v1/directory/records?file=places.yaml", PLACES);
     assert_eq!(status, 200, "{plan}");
     assert_eq!(plan["plan"]["new"], 5);
     // Imports are idempotent.
@@ -160,7 +146,7 @@ fn events_resolve_to_people_and_places_and_a_person_has_one_timeline() {
 fn bad_directory_input_is_refused_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("data"), None, &[]);
-    let (status, body) = post(&server, "/api/v1/directory/hr", "id,name\n1,Ann\n");
+    let (status, body) = server.post("/api/v1/directory/hr", "id,name\n1,Ann\n");
     assert_eq!(status, 400);
     assert!(
         body["error"]
@@ -169,8 +155,7 @@ fn bad_directory_input_is_refused_with_the_reason() {
             .contains("no `employee_number` column"),
         "{body}"
     );
-    let (status, body) = post(
-        &server,
+    let (status, body) = server.post(
         "/api/v1/directory/records?file=p.yaml",
         "places:\n  - { id: d, kind: door, name: D, parent: x }\n",
     );

@@ -24,16 +24,6 @@ fn documented_places_file() -> String {
     text[start..start + len].to_owned()
 }
 
-fn post(server: &TestServer, path: &str, body: &str) -> (u16, Value) {
-    let mut resp = TestServer::agent()
-        .post(format!("{}{path}", server.url))
-        .header("Authorization", format!("Bearer {}", server.token))
-        .send(body.as_bytes())
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.body_mut().read_json().unwrap_or(Value::Null))
-}
-
 fn findings(server: &TestServer, rule: &str) -> Vec<Value> {
     server.search(&format!(
         "class:detection_finding AND finding.rule_id:{rule}"
@@ -47,14 +37,13 @@ fn findings(server: &TestServer, rule: &str) -> Vec<Value> {
 fn the_documented_places_file_places_logins_by_site_network() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("data"), None, &[]);
-    let (status, plan) = post(
-        &server,
+    let (status, plan) = server.post(
         "/api/v1/directory/records?file=places.yaml",
         &documented_places_file(),
     );
     assert_eq!(status, 200, "{plan}");
     assert_eq!(plan["plan"]["new"], 15, "{plan}");
-    let (status, plan) = post(&server, "/api/v1/directory/hr?file=hr.csv", HR);
+    let (status, plan) = server.post("/api/v1/directory/hr?file=hr.csv", HR);
     assert_eq!(status, 200, "{plan}");
 
     // The lab door's schedule reads back as written, to the minute.

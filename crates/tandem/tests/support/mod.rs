@@ -124,6 +124,18 @@ impl TestServer {
         v["api_key"].as_str().unwrap().to_owned()
     }
 
+    /// POSTs `body` to `path` with the admin token; returns status and JSON body (`null` when
+    /// the answer is not JSON).
+    pub fn post(&self, path: &str, body: &str) -> (u16, Value) {
+        let mut resp = Self::agent()
+            .post(format!("{}{path}", self.url))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .send(body.as_bytes())
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_json().unwrap_or(Value::Null))
+    }
+
     /// POSTs a body to the ingest endpoint; returns status and JSON body.
     pub fn ingest(
         &self,
