@@ -94,24 +94,30 @@ impl axum::extract::FromRequestParts<AppState> for Visitor {
         let csrf = cookie(parts, SESSION_COOKIE)
             .map(crate::auth::csrf_token)
             .unwrap_or_default();
-        let accounts = state.accounts.clone();
-        let name = who.name.clone();
-        let stored = tokio::task::spawn_blocking(move || accounts.time_zone(&name))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .flatten();
-        // A zone the system no longer knows (tzdata changed) falls back to UTC.
-        let (zone, zone_name) = match stored.as_deref().and_then(crate::clock::Zone::parse) {
-            Some(z) => (z, stored.unwrap_or_default()),
-            None => (crate::clock::Zone::default(), "UTC".to_owned()),
-        };
+        let (zone, zone_name) = zone_of(state, &who.name).await;
         Ok(Visitor {
             who,
             csrf,
             zone,
             zone_name,
         })
+    }
+}
+
+/// The zone `user` chose for console times, and the choice as stored (`UTC`, `site` or an
+/// IANA name); UTC for anyone who chose none or holds no console account (an API token).
+pub(crate) async fn zone_of(state: &AppState, user: &str) -> (crate::clock::Zone, String) {
+    let accounts = state.accounts.clone();
+    let name = user.to_owned();
+    let stored = tokio::task::spawn_blocking(move || accounts.time_zone(&name))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .flatten();
+    // A zone the system no longer knows (tzdata changed) falls back to UTC.
+    match stored.as_deref().and_then(crate::clock::Zone::parse) {
+        Some(z) => (z, stored.unwrap_or_default()),
+        None => (crate::clock::Zone::default(), "UTC".to_owned()),
     }
 }
 
@@ -810,7 +816,7 @@ pub async fn search_page(
                 .collect();
             render(
                 "search.html",
-                context! { total => page.total, events => rows, histogram => histogram.and_then(histogram_bars), ..base },
+                context! { total => page.total, events => rows, histogram => histogram.and_then(|h| histogram_bars(h, &v.zone.plain())), ..base },
             )
         }
         Ok(Ok((SearchResult::Aggregation(agg), _))) => {
@@ -876,7 +882,10 @@ pub(crate) fn event_where(e: &Event) -> String {
         .unwrap_or_default()
 }
 
-fn histogram_bars(result: SearchResult) -> Option<minijinja::Value> {
+/// The search page's histogram: bars with their local start time on hover, and a caption
+/// naming the window in the reader's zone. The intervals are the store's (a sixtieth of the
+/// window, counted from the epoch), so only their labels are local.
+fn histogram_bars(result: SearchResult, tz: &jiff::tz::TimeZone) -> Option<minijinja::Value> {
     let SearchResult::Aggregation(agg) = result else {
         return None;
     };
@@ -899,14 +908,15 @@ fn histogram_bars(result: SearchResult) -> Option<minijinja::Value> {
             context! {
                 x => format!("{:.2}", w * buckets.iter().position(|x| x.start == b.start).unwrap_or(0) as f64),
                 y => format!("{:.2}", 80.0 - h), w => format!("{:.2}", (w - 0.5).max(0.5)), h => format!("{:.2}", h),
-                label => b.start.format("%Y-%m-%d %H:%M").to_string(), count => n,
+                label => crate::clock::local(b.start, tz, "%Y-%m-%d %H:%M %Z"), count => n,
             }
         })
         .collect();
     let caption = format!(
-        "{} to {} UTC, busiest interval {} events",
-        buckets[0].start.format("%Y-%m-%d %H:%M"),
-        buckets[buckets.len() - 1].start.format("%Y-%m-%d %H:%M"),
+        "{} to {} ({}), busiest interval {} events",
+        crate::clock::local(buckets[0].start, tz, "%Y-%m-%d %H:%M %Z"),
+        crate::clock::local(buckets[buckets.len() - 1].start, tz, "%Y-%m-%d %H:%M %Z"),
+        crate::clock::zone_label(tz),
         max
     );
     Some(context! { width => width, bars => bars, caption => caption })
@@ -1015,16 +1025,26 @@ pub async fn sources_page(
     match result {
         Ok(Ok((registered, stats, letters, volume))) => {
             let gaps = state.identity.gaps();
+            let zone = v.zone.plain();
+            let when = |t: chrono::DateTime<Utc>| {
+                crate::pages::investigate::page_value(&crate::clock::stamp(t, &zone))
+            };
             let rows: Vec<_> = stats
                 .iter()
                 .map(|s| {
-                    let format = registered.iter().find(|r| r.name == s.name).map(|r| r.format.clone());
-                    let line = volume.get(&s.name).cloned().unwrap_or_else(|| vec![0; SPARK_HOURS + 1]);
+                    let format = registered
+                        .iter()
+                        .find(|r| r.name == s.name)
+                        .map(|r| r.format.clone());
+                    let line = volume
+                        .get(&s.name)
+                        .cloned()
+                        .unwrap_or_else(|| vec![0; SPARK_HOURS + 1]);
                     context! {
                         name => s.name.clone(), query_name => path_segment(&s.name),
                         format => format.unwrap_or_else(|| "—".into()),
-                        last_event_time => s.last_event_time.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
-                        last_received => s.last_received.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()),
+                        last_event_time => s.last_event_time.map(when),
+                        last_received => s.last_received.map(when),
                         events_per_minute => format!("{:.1}", s.events_per_minute),
                         events_total => s.events_total, dead_letters_total => s.dead_letters_total,
                         spark => sparkline(&line),
@@ -1066,7 +1086,7 @@ pub async fn sources_page(
                 .iter()
                 .map(|d| {
                     context! {
-                        source => d.source.clone(), time => d.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+                        source => d.source.clone(), time => when(d.time),
                         reason => d.reason.clone(), raw => d.raw.chars().take(2000).collect::<String>(),
                     }
                 })

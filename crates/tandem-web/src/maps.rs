@@ -500,12 +500,12 @@ pub async fn floor_map(
     let mut rows = Vec::new();
     for p in &items {
         let (state_text, alarm, ago, time) = if p.kind == PlaceKind::Door {
-            let s = door_state(&state, &dir, p, now).await;
+            let s = door_state(&state, &dir, p, now, &v.zone).await;
             (
                 s["state"].as_str().unwrap_or_default().to_owned(),
                 s["alarm"].as_bool().unwrap_or(false),
                 s["ago"].as_str().map(str::to_owned),
-                s["time"].as_str().map(str::to_owned),
+                s.get("time").cloned(),
             )
         } else {
             (String::new(), false, None, None)

@@ -1,6 +1,8 @@
 // Live monitor: follows /live/stream (server-sent events) and puts each new event at the top
 // of the table, keeping at most 200 rows. Without this script the page still lists the
 // latest events and offers a refresh link. No framework, nothing fetched from elsewhere.
+// Times arrive formatted by the server in the reader's chosen zone (with the UTC reading for
+// the hover title), so a row added here reads exactly like the rows the page came with.
 (function () {
   "use strict";
   var MAX_ROWS = 200;
@@ -14,13 +16,28 @@
     state.className = "live-state " + kind;
   }
 
+  // <time datetime="…Z" title="… UTC">… CET</time>, as the server writes it.
+  function time(t) {
+    var el = document.createElement("time");
+    if (!t || typeof t !== "object") {
+      el.textContent = t || "";
+      return el;
+    }
+    el.setAttribute("datetime", t.datetime || "");
+    el.title = t.utc || "";
+    el.textContent = t.text || "";
+    return el;
+  }
+
   function row(e) {
     var tr = document.createElement("tr");
     if (e.kind) tr.className = e.kind;
     columns.forEach(function (name) {
       var td = document.createElement("td");
       var text = e[name] || "";
-      if (name === "alert" && text) {
+      if (name === "time") {
+        td.appendChild(time(e.time));
+      } else if (name === "alert" && text) {
         var strong = document.createElement("strong");
         strong.textContent = text;
         td.appendChild(strong);

@@ -71,8 +71,10 @@
       var since = row.querySelector("td.since");
       if (since) {
         since.textContent = "";
-        var span = document.createElement("span");
-        span.title = e.time + " UTC";
+        var span = document.createElement("time");
+        var t = e.time || {};
+        span.setAttribute("datetime", t.datetime || "");
+        span.title = (t.text || "") + " (" + (t.utc || "") + ")";
         span.textContent = "just now";
         since.appendChild(span);
       }

@@ -18,6 +18,7 @@ use crate::{ApiError, AppState};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use jiff::tz::TimeZone;
 use minijinja::context;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -67,14 +68,6 @@ pub(crate) fn page_value(v: &Value) -> minijinja::Value {
                 .collect::<std::collections::BTreeMap<_, _>>(),
         ),
     }
-}
-
-fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
-fn date(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d").to_string()
 }
 
 /// "3 min ago": how people say when a door was last used.
@@ -264,9 +257,7 @@ fn event_row(dir: &Directory, e: &Event, v: &Visitor) -> Value {
         "id": e.id.to_string(),
         "href": v.can(Permission::SearchEvents).then(|| format!("/events/{}", e.id)),
         "finding_href": (e.class == Class::DetectionFinding).then(|| format!("/findings/{}", e.id)),
-        "time": time(e.time),
-        "clock": e.time.format("%H:%M:%S").to_string(),
-        "day": date(e.time),
+        "time": stamp(e.time, &v.zone.for_event(dir, e)),
         "class": class_label(e.class),
         "class_code": e.class.name(),
         "activity": words(e.activity.name()),
@@ -396,7 +387,7 @@ pub async fn findings(
         .iter()
         .filter_map(|e| Some(finding_row(&dir, e, &Finding::from_event(e)?, &v)))
         .collect();
-    let chart = chart_24h(&state, &query).await;
+    let chart = chart_24h(&state, &query, &v.zone.plain()).await;
     let link = |p: usize| {
         let mut s = form_urlencoded::Serializer::new(String::new());
         for (k, val) in [
@@ -461,9 +452,17 @@ async fn rule_choices(state: &AppState) -> Vec<Value> {
 /// Findings per hour over the last 24 hours, stacked by severity, as an inline SVG's
 /// geometry: one column per hour, a legend with words (not colour alone), and a caption
 /// that says the same in a sentence.
-async fn chart_24h(state: &AppState, query: &str) -> Option<Value> {
-    let now = Utc::now();
-    let first = now.duration_trunc(Duration::hours(1)).ok()? - Duration::hours(23);
+///
+/// The hours are the reader's (`tz`): each column starts on a full hour of their clock and
+/// is labelled with it. For most zones these are UTC's hours too, but India's (+05:30) and
+/// Nepal's (+05:45) hours start elsewhere; every zone's offset is a multiple of 15 minutes,
+/// so the store counts quarter hours and they add up exactly to the reader's hours. Across
+/// a change to or from summer time the columns stay 24 real hours, and the labels show the
+/// clock as it was (an hour repeated or skipped).
+async fn chart_24h(state: &AppState, query: &str, tz: &TimeZone) -> Option<Value> {
+    let now = Utc::now().duration_trunc(Duration::minutes(15)).ok()?;
+    let into_hour = crate::clock::local(now, tz, "%M").parse::<i64>().ok()?;
+    let first = now - Duration::minutes(into_hour) - Duration::hours(23);
     let mut request = search_request(&SearchParams {
         q: query.to_owned(),
         from: None,
@@ -474,16 +473,18 @@ async fn chart_24h(state: &AppState, query: &str) -> Option<Value> {
     .ok()?;
     request.from = Some(first);
     request.query.pipe = Some(tandem_query::Pipe::Timechart {
-        span_seconds: 3600,
+        span_seconds: 900,
         by: Some("severity".into()),
     });
     let result = state.run_search(None, request).await.ok()?;
     let SearchResult::Aggregation(agg) = result else {
         return None;
     };
+    let hour_start = |i: usize| first + Duration::hours(i as i64);
+    let label = |i: usize| crate::clock::local(hour_start(i), tz, "%H:%M");
     let mut per_hour: Vec<HashMap<Severity, u64>> = vec![HashMap::new(); 24];
     for b in agg.buckets.unwrap_or_default() {
-        let i = (b.start - first).num_hours();
+        let i = (b.start - first).num_minutes().div_euclid(60);
         let Some(slot) = usize::try_from(i).ok().and_then(|i| per_hour.get_mut(i)) else {
             continue;
         };
@@ -502,7 +503,7 @@ async fn chart_24h(state: &AppState, query: &str) -> Option<Value> {
     let mut bars = Vec::new();
     for (i, hour) in per_hour.iter().enumerate() {
         let mut y = top + height;
-        let start = first + Duration::hours(i as i64);
+        let start = crate::clock::local(hour_start(i), tz, "%H:%M %Z");
         for s in SEVERITIES.iter().chain([Severity::Unknown].iter()).rev() {
             let n = hour.get(s).copied().unwrap_or(0);
             if n == 0 {
@@ -513,16 +514,13 @@ async fn chart_24h(state: &AppState, query: &str) -> Option<Value> {
             bars.push(json!({
                 "x": format!("{:.1}", i as f64 * col + 3.0), "y": format!("{y:.1}"),
                 "w": col - 6.0, "h": format!("{h:.1}"), "severity": s.name(),
-                "title": format!("{} UTC: {n} {}", start.format("%H:00"), severity_label(*s).to_lowercase()),
+                "title": format!("{start}: {n} {}", severity_label(*s).to_lowercase()),
             }));
         }
     }
     let ticks: Vec<Value> = (0..24)
         .step_by(3)
-        .map(|i| {
-            json!({ "x": format!("{:.1}", i as f64 * col + col / 2.0),
-                    "label": (first + Duration::hours(i)).format("%H:00").to_string() })
-        })
+        .map(|i| json!({ "x": format!("{:.1}", i as f64 * col + col / 2.0), "label": label(i) }))
         .collect();
     let by_severity: Vec<(Severity, u64)> = SEVERITIES
         .iter()
@@ -537,8 +535,8 @@ async fn chart_24h(state: &AppState, query: &str) -> Option<Value> {
         .filter(|(_, n)| **n > 0)
         .map(|(i, n)| {
             format!(
-                "; busiest hour {} UTC with {n}",
-                (first + Duration::hours(i as i64)).format("%H:00")
+                "; busiest hour {} with {n}",
+                crate::clock::local(hour_start(i), tz, "%H:%M %Z")
             )
         })
         .unwrap_or_default();
@@ -556,7 +554,7 @@ async fn chart_24h(state: &AppState, query: &str) -> Option<Value> {
     };
     Some(json!({
         "width": col * 24.0, "height": top + height + 18.0, "base": top + height,
-        "label_y": top + height + 14.0, "max": max,
+        "label_y": top + height + 14.0, "max": max, "zone": crate::clock::zone_label(tz),
         "bars": bars, "ticks": ticks, "caption": caption,
         "legend": by_severity.iter().map(|(s, n)| json!({ "severity": severity(*s), "count": n })).collect::<Vec<_>>(),
     }))
@@ -598,7 +596,7 @@ pub async fn finding(
         "rule_id": f.rule_id, "rule_title": f.rule_title, "engine": words(&f.engine),
         "severity": severity(f.severity),
         "tags": f.tags.iter().map(|t| json!({ "tag": t, "label": tag_label(t) })).collect::<Vec<_>>(),
-        "time": time(f.time),
+        "time": stamp(f.time, &v.zone.for_event(&dir, &event)),
         "summary": f.summary,
         "score": f.score.map(|s| format!("{:.0}%", s * 100.0)),
         "persons": f.entities.persons.iter().map(|p| person_link(&dir, p)).collect::<Vec<_>>(),
@@ -766,6 +764,7 @@ pub async fn event(v: Visitor, State(state): State<AppState>, Path(id): Path<Str
             tandem_model::Outcome::Unknown => "",
         }
     );
+    let zone = v.zone.for_event(&dir, &e);
     let product = [&e.source.vendor, &e.source.product]
         .into_iter()
         .flatten()
@@ -777,9 +776,9 @@ pub async fn event(v: Visitor, State(state): State<AppState>, Path(id): Path<Str
         "what": what,
         "headline": if e.message.is_empty() { describe(&dir, &e) } else { e.message.clone() },
         "failed": e.outcome == tandem_model::Outcome::Failure,
-        "time": time(e.time),
-        "observed": e.observed_time.map(time),
-        "ingested": time(e.ingest_time),
+        "time": stamp(e.time, &zone),
+        "observed": e.observed_time.map(|t| stamp(t, &zone)),
+        "ingested": stamp(e.ingest_time, &zone),
         "source": e.source.name,
         "product": product,
         "person": person,
@@ -859,13 +858,14 @@ pub async fn person(v: Visitor, State(state): State<AppState>, Path(id): Path<St
         ));
     };
     let now = Utc::now();
+    let plain = v.zone.plain();
     let versions: Vec<Value> = history
         .versions()
         .iter()
         .rev()
         .map(|ver| {
             json!({
-                "effective": time(ver.effective),
+                "effective": stamp(ver.effective, &plain),
                 "status": ver.state.as_ref().map_or("Removed".into(), |s| words(s.status.name())),
                 "department": ver.state.as_ref().and_then(|s| s.department.clone()),
                 "title": ver.state.as_ref().and_then(|s| s.title.clone()),
@@ -880,7 +880,8 @@ pub async fn person(v: Visitor, State(state): State<AppState>, Path(id): Path<St
             json!({
                 "number": b.number, "facility_code": b.facility_code,
                 "status": words(&format!("{:?}", b.status).to_lowercase()),
-                "valid_from": b.valid_from.map(date), "valid_to": b.valid_to.map(date),
+                "valid_from": b.valid_from.map(|t| stamp(t, &plain)),
+                "valid_to": b.valid_to.map(|t| stamp(t, &plain)),
                 "valid_now": b.valid_at(now) && b.status == tandem_identity::BadgeStatus::Active,
                 "person_inactive": p.status != tandem_identity::Status::Active,
             })
@@ -945,9 +946,10 @@ pub async fn person(v: Visitor, State(state): State<AppState>, Path(id): Path<St
     let mut days: Vec<Value> = Vec::new();
     for e in &timeline {
         let row = event_row(&dir, e, &v);
-        let day = date(e.time);
+        // Days as the reader's calendar has them, not UTC's.
+        let day = row["time"]["day"].clone();
         match days.last_mut() {
-            Some(d) if d["day"] == day.as_str() => {
+            Some(d) if d["day"] == day => {
                 if let Some(rows) = d["rows"].as_array_mut() {
                     rows.push(row);
                 }
@@ -962,7 +964,7 @@ pub async fn person(v: Visitor, State(state): State<AppState>, Path(id): Path<St
         "site": p.home_site.as_deref().map(|s| place_link(&dir, s, can_places)),
         "status": p.status.name(), "status_label": words(p.status.name()),
         "hired": p.hired.map(|d| d.to_string()),
-        "terminated_at": p.terminated_at.map(time),
+        "terminated_at": p.terminated_at.map(|t| stamp(t, &plain)),
         "criticality": words(&format!("{:?}", p.criticality).to_lowercase()),
         "versions": versions, "accounts": accounts, "badges": badges, "devices": devices,
         "findings": findings,
@@ -1053,6 +1055,7 @@ pub(crate) async fn door_state(
     dir: &Directory,
     door: &PlaceRecord,
     now: DateTime<Utc>,
+    zone: &crate::clock::Zone,
 ) -> Value {
     // A source may name the door rather than give its id; the resolver keeps what it sent.
     let q = format!(
@@ -1071,7 +1074,8 @@ pub(crate) async fn door_state(
     let (text, alarm) = door_words(e.activity, who.as_deref());
     json!({
         "id": door.id, "name": door.name, "state": text, "alarm": alarm,
-        "ago": ago(e.time, now), "time": time(e.time), "event": e.id.to_string(),
+        "ago": ago(e.time, now), "event": e.id.to_string(),
+        "time": stamp(e.time, &zone.for_place(dir, &door.id)),
     })
 }
 
@@ -1119,7 +1123,7 @@ pub async fn place(v: Visitor, State(state): State<AppState>, Path(id): Path<Str
     }
     let mut door_states = Vec::new();
     for d in &doors {
-        door_states.push(door_state(&state, &dir, d, now).await);
+        door_states.push(door_state(&state, &dir, d, now, &v.zone).await);
     }
     let (total, events) = match recent_events(&state, place_query(&dir, &p.id), TIMELINE).await {
         Ok(x) => x,

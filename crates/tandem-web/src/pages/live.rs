@@ -9,6 +9,7 @@
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::clock::Zone;
 use crate::console::{Visitor, event_where, event_who, refusal_page, render};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -117,7 +118,10 @@ impl LiveFilter {
 /// One row of the live monitor, as the page renders it and as the stream sends it.
 #[derive(Serialize)]
 struct LiveRow {
-    time: String,
+    /// The event's time as [`crate::clock::stamp`] gives it, in the zone of the person
+    /// watching: the stream formats it on the server, so the script shows what the page
+    /// would have, with no zone rules of its own.
+    time: serde_json::Value,
     class: &'static str,
     activity: &'static str,
     outcome: &'static str,
@@ -143,7 +147,8 @@ impl LiveRow {
     /// The same row for the template.
     fn to_value(&self) -> minijinja::Value {
         context! {
-            time => self.time.clone(), class => self.class, activity => self.activity,
+            time => crate::pages::investigate::page_value(&self.time), class => self.class,
+            activity => self.activity,
             outcome => self.outcome, who => self.who.clone(), where => self.where_.clone(),
             site => self.site.clone(), message => self.message.clone(), kind => self.kind,
             alert => self.alert.clone(),
@@ -165,7 +170,7 @@ fn door_alarm(e: &Event) -> Option<&'static str> {
     })
 }
 
-fn live_row(e: &Event, dir: &Directory) -> LiveRow {
+fn live_row(e: &Event, dir: &Directory, zone: &Zone) -> LiveRow {
     let finding = (e.class == Class::DetectionFinding)
         .then(|| Finding::from_event(e))
         .flatten();
@@ -202,7 +207,7 @@ fn live_row(e: &Event, dir: &Directory) -> LiveRow {
         door,
         door_state,
         door_alarm,
-        time: e.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+        time: crate::clock::stamp(e.time, &zone.for_event(dir, e)),
         class: e.class.name(),
         activity: e.activity.name(),
         outcome: e.outcome.name(),
@@ -254,7 +259,11 @@ pub async fn live_page(
         Err(e) => return refusal_page(StatusCode::BAD_REQUEST, &e.message),
     };
     let rows: Vec<LiveRow> = match state.run_search(None, request).await {
-        Ok(SearchResult::Events(page)) => page.events.iter().map(|e| live_row(e, &dir)).collect(),
+        Ok(SearchResult::Events(page)) => page
+            .events
+            .iter()
+            .map(|e| live_row(e, &dir, &v.zone))
+            .collect(),
         Ok(SearchResult::Aggregation(_)) => Vec::new(),
         Err(e) => return e.into_response(),
     };
@@ -285,25 +294,27 @@ pub async fn live_page(
 /// anything committed after it arrives), then one `row` per matching event as JSON, and
 /// `skipped` with the number of batches missed when this client fell behind.
 pub async fn live_stream(
-    _who: Principal,
+    who: Principal,
     State(state): State<AppState>,
     Query(params): Query<LiveParams>,
 ) -> Sse<impl Stream<Item = Result<sse::Event, Infallible>>> {
     let filter = LiveFilter::new(&params, &state.identity.snapshot());
+    // Read once: a zone changed while watching applies from the next page load.
+    let (zone, _) = crate::console::zone_of(&state, &who.name).await;
     let identity = state.identity.clone();
     let receiver = state.pipeline.subscribe();
     let mut pending = VecDeque::new();
     pending.push_back(sse::Event::default().event("ready").data("listening"));
     let stream = futures_util::stream::unfold(
-        (receiver, filter, pending, identity),
-        |(mut receiver, filter, mut pending, identity)| async move {
+        (receiver, (filter, zone), pending, identity),
+        |(mut receiver, how, mut pending, identity)| async move {
             loop {
                 if let Some(next) = pending.pop_front() {
-                    return Some((Ok(next), (receiver, filter, pending, identity)));
+                    return Some((Ok(next), (receiver, how, pending, identity)));
                 }
                 match receiver.recv().await {
                     Ok(batch) => {
-                        pending.extend(rows_of(&batch, &filter, &identity.snapshot()));
+                        pending.extend(rows_of(&batch, &how.0, &how.1, &identity.snapshot()));
                     }
                     Err(RecvError::Lagged(n)) => pending
                         .push_back(sse::Event::default().event("skipped").data(n.to_string())),
@@ -318,10 +329,11 @@ pub async fn live_stream(
 fn rows_of<'a>(
     batch: &'a LiveBatch,
     filter: &'a LiveFilter,
+    zone: &'a Zone,
     dir: &'a Directory,
 ) -> impl Iterator<Item = sse::Event> + 'a {
     batch.iter().filter(|e| filter.matches(e)).map(move |e| {
-        let row = serde_json::to_string(&live_row(e, dir)).unwrap_or_default();
+        let row = serde_json::to_string(&live_row(e, dir, zone)).unwrap_or_default();
         sse::Event::default().event("row").data(row)
     })
 }

@@ -362,6 +362,9 @@ pub async fn test_rule(
             None => per_rule.push((f.rule_title.clone(), 1)),
         }
     }
+    // A draft's findings are not stored events; with `site` they are read in the zone of
+    // the first place they name.
+    let dir = state.identity.snapshot();
     let shown: Vec<minijinja::Value> = run
         .outcome
         .findings
@@ -370,7 +373,10 @@ pub async fn test_rule(
         .take(100)
         .map(|f| {
             context! {
-                time => f.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+                time => crate::pages::investigate::page_value(&crate::clock::stamp(
+                    f.time,
+                    &v.zone.for_places(&dir, f.entities.places.iter().map(String::as_str)),
+                )),
                 rule => f.rule_title.clone(),
                 severity => f.severity.to_string(),
                 summary => f.summary.clone(),

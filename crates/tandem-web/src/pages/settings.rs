@@ -62,6 +62,10 @@ async fn settings(v: &Visitor, state: &AppState, extra: minijinja::Value) -> Res
         .into_iter()
         .map(|r| (r.to_string(), r.label()))
         .collect();
+    let zone = v.zone.plain();
+    let when = |t: chrono::DateTime<chrono::Utc>| {
+        crate::pages::investigate::page_value(&crate::clock::stamp(t, &zone))
+    };
     let users: Vec<minijinja::Value> = users
         .iter()
         .map(|u| {
@@ -69,7 +73,7 @@ async fn settings(v: &Visitor, state: &AppState, extra: minijinja::Value) -> Res
                 name => u.name.clone(), path_name => path_segment(&u.name),
                 role => Role::parse(&u.role).map(|r| r.to_string()).unwrap_or_default(),
                 role_label => role_label(&u.role),
-                created => u.created.format("%Y-%m-%d").to_string(),
+                created => when(u.created),
                 is_me => u.name == v.who.name,
                 external => u.external,
             }
@@ -80,7 +84,7 @@ async fn settings(v: &Visitor, state: &AppState, extra: minijinja::Value) -> Res
         .map(|t| {
             context! {
                 name => t.name.clone(), role_label => role_label(&t.role),
-                created => t.created.format("%Y-%m-%d %H:%M").to_string(),
+                created => when(t.created),
             }
         })
         .collect();
