@@ -27,6 +27,7 @@ mod public;
 mod scim;
 mod searches;
 pub mod sso;
+pub use maps::Tiles;
 
 pub use access::{Access, Department, Permission, Role};
 pub use audit::verify as verify_audit;
@@ -115,6 +116,8 @@ pub struct AppState {
     pub searches: Arc<Searches>,
     /// Files the directory names by hash: floor plans.
     pub files: Arc<dyn tandem_store::FileStore>,
+    /// The tile server the site overview draws on (`[maps] tile_url`); `None`: no tiles.
+    pub tiles: Option<Arc<maps::Tiles>>,
 }
 
 /// One route: method, path, who may call it, and the handler.
@@ -646,9 +649,15 @@ pub fn router(state: AppState) -> Router {
         ));
         router = router.route(spec.path, guarded);
     }
+    let csp = content_security_policy(state.tiles.as_deref());
+    let csp = axum::http::HeaderValue::from_str(&csp)
+        .unwrap_or_else(|_| axum::http::HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     router
         .with_state(state)
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::map_response_with_state(
+            csp,
+            security_headers,
+        ))
 }
 
 /// The Content-Security-Policy of every answer. Pages load scripts, styles and images only
@@ -660,18 +669,31 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
      style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// The policy for this deployment: [`CONTENT_SECURITY_POLICY`], and images from the tile
+/// server's origin too when one is configured (only its origin, nothing else outside).
+pub fn content_security_policy(tiles: Option<&maps::Tiles>) -> String {
+    match tiles {
+        Some(t) => CONTENT_SECURITY_POLICY.replace(
+            "img-src 'self' data:;",
+            &format!("img-src 'self' data: {};", t.origin()),
+        ),
+        None => CONTENT_SECURITY_POLICY.to_owned(),
+    }
+}
+
 /// Adds the browser protections to every answer (pages, API and static files alike, so no
-/// route can forget them): [`CONTENT_SECURITY_POLICY`], no framing (`X-Frame-Options` for
-/// browsers older than `frame-ancestors`), no content-type sniffing, and no referrer sent
-/// to other sites (console URLs carry searches and person ids).
-async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+/// route can forget them): the Content-Security-Policy (`csp`, from
+/// [`content_security_policy`]), no framing (`X-Frame-Options` for browsers older than
+/// `frame-ancestors`), no content-type sniffing, and no referrer sent to other sites
+/// (console URLs carry searches and person ids; tile requests carry none either).
+async fn security_headers(
+    axum::extract::State(csp): axum::extract::State<axum::http::HeaderValue>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
     use axum::http::{HeaderValue, header};
     let headers = response.headers_mut();
     for (name, value) in [
-        (
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ),
+        (header::CONTENT_SECURITY_POLICY, csp),
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
         (
             header::X_CONTENT_TYPE_OPTIONS,

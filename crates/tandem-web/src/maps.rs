@@ -14,7 +14,10 @@
 //! in the console's origin either.
 //!
 //! Maps are drawn as SVG on the server (no tile server, no script needed to see them), and
-//! every map has a table with the same information beside it. `static/map.js` adds what needs
+//! every map has a table with the same information beside it. A deployment with a tile server
+//! (`[maps] tile_url`) gets the site overview drawn on its tiles ([`Tiles`]): the sites are then
+//! placed in Web Mercator, the projection tiles are cut in, and the browser fetches the tiles
+//! from that server, the one origin outside Tandem the console's policy then allows images from. `static/map.js` adds what needs
 //! a script: live door state and alarms from `/live/stream`, and dragging markers into place.
 
 use crate::access::Permission;
@@ -576,6 +579,120 @@ fn round(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
+/// A tile server for the site overview, from `[maps] tile_url`.
+#[derive(Debug, Clone)]
+pub struct Tiles {
+    template: String,
+    origin: String,
+    attribution: String,
+}
+
+/// Why a tile URL template was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TileUrlError(String);
+
+impl Tiles {
+    /// Checks `template` (`https://tiles.example.net/{z}/{x}/{y}.png`): an `http` or `https`
+    /// URL with a host, holding `{z}`, `{x}` and `{y}`.
+    pub fn new(template: &str, attribution: &str) -> Result<Tiles, TileUrlError> {
+        for part in ["{z}", "{x}", "{y}"] {
+            if !template.contains(part) {
+                return Err(TileUrlError(format!(
+                    "`{template}` has no {part}: write the tile server's URL with {{z}}, {{x}} \
+                     and {{y}} where the zoom and tile numbers go"
+                )));
+            }
+        }
+        let example = template
+            .replace("{z}", "0")
+            .replace("{x}", "0")
+            .replace("{y}", "0");
+        let url = url::Url::parse(&example)
+            .map_err(|e| TileUrlError(format!("`{template}` is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+            return Err(TileUrlError(format!(
+                "`{template}` must be an http or https URL with a host"
+            )));
+        }
+        if template.contains(['"', '\'', '<', '>', ' ', ';']) {
+            return Err(TileUrlError(format!(
+                "`{template}` holds characters no tile URL needs"
+            )));
+        }
+        Ok(Tiles {
+            template: template.to_owned(),
+            origin: url.origin().ascii_serialization(),
+            attribution: attribution.to_owned(),
+        })
+    }
+
+    /// `https://tiles.example.net` (scheme, host and port): what the policy allows.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    fn url(&self, z: u32, x: u64, y: u64) -> String {
+        self.template
+            .replace("{z}", &z.to_string())
+            .replace("{x}", &x.to_string())
+            .replace("{y}", &y.to_string())
+    }
+}
+
+/// Tiles are 256 drawing units square, as the XYZ scheme cuts them.
+const TILE: f64 = 256.0;
+/// The nearest zoom the overview uses: a single site shows its streets, not one building.
+const MAX_ZOOM: u32 = 16;
+
+/// Latitude and longitude in Web Mercator, as fractions of the world (0..1 each way).
+fn mercator(lat: f64, lon: f64) -> (f64, f64) {
+    let lat = lat.clamp(-85.051_128, 85.051_128).to_radians();
+    let x = (lon + 180.0) / 360.0;
+    let y = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0;
+    (x, y.clamp(0.0, 1.0))
+}
+
+/// Sites on the tile server's map: the nearest zoom at which all of them fit in the drawing
+/// with its margin, their positions, and the tiles that cover the drawing.
+fn on_tiles(points: &[(f64, f64)], tiles: &Tiles) -> (Vec<(f64, f64)>, Vec<Value>) {
+    if points.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let world: Vec<(f64, f64)> = points
+        .iter()
+        .map(|&(lat, lon)| mercator(lat, lon))
+        .collect();
+    let (min_x, max_x) = world
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (min_y, max_y) = world
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    let room = |span: f64, size: f64| (size - 2.0 * OVERVIEW_MARGIN) / (span * TILE).max(1e-12);
+    let fit = room(max_x - min_x, OVERVIEW_W).min(room(max_y - min_y, OVERVIEW_H));
+    let zoom = (fit.log2().floor().max(0.0) as u32).min(MAX_ZOOM);
+    let scale = TILE * f64::from(1u32 << zoom);
+    let off_x = (min_x + max_x) / 2.0 * scale - OVERVIEW_W / 2.0;
+    let off_y = (min_y + max_y) / 2.0 * scale - OVERVIEW_H / 2.0;
+    let placed = world
+        .iter()
+        .map(|(x, y)| (round(x * scale - off_x), round(y * scale - off_y)))
+        .collect();
+    let n = 1i64 << zoom;
+    let first = |off: f64| (off / TILE).floor() as i64;
+    let mut drawn = Vec::new();
+    for ty in first(off_y).max(0)..=first(off_y + OVERVIEW_H).min(n - 1) {
+        for tx in first(off_x)..=first(off_x + OVERVIEW_W) {
+            drawn.push(json!({
+                "href": tiles.url(zoom, tx.rem_euclid(n) as u64, ty as u64),
+                "x": round(tx as f64 * TILE - off_x), "y": round(ty as f64 * TILE - off_y),
+            }));
+        }
+    }
+    (placed, drawn)
+}
+
 /// Width of the site overview's drawing, in its own units.
 const OVERVIEW_W: f64 = 1000.0;
 const OVERVIEW_H: f64 = 560.0;
@@ -659,7 +776,11 @@ pub async fn site_map(v: Visitor, State(state): State<AppState>) -> Response {
     sites.sort_by(|a, b| a.name.cmp(&b.name));
     let alarms = alarms_by_site(&state).await;
     let located: Vec<(f64, f64)> = sites.iter().filter_map(|s| s.lat.zip(s.lon)).collect();
-    let mut points = project(&located).into_iter();
+    let (points, tiles) = match &state.tiles {
+        Some(t) => on_tiles(&located, t),
+        None => (project(&located), Vec::new()),
+    };
+    let mut points = points.into_iter();
     let mut doors: HashMap<String, usize> = HashMap::new();
     let mut floors: HashMap<String, Vec<Value>> = HashMap::new();
     for p in &all {
@@ -697,7 +818,9 @@ pub async fn site_map(v: Visitor, State(state): State<AppState>) -> Response {
         .collect();
     let page = json!({
         "sites": rows, "width": OVERVIEW_W, "height": OVERVIEW_H,
-        "located": located.len(),
+        "located": located.len(), "tiles": tiles,
+        "tile_origin": state.tiles.as_ref().map(|t| t.origin().to_owned()),
+        "tile_attribution": state.tiles.as_ref().map(|t| t.attribution.clone()).filter(|a| !a.is_empty()),
     });
     render(
         "site_map.html",
@@ -768,5 +891,79 @@ mod tests {
             project(&[(1.0, 2.0)]),
             [(OVERVIEW_W / 2.0, OVERVIEW_H / 2.0)]
         );
+    }
+}
+
+#[cfg(test)]
+mod tile_tests {
+    use super::*;
+
+    fn tiles() -> Tiles {
+        Tiles::new("https://tiles.example.net/{z}/{x}/{y}.png", "").unwrap()
+    }
+
+    /// The tile a point lies on, by the XYZ scheme's own formula (OpenStreetMap wiki,
+    /// "Slippy map tilenames"), independent of the drawing code.
+    fn slippy(lat: f64, lon: f64, z: u32) -> (u64, u64) {
+        let n = f64::from(1u32 << z);
+        let r = lat.to_radians();
+        let x = ((lon + 180.0) / 360.0 * n).floor() as u64;
+        let y = ((1.0 - r.tan().asinh() / std::f64::consts::PI) / 2.0 * n).floor() as u64;
+        (x, y)
+    }
+
+    #[test]
+    fn each_site_sits_on_the_tile_that_shows_its_place() {
+        let sites = [(59.91, 10.75), (60.39, 5.32), (58.97, 5.73)];
+        let (points, drawn) = on_tiles(&sites, &tiles());
+        for ((lat, lon), (px, py)) in sites.iter().zip(&points) {
+            assert!((0.0..=OVERVIEW_W).contains(px) && (0.0..=OVERVIEW_H).contains(py));
+            // The tile drawn under the marker…
+            let under = drawn
+                .iter()
+                .find(|t| {
+                    let (x, y) = (t["x"].as_f64().unwrap(), t["y"].as_f64().unwrap());
+                    (x..x + TILE).contains(px) && (y..y + TILE).contains(py)
+                })
+                .expect("a tile under every site");
+            // …is the one the tile server has for that latitude and longitude.
+            let href = under["href"].as_str().unwrap();
+            let z: u32 = href.split('/').nth(3).unwrap().parse().unwrap();
+            let (x, y) = slippy(*lat, *lon, z);
+            assert!(href.ends_with(&format!("/{z}/{x}/{y}.png")), "{href}");
+        }
+    }
+
+    #[test]
+    fn one_site_is_shown_close_up_and_tiles_never_leave_the_world() {
+        let (points, drawn) = on_tiles(&[(69.65, 18.96)], &tiles());
+        assert_eq!(points, vec![(OVERVIEW_W / 2.0, OVERVIEW_H / 2.0)]);
+        assert!(
+            drawn
+                .iter()
+                .all(|t| t["href"].as_str().unwrap().contains("/16/"))
+        );
+        // Near the date line and the poles the tiles wrap and stop as the world does.
+        let (_, drawn) = on_tiles(&[(84.9, 179.99), (84.9, -179.99)], &tiles());
+        for t in drawn {
+            let href = t["href"].as_str().unwrap();
+            let parts: Vec<u64> = href
+                .trim_end_matches(".png")
+                .rsplit('/')
+                .take(3)
+                .map(|p| p.parse().unwrap())
+                .collect();
+            let n = 1u64 << parts[2];
+            assert!(parts[0] < n && parts[1] < n, "{href}");
+        }
+    }
+
+    #[test]
+    fn a_tile_url_needs_its_numbers_and_a_web_origin() {
+        assert_eq!(tiles().origin(), "https://tiles.example.net");
+        assert!(Tiles::new("https://tiles.example.net/map.png", "").is_err());
+        assert!(Tiles::new("file:///{z}/{x}/{y}.png", "").is_err());
+        assert!(Tiles::new("javascript:{z}{x}{y}", "").is_err());
+        assert!(Tiles::new("https://t.example/{z}/{x}/{y}.png'; script-src *", "").is_err());
     }
 }

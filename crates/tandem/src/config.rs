@@ -33,6 +33,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// The audit log's keys and signed checkpoints.
     pub audit: AuditConfig,
+    /// The console's maps (`[maps]`).
+    pub maps: MapsConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -53,6 +55,7 @@ impl Default for Config {
             detect: crate::detection::DetectConfig::default(),
             auth: AuthConfig::default(),
             audit: AuditConfig::default(),
+            maps: MapsConfig::default(),
             log: "info".into(),
         }
     }
@@ -283,6 +286,35 @@ impl SearchConfig {
     }
 }
 
+/// The console's maps. The site overview is drawn from the sites' coordinates and needs
+/// nothing from outside; a deployment with a tile server of its own (or a licence for a
+/// public one) can draw the sites on its tiles instead.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MapsConfig {
+    /// A tile server's URL template, `{z}`, `{x}` and `{y}` standing for the zoom and the
+    /// tile (the "XYZ" scheme of OpenStreetMap and most servers), e.g.
+    /// `https://tiles.example.net/{z}/{x}/{y}.png`. Browsers fetch the tiles themselves, and
+    /// the console's Content-Security-Policy allows images from that origin only while this is
+    /// set. Empty (the default): no tiles and no request anywhere else.
+    pub tile_url: String,
+    /// The credit the tile server's terms ask for, shown under the map
+    /// (e.g. `© OpenStreetMap contributors`).
+    pub tile_attribution: String,
+}
+
+impl MapsConfig {
+    /// The tile server, checked; `None` when none is configured.
+    pub fn tiles(&self) -> anyhow::Result<Option<tandem_web::Tiles>> {
+        if self.tile_url.trim().is_empty() {
+            return Ok(None);
+        }
+        tandem_web::Tiles::new(self.tile_url.trim(), self.tile_attribution.trim())
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: maps.tile_url: {e}"))
+    }
+}
+
 /// The identity directory's feeds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -367,6 +399,7 @@ impl Config {
             .hr
             .check()
             .map_err(|e| anyhow::anyhow!("invalid configuration: identity.hr: {e}"))?;
+        config.maps.tiles()?;
         Ok(config)
     }
 

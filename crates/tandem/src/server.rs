@@ -117,6 +117,7 @@ impl Server {
             public: Arc::new(config.http.public_origin(http)?),
             searches: Arc::new(tandem_web::Searches::new(config.search.limits())),
             files: store.clone(),
+            tiles: config.maps.tiles()?.map(Arc::new),
         };
         tasks.push(tokio::spawn(crate::http::serve(
             http_listener,

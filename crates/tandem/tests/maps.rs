@@ -428,3 +428,91 @@ fn a_floor_plan_is_uploaded_doors_are_placed_and_their_alarms_show_on_the_maps()
     assert!(analyst_text.contains("Lab door"));
     assert!(!analyst_text.contains("plan-upload") && !analyst_text.contains("data-edit"));
 }
+
+/// `/map` as the console serves it: the page and its Content-Security-Policy.
+fn site_map(server: &TestServer) -> (String, String) {
+    let console = server.admin_console();
+    let mut resp = support::no_redirects()
+        .get(format!("{}/map", server.url))
+        .header("Cookie", &console.cookie)
+        .call()
+        .expect("request sent");
+    assert_eq!(resp.status().as_u16(), 200);
+    let csp = resp
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (resp.body_mut().read_to_string().unwrap(), csp)
+}
+
+#[test]
+fn sites_are_drawn_on_tiles_only_where_a_tile_server_is_configured() {
+    // By default: no tiles, and the policy allows images from Tandem alone.
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), None, &[]);
+    let (status, body) = server.post("/api/v1/directory/records?file=places.yaml", PLACES);
+    assert_eq!(status, 200, "{body}");
+    let (page, csp) = site_map(&server);
+    assert!(!page.contains("<image"), "{page}");
+    assert!(page.contains("no background map"), "{page}");
+    assert!(csp.contains("img-src 'self' data:;"), "{csp}");
+    assert!(!csp.contains("tiles.example.net"), "{csp}");
+    drop(server);
+
+    // With a tile server: Oslo and Bergen drawn on its tiles, its origin (and only it) allowed.
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(
+        &dir.path().join("data"),
+        None,
+        &[
+            (
+                "TANDEM_MAPS__TILE_URL",
+                "https://tiles.example.net:8443/osm/{z}/{x}/{y}.png",
+            ),
+            (
+                "TANDEM_MAPS__TILE_ATTRIBUTION",
+                "© OpenStreetMap contributors",
+            ),
+        ],
+    );
+    let (status, body) = server.post("/api/v1/directory/records?file=places.yaml", PLACES);
+    assert_eq!(status, 200, "{body}");
+    let (page, csp) = site_map(&server);
+    assert!(
+        csp.contains("img-src 'self' data: https://tiles.example.net:8443;"),
+        "{csp}"
+    );
+    assert!(
+        csp.contains("script-src 'self';") && csp.contains("connect-src 'self';"),
+        "only images may come from the tile server: {csp}"
+    );
+    // Oslo and Bergen are 300 km apart: they fit at zoom 7, Oslo on tile 67/37, Bergen on 65/36.
+    let tile = |x: u32, y: u32| {
+        format!(
+            "href=\"https:&#x2f;&#x2f;tiles.example.net:8443&#x2f;osm&#x2f;7&#x2f;{x}&#x2f;{y}.png\""
+        )
+    };
+    assert!(page.contains(&tile(67, 37)), "Oslo's tile is drawn: {page}");
+    assert!(
+        page.contains(&tile(65, 36)),
+        "Bergen's tile is drawn: {page}"
+    );
+    assert!(page.contains("on map tiles from https:&#x2f;&#x2f;tiles.example.net:8443 (© OpenStreetMap contributors)"), "{page}");
+    // The table beside the map still says everything the map does.
+    assert!(page.contains("Bergen office") && page.contains("60.3900, 5.3200"));
+
+    // A template without the tile numbers is refused before the server starts.
+    let out = support::tandem()
+        .arg("config")
+        .env("TANDEM_MAPS__TILE_URL", "https://tiles.example.net/map.png")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("maps.tile_url") && err.contains("{z}"),
+        "{err}"
+    );
+}
