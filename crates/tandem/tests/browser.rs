@@ -595,3 +595,75 @@ fn the_control_room_sees_a_door_forced_open_on_the_floor_plan() {
     browser.click_css(&format!("#floor-map .marker[data-id=\"{door}\"] circle"));
     browser.wait_for_heading(&format!("{door_name} Door"));
 }
+
+/// A guard in Kolkata watches the live monitor: the rows its script adds as events arrive
+/// show their clock with the zone named and UTC on hover, exactly as the rows the page came
+/// with; the finding those events raise reads the same.
+#[test]
+fn the_live_monitor_adds_rows_in_the_readers_zone() {
+    use chrono::SubsecRound;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), None, &[]);
+    let now = chrono::Utc::now().trunc_subsecs(0);
+    let left = (now - chrono::Duration::days(2)).date_naive();
+    let hr = format!(
+        "employee_number,name,email,username,department,manager,title,site,hired,terminated,badge\n\
+         E1002,Bjørn Lie,bjorn.lie@nordlys.example,blie,IT,,Engineer,osl,2020-05-04,{left},10077\n"
+    );
+    assert_eq!(server.post("/api/v1/directory/hr", &hr).0, 200);
+    let places = "places:\n  - { id: osl, kind: site, name: Oslo HQ, time_zone: Europe/Oslo }\n  \
+                  - { id: osl-d1, kind: door, name: Server room door, parent: osl }\n";
+    assert_eq!(
+        server
+            .post("/api/v1/directory/records?file=places.yaml", places)
+            .0,
+        200
+    );
+    let key = server.add_source("doors", "tandem");
+
+    let browser = Browser::start(&server.url);
+    sign_in(
+        &browser,
+        "admin",
+        server.admin_password.as_deref().expect("first start"),
+    );
+    browser.wait_for_heading("Live monitor");
+    browser.fill("time_zone", "Asia/Kolkata");
+    browser.click_button("Set");
+    browser.goto("/live");
+    browser.wait_for_text("Live: new events appear at the top");
+
+    // A badge of someone who left, ten minutes ago: it arrives on the stream.
+    let at = now - chrono::Duration::minutes(10);
+    let line = serde_json::json!({"time": at.to_rfc3339(), "class": "physical_access",
+        "activity": "granted", "outcome": "success", "message": "badge in",
+        "actor": {"badge": "10077"}, "place": {"door": "osl-d1"}});
+    let (status, _) = server.ingest("doors", &key, format!("{line}\n").as_bytes(), &[]);
+    assert_eq!(status, 200);
+    let local = (at + chrono::Duration::minutes(330)).format("%Y-%m-%d %H:%M:%S IST");
+    browser.wait_for_text(&local.to_string());
+    let added = browser.execute(
+        "var rows = Array.from(document.querySelectorAll('#live-rows tr')); \
+         var row = rows.find(function (r) { return r.textContent.indexOf('badge in') >= 0; }); \
+         var t = row.querySelector('td time'); \
+         return [t.textContent, t.getAttribute('title'), t.getAttribute('datetime')];",
+    );
+    assert_eq!(
+        added,
+        serde_json::json!([
+            local.to_string(),
+            at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+        ])
+    );
+    let shots = Screenshots::new();
+    shots.take(&browser, "live-in-your-zone");
+
+    // The finding the badge raised, in the same zone.
+    browser.goto("/findings");
+    browser.wait_for_heading("Findings");
+    browser.click_css("table tbody tr td a[href^='/findings/']");
+    browser.wait_for_text("Evidence");
+    browser.wait_for_text(&local.to_string());
+    shots.take(&browser, "finding-in-your-zone");
+}
