@@ -34,6 +34,14 @@ pub struct PathLabel {
     pub path: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HolderLabel {
+    /// `store_engine` (the database engine's caches, schemas and statements), `heap_in_use`
+    /// and `heap_free` (the C allocator's arenas: live allocations, and freed memory the
+    /// process still holds).
+    pub holder: String,
+}
+
 /// The `source` label of input that named no configured source. Names taken from a request
 /// are the sender's to choose, so they never become labels of their own: every label is a
 /// time series Prometheus and Tandem keep for good.
@@ -55,6 +63,8 @@ pub struct IngestMetrics {
     pub connections_open: Family<PathLabel, Gauge>,
     /// Connections closed at once because their listener was at its cap.
     pub connections_refused: Family<PathLabel, Counter>,
+    /// Bytes held now, by holder; set when scraped or by the server's own sampler.
+    pub memory: Family<HolderLabel, Gauge>,
     registry: Registry,
 }
 
@@ -79,6 +89,7 @@ impl IngestMetrics {
         let findings = Family::<RuleLabel, Counter>::default();
         let connections_open = Family::<PathLabel, Gauge>::default();
         let connections_refused = Family::<PathLabel, Counter>::default();
+        let memory = Family::<HolderLabel, Gauge>::default();
         let mut registry = Registry::with_prefix("tandem");
         registry.register(
             "findings",
@@ -121,6 +132,11 @@ impl IngestMetrics {
             "Connections closed at once because the listener was at its connection cap",
             connections_refused.clone(),
         );
+        registry.register(
+            "memory_bytes",
+            "Memory held now, by holder (store_engine, heap_in_use, heap_free)",
+            memory.clone(),
+        );
         IngestMetrics {
             received,
             stored,
@@ -131,6 +147,7 @@ impl IngestMetrics {
             findings,
             connections_open,
             connections_refused,
+            memory,
             registry,
         }
     }
@@ -166,6 +183,15 @@ impl IngestMetrics {
                 path: path.to_owned(),
             })
             .inc();
+    }
+
+    /// Records the bytes `holder` holds now.
+    pub fn set_memory(&self, holder: &str, bytes: u64) {
+        self.memory
+            .get_or_create(&HolderLabel {
+                holder: holder.to_owned(),
+            })
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     /// Counts refused input of a configured source (names from requests go through

@@ -281,6 +281,9 @@ pub struct StoreStatus {
     pub queued_events: usize,
     pub oldest_event: Option<DateTime<Utc>>,
     pub newest_event: Option<DateTime<Utc>>,
+    /// Memory the store's database engine holds now (page caches, schemas, prepared
+    /// statements), so memory that grows can be told apart from the server's own.
+    pub engine_memory_bytes: u64,
 }
 
 /// The fields a search box suggests, with what each holds, in the order people reach for

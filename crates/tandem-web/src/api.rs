@@ -36,6 +36,7 @@ pub async fn metrics(_who: Principal, State(state): State<AppState>) -> Result<R
     let status = tokio::task::spawn_blocking(move || events.status()).await??;
     let metrics = state.pipeline.metrics();
     metrics.queue_depth.set(status.queued_events as i64);
+    metrics.set_memory("store_engine", status.engine_memory_bytes);
     Ok((
         [(
             header::CONTENT_TYPE,

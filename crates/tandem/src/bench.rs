@@ -419,6 +419,28 @@ fn measure(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result
     Ok(())
 }
 
+/// The server's `tandem_memory_bytes` gauges by holder, from `/metrics`.
+fn memory_held(
+    agent: &ureq::Agent,
+    url: &str,
+    token: &str,
+) -> anyhow::Result<std::collections::HashMap<String, f64>> {
+    let text = agent
+        .get(format!("{url}/metrics"))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()?
+        .body_mut()
+        .read_to_string()?;
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("tandem_memory_bytes{holder=\"")?;
+            let (holder, value) = rest.split_once("\"} ")?;
+            Some((holder.to_owned(), value.trim().parse().ok()?))
+        })
+        .collect())
+}
+
 /// A steady stream for a long time: one request of `--batch` events every `batch / rate`
 /// seconds, resent on 503, with the server's resident memory, the rate reached and the
 /// acknowledgement latency printed each minute. Memory that keeps growing under a steady
@@ -444,8 +466,16 @@ fn soak(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result<()
         bodies.len() * args.batch
     );
     println!(
-        "{:>6} {:>12} {:>10} {:>10} {:>10} {:>8}",
-        "minute", "events", "events/s", "p99 ms", "RSS MiB", "busy"
+        "{:>6} {:>12} {:>10} {:>10} {:>10} {:>8} {:>10} {:>10} {:>10}",
+        "minute",
+        "events",
+        "events/s",
+        "p99 ms",
+        "RSS MiB",
+        "busy",
+        "store MiB",
+        "heap MiB",
+        "free MiB"
     );
     let interval = Duration::from_secs_f64(args.batch as f64 / args.rate as f64);
     let agent = agent();
@@ -485,10 +515,15 @@ fn soak(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result<()
         latencies.sort_by(f64::total_cmp);
         let now = rss_mib(pid);
         rss.push(now);
+        let held = memory_held(&agent, url, token).unwrap_or_default();
+        let mib = |holder: &str| held.get(holder).map_or(f64::NAN, |b| b / 1048576.0);
         println!(
-            "{minute:>6} {sent:>12} {:>10.0} {:>10.1} {now:>10.0} {busy:>8}",
+            "{minute:>6} {sent:>12} {:>10.0} {:>10.1} {now:>10.0} {busy:>8} {:>10.0} {:>10.0} {:>10.0}",
             (sent - sent_before) as f64 / 60.0,
-            percentile(&latencies, 0.99)
+            percentile(&latencies, 0.99),
+            mib("store_engine"),
+            mib("heap_in_use"),
+            mib("heap_free"),
         );
     }
     let elapsed = started.elapsed().as_secs_f64();

@@ -16,6 +16,7 @@ mod detection;
 mod directory_cli;
 mod directory_feed;
 mod http;
+mod memory;
 mod rules_cli;
 mod server;
 mod sources;

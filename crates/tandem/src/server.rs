@@ -126,6 +126,10 @@ impl Server {
             pipeline.metrics().clone(),
             shutdown.subscribe(),
         )));
+        tasks.push(tokio::spawn(crate::memory::run_sampler(
+            pipeline.metrics().clone(),
+            shutdown.subscribe(),
+        )));
 
         if let Some(detector) = &detector {
             tasks.push(tokio::spawn(crate::detection::run_ticks(

@@ -394,6 +394,8 @@ impl EventStore for SqliteStore {
                 queued_events,
                 oldest_event: oldest.map(micros_to_time),
                 newest_event: newest.map(micros_to_time),
+                // SAFETY: reads SQLite's global allocation counter; no arguments, no state.
+                engine_memory_bytes: unsafe { rusqlite::ffi::sqlite3_memory_used() }.max(0) as u64,
             })
         })
     }
