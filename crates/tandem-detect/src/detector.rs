@@ -54,7 +54,8 @@ impl Detector {
         *self.sigma.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
     }
 
-    /// Evaluates a batch of resolved events; returns the findings it completes.
+    /// Evaluates a batch of resolved events; returns the findings it completes, each placed
+    /// at the sites, buildings, zone and door of its evidence ([`crate::locate`]).
     pub fn process(&self, events: &[Event], dir: &Directory) -> Vec<Finding> {
         let mut out = Vec::new();
         let sigma = self.sigma();
@@ -73,6 +74,7 @@ impl Detector {
             }
         }
         self.observe_native(events, dir, &mut out);
+        crate::locate::locate_all(&mut out, events, dir);
         self.count(&out);
         out
     }
@@ -104,7 +106,8 @@ impl Detector {
         }
     }
 
-    /// Time passing without events: absence detections and state eviction.
+    /// Time passing without events: absence detections and state eviction. Findings are
+    /// placed from the places they name, as in [`Detector::process`].
     pub fn tick(&self, now: Timestamp, dir: &Directory) -> Vec<Finding> {
         let mut out = Vec::new();
         self.correlator
@@ -114,6 +117,7 @@ impl Detector {
         for d in &self.native {
             lock(d).tick(now, dir, &mut out);
         }
+        crate::locate::locate_all(&mut out, &[], dir);
         self.count(&out);
         out
     }

@@ -13,6 +13,7 @@
 //! snapshot of the identity [`Directory`].
 
 mod detector;
+pub mod locate;
 pub mod native;
 pub mod shipped;
 pub mod sigma;

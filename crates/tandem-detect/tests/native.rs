@@ -2157,3 +2157,92 @@ fn detector_throughput() {
     });
     timed("both", &|| Detector::new(shipped(), native()));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Where findings happened: every engine's findings are placed by the detector from their
+// evidence.
+
+/// A door denial rule and its correlation, in Sigma, for the placing tests.
+const SIGMA_DENIALS: &str = "title: Server Room Denial\nid: 55555555-5555-5555-5555-555555555555\nname: srv_denied\nlevel: low\nlogsource:\n    product: tandem\n    category: physical_access\ndetection:\n    sel:\n        activity: denied\n        door: osl-srv-door\n    condition: sel\n---\ntitle: Repeated Server Room Denials\nid: 66666666-6666-6666-6666-666666666666\nlevel: high\ncorrelation:\n    type: event_count\n    rules:\n        - srv_denied\n    group-by:\n        - door\n    timespan: 5m\n    condition:\n        gte: 2\n    generate: true\n";
+
+#[test]
+fn findings_of_every_engine_carry_the_site_building_zone_and_door_of_their_evidence() {
+    use tandem_detect::Detector;
+    use tandem_detect::sigma::SigmaRules;
+    let dir = directory();
+    let (sigma, report) = SigmaRules::from_text("draft", SIGMA_DENIALS);
+    assert!(report.issues.is_empty(), "{:?}", report.issues);
+    let mut config = NativeConfig::default();
+    config.behaviour_baseline.enabled = false;
+    let detector = Detector::new(sigma, native::detections(&config));
+
+    // Native: a terminated person's badge at the Oslo server room door.
+    let terminated = grant(&dir, "2026-03-05T08:00:00Z", "osl-srv-door", "1002");
+    let found = detector.process(std::slice::from_ref(&terminated), &dir);
+    let f = found
+        .iter()
+        .find(|f| f.rule_id == "tandem.terminated_access")
+        .expect("raised");
+    let place = f.place.as_ref().expect("placed");
+    assert_eq!(place.site.as_deref(), Some("osl"));
+    assert_eq!(place.zone.as_deref(), Some("osl-srv"));
+    assert_eq!(place.door.as_deref(), Some("osl-srv-door"));
+    assert_eq!(f.entities.sites, ["osl"]);
+    let stored = f.to_event().place.unwrap();
+    assert_eq!(
+        (
+            stored.site.as_deref(),
+            stored.zone.as_deref(),
+            stored.door.as_deref()
+        ),
+        (Some("osl"), Some("osl-srv"), Some("osl-srv-door")),
+        "a door is stored as the door, its zone as the zone"
+    );
+
+    // Sigma detection and correlation, the second denial in a later batch.
+    let deny = |at: &str| {
+        badge(
+            &dir,
+            at,
+            "osl-srv-door",
+            Activity::Denied,
+            Some("1001"),
+            "in",
+        )
+    };
+    let first = detector.process(&[deny("2026-03-05T09:00:00Z")], &dir);
+    let second = detector.process(&[deny("2026-03-05T09:01:00Z")], &dir);
+    for f in first
+        .iter()
+        .chain(&second)
+        .filter(|f| f.engine.starts_with("sigma"))
+    {
+        assert_eq!(f.entities.sites, ["osl"], "{f:#?}");
+        assert_eq!(
+            f.place.as_ref().and_then(|p| p.door.as_deref()),
+            Some("osl-srv-door"),
+            "{f:#?}"
+        );
+    }
+    assert!(
+        second.iter().any(|f| f.engine == "sigma_correlation"),
+        "{second:#?}"
+    );
+
+    // A journey: Oslo in one batch, London in the next. The finding spans both sites and is
+    // placed where it completed, at the evidence in the batch that raised it.
+    let oslo = grant(&dir, "2026-11-25T08:00:00Z", "osl-entrance", "1001");
+    let london = grant(&dir, "2026-11-25T09:00:00Z", "lon-entrance", "1001");
+    detector.process(&[oslo], &dir);
+    let found = detector.process(&[london], &dir);
+    let travel = found
+        .iter()
+        .find(|f| f.rule_id == "tandem.impossible_travel_badge")
+        .expect("raised");
+    assert_eq!(travel.entities.sites, ["lon", "osl"]);
+    let e = travel.to_event();
+    assert_eq!(
+        Finding::sites_of(&e).collect::<std::collections::BTreeSet<_>>(),
+        ["lon", "osl"].into()
+    );
+}

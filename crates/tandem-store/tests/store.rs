@@ -543,3 +543,86 @@ fn a_search_past_its_time_limit_or_cancelled_is_stopped_with_a_clear_error() {
     req.cancel = None;
     assert_eq!(store.search(&req).unwrap().total(), 2000);
 }
+
+/// A finding stored with the sites and buildings of its evidence: `site:` and `building:`
+/// find it from any of them, in hot and sealed segments alike; `count by site` counts it
+/// under its own (first) site; other events match their own site only.
+#[test]
+fn findings_are_found_at_every_site_of_their_evidence() {
+    let finding = |minutes_ago: i64, sites: &[&str], buildings: &[&str]| {
+        let f = tandem_model::Finding {
+            rule_id: "tandem.impossible_travel_badge".into(),
+            rule_title: "Impossible travel".into(),
+            engine: "native".into(),
+            severity: tandem_model::Severity::High,
+            tags: Vec::new(),
+            time: Utc::now() - Duration::minutes(minutes_ago),
+            summary: format!("travel {}", sites.join(" to ")),
+            evidence: Vec::new(),
+            entities: tandem_model::Entities {
+                sites: sites.iter().map(|s| (*s).to_owned()).collect(),
+                buildings: buildings.iter().map(|s| (*s).to_owned()).collect(),
+                ..Default::default()
+            },
+            place: None,
+            dedup_key: "k".into(),
+            score: None,
+            detail: Default::default(),
+        };
+        f.to_event()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), small_segments()).unwrap();
+    for round in 0..2 {
+        let mut events: Vec<Event> = (0..120)
+            .map(|n| {
+                let mut e = event(1000 - round * 200 - n, "kari", "badge");
+                e.place = Some(Place {
+                    site: Some(if n % 2 == 0 { "osl" } else { "lon" }.into()),
+                    ..Place::default()
+                });
+                e
+            })
+            .collect();
+        events.push(finding(
+            500 - round * 100,
+            &["osl", "lon"],
+            &["osl-a", "lon-1"],
+        ));
+        events.push(finding(499 - round * 100, &["ber"], &[]));
+        store
+            .submit(WriteBatch::events(events))
+            .unwrap()
+            .wait()
+            .unwrap();
+    }
+    wait_sealed(&store);
+    let findings = |q: &str| search(&store, &format!("class:detection_finding AND {q}")).total();
+    assert_eq!(findings("site:osl"), 2);
+    assert_eq!(
+        findings("site:LON"),
+        2,
+        "the second site of a journey finds it too"
+    );
+    assert_eq!(findings("place.site:lon"), 2);
+    assert_eq!(findings("site:lo*"), 2);
+    assert_eq!(findings("site:ber"), 2);
+    assert_eq!(findings("NOT site:lon"), 2);
+    assert_eq!(findings("building:lon-1"), 2);
+    assert_eq!(findings("place.building:osl-a"), 2);
+    assert_eq!(findings("site:*"), 4);
+    assert_eq!(search(&store, "site:lon").total(), 122);
+    assert_eq!(search(&store, "site:ber").total(), 2);
+
+    let SearchResult::Aggregation(agg) = search(&store, "class:detection_finding | count by site")
+    else {
+        panic!()
+    };
+    let mut rows = agg.rows.clone();
+    rows.sort_by_key(|r| r.0[0].to_string());
+    assert_eq!(
+        rows,
+        vec![(vec!["ber".into()], 2), (vec!["osl".into()], 2)],
+        "each finding counts once, under its own site"
+    );
+}

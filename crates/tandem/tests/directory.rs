@@ -133,9 +133,17 @@ fn events_resolve_to_people_and_places_and_a_person_has_one_timeline() {
         "{text}"
     );
 
-    // The place shows its events; the unknown badge is a visible gap.
+    // The place shows its events and the two findings raised there (a finding is where its
+    // evidence is); the unknown badge is a visible gap.
     let (_, place) = server.get("/api/v1/places/osl-a-srv", &[]);
-    assert_eq!(place["events_total"], 3, "{place}");
+    assert_eq!(place["events_total"], 5, "{place}");
+    let findings_here = place["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["class"] == "detection_finding")
+        .count();
+    assert_eq!(findings_here, 2, "{place}");
     let (_, gaps) = server.get("/api/v1/directory/gaps", &[]);
     assert_eq!(gaps["sources"]["mixed"]["person"], 1, "{gaps}");
     assert_eq!(gaps["sources"]["mixed"]["events"], 4);

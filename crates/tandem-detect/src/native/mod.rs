@@ -283,6 +283,7 @@ impl Draft {
             summary: self.summary,
             evidence: self.evidence.into_iter().map(|e| e.1).collect(),
             entities: self.entities,
+            place: None,
             dedup_key: self.dedup_key,
             score: self.score,
             detail: self.detail,

@@ -234,6 +234,7 @@ fn correlation_finding(event: &Event, r: &EvaluationResult) -> Option<Finding> {
         summary,
         evidence,
         entities,
+        place: None,
         dedup_key,
         score: None,
         detail,

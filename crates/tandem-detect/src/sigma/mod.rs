@@ -933,6 +933,7 @@ fn detection_finding(event: &Event, r: &EvaluationResult) -> Option<Finding> {
         summary,
         evidence: vec![event.id],
         entities,
+        place: None,
         dedup_key,
         score: None,
         detail,

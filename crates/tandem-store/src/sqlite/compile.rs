@@ -18,7 +18,19 @@ pub enum FieldRef {
     Json(String),
     /// `ip`: source, destination or device address.
     AnyIp,
+    /// `site`, `building`: the event's own value, and for a finding also every value in a
+    /// list of its evidence's places (`attrs.finding.entities.sites`): a finding that spans
+    /// Oslo and London is found by `site:osl` and by `site:lon`. Existence, comparisons and
+    /// grouping use the event's own value (a finding's first site).
+    Spanned {
+        own: Box<FieldRef>,
+        /// JSON path of the list in the stored document.
+        list: &'static str,
+    },
 }
+
+/// The class whose events may span several sites: findings.
+const SPANNING_CLASS: Class = Class::DetectionFinding;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ColumnKind {
@@ -52,7 +64,14 @@ pub fn resolve_field(name: &str) -> FieldRef {
         "device.hostname" | "host" | "hostname" | "host.name" => Column("e.host", Text),
         "src.ip" | "src_ip" | "source.ip" | "client.ip" => Column("e.src_ip", Text),
         "dst.ip" | "dst_ip" | "destination.ip" => Column("e.dst_ip", Text),
-        "place.site" | "site" => Column("e.site", Text),
+        "place.site" | "site" => FieldRef::Spanned {
+            own: Box::new(Column("e.site", Text)),
+            list: "$.attrs.finding.entities.sites",
+        },
+        "place.building" | "building" => FieldRef::Spanned {
+            own: Box::new(FieldRef::Json("$.place.building".to_owned())),
+            list: "$.attrs.finding.entities.buildings",
+        },
         "place.zone" | "zone" => Column("e.zone", Text),
         "place.door" | "door" => Column("e.door", Text),
         "message" | "msg" => Column("d.message", Text),
@@ -156,20 +175,10 @@ pub fn compile_expr(expr: &Expr, text: TextIndex, out: &mut Sql) -> Result<(), C
             compile_expr(inner, text, out)?;
             out.push(", 0)");
         }
-        Expr::Exists { field } => match resolve_field(field) {
-            FieldRef::Column(col, _) => {
-                let _ = write!(out.text, "{col} IS NOT NULL");
-            }
-            FieldRef::Json(path) => {
-                out.push("json_type(d.doc, ");
-                out.param(Value::Text(path));
-                out.push(") IS NOT NULL");
-            }
-            FieldRef::AnyIp => out.push(
-                "(e.src_ip IS NOT NULL OR e.dst_ip IS NOT NULL OR json_type(d.doc, '$.device.ip') IS NOT NULL)",
-            ),
-        },
-        Expr::Match { field, pattern } => compile_match(field, pattern, out)?,
+        Expr::Exists { field } => compile_exists(&resolve_field(field), out),
+        Expr::Match { field, pattern } => {
+            compile_match(&resolve_field(field), field, pattern, text.segment, out)?
+        }
         Expr::Compare { field, op, value } => {
             let sql_op = match op {
                 CmpOp::Lt => "<",
@@ -179,7 +188,11 @@ pub fn compile_expr(expr: &Expr, text: TextIndex, out: &mut Sql) -> Result<(), C
             };
             compile_compare(field, sql_op, value, out)?;
         }
-        Expr::Range { field, lower, upper } => {
+        Expr::Range {
+            field,
+            lower,
+            upper,
+        } => {
             out.push("(");
             let mut any = false;
             if let Some(Bound { value, inclusive }) = lower {
@@ -226,9 +239,33 @@ fn compile_chain(
     Ok(())
 }
 
-fn compile_match(field: &str, pattern: &Pattern, out: &mut Sql) -> Result<(), CompileError> {
-    match resolve_field(field) {
-        FieldRef::Column(col, kind) => match kind {
+/// `field:*`: the event has a value of its own.
+fn compile_exists(at: &FieldRef, out: &mut Sql) {
+    match at {
+        FieldRef::Column(col, _) => {
+            let _ = write!(out.text, "{col} IS NOT NULL");
+        }
+        FieldRef::Json(path) => {
+            out.push("json_type(d.doc, ");
+            out.param(Value::Text(path.clone()));
+            out.push(") IS NOT NULL");
+        }
+        FieldRef::AnyIp => out.push(
+            "(e.src_ip IS NOT NULL OR e.dst_ip IS NOT NULL OR json_type(d.doc, '$.device.ip') IS NOT NULL)",
+        ),
+        FieldRef::Spanned { own, .. } => compile_exists(own, out),
+    }
+}
+
+fn compile_match(
+    at: &FieldRef,
+    field: &str,
+    pattern: &Pattern,
+    segment: i64,
+    out: &mut Sql,
+) -> Result<(), CompileError> {
+    match at {
+        FieldRef::Column(col, kind) => match *kind {
             ColumnKind::Text => {
                 let _ = write!(out.text, "{col} ");
                 text_condition(pattern, out);
@@ -238,12 +275,12 @@ fn compile_match(field: &str, pattern: &Pattern, out: &mut Sql) -> Result<(), Co
             ColumnKind::Outcome => vocabulary::<Outcome>(col, "outcome", pattern, out)?,
             ColumnKind::Severity => vocabulary::<Severity>(col, "severity", pattern, out)?,
             ColumnKind::Int | ColumnKind::Time => {
-                let value = literal_for(kind, &Literal::Text(pattern.text.clone()), field)?;
+                let value = literal_for(*kind, &Literal::Text(pattern.text.clone()), field)?;
                 let _ = write!(out.text, "{col} = ");
                 out.param(value);
             }
         },
-        FieldRef::Json(path) => json_match(&path, pattern, out),
+        FieldRef::Json(path) => json_match(path, pattern, out),
         FieldRef::AnyIp => {
             out.push("(e.src_ip ");
             text_condition(pattern, out);
@@ -252,6 +289,30 @@ fn compile_match(field: &str, pattern: &Pattern, out: &mut Sql) -> Result<(), Co
             out.push(" OR ");
             json_match("$.device.ip", pattern, out);
             out.push(")");
+        }
+        FieldRef::Spanned { own, list } => {
+            // The list is read only for findings whose own value did not match: the class
+            // test comes first, so other events never touch their document, and the
+            // document is looked up by rowid instead of joining it to every row.
+            out.push("(");
+            compile_match(own, field, pattern, segment, out)?;
+            let _ = write!(
+                out.text,
+                " OR (e.class_uid = {} AND EXISTS (SELECT 1 FROM doc_{segment} fd, json_each(fd.doc, ",
+                SPANNING_CLASS.uid()
+            );
+            out.param(Value::Text((*list).to_owned()));
+            out.push(") fj WHERE fd.rowid = e.rowid AND fj.value ");
+            if pattern.kind == PatternKind::Wildcard {
+                out.push("LIKE ");
+                out.param(Value::Text(like_pattern(pattern, false)));
+                out.push(" ESCAPE '\\'");
+            } else {
+                out.push("= ");
+                out.param(Value::Text(pattern.text.clone()));
+                out.push(" COLLATE NOCASE");
+            }
+            out.push(")))");
         }
     }
     Ok(())
@@ -405,15 +466,25 @@ fn compile_compare(
     value: &Literal,
     out: &mut Sql,
 ) -> Result<(), CompileError> {
-    match resolve_field(field) {
+    compare_at(&resolve_field(field), field, op, value, out)
+}
+
+fn compare_at(
+    at: &FieldRef,
+    field: &str,
+    op: &str,
+    value: &Literal,
+    out: &mut Sql,
+) -> Result<(), CompileError> {
+    match at {
         FieldRef::Column(col, kind) => {
-            let v = literal_for(kind, value, field)?;
+            let v = literal_for(*kind, value, field)?;
             let _ = write!(out.text, "{col} {op} ");
             out.param(v);
         }
         FieldRef::Json(path) => {
             out.push("json_extract(d.doc, ");
-            out.param(Value::Text(path));
+            out.param(Value::Text(path.clone()));
             let _ = write!(out.text, ") {op} ");
             out.param(match value {
                 Literal::Number(n) => Value::Real(*n),
@@ -428,6 +499,7 @@ fn compile_compare(
                 "`{field}` cannot be compared with {op}; use src.ip or dst.ip"
             )));
         }
+        FieldRef::Spanned { own, .. } => compare_at(own, field, op, value, out)?,
     }
     Ok(())
 }
@@ -575,8 +647,12 @@ mod tests {
     #[test]
     fn suggested_fields_have_columns() {
         for (name, _) in crate::SEARCH_FIELDS {
+            let own = match resolve_field(name) {
+                FieldRef::Spanned { own, .. } => *own,
+                other => other,
+            };
             assert!(
-                matches!(resolve_field(name), FieldRef::Column(..) | FieldRef::AnyIp),
+                matches!(own, FieldRef::Column(..) | FieldRef::AnyIp),
                 "{name}"
             );
         }

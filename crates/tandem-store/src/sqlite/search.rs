@@ -262,13 +262,19 @@ fn page(
 
 /// SQL for a grouping field plus how to present its values.
 fn group_expr(field: &str, params: &mut Vec<Value>) -> (String, Option<ColumnKind>) {
-    match compile::resolve_field(field) {
+    group_at(compile::resolve_field(field), params)
+}
+
+/// Groups by the event's own value: a finding spanning sites counts under its first site.
+fn group_at(at: FieldRef, params: &mut Vec<Value>) -> (String, Option<ColumnKind>) {
+    match at {
         FieldRef::Column(col, kind) => (col.to_owned(), Some(kind)),
         FieldRef::Json(path) => {
             params.push(Value::Text(path));
             ("json_extract(d.doc, ?)".to_owned(), None)
         }
         FieldRef::AnyIp => ("coalesce(e.src_ip, e.dst_ip)".to_owned(), None),
+        FieldRef::Spanned { own, .. } => group_at(*own, params),
     }
 }
 

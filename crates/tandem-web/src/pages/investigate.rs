@@ -282,6 +282,8 @@ fn finding_row(dir: &Directory, e: &Event, f: &Finding, v: &Visitor) -> Value {
         "summary": f.summary,
         "persons": f.entities.persons.iter().map(|p| person_link(dir, p)).collect::<Vec<_>>(),
         "places": finding_places(dir, f, can_places).into_iter().take(1).collect::<Vec<_>>(),
+        // Every site of the evidence: a journey from Oslo to London lists both.
+        "sites": f.entities.sites.iter().map(|s| place_link(dir, s, can_places)).collect::<Vec<_>>(),
     })
 }
 
@@ -317,6 +319,9 @@ pub struct FindingsForm {
     severity: String,
     #[serde(default)]
     rule: String,
+    /// A site's id: findings whose evidence happened there.
+    #[serde(default)]
+    site: String,
     #[serde(default)]
     page: String,
 }
@@ -337,14 +342,30 @@ pub async fn findings(
     if !form.rule.trim().is_empty() {
         filter.push(format!("finding.rule_id:{}", quoted(form.rule.trim())));
     }
+    let site = form.site.trim();
+    if !site.is_empty() {
+        filter.push(format!("site:{}", quoted(site)));
+    }
     if !form.q.trim().is_empty() {
         filter.push(format!("({})", form.q));
     }
     let query = findings_query(&filter.join(" AND "));
     let rules = rule_choices(&state).await;
     let severities: Vec<Value> = SEVERITIES.iter().map(|s| severity(*s)).collect();
+    let dir = state.identity.snapshot();
+    let mut sites: Vec<(String, String)> = dir
+        .places()
+        .into_iter()
+        .filter(|p| p.kind == PlaceKind::Site)
+        .map(|p| (p.id.clone(), p.name.clone()))
+        .collect();
+    sites.sort_by(|a, b| a.1.cmp(&b.1));
+    if !site.is_empty() && !sites.iter().any(|s| s.0 == site) {
+        sites.push((site.to_owned(), site.to_owned()));
+    }
     let base = context! {
         q => form.q.clone(), severity => chosen.map(|s| s.name()), rule => form.rule.trim(),
+        site => site, sites => sites,
         severities => page_value(&json!(severities)), rules => page_value(&json!(rules)),
         ..v.base("findings")
     };
@@ -381,7 +402,6 @@ pub async fn findings(
             );
         }
     };
-    let dir = state.identity.snapshot();
     let rows: Vec<Value> = page_of
         .events
         .iter()
@@ -394,6 +414,7 @@ pub async fn findings(
             ("q", form.q.as_str()),
             ("severity", chosen.map_or("", |s| s.name())),
             ("rule", form.rule.trim()),
+            ("site", site),
         ] {
             if !val.is_empty() {
                 s.append_pair(k, val);

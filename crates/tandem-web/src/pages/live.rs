@@ -89,10 +89,8 @@ impl LiveFilter {
         if self.sites.is_empty() {
             return true;
         }
-        e.place
-            .as_ref()
-            .and_then(|p| p.site.as_deref())
-            .is_some_and(|s| self.sites.iter().any(|w| w.eq_ignore_ascii_case(s)))
+        // A finding is at every site of its evidence, as `site:` finds it in a search.
+        Finding::sites_of(e).any(|s| self.sites.iter().any(|w| w.eq_ignore_ascii_case(s)))
     }
 
     /// The same filter in the query language, for the server-rendered list.
@@ -213,11 +211,16 @@ fn live_row(e: &Event, dir: &Directory, zone: &Zone) -> LiveRow {
         outcome: e.outcome.name(),
         who: event_who(e),
         where_: event_where(e),
-        site: e
-            .place
-            .as_ref()
-            .and_then(|p| p.site.clone())
-            .unwrap_or_default(),
+        site: {
+            // A finding lists every site of its evidence, its own first.
+            let mut sites: Vec<&str> = Vec::new();
+            for s in Finding::sites_of(e) {
+                if !sites.contains(&s) {
+                    sites.push(s);
+                }
+            }
+            sites.join(", ")
+        },
         message: if message.is_empty() {
             format!("{} {}", e.class, e.activity)
         } else {
