@@ -59,7 +59,7 @@ pub const FINDINGS_SOURCE: &str = "tandem-detect";
 
 impl Finding {
     /// The finding as a `detection_finding` event: `message` is the summary, the actor the
-    /// first person, and `attrs.finding` the whole finding.
+    /// first person, and `attrs.finding` the whole finding (its places included).
     pub fn to_event(&self) -> Event {
         let mut e = Event::new(
             FINDINGS_SOURCE,
@@ -85,9 +85,8 @@ impl Finding {
         if let Some(u) = self.entities.users.first() {
             e.actor.user = Some(u.clone());
         }
-        if let Some(place) = self.entities.places.first() {
-            e.place_mut().zone = Some(place.clone());
-        }
+        // The place stays empty here: only the directory knows whether a place id is a
+        // door, a building or a zone (`Directory::finding_event` fills each level).
         e.labels.insert("rule.id".into(), self.rule_id.clone());
         if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(self) {
             e.attrs
