@@ -409,19 +409,36 @@ impl Directory {
     }
 
     /// The place the event's own identifiers name: vendor ids first (within the event's
-    /// system), then names, most specific first.
+    /// system), then names, most specific first. A device id (a controller's, a camera's)
+    /// places the event only where no door, reader, camera or zone is named by id or name:
+    /// a controller serves several doors, and the door the event names is where it
+    /// happened.
     fn named_place(&self, place: &tandem_model::Place) -> Option<&PlaceRecord> {
-        let by_id = place.system.as_deref().and_then(|system| {
-            place.ids_most_specific().find_map(|(what, id)| {
-                if what == "device" {
-                    let device = self.device_by_external_id(system, id)?;
-                    self.place(&self.device_place(device)?)
-                } else {
-                    self.place_by_external_id(system, id)
-                }
-            })
-        });
-        by_id.or_else(|| place.most_specific().find_map(|n| self.find_place(n)))
+        let by_id = |device: bool| {
+            let system = place.system.as_deref()?;
+            place
+                .ids_most_specific()
+                .filter(|(what, _)| (*what == "device") == device)
+                .find_map(|(what, id)| {
+                    if what == "device" {
+                        let device = self.device_by_external_id(system, id)?;
+                        self.place(&self.device_place(device)?)
+                    } else {
+                        self.place_by_external_id(system, id)
+                    }
+                })
+        };
+        let near = |r: &&PlaceRecord| {
+            use crate::model::PlaceKind::*;
+            matches!(r.kind, Door | Reader | Camera | Zone)
+        };
+        let by_name = || place.most_specific().find_map(|n| self.find_place(n));
+        let ids = by_id(false);
+        ids.filter(near)
+            .or_else(|| by_name().filter(near))
+            .or_else(|| by_id(true))
+            .or(ids)
+            .or_else(by_name)
     }
 
     /// Completes the event's place from the directory and records a gap when it has none.
