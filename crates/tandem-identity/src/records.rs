@@ -1,4 +1,5 @@
-//! Places and devices from files: YAML (or JSON) with both, or CSV with one kind per file.
+//! Places, devices and service accounts from files: YAML (or JSON) with all three, or CSV with
+//! places or devices, one kind per file.
 //!
 //! ```yaml
 //! places:
@@ -16,6 +17,10 @@
 //! devices:
 //!   - { id: lap-0042, hostname: lap-0042.nordlys.example, kind: laptop, owner: E1042 }
 //!   - { id: srv-db1, hostname: db1, ips: [10.1.20.5], kind: server, criticality: high, place: osl-a-srv }
+//!   - { id: acu-1, kind: controller, place: osl-a, serves: [osl-a-srv-d1, osl-a-lab-d1] }
+//! service_accounts:
+//!   - { id: svc-backup, name: Nightly backup, owner: E1042, team: IT operations,
+//!       accounts: ["CORP\\svc-backup"], app_ids: [6f3e1a2b-0c4d-4e5f-8a9b-0c1d2e3f4a5b] }
 //! ```
 //!
 //! CSV files use the same field names as columns (`ips`, `egress_networks` and `holidays`
