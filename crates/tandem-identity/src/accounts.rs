@@ -29,6 +29,13 @@ pub enum NonPerson {
     Machine,
     /// A Unix system or daemon user: `root`, `daemon`, `nobody`, `www-data`, `systemd-…`.
     UnixSystem,
+    /// An application signing in as itself (an Entra ID service principal sign-in); set by
+    /// the decoder, which knows it from the log's category.
+    ServicePrincipal,
+    /// An Azure managed identity signing in; set by the decoder.
+    ManagedIdentity,
+    /// An account the directory holds as a service account.
+    ServiceAccount,
 }
 
 impl NonPerson {
@@ -38,6 +45,9 @@ impl NonPerson {
             NonPerson::WindowsBuiltin => "windows_builtin",
             NonPerson::Machine => "machine",
             NonPerson::UnixSystem => "unix_system",
+            NonPerson::ServicePrincipal => "service_principal",
+            NonPerson::ManagedIdentity => "managed_identity",
+            NonPerson::ServiceAccount => "service_account",
         }
     }
 }

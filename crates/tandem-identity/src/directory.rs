@@ -72,6 +72,7 @@ pub const PERSON: &str = "person";
 pub const DEVICE: &str = "device";
 pub const PLACE: &str = "place";
 pub const GROUP: &str = "group";
+pub const SERVICE_ACCOUNT: &str = "service_account";
 
 /// The whole identity directory. Built by replaying the change log; cheap to clone behind an
 /// `Arc` and read without locks, so ingest resolves against a snapshot.
@@ -81,6 +82,7 @@ pub struct Directory {
     devices: Map<String, History<DeviceRecord>>,
     places: Map<String, History<PlaceRecord>>,
     groups: Map<String, History<Group>>,
+    service_accounts: Map<String, History<ServiceAccount>>,
     last_seq: u64,
     pub(crate) index: Index,
 }
@@ -118,6 +120,7 @@ impl Directory {
                 DEVICE => push(&mut self.devices, c)?,
                 PLACE => push(&mut self.places, c)?,
                 GROUP => push(&mut self.groups, c)?,
+                SERVICE_ACCOUNT => push(&mut self.service_accounts, c)?,
                 other => {
                     return Err(IdentityError::Invalid(format!(
                         "change {}: unknown record kind `{other}`",
@@ -243,6 +246,43 @@ impl Directory {
         v
     }
 
+    pub fn service_account(&self, id: &str) -> Option<&ServiceAccount> {
+        self.service_accounts.get(id)?.current()
+    }
+
+    pub fn service_account_at(&self, id: &str, t: Timestamp) -> Option<&ServiceAccount> {
+        self.service_accounts.get(id)?.at(t)
+    }
+
+    /// Every service account as it is now, in id order.
+    pub fn service_accounts(&self) -> Vec<&ServiceAccount> {
+        let mut v: Vec<&ServiceAccount> = self
+            .service_accounts
+            .values()
+            .filter_map(History::current)
+            .collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+
+    /// The service account an Entra application (client) id belongs to.
+    pub fn service_account_by_app_id(&self, app_id: &str) -> Option<&ServiceAccount> {
+        let id = self.index.app_ids.get(&app_id.trim().to_lowercase())?;
+        self.service_account(id)
+    }
+
+    /// The service account an account name or id (`svc-backup`, `CORP\svc-backup`, a SID)
+    /// belongs to: the whole identifier first, then its user part when only one service
+    /// account has it.
+    pub fn service_account_by_name(&self, name: &str) -> Option<&ServiceAccount> {
+        let ix = &self.index.service_names;
+        let id = match ix.get(&name.trim().to_lowercase()) {
+            Some(id) => id.as_ref(),
+            None => ix.get(&short_name(name.trim()).to_lowercase())?.as_ref(),
+        }?;
+        self.service_account(id)
+    }
+
     /// The person an employee number belongs to.
     pub fn person_by_employee_number(&self, number: &str) -> Option<&Person> {
         let id = self.index.employee_numbers.get(number)?;
@@ -283,6 +323,11 @@ pub(crate) struct Index {
     pub device_ids: Map<(String, String), String>,
     /// Places' egress networks, most specific (longest prefix) first.
     pub networks: Vec<(ipnet::IpNet, String)>,
+    /// Lower-cased service account identifier, whole and its user part → service account
+    /// (`None` marks a name two accounts share).
+    pub service_names: Map<String, Option<String>>,
+    /// Lower-cased Entra application id → service account.
+    pub app_ids: Map<String, String>,
 }
 
 /// The key external ids are looked up by: both parts trimmed and lower-cased, so `Verkada`
@@ -397,6 +442,27 @@ impl Index {
             }
             for n in &p.egress_networks {
                 ix.networks.push((n.trunc(), p.id.clone()));
+            }
+        }
+        for (id, history) in &dir.service_accounts {
+            // Like people's, every version's identifiers count: a renamed account's old
+            // name still names it in events of its time.
+            for v in history.versions() {
+                let Some(a) = &v.state else { continue };
+                for name in &a.accounts {
+                    let name = name.trim();
+                    if name.is_empty() {
+                        continue;
+                    }
+                    unique(&mut ix.service_names, name.to_lowercase(), id);
+                    let short = short_name(name).to_lowercase();
+                    if !short.is_empty() && short != name.to_lowercase() {
+                        unique(&mut ix.service_names, short, id);
+                    }
+                }
+                for app in &a.app_ids {
+                    ix.app_ids.insert(app.trim().to_lowercase(), id.clone());
+                }
             }
         }
         ix.networks

@@ -196,6 +196,37 @@ pub struct DeviceRecord {
     /// the device only by the vendor's id resolves.
     #[serde(skip_serializing_if = "ExternalIds::is_empty")]
     pub external_ids: ExternalIds,
+    /// On a controller: the door place ids it serves. An event that names only the
+    /// controller (offline, tamper) lands on its door when it serves exactly one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub serves: Vec<String>,
+}
+
+/// An account that is not a person (a backup job's login, an application's service
+/// principal, a managed identity), with who answers for it. Events by it resolve to it, not
+/// to a person and not to an unknown person.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceAccount {
+    pub id: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// Person id of the owner: who to ask about what the account did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The team or department that owns it, when no one person does (or as well).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// The names and ids events give it by: `svc-backup`, `CORP\svc-backup`, a UPN, a SID,
+    /// an Entra service principal's object id. Matched without regard to case.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
+    /// Entra ID application (client) ids: a service principal or managed identity signing in
+    /// with one of them is this account.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub app_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// A record's id in each vendor system: system name (`verkada`, `genetec`, `lenel`,

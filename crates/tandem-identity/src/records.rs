@@ -1,4 +1,5 @@
-//! Places and devices from files: YAML (or JSON) with both, or CSV with one kind per file.
+//! Places, devices and service accounts from files: YAML (or JSON) with all three, or CSV with
+//! places or devices, one kind per file.
 //!
 //! ```yaml
 //! places:
@@ -16,6 +17,10 @@
 //! devices:
 //!   - { id: lap-0042, hostname: lap-0042.nordlys.example, kind: laptop, owner: E1042 }
 //!   - { id: srv-db1, hostname: db1, ips: [10.1.20.5], kind: server, criticality: high, place: osl-a-srv }
+//!   - { id: acu-1, kind: controller, place: osl-a, serves: [osl-a-srv-d1, osl-a-lab-d1] }
+//! service_accounts:
+//!   - { id: svc-backup, name: Nightly backup, owner: E1042, team: IT operations,
+//!       accounts: ["CORP\\svc-backup"], app_ids: [6f3e1a2b-0c4d-4e5f-8a9b-0c1d2e3f4a5b] }
 //! ```
 //!
 //! CSV files use the same field names as columns (`ips`, `egress_networks` and `holidays`
@@ -30,7 +35,7 @@
 //! them keeps the ones the directory has, so importing the file again does not undo that work.
 
 use crate::IdentityError;
-use crate::directory::{DEVICE, Directory, PLACE};
+use crate::directory::{DEVICE, Directory, PLACE, SERVICE_ACCOUNT};
 use crate::model::*;
 use serde::{Deserialize, Serialize};
 use tandem_store::DirectoryChange;
@@ -41,6 +46,8 @@ use tandem_store::DirectoryChange;
 pub struct RecordsFile {
     pub places: Vec<PlaceRecord>,
     pub devices: Vec<DeviceRecord>,
+    /// Accounts that are not people, each with its owner (a person id) or team.
+    pub service_accounts: Vec<ServiceAccount>,
 }
 
 impl RecordsFile {
@@ -159,6 +166,95 @@ impl RecordsFile {
                     d.id
                 )));
             }
+            if !d.serves.is_empty() && d.kind != tandem_model::DeviceKind::Controller {
+                return Err(IdentityError::Invalid(format!(
+                    "device `{}`: only a controller serves doors (kind: controller)",
+                    d.id
+                )));
+            }
+            for door in &d.serves {
+                match kind_of(door) {
+                    Some(PlaceKind::Door) => {}
+                    Some(k) => {
+                        return Err(IdentityError::Invalid(format!(
+                            "device `{}`: serves `{door}`, which is a {}, not a door",
+                            d.id,
+                            k.name()
+                        )));
+                    }
+                    None => {
+                        return Err(IdentityError::Invalid(format!(
+                            "device `{}`: serves door `{door}`, which does not exist",
+                            d.id
+                        )));
+                    }
+                }
+            }
+        }
+        self.validate_service_accounts(dir)
+    }
+
+    /// Service accounts have an id, an owner the directory knows, and identifiers no other
+    /// service account has (one name naming two accounts would resolve to either).
+    fn validate_service_accounts(&self, dir: &Directory) -> Result<(), IdentityError> {
+        let mut names = std::collections::HashMap::new();
+        let mut apps = std::collections::HashMap::new();
+        for a in &self.service_accounts {
+            if a.id.trim().is_empty() {
+                return Err(IdentityError::Invalid(format!(
+                    "service account `{}` has no id",
+                    a.name
+                )));
+            }
+            if let Some(owner) = &a.owner
+                && dir.person(owner).is_none()
+            {
+                return Err(IdentityError::Invalid(format!(
+                    "service account `{}`: owner `{owner}` is not a person in the directory",
+                    a.id
+                )));
+            }
+            let in_file = |other: &str| self.service_accounts.iter().any(|b| b.id == other);
+            for name in &a.accounts {
+                let key = name.trim().to_lowercase();
+                if key.is_empty() {
+                    return Err(IdentityError::Invalid(format!(
+                        "service account `{}`: an account name is empty",
+                        a.id
+                    )));
+                }
+                let other = names.insert(key, &a.id).map(String::as_str).or_else(|| {
+                    dir.service_account_by_name(name)
+                        .map(|r| r.id.as_str())
+                        .filter(|o| !in_file(o))
+                });
+                if let Some(other) = other.filter(|o| *o != a.id) {
+                    return Err(IdentityError::Invalid(format!(
+                        "service account `{}`: account `{name}` is already service account `{other}`'s",
+                        a.id
+                    )));
+                }
+            }
+            for app in &a.app_ids {
+                let key = app.trim().to_lowercase();
+                if key.is_empty() {
+                    return Err(IdentityError::Invalid(format!(
+                        "service account `{}`: an app id is empty",
+                        a.id
+                    )));
+                }
+                let other = apps.insert(key, &a.id).map(String::as_str).or_else(|| {
+                    dir.service_account_by_app_id(app)
+                        .map(|r| r.id.as_str())
+                        .filter(|o| !in_file(o))
+                });
+                if let Some(other) = other.filter(|o| *o != a.id) {
+                    return Err(IdentityError::Invalid(format!(
+                        "service account `{}`: app id `{app}` is already service account `{other}`'s",
+                        a.id
+                    )));
+                }
+            }
         }
         Ok(())
     }
@@ -269,6 +365,12 @@ pub fn plan(
             changes.push(crate::encode(DEVICE, &d.id, now, origin, d)?);
         }
     }
+    for a in &file.service_accounts {
+        let current = dir.service_account(&a.id).map(|cur| cur != a);
+        if count(SERVICE_ACCOUNT, &a.id, current) {
+            changes.push(crate::encode(SERVICE_ACCOUNT, &a.id, now, origin, a)?);
+        }
+    }
     for c in &mut changes {
         c.recorded = now;
     }
@@ -337,7 +439,7 @@ fn parse_csv(bytes: &[u8]) -> Result<RecordsFile, IdentityError> {
                     v.to_ascii_lowercase().as_str(),
                     "true" | "yes" | "1" | "y"
                 )),
-                "ips" | "egress_networks" | "holidays" => v
+                "ips" | "egress_networks" | "holidays" | "serves" => v
                     .split(';')
                     .map(str::trim)
                     .filter(|s| !s.is_empty())

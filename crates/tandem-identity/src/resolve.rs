@@ -30,9 +30,10 @@
 //! left gaps. A physical event that ends up with no place counts as a gap even if it named
 //! none: that is exactly the event a door-based detection cannot use.
 
+use crate::accounts::NonPerson;
 use crate::directory::{Directory, normalise_mac, short_name};
-use crate::model::{Person, PlaceRecord};
-use tandem_model::{Class, Event, GeoLocation, PersonRef};
+use crate::model::{DeviceRecord, Person, PlaceRecord};
+use tandem_model::{Class, Event, GeoLocation, PersonRef, ServiceAccountRef};
 
 /// What resolution could not match, for the per-source gap counters.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -51,6 +52,12 @@ pub struct Unresolved {
     pub non_person: bool,
     /// The event named a device (resolved or not).
     pub names_device: bool,
+    /// The event's actor is a service account: one the directory holds, or a service
+    /// principal or managed identity its decoder recognised.
+    pub names_service_account: bool,
+    /// The actor is a service principal or managed identity the directory holds no service
+    /// account for (by its app id or name).
+    pub service_account: bool,
     /// The event named a place or is of a physical class, so it should have one.
     pub needs_place: bool,
     /// The identifiers that matched nothing, at most one per kind of record.
@@ -100,36 +107,65 @@ impl Directory {
             .into_iter()
             .position(Option::is_some);
         gaps.names_person = named.is_some() || a.person.is_some();
+        // A decoder that knows the actor is an application (an Entra service principal or
+        // managed identity sign-in) says so before resolution.
+        let declared = event.actor.non_person.is_some();
         if event.actor.person.is_none() {
-            match self.resolve_person(event) {
-                Some(found) => event.actor.person = Some(found),
-                None => {
-                    let a = &event.actor;
-                    let fields = [
-                        ("uid", &a.uid),
-                        ("user", &a.user),
-                        ("email", &a.email),
-                        ("badge", &a.badge),
-                        ("face", &a.face),
-                    ];
-                    let builtin = crate::accounts::non_person(
-                        a.uid.as_deref(),
-                        a.user.as_deref(),
-                        a.domain.as_deref(),
-                    );
-                    if let Some(kind) = builtin {
-                        // SYSTEM, `HOST$`, root: not a person the directory could hold.
-                        event.actor.non_person = Some(kind.name().to_owned());
-                        gaps.non_person = true;
-                        gaps.names_person = false;
-                    } else if let Some((kind, Some(value))) = named.map(|i| fields[i]) {
-                        gaps.person = true;
-                        gaps.unknown.push(UnknownId::new("person", kind, value));
+            if let Some(found) = self.resolve_service_account(event) {
+                event.actor.service_account = Some(found);
+                if !declared {
+                    event.actor.non_person = Some(NonPerson::ServiceAccount.name().to_owned());
+                }
+                gaps.names_person = false;
+                gaps.names_service_account = true;
+            } else if declared {
+                gaps.names_person = false;
+                gaps.names_service_account = true;
+                gaps.service_account = true;
+                let a = &event.actor;
+                let named = [
+                    ("app id", &a.app_id),
+                    ("user id", &a.uid),
+                    ("user", &a.user),
+                ]
+                .into_iter()
+                .find_map(|(k, v)| v.as_deref().map(|v| (k, v)));
+                if let Some((kind, value)) = named {
+                    gaps.unknown
+                        .push(UnknownId::new("service_account", kind, value));
+                }
+            } else {
+                match self.resolve_person(event) {
+                    Some(found) => event.actor.person = Some(found),
+                    None => {
+                        let a = &event.actor;
+                        let fields = [
+                            ("uid", &a.uid),
+                            ("user", &a.user),
+                            ("email", &a.email),
+                            ("badge", &a.badge),
+                            ("face", &a.face),
+                        ];
+                        let builtin = crate::accounts::non_person(
+                            a.uid.as_deref(),
+                            a.user.as_deref(),
+                            a.domain.as_deref(),
+                        );
+                        if let Some(kind) = builtin {
+                            // SYSTEM, `HOST$`, root: not a person the directory could hold.
+                            event.actor.non_person = Some(kind.name().to_owned());
+                            gaps.non_person = true;
+                            gaps.names_person = false;
+                        } else if let Some((kind, Some(value))) = named.map(|i| fields[i]) {
+                            gaps.person = true;
+                            gaps.unknown.push(UnknownId::new("person", kind, value));
+                        }
                     }
                 }
             }
         }
         self.device_from_flow_source(event);
+        self.device_from_controller_id(event);
         let device_place = self.resolve_device(event, &mut gaps);
         self.resolve_place(event, device_place, &mut gaps);
         // A device's owner did not do what its SYSTEM account did.
@@ -140,6 +176,83 @@ impl Directory {
             }
         }
         gaps
+    }
+
+    /// The directory's service account the event's actor is: by the Entra application id a
+    /// service principal signed in with, else by the account's id, name or e-mail. Its state
+    /// and its owner's name are those at the event's time.
+    fn resolve_service_account(&self, event: &Event) -> Option<ServiceAccountRef> {
+        let a = &event.actor;
+        let found = a
+            .app_id
+            .as_deref()
+            .and_then(|id| self.service_account_by_app_id(id))
+            .or_else(|| {
+                [&a.uid, &a.user, &a.email]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|n| self.service_account_by_name(n))
+            })?;
+        let at = self
+            .service_account_at(&found.id, event.time)
+            .unwrap_or(found);
+        let owner_name = at
+            .owner
+            .as_deref()
+            .and_then(|o| self.person_at(o, event.time).or_else(|| self.person(o)))
+            .map(|p| p.name.clone())
+            .filter(|n| !n.is_empty());
+        Some(ServiceAccountRef {
+            id: at.id.clone(),
+            name: (!at.name.is_empty()).then(|| at.name.clone()),
+            owner: at.owner.clone(),
+            owner_name,
+            team: at.team.clone(),
+        })
+    }
+
+    /// An event that names an access-control controller by its vendor id
+    /// (`place.ids.device`) and names no door or reader is about the controller (it went
+    /// offline, its case was opened): the controller becomes the event's device, in place of
+    /// the server that relayed the message.
+    fn device_from_controller_id(&self, event: &mut Event) {
+        let Some(place) = &event.place else { return };
+        let Some(system) = place.system.as_deref() else {
+            return;
+        };
+        let names_door = place
+            .ids_most_specific()
+            .any(|(what, _)| matches!(what, "door" | "reader"))
+            || place.door.is_some()
+            || place.reader.is_some();
+        if names_door {
+            return;
+        }
+        let Some(id) = place.ids.get("device").map(|v| v.trim()) else {
+            return;
+        };
+        let Some(record) = self.device_by_external_id(system, id) else {
+            return;
+        };
+        if record.kind != tandem_model::DeviceKind::Controller {
+            return;
+        }
+        let device = tandem_model::Device {
+            external_id: Some(id.to_owned()),
+            system: Some(system.to_owned()),
+            hostname: record.hostname.clone(),
+            ..tandem_model::Device::default()
+        };
+        event.device = Some(device);
+    }
+
+    /// Where an event about `record` happened: a controller serving exactly one door is at
+    /// that door; any other device (a controller of several doors too) at its own place.
+    fn device_place(&self, record: &DeviceRecord) -> Option<String> {
+        match record.serves.as_slice() {
+            [door] if record.kind == tandem_model::DeviceKind::Controller => Some(door.clone()),
+            _ => record.place.clone(),
+        }
     }
 
     fn person_ref(
@@ -292,23 +405,40 @@ impl Directory {
             }
         };
         // A server, camera or reader has a fixed place: an event about it happened there.
-        record.and_then(|r| r.place.clone())
+        record.and_then(|r| self.device_place(r))
     }
 
     /// The place the event's own identifiers name: vendor ids first (within the event's
-    /// system), then names, most specific first.
+    /// system), then names, most specific first. A device id (a controller's, a camera's)
+    /// places the event only where no door, reader, camera or zone is named by id or name:
+    /// a controller serves several doors, and the door the event names is where it
+    /// happened.
     fn named_place(&self, place: &tandem_model::Place) -> Option<&PlaceRecord> {
-        let by_id = place.system.as_deref().and_then(|system| {
-            place.ids_most_specific().find_map(|(what, id)| {
-                if what == "device" {
-                    let device = self.device_by_external_id(system, id)?;
-                    self.place(device.place.as_deref()?)
-                } else {
-                    self.place_by_external_id(system, id)
-                }
-            })
-        });
-        by_id.or_else(|| place.most_specific().find_map(|n| self.find_place(n)))
+        let by_id = |device: bool| {
+            let system = place.system.as_deref()?;
+            place
+                .ids_most_specific()
+                .filter(|(what, _)| (*what == "device") == device)
+                .find_map(|(what, id)| {
+                    if what == "device" {
+                        let device = self.device_by_external_id(system, id)?;
+                        self.place(&self.device_place(device)?)
+                    } else {
+                        self.place_by_external_id(system, id)
+                    }
+                })
+        };
+        let near = |r: &&PlaceRecord| {
+            use crate::model::PlaceKind::*;
+            matches!(r.kind, Door | Reader | Camera | Zone)
+        };
+        let by_name = || place.most_specific().find_map(|n| self.find_place(n));
+        let ids = by_id(false);
+        ids.filter(near)
+            .or_else(|| by_name().filter(near))
+            .or_else(|| by_id(true))
+            .or(ids)
+            .or_else(by_name)
     }
 
     /// Completes the event's place from the directory and records a gap when it has none.
@@ -342,7 +472,35 @@ impl Directory {
         let record_id = record.id.clone();
         let place = event.place_mut();
         use crate::model::PlaceKind::*;
-        for p in self.lineage(&record_id) {
+        // Each level holds a place of its own kind: a source's `Area` that the directory
+        // knows as a building is not a zone, and stays out of `place.zone` (the lineage
+        // below puts it in `place.building`).
+        for (kind, slot) in [
+            (Site, &mut place.site),
+            (Building, &mut place.building),
+            (Floor, &mut place.floor),
+            (Zone, &mut place.zone),
+            (Door, &mut place.door),
+            (Reader, &mut place.reader),
+            (Camera, &mut place.camera),
+        ] {
+            let misfiled = slot
+                .as_deref()
+                .and_then(|name| self.find_place(name))
+                .is_some_and(|p| p.kind != kind);
+            if misfiled {
+                *slot = None;
+            }
+        }
+        self.fill_place(place, &record_id);
+    }
+
+    /// Fills each level of `place` that is empty (site, building, floor, zone, door, reader,
+    /// camera, and the site's geo) from the directory place `id` and its ancestors, each
+    /// into its own field.
+    pub fn fill_place(&self, place: &mut tandem_model::Place, id: &str) {
+        use crate::model::PlaceKind::*;
+        for p in self.lineage(id) {
             let slot = match p.kind {
                 Site => &mut place.site,
                 Building => &mut place.building,
@@ -365,6 +523,28 @@ impl Directory {
                 });
             }
         }
+    }
+
+    /// A finding as the event it is stored as, placed at the first of its places the
+    /// directory knows, each level in its own field (a camera's building in
+    /// `place.building`, never in `place.zone`).
+    pub fn finding_event(&self, finding: &tandem_model::Finding) -> Event {
+        let mut event = finding.to_event();
+        // The detector already placed the finding from its evidence; the directory lookup
+        // is for findings made elsewhere, which name their places only by id.
+        if event.place.is_some() {
+            return event;
+        }
+        let known = finding
+            .entities
+            .places
+            .iter()
+            .find_map(|id| self.find_place(id));
+        if let Some(record) = known {
+            let id = record.id.clone();
+            self.fill_place(event.place_mut(), &id);
+        }
+        event
     }
 }
 

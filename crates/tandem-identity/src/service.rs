@@ -33,12 +33,17 @@ pub struct Gaps {
     /// `LOCAL SERVICE`, `HOST$`, root, …): counted here, not as unknown people, so they do
     /// not drown the real gaps.
     pub non_person: u64,
+    /// Events by service accounts: accounts the directory holds as service accounts, and
+    /// service principals or managed identities (an Entra application signing in as
+    /// itself). Counted apart from people; `resolution.service_account` says how many the
+    /// directory does not hold and lists their app ids.
+    pub service_accounts: u64,
     /// Events that named a device the directory does not know.
     pub device: u64,
     /// Events without a known place: they named one that matched nothing, or are physical
     /// and named none.
     pub place: u64,
-    /// Per kind of record (`person`, `device`, `place`): how many events it applied to, how
+    /// Per kind of record (`person`, `device`, `place`, `service_account`): how many events it applied to, how
     /// many did not resolve and which identifiers were missing.
     pub resolution: BTreeMap<&'static str, KindGaps>,
 }
@@ -71,6 +76,7 @@ struct SourceGaps {
     events: u64,
     physical_events: u64,
     non_person: u64,
+    service_accounts: u64,
     kinds: BTreeMap<&'static str, KindCounts>,
     unknown_values: usize,
 }
@@ -88,10 +94,16 @@ impl SourceGaps {
         self.events += 1;
         self.physical_events += physical as u64;
         self.non_person += u.non_person as u64;
+        self.service_accounts += u.names_service_account as u64;
         for (kind, applies, unresolved) in [
             ("person", u.names_person, u.person),
             ("device", u.names_device, u.device),
             ("place", u.needs_place, u.place),
+            (
+                "service_account",
+                u.names_service_account,
+                u.service_account,
+            ),
         ] {
             let k = self.kinds.entry(kind).or_default();
             k.events += applies as u64;
@@ -123,9 +135,10 @@ impl SourceGaps {
             events: self.events,
             physical_events: self.physical_events,
             non_person: self.non_person,
+            service_accounts: self.service_accounts,
             ..Gaps::default()
         };
-        for kind in ["person", "device", "place"] {
+        for kind in ["person", "device", "place", "service_account"] {
             let Some(k) = self.kinds.get(kind) else {
                 out.resolution.insert(kind, KindGaps::default());
                 continue;
@@ -148,7 +161,8 @@ impl SourceGaps {
             match kind {
                 "person" => out.person = k.unresolved,
                 "device" => out.device = k.unresolved,
-                _ => out.place = k.unresolved,
+                "place" => out.place = k.unresolved,
+                _ => {}
             }
             out.resolution.insert(
                 kind,

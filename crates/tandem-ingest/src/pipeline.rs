@@ -20,7 +20,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 use tandem_detect::Detector;
 use tandem_identity::Identity;
-use tandem_model::{DeadLetter, Event, Finding, Timestamp};
+use tandem_model::{DeadLetter, Event, Timestamp};
 use tandem_store::{EventStore, SourceRecord, StoreError, WriteBatch};
 use tokio::sync::broadcast;
 
@@ -469,7 +469,8 @@ impl Pipeline {
             let findings = detector.process(&out.events, &dir);
             if !findings.is_empty() {
                 self.metrics.count_findings(&findings);
-                out.events.extend(findings.iter().map(Finding::to_event));
+                out.events
+                    .extend(findings.iter().map(|f| dir.finding_event(f)));
             }
         }
     }

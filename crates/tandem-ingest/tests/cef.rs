@@ -373,3 +373,34 @@ fn access_control_systems_have_stable_names() {
         assert_eq!(cef::system_of(vendor), system, "{vendor}");
     }
 }
+
+/// A controller's own messages (its case opened, its link to the server lost) are device
+/// status, and carry the controller's id so resolution can find it and its door.
+#[test]
+fn controller_tamper_and_offline_name_the_controller() {
+    let tamper = decode(
+        "CEF:0|Genetec|Security Center|5.12|UnitTamper|Controller tamper|7|dvchost=sc-01 cs1Label=Controller GUID cs1=5D1C0000-0000-4000-8000-00000000A002",
+    );
+    assert_eq!(
+        (tamper.class, tamper.activity),
+        (C::DeviceStatus, A::Tamper)
+    );
+    let place = tamper.place.as_ref().unwrap();
+    assert_eq!(place.ids["device"], "5D1C0000-0000-4000-8000-00000000A002");
+    assert_eq!(place.system.as_deref(), Some("genetec"));
+
+    let offline = decode(
+        "CEF:0|Genetec|Security Center|5.12|UnitOffline|Controller offline|5|dvchost=sc-01 cs1Label=Controller GUID cs1=5D1C0000-0000-4000-8000-00000000A001",
+    );
+    assert_eq!(
+        (offline.class, offline.activity),
+        (C::DeviceStatus, A::Offline)
+    );
+    assert_eq!(
+        offline.place.as_ref().unwrap().ids["device"],
+        "5D1C0000-0000-4000-8000-00000000A001"
+    );
+    // Tamper protection switched off in an antivirus is still nobody's door.
+    let av = decode("CEF:0|Acme|Endpoint|1.0|100|Tamper protection off|5|dvchost=ws-1");
+    assert_eq!(av.class, C::Other);
+}

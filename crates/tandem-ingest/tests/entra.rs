@@ -360,6 +360,7 @@ fn service_principal_sign_in() {
         Some("192.0.2.9".parse().unwrap()),
         "callerIpAddress"
     );
+    assert_eq!(e.actor.non_person.as_deref(), Some("service_principal"));
 }
 
 #[test]
@@ -494,4 +495,99 @@ proptest! {
             Err(e) => prop_assert!(!e.to_string().is_empty()),
         }
     }
+}
+
+/// Applications signing in as themselves (service principals, managed identities) are not
+/// people: the event names the application and its app id, and says what kind of actor it is.
+#[test]
+fn service_principal_and_managed_identity_records() {
+    let events = decode(&fixture("service-principal-records.json"));
+    assert_eq!(events.len(), 2);
+
+    let sp = &events[0];
+    assert_eq!(
+        (sp.class, sp.activity, sp.outcome),
+        (C::Authentication, A::Logon, O::Success)
+    );
+    assert_eq!(sp.actor.non_person.as_deref(), Some("service_principal"));
+    assert_eq!(sp.actor.user.as_deref(), Some("Payroll sync"));
+    assert_eq!(
+        sp.actor.uid.as_deref(),
+        Some("9d8c7b6a-0000-4000-8000-000000000012")
+    );
+    assert_eq!(
+        sp.actor.app_id.as_deref(),
+        Some("6f3e1a2b-0c4d-4e5f-8a9b-0c1d2e3f4a5b")
+    );
+    assert_eq!(
+        sp.message,
+        "Payroll sync (service principal) signed in to Microsoft Graph"
+    );
+    assert_eq!(sp.time, at("2026-03-04T02:15:06.2513042Z"));
+    assert_eq!(sp.attrs["clientCredentialType"], "clientSecret");
+
+    let mi = &events[1];
+    assert_eq!(mi.actor.non_person.as_deref(), Some("managed_identity"));
+    assert_eq!(mi.actor.user.as_deref(), Some("vm-backup-01"));
+    assert_eq!(
+        mi.actor.app_id.as_deref(),
+        Some("0b1c2d3e-0000-4000-8000-000000000022")
+    );
+    assert_eq!(
+        mi.message,
+        "vm-backup-01 (managed identity) signed in to Azure Key Vault"
+    );
+}
+
+#[test]
+fn service_principal_log_analytics_row() {
+    let e = decode_one(&fixture("aad-service-principal-row.json"));
+    assert_eq!(e.actor.non_person.as_deref(), Some("service_principal"));
+    assert_eq!(e.actor.user.as_deref(), Some("legacy-report-exporter"));
+    assert_eq!(
+        e.actor.app_id.as_deref(),
+        Some("11111111-2222-4333-8444-555555555555")
+    );
+    assert_eq!(e.outcome, O::Failure);
+    assert!(
+        e.message
+            .starts_with("legacy-report-exporter (service principal) failed to sign in to Microsoft Graph: Invalid client secret"),
+        "{}",
+        e.message
+    );
+    assert_eq!(
+        e.src
+            .as_ref()
+            .unwrap()
+            .geo
+            .as_ref()
+            .unwrap()
+            .country
+            .as_deref(),
+        Some("DE")
+    );
+}
+
+/// A Graph `signIn` with `signInEventTypes`, and one with only a `servicePrincipalId`.
+#[test]
+fn graph_service_principal_sign_ins() {
+    let e = decode_one(
+        r#"{"createdDateTime":"2026-03-04T02:15:06Z","appId":"6f3e1a2b-0c4d-4e5f-8a9b-0c1d2e3f4a5b","appDisplayName":"Payroll sync","servicePrincipalId":"9d8c7b6a-0000-4000-8000-000000000012","servicePrincipalName":"Payroll sync","userPrincipalName":"","userId":"","resourceDisplayName":"Microsoft Graph","signInEventTypes":["servicePrincipal"],"status":{"errorCode":0}}"#,
+    );
+    assert_eq!(e.actor.non_person.as_deref(), Some("service_principal"));
+    assert_eq!(
+        e.actor.app_id.as_deref(),
+        Some("6f3e1a2b-0c4d-4e5f-8a9b-0c1d2e3f4a5b")
+    );
+    let e = decode_one(
+        r#"{"createdDateTime":"2026-03-04T02:15:06Z","servicePrincipalId":"9d8c7b6a-0000-4000-8000-000000000012","status":{"errorCode":0}}"#,
+    );
+    assert_eq!(e.actor.non_person.as_deref(), Some("service_principal"));
+    assert_eq!(e.message, "unknown service principal signed in");
+
+    // A person signing in to an application keeps the person as actor; the app's id is
+    // not the actor's.
+    let person = decode_one(&fixture("graph-signin.json"));
+    assert_eq!(person.actor.non_person, None);
+    assert_eq!(person.actor.app_id, None);
 }

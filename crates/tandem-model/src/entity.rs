@@ -40,6 +40,34 @@ pub struct Actor {
     /// person.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub non_person: Option<String>,
+    /// The application (client) id a service principal or managed identity signed in as
+    /// (Entra ID's `appId`); set only when the actor is that application, never for a person
+    /// signing in to an application.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// The directory's service account this actor resolved to, with its owner: who to ask
+    /// about what the account did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<ServiceAccountRef>,
+}
+
+/// A service account of the identity directory, as resolution stored it on an event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceAccountRef {
+    /// Identity-directory service account id.
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Person id of the account's owner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The owner's name at the event's time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_name: Option<String>,
+    /// The team or department that owns the account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
 }
 
 /// The outcome of identity resolution: who, and how Tandem knows.
@@ -169,6 +197,9 @@ pub enum DeviceKind {
     Server,
     Camera,
     Reader,
+    /// An access-control panel or interface unit: it drives the doors it serves (the
+    /// directory's `serves`) and reports for them.
+    Controller,
     Iot,
     Network,
 }

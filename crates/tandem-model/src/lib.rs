@@ -33,7 +33,7 @@ pub use class::{Activity, Class, Outcome, Severity, UnknownName};
 pub use dead_letter::DeadLetter;
 pub use entity::{
     Actor, Device, DeviceKind, Endpoint, GeoLocation, Inference, ObjectDetection, PersonRef,
-    Physical, Place,
+    Physical, Place, ServiceAccountRef,
 };
 pub use event::{Event, RAW_CAP, SourceRef};
 pub use finding::{Entities, FINDINGS_SOURCE, Finding};

@@ -1079,6 +1079,7 @@ pub async fn sources_page(
                         name => name.clone(), events => g.events, physical_events => g.physical_events,
                         non_person => g.non_person,
                         person => kind("person"), place => kind("place"), device => kind("device"),
+                        service_account => kind("service_account"),
                     }
                 })
                 .collect();

@@ -339,6 +339,89 @@ pub async fn set_device_external_ids(
     set_external_ids(who, state, "device", id, ids).await
 }
 
+/// `GET /api/v1/service-accounts`: every service account with its owner.
+pub async fn service_accounts(_who: Principal, State(state): State<AppState>) -> Json<Value> {
+    let dir = state.identity.snapshot();
+    let accounts: Vec<Value> = dir
+        .service_accounts()
+        .into_iter()
+        .map(|a| service_account_json(&dir, a))
+        .collect();
+    Json(json!({ "service_accounts": accounts }))
+}
+
+/// A service account with its owner's name, so a reader sees who to ask.
+fn service_account_json(dir: &Directory, a: &tandem_identity::ServiceAccount) -> Value {
+    let mut v = json!(a);
+    if let Some(owner) = a.owner.as_deref().and_then(|o| dir.person(o)) {
+        v["owner_name"] = json!(owner.name);
+    }
+    v
+}
+
+/// `GET /api/v1/service-accounts/{id}`
+pub async fn service_account(
+    _who: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let dir = state.identity.snapshot();
+    let account = dir.service_account(&id).ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, format!("no service account `{id}`"))
+    })?;
+    Ok(Json(
+        json!({ "service_account": service_account_json(&dir, account) }),
+    ))
+}
+
+/// `PUT /api/v1/service-accounts/{id}`: creates or replaces a service account, checked like
+/// a places-file import (its owner must be a person, its names and app ids no other
+/// account's) and kept in the directory's history.
+pub async fn put_service_account(
+    who: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(mut account): Json<tandem_identity::ServiceAccount>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Permission::ImportDirectory)?;
+    if !account.id.is_empty() && account.id != id {
+        return Err(ApiError::bad_request(format!(
+            "the body's id `{}` is not the path's `{id}`",
+            account.id
+        )));
+    }
+    account.id = id.clone();
+    let identity = state.identity.clone();
+    let plan = tokio::task::spawn_blocking(move || -> Result<records::Plan, ApiError> {
+        let file = records::RecordsFile {
+            service_accounts: vec![account],
+            ..records::RecordsFile::default()
+        };
+        let mut plan = records::plan(
+            &identity.snapshot(),
+            &file,
+            "api:service_account",
+            chrono::Utc::now(),
+        )?;
+        identity.commit(std::mem::take(&mut plan.changes))?;
+        Ok(plan)
+    })
+    .await??;
+    let dir = state.identity.snapshot();
+    let stored = dir
+        .service_account(&id)
+        .map(|a| service_account_json(&dir, a));
+    crate::audit::by(
+        &state,
+        &who,
+        "directory.service_account",
+        &format!("service_account:{id}"),
+        json!({ "new": plan.new, "updated": plan.updated, "service_account": stored }),
+    )
+    .await;
+    Ok(Json(json!({ "service_account": stored })))
+}
+
 /// `GET /api/v1/directory/gaps`: per source, how many events named someone or something
 /// the directory does not know.
 pub async fn gaps(_who: Principal, State(state): State<AppState>) -> Json<Value> {
@@ -347,6 +430,7 @@ pub async fn gaps(_who: Principal, State(state): State<AppState>) -> Json<Value>
         "people": dir.people().len(),
         "devices": dir.devices().len(),
         "places": dir.places().len(),
+        "service_accounts": dir.service_accounts().len(),
         "sources": state.identity.gaps(),
     }))
 }

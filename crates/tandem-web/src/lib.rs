@@ -262,6 +262,24 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             put(maps::set_position),
         ),
         r(
+            Method::GET,
+            "/api/v1/service-accounts",
+            Needs(ViewPeople),
+            get(directory::service_accounts),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/service-accounts/{id}",
+            Needs(ViewPeople),
+            get(directory::service_account),
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/service-accounts/{id}",
+            Needs(ImportDirectory),
+            put(directory::put_service_account),
+        ),
+        r(
             Method::POST,
             "/api/v1/directory/hr",
             Needs(ImportDirectory),

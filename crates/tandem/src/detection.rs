@@ -152,11 +152,16 @@ pub fn save(detector: &Detector, store: &dyn StateStore) -> anyhow::Result<()> {
 
 /// Stores findings raised outside an ingest batch (by a tick), then shows them on the live
 /// monitor (`live`, the pipeline's feed), which only ever shows what is stored.
-fn store_findings<S: EventStore + ?Sized>(store: &S, live: &Pipeline, findings: &[Finding]) {
+fn store_findings<S: EventStore + ?Sized>(
+    store: &S,
+    live: &Pipeline,
+    dir: &tandem_identity::Directory,
+    findings: &[Finding],
+) {
     if findings.is_empty() {
         return;
     }
-    let events: Vec<_> = findings.iter().map(Finding::to_event).collect();
+    let events: Vec<_> = findings.iter().map(|f| dir.finding_event(f)).collect();
     match store.submit(WriteBatch::events(events.clone())) {
         Ok(commit) => match commit.wait() {
             Ok(_) => live.publish(events),
@@ -190,8 +195,9 @@ pub async fn run_ticks<S: EventStore + StateStore>(
         );
         let done = tokio::task::spawn_blocking(move || {
             if !stopping {
-                let findings = detector.tick(chrono::Utc::now(), &identity.snapshot());
-                store_findings(store.as_ref(), &live, &findings);
+                let dir = identity.snapshot();
+                let findings = detector.tick(chrono::Utc::now(), &dir);
+                store_findings(store.as_ref(), &live, &dir, &findings);
             }
             if let Err(e) = save(&detector, store.as_ref()) {
                 tracing::error!(error = %e, "detection state not saved");

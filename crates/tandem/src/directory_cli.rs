@@ -362,10 +362,11 @@ fn gaps_table(v: &Value) -> Vec<String> {
         "PHYSICAL",
         "UNKNOWN PERSON",
         "NON-PERSON",
+        "UNKNOWN SERVICE",
         "UNPLACED",
         "UNKNOWN DEVICE",
     ];
-    let mut rows: Vec<[String; 7]> = vec![header.map(str::to_owned)];
+    let mut rows: Vec<[String; 8]> = vec![header.map(str::to_owned)];
     let empty = serde_json::Map::new();
     let sources = v["sources"].as_object().unwrap_or(&empty);
     for (name, g) in sources {
@@ -377,11 +378,13 @@ fn gaps_table(v: &Value) -> Vec<String> {
             share(&r["person"]),
             // SYSTEM, `HOST$`, root: accounts, not unknown people.
             g["non_person"].as_u64().unwrap_or(0).to_string(),
+            // Service principals the directory holds no service account for.
+            share(&r["service_account"]),
             share(&r["place"]),
             share(&r["device"]),
         ]);
     }
-    let mut widths = [0usize; 7];
+    let mut widths = [0usize; 8];
     for row in &rows {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
@@ -399,7 +402,7 @@ fn gaps_table(v: &Value) -> Vec<String> {
         out.push(line.trim_end().to_owned());
     }
     for (name, g) in sources {
-        for kind in ["person", "place", "device"] {
+        for kind in ["person", "place", "device", "service_account"] {
             let top = g["resolution"][kind]["top_unknown"]
                 .as_array()
                 .cloned()
@@ -407,7 +410,10 @@ fn gaps_table(v: &Value) -> Vec<String> {
             if top.is_empty() {
                 continue;
             }
-            out.push(cell(format!("{name}: unknown {kind} identifiers")));
+            out.push(cell(format!(
+                "{name}: unknown {} identifiers",
+                kind.replace('_', " ")
+            )));
             for u in top {
                 let value = u["value"].as_str().unwrap_or("");
                 out.push(cell(format!(

@@ -133,17 +133,21 @@ fn events_resolve_to_people_and_places_and_a_person_has_one_timeline() {
         "{text}"
     );
 
-    // The place shows its events and the two findings raised there (a finding is where its
-    // evidence is); the unknown badge is a visible gap.
+    // The place shows its events, and the findings raised at its door (stored with the
+    // door in `place.door` and the zone in `place.zone`); the unknown badge is a visible gap.
     let (_, place) = server.get("/api/v1/places/osl-a-srv", &[]);
     assert_eq!(place["events_total"], 5, "{place}");
-    let findings_here = place["events"]
+    let findings: Vec<&Value> = place["events"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|e| e["class"] == "detection_finding")
-        .count();
-    assert_eq!(findings_here, 2, "{place}");
+        .collect();
+    assert_eq!(findings.len(), 2, "{place}");
+    for f in findings {
+        assert_eq!(f["place"]["door"], "osl-a-srv-d1", "{f}");
+        assert_eq!(f["place"]["zone"], "osl-a-srv", "{f}");
+    }
     let (_, gaps) = server.get("/api/v1/directory/gaps", &[]);
     assert_eq!(gaps["sources"]["mixed"]["person"], 1, "{gaps}");
     assert_eq!(gaps["sources"]["mixed"]["events"], 4);

@@ -743,6 +743,7 @@ fn device_kind_name(k: tandem_model::DeviceKind) -> &'static str {
         Server => "server",
         Camera => "camera",
         Reader => "reader",
+        Controller => "controller",
         Iot => "iot",
         Network => "network",
     }

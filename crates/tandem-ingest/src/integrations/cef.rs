@@ -84,6 +84,7 @@
 //! |---|---|---|
 //! | `duress` | no | physical_access / duress |
 //! | `tamper` | yes | physical_access / tamper |
+//! | `tamper` + a device noun (below) | no | device_status / tamper (a controller's or panel's case opened) |
 //! | `forced open`, `door forced`, `forced entry`, `forced door` | no | physical_access / forced |
 //! | `held open`, `open too long`, `door held`, `propped` | no | physical_access / held_open |
 //! | `request to exit`, `request-to-exit`, `exit request`, `rex` (whole word) | no | physical_access / request_to_exit / success |
@@ -798,6 +799,9 @@ fn classify(event: &mut Event, record: &CefRecord, fields: &Fields<'_>) {
         (Class::PhysicalAccess, A::Duress)
     } else if text.contains("tamper") && physical_context {
         (Class::PhysicalAccess, A::Tamper)
+    } else if text.contains("tamper") && device_noun {
+        // A controller's or panel's case opened: about the hardware, not a door.
+        (Class::DeviceStatus, A::Tamper)
     } else if any(
         &text,
         &["forced open", "door forced", "forced entry", "forced door"],
@@ -875,7 +879,9 @@ fn classify(event: &mut Event, record: &CefRecord, fields: &Fields<'_>) {
         }
         _ => {}
     }
-    if class == Class::PhysicalAccess {
+    // A controller's or reader's status names where it is (its door, or the controller's
+    // id) as a badge event does.
+    if matches!(class, Class::PhysicalAccess | Class::DeviceStatus) {
         place(event, fields);
     } else if let Some(reader) = fields.role(Role::Reader) {
         event.place_mut().reader = Some(reader.to_owned());

@@ -287,6 +287,7 @@ fn looks_like_sign_in(map: &Map<String, Value>) -> bool {
         "userPrincipalName",
         "status",
         "ResultType",
+        "servicePrincipalId",
     ];
     KEYS.iter().any(|k| get(map, k).is_some())
 }
@@ -333,9 +334,17 @@ fn sign_in(s: &SignIn<'_>, raw: &str, ctx: &DecodeContext) -> Event {
     event.source.vendor = Some(VENDOR.to_owned());
     event.source.product = Some(PRODUCT.to_owned());
 
-    // Who.
-    event.actor.user = s.text(&["userPrincipalName", "servicePrincipalName"]);
-    event.actor.uid = s.text(&["userId", "servicePrincipalId"]);
+    // Who: a person, or an application signing in as itself.
+    let application = application_kind(s);
+    if let Some(kind) = application {
+        event.actor.user = s.text(&["servicePrincipalName", "appDisplayName"]);
+        event.actor.uid = s.text(&["servicePrincipalId"]);
+        event.actor.app_id = s.text(&["appId"]);
+        event.actor.non_person = Some(kind.to_owned());
+    } else {
+        event.actor.user = s.text(&["userPrincipalName", "servicePrincipalName"]);
+        event.actor.uid = s.text(&["userId", "servicePrincipalId"]);
+    }
 
     // From where.
     let ip = s
@@ -405,14 +414,20 @@ fn sign_in(s: &SignIn<'_>, raw: &str, ctx: &DecodeContext) -> Event {
     };
     event.severity = risk.max(by_outcome);
 
-    let who = event
-        .actor
-        .user
-        .clone()
-        .unwrap_or_else(|| "unknown user".to_owned());
-    let app = s
-        .text(&["appDisplayName"])
-        .or_else(|| s.text(&["resourceDisplayName"]));
+    let who = match (&event.actor.user, application) {
+        (Some(user), None) => user.clone(),
+        (Some(app), Some(kind)) => format!("{app} ({})", kind.replace('_', " ")),
+        (None, Some(kind)) => format!("unknown {}", kind.replace('_', " ")),
+        (None, None) => "unknown user".to_owned(),
+    };
+    // An application signs in to a resource (Microsoft Graph, Key Vault); its own name is
+    // the `appDisplayName`.
+    let app = if application.is_some() {
+        s.text(&["resourceDisplayName"])
+    } else {
+        s.text(&["appDisplayName"])
+            .or_else(|| s.text(&["resourceDisplayName"]))
+    };
     let to_app = app.map(|a| format!(" to {a}")).unwrap_or_default();
     let detail = |code: i64| match &reason {
         Some(r) => format!("{r} (AADSTS{code})"),
@@ -438,6 +453,42 @@ fn sign_in(s: &SignIn<'_>, raw: &str, ctx: &DecodeContext) -> Event {
     }
     finish(&mut event, ctx, Some(raw));
     event
+}
+
+/// `service_principal` or `managed_identity` when the sign-in is an application's own, not a
+/// person's: said by the diagnostic record's `category` (`ServicePrincipalSignInLogs`,
+/// `ManagedIdentitySignInLogs`), the Log Analytics row's `Category` or `Type`
+/// (`AADServicePrincipalSignInLogs`, `AADManagedIdentitySignInLogs`), or Graph's
+/// `signInEventTypes` (`servicePrincipal`, `managedIdentity`); failing those, a sign-in
+/// with a `servicePrincipalId` and no user at all is a service principal's.
+fn application_kind(s: &SignIn<'_>) -> Option<&'static str> {
+    let of = |v: &str| {
+        let v = v.to_ascii_lowercase();
+        if v.contains("managedidentity") {
+            Some("managed_identity")
+        } else if v.contains("serviceprincipal") {
+            Some("service_principal")
+        } else {
+            None
+        }
+    };
+    let said = s
+        .find(&["category", "Type"], |v| v.as_str().and_then(of))
+        .or_else(|| s.find_in_record(&["category"], |v| v.as_str().and_then(of)))
+        .or_else(|| {
+            s.find(&["signInEventTypes"], |v| match decoded(v) {
+                Value::Array(items) => items.iter().filter_map(Value::as_str).find_map(of),
+                Value::String(t) => of(&t),
+                _ => None,
+            })
+        });
+    if said.is_some() {
+        return said;
+    }
+    let user = s
+        .text(&["userPrincipalName"])
+        .or_else(|| s.text(&["userId"]));
+    (user.is_none() && s.text(&["servicePrincipalId"]).is_some()).then_some("service_principal")
 }
 
 /// A diagnostic record that is not a sign-in: kept, unclassified, with its fields.
