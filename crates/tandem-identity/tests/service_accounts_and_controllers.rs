@@ -282,6 +282,7 @@ fn a_device_at_building_level_never_fills_the_zone() {
         entities: Default::default(),
         dedup_key: "cam-yard".into(),
         score: None,
+        place: None,
         detail: Default::default(),
     };
     finding.entities.places = vec!["osl-a".into(), "osl".into()];
