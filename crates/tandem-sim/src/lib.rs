@@ -52,9 +52,9 @@ mod util;
 pub use emit::{EmitError, Emitter, HTTP_BATCH_LINES, MqttTarget, SendReport, Signer};
 pub use live::{LiveError, LiveProgress, TICK, run_live};
 pub use org::{
-    AllowedHours, Building, Camera, DEFAULT_AS_OF, DEFAULT_PEOPLE, Department, Direction, Door,
-    DoorRef, EmploymentStatus, Floor, MIN_PEOPLE, Org, Person, Reader, Server, Site, SyslogFormat,
-    VpnConcentrator, Zone, ZoneKind,
+    AccessControl, AllowedHours, Building, Camera, DEFAULT_AS_OF, DEFAULT_PEOPLE, Department,
+    Direction, Door, DoorRef, EmploymentStatus, Floor, IdentityProvider, MIN_PEOPLE, Org,
+    OrgLayout, Person, Reader, Server, Site, SyslogFormat, VpnConcentrator, Zone, ZoneKind,
 };
 pub use record::{
     BADGES, CAMERAS, Channel, HTTP_SOURCES, IDP, NETWORK, Record, SENSORS, SYSLOG_SOURCE,
