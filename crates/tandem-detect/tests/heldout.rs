@@ -254,12 +254,7 @@ fn run_days(org: Org, seed: u64, first: &str, days: i64) -> (Score, Vec<Finding>
 
 #[test]
 fn a_held_out_company_through_its_vendors_formats_finds_every_scenario() {
-    let org = Org::generate_with(
-        29,
-        1000,
-        tandem_sim::DEFAULT_AS_OF,
-        &OrgLayout::two_sites(),
-    );
+    let org = Org::generate_with(29, 1000, tandem_sim::DEFAULT_AS_OF, &OrgLayout::two_sites());
     // The layout is what it says: two sites 200–300 km apart, none of the default's names.
     assert_eq!(org.sites.len(), 2);
     let km = {
@@ -272,7 +267,11 @@ fn a_held_out_company_through_its_vendors_formats_finds_every_scenario() {
     assert!((200.0..=300.0).contains(&km), "{km} km");
     let default = Org::generate(11, 150);
     for d in org.doors() {
-        assert!(default.doors().all(|x| x.door.name != d.door.name && x.door.id != d.door.id));
+        assert!(
+            default
+                .doors()
+                .all(|x| x.door.name != d.door.name && x.door.id != d.door.id)
+        );
         assert!(d.door.vendor_id.is_some());
     }
     // Verkada deliveries name doors by Verkada's id alone, and Frigate cameras by their own

@@ -647,7 +647,8 @@ fn a_far_sign_in_conflicts_with_a_badge_only_while_the_journey_is_impossible() {
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0].detail["order"], "remote_then_badge");
     assert!(
-        f[0].summary.contains("60 min after their remote logon from London, GB")
+        f[0].summary
+            .contains("60 min after their remote logon from London, GB")
             && f[0].summary.contains("no real means covers that distance"),
         "{}",
         f[0].summary

@@ -852,7 +852,9 @@ fn zone_names(naming: Naming, kind: ZoneKind, building: &str, level: i32) -> (St
         (Naming::Numbered, ZoneKind::ServerRoom) => {
             (format!("Serverrum {building}"), "Serverrumsdörr".into())
         }
-        (Naming::Numbered, ZoneKind::Lobby) => (format!("Entréhall {building}"), "Huvudentré".into()),
+        (Naming::Numbered, ZoneKind::Lobby) => {
+            (format!("Entréhall {building}"), "Huvudentré".into())
+        }
         (Naming::Numbered, ZoneKind::LoadingDock) => {
             (format!("Lastkaj {building}"), "Lastkajsport".into())
         }
@@ -1016,7 +1018,10 @@ fn servers(layout: &OrgLayout, sites: &[Site]) -> Vec<Server> {
                     .map(|z| z.id.clone())
             });
             let net = match site {
-                Some(s) => [10, 10 + sites.iter().position(|x| x.id == s.id).unwrap_or(0) as u8],
+                Some(s) => [
+                    10,
+                    10 + sites.iter().position(|x| x.id == s.id).unwrap_or(0) as u8,
+                ],
                 None => [10, 50],
             };
             Server {
@@ -1491,8 +1496,7 @@ impl Org {
                             let mut door =
                                 json!({"id": d.id, "kind": "door", "name": d.name, "parent": z.id});
                             if let Some(id) = &d.vendor_id {
-                                door["external_ids"] =
-                                    json!({ site.access_control.system(): id });
+                                door["external_ids"] = json!({ site.access_control.system(): id });
                             }
                             places.push(door);
                             for r in &d.readers {

@@ -304,9 +304,10 @@ places:
     let (status, plan) = server.post("/api/v1/directory/records?file=places.yaml", places);
     assert_eq!(status, 200, "{plan}");
 
-    let body =
-        std::fs::read_to_string(format!("{FIXTURES}/verkada/door_granted_without_door_info.json"))
-            .unwrap();
+    let body = std::fs::read_to_string(format!(
+        "{FIXTURES}/verkada/door_granted_without_door_info.json"
+    ))
+    .unwrap();
     deliver(&server, &body);
     let e = eventually(&server, "source:doors AND class:physical_access");
     assert_eq!(e["place"]["door"], "hq-front-door", "{e}");

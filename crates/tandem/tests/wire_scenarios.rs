@@ -56,12 +56,10 @@ fn config(dir: &std::path::Path, org: &Org, mqtt_port: u16) -> std::path::PathBu
         let broker = json!({"host": "127.0.0.1", "port": mqtt_port,
                             "client_id": format!("tandem-wire-{}", spec.name)});
         match spec.via {
-            Via::Ingest => sources.push(
-                json!({"name": spec.name, "format": spec.format, "api_key_sha256": hash}),
-            ),
-            Via::Webhook => sources.push(
-                json!({"name": spec.name, "format": spec.format, "webhook_secret": SECRET}),
-            ),
+            Via::Ingest => sources
+                .push(json!({"name": spec.name, "format": spec.format, "api_key_sha256": hash})),
+            Via::Webhook => sources
+                .push(json!({"name": spec.name, "format": spec.format, "webhook_secret": SECRET})),
             Via::Syslog => {}
             Via::Mqtt if spec.format == "iot" => mqtt.push(json!({
                 "source": spec.name, "format": "iot", "broker": broker,
@@ -82,7 +80,11 @@ fn config(dir: &std::path::Path, org: &Org, mqtt_port: u16) -> std::path::PathBu
 fn findings(server: &TestServer, q: &str) -> Vec<Value> {
     let (status, body) = server.get(
         "/api/v1/findings",
-        &[("q", q), ("from", "2026-01-01T00:00:00Z"), ("limit", "1000")],
+        &[
+            ("q", q),
+            ("from", "2026-01-01T00:00:00Z"),
+            ("limit", "1000"),
+        ],
     );
     assert_eq!(status, 200, "{body}");
     body["findings"]
@@ -193,9 +195,9 @@ fn a_day_and_every_scenario_through_the_real_transports() {
     // Delivered a minute of the day at a time, as sources stream: each product's records in
     // order on its own channel, the channels a little apart from each other.
     let mut sent = 0;
-    for slice in records.chunk_by(|a: &Record, b: &Record| {
-        a.time.timestamp() / 60 == b.time.timestamp() / 60
-    }) {
+    for slice in records
+        .chunk_by(|a: &Record, b: &Record| a.time.timestamp() / 60 == b.time.timestamp() / 60)
+    {
         let report = emitter.send(slice).unwrap();
         assert_eq!(report.rejected, 0, "{report:?}");
         sent += slice.len();
@@ -222,7 +224,10 @@ fn a_day_and_every_scenario_through_the_real_transports() {
         if page["total"].as_u64().unwrap_or(0) > 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "the last CEF record never arrived");
+        assert!(
+            Instant::now() < deadline,
+            "the last CEF record never arrived"
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     // Nothing was refused or dead-lettered on the way.
@@ -255,6 +260,9 @@ fn a_day_and_every_scenario_through_the_real_transports() {
         .filter(|f| PAGING.iter().any(|r| f["rule_id"] == *r))
         .filter(|f| !truths.iter().any(|gt| part_of(f, gt)))
         .collect();
-    assert!(extra.is_empty(), "paging findings nobody staged: {extra:#?}");
+    assert!(
+        extra.is_empty(),
+        "paging findings nobody staged: {extra:#?}"
+    );
     server.terminate();
 }

@@ -222,11 +222,10 @@ impl RemoteLoginWhileOnSite {
             if self.recently_fired(&key, e.time) {
                 continue;
             }
-            let ip = r
-                .ip
-                .as_deref()
-                .map(|ip| format!("{ip}, "))
-                .unwrap_or_default();
+            let ip =
+                r.ip.as_deref()
+                    .map(|ip| format!("{ip}, "))
+                    .unwrap_or_default();
             let summary = if r.moment {
                 format!(
                     "Badge of {} granted at {label} at {}, {} min after their {} from {} ({ip}{km:.0} km \
