@@ -606,6 +606,55 @@ fn an_evening_login_from_the_home_city_is_quiet() {
     assert!(f.is_empty(), "{f:#?}");
 }
 
+/// An IdP sign-in (no session id, no sign-out ever comes) places the person where geo-IP says
+/// at that moment only: badging in the next morning 1,200 km away is going to work, not a
+/// conflict; badging in an hour later is.
+#[test]
+fn a_far_sign_in_conflicts_with_a_badge_only_while_the_journey_is_impossible() {
+    let dir = directory();
+    let sign_in = |at: &str| {
+        let mut e = Event::new("okta", Class::Authentication, Activity::Logon, t(at));
+        e.actor.user = Some("kari".into());
+        e.outcome = Outcome::Success;
+        e.src = Some(Endpoint {
+            ip: Some("81.2.69.160".parse().unwrap()),
+            geo: Some(GeoLocation {
+                country: Some("GB".into()),
+                city: Some("London".into()),
+                lat: Some(51.51),
+                lon: Some(-0.13),
+                ..GeoLocation::default()
+            }),
+            ..Endpoint::default()
+        });
+        resolved(&dir, e)
+    };
+    // Signed in from London at 01:15, badged in at Oslo (1,150 km) at 07:45: a flight fits.
+    let mut d = only(|c| c.remote_login_while_on_site.enabled = true);
+    let night = [
+        sign_in("2026-11-25T01:15:00Z"),
+        grant(&dir, "2026-11-25T07:45:00Z", "osl-entrance", "1001"),
+    ];
+    let f = run(&mut d, &dir, &night, None);
+    assert!(f.is_empty(), "{f:#?}");
+    // An hour apart nothing gets a person from London to Oslo.
+    let mut d = only(|c| c.remote_login_while_on_site.enabled = true);
+    let hour = [
+        sign_in("2026-11-25T06:45:00Z"),
+        grant(&dir, "2026-11-25T07:45:00Z", "osl-entrance", "1001"),
+    ];
+    let f = run(&mut d, &dir, &hour, None);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].detail["order"], "remote_then_badge");
+    assert!(
+        f[0].summary
+            .contains("60 min after their remote logon from London, GB")
+            && f[0].summary.contains("no real means covers that distance"),
+        "{}",
+        f[0].summary
+    );
+}
+
 #[test]
 fn badge_in_while_a_far_vpn_session_is_open() {
     let dir = directory();

@@ -26,8 +26,9 @@
 //! by the vendor's ids first (`place.ids` within `place.system`, against the records'
 //! `external_ids`: Verkada sends a `door_id` far more often than a door name), then by door,
 //! reader, camera or zone name or id, then by the place of the event's device; the event's
-//! place is completed from the directory (door, zone, building, site, geo) where the source
-//! left gaps. A physical event that ends up with no place counts as a gap even if it named
+//! place then holds the directory's ids for the place found and everything above it (door,
+//! zone, building, site, geo), replacing the names the source gave, so that a door is the
+//! same door whichever product reported it. A physical event that ends up with no place counts as a gap even if it named
 //! none: that is exactly the event a door-based detection cannot use.
 
 use crate::accounts::NonPerson;
@@ -510,9 +511,11 @@ impl Directory {
                 Reader => &mut place.reader,
                 Camera => &mut place.camera,
             };
-            if slot.is_none() {
-                *slot = Some(p.id.clone());
-            }
+            // The directory's id, even where the source gave a name: vendors name doors by
+            // display names several doors share ("Main entrance"), and detections compare
+            // places by id (a door's badge reader and its camera must name the same door).
+            // What the source said stays in the raw event and in `place.ids`.
+            *slot = Some(p.id.clone());
             if p.kind == Site && place.geo.is_none() && (p.lat.is_some() || p.country.is_some()) {
                 place.geo = Some(GeoLocation {
                     country: p.country.clone(),

@@ -98,8 +98,9 @@ fn the_vendor_id_wins_over_a_name() {
     d.resolve(&mut e);
     let p = e.place.unwrap();
     assert_eq!(p.zone.as_deref(), Some("osl-srv"));
-    // What the source wrote is kept as written.
-    assert_eq!(p.door.as_deref(), Some("Lobby east"));
+    // The door is the one the id names, by the directory's id: the name the source wrote
+    // (another door's) is not kept beside a zone it is not in.
+    assert_eq!(p.door.as_deref(), Some("osl-srv-door"));
 
     // An unknown id falls back to the name.
     let mut e = named_by_id("ccure", "door", "9999");
@@ -107,6 +108,29 @@ fn the_vendor_id_wins_over_a_name() {
     let gaps = d.resolve(&mut e);
     assert!(!gaps.place);
     assert_eq!(e.place.unwrap().zone.as_deref(), Some("osl-lobby"));
+}
+
+/// A door and its camera reported by two products, one naming the door by its display name
+/// and GUID, the other by its own camera name: both events name the door by the directory's
+/// id, so a detection sees one door.
+#[test]
+fn places_named_by_vendors_are_stored_by_the_directory_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = loaded(dir.path()).snapshot();
+    let mut badge = named_by_id("genetec", "door", "0A9B8C7D-0000-4000-8000-00000000D001");
+    badge.place_mut().door = Some("Lobby East".into());
+    badge.place_mut().site = Some("HQ".into());
+    d.resolve(&mut badge);
+    let p = badge.place.unwrap();
+    assert_eq!(p.door.as_deref(), Some("osl-lobby-east"));
+    assert_eq!(p.site.as_deref(), Some("osl"));
+    assert_eq!(p.ids["door"], "0A9B8C7D-0000-4000-8000-00000000D001");
+
+    // By its display name alone, too.
+    let mut e = access("doors");
+    e.place_mut().door = Some("server room door".into());
+    d.resolve(&mut e);
+    assert_eq!(e.place.unwrap().door.as_deref(), Some("osl-srv-door"));
 }
 
 #[test]

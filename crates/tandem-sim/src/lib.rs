@@ -7,6 +7,9 @@
 //! - [`Org`]: the company (Nordlys AS): three sites with buildings, zones, doors, readers and
 //!   cameras, servers, a VPN gateway, and a few hundred people with every identifier a source
 //!   may name them by. [`Org::hr_csv`] is the HR export for the identity directory.
+//!   [`Org::generate_with`] takes an [`OrgLayout`]: [`OrgLayout::two_sites`] is a company
+//!   shaped nothing like the default (two sites 243 km apart, other door names, products that
+//!   name places by their own ids), for testing detections on data they were not tuned on.
 //! - [`Simulator`]: an ordinary working rhythm, cut to any time window as wire-ready
 //!   [`Record`]s — RFC 3164/5424 syslog lines plus, with [`Wire::Tandem`] (the default),
 //!   Tandem-schema JSON for the HTTP sources in [`HTTP_SOURCES`], or with [`Wire::Vendor`]
@@ -52,9 +55,9 @@ mod util;
 pub use emit::{EmitError, Emitter, HTTP_BATCH_LINES, MqttTarget, SendReport, Signer};
 pub use live::{LiveError, LiveProgress, TICK, run_live};
 pub use org::{
-    AllowedHours, Building, Camera, DEFAULT_AS_OF, DEFAULT_PEOPLE, Department, Direction, Door,
-    DoorRef, EmploymentStatus, Floor, MIN_PEOPLE, Org, Person, Reader, Server, Site, SyslogFormat,
-    VpnConcentrator, Zone, ZoneKind,
+    AccessControl, AllowedHours, Building, Camera, DEFAULT_AS_OF, DEFAULT_PEOPLE, Department,
+    Direction, Door, DoorRef, EmploymentStatus, Floor, IdentityProvider, MIN_PEOPLE, Org,
+    OrgLayout, Person, Reader, Server, Site, SyslogFormat, VpnConcentrator, Zone, ZoneKind,
 };
 pub use record::{
     BADGES, CAMERAS, Channel, HTTP_SOURCES, IDP, NETWORK, Record, SENSORS, SYSLOG_SOURCE,

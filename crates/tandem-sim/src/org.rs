@@ -286,6 +286,10 @@ pub struct Reader {
 pub struct Camera {
     pub id: String,
     pub name: String,
+    /// The camera's name in Frigate's configuration, when it is not [`Camera::id`]: Frigate
+    /// names cameras itself (`entre_hus1`), and the directory maps that name to the camera.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frigate_name: Option<String>,
 }
 
 /// A door into a zone, with its badge readers and the camera watching it.
@@ -295,6 +299,10 @@ pub struct Door {
     pub name: String,
     pub readers: Vec<Reader>,
     pub camera: Option<Camera>,
+    /// The access-control system's own id for the door (a Verkada `door_id`, a Genetec door
+    /// GUID), when the system names doors by it rather than by [`Door::id`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_id: Option<String>,
 }
 
 impl Door {
@@ -354,6 +362,44 @@ pub struct Site {
     /// Office network, for laptop addresses.
     pub office_subnet: String,
     pub buildings: Vec<Building>,
+    /// The product the site's doors report through.
+    #[serde(default)]
+    pub access_control: AccessControl,
+    /// Where the site's people sign in.
+    #[serde(default)]
+    pub idp: IdentityProvider,
+}
+
+/// The access-control system of a site: how its badge events reach Tandem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessControl {
+    /// Genetec Security Center, CEF over syslog TCP.
+    #[default]
+    Genetec,
+    /// Verkada Access Control, signed webhooks.
+    Verkada,
+}
+
+impl AccessControl {
+    /// The system name the directory's `external_ids` use for it.
+    pub fn system(self) -> &'static str {
+        match self {
+            AccessControl::Genetec => "genetec",
+            AccessControl::Verkada => "verkada",
+        }
+    }
+}
+
+/// The identity provider a site's people sign in with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityProvider {
+    /// Okta, event hooks.
+    #[default]
+    Okta,
+    /// Microsoft Entra ID sign-in logs.
+    Entra,
 }
 
 impl Site {
@@ -548,6 +594,17 @@ impl DoorRef<'_> {
     }
 }
 
+/// How door, zone and camera ids and names are made for a site's buildings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Naming {
+    /// `oslo-hq-a-main-entrance`, "Main entrance": the default company's.
+    English,
+    /// Numbered ids (`gbg-hus1-d02`) and Swedish names ("Huvudentré"), so nothing a vendor
+    /// or a detection sees can lean on how the default company spells its places.
+    Numbered,
+}
+
+#[derive(Debug, Clone)]
 struct SiteSpec {
     id: &'static str,
     name: &'static str,
@@ -562,64 +619,205 @@ struct SiteSpec {
     /// Buildings: (suffix, name, office floor levels, has lobby-level services).
     buildings: &'static [(&'static str, &'static str, &'static [i32], bool)],
     share: u32,
+    access_control: AccessControl,
+    idp: IdentityProvider,
+    naming: Naming,
 }
 
-const SITES: &[SiteSpec] = &[
-    SiteSpec {
-        id: "oslo-hq",
-        name: "Oslo HQ",
-        city: "Oslo",
-        country: "NO",
-        lat: 59.91,
-        lon: 10.75,
-        tz: "Europe/Oslo",
-        offset: 60,
-        code: "osl",
-        net: 20,
-        buildings: &[
-            ("a", "Oslo HQ A", &[2, 3, 4], true),
-            ("b", "Oslo HQ B", &[2, 3], false),
-        ],
-        share: 60,
-    },
-    SiteSpec {
-        id: "london",
-        name: "London office",
-        city: "London",
-        country: "GB",
-        lat: 51.51,
-        lon: -0.13,
-        tz: "Europe/London",
-        offset: 0,
-        code: "lon",
-        net: 30,
-        buildings: &[("main", "London office", &[2, 3], true)],
-        share: 25,
-    },
-    SiteSpec {
-        id: "stockholm",
-        name: "Stockholm office",
-        city: "Stockholm",
-        country: "SE",
-        lat: 59.33,
-        lon: 18.07,
-        tz: "Europe/Stockholm",
-        offset: 60,
-        code: "sto",
-        net: 40,
-        buildings: &[("main", "Stockholm office", &[2], true)],
-        share: 15,
-    },
-];
+/// The shape of the simulated company: its sites with their buildings and doors, the servers
+/// standing in them, and how each site's products name things.
+///
+/// [`OrgLayout::default`] is Nordlys AS as demos and tests know it (Oslo, London, Stockholm);
+/// [`Org::generate`] uses it and its output does not depend on any other layout existing.
+/// [`OrgLayout::two_sites`] is a different company shape for held-out tests: detections tuned
+/// on the default company must work on it without change.
+#[derive(Debug, Clone)]
+pub struct OrgLayout {
+    sites: Vec<SiteSpec>,
+    /// Servers: (hostname, role, index of the site whose first server room holds it, or
+    /// `None` for cloud, RFC 5424?, TCP?).
+    servers: Vec<(String, &'static str, Option<usize>, bool, bool)>,
+    vendor_ids: bool,
+}
 
-fn door(id: String, name: String, out_reader: bool, camera: String) -> Door {
+impl Default for OrgLayout {
+    fn default() -> Self {
+        OrgLayout::nordlys()
+    }
+}
+
+impl OrgLayout {
+    /// The default company: Oslo HQ (two buildings), London (Verkada doors, Entra ID) and
+    /// Stockholm; products name doors by the directory's own ids.
+    pub fn nordlys() -> OrgLayout {
+        let base = SiteSpec {
+            id: "oslo-hq",
+            name: "Oslo HQ",
+            city: "Oslo",
+            country: "NO",
+            lat: 59.91,
+            lon: 10.75,
+            tz: "Europe/Oslo",
+            offset: 60,
+            code: "osl",
+            net: 20,
+            buildings: &[
+                ("a", "Oslo HQ A", &[2, 3, 4], true),
+                ("b", "Oslo HQ B", &[2, 3], false),
+            ],
+            share: 60,
+            access_control: AccessControl::Genetec,
+            idp: IdentityProvider::Okta,
+            naming: Naming::English,
+        };
+        let sites = vec![
+            base.clone(),
+            SiteSpec {
+                id: "london",
+                name: "London office",
+                city: "London",
+                country: "GB",
+                lat: 51.51,
+                lon: -0.13,
+                tz: "Europe/London",
+                offset: 0,
+                code: "lon",
+                net: 30,
+                buildings: &[("main", "London office", &[2, 3], true)],
+                share: 25,
+                access_control: AccessControl::Verkada,
+                idp: IdentityProvider::Entra,
+                ..base.clone()
+            },
+            SiteSpec {
+                id: "stockholm",
+                name: "Stockholm office",
+                city: "Stockholm",
+                country: "SE",
+                lat: 59.33,
+                lon: 18.07,
+                tz: "Europe/Stockholm",
+                offset: 60,
+                code: "sto",
+                net: 40,
+                buildings: &[("main", "Stockholm office", &[2], true)],
+                share: 15,
+                ..base
+            },
+        ];
+        // (hostname, role, site, RFC 5424?, TCP?)
+        const LIST: &[(&str, &str, Option<usize>, bool, bool)] = &[
+            ("srv-db-01", "db", Some(0), false, true),
+            ("srv-db-02", "db", Some(0), false, true),
+            ("srv-app-01", "app", Some(0), false, true),
+            ("srv-app-02", "app", Some(0), true, true),
+            ("srv-file-01", "file", Some(0), false, false),
+            ("srv-git-01", "git", Some(0), false, true),
+            ("srv-build-01", "build", Some(0), true, false),
+            ("srv-mon-01", "monitoring", Some(0), true, true),
+            ("srv-backup-01", "backup", Some(0), false, false),
+            ("srv-web-01", "web", None, true, true),
+            ("srv-web-02", "web", None, true, false),
+            ("srv-lon-app-01", "app", Some(1), true, false),
+            ("srv-lon-file-01", "file", Some(1), false, false),
+            ("srv-sto-file-01", "file", Some(2), false, false),
+        ];
+        OrgLayout {
+            sites,
+            servers: LIST
+                .iter()
+                .map(|&(h, role, site, rfc5424, tcp)| (h.to_owned(), role, site, rfc5424, tcp))
+                .collect(),
+            vendor_ids: false,
+        }
+    }
+
+    /// A company shaped nothing like the default: two sites 243 km apart (Gothenburg HQ with
+    /// two buildings on Genetec doors, Malmö on Verkada), numbered door ids with Swedish
+    /// names, its own servers, and every product naming places by its own ids: Verkada
+    /// deliveries carry only a `door_id` (no `door_info`), Genetec CEF names a door by its
+    /// GUID and display name, Frigate cameras have their own names and zones. The directory
+    /// maps those ids through `external_ids`, as a real installation's places file would.
+    pub fn two_sites() -> OrgLayout {
+        let hq = SiteSpec {
+            id: "gbg",
+            name: "Göteborg HK",
+            city: "Gothenburg",
+            country: "SE",
+            lat: 57.71,
+            lon: 11.97,
+            tz: "Europe/Stockholm",
+            offset: 60,
+            code: "gbg",
+            net: 60,
+            buildings: &[
+                ("hus1", "Hus 1", &[2, 3], true),
+                ("hus2", "Hus 2", &[2, 3, 4], false),
+            ],
+            share: 65,
+            access_control: AccessControl::Genetec,
+            idp: IdentityProvider::Okta,
+            naming: Naming::Numbered,
+        };
+        let sites = vec![
+            hq.clone(),
+            SiteSpec {
+                id: "mmo",
+                name: "Malmö kontor",
+                city: "Malmö",
+                lat: 55.60,
+                lon: 13.00,
+                code: "mmo",
+                net: 70,
+                buildings: &[("hus1", "Malmö kontor", &[2, 3], true)],
+                share: 35,
+                access_control: AccessControl::Verkada,
+                idp: IdentityProvider::Entra,
+                ..hq
+            },
+        ];
+        let mut servers = Vec::new();
+        for (i, role) in [
+            "db",
+            "db",
+            "app",
+            "app",
+            "git",
+            "build",
+            "monitoring",
+            "backup",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            servers.push((
+                format!("gbg-{role}-{:02}", i + 1),
+                role,
+                Some(0),
+                i % 3 == 1,
+                i % 2 == 0,
+            ));
+        }
+        servers.push(("mmo-app-01".into(), "app", Some(1), true, false));
+        servers.push(("mmo-file-01".into(), "file", Some(1), false, true));
+        servers.push(("cloud-web-01".into(), "web", None, true, true));
+        OrgLayout {
+            sites,
+            servers,
+            vendor_ids: true,
+        }
+    }
+}
+
+fn door(id: String, name: String, readers: [String; 2], out_reader: bool, camera: String) -> Door {
+    let [reader_in, reader_out] = readers;
     let mut readers = vec![Reader {
-        id: format!("{id}-in"),
+        id: reader_in,
         direction: Direction::In,
     }];
     if out_reader {
         readers.push(Reader {
-            id: format!("{id}-out"),
+            id: reader_out,
             direction: Direction::Out,
         });
     }
@@ -630,88 +828,123 @@ fn door(id: String, name: String, out_reader: bool, camera: String) -> Door {
         camera: Some(Camera {
             name: format!("Camera {camera}"),
             id: camera,
+            frigate_name: None,
         }),
+        vendor_id: None,
     }
 }
 
-fn build_site(spec: &SiteSpec) -> Site {
+/// What a zone of a building is: (kind, zone name, door name), in the site's language.
+fn zone_names(naming: Naming, kind: ZoneKind, building: &str, level: i32) -> (String, String) {
+    match (naming, kind) {
+        (Naming::English, ZoneKind::ServerRoom) => {
+            (format!("{building} server room"), "Server room door".into())
+        }
+        (Naming::English, ZoneKind::Lobby) => (format!("{building} lobby"), "Main entrance".into()),
+        (Naming::English, ZoneKind::LoadingDock) => (
+            format!("{building} loading dock"),
+            "Loading dock door".into(),
+        ),
+        (Naming::English, ZoneKind::Office) => (
+            format!("{building} floor {level} offices"),
+            format!("Floor {level} office door"),
+        ),
+        (Naming::Numbered, ZoneKind::ServerRoom) => {
+            (format!("Serverrum {building}"), "Serverrumsdörr".into())
+        }
+        (Naming::Numbered, ZoneKind::Lobby) => {
+            (format!("Entréhall {building}"), "Huvudentré".into())
+        }
+        (Naming::Numbered, ZoneKind::LoadingDock) => {
+            (format!("Lastkaj {building}"), "Lastkajsport".into())
+        }
+        (Naming::Numbered, ZoneKind::Office) => (
+            format!("Kontor plan {level}, {building}"),
+            format!("Kontorsdörr plan {level}"),
+        ),
+    }
+}
+
+fn build_site(spec: &SiteSpec, vendor_ids: bool) -> Site {
     let mut buildings = Vec::new();
     for &(suffix, bname, offices, services) in spec.buildings {
         let b = format!("{}-{}", spec.id, suffix);
         let mut floors = Vec::new();
-        if services {
-            let fid = format!("{b}-b1");
-            floors.push(Floor {
-                id: fid,
-                level: -1,
-                zones: vec![Zone {
-                    id: format!("{b}-server-room"),
-                    name: format!("{bname} server room"),
-                    kind: ZoneKind::ServerRoom,
-                    restricted: true,
-                    allowed_hours: Some(AllowedHours {
-                        from_hour: 7,
-                        to_hour: 19,
-                    }),
-                    doors: vec![door(
-                        format!("{b}-server-room-door"),
-                        "Server room door".into(),
-                        true,
-                        format!("{b}-cam-server-room"),
-                    )],
-                }],
-            });
-        }
-        let mut ground = vec![Zone {
-            id: format!("{b}-lobby"),
-            name: format!("{bname} lobby"),
-            kind: ZoneKind::Lobby,
-            restricted: false,
-            allowed_hours: None,
-            doors: vec![door(
-                format!("{b}-main-entrance"),
-                "Main entrance".into(),
-                true,
-                format!("{b}-cam-entrance"),
-            )],
-        }];
-        if services {
-            ground.push(Zone {
-                id: format!("{b}-loading-dock"),
-                name: format!("{bname} loading dock"),
-                kind: ZoneKind::LoadingDock,
-                restricted: false,
-                allowed_hours: None,
+        let mut n = 0;
+        // (zone id, door id, reader ids, camera id) for a zone of `kind` (`slug` names it
+        // in English ids).
+        let mut ids = |slug: &str, cam: &str| -> (String, String, [String; 2], String) {
+            n += 1;
+            match spec.naming {
+                Naming::English => {
+                    let zone = format!("{b}-{slug}");
+                    let door = match slug {
+                        "lobby" => format!("{b}-main-entrance"),
+                        "loading-dock" => format!("{b}-dock-door"),
+                        _ => format!("{zone}-door"),
+                    };
+                    let readers = [format!("{door}-in"), format!("{door}-out")];
+                    (zone, door, readers, format!("{b}-cam-{cam}"))
+                }
+                Naming::Numbered => {
+                    let door = format!("{b}-d{n:02}");
+                    let readers = [format!("{door}-l1"), format!("{door}-l2")];
+                    (format!("{b}-z{n}"), door, readers, format!("{b}-k{n:02}"))
+                }
+            }
+        };
+        let floor_id = |level: i32| match spec.naming {
+            Naming::English if level < 0 => format!("{b}-b{}", -level),
+            Naming::English => format!("{b}-{level}"),
+            Naming::Numbered => format!("{b}-plan{level}"),
+        };
+        let zone = |kind: ZoneKind, level: i32, ids: (String, String, [String; 2], String)| {
+            let (zone_name, door_name) = zone_names(spec.naming, kind, bname, level);
+            let (zone_id, door_id, readers, camera) = ids;
+            Zone {
+                id: zone_id,
+                name: zone_name,
+                kind,
+                restricted: kind == ZoneKind::ServerRoom,
+                allowed_hours: (kind == ZoneKind::ServerRoom).then_some(AllowedHours {
+                    from_hour: 7,
+                    to_hour: 19,
+                }),
                 doors: vec![door(
-                    format!("{b}-dock-door"),
-                    "Loading dock door".into(),
-                    true,
-                    format!("{b}-cam-dock"),
+                    door_id,
+                    door_name,
+                    readers,
+                    kind != ZoneKind::Office,
+                    camera,
+                )],
+            }
+        };
+        if services {
+            floors.push(Floor {
+                id: floor_id(-1),
+                level: -1,
+                zones: vec![zone(
+                    ZoneKind::ServerRoom,
+                    -1,
+                    ids("server-room", "server-room"),
                 )],
             });
         }
+        let mut ground = vec![zone(ZoneKind::Lobby, 1, ids("lobby", "entrance"))];
+        if services {
+            ground.push(zone(ZoneKind::LoadingDock, 1, ids("loading-dock", "dock")));
+        }
         floors.push(Floor {
-            id: format!("{b}-1"),
+            id: floor_id(1),
             level: 1,
             zones: ground,
         });
         for &level in offices {
+            let slug = format!("office-{level}");
             floors.push(Floor {
-                id: format!("{b}-{level}"),
+                id: floor_id(level),
                 level,
-                zones: vec![Zone {
-                    id: format!("{b}-office-{level}"),
-                    name: format!("{bname} floor {level} offices"),
-                    kind: ZoneKind::Office,
-                    restricted: false,
-                    allowed_hours: None,
-                    doors: vec![door(
-                        format!("{b}-office-{level}-door"),
-                        format!("Floor {level} office door"),
-                        false,
-                        format!("{b}-cam-office-{level}"),
-                    )],
-                }],
+                zones: vec![zone(ZoneKind::Office, level, ids(&slug, &slug))],
             });
         }
         buildings.push(Building {
@@ -719,6 +952,25 @@ fn build_site(spec: &SiteSpec) -> Site {
             name: bname.into(),
             floors,
         });
+    }
+    if vendor_ids {
+        for building in &mut buildings {
+            for z in building.floors.iter_mut().flat_map(|f| f.zones.iter_mut()) {
+                for d in &mut z.doors {
+                    d.vendor_id = Some(vendor_door_id(spec.access_control, &d.id));
+                    let suffix = building.id.rsplit('-').next().unwrap_or_default();
+                    if let Some(c) = &mut d.camera {
+                        c.frigate_name = Some(format!(
+                            "{}_{suffix}_{}",
+                            spec.code,
+                            crate::names::ascii_fold(&d.name)
+                                .to_lowercase()
+                                .replace(' ', "_")
+                        ));
+                    }
+                }
+            }
+        }
     }
     Site {
         id: spec.id.into(),
@@ -733,114 +985,51 @@ fn build_site(spec: &SiteSpec) -> Site {
         code: spec.code.into(),
         office_subnet: format!("10.{}.0.0/16", spec.net),
         buildings,
+        access_control: spec.access_control,
+        idp: spec.idp,
     }
 }
 
-fn servers() -> Vec<Server> {
-    // (hostname, role, server-room zone or None for cloud, RFC 5424?, TCP?)
-    const LIST: &[(&str, &str, Option<&str>, bool, bool)] = &[
-        (
-            "srv-db-01",
-            "db",
-            Some("oslo-hq-a-server-room"),
-            false,
-            true,
-        ),
-        (
-            "srv-db-02",
-            "db",
-            Some("oslo-hq-a-server-room"),
-            false,
-            true,
-        ),
-        (
-            "srv-app-01",
-            "app",
-            Some("oslo-hq-a-server-room"),
-            false,
-            true,
-        ),
-        (
-            "srv-app-02",
-            "app",
-            Some("oslo-hq-a-server-room"),
-            true,
-            true,
-        ),
-        (
-            "srv-file-01",
-            "file",
-            Some("oslo-hq-a-server-room"),
-            false,
-            false,
-        ),
-        (
-            "srv-git-01",
-            "git",
-            Some("oslo-hq-a-server-room"),
-            false,
-            true,
-        ),
-        (
-            "srv-build-01",
-            "build",
-            Some("oslo-hq-a-server-room"),
-            true,
-            false,
-        ),
-        (
-            "srv-mon-01",
-            "monitoring",
-            Some("oslo-hq-a-server-room"),
-            true,
-            true,
-        ),
-        (
-            "srv-backup-01",
-            "backup",
-            Some("oslo-hq-a-server-room"),
-            false,
-            false,
-        ),
-        ("srv-web-01", "web", None, true, true),
-        ("srv-web-02", "web", None, true, false),
-        (
-            "srv-lon-app-01",
-            "app",
-            Some("london-main-server-room"),
-            true,
-            false,
-        ),
-        (
-            "srv-lon-file-01",
-            "file",
-            Some("london-main-server-room"),
-            false,
-            false,
-        ),
-        (
-            "srv-sto-file-01",
-            "file",
-            Some("stockholm-main-server-room"),
-            false,
-            false,
-        ),
-    ];
-    LIST.iter()
+/// A door's id in its access-control system: a Verkada door UUID, or a Genetec GUID in the
+/// upper case Security Center writes. Derived from the door only so that it is stable, and
+/// looking nothing like the directory's id.
+fn vendor_door_id(system: AccessControl, door: &str) -> String {
+    let id = crate::render::uuid(&format!("{}-door-{door}", system.system()));
+    match system {
+        AccessControl::Verkada => id,
+        AccessControl::Genetec => id.to_uppercase(),
+    }
+}
+
+fn servers(layout: &OrgLayout, sites: &[Site]) -> Vec<Server> {
+    layout
+        .servers
+        .iter()
         .enumerate()
-        .map(|(i, &(host, role, zone, rfc5424, tcp))| {
-            let (site, net) = match zone {
-                Some(z) if z.starts_with("oslo") => (Some("oslo-hq"), [10, 10]),
-                Some(z) if z.starts_with("london") => (Some("london"), [10, 11]),
-                Some(_) => (Some("stockholm"), [10, 12]),
-                None => (None, [10, 50]),
+        .map(|(i, &(ref host, role, site, rfc5424, tcp))| {
+            let site = site.and_then(|s| sites.get(s));
+            // The first server room of the site.
+            let zone = site.and_then(|s| {
+                s.buildings
+                    .iter()
+                    .flat_map(|b| &b.floors)
+                    .flat_map(|f| &f.zones)
+                    .find(|z| z.kind == ZoneKind::ServerRoom)
+                    .map(|z| z.id.clone())
+            });
+            let net = match site {
+                Some(s) => [
+                    10,
+                    10 + sites.iter().position(|x| x.id == s.id).unwrap_or(0) as u8,
+                ],
+                None => [10, 50],
             };
             Server {
-                hostname: host.into(),
+                hostname: host.clone(),
                 ip: IpAddr::V4(Ipv4Addr::new(net[0], net[1], 0, 11 + i as u8)),
                 role: role.into(),
-                site: site.map(Into::into),
-                zone: zone.map(Into::into),
+                site: site.map(|s| s.id.clone()),
+                zone,
                 syslog_format: if rfc5424 {
                     SyslogFormat::Rfc5424
                 } else {
@@ -894,17 +1083,26 @@ impl Org {
 
     /// Like [`Org::generate`], with hires and terminations placed before `as_of`.
     pub fn generate_as_of(seed: u64, people: usize, as_of: NaiveDate) -> Org {
+        Org::generate_with(seed, people, as_of, &OrgLayout::default())
+    }
+
+    /// A company of `people` employees laid out as `layout` says (see [`OrgLayout`]).
+    pub fn generate_with(seed: u64, people: usize, as_of: NaiveDate, layout: &OrgLayout) -> Org {
         let n = people.max(MIN_PEOPLE);
         let mut r = rng(seed, 0x0_0f6);
-        let sites: Vec<Site> = SITES.iter().map(build_site).collect();
-        let servers = servers();
+        let specs = &layout.sites;
+        let sites: Vec<Site> = specs
+            .iter()
+            .map(|s| build_site(s, layout.vendor_ids))
+            .collect();
+        let servers = servers(layout, &sites);
 
         // Who works where in what: CEO, then the department heads at HQ, then one IT and one
         // Facilities person per site so that every site has someone to open its doors, then
         // the rest drawn by weight.
         let dept_weights: Vec<(Department, u32)> =
             Department::ALL.iter().map(|&d| (d, d.weight())).collect();
-        let site_weights: Vec<(usize, u32)> = SITES
+        let site_weights: Vec<(usize, u32)> = specs
             .iter()
             .enumerate()
             .map(|(i, s)| (i, s.share))
@@ -914,7 +1112,7 @@ impl Org {
         for &d in Department::ALL {
             slots.push((d, 0, Some(d.head_title())));
         }
-        for site in 0..SITES.len() {
+        for site in 0..specs.len() {
             slots.push((Department::IT, site, None));
             slots.push((Department::Facilities, site, None));
             slots.push((Department::Security, site, None));
@@ -950,7 +1148,7 @@ impl Org {
             laptop_seq[site_idx] += 1;
             let seq = laptop_seq[site_idx];
             let laptop = format!("{}-lt-{:04}", site.code, seq);
-            let net = SITES[site_idx].net;
+            let net = specs[site_idx].net;
             let laptop_ip = IpAddr::V4(Ipv4Addr::new(
                 10,
                 net,
@@ -1022,7 +1220,7 @@ impl Org {
         }
 
         assign_managers(&mut out, &mut r);
-        assign_status(&mut out, &mut r, as_of);
+        assign_status(&mut out, &mut r, as_of, sites.len());
         for p in &mut out {
             let site = sites
                 .iter()
@@ -1045,6 +1243,7 @@ impl Org {
                 .collect();
         }
 
+        let vpn_site = sites[0].id.clone();
         Org {
             name: "Nordlys AS".into(),
             domain: "nordlys.example".into(),
@@ -1056,7 +1255,7 @@ impl Org {
             vpn: VpnConcentrator {
                 hostname: "vpn-gw-01".into(),
                 public_ip: IpAddr::V4(Ipv4Addr::new(198, 51, 100, 10)),
-                site: "oslo-hq".into(),
+                site: vpn_site,
                 pool: "10.99.0.0/16".into(),
             },
         }
@@ -1199,9 +1398,9 @@ fn assign_managers(people: &mut [Person], r: &mut fastrand::Rng) {
 
 /// About 2 % terminated (at least two) and 2 % on leave (at least one), never heads or leads so
 /// nobody's manager has left.
-fn assign_status(people: &mut [Person], r: &mut fastrand::Rng, as_of: NaiveDate) {
+fn assign_status(people: &mut [Person], r: &mut fastrand::Rng, as_of: NaiveDate, sites: usize) {
     let managers: HashSet<String> = people.iter().filter_map(|p| p.manager.clone()).collect();
-    let mut candidates: Vec<usize> = (Department::ALL.len() + 1 + 3 * SITES.len()..people.len())
+    let mut candidates: Vec<usize> = (Department::ALL.len() + 1 + 3 * sites..people.len())
         .filter(|&i| !managers.contains(&people[i].employee_number))
         .collect();
     r.shuffle(&mut candidates);
@@ -1294,9 +1493,12 @@ impl Org {
                         }
                         places.push(zone);
                         for d in &z.doors {
-                            places.push(
-                                json!({"id": d.id, "kind": "door", "name": d.name, "parent": z.id}),
-                            );
+                            let mut door =
+                                json!({"id": d.id, "kind": "door", "name": d.name, "parent": z.id});
+                            if let Some(id) = &d.vendor_id {
+                                door["external_ids"] = json!({ site.access_control.system(): id });
+                            }
+                            places.push(door);
                             for r in &d.readers {
                                 places.push(json!({
                                     "id": r.id, "kind": "reader",
@@ -1304,8 +1506,14 @@ impl Org {
                                 }));
                             }
                             if let Some(c) = &d.camera {
-                                places.push(json!({"id": c.id, "kind": "camera", "name": c.name, "parent": d.id}));
-                                devices.push(json!({"id": c.id, "hostname": c.id, "kind": "camera", "place": z.id}));
+                                let mut place = json!({"id": c.id, "kind": "camera", "name": c.name, "parent": d.id});
+                                let mut device = json!({"id": c.id, "hostname": c.id, "kind": "camera", "place": z.id});
+                                if let Some(name) = &c.frigate_name {
+                                    place["external_ids"] = json!({ "frigate": name });
+                                    device["external_ids"] = json!({ "frigate": name });
+                                }
+                                places.push(place);
+                                devices.push(device);
                             }
                         }
                     }

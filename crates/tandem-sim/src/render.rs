@@ -23,7 +23,7 @@
 //! the event itself, so one event always renders the same way, whichever window asks for it.
 
 use crate::build::{Index, Item};
-use crate::org::{Org, Person};
+use crate::org::{AccessControl, IdentityProvider, Org, Person};
 use crate::record::{Channel, Record, SyslogTransport, Wire, event_record};
 use crate::util::{fnv, mix, rng};
 use chrono::{Duration, SecondsFormat};
@@ -35,10 +35,6 @@ use tandem_model::{Activity, Event, Outcome, Timestamp};
 pub const FRIGATE_PREFIX: &str = "frigate";
 /// Topic prefix of the simulated Zigbee2MQTT (its default `base_topic`).
 pub const ZIGBEE_PREFIX: &str = "zigbee2mqtt";
-
-/// The site whose readers are Verkada and whose people sign in with Entra ID: part of the
-/// company was bought in and kept its own systems, as happens.
-const LONDON: usize = 1;
 
 /// An IoT sensor in a server room.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,8 +163,8 @@ pub(crate) fn egress_ip(site_index: usize) -> IpAddr {
 }
 
 /// The IdP's address as the office network sees it: Okta's or Microsoft's login service.
-pub(crate) fn idp_ip(site_index: usize) -> IpAddr {
-    if site_index == LONDON {
+pub(crate) fn idp_ip(org: &Org, site_index: usize) -> IpAddr {
+    if org.sites[site_index].idp == IdentityProvider::Entra {
         IpAddr::V4(Ipv4Addr::new(20, 190, 159, 2))
     } else {
         IpAddr::V4(Ipv4Addr::new(52, 6, 110, 37))
@@ -236,9 +232,11 @@ impl Renderer<'_> {
         let site = &self.org.sites[d.site];
         let holder = e.actor.badge.as_ref().and_then(|_| self.person(e));
         let inbound = e.physical.as_ref().and_then(|p| p.direction.as_deref()) != Some("out");
-        if d.site == LONDON {
+        if site.access_control == AccessControl::Verkada {
             return self.verkada(e, d, site, holder.map(|h| h.1), inbound, r);
         }
+        let door = self.org.door(&d.id);
+        let vendor_id = door.and_then(|d| d.door.vendor_id.as_deref());
         let (sig, name, sev) = match e.activity {
             Activity::Granted => ("AccessGranted", "Access granted", 2),
             Activity::Denied => ("AccessDenied", "Access denied: Insufficient privileges", 5),
@@ -246,12 +244,22 @@ impl Renderer<'_> {
             Activity::HeldOpen => ("DoorOpenTooLong", "Door held open", 5),
             _ => return vec![event_record(e)],
         };
-        let mut ext = format!(
-            "rt={} cs1Label=Door cs1={} cs2Label=Site cs2={}",
-            e.time.timestamp_millis(),
-            cef_value(&d.id),
-            cef_value(&site.id)
-        );
+        let mut ext = match (vendor_id, door) {
+            // Security Center names the door by its GUID and its display name, which
+            // several doors share ("Main entrance" in every building).
+            (Some(guid), Some(door)) => format!(
+                "rt={} cs1Label=Door GUID cs1={} cs2Label=Door cs2={}",
+                e.time.timestamp_millis(),
+                cef_value(guid),
+                cef_value(&door.door.name)
+            ),
+            _ => format!(
+                "rt={} cs1Label=Door cs1={} cs2Label=Site cs2={}",
+                e.time.timestamp_millis(),
+                cef_value(&d.id),
+                cef_value(&site.id)
+            ),
+        };
         if let (Some(badge), Some((_, p))) = (&e.actor.badge, holder) {
             ext.push_str(&format!(
                 " cs3Label=Cardholder cs3={} cs4Label=Credential cs4={}",
@@ -259,7 +267,7 @@ impl Renderer<'_> {
                 cef_value(badge)
             ));
         }
-        if let Some(reader) = &place.reader {
+        if let (Some(reader), None) = (&place.reader, vendor_id) {
             ext.push_str(&format!(" cs5Label=Reader cs5={}", cef_value(reader)));
         }
         if e.activity == Activity::Denied {
@@ -298,18 +306,23 @@ impl Renderer<'_> {
             _ => return vec![event_record(e)],
         };
         let created = e.time.timestamp();
+        let vendor_id = self.org.door(&d.id).and_then(|d| d.door.vendor_id.clone());
         let mut data = json!({
             "notification_type": kind,
             "device_id": uuid(&format!("acu-{}", d.id)),
             "created": created,
             "event_id": uuid_rng(r),
             "device_type": "access_control",
-            "door_id": uuid(&format!("door-{}", d.id)),
-            "door_info": {
+            "door_id": vendor_id.clone().unwrap_or_else(|| uuid(&format!("door-{}", d.id))),
+        });
+        // Deliveries that name the door by Verkada's id alone carry no `door_info`, as many
+        // real ones do not.
+        if vendor_id.is_none() {
+            data["door_info"] = json!({
                 "name": d.id,
                 "site": { "site_id": uuid(&format!("site-{}", site.id)), "name": site.id },
-            },
-        });
+            });
+        }
         if matches!(e.activity, Activity::Granted | Activity::Denied) {
             data["direction"] = json!(if inbound { "Inbound" } else { "Outbound" });
         }
@@ -352,7 +365,22 @@ impl Renderer<'_> {
         let Some(camera) = place.camera.clone() else {
             return vec![event_record(e)];
         };
-        let zones: Vec<String> = det.zones.clone();
+        let mut zones: Vec<String> = det.zones.clone();
+        // A camera with a Frigate name of its own also has Frigate's zones: regions drawn on
+        // its picture, named per camera, never the directory's zone.
+        let frigate_name = self
+            .org
+            .doors()
+            .filter_map(|d| d.door.camera.as_ref())
+            .find(|c| c.id == camera)
+            .and_then(|c| c.frigate_name.clone());
+        let camera = match frigate_name {
+            Some(name) => {
+                zones = vec!["door".into()];
+                name
+            }
+            None => camera,
+        };
         let score = f64::from((det.score * 100.0).round()) / 100.0;
         let mqtt = |t: Timestamp, topic: &str, payload: Value| Record {
             time: t,
@@ -637,7 +665,7 @@ impl Renderer<'_> {
         let ip = src.ip.map(|i| i.to_string()).unwrap_or_default();
         let app = e.attrs.get("app").and_then(Value::as_str);
         let ok = e.outcome != Outcome::Failure;
-        if self.ix.person_site[pi] == LONDON {
+        if self.org.sites[self.ix.person_site[pi]].idp == IdentityProvider::Entra {
             let app_name = app.unwrap_or("Microsoft 365");
             let v = json!({
                 "id": uuid_rng(r),
@@ -855,7 +883,7 @@ fn frigate_id(t: Timestamp, r: &mut fastrand::Rng) -> String {
 }
 
 /// A stable UUID-shaped id for a name (Verkada and Entra ids of doors, users, apps).
-fn uuid(name: &str) -> String {
+pub(crate) fn uuid(name: &str) -> String {
     let mut r = fastrand::Rng::with_seed(fnv(name));
     uuid_rng(&mut r)
 }

@@ -295,8 +295,9 @@ impl Simulator {
                 let lobby = e
                     .place
                     .as_ref()
-                    .and_then(|p| p.zone.as_deref())
-                    .is_some_and(|z| z.ends_with("-lobby"));
+                    .and_then(|p| p.door.as_deref())
+                    .and_then(|d| self.ix.door_by_id.get(d))
+                    .is_some_and(|&d| self.ix.doors[d].zone_kind == ZoneKind::Lobby);
                 if let (true, Some(b)) = (lobby, e.actor.badge) {
                     entering.insert(b);
                 }

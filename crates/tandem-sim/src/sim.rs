@@ -234,7 +234,7 @@ fn sign_ins(g: &mut Gen<'_>, seed: u64) {
             g.flow(
                 t1 - Duration::milliseconds(400),
                 (p.laptop_ip, port),
-                (idp_ip(site), 443),
+                (idp_ip(org, site), 443),
                 "tcp",
                 Some("ssl"),
                 dur,

@@ -1,7 +1,9 @@
 //! Physical events named only by the vendors' ids land on their doors: a places file with
 //! external ids loaded through the API, a signed Verkada delivery without `door_info` and a
 //! CEF line naming the door by its GUID over syslog TCP, all through a running server; and
-//! what does not resolve shows in the gap report with the identifier to map.
+//! what does not resolve shows in the gap report with the identifier to map. The vendors'
+//! documentation examples (Verkada without `door_info`, Frigate with its own camera and zone
+//! names, over MQTT) land on the doors the places file maps.
 
 mod support;
 
@@ -253,6 +255,89 @@ fn vendor_ids_put_physical_events_on_their_doors_and_unknown_ids_show_as_gaps() 
     assert!(
         out.contains("verkada door id ffff0000-dead-door-0000-000000000001"),
         "{out}"
+    );
+    server.terminate();
+}
+
+/// The vendors' own documentation examples, through the real transports: a Verkada delivery
+/// without `door_info` (signed webhook) and Frigate's MQTT examples, whose camera and zones
+/// ("driveway", "yard") are Frigate's names, not the directory's (through Mosquitto). Each
+/// lands on the door the places file maps its ids to, in the directory's zone.
+#[test]
+fn vendor_documentation_examples_land_on_their_doors() {
+    const FIXTURES: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tandem-ingest/tests/fixtures"
+    );
+    let broker = tandem_testkit::Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tandem.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[sources]]\nname = \"doors\"\nformat = \"verkada\"\nwebhook_secret = \"{SECRET}\"\n\n\
+             [[mqtt]]\nsource = \"cameras\"\nformat = \"frigate\"\nprefix = \"frigate\"\n\
+             broker = {{ host = \"127.0.0.1\", port = {}, client_id = \"tandem-phys\" }}\n",
+            broker.port
+        ),
+    )
+    .unwrap();
+    let server = TestServer::start(
+        &dir.path().join("data"),
+        None,
+        &[
+            ("TANDEM_CONFIG", config.to_str().unwrap()),
+            // The examples are dated when the vendors wrote them.
+            ("TANDEM_RETENTION__MAX_AGE_DAYS", "36500"),
+        ],
+    );
+    let places = "
+places:
+  - { id: hq, kind: site, name: HQ, lat: 59.91, lon: 10.75 }
+  - { id: hq-lobby, kind: zone, name: Lobby, parent: hq }
+  - { id: hq-yard, kind: zone, name: Yard, parent: hq }
+  - { id: hq-front-door, kind: door, name: Front door, parent: hq-lobby,
+      external_ids: { verkada: 8c0e1a55-3f2d-4d6e-b1a0-5b9f2c7d1e42 } }
+  - { id: hq-front-cam, kind: camera, name: Front door camera, parent: hq-front-door,
+      external_ids: { frigate: front_door } }
+";
+    let (status, plan) = server.post("/api/v1/directory/records?file=places.yaml", places);
+    assert_eq!(status, 200, "{plan}");
+
+    let body = std::fs::read_to_string(format!(
+        "{FIXTURES}/verkada/door_granted_without_door_info.json"
+    ))
+    .unwrap();
+    deliver(&server, &body);
+    let e = eventually(&server, "source:doors AND class:physical_access");
+    assert_eq!(e["place"]["door"], "hq-front-door", "{e}");
+    assert_eq!(e["place"]["zone"], "hq-lobby", "{e}");
+    assert_eq!(e["place"]["site"], "hq", "{e}");
+
+    let frigate: Vec<(String, Vec<u8>)> =
+        std::fs::read_to_string(format!("{FIXTURES}/frigate/messages.txt"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .filter(|(t, _)| *t == "frigate/events")
+            .map(|(t, p)| (t.to_owned(), p.as_bytes().to_vec()))
+            .collect();
+    // Give the subscription a moment to be in place on a fresh broker session.
+    std::thread::sleep(Duration::from_millis(500));
+    tandem_testkit::mqtt_publish(broker.port, &frigate);
+    let e = eventually(
+        &server,
+        "source:cameras AND class:video_detection AND activity:detect",
+    );
+    assert_eq!(e["place"]["camera"], "hq-front-cam", "{e}");
+    assert_eq!(e["place"]["door"], "hq-front-door", "{e}");
+    // Frigate's zone stays Frigate's; the place's zone is the directory's, not "driveway".
+    assert_eq!(e["place"]["zone"], "hq-lobby", "{e}");
+    assert_eq!(e["place"]["camera_zone"], "driveway", "{e}");
+    assert_eq!(server.total("zone:driveway OR zone:yard"), 0);
+    assert_eq!(
+        server.total("source:cameras AND door:\"hq-front-door\""),
+        server.total("source:cameras AND class:video_detection"),
     );
     server.terminate();
 }

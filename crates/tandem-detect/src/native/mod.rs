@@ -116,6 +116,7 @@ pub fn detections(config: &NativeConfig) -> Vec<Box<dyn Detection>> {
     if c.remote_login_while_on_site.enabled {
         out.push(Box::new(remote_login::RemoteLoginWhileOnSite::new(
             c.remote_login_while_on_site.clone(),
+            c.impossible_travel_badge.clone(),
         )));
     }
     if c.impossible_travel_badge.enabled {

@@ -18,8 +18,8 @@
 //! `tandem.impossible_travel_badge` judges.
 
 use super::{
-    Draft, Located, Rule, cap_map, distance_km, is_login, later, load, minutes, network_site,
-    person, person_name, reference, save, utc_label,
+    Draft, ImpossibleTravelConfig, Located, Rule, cap_map, distance_km, is_login, later, load,
+    minutes, network_site, person, person_name, reference, save, utc_label,
 };
 use crate::Detection;
 use serde::{Deserialize, Serialize};
@@ -89,6 +89,11 @@ struct Remote {
     lon: f64,
     place: String,
     kind: String,
+    /// A sign-in that opens no session anyone will end (an IdP sign-in: no session id, no
+    /// disconnect ever comes). It places the person there at that moment only, so a later
+    /// badge-in conflicts with it only while the journey was impossible.
+    #[serde(default)]
+    moment: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -103,6 +108,8 @@ struct State {
 
 pub(crate) struct RemoteLoginWhileOnSite {
     cfg: RemoteLoginConfig,
+    /// The travel model of `tandem.impossible_travel_badge`, for sign-ins that are moments.
+    travel: ImpossibleTravelConfig,
     s: State,
 }
 
@@ -110,11 +117,26 @@ pub(crate) struct RemoteLoginWhileOnSite {
 const MAX_SESSIONS: usize = 8;
 
 impl RemoteLoginWhileOnSite {
-    pub fn new(cfg: RemoteLoginConfig) -> Self {
+    pub fn new(cfg: RemoteLoginConfig, travel: ImpossibleTravelConfig) -> Self {
         RemoteLoginWhileOnSite {
             cfg,
+            travel,
             s: State::default(),
         }
+    }
+
+    /// How long after it `r` still counts as where the person is, `km` from the site of a
+    /// badge-in: a session until it ends (or `window_hours`); a sign-in that is a moment only
+    /// for as long as the fastest real journey over that distance takes. Someone who signed
+    /// in from home at night and badged in at the office the next morning went to work.
+    fn open_for(&self, r: &Remote, km: f64) -> chrono::Duration {
+        let window = self.window();
+        if !r.moment {
+            return window;
+        }
+        let (minutes, _) = self.travel.fastest_minutes(km);
+        let travel = super::secs((minutes * 60.0).clamp(0.0, window.num_seconds() as f64) as u64);
+        travel.min(window)
     }
 
     fn window(&self) -> chrono::Duration {
@@ -192,6 +214,7 @@ impl RemoteLoginWhileOnSite {
             .filter(|r| r.time <= e.time && e.time - r.time <= window)
             .map(|r| (r, distance_km((lat, lon), (r.lat, r.lon))))
             .filter(|(_, km)| *km > self.cfg.distance_km)
+            .filter(|(r, km)| e.time - r.time <= self.open_for(r, *km))
             .map(|(r, km)| (r.clone(), km))
             .collect();
         for (r, km) in far {
@@ -199,18 +222,31 @@ impl RemoteLoginWhileOnSite {
             if self.recently_fired(&key, e.time) {
                 continue;
             }
-            let summary = format!(
-                "Badge of {} granted at {label} at {} while their {} from {} ({}started {} min earlier) \
-                 was still open, {km:.0} km away",
-                person_name(p),
-                utc_label(e.time),
-                r.kind,
-                r.place,
+            let ip =
                 r.ip.as_deref()
                     .map(|ip| format!("{ip}, "))
-                    .unwrap_or_default(),
-                minutes(r.time, e.time),
-            );
+                    .unwrap_or_default();
+            let summary = if r.moment {
+                format!(
+                    "Badge of {} granted at {label} at {}, {} min after their {} from {} ({ip}{km:.0} km \
+                     away): no real means covers that distance in that time",
+                    person_name(p),
+                    utc_label(e.time),
+                    minutes(r.time, e.time),
+                    r.kind,
+                    r.place,
+                )
+            } else {
+                format!(
+                    "Badge of {} granted at {label} at {} while their {} from {} ({ip}started {} min earlier) \
+                     was still open, {km:.0} km away",
+                    person_name(p),
+                    utc_label(e.time),
+                    r.kind,
+                    r.place,
+                    minutes(r.time, e.time),
+                )
+            };
             let mut d = Draft::new(&RULE, summary, &key)
                 .evidence(r.time, r.id)
                 .event(e)
@@ -251,12 +287,14 @@ impl RemoteLoginWhileOnSite {
         } else {
             "remote logon"
         };
+        let session = Self::session_id(e);
         let r = Remote {
             time: e.time,
             id: e.id,
             ip: ip.clone(),
             user: e.actor.user.clone(),
-            session: Self::session_id(e),
+            moment: e.class != Class::TunnelActivity && session.is_none(),
+            session,
             lat,
             lon,
             place: place.clone(),
