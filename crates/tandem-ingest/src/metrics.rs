@@ -36,9 +36,10 @@ pub struct PathLabel {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HolderLabel {
-    /// `store_engine` (the database engine's caches, schemas and statements), `heap_in_use`
-    /// and `heap_free` (the C allocator's arenas: live allocations, and freed memory the
-    /// process still holds).
+    /// `store_engine` (the database engine's caches, schemas and statements by its own
+    /// count), `rust_heap` (what the Rust allocator holds), `c_heap_in_use` and `c_heap_free`
+    /// (the C library's malloc, which the database engine uses: live allocations, and freed
+    /// memory its arenas still hold).
     pub holder: String,
 }
 
@@ -134,7 +135,7 @@ impl IngestMetrics {
         );
         registry.register(
             "memory_bytes",
-            "Memory held now, by holder (store_engine, heap_in_use, heap_free)",
+            "Memory held now, by holder (store_engine, rust_heap, c_heap_in_use, c_heap_free)",
             memory.clone(),
         );
         IngestMetrics {

@@ -466,7 +466,7 @@ fn soak(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result<()
         bodies.len() * args.batch
     );
     println!(
-        "{:>6} {:>12} {:>10} {:>10} {:>10} {:>8} {:>10} {:>10} {:>10}",
+        "{:>6} {:>12} {:>10} {:>10} {:>10} {:>8} {:>10} {:>10} {:>10} {:>10}",
         "minute",
         "events",
         "events/s",
@@ -474,8 +474,9 @@ fn soak(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result<()
         "RSS MiB",
         "busy",
         "store MiB",
-        "heap MiB",
-        "free MiB"
+        "Rust MiB",
+        "C MiB",
+        "C free MiB"
     );
     let interval = Duration::from_secs_f64(args.batch as f64 / args.rate as f64);
     let agent = agent();
@@ -518,12 +519,13 @@ fn soak(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result<()
         let held = memory_held(&agent, url, token).unwrap_or_default();
         let mib = |holder: &str| held.get(holder).map_or(f64::NAN, |b| b / 1048576.0);
         println!(
-            "{minute:>6} {sent:>12} {:>10.0} {:>10.1} {now:>10.0} {busy:>8} {:>10.0} {:>10.0} {:>10.0}",
+            "{minute:>6} {sent:>12} {:>10.0} {:>10.1} {now:>10.0} {busy:>8} {:>10.0} {:>10.0} {:>10.0} {:>10.0}",
             (sent - sent_before) as f64 / 60.0,
             percentile(&latencies, 0.99),
             mib("store_engine"),
-            mib("heap_in_use"),
-            mib("heap_free"),
+            mib("rust_heap"),
+            mib("c_heap_in_use"),
+            mib("c_heap_free"),
         );
     }
     let elapsed = started.elapsed().as_secs_f64();
