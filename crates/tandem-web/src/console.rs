@@ -13,7 +13,7 @@ use chrono::{Duration, Utc};
 use minijinja::{Environment, context};
 use serde::Deserialize;
 use std::sync::OnceLock;
-use tandem_ingest::pipeline::hash_key;
+use tandem_store::hash_key;
 use tandem_model::Event;
 use tandem_store::SearchResult;
 

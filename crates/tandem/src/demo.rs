@@ -25,8 +25,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tandem_ingest::integrations::verkada;
-use tandem_ingest::mqtt::BrokerSettings;
-use tandem_ingest::pipeline::hash_key;
+use tandem_pipeline::mqtt::BrokerSettings;
+use tandem_store::hash_key;
 use tandem_sim::{
     Emitter, FRIGATE_PREFIX, MqttTarget, Org, ScenarioKind, Simulator, SourceSpec, Via, Wire,
 };

@@ -265,7 +265,7 @@ fn seed_accounts(data_dir: &Path, roles: &[String], with_password: &[&str]) -> V
             let token = tandem_web::generate_secret("tat_");
             store
                 .create_token(&ApiToken {
-                    sha256: tandem_ingest::pipeline::hash_key(&token),
+                    sha256: tandem_store::hash_key(&token),
                     name: format!("token-{user}"),
                     role: role.clone(),
                 })
@@ -358,7 +358,7 @@ pub fn sign_in(url: &str, user: &str, password: &str) -> Result<String, u16> {
 
 /// The CSRF token the console puts in the forms of a session.
 pub fn csrf_for(session: &str) -> String {
-    tandem_ingest::pipeline::hash_key(&format!("csrf:{session}"))
+    tandem_store::hash_key(&format!("csrf:{session}"))
 }
 
 /// Adds a console account to the store in `data_dir` while no server runs on it (there is no
