@@ -12,11 +12,11 @@
 //! resumes where it was, and subscriptions are renewed whenever the broker says it kept no
 //! session (a broker restart without persistence).
 
-use tandem_ingest::decode::{DecodeContext, DecodeError};
 use crate::pipeline::{Pipeline, Source};
 use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, Publish, QoS};
 use std::sync::Arc;
 use std::time::Duration;
+use tandem_ingest::decode::{DecodeContext, DecodeError};
 use tandem_model::Event;
 use tokio::sync::watch;
 

@@ -7,10 +7,12 @@
 //! keeps the promise that acknowledged means stored. Every committed batch is then offered
 //! to live listeners ([`Pipeline::subscribe`]), after the commit, so what the live monitor
 //! shows is always already stored.
+//!
+//! Events no sender sent, which Tandem raises itself (SCIM's account changes, a detection
+//! tick's findings), enter through [`Pipeline::commit_internal`] with their [`Origin`]: the
+//! same stages after decoding, the same commit and the same live feed. Nothing else writes
+//! events to the store.
 
-use tandem_ingest::decode::{self, DecodeContext, DecodeError, Format, MessageDecoder, split_lines};
-use tandem_ingest::integrations::mapping::Mapping;
-use tandem_ingest::integrations::verkada::ReplayGuard;
 use crate::metrics::{IngestMetrics, PathLabel, SourceLabel};
 use chrono::{Duration, Utc};
 use serde::Serialize;
@@ -19,6 +21,11 @@ use std::sync::{Arc, RwLock};
 use std::time::Instant;
 use tandem_detect::Detector;
 use tandem_identity::Identity;
+use tandem_ingest::decode::{
+    self, DecodeContext, DecodeError, Format, MessageDecoder, split_lines,
+};
+use tandem_ingest::integrations::mapping::Mapping;
+use tandem_ingest::integrations::verkada::ReplayGuard;
 use tandem_model::{DeadLetter, Event, Timestamp};
 use tandem_store::{EventStore, SourceRecord, StoreError, WriteBatch, hash_key};
 use tokio::sync::broadcast;
@@ -504,26 +511,9 @@ impl Pipeline {
     /// findings) the way [`Pipeline::commit`] stores decoded ones, minus decoding: through the
     /// stages their [`Origin`] calls for, then durably, then to the live listeners. Returns
     /// once the batch is durable, so a caller that answers afterwards keeps the promise that
-    /// acknowledged means stored. Detection runs on the caller's thread; use
-    /// [`Pipeline::commit_internal_blocking`] from a blocking thread.
-    pub async fn commit_internal(
-        &self,
-        mut events: Vec<Event>,
-        origin: Origin,
-    ) -> Result<(), IngestError> {
-        self.enrich_internal(&mut events, origin);
-        if events.is_empty() {
-            return Ok(());
-        }
-        let copy = self.live_sender().map(|tx| (tx, events.as_slice().into()));
-        self.store.submit(WriteBatch::events(events))?.await?;
-        self.announce(copy);
-        Ok(())
-    }
-
-    /// [`Pipeline::commit_internal`] for threads outside an async runtime (the detection
-    /// tick's blocking task).
-    pub fn commit_internal_blocking(
+    /// acknowledged means stored. It runs detection and waits for the commit, so call it from
+    /// a blocking thread (`spawn_blocking`), never on the async runtime.
+    pub fn commit_internal(
         &self,
         mut events: Vec<Event>,
         origin: Origin,

@@ -15,12 +15,12 @@
 //! the sender closing, by shutdown) or over the size limit is kept as a dead letter with the
 //! reason, never dropped silently.
 
-use tandem_ingest::decode::{FramingError, SyslogFramer};
 use crate::pipeline::{Pipeline, Source};
 use bytes::BytesMut;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tandem_ingest::decode::{FramingError, SyslogFramer};
 use tandem_model::DeadLetter;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};

@@ -52,7 +52,7 @@ fn a_directory_change_is_detected_stored_and_announced() {
     let mut live = pipeline.subscribe();
 
     pipeline
-        .commit_internal_blocking(vec![deactivation()], Origin::Directory)
+        .commit_internal(vec![deactivation()], Origin::Directory)
         .unwrap();
 
     let batch = live.try_recv().expect("the batch is announced once stored");
@@ -74,7 +74,7 @@ fn findings_are_stored_and_announced_but_never_detected_again() {
 
     // An event the rule would match: as a tick's output it is stored as it is.
     pipeline
-        .commit_internal_blocking(vec![deactivation()], Origin::Findings)
+        .commit_internal(vec![deactivation()], Origin::Findings)
         .unwrap();
 
     let batch = live.try_recv().expect("the batch is announced once stored");

@@ -11,8 +11,8 @@ use std::time::Duration;
 use tandem_detect::Detector;
 use tandem_detect::sigma::SigmaRules;
 use tandem_identity::Identity;
-use tandem_pipeline::pipeline::{Origin, Pipeline};
 use tandem_model::Finding;
+use tandem_pipeline::pipeline::{Origin, Pipeline};
 use tandem_store::{EventStore, StateStore};
 use tokio::sync::watch;
 
@@ -157,7 +157,7 @@ fn store_findings(pipeline: &Pipeline, dir: &tandem_identity::Directory, finding
         return;
     }
     let events: Vec<_> = findings.iter().map(|f| dir.finding_event(f)).collect();
-    if let Err(e) = pipeline.commit_internal_blocking(events, Origin::Findings) {
+    if let Err(e) = pipeline.commit_internal(events, Origin::Findings) {
         tracing::error!(error = %e, "findings not stored");
     }
 }

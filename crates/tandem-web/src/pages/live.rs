@@ -23,8 +23,8 @@ use std::convert::Infallible;
 use std::str::FromStr;
 use tandem_identity::Directory;
 use tandem_identity::model::PlaceKind;
-use tandem_pipeline::pipeline::LiveBatch;
 use tandem_model::{Activity, Class, Event, Finding};
+use tandem_pipeline::pipeline::LiveBatch;
 use tandem_store::SearchResult;
 use tokio::sync::broadcast::error::RecvError;
 

@@ -264,11 +264,9 @@ async fn record(
     }
     // Through the pipeline like every event, so detections and the live monitor see it too.
     let pipeline = state.pipeline.clone();
-    tokio::task::spawn_blocking(move || {
-        pipeline.commit_internal_blocking(vec![e], Origin::Directory)
-    })
-    .await?
-    .map_err(ApiError::from)?;
+    tokio::task::spawn_blocking(move || pipeline.commit_internal(vec![e], Origin::Directory))
+        .await?
+        .map_err(ApiError::from)?;
     Ok(())
 }
 
