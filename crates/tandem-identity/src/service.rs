@@ -243,8 +243,10 @@ impl Identity {
         Ok(next)
     }
 
-    /// Resolves a batch of events from `source` against one snapshot.
-    pub fn resolve_batch(&self, source: &str, events: &mut [Event]) {
+    /// Resolves a batch of events from `source` against one snapshot, and returns that
+    /// snapshot: whatever runs next on the batch (detection, placing findings) must read the
+    /// directory its events were resolved with, not a newer one a change published meanwhile.
+    pub fn resolve_batch(&self, source: &str, events: &mut [Event]) -> Arc<Directory> {
         let dir = self.snapshot();
         let outcomes: Vec<(bool, Unresolved)> = events
             .iter_mut()
@@ -258,6 +260,7 @@ impl Identity {
         for (physical, u) in &outcomes {
             g.add(*physical, u);
         }
+        dir
     }
 
     /// Unresolved identifiers per source since start.

@@ -234,6 +234,42 @@ fn gaps_are_counted_per_source() {
     assert_eq!((gaps.events, gaps.person), (2, 1));
 }
 
+/// A directory change published right after a batch is resolved must not reach the stages
+/// that follow with that batch: `resolve_batch` hands back the snapshot it resolved against,
+/// which is what detection then reads.
+#[test]
+fn a_batch_is_resolved_and_handed_on_with_one_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, id) = loaded(dir.path());
+    let mut events = vec![badge_event("2026-03-10T12:30:00Z", "10442")];
+    let used = id.resolve_batch("badges", &mut events);
+    let person = events[0].actor.person.clone().unwrap();
+    assert_eq!(person.id, "E1001");
+
+    let moved = HR.replace("Finance,E1000,Controller", "Sales,E1000,Controller");
+    let now = t("2026-03-10T12:00:00Z");
+    let plan = hr::plan(
+        &id.snapshot(),
+        moved.as_bytes(),
+        &hr::HrColumns::default(),
+        "hr",
+        now,
+    )
+    .unwrap();
+    id.commit(plan.changes).unwrap();
+
+    assert_eq!(
+        id.snapshot().person("E1001").unwrap().department.as_deref(),
+        Some("Sales")
+    );
+    // The snapshot the batch was resolved with is the one before the change.
+    assert_eq!(
+        used.person("E1001").unwrap().department.as_deref(),
+        Some("Finance")
+    );
+    assert_eq!(person.department.as_deref(), Some("Finance"));
+}
+
 #[test]
 fn the_directory_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();

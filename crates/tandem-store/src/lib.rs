@@ -26,6 +26,7 @@
 mod api;
 mod audit;
 mod error;
+mod secret;
 mod sqlite;
 
 pub use api::{
@@ -39,6 +40,7 @@ pub use audit::{
     verify_checkpoints,
 };
 pub use error::StoreError;
+pub use secret::hash_key;
 
 pub use sqlite::{AuditSealed, SqliteStore};
 

@@ -12,7 +12,8 @@ use chrono::Utc;
 use serde::Deserialize;
 use std::io::Read;
 use tandem_ingest::decode::Format;
-use tandem_ingest::pipeline::{IngestReport, Source, hash_key};
+use tandem_pipeline::pipeline::{IngestReport, Source};
+use tandem_store::hash_key;
 use tandem_store::{DeadLetterQuery, SearchRequest};
 
 pub async fn healthz(State(state): State<AppState>) -> Response {

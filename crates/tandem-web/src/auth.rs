@@ -7,7 +7,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash}
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
-use tandem_ingest::pipeline::hash_key;
+use tandem_store::hash_key;
 
 /// Name of the console session cookie.
 pub const SESSION_COOKIE: &str = "tandem_session";

@@ -13,9 +13,9 @@ use chrono::{Duration, Utc};
 use minijinja::{Environment, context};
 use serde::Deserialize;
 use std::sync::OnceLock;
-use tandem_ingest::pipeline::hash_key;
 use tandem_model::Event;
 use tandem_store::SearchResult;
+use tandem_store::hash_key;
 
 const SESSION_HOURS: i64 = 12;
 

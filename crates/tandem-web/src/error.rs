@@ -1,7 +1,7 @@
 use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tandem_ingest::pipeline::IngestError;
+use tandem_pipeline::pipeline::IngestError;
 use tandem_store::StoreError;
 
 /// An error as an API client sees it: a status and a JSON body `{"error": "..."}`.

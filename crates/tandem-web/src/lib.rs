@@ -41,7 +41,7 @@ use axum::Router;
 use axum::http::Method;
 use axum::routing::{get, post};
 use std::sync::Arc;
-use tandem_ingest::pipeline::Pipeline;
+use tandem_pipeline::pipeline::Pipeline;
 use tandem_store::{AccountStore, AuditStore, EventStore};
 
 /// Rule management, implemented where the rule directories and the store meet (the binary).

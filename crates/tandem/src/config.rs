@@ -165,8 +165,8 @@ impl Default for SyslogConfig {
 
 impl SyslogConfig {
     /// The TCP listener's bounds.
-    pub fn tcp_limits(&self) -> tandem_ingest::syslog::TcpLimits {
-        tandem_ingest::syslog::TcpLimits {
+    pub fn tcp_limits(&self) -> tandem_pipeline::syslog::TcpLimits {
+        tandem_pipeline::syslog::TcpLimits {
             max_connections: self.max_tcp_connections.max(1),
             idle_timeout: std::time::Duration::from_secs(self.tcp_idle_timeout_secs.max(1)),
             max_message_bytes: self.max_message_kib.max(1) * 1024,
@@ -364,7 +364,7 @@ pub struct MqttConfig {
     /// `frigate` or `iot`.
     pub format: String,
     #[serde(default)]
-    pub broker: tandem_ingest::mqtt::BrokerSettings,
+    pub broker: tandem_pipeline::mqtt::BrokerSettings,
     /// Frigate's topic prefix.
     #[serde(default = "frigate_prefix")]
     pub prefix: String,

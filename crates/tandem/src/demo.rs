@@ -25,12 +25,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tandem_ingest::integrations::verkada;
-use tandem_ingest::mqtt::BrokerSettings;
-use tandem_ingest::pipeline::hash_key;
+use tandem_pipeline::mqtt::BrokerSettings;
 use tandem_sim::{
     Emitter, FRIGATE_PREFIX, MqttTarget, Org, ScenarioKind, Simulator, SourceSpec, Via, Wire,
 };
 use tandem_store::EventStore;
+use tandem_store::hash_key;
 
 /// Marks a directory as the demo's own, so it may be wiped at the next start.
 const MARKER: &str = ".tandem-demo";

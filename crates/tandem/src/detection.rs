@@ -11,9 +11,9 @@ use std::time::Duration;
 use tandem_detect::Detector;
 use tandem_detect::sigma::SigmaRules;
 use tandem_identity::Identity;
-use tandem_ingest::pipeline::Pipeline;
 use tandem_model::Finding;
-use tandem_store::{EventStore, StateStore, WriteBatch};
+use tandem_pipeline::pipeline::{Origin, Pipeline};
+use tandem_store::{EventStore, StateStore};
 use tokio::sync::watch;
 
 /// `[detect]` in the configuration.
@@ -150,24 +150,15 @@ pub fn save(detector: &Detector, store: &dyn StateStore) -> anyhow::Result<()> {
         .context("saving detection state")
 }
 
-/// Stores findings raised outside an ingest batch (by a tick), then shows them on the live
-/// monitor (`live`, the pipeline's feed), which only ever shows what is stored.
-fn store_findings<S: EventStore + ?Sized>(
-    store: &S,
-    live: &Pipeline,
-    dir: &tandem_identity::Directory,
-    findings: &[Finding],
-) {
+/// Stores findings raised outside an ingest batch (by a tick) through the pipeline, which
+/// stores them and then shows them on the live monitor, which only ever shows what is stored.
+fn store_findings(pipeline: &Pipeline, dir: &tandem_identity::Directory, findings: &[Finding]) {
     if findings.is_empty() {
         return;
     }
     let events: Vec<_> = findings.iter().map(|f| dir.finding_event(f)).collect();
-    match store.submit(WriteBatch::events(events.clone())) {
-        Ok(commit) => match commit.wait() {
-            Ok(_) => live.publish(events),
-            Err(e) => tracing::error!(error = %e, "findings not stored"),
-        },
-        Err(e) => tracing::error!(error = %e, "findings not stored"),
+    if let Err(e) = pipeline.commit_internal(events, Origin::Findings) {
+        tracing::error!(error = %e, "findings not stored");
     }
 }
 
@@ -197,7 +188,7 @@ pub async fn run_ticks<S: EventStore + StateStore>(
             if !stopping {
                 let dir = identity.snapshot();
                 let findings = detector.tick(chrono::Utc::now(), &dir);
-                store_findings(store.as_ref(), &live, &dir, &findings);
+                store_findings(&live, &dir, &findings);
             }
             if let Err(e) = save(&detector, store.as_ref()) {
                 tracing::error!(error = %e, "detection state not saved");

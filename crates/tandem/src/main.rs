@@ -119,7 +119,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::HashKey { key } => {
-            println!("{}", tandem_ingest::pipeline::hash_key(&key));
+            println!("{}", tandem_store::hash_key(&key));
             Ok(())
         }
         Command::Bench(args) => bench::run(config, args),

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
-use tandem_ingest::metrics::IngestMetrics;
+use tandem_pipeline::metrics::IngestMetrics;
 use tokio::sync::watch;
 
 /// How often the allocator is asked; `mallinfo2` walks every arena, so not on each scrape.

@@ -5,8 +5,8 @@ use anyhow::Context;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tandem_ingest::decode::Format;
-use tandem_ingest::metrics::IngestMetrics;
-use tandem_ingest::pipeline::{Limits, Pipeline, Source};
+use tandem_pipeline::metrics::IngestMetrics;
+use tandem_pipeline::pipeline::{Limits, Pipeline, Source};
 use tandem_store::{Account, AccountStore, ApiToken, EventStore, SqliteStore};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
@@ -142,7 +142,7 @@ impl Server {
             )));
         }
         for (broker, decoder, source) in subscriptions {
-            tasks.push(tokio::spawn(tandem_ingest::mqtt::run(
+            tasks.push(tokio::spawn(tandem_pipeline::mqtt::run(
                 broker,
                 decoder,
                 pipeline.clone(),
@@ -159,7 +159,7 @@ impl Server {
                 format!("cannot listen for syslog on udp {}", config.syslog.udp)
             })?;
             syslog_udp = Some(socket.local_addr()?);
-            tasks.push(tokio::spawn(tandem_ingest::syslog::serve_udp(
+            tasks.push(tokio::spawn(tandem_pipeline::syslog::serve_udp(
                 socket,
                 pipeline.clone(),
                 syslog_source.clone(),
@@ -174,7 +174,7 @@ impl Server {
                     format!("cannot listen for syslog on tcp {}", config.syslog.tcp)
                 })?;
             syslog_tcp = Some(listener.local_addr()?);
-            tasks.push(tokio::spawn(tandem_ingest::syslog::serve_tcp(
+            tasks.push(tokio::spawn(tandem_pipeline::syslog::serve_tcp(
                 listener,
                 pipeline.clone(),
                 syslog_source,
@@ -298,7 +298,7 @@ fn create_first_admin(store: &SqliteStore) -> anyhow::Result<Option<FirstAdmin>>
     }
     let api_token = tandem_web::generate_secret("tat_");
     store.create_token(&ApiToken {
-        sha256: tandem_ingest::pipeline::hash_key(&api_token),
+        sha256: tandem_store::hash_key(&api_token),
         name: "admin (first start)".into(),
         role: "admin".into(),
     })?;

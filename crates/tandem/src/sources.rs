@@ -8,8 +8,8 @@ use std::sync::Arc;
 use tandem_ingest::decode::Format;
 use tandem_ingest::integrations::iot::IotMapping;
 use tandem_ingest::integrations::mapping::Mapping;
-use tandem_ingest::mqtt::{BrokerSettings, FrigateTopics, IotTopics, TopicDecoder};
-use tandem_ingest::pipeline::Source;
+use tandem_pipeline::mqtt::{BrokerSettings, FrigateTopics, IotTopics, TopicDecoder};
+use tandem_pipeline::pipeline::Source;
 
 /// Every `[[sources]]` entry as a source: its format known, its mapping valid, a signed
 /// source with its secret. Keys come from the file only (the caller adds registered ones).

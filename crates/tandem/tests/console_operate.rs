@@ -5,10 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
-use support::{Console, TestServer, event_line};
+use support::{TestServer, event_line, open_stream, rows_until, wait_ready};
 
 const FORCED_RULE: &str = "de6eab26-7e2c-4351-9d80-42aec4b2f6b5";
 
@@ -16,68 +13,6 @@ fn started() -> (tempfile::TempDir, TestServer) {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(&dir.path().join("data"), None, &[]);
     (dir, server)
-}
-
-/// Opens `/live/stream` and hands its lines to a channel from a reader thread, so the test
-/// can wait with a deadline. The thread ends when the server closes the connection.
-fn open_stream(console: &Console, query: &str) -> mpsc::Receiver<String> {
-    let resp = TestServer::agent()
-        .get(format!("{}/live/stream{query}", console.url))
-        .header("Cookie", &console.cookie)
-        .call()
-        .expect("stream opens");
-    assert_eq!(resp.status().as_u16(), 200);
-    let kind = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    assert!(kind.starts_with("text/event-stream"), "{kind}");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let reader = BufReader::new(resp.into_body().into_reader());
-        for line in reader.lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// Reads the stream until `event: ready` (the server is subscribed from then on).
-fn wait_ready(rx: &mpsc::Receiver<String>) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx.recv_timeout(left).expect("the stream says it is ready");
-        if line == "event: ready" {
-            return;
-        }
-    }
-}
-
-/// The rows the stream sends until one satisfies `done`, within ten seconds.
-fn rows_until(rx: &mpsc::Receiver<String>, done: impl Fn(&Value) -> bool) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut rows = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no expected row within 10 s; got {rows:?}"));
-        if let Some(data) = line.strip_prefix("data: ")
-            && let Ok(row) = serde_json::from_str::<Value>(data)
-        {
-            let finished = done(&row);
-            rows.push(row);
-            if finished {
-                return rows;
-            }
-        }
-    }
 }
 
 fn forced_door_line(site: &str) -> String {

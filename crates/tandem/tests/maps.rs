@@ -125,7 +125,7 @@ fn a_floor_plan_is_uploaded_doors_are_placed_and_their_alarms_show_on_the_maps()
         PLAN.as_bytes(),
     );
     assert_eq!(status, 200, "{body}");
-    let hash = tandem_ingest::pipeline::hash_key(PLAN);
+    let hash = tandem_store::hash_key(PLAN);
     assert_eq!(body["floor_plan"], hash.as_str());
     assert_eq!(
         (body["width"].as_f64(), body["height"].as_f64()),

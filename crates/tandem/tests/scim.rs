@@ -569,3 +569,41 @@ fn scim_links_to_the_person_hr_imported() {
     assert_eq!(origins, ["hr:api", "scim", "scim"]);
     server.terminate();
 }
+
+/// A deactivation from the IdP is an event like any other: a guard or analyst watching the
+/// live monitor sees it the moment SCIM has stored it, as they see ingested events.
+#[test]
+fn a_scim_deactivation_reaches_the_live_monitor() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), None, &[]);
+    let admin = server.admin_console();
+    let created = call(
+        &server,
+        "POST",
+        "/Users",
+        Some(&fixture("okta-create-user.json")),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+
+    let live = support::open_stream(&admin, "");
+    support::wait_ready(&live);
+    let off = call(
+        &server,
+        "PATCH",
+        &format!("/Users/{id}"),
+        Some(&fixture("okta-deactivate-user.json")),
+    );
+    assert_eq!(off.status, 200, "{}", off.body);
+
+    let rows = support::rows_until(&live, |r| r["class"] == "account_change");
+    let row = rows.last().unwrap();
+    assert_eq!(row["activity"], "disable", "{row}");
+    assert!(
+        row["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("SCIM deactivated test.user@okta.local"),
+        "{row}"
+    );
+}

@@ -1,5 +1,5 @@
-//! An in-memory EVTX file writer, shared by `tests/windows.rs` and `benches/parsers.rs`
-//! (included with `#[path]`; not a test target of its own).
+//! An in-memory EVTX file writer, shared by `tests/windows.rs`, `benches/parsers.rs` and
+//! tandem-pipeline's `tests/bodies.rs` (included with `#[path]`; not a test target of its own).
 
 // The writer below is adapted from the `evtx` crate's own test fixtures
 // (evtx 0.15.1, `tests/fixtures.rs`: `BinXml` and `synthetic_evtx_records`), © Omer

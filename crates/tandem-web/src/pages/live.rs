@@ -3,7 +3,7 @@
 //! It is the one page that needs JavaScript to be at its best, and it still works without:
 //! the page itself lists the latest events (server-rendered, with a refresh link);
 //! `static/live.js` then follows `/live/stream`, a server-sent-event stream fed by the
-//! pipeline's live feed ([`tandem_ingest::pipeline::Pipeline::subscribe`]), which carries only
+//! pipeline's live feed ([`tandem_pipeline::pipeline::Pipeline::subscribe`]), which carries only
 //! what is already stored. Filters are applied on the server, so a guard watching one site on
 //! a slow link receives only that site's events.
 
@@ -23,8 +23,8 @@ use std::convert::Infallible;
 use std::str::FromStr;
 use tandem_identity::Directory;
 use tandem_identity::model::PlaceKind;
-use tandem_ingest::pipeline::LiveBatch;
 use tandem_model::{Activity, Class, Event, Finding};
+use tandem_pipeline::pipeline::LiveBatch;
 use tandem_store::SearchResult;
 use tokio::sync::broadcast::error::RecvError;
 

@@ -16,7 +16,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
-use tandem_ingest::pipeline::hash_key;
+use tandem_store::hash_key;
 use tandem_store::{Account, ApiToken};
 
 #[derive(Deserialize, Default)]

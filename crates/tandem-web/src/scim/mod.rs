@@ -13,9 +13,9 @@
 //!   IdP converge on one record. A POST whose `userName` is a terminated person's re-links to
 //!   them (a rehire keeps their history).
 //! - **Deactivation.** `active: false` suspends; `active: true` re-activates a suspended
-//!   person. Each deactivation and deletion is also stored as an `account_change` event from
-//!   source `scim`, committed before the answer, so it is searchable and on the person's
-//!   timeline.
+//!   person. Each deactivation and deletion is also an `account_change` event from source
+//!   `scim`, committed through the pipeline before the answer, so it is searchable, on the
+//!   person's timeline, seen by the detections and shown on the live monitor.
 //! - **DELETE.** People are never deleted from history: DELETE terminates the person effective
 //!   now, drops them from groups, and from then on the user is `404` to SCIM. Groups, which
 //!   carry no history anyone investigates, are deleted outright.
@@ -41,7 +41,8 @@ use std::sync::Arc;
 use tandem_identity::directory::{GROUP, PERSON};
 use tandem_identity::{Directory, Group, Person, Status};
 use tandem_model::{Activity, Class, Event, Outcome, PersonRef, Severity};
-use tandem_store::{DirectoryChange, WriteBatch};
+use tandem_pipeline::pipeline::Origin;
+use tandem_store::DirectoryChange;
 use user::{Absent, GROUP_SCHEMA, USER_SCHEMA, visible};
 
 /// The enterprise User extension (RFC 7643 §4.3).
@@ -261,7 +262,11 @@ async fn record(
         e.attrs
             .insert("target.external_id".into(), x.clone().into());
     }
-    state.events.submit(WriteBatch::events(vec![e]))?.await?;
+    // Through the pipeline like every event, so detections and the live monitor see it too.
+    let pipeline = state.pipeline.clone();
+    tokio::task::spawn_blocking(move || pipeline.commit_internal(vec![e], Origin::Directory))
+        .await?
+        .map_err(ApiError::from)?;
     Ok(())
 }
 

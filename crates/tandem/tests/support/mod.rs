@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub struct TestServer {
@@ -265,7 +266,7 @@ fn seed_accounts(data_dir: &Path, roles: &[String], with_password: &[&str]) -> V
             let token = tandem_web::generate_secret("tat_");
             store
                 .create_token(&ApiToken {
-                    sha256: tandem_ingest::pipeline::hash_key(&token),
+                    sha256: tandem_store::hash_key(&token),
                     name: format!("token-{user}"),
                     role: role.clone(),
                 })
@@ -358,7 +359,7 @@ pub fn sign_in(url: &str, user: &str, password: &str) -> Result<String, u16> {
 
 /// The CSRF token the console puts in the forms of a session.
 pub fn csrf_for(session: &str) -> String {
-    tandem_ingest::pipeline::hash_key(&format!("csrf:{session}"))
+    tandem_store::hash_key(&format!("csrf:{session}"))
 }
 
 /// Adds a console account to the store in `data_dir` while no server runs on it (there is no
@@ -601,5 +602,70 @@ impl Drop for Demo {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The live monitor
+
+/// Opens `/live/stream` and hands its lines to a channel from a reader thread, so the test
+/// can wait with a deadline. The thread ends when the server closes the connection.
+pub fn open_stream(console: &Console, query: &str) -> mpsc::Receiver<String> {
+    let resp = TestServer::agent()
+        .get(format!("{}/live/stream{query}", console.url))
+        .header("Cookie", &console.cookie)
+        .call()
+        .expect("stream opens");
+    assert_eq!(resp.status().as_u16(), 200);
+    let kind = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(kind.starts_with("text/event-stream"), "{kind}");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let reader = BufReader::new(resp.into_body().into_reader());
+        for line in reader.lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Reads the stream until `event: ready` (the server is subscribed from then on).
+pub fn wait_ready(rx: &mpsc::Receiver<String>) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx.recv_timeout(left).expect("the stream says it is ready");
+        if line == "event: ready" {
+            return;
+        }
+    }
+}
+
+/// The rows the stream sends until one satisfies `done`, within ten seconds.
+pub fn rows_until(rx: &mpsc::Receiver<String>, done: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut rows = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no expected row within 10 s; got {rows:?}"));
+        if let Some(data) = line.strip_prefix("data: ")
+            && let Ok(row) = serde_json::from_str::<Value>(data)
+        {
+            let finished = done(&row);
+            rows.push(row);
+            if finished {
+                return rows;
+            }
+        }
     }
 }

@@ -7,21 +7,27 @@
 //! keeps the promise that acknowledged means stored. Every committed batch is then offered
 //! to live listeners ([`Pipeline::subscribe`]), after the commit, so what the live monitor
 //! shows is always already stored.
+//!
+//! Events no sender sent, which Tandem raises itself (SCIM's account changes, a detection
+//! tick's findings), enter through [`Pipeline::commit_internal`] with their [`Origin`]: the
+//! same stages after decoding, the same commit and the same live feed. Nothing else writes
+//! events to the store.
 
-use crate::decode::{self, DecodeContext, DecodeError, Format, MessageDecoder, split_lines};
-use crate::integrations::mapping::Mapping;
-use crate::integrations::verkada::ReplayGuard;
 use crate::metrics::{IngestMetrics, PathLabel, SourceLabel};
 use chrono::{Duration, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 use tandem_detect::Detector;
 use tandem_identity::Identity;
+use tandem_ingest::decode::{
+    self, DecodeContext, DecodeError, Format, MessageDecoder, split_lines,
+};
+use tandem_ingest::integrations::mapping::Mapping;
+use tandem_ingest::integrations::verkada::ReplayGuard;
 use tandem_model::{DeadLetter, Event, Timestamp};
-use tandem_store::{EventStore, SourceRecord, StoreError, WriteBatch};
+use tandem_store::{EventStore, SourceRecord, StoreError, WriteBatch, hash_key};
 use tokio::sync::broadcast;
 
 /// A configured source as the pipeline needs it.
@@ -79,12 +85,6 @@ fn is_one_json_document(body: &[u8]) -> bool {
     let trimmed = body.trim_ascii();
     matches!(trimmed.first(), Some(b'{' | b'['))
         && serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok()
-}
-
-/// Hex SHA-256 of an API key, the form keys are stored and compared in.
-pub fn hash_key(key: &str) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Limits that protect the store from one misbehaving sender.
@@ -194,6 +194,22 @@ pub const LIVE_FEED_BATCHES: usize = 1024;
 /// as stored, shared by every listener.
 pub type LiveBatch = Arc<[Event]>;
 
+/// Where events that no sender sent come from: Tandem raises them itself. The origin decides
+/// which of the stages after decoding they still need; storing and announcing are the same
+/// for every event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A change made to the identity directory (a SCIM deactivation or deletion). The event
+    /// names its person exactly already; it is resolved against the directory as it is now
+    /// (for the device and place, without counting gaps: they tell operators about their
+    /// senders) and detected with that snapshot, so detections see the change as it happens.
+    Directory,
+    /// Findings of a detection tick (absence detections). The detector has already placed
+    /// them; they are not resolved and never detected again, so a finding cannot raise
+    /// findings about itself, just as the findings of an ingested batch are not.
+    Findings,
+}
+
 /// The shared ingest path.
 pub struct Pipeline {
     store: Arc<dyn EventStore>,
@@ -247,16 +263,6 @@ impl Pipeline {
     /// HTTP server's graceful shutdown open.
     pub fn close_live(&self) {
         self.live.write().unwrap_or_else(|p| p.into_inner()).take();
-    }
-
-    /// Hands events committed outside [`Pipeline::commit`] (findings of a detection tick) to
-    /// the live listeners. Call only after the events are durable.
-    pub fn publish(&self, events: Vec<Event>) {
-        if let Some(tx) = self.live_sender()
-            && !events.is_empty()
-        {
-            let _ = tx.send(events.into());
-        }
     }
 
     /// The live feed's sender while someone listens.
@@ -403,7 +409,7 @@ impl Pipeline {
                 self.accept(&mut out, line, result, raw.as_bytes());
             }
         } else if source.format == Format::Windows && body.starts_with(EVTX_MAGIC) {
-            for (record, result) in crate::integrations::windows::decode_evtx(body, &ctx) {
+            for (record, result) in tandem_ingest::integrations::windows::decode_evtx(body, &ctx) {
                 self.accept(&mut out, record, result, b"");
             }
         } else if source.format.takes_whole_documents() && is_one_json_document(body) {
@@ -460,10 +466,12 @@ impl Pipeline {
         if out.events.is_empty() {
             return;
         }
-        let dir = self.identity.as_ref().map(|identity| {
-            identity.resolve_batch(&out.source, &mut out.events);
-            identity.snapshot()
-        });
+        // Detection reads the very snapshot resolution used, so a directory change published
+        // in between cannot give the two stages different versions of a person.
+        let dir = self
+            .identity
+            .as_ref()
+            .map(|identity| identity.resolve_batch(&out.source, &mut out.events));
         if let Some(detector) = &self.detector {
             let dir = dir.unwrap_or_default();
             let findings = detector.process(&out.events, &dir);
@@ -473,6 +481,51 @@ impl Pipeline {
                     .extend(findings.iter().map(|f| dir.finding_event(f)));
             }
         }
+    }
+
+    /// The stages an event Tandem raised itself still needs before it is stored (see
+    /// [`Origin`]): for a directory change, resolution against the current snapshot and
+    /// detection with that same snapshot, its findings joining the batch.
+    fn enrich_internal(&self, events: &mut Vec<Event>, origin: Origin) {
+        if origin == Origin::Findings || events.is_empty() {
+            return;
+        }
+        let dir = self.identity.as_ref().map(|identity| {
+            let dir = identity.snapshot();
+            for e in events.iter_mut() {
+                dir.resolve(e);
+            }
+            dir
+        });
+        if let Some(detector) = &self.detector {
+            let dir = dir.unwrap_or_default();
+            let findings = detector.process(events, &dir);
+            if !findings.is_empty() {
+                self.metrics.count_findings(&findings);
+                events.extend(findings.iter().map(|f| dir.finding_event(f)));
+            }
+        }
+    }
+
+    /// Stores events Tandem raised itself (SCIM's account changes, a detection tick's
+    /// findings) the way [`Pipeline::commit`] stores decoded ones, minus decoding: through the
+    /// stages their [`Origin`] calls for, then durably, then to the live listeners. Returns
+    /// once the batch is durable, so a caller that answers afterwards keeps the promise that
+    /// acknowledged means stored. It runs detection and waits for the commit, so call it from
+    /// a blocking thread (`spawn_blocking`), never on the async runtime.
+    pub fn commit_internal(
+        &self,
+        mut events: Vec<Event>,
+        origin: Origin,
+    ) -> Result<(), IngestError> {
+        self.enrich_internal(&mut events, origin);
+        if events.is_empty() {
+            return Ok(());
+        }
+        let copy = self.live_sender().map(|tx| (tx, events.as_slice().into()));
+        self.store.submit(WriteBatch::events(events))?.wait()?;
+        self.announce(copy);
+        Ok(())
     }
 
     fn count_received(&self, out: &Decoded) {

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 use tandem_ingest::decode::{DecodeContext, DecodeError, Format, decode_line};
-use tandem_ingest::metrics::IngestMetrics;
-use tandem_ingest::mqtt::{self, BrokerSettings, TopicDecoder};
-use tandem_ingest::pipeline::{Limits, Pipeline, Source};
 use tandem_model::Event;
+use tandem_pipeline::metrics::IngestMetrics;
+use tandem_pipeline::mqtt::{self, BrokerSettings, TopicDecoder};
+use tandem_pipeline::pipeline::{Limits, Pipeline, Source};
 use tandem_store::{EventStore, SearchRequest, SqliteStore, StoreConfig};
 use tandem_testkit::Mosquitto;
 use tokio::sync::watch;

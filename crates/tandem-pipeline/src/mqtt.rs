@@ -12,11 +12,11 @@
 //! resumes where it was, and subscriptions are renewed whenever the broker says it kept no
 //! session (a broker restart without persistence).
 
-use crate::decode::{DecodeContext, DecodeError};
 use crate::pipeline::{Pipeline, Source};
 use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, Publish, QoS};
 use std::sync::Arc;
 use std::time::Duration;
+use tandem_ingest::decode::{DecodeContext, DecodeError};
 use tandem_model::Event;
 use tokio::sync::watch;
 
@@ -187,14 +187,14 @@ async fn flush(
 /// state.
 pub struct FrigateTopics {
     prefix: String,
-    decoder: crate::integrations::frigate::FrigateDecoder,
+    decoder: tandem_ingest::integrations::frigate::FrigateDecoder,
 }
 
 impl FrigateTopics {
     pub fn new(prefix: &str) -> FrigateTopics {
         FrigateTopics {
             prefix: prefix.trim_end_matches('/').to_owned(),
-            decoder: crate::integrations::frigate::FrigateDecoder::new(prefix),
+            decoder: tandem_ingest::integrations::frigate::FrigateDecoder::new(prefix),
         }
     }
 }
@@ -214,7 +214,7 @@ impl TopicDecoder for FrigateTopics {
 }
 
 /// IoT topics as a mapping's rules describe them.
-pub struct IotTopics(pub crate::integrations::iot::IotMapping);
+pub struct IotTopics(pub tandem_ingest::integrations::iot::IotMapping);
 
 impl TopicDecoder for IotTopics {
     fn subscriptions(&self) -> Vec<String> {
@@ -226,6 +226,6 @@ impl TopicDecoder for IotTopics {
         payload: &[u8],
         ctx: &DecodeContext,
     ) -> Result<Vec<Event>, DecodeError> {
-        crate::integrations::iot::decode(&self.0, topic, payload, ctx)
+        tandem_ingest::integrations::iot::decode(&self.0, topic, payload, ctx)
     }
 }

@@ -15,12 +15,12 @@
 //! the sender closing, by shutdown) or over the size limit is kept as a dead letter with the
 //! reason, never dropped silently.
 
-use crate::decode::{FramingError, SyslogFramer};
 use crate::pipeline::{Pipeline, Source};
 use bytes::BytesMut;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tandem_ingest::decode::{FramingError, SyslogFramer};
 use tandem_model::DeadLetter;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -95,7 +95,7 @@ impl Default for TcpLimits {
         TcpLimits {
             max_connections: 256,
             idle_timeout: Duration::from_secs(60),
-            max_message_bytes: crate::decode::DEFAULT_MAX_FRAME,
+            max_message_bytes: tandem_ingest::decode::DEFAULT_MAX_FRAME,
         }
     }
 }

@@ -11,7 +11,10 @@ use tandem_ingest::decode::{DecodeContext, Format, MessageDecoder};
 use tandem_model::Event;
 use tandem_store::DirectoryChange;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tandem-ingest/tests/fixtures"
+);
 
 fn decode(format: Format, file: &str, whole: bool) -> Vec<Event> {
     let text = std::fs::read_to_string(format!("{FIXTURES}/{file}")).unwrap();
@@ -205,4 +208,52 @@ fn frigate_faces_resolve_by_face() {
             Some("face")
         );
     }
+}
+
+/// A camera whose regions are named "door" and "desk" by whoever drew them, at a site whose
+/// directory calls the zone "osl-lobby": the event must carry the camera's region apart and
+/// leave `place.zone` to the directory, and resolution must fill it.
+#[test]
+fn frigate_zones_that_differ_from_the_directory_stay_camera_regions() {
+    let mut d = tandem_ingest::integrations::frigate::FrigateDecoder::new("frigate");
+    let payload = r#"{"type":"new","before":null,"after":{"id":"1772615701.1-abc","camera":"lobby_cam","frame_time":1772615701.5,"label":"person","sub_label":null,"top_score":0.91,"score":0.9,"false_positive":false,"start_time":1772615701.1,"end_time":null,"current_zones":["door","desk"],"entered_zones":["door","desk"],"has_snapshot":true,"has_clip":false}}"#;
+    let ctx = DecodeContext::new("hq-nvr", "2026-03-04T10:00:00Z".parse().unwrap());
+    let mut events = d
+        .decode("frigate/events", payload.as_bytes(), &ctx)
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    let mut e = events.remove(0);
+    {
+        let place = e.place.as_ref().unwrap();
+        assert_eq!(place.zone, None);
+        assert_eq!(place.camera_zone.as_deref(), Some("door"));
+        assert_eq!(place.ids["zone"], "lobby_cam/door");
+        let device = e.device.as_ref().unwrap();
+        assert_eq!(
+            (device.external_id.as_deref(), device.system.as_deref()),
+            (Some("lobby_cam"), Some("frigate"))
+        );
+    }
+    let yaml = "places:\n\
+      - { id: osl, kind: site, name: Oslo }\n\
+      - { id: osl-lobby, kind: zone, name: Lobby, parent: osl }\n\
+      - { id: door, kind: zone, name: Door, parent: osl }\n\
+      - { id: osl-lobby-cam, kind: camera, name: Lobby camera, parent: osl-lobby, external_ids: { frigate: lobby_cam } }\n";
+    let file = tandem_identity::records::RecordsFile::parse("p.yaml", yaml.as_bytes()).unwrap();
+    let mut dir = tandem_identity::Directory::default();
+    let mut changes =
+        tandem_identity::records::plan(&dir, &file, "t", "2026-01-01T00:00:00Z".parse().unwrap())
+            .unwrap()
+            .changes;
+    for (i, c) in changes.iter_mut().enumerate() {
+        c.seq = i as u64 + 1;
+    }
+    dir.apply(&changes).unwrap();
+    let gaps = dir.resolve(&mut e);
+    assert!(!gaps.place, "{gaps:?}");
+    let place = e.place.unwrap();
+    // Not the directory's unrelated zone that happens to be called "door".
+    assert_eq!(place.zone.as_deref(), Some("osl-lobby"));
+    assert_eq!(place.site.as_deref(), Some("osl"));
+    assert_eq!(place.camera_zone.as_deref(), Some("door"));
 }
