@@ -195,11 +195,13 @@ fn live_row(e: &Event, dir: &Directory, zone: &Zone) -> LiveRow {
                 .map_or_else(|| d.to_owned(), |p| p.id.clone())
         })
         .unwrap_or_default();
+    // The door's state names its last user as the place page and the map do.
+    let who = event_who(dir, e);
     let (door_state, door_alarm) = if door.is_empty() {
         (String::new(), false)
     } else {
-        let who = e.actor.person.as_ref().and_then(|p| p.name.as_deref());
-        crate::pages::investigate::door_words(e.activity, who)
+        let named = (!who.is_empty()).then_some(who.as_str());
+        crate::pages::investigate::door_words(e.activity, named)
     };
     LiveRow {
         door,
@@ -209,7 +211,7 @@ fn live_row(e: &Event, dir: &Directory, zone: &Zone) -> LiveRow {
         class: e.class.name(),
         activity: e.activity.name(),
         outcome: e.outcome.name(),
-        who: event_who(dir, e),
+        who,
         where_: event_where(e),
         site: {
             // A finding lists every site of its evidence, its own first.
