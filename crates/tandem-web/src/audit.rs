@@ -1,12 +1,12 @@
-//! Recording to the audit log from handlers, and reading it back (API and console).
+//! Recording to the audit log from handlers, and reading it back through the API.
+//!
+//! This sits below the pages and the API: both call [`record`] and [`by`]; it calls neither
+//! (the console's audit page is `pages/audit.rs`).
 
 use crate::access::Permission;
-use crate::console::{Visitor, render};
 use crate::{ApiError, AppState, Principal};
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::response::Response;
-use minijinja::context;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tandem_store::AuditEntry;
@@ -171,34 +171,6 @@ pub async fn verify_api(
     let audit = state.audit.clone();
     Ok(Json(
         tokio::task::spawn_blocking(move || verify(audit.as_ref())).await??,
-    ))
-}
-
-/// `GET /audit`: the newest entries and whether the chain is intact.
-pub async fn page(v: Visitor, State(state): State<AppState>) -> Result<Response, ApiError> {
-    let audit = state.audit.clone();
-    let (recent, check) = tokio::task::spawn_blocking(move || {
-        Ok::<_, tandem_store::StoreError>((audit.recent_audit(200)?, verify(audit.as_ref())?))
-    })
-    .await??;
-    let zone = v.zone.plain();
-    let rows: Vec<Value> = recent
-        .iter()
-        .map(|r| {
-            json!({
-                "seq": r.seq,
-                "time": crate::clock::stamp(r.time, &zone),
-                "actor": r.entry.actor,
-                "action": r.entry.action,
-                "target": r.entry.target,
-                "detail": if r.entry.detail.is_null() { String::new() } else { r.entry.detail.to_string() },
-                "hash": r.hash.get(..12).unwrap_or(&r.hash),
-            })
-        })
-        .collect();
-    Ok(render(
-        "audit.html",
-        context! { rows => minijinja::value::Serde(&rows), check => minijinja::value::Serde(&check), ..v.base("audit") },
     ))
 }
 

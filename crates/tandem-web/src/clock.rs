@@ -158,7 +158,11 @@ mod tests {
         let Some(Zone::Fixed(tz)) = Zone::parse(zone) else {
             panic!("{zone} is a zone");
         };
-        when(crate::pages::investigate::page_value(&stamp(t, &tz)), None).to_string()
+        when(
+            minijinja::Value::from(minijinja::value::Serde(stamp(t, &tz))),
+            None,
+        )
+        .to_string()
     }
 
     #[test]
@@ -203,7 +207,7 @@ mod tests {
         let Some(Zone::Fixed(tz)) = Zone::parse("America/New_York") else {
             panic!("a zone");
         };
-        let v = crate::pages::investigate::page_value(&stamp(t, &tz));
+        let v = minijinja::Value::from(minijinja::value::Serde(stamp(t, &tz)));
         assert_eq!(
             when(v.clone(), Some("clock")).to_string(),
             "<time datetime=\"2026-12-08T02:30:00Z\" title=\"2026-12-08 02:30:00 UTC\">\

@@ -109,7 +109,7 @@ fn refuse(parts: &axum::http::request::Parts, e: ApiError) -> Response {
         }
         StatusCode::UNAUTHORIZED => Redirect::to("/login").into_response(),
         _ => {
-            let mut r = crate::console::refusal_page(e.status, &e.message);
+            let mut r = crate::view::refusal_page(e.status, &e.message);
             r.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r

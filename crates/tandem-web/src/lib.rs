@@ -16,7 +16,6 @@ mod api;
 mod audit;
 mod auth;
 mod clock;
-mod console;
 mod detect;
 mod directory;
 mod error;
@@ -27,6 +26,7 @@ mod public;
 mod scim;
 mod searches;
 pub mod sso;
+mod view;
 pub use maps::Tiles;
 
 pub use access::{Access, Department, Permission, Role};
@@ -439,38 +439,53 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             Method::GET,
             "/static/tandem.css",
             Public,
-            get(console::stylesheet),
+            get(view::stylesheet),
         ),
-        r(Method::GET, "/login", Public, get(console::login_page)),
-        r(Method::POST, "/login", Public, post(console::login)),
-        r(Method::GET, "/login/sso", Public, get(console::sso_start)),
+        r(Method::GET, "/login", Public, get(pages::login::login_page)),
+        r(Method::POST, "/login", Public, post(pages::login::login)),
+        r(
+            Method::GET,
+            "/login/sso",
+            Public,
+            get(pages::login::sso_start),
+        ),
         r(
             Method::GET,
             "/login/sso/callback",
             Public,
-            get(console::sso_callback),
+            get(pages::login::sso_callback),
         ),
-        r(Method::POST, "/logout", SignedIn, post(console::logout)),
+        r(
+            Method::POST,
+            "/logout",
+            SignedIn,
+            post(pages::login::logout),
+        ),
         r(
             Method::POST,
             "/me/time-zone",
             SignedIn,
             post(pages::settings::set_time_zone),
         ),
-        r(Method::GET, "/", SignedIn, get(console::home)),
+        r(Method::GET, "/", SignedIn, get(view::home)),
         r(
             Method::GET,
             "/search",
             Needs(SearchEvents),
-            get(console::search_page),
+            get(pages::search::search_page),
         ),
         r(
             Method::GET,
             "/sources",
             Needs(ViewSources),
-            get(console::sources_page),
+            get(pages::sources::sources_page),
         ),
-        r(Method::GET, "/audit", Needs(ViewAudit), get(audit::page)),
+        r(
+            Method::GET,
+            "/audit",
+            Needs(ViewAudit),
+            get(pages::audit::page),
+        ),
         r(
             Method::GET,
             "/api/v1/audit",
@@ -549,13 +564,13 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             Method::GET,
             "/static/search.js",
             Public,
-            get(console::search_script),
+            get(pages::search::search_script),
         ),
         r(
             Method::GET,
             "/api/v1/search/values",
             Needs(SearchEvents),
-            get(console::search_values),
+            get(pages::search::search_values),
         ),
         r(
             Method::GET,

@@ -22,8 +22,9 @@
 
 use crate::access::Permission;
 use crate::auth::Principal;
-use crate::console::{Visitor, refusal_page, render};
-use crate::pages::investigate::{door_state, page_value};
+use crate::pages::investigate::door_state;
+use crate::view::page_value;
+use crate::view::{Visitor, refusal_page, render};
 use crate::{ApiError, AppState};
 use axum::Json;
 use axum::body::Body;
@@ -414,7 +415,7 @@ pub async fn place_form(
     match place_on_plan(&state, &v.who, &form.item, pos).await {
         Ok(_) => Redirect::to(&format!(
             "/places/{}/map",
-            crate::console::path_segment(&floor)
+            crate::view::path_segment(&floor)
         ))
         .into_response(),
         Err(e) => refusal_page(e.status, &e.message),
@@ -830,7 +831,7 @@ pub async fn site_map(v: Visitor, State(state): State<AppState>) -> Response {
 
 /// `GET /static/map.js`: live state on the maps and dragging markers into place.
 pub async fn map_script() -> Response {
-    crate::console::script(include_str!("../static/map.js"))
+    crate::view::script(include_str!("../static/map.js"))
 }
 
 #[cfg(test)]

@@ -103,13 +103,15 @@ fn an_analyst_follows_a_finding_to_the_person_and_the_door_and_a_responder_sees_
                "actor": {"badge": "10077"}, "place": {"door": "Server room door"}}),
         json!({"time": at(2), "class": "physical_access", "activity": "held_open",
                "place": {"door": "osl-a-srv-d1"}}),
+        json!({"time": at(3), "class": "video_detection", "activity": "unknown",
+               "actor": {"face": "Visitor 7"}, "place": {"door": "osl-a-srv-d1"}}),
     ];
     let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
     let key = server.add_source("mixed", "tandem");
     let (status, report) = server.ingest("mixed", &key, body.as_bytes(), &[]);
     assert_eq!(
         (status, report["accepted"].as_u64()),
-        (200, Some(3)),
+        (200, Some(4)),
         "{report}"
     );
 
@@ -197,6 +199,11 @@ fn an_analyst_follows_a_finding_to_the_person_and_the_door_and_a_responder_sees_
         text.contains("Held open") && text.contains("min ago"),
         "{text}"
     );
+    // Who an event is about reads the same on the place's page as in a search.
+    let face = html("face “Visitor 7”");
+    assert!(text.contains(&face), "{text}");
+    let (_, text) = page(&server, &admin, "/search?q=class%3Avideo_detection");
+    assert!(text.contains(&face), "{text}");
     let (_, text) = page(&server, &admin, "/places/osl-a");
     assert!(
         text.contains("Held open"),

@@ -11,9 +11,9 @@
 use crate::access::Permission;
 use crate::api::{SearchParams, search_request};
 use crate::clock::stamp;
-use crate::console::{Visitor, refusal_page, render};
 use crate::detect::{findings_query, load_finding};
 use crate::directory::{matching_people, place_query, quoted, recent_events};
+use crate::view::{Visitor, event_who, page_value, refusal_page, render};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -46,28 +46,6 @@ const SEVERITIES: [Severity; 6] = [
 
 fn fail(e: ApiError) -> Response {
     refusal_page(e.status, &e.message)
-}
-
-/// JSON built for a page as a template value (minijinja's own serde support is not enabled).
-pub(crate) fn page_value(v: &Value) -> minijinja::Value {
-    match v {
-        Value::Null => minijinja::Value::from(()),
-        Value::Bool(b) => minijinja::Value::from(*b),
-        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => minijinja::Value::from(i),
-            (_, Some(u)) => minijinja::Value::from(u),
-            _ => minijinja::Value::from(n.as_f64().unwrap_or(0.0)),
-        },
-        Value::String(s) => minijinja::Value::from(s.as_str()),
-        Value::Array(items) => {
-            minijinja::Value::from(items.iter().map(page_value).collect::<Vec<_>>())
-        }
-        Value::Object(map) => minijinja::Value::from(
-            map.iter()
-                .map(|(k, v)| (k.clone(), page_value(v)))
-                .collect::<std::collections::BTreeMap<_, _>>(),
-        ),
-    }
 }
 
 /// "3 min ago": how people say when a door was last used.
@@ -191,24 +169,20 @@ fn event_place(dir: &Directory, e: &Event, can_places: bool) -> Option<Value> {
     Some(place_link(dir, name, can_places))
 }
 
-/// Who an event is about, as a person when it resolved, else the raw identifier.
-fn event_who(dir: &Directory, e: &Event) -> Option<Value> {
-    if let Some(p) = &e.actor.person {
-        let mut v = person_link(dir, &p.id);
-        if let (Some(name), Some(obj)) = (&p.name, v.as_object_mut())
-            && dir.person(&p.id).is_none()
-        {
-            obj.insert("name".into(), name.clone().into());
-        }
-        return Some(v);
+/// Who an event is about ([`event_who`]), linked to their person page when the directory
+/// knows them.
+fn who_link(dir: &Directory, e: &Event) -> Option<Value> {
+    let name = event_who(dir, e);
+    if name.is_empty() {
+        return None;
     }
-    let a = &e.actor;
-    a.user
-        .clone()
-        .or_else(|| a.badge.as_ref().map(|b| format!("badge {b}")))
-        .or_else(|| a.face.as_ref().map(|f| format!("face “{f}”")))
-        .or_else(|| a.email.clone())
-        .map(|name| json!({ "name": name }))
+    let href = e
+        .actor
+        .person
+        .as_ref()
+        .filter(|p| dir.person(&p.id).is_some())
+        .map(|p| format!("/people/{}", p.id));
+    Some(json!({ "name": name, "href": href }))
 }
 
 /// A sentence for an event that came without a message: "Badge 10077 granted at Server room
@@ -263,7 +237,7 @@ fn event_row(dir: &Directory, e: &Event, v: &Visitor) -> Value {
         "activity": words(e.activity.name()),
         "outcome": e.outcome.name(),
         "kind": kind, "icon": icon, "label": label,
-        "who": event_who(dir, e),
+        "who": who_link(dir, e),
         "where": event_place(dir, e, v.can(Permission::ViewPlaces)),
         "host": e.device.as_ref().and_then(|d| d.hostname.clone()),
         "message": message,
@@ -1091,7 +1065,7 @@ pub(crate) async fn door_state(
     let Some(e) = last else {
         return json!({ "id": door.id, "name": door.name, "state": "No door events yet", "alarm": false });
     };
-    let who = event_who(dir, &e).and_then(|w| w["name"].as_str().map(str::to_owned));
+    let who = who_link(dir, &e).and_then(|w| w["name"].as_str().map(str::to_owned));
     let (text, alarm) = door_words(e.activity, who.as_deref());
     json!({
         "id": door.id, "name": door.name, "state": text, "alarm": alarm,

@@ -10,7 +10,7 @@
 use crate::AppState;
 use crate::auth::Principal;
 use crate::clock::Zone;
-use crate::console::{Visitor, event_where, event_who, refusal_page, render};
+use crate::view::{Visitor, event_where, event_who, refusal_page, render};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{self, KeepAlive, Sse};
@@ -145,7 +145,7 @@ impl LiveRow {
     /// The same row for the template.
     fn to_value(&self) -> minijinja::Value {
         context! {
-            time => crate::pages::investigate::page_value(&self.time), class => self.class,
+            time => crate::view::page_value(&self.time), class => self.class,
             activity => self.activity,
             outcome => self.outcome, who => self.who.clone(), where => self.where_.clone(),
             site => self.site.clone(), message => self.message.clone(), kind => self.kind,
@@ -195,11 +195,13 @@ fn live_row(e: &Event, dir: &Directory, zone: &Zone) -> LiveRow {
                 .map_or_else(|| d.to_owned(), |p| p.id.clone())
         })
         .unwrap_or_default();
+    // The door's state names its last user as the place page and the map do.
+    let who = event_who(dir, e);
     let (door_state, door_alarm) = if door.is_empty() {
         (String::new(), false)
     } else {
-        let who = e.actor.person.as_ref().and_then(|p| p.name.as_deref());
-        crate::pages::investigate::door_words(e.activity, who)
+        let named = (!who.is_empty()).then_some(who.as_str());
+        crate::pages::investigate::door_words(e.activity, named)
     };
     LiveRow {
         door,
@@ -209,7 +211,7 @@ fn live_row(e: &Event, dir: &Directory, zone: &Zone) -> LiveRow {
         class: e.class.name(),
         activity: e.activity.name(),
         outcome: e.outcome.name(),
-        who: event_who(e),
+        who,
         where_: event_where(e),
         site: {
             // A finding lists every site of its evidence, its own first.
@@ -303,7 +305,7 @@ pub async fn live_stream(
 ) -> Sse<impl Stream<Item = Result<sse::Event, Infallible>>> {
     let filter = LiveFilter::new(&params, &state.identity.snapshot());
     // Read once: a zone changed while watching applies from the next page load.
-    let (zone, _) = crate::console::zone_of(&state, &who.name).await;
+    let (zone, _) = crate::view::zone_of(&state, &who.name).await;
     let identity = state.identity.clone();
     let receiver = state.pipeline.subscribe();
     let mut pending = VecDeque::new();
@@ -343,5 +345,5 @@ fn rows_of<'a>(
 
 /// `GET /static/live.js`: the live monitor's script (vendored, no framework).
 pub async fn live_script() -> Response {
-    crate::console::script(include_str!("../../static/live.js"))
+    crate::view::script(include_str!("../../static/live.js"))
 }

@@ -1,4 +1,11 @@
+//! The console's pages, one module per area. Each builds on [`crate::view`] (templates, the
+//! signed-in visitor, the shared wording) and records what it changes with [`crate::audit`].
+
+pub mod audit;
 pub mod investigate;
 pub mod live;
+pub mod login;
 pub mod rules;
+pub mod search;
 pub mod settings;
+pub mod sources;

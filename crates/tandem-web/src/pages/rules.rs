@@ -7,7 +7,7 @@
 //! store, so an analyst can iterate on a rule during an incident without side effects.
 
 use crate::access::Permission;
-use crate::console::{Visitor, path_segment, refusal_page, render};
+use crate::view::{Visitor, path_segment, refusal_page, render};
 use crate::{ApiError, AppState};
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -373,7 +373,7 @@ pub async fn test_rule(
         .take(100)
         .map(|f| {
             context! {
-                time => crate::pages::investigate::page_value(&crate::clock::stamp(
+                time => crate::view::page_value(&crate::clock::stamp(
                     f.time,
                     &v.zone.for_places(&dir, f.entities.places.iter().map(String::as_str)),
                 )),

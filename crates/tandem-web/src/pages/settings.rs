@@ -7,8 +7,8 @@
 
 use crate::access::Role;
 use crate::auth::{generate_secret, hash_password};
-use crate::console::{Visitor, path_segment, render};
 use crate::sso::valid_name;
+use crate::view::{Visitor, path_segment, render};
 use crate::{ApiError, AppState};
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -63,9 +63,8 @@ async fn settings(v: &Visitor, state: &AppState, extra: minijinja::Value) -> Res
         .map(|r| (r.to_string(), r.label()))
         .collect();
     let zone = v.zone.plain();
-    let when = |t: chrono::DateTime<chrono::Utc>| {
-        crate::pages::investigate::page_value(&crate::clock::stamp(t, &zone))
-    };
+    let when =
+        |t: chrono::DateTime<chrono::Utc>| crate::view::page_value(&crate::clock::stamp(t, &zone));
     let users: Vec<minijinja::Value> = users
         .iter()
         .map(|u| {
@@ -547,7 +546,7 @@ pub async fn set_time_zone(
 ) -> Response {
     let chosen = form.time_zone.trim().to_owned();
     if chosen.len() > 64 || crate::clock::Zone::parse(&chosen).is_none() {
-        return crate::console::refusal_page(
+        return crate::view::refusal_page(
             StatusCode::BAD_REQUEST,
             "Unknown time zone: give an IANA name such as Europe/Oslo, `site` for each \
              site's own zone, or UTC.",
@@ -564,7 +563,7 @@ pub async fn set_time_zone(
     {
         Ok(Ok(true)) => {}
         Ok(Ok(false)) => {
-            return crate::console::refusal_page(
+            return crate::view::refusal_page(
                 StatusCode::BAD_REQUEST,
                 "Only console accounts keep a time zone.",
             );
@@ -580,5 +579,5 @@ pub async fn set_time_zone(
         serde_json::json!({ "from": v.zone_name, "to": stored.as_deref().unwrap_or("UTC") }),
     )
     .await;
-    Redirect::to(&crate::console::local_path(&form.next)).into_response()
+    Redirect::to(&crate::pages::login::local_path(&form.next)).into_response()
 }
