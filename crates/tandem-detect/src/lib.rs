@@ -12,6 +12,7 @@
 //! Both implement [`Detection`]-style stateful processing over the resolved event and a
 //! snapshot of the identity [`Directory`].
 
+pub mod admin;
 mod detector;
 pub mod locate;
 pub mod native;

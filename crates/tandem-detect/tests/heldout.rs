@@ -259,10 +259,7 @@ fn a_held_out_company_through_its_vendors_formats_finds_every_scenario() {
     assert_eq!(org.sites.len(), 2);
     let km = {
         let (a, b) = (&org.sites[0], &org.sites[1]);
-        let (la, lb) = (a.lat.to_radians(), b.lat.to_radians());
-        let h = ((lb - la) / 2.0).sin().powi(2)
-            + la.cos() * lb.cos() * ((b.lon - a.lon).to_radians() / 2.0).sin().powi(2);
-        2.0 * 6371.0 * h.sqrt().asin()
+        tandem_model::geo::distance_km((a.lat, a.lon), (b.lat, b.lon))
     };
     assert!((200.0..=300.0).contains(&km), "{km} km");
     let default = Org::generate(11, 150);

@@ -750,7 +750,7 @@ fn badge_in_oslo_then_london_an_hour_later() {
 /// Four sites on one meridian, so distances are exact: A, and B 262 km, D 200 km and C
 /// 1,500 km north of it, each with its own egress network.
 fn travel_directory() -> Directory {
-    const KM_PER_DEGREE: f64 = 6371.0 * std::f64::consts::PI / 180.0;
+    const KM_PER_DEGREE: f64 = tandem_model::geo::EARTH_RADIUS_KM * std::f64::consts::PI / 180.0;
     let mut c = Changes(Vec::new());
     for (id, name, km, net) in [
         ("a", "Site A", 0.0, "203.0.113.0/28"),

@@ -12,6 +12,37 @@ use ulid::Ulid;
 /// that one hostile source cannot fill the store.
 pub const RAW_CAP: usize = 16 * 1024;
 
+/// The top-level fields of [`Event`]'s JSON form, written once: the `tandem` decoder moves
+/// every other key into `attrs`, and search reads a field named here from the event itself
+/// rather than from `attrs`. Kept in step with the struct by a test.
+pub const EVENT_FIELDS: &[&str] = &[
+    "id",
+    "time",
+    "observed_time",
+    "ingest_time",
+    "source",
+    "class",
+    "activity",
+    "outcome",
+    "severity",
+    "message",
+    "actor",
+    "physical",
+    "place",
+    "src",
+    "dst",
+    "device",
+    "labels",
+    "attrs",
+    "raw",
+    "raw_truncated",
+];
+
+/// Whether a dotted field name (`actor.user`, `place`) starts with one of [`EVENT_FIELDS`].
+pub fn is_event_field(name: &str) -> bool {
+    EVENT_FIELDS.contains(&name.split('.').next().unwrap_or(name))
+}
+
 /// Which configured source sent an event, and the product behind it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -159,6 +190,36 @@ impl Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_fields_match_the_struct() {
+        let mut e = Event::new(
+            "s",
+            Class::Other,
+            Activity::Other,
+            at("2026-01-01T00:00:00Z"),
+        );
+        e.observed_time = Some(e.time);
+        e.message = "m".into();
+        e.actor.user = Some("u".into());
+        e.physical_mut();
+        e.place_mut();
+        e.src_mut();
+        e.dst_mut();
+        e.device_mut();
+        e.labels.insert("k".into(), "v".into());
+        e.attrs.insert("k".into(), 1.into());
+        e.set_raw("r");
+        e.raw_truncated = true;
+        let v = serde_json::to_value(&e).unwrap();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut known = EVENT_FIELDS.to_vec();
+        keys.sort_unstable();
+        known.sort_unstable();
+        assert_eq!(keys, known);
+        assert!(is_event_field("actor.user") && is_event_field("raw"));
+        assert!(!is_event_field("winlog.event_id") && !is_event_field("actors"));
+    }
 
     fn at(s: &str) -> Timestamp {
         s.parse().unwrap()

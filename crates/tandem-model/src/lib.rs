@@ -28,6 +28,7 @@ mod dead_letter;
 mod entity;
 mod event;
 mod finding;
+pub mod geo;
 
 pub use class::{Activity, Class, Outcome, Severity, UnknownName};
 pub use dead_letter::DeadLetter;
@@ -35,7 +36,7 @@ pub use entity::{
     Actor, Device, DeviceKind, Endpoint, GeoLocation, Inference, ObjectDetection, PersonRef,
     Physical, Place, ServiceAccountRef,
 };
-pub use event::{Event, RAW_CAP, SourceRef};
+pub use event::{EVENT_FIELDS, Event, RAW_CAP, SourceRef, is_event_field};
 pub use finding::{Entities, FINDINGS_SOURCE, Finding};
 
 /// Event identifiers are ULIDs: sortable by creation time, unique without coordination.

@@ -141,19 +141,6 @@ pub fn write_ground_truth(path: impl AsRef<Path>, gt: &GroundTruth) -> io::Resul
     f.write_all(line.as_bytes())
 }
 
-/// Great-circle distance in km, for the words of the VPN scenario.
-fn km(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (la1, lo1, la2, lo2) = (
-        a.0.to_radians(),
-        a.1.to_radians(),
-        b.0.to_radians(),
-        b.1.to_radians(),
-    );
-    let h = ((la2 - la1) / 2.0).sin().powi(2)
-        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
-    2.0 * 6371.0 * h.sqrt().asin()
-}
-
 fn iso(t: Timestamp) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -477,7 +464,7 @@ impl Simulator {
                         Some(connect),
                     )
                 });
-                let dist = km((site.lat, site.lon), (far.lat, far.lon));
+                let dist = tandem_model::geo::distance_km((site.lat, site.lon), (far.lat, far.lon));
                 (
                     vec![pi],
                     ix.doors[door].place.clone(),

@@ -17,6 +17,7 @@ mod directory_cli;
 mod directory_feed;
 mod http;
 mod memory;
+mod rule_admin;
 mod rules_cli;
 mod server;
 mod sources;

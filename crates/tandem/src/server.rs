@@ -105,11 +105,13 @@ impl Server {
             identity: identity.clone(),
             hr_columns: Arc::new(config.identity.hr.clone()),
             rules: match &detector {
-                Some(d) => Some(Arc::new(crate::detection::RuleAdmin {
-                    detector: d.clone(),
-                    store: store.clone(),
-                    base_dirs: crate::detection::rule_dirs(&config.detect, &config.data_dir)?,
-                }) as Arc<dyn tandem_web::RuleControl>),
+                Some(d) => Some(Arc::new(crate::rule_admin::WebRules(
+                    tandem_detect::admin::RuleAdmin {
+                        detector: d.clone(),
+                        settings: Arc::new(crate::rule_admin::StateSettings(store.clone())),
+                        base_dirs: crate::detection::rule_dirs(&config.detect, &config.data_dir)?,
+                    },
+                )) as Arc<dyn tandem_web::RuleControl>),
                 None => None,
             },
             secure_cookies: config.http.secure_cookies,

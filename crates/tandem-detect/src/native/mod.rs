@@ -456,18 +456,8 @@ pub(crate) fn network_site<'a>(e: &Event, dir: &'a Directory) -> Option<Located<
     Some(Located::of_place(&place.id, dir))
 }
 
-/// Great-circle distance in km between two `(lat, lon)` points (haversine, mean Earth radius).
-pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (la1, lo1, la2, lo2) = (
-        a.0.to_radians(),
-        a.1.to_radians(),
-        b.0.to_radians(),
-        b.1.to_radians(),
-    );
-    let h = ((la2 - la1) / 2.0).sin().powi(2)
-        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
-    2.0 * 6371.0 * h.sqrt().min(1.0).asin()
-}
+/// Great-circle distance in km; one definition for every crate, in the model.
+pub use tandem_model::geo::distance_km;
 
 /// `2026-11-25 08:01 UTC`: minute precision is what people compare.
 pub(crate) fn utc_label(t: Timestamp) -> String {

@@ -94,3 +94,45 @@ fn carries_cef(message: &[u8]) -> bool {
     let head = &message[..message.len().min(512)];
     head.windows(6).any(|w| w == b"CEF:0|" || w == b"CEF:1|")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::test_support::ctx;
+
+    /// Every JSON format reports a syntax error the same way: `invalid JSON at …`, the
+    /// position said once (serde_json's own ` at line L column C` cut off).
+    #[test]
+    fn json_syntax_errors_name_their_position_once() {
+        for format in [
+            Format::Tandem,
+            Format::Json,
+            Format::Windows,
+            Format::Okta,
+            Format::Entra,
+            Format::Verkada,
+            Format::Zeek,
+        ] {
+            let err = MessageDecoder::new(format, None)
+                .decode(b"{\"a\":", &ctx())
+                .unwrap_err();
+            let text = err.to_string();
+            assert!(
+                matches!(
+                    err,
+                    DecodeError::InvalidJson {
+                        line: 1,
+                        column: 5,
+                        ..
+                    }
+                ),
+                "{format}: {text}"
+            );
+            assert_eq!(text.matches("column").count(), 1, "{format}: {text}");
+            assert!(
+                text.starts_with("invalid JSON at column 5: "),
+                "{format}: {text}"
+            );
+        }
+    }
+}

@@ -237,6 +237,35 @@ pub enum DecodeError {
     NotLineOriented(Format),
 }
 
+impl DecodeError {
+    /// The one conversion of a serde_json error for every decoder: the position goes into
+    /// the fields `Display` prints, and serde_json's own ` at line L column C` is cut from the
+    /// message so the position is said once.
+    pub fn json(e: &serde_json::Error) -> Self {
+        Self::json_on_line(e, e.line())
+    }
+
+    /// [`DecodeError::json`] for a document that is one line of a larger body: `line` is the
+    /// line's number in the body, the column the one serde_json found.
+    pub fn json_on_line(e: &serde_json::Error, line: usize) -> Self {
+        DecodeError::InvalidJson {
+            line,
+            column: e.column(),
+            message: json_message(e),
+        }
+    }
+}
+
+/// A serde_json error's message without its ` at line L column C` suffix, for errors whose
+/// position is said elsewhere (a field name, [`DecodeError::InvalidJson`]'s own position).
+pub(crate) fn json_message(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    full.strip_suffix(&suffix)
+        .map(str::to_owned)
+        .unwrap_or(full)
+}
+
 fn json_position(line: usize, column: usize) -> String {
     if line <= 1 {
         format!("column {column}")

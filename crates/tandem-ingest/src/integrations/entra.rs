@@ -143,11 +143,12 @@ pub fn decode(text: &str, ctx: &DecodeContext) -> Result<Vec<Event>, DecodeError
                     continue;
                 }
                 let at = |e: DecodeError| DecodeError::Invalid(format!("line {}: {e}", n + 1));
-                let value = serde_json::from_str::<Value>(line).map_err(|e| at(json_error(&e)))?;
+                let value =
+                    serde_json::from_str::<Value>(line).map_err(|e| at(DecodeError::json(&e)))?;
                 expand(&value, Some(line), ctx, &mut out).map_err(at)?;
             }
         }
-        Err(e) => return Err(json_error(&e)),
+        Err(e) => return Err(DecodeError::json(&e)),
     }
     Ok(out)
 }
@@ -647,20 +648,6 @@ fn number(v: &Value) -> Option<f64> {
 
 fn ip(v: &Value) -> Option<IpAddr> {
     v.as_str()?.trim().parse().ok()
-}
-
-/// A serde_json syntax error, with its position.
-fn json_error(e: &serde_json::Error) -> DecodeError {
-    let full = e.to_string();
-    let suffix = format!(" at line {} column {}", e.line(), e.column());
-    DecodeError::InvalidJson {
-        line: e.line(),
-        column: e.column(),
-        message: full
-            .strip_suffix(&suffix)
-            .map(str::to_owned)
-            .unwrap_or(full),
-    }
 }
 
 /// "an array", "a string", … for error messages.

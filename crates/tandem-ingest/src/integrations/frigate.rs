@@ -822,11 +822,7 @@ fn parse_object(text: &str) -> Result<Map<String, Value>, DecodeError> {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(DecodeError::Invalid("expected a JSON object".to_owned())),
-        Err(e) => Err(DecodeError::InvalidJson {
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        }),
+        Err(e) => Err(DecodeError::json(&e)),
     }
 }
 

@@ -436,11 +436,7 @@ pub fn decode(
             Ok(vec![event])
         }
         Input::Json => {
-            let root: Value = serde_json::from_str(body).map_err(|e| DecodeError::InvalidJson {
-                line: e.line(),
-                column: e.column(),
-                message: e.to_string(),
-            })?;
+            let root: Value = serde_json::from_str(body).map_err(|e| DecodeError::json(&e))?;
             let records = match (&mapping.records, root) {
                 (Some(path), Value::Object(map)) => match lookup(&map, path) {
                     Some(Value::Array(items)) => items.clone(),

@@ -13,6 +13,7 @@
 //!   vendor uses, so Sigma rules and analysts can still match them;
 //! * no input panics (each module has a property test feeding it garbage).
 
+pub mod access_reason;
 pub mod cef;
 pub mod entra;
 pub mod frigate;

@@ -388,18 +388,7 @@ fn text<'a>(map: &'a Map<String, Value>, path: &[&str]) -> Option<&'a str> {
 
 /// Parses the message as JSON, with the position of a syntax error.
 fn parse_json(text: &str) -> Result<Value, DecodeError> {
-    serde_json::from_str(text).map_err(|e| {
-        let full = e.to_string();
-        let suffix = format!(" at line {} column {}", e.line(), e.column());
-        DecodeError::InvalidJson {
-            line: e.line(),
-            column: e.column(),
-            message: full
-                .strip_suffix(&suffix)
-                .map(str::to_owned)
-                .unwrap_or(full),
-        }
-    })
+    serde_json::from_str(text).map_err(|e| DecodeError::json(&e))
 }
 
 /// "an array", "a string", … for error messages.

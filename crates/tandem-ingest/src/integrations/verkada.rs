@@ -71,8 +71,9 @@
 //! certainty".
 //!
 //! Denial reasons: `door_code_entered_rejected` → `wrong_pin`; `door_apb_*` → `anti_passback`;
-//! otherwise a `reason` or `message` text in `data`, if present, normalised with the CEF
-//! decoder's keyword table; otherwise `other`.
+//! otherwise a `reason` or `message` text in `data`, if present, normalised by the
+//! access-control reason vocabulary ([`super::access_reason`], shared with CEF); otherwise
+//! `other`.
 //!
 //! Other fields: time from `data.created` (or `data.created_at`), else top-level `created_at`,
 //! else receipt. `user_info.name` (or `first_name last_name`) → `actor.user`, `email` →
@@ -89,7 +90,7 @@
 //! as Verkada names them (a `data` field whose name is taken by a top-level one is kept as
 //! `data.<name>`).
 
-use super::cef::normalise_reason;
+use super::access_reason::normalise_reason;
 use crate::decode::time::from_json;
 use crate::decode::{DecodeContext, DecodeError, finish, quote, time_from_receipt};
 use chrono::TimeDelta;
@@ -369,11 +370,7 @@ pub fn decode(text: &str, ctx: &DecodeContext) -> Result<Vec<Event>, DecodeError
             ));
         }
         Err(e) => {
-            return Err(DecodeError::InvalidJson {
-                line: e.line(),
-                column: e.column(),
-                message: e.to_string(),
-            });
+            return Err(DecodeError::json(&e));
         }
     };
     let empty = Map::new();

@@ -391,11 +391,7 @@ fn parse_object(text: &str) -> Result<Map<String, Value>, DecodeError> {
         Ok(_) => Err(DecodeError::Invalid(
             "expected a JSON object per line".to_owned(),
         )),
-        Err(e) => Err(DecodeError::InvalidJson {
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        }),
+        Err(e) => Err(DecodeError::json(&e)),
     }
 }
 

@@ -78,38 +78,11 @@ pub fn resolve_field(name: &str) -> FieldRef {
         "raw" | "_raw" => Column("d.raw", Text),
         "id" => Column("e.id", Text),
         "ip" => FieldRef::AnyIp,
-        _ if is_event_field(name) => FieldRef::Json(json_path(name)),
+        _ if tandem_model::is_event_field(name) => FieldRef::Json(json_path(name)),
         // Anything else is a vendor field: `winlog.event_id` means `attrs.winlog.event_id`,
         // so analysts can write the names their vendor documents.
         _ => FieldRef::Json(json_path(&format!("attrs.{name}"))),
     }
-}
-
-/// Whether `name` starts with one of the event's own top-level fields.
-fn is_event_field(name: &str) -> bool {
-    const TOP: &[&str] = &[
-        "id",
-        "time",
-        "observed_time",
-        "ingest_time",
-        "source",
-        "class",
-        "activity",
-        "outcome",
-        "severity",
-        "message",
-        "actor",
-        "physical",
-        "place",
-        "src",
-        "dst",
-        "device",
-        "labels",
-        "attrs",
-        "raw",
-        "raw_truncated",
-    ];
-    TOP.contains(&name.split('.').next().unwrap_or(name))
 }
 
 /// `attrs.Target User` → `$.attrs."Target User"`: each dotted part quoted when it is not a

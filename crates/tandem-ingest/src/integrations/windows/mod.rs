@@ -133,11 +133,8 @@ pub fn decode(text: &str, ctx: &DecodeContext) -> Result<Vec<Event>, DecodeError
 }
 
 fn decode_line(line: &str, number: usize, ctx: &DecodeContext) -> Result<Event, DecodeError> {
-    let value: Value = serde_json::from_str(line).map_err(|e| DecodeError::InvalidJson {
-        line: number,
-        column: e.column(),
-        message: e.to_string(),
-    })?;
+    let value: Value =
+        serde_json::from_str(line).map_err(|e| DecodeError::json_on_line(&e, number))?;
     let Value::Object(map) = value else {
         return Err(DecodeError::Invalid(
             "expected a JSON object (one Windows event per line)".to_owned(),
