@@ -87,6 +87,10 @@ enum SealStep {
 
 const FTS_CHUNK: i64 = 25_000;
 
+/// Page cache of the connection that builds a full-text index chunk: it reads the chunk's
+/// rows once and writes the index's pages once.
+const FTS_CACHE_MIB: u64 = 8;
+
 struct Hot {
     id: i64,
     rows: i64,
@@ -423,6 +427,16 @@ impl Writer {
         self.pending.push_back(SealStep::Finish { segment });
     }
 
+    /// A short-lived connection to the same file for building a full-text index.
+    fn fts_connection(&self) -> rusqlite::Result<Connection> {
+        let path = self.conn.path().unwrap_or_default().to_owned();
+        let conn = Connection::open(path)?;
+        super::configure(&conn, &self.config, FTS_CACHE_MIB)?;
+        // Checkpoints stay with the checkpointer thread, as for the writer's connection.
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+        Ok(conn)
+    }
+
     /// Does one piece of sealing work in its own transaction.
     fn seal_step(&mut self) {
         let Some(step) = self.pending.pop_front() else {
@@ -433,7 +447,12 @@ impl Writer {
                 SealStep::Index { sql, .. } => self.conn.execute_batch(sql),
                 SealStep::Fts { segment, from } => {
                     let to = from + FTS_CHUNK;
-                    let tx = self.conn.transaction()?;
+                    // A connection of its own, closed with this step: FTS5 keeps each index it
+                    // has written to (about 140 KiB of hash table and structure per index)
+                    // until its connection closes, so on the writer's connection memory grew
+                    // with every segment ever sealed.
+                    let mut fts = self.fts_connection()?;
+                    let tx = fts.transaction()?;
                     tx.execute(
                         &format!(
                             "INSERT INTO fts_{segment}(rowid, message, raw)
