@@ -2040,6 +2040,47 @@ mod sim {
         );
     }
 
+    /// Door events (webhooks over HTTP) arriving 25 s (within `lateness_seconds`) behind the
+    /// cameras (MQTT), with the detection ticking by the clock of arrival: a second person's
+    /// grant that arrives after the camera frames still explains them, so a day stays quiet.
+    /// Then the same day replayed long afterwards (the clock days ahead of the events),
+    /// ticking between deliveries: the clock alone decides nothing while doors catch up.
+    #[test]
+    fn doors_delivered_behind_the_cameras_are_quiet() {
+        let (mut sim, dir, from, to) = setup();
+        let mut day = events(&dir, &sim.records_between(from, to));
+        // Live, doors within the lateness allowance; replayed, doors a minute behind.
+        for (lag, clock_ahead) in [(25, Duration::zero()), (60, Duration::days(12))] {
+            let arrival = |e: &Event| {
+                let late = e.class == Class::PhysicalAccess;
+                e.time + Duration::seconds(if late { lag } else { 0 })
+            };
+            day.sort_by_key(arrival);
+            let mut dets = only(|c| c.tailgating.enabled = true);
+            let mut out = Vec::new();
+            let mut next_tick = arrival(&day[0]) + Duration::seconds(20);
+            for e in &day {
+                while arrival(e) >= next_tick {
+                    dets[0].tick(next_tick + clock_ahead, &dir, &mut out);
+                    next_tick += Duration::seconds(20);
+                }
+                dets[0].observe(e, &dir, &mut out);
+            }
+            dets[0].tick(to + clock_ahead + Duration::minutes(10), &dir, &mut out);
+            dets[0].tick(to + clock_ahead + Duration::minutes(11), &dir, &mut out);
+            let loud: Vec<&Finding> = out
+                .iter()
+                .filter(|f| f.detail.get("rule") == Some(&json!("camera_count")))
+                .collect();
+            assert!(
+                loud.is_empty(),
+                "clock {clock_ahead} ahead: {} findings: {:#?}",
+                loud.len(),
+                loud.first()
+            );
+        }
+    }
+
     #[test]
     fn an_ordinary_day_is_quiet_and_every_scenario_is_found() {
         let (mut sim, dir, from, to) = setup();
