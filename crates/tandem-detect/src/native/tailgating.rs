@@ -141,9 +141,6 @@ struct DoorState {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     doors: HashMap<String, DoorState>,
-    /// Whether a tick has happened: only then does "arrived since the last tick" mean anything.
-    #[serde(default)]
-    ticked: bool,
 }
 
 pub(crate) struct Tailgating {
@@ -504,7 +501,7 @@ impl Detection for Tailgating {
         } else {
             d.door_upto = later(d.door_upto, e.time);
         }
-        d.fresh = self.s.ticked;
+        d.fresh = true;
         // This event's channel has come as far as this event (a replayed event does not
         // move it back); the other channel only as far as it has.
         let other = if e.class == Class::VideoDetection {
@@ -539,7 +536,6 @@ impl Detection for Tailgating {
                 d.caught_up().map(|t| t - lateness)
             };
             d.fresh = false;
-            self.s.ticked = true;
             if let Some(until) = until {
                 self.close(&door, until, out);
             }
