@@ -19,10 +19,20 @@
 //!    passes through as a finding.
 //!
 //! Rules 1 and 2 decide once the window has closed (plus `lateness_seconds` for a late second
-//! grant or camera event), measured by the time of a later event at the same door or the
-//! tick's `now`. Each door keeps its own clock on purpose: a reader whose controller delivers
-//! a minute late, or a batch replayed from a buffer, must not have its grants decided by
-//! another door's newer events before its own door-opening events arrive.
+//! grant or camera event), measured by the door's own events or the tick's `now`. Each door
+//! keeps its own clock on purpose: a reader whose controller delivers a minute late, or a
+//! batch replayed from a buffer, must not have its grants decided by another door's newer
+//! events before its own door-opening events arrive.
+//!
+//! Within a door, the door's events (grants, openings: a webhook over HTTP, syslog) and its
+//! camera's (MQTT) travel apart and arrive with different lag, so each is its own channel:
+//! events decide a window only once *both* channels have passed it by `lateness_seconds` (a
+//! camera frame a minute ahead of the colleague's grant must not close the window the grant
+//! explains). The tick's clock decides for a door still receiving events only while its two
+//! channels are within `lateness_seconds` of each other and within `catch_up_seconds` of the
+//! clock (live delivery); otherwise (one channel behind, a backlog or replayed day far behind
+//! the clock) the door's windows wait for its channels, or for a tick after which the door
+//! received nothing for a whole tick interval. That bounds the wait.
 
 use super::{Draft, Located, Rule, cap_map, later, load, person_name, save};
 use crate::Detection;
@@ -51,6 +61,10 @@ pub struct TailgatingConfig {
     pub window_seconds: u64,
     /// How late a camera or badge event may arrive and still be counted.
     pub lateness_seconds: u64,
+    /// How far behind the tick's clock a door's newest events may be for the clock to decide
+    /// its windows while they still arrive; a door further behind (a backlog, a replayed day)
+    /// is decided by its own door and camera events, or once it has been quiet for a tick.
+    pub catch_up_seconds: u64,
     /// Minimum detection score for a camera detection to count.
     pub min_score: f32,
     /// Raise a (low-severity) finding for a grant not followed by the door opening, at doors
@@ -69,6 +83,7 @@ impl Default for TailgatingConfig {
             enabled: true,
             window_seconds: 10,
             lateness_seconds: 30,
+            catch_up_seconds: 120,
             min_score: 0.5,
             grant_without_taken: true,
             anti_passback: true,
@@ -112,6 +127,15 @@ struct DoorState {
     opened: Vec<(Timestamp, Ulid)>,
     reports_taken: bool,
     last: Option<Timestamp>,
+    /// Newest event time of the door's own events (grants, denials, openings).
+    #[serde(default)]
+    door_upto: Option<Timestamp>,
+    /// Newest event time of the door's camera detections.
+    #[serde(default)]
+    camera_upto: Option<Timestamp>,
+    /// Events arrived since the last tick.
+    #[serde(default)]
+    fresh: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -389,6 +413,23 @@ fn is_summary(e: &Event) -> bool {
 }
 
 impl DoorState {
+    /// How far both channels (door events and camera) have come: the older of the two; a
+    /// door with no camera events only has its own.
+    fn caught_up(&self) -> Option<Timestamp> {
+        match (self.door_upto, self.camera_upto) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether the two channels are within `slack` of each other (one alone always is).
+    fn in_step(&self, slack: chrono::Duration) -> bool {
+        match (self.door_upto, self.camera_upto) {
+            (Some(a), Some(b)) => (a - b).abs() <= slack,
+            _ => true,
+        }
+    }
+
     fn has(&self, id: Ulid) -> bool {
         self.grants.iter().any(|g| g.id == id)
             || self.seen.iter().any(|s| s.id == id)
@@ -451,23 +492,53 @@ impl Detection for Tailgating {
         } else {
             self.physical(e, &door, &at, out);
         }
-        if let Some(d) = self.s.doors.get_mut(&door) {
-            d.last = later(d.last, e.time);
+        let Some(d) = self.s.doors.get_mut(&door) else {
+            return;
+        };
+        d.last = later(d.last, e.time);
+        if e.class == Class::VideoDetection {
+            d.camera_upto = later(d.camera_upto, e.time);
+        } else {
+            d.door_upto = later(d.door_upto, e.time);
         }
+        d.fresh = true;
+        // This event's channel has come as far as this event (a replayed event does not
+        // move it back); the other channel only as far as it has.
+        let other = if e.class == Class::VideoDetection {
+            d.door_upto
+        } else {
+            d.camera_upto
+        };
+        let until = Some(other.map_or(e.time, |o| o.min(e.time)))
+            .map(|t| t - super::secs(self.cfg.lateness_seconds));
         cap_map(&mut self.s.doors, self.cfg.max_doors, |d| {
             d.last.unwrap_or(Timestamp::MIN_UTC)
         });
-        let until = e.time - super::secs(self.cfg.lateness_seconds);
-        self.close(&door, until, out);
+        if let Some(until) = until {
+            self.close(&door, until, out);
+        }
     }
 
     fn tick(&mut self, now: Timestamp, _dir: &Directory, out: &mut Vec<Finding>) {
         // Windows close by the clock too, so a door that goes quiet after a tailgate is
-        // still decided.
-        let until = now - super::secs(self.cfg.lateness_seconds);
+        // still decided; but not a door still catching up (see the module docs).
+        let lateness = super::secs(self.cfg.lateness_seconds);
+        let catch_up = super::secs(self.cfg.catch_up_seconds);
         let doors: Vec<String> = self.s.doors.keys().cloned().collect();
         for door in doors {
-            self.close(&door, until, out);
+            let Some(d) = self.s.doors.get_mut(&door) else {
+                continue;
+            };
+            let live = d.in_step(lateness) && d.last.is_some_and(|t| now - t <= catch_up);
+            let until = if !d.fresh || live {
+                Some(now - lateness)
+            } else {
+                d.caught_up().map(|t| t - lateness)
+            };
+            d.fresh = false;
+            if let Some(until) = until {
+                self.close(&door, until, out);
+            }
         }
         self.s
             .doors
