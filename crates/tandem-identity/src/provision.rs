@@ -633,3 +633,331 @@ pub fn delete_group(dir: &Directory, id: &str, now: Timestamp) -> Result<Plan<()
         event: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Badge, BadgeStatus};
+
+    fn at(minutes: i64) -> Timestamp {
+        chrono::DateTime::parse_from_rfc3339("2025-03-03T09:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+            + chrono::Duration::minutes(minutes)
+    }
+
+    /// A directory holding `people` and `groups`, as the change log would replay them.
+    fn directory(people: &[Person], groups: &[Group]) -> Directory {
+        let mut changes: Vec<DirectoryChange> = people
+            .iter()
+            .map(|p| crate::encode(PERSON, &p.id, at(-60), "hr", p).unwrap())
+            .chain(
+                groups
+                    .iter()
+                    .map(|g| crate::encode(GROUP, &g.id, at(-60), ORIGIN, g).unwrap()),
+            )
+            .collect();
+        for (i, c) in changes.iter_mut().enumerate() {
+            c.seq = i as u64 + 1;
+        }
+        let mut dir = Directory::default();
+        dir.apply(&changes).unwrap();
+        dir
+    }
+
+    /// Applies a plan's changes, as `Identity::commit` would.
+    fn commit(dir: &mut Directory, changes: &[DirectoryChange]) {
+        let mut changes = changes.to_vec();
+        for (i, c) in changes.iter_mut().enumerate() {
+            c.seq = dir.last_seq() + i as u64 + 1;
+        }
+        dir.apply(&changes).unwrap();
+    }
+
+    fn alice() -> Person {
+        Person {
+            id: "E1001".into(),
+            employee_number: Some("E1001".into()),
+            name: "Alice Berg".into(),
+            given_name: Some("Alice".into()),
+            family_name: Some("Berg".into()),
+            email: Some("alice@nordlys.example".into()),
+            department: Some("Finance".into()),
+            accounts: vec![Account {
+                kind: AccountKind::Upn,
+                value: "alice@nordlys.example".into(),
+            }],
+            badges: vec![Badge {
+                number: "4711".into(),
+                facility_code: None,
+                valid_from: None,
+                valid_to: None,
+                status: BadgeStatus::Active,
+            }],
+            ..Person::default()
+        }
+    }
+
+    fn set(v: &str) -> Attr {
+        Some(Some(v.to_owned()))
+    }
+
+    fn user_named(name: &str) -> ProvisionedUser {
+        ProvisionedUser {
+            user_name: set(name),
+            ..ProvisionedUser::default()
+        }
+    }
+
+    #[test]
+    fn an_employee_number_links_to_the_person_hr_created() {
+        let dir = directory(&[alice()], &[]);
+        let new = ProvisionedUser {
+            employee_number: set("E1001"),
+            title: set("Controller"),
+            ..user_named("alice@nordlys.example")
+        };
+        let plan = create_user(&dir, &new, "okta", at(0)).unwrap();
+        let p = &plan.state;
+        assert_eq!(p.id, "E1001", "one person, not a second one");
+        assert_eq!(p.title.as_deref(), Some("Controller"));
+        // What the IdP did not send is HR's and stays.
+        assert_eq!(p.department.as_deref(), Some("Finance"));
+        assert_eq!(p.badges.len(), 1);
+        assert_eq!(plan.changes.len(), 1);
+        assert_eq!(plan.changes[0].origin, ORIGIN);
+        assert!(plan.event.is_none());
+    }
+
+    #[test]
+    fn a_terminated_login_is_a_rehire_made_active_again() {
+        let mut left = alice();
+        left.employee_number = None;
+        left.status = Status::Terminated;
+        left.terminated_at = Some(at(-30));
+        let dir = directory(&[left], &[]);
+        let plan = create_user(&dir, &user_named("ALICE@nordlys.example"), "okta", at(0)).unwrap();
+        assert_eq!(plan.state.id, "E1001", "the rehire keeps their history");
+        assert_eq!(plan.state.status, Status::Active);
+        assert_eq!(plan.state.terminated_at, None);
+    }
+
+    #[test]
+    fn a_new_login_is_a_new_person_and_a_taken_one_is_refused() {
+        let dir = directory(&[alice()], &[]);
+        let plan = create_user(&dir, &user_named("bob"), "okta", at(0)).unwrap();
+        assert!(plan.state.id.starts_with("u-"), "{}", plan.state.id);
+        assert_eq!(plan.state.name, "bob", "a name is never empty");
+        assert_eq!(
+            plan.state.accounts,
+            [Account {
+                kind: AccountKind::Other,
+                value: "bob".into()
+            }],
+            "a login without `@` is no UPN"
+        );
+
+        let err =
+            create_user(&dir, &user_named("Alice@Nordlys.example"), "okta", at(0)).unwrap_err();
+        assert!(matches!(err, ProvisionError::UserNameTaken(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "userName `Alice@Nordlys.example` is already taken"
+        );
+        let err = create_user(&dir, &ProvisionedUser::default(), "okta", at(0)).unwrap_err();
+        assert!(matches!(err, ProvisionError::UserNameRequired), "{err:?}");
+    }
+
+    #[test]
+    fn echoing_a_person_back_changes_nothing() {
+        let mut p = alice();
+        p.accounts.push(Account {
+            kind: AccountKind::Email,
+            value: "a.berg@nordlys.example".into(),
+        });
+        let dir = directory(&[p.clone()], &[]);
+        for absent in [Absent::Keeps, Absent::Clears] {
+            let plan =
+                update_user(&dir, &p, &ProvisionedUser::of(&p), absent, "okta", at(0)).unwrap();
+            assert_eq!(plan.state, p, "{absent:?}");
+            assert!(plan.changes.is_empty() && plan.event.is_none());
+        }
+    }
+
+    #[test]
+    fn a_replace_keeps_what_is_absent_and_a_patch_clears_it() {
+        let p = alice();
+        let dir = directory(&[p.clone()], &[]);
+        let mut new = ProvisionedUser::of(&p);
+        new.department = None;
+        let kept = update_user(&dir, &p, &new, Absent::Keeps, "okta", at(0)).unwrap();
+        assert_eq!(kept.state.department.as_deref(), Some("Finance"));
+        let cleared = update_user(&dir, &p, &new, Absent::Clears, "okta", at(0)).unwrap();
+        assert_eq!(cleared.state.department, None);
+        assert_eq!(cleared.changes.len(), 1);
+    }
+
+    #[test]
+    fn deactivation_suspends_and_says_who_did_it() {
+        let p = alice();
+        let mut dir = directory(&[p.clone()], &[]);
+        let new = ProvisionedUser {
+            active: Some(false),
+            ..ProvisionedUser::default()
+        };
+        let plan = update_user(&dir, &p, &new, Absent::Keeps, "okta-token", at(0)).unwrap();
+        assert_eq!(plan.state.status, Status::Suspended);
+        let e = plan.event.expect("a deactivation is an event");
+        assert_eq!(e.source.name, ORIGIN);
+        assert_eq!(e.class, Class::AccountChange);
+        assert_eq!(e.activity, Activity::Disable);
+        assert_eq!(
+            e.message,
+            "SCIM deactivated alice@nordlys.example (Alice Berg) via token okta-token"
+        );
+        assert_eq!(e.actor.user.as_deref(), Some("okta-token"));
+        let person = e.actor.person.as_ref().unwrap();
+        assert_eq!(person.id, "E1001");
+        assert_eq!(person.status.as_deref(), Some("suspended"));
+        assert_eq!(e.attrs["target.user"], "alice@nordlys.example");
+
+        // Suspending someone already suspended raises nothing more; re-activating neither.
+        commit(&mut dir, &plan.changes);
+        let suspended = dir.person("E1001").unwrap().clone();
+        let again = update_user(&dir, &suspended, &new, Absent::Keeps, "okta", at(1)).unwrap();
+        assert!(again.event.is_none() && again.changes.is_empty());
+        let back = ProvisionedUser {
+            active: Some(true),
+            ..ProvisionedUser::default()
+        };
+        let back = update_user(&dir, &suspended, &back, Absent::Keeps, "okta", at(2)).unwrap();
+        assert_eq!(back.state.status, Status::Active);
+        assert!(back.event.is_none());
+    }
+
+    #[test]
+    fn on_leave_is_active_to_the_idp() {
+        let mut p = alice();
+        p.status = Status::OnLeave;
+        let dir = directory(&[p.clone()], &[]);
+        assert_eq!(ProvisionedUser::of(&p).active, Some(true));
+        let new = ProvisionedUser {
+            active: Some(true),
+            ..ProvisionedUser::default()
+        };
+        let plan = update_user(&dir, &p, &new, Absent::Keeps, "okta", at(0)).unwrap();
+        assert_eq!(plan.state.status, Status::OnLeave, "HR's word stays");
+    }
+
+    #[test]
+    fn a_manager_must_be_a_known_person() {
+        let p = alice();
+        let dir = directory(&[p.clone()], &[]);
+        let new = ProvisionedUser {
+            manager: set("E9999"),
+            ..ProvisionedUser::default()
+        };
+        let err = update_user(&dir, &p, &new, Absent::Keeps, "okta", at(0)).unwrap_err();
+        assert!(matches!(&err, ProvisionError::UnknownManager(m) if m == "E9999"));
+        assert_eq!(err.to_string(), "manager `E9999` is not a known user id");
+    }
+
+    #[test]
+    fn deletion_terminates_leaves_groups_and_hides_the_user() {
+        let p = alice();
+        let ops = Group {
+            id: "g1".into(),
+            name: "Ops".into(),
+            members: vec!["E1001".into(), "E1002".into()],
+            ..Group::default()
+        };
+        let mut dir = directory(&[p], &[ops]);
+        let plan = delete_user(&dir, "E1001", "okta", at(0)).unwrap();
+        assert_eq!(plan.state.status, Status::Terminated);
+        assert_eq!(plan.state.terminated_at, Some(at(0)));
+        let e = plan.event.as_ref().expect("a deletion is an event");
+        assert_eq!(e.activity, Activity::Delete);
+        assert!(e.message.starts_with("SCIM deleted alice@nordlys.example"));
+        commit(&mut dir, &plan.changes);
+
+        assert_eq!(dir.group("g1").unwrap().members, ["E1002"]);
+        // Kept in history, gone for the IdP.
+        assert!(dir.person("E1001").is_some());
+        let err = user(&dir, "E1001").unwrap_err();
+        assert!(matches!(err, ProvisionError::UnknownUser(_)));
+        assert_eq!(err.to_string(), "no user `E1001`");
+        assert!(delete_user(&dir, "E1001", "okta", at(1)).is_err());
+    }
+
+    #[test]
+    fn groups_need_a_unique_name_and_provisioned_members() {
+        let mut left = alice();
+        left.id = "E1002".into();
+        left.status = Status::Terminated;
+        let ops = Group {
+            id: "g1".into(),
+            name: "Ops".into(),
+            ..Group::default()
+        };
+        let dir = directory(&[alice(), left], &[ops.clone()]);
+        let named = |name: &str, members: &[&str]| ProvisionedGroup {
+            display_name: set(name),
+            members: Some(members.iter().map(|m| m.to_string()).collect()),
+            ..ProvisionedGroup::default()
+        };
+
+        let plan = create_group(&dir, &named("Finance", &["E1001", "E1001"]), at(0)).unwrap();
+        assert!(plan.state.id.starts_with("g-"));
+        assert_eq!(plan.state.members, ["E1001"], "each member once");
+
+        let err = create_group(&dir, &named("OPS", &[]), at(0)).unwrap_err();
+        assert_eq!(err.to_string(), "group `OPS` already exists");
+        let err = create_group(&dir, &named("Leavers", &["E1002"]), at(0)).unwrap_err();
+        assert!(matches!(&err, ProvisionError::UnknownMember(m) if m == "E1002"));
+        let err = create_group(&dir, &ProvisionedGroup::default(), at(0)).unwrap_err();
+        assert!(matches!(err, ProvisionError::DisplayNameRequired));
+
+        // A patch without members empties the group; a replace without them keeps them.
+        let mut with = ops.clone();
+        with.members = vec!["E1001".into()];
+        let keep = ProvisionedGroup {
+            display_name: set("Ops"),
+            ..ProvisionedGroup::default()
+        };
+        let kept = update_group(&dir, &with, &keep, Absent::Keeps, at(0)).unwrap();
+        assert_eq!(kept.state.members, ["E1001"]);
+        let cleared = update_group(&dir, &with, &keep, Absent::Clears, at(0)).unwrap();
+        assert!(cleared.state.members.is_empty());
+        // The same state is no change.
+        let same = update_group(&dir, &ops, &keep, Absent::Keeps, at(0)).unwrap();
+        assert!(same.changes.is_empty());
+
+        let removed = delete_group(&dir, "g1", at(0)).unwrap();
+        assert_eq!(removed.changes.len(), 1);
+        assert!(matches!(
+            delete_group(&dir, "g9", at(0)),
+            Err(ProvisionError::UnknownGroup(_))
+        ));
+    }
+
+    #[test]
+    fn the_primary_address_is_marked_then_work_then_first() {
+        let e = |v: &str, primary: bool, work: bool| (v.to_owned(), primary, work);
+        let emails = Emails::from_listed([
+            e(" a@x ", false, false),
+            e("b@x", false, true),
+            e("A@X", true, false),
+            e("  ", true, true),
+        ]);
+        assert_eq!(emails.primary.as_deref(), Some("A@X"));
+        assert_eq!(
+            emails.all,
+            ["a@x", "b@x"],
+            "trimmed, each once ignoring case"
+        );
+        let emails = Emails::from_listed([e("a@x", false, false), e("b@x", false, true)]);
+        assert_eq!(emails.primary.as_deref(), Some("b@x"));
+        let emails = Emails::from_listed([e("a@x", false, false)]);
+        assert_eq!(emails.primary.as_deref(), Some("a@x"));
+    }
+}

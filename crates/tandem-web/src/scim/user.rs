@@ -273,3 +273,81 @@ pub fn parse_group(v: &Map<String, Value>) -> Result<ProvisionedGroup, ScimError
         members,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_identity::{Account, Status};
+
+    /// The identity rules compare what a request says with how the IdP sees the person
+    /// (`ProvisionedUser::of`); that must be exactly what reading the rendered resource back
+    /// gives, or an echoed resource would change the directory.
+    #[test]
+    fn a_rendered_user_reads_back_as_the_idp_sees_the_person() {
+        let email = |v: &str| Account {
+            kind: AccountKind::Email,
+            value: v.into(),
+        };
+        let people = [
+            Person {
+                id: "E1".into(),
+                name: "Alice Berg".into(),
+                given_name: Some("Alice".into()),
+                family_name: Some("Berg".into()),
+                email: Some("alice@x".into()),
+                accounts: vec![email("ALICE@x"), email("a.berg@x")],
+                employee_number: Some("E1".into()),
+                manager: Some("E2".into()),
+                title: Some("  ".into()),
+                ..Person::default()
+            },
+            Person {
+                id: "E2".into(),
+                name: " Bob ".into(),
+                given_name: Some("Bob".into()),
+                email: Some("  ".into()),
+                accounts: vec![
+                    Account {
+                        kind: AccountKind::Other,
+                        value: "bob".into(),
+                    },
+                    email("b@x"),
+                ],
+                status: Status::OnLeave,
+                department: Some(String::new()),
+                ..Person::default()
+            },
+            Person {
+                id: "E3".into(),
+                status: Status::Suspended,
+                ..Person::default()
+            },
+        ];
+        let dir = Directory::default();
+        for p in &people {
+            let rendered = render_user(&dir, p, "https://t/scim/v2");
+            let read = parse_user(rendered.as_object().unwrap()).unwrap();
+            assert_eq!(read, ProvisionedUser::of(p), "{}", p.id);
+        }
+    }
+
+    /// Wire errors name the attribute; what they mean for the directory is not decided here.
+    #[test]
+    fn wrong_json_types_are_invalid_values() {
+        let body = json!({"userName": ["a"]});
+        let err = parse_user(body.as_object().unwrap()).unwrap_err();
+        assert_eq!(err.scim_type, Some("invalidValue"));
+        assert!(
+            err.detail.starts_with("`userName`: expected a string"),
+            "{}",
+            err.detail
+        );
+        let body = json!({"displayName": "Ops", "members": [{"display": "x"}]});
+        let err = parse_group(body.as_object().unwrap()).unwrap_err();
+        assert!(err.detail.contains("has no `value`"), "{}", err.detail);
+        let body = json!({"active": "False", "emails": [{"value": " a@x ", "type": "Work"}]});
+        let read = parse_user(body.as_object().unwrap()).unwrap();
+        assert_eq!(read.active, Some(false), "Entra ID's string booleans");
+        assert_eq!(read.emails.unwrap().primary.as_deref(), Some("a@x"));
+    }
+}
