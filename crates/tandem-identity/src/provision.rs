@@ -775,7 +775,7 @@ mod tests {
             kind: AccountKind::Email,
             value: "a.berg@nordlys.example".into(),
         });
-        let dir = directory(&[p.clone()], &[]);
+        let dir = directory(std::slice::from_ref(&p), &[]);
         for absent in [Absent::Keeps, Absent::Clears] {
             let plan =
                 update_user(&dir, &p, &ProvisionedUser::of(&p), absent, "okta", at(0)).unwrap();
@@ -787,7 +787,7 @@ mod tests {
     #[test]
     fn a_replace_keeps_what_is_absent_and_a_patch_clears_it() {
         let p = alice();
-        let dir = directory(&[p.clone()], &[]);
+        let dir = directory(std::slice::from_ref(&p), &[]);
         let mut new = ProvisionedUser::of(&p);
         new.department = None;
         let kept = update_user(&dir, &p, &new, Absent::Keeps, "okta", at(0)).unwrap();
@@ -800,7 +800,7 @@ mod tests {
     #[test]
     fn deactivation_suspends_and_says_who_did_it() {
         let p = alice();
-        let mut dir = directory(&[p.clone()], &[]);
+        let mut dir = directory(std::slice::from_ref(&p), &[]);
         let new = ProvisionedUser {
             active: Some(false),
             ..ProvisionedUser::default()
@@ -839,7 +839,7 @@ mod tests {
     fn on_leave_is_active_to_the_idp() {
         let mut p = alice();
         p.status = Status::OnLeave;
-        let dir = directory(&[p.clone()], &[]);
+        let dir = directory(std::slice::from_ref(&p), &[]);
         assert_eq!(ProvisionedUser::of(&p).active, Some(true));
         let new = ProvisionedUser {
             active: Some(true),
@@ -852,7 +852,7 @@ mod tests {
     #[test]
     fn a_manager_must_be_a_known_person() {
         let p = alice();
-        let dir = directory(&[p.clone()], &[]);
+        let dir = directory(std::slice::from_ref(&p), &[]);
         let new = ProvisionedUser {
             manager: set("E9999"),
             ..ProvisionedUser::default()
@@ -899,7 +899,7 @@ mod tests {
             name: "Ops".into(),
             ..Group::default()
         };
-        let dir = directory(&[alice(), left], &[ops.clone()]);
+        let dir = directory(&[alice(), left], std::slice::from_ref(&ops));
         let named = |name: &str, members: &[&str]| ProvisionedGroup {
             display_name: set(name),
             members: Some(members.iter().map(|m| m.to_string()).collect()),
