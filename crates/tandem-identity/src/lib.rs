@@ -3,7 +3,8 @@
 //!
 //! Converged security starts with knowing that the badge, the Okta account, the laptop and
 //! the face on camera are the same person. The directory is fed by SCIM (the web crate's
-//! `/scim/v2`), HR CSV exports ([`hr`]) and place/device files ([`records`]); each feed turns
+//! `/scim/v2` speaks the protocol; [`provision`] decides what it does to people and groups),
+//! HR CSV exports ([`hr`]) and place/device files ([`records`]); each feed turns
 //! what it receives into [`tandem_store::DirectoryChange`]s, which [`Identity::commit`]
 //! appends to the store's change log and applies to the in-memory [`Directory`]. Nothing is
 //! overwritten: every record keeps every state it has had, from the time it became true, so
@@ -17,6 +18,7 @@ pub mod directory;
 pub mod hours;
 pub mod hr;
 pub mod model;
+pub mod provision;
 pub mod records;
 mod resolve;
 mod service;

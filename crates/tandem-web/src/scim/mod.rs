@@ -2,25 +2,19 @@
 //! ID provision people straight into the identity directory.
 //!
 //! A SCIM User *is* a directory person and a SCIM Group a directory group: there is no
-//! separate SCIM store. Every write becomes a full-state [`DirectoryChange`] with origin
-//! `scim`, effective now, through [`tandem_identity::Identity::commit`], so SCIM, HR imports
-//! and resolution all see one history. The mapping is in [`user`], PATCH and filters in
-//! [`json`]; `docs/integrations/scim.md` is the administrator's guide.
+//! separate SCIM store. This module is the wire protocol only: routes, JSON shapes ([`user`]
+//! renders and reads resources), filters and PATCH paths ([`json`]), HTTP status, ETags. What
+//! a request does to the directory (the mapping onto a person, linking to a person HR created
+//! or a rehire, deactivation and deletion, group membership) is decided by
+//! [`tandem_identity::provision`], which answers with a plan: directory changes with origin
+//! `scim`, committed through [`tandem_identity::Identity::commit`] so SCIM, HR imports and
+//! resolution all see one history, and the `account_change` event a deactivation or deletion
+//! raises, committed through the pipeline before the answer so it is searchable, on the
+//! person's timeline, seen by the detections and shown on the live monitor.
+//! `docs/integrations/scim.md` is the administrator's guide.
 //!
-//! Decisions the RFCs leave open:
-//! - **Linking.** A POST whose enterprise `employeeNumber` names a person the HR import
-//!   already created links to that person instead of creating a second one, so HR and the
-//!   IdP converge on one record. A POST whose `userName` is a terminated person's re-links to
-//!   them (a rehire keeps their history).
-//! - **Deactivation.** `active: false` suspends; `active: true` re-activates a suspended
-//!   person. Each deactivation and deletion is also an `account_change` event from source
-//!   `scim`, committed through the pipeline before the answer, so it is searchable, on the
-//!   person's timeline, seen by the detections and shown on the live monitor.
-//! - **DELETE.** People are never deleted from history: DELETE terminates the person effective
-//!   now, drops them from groups, and from then on the user is `404` to SCIM. Groups, which
-//!   carry no history anyone investigates, are deleted outright.
-//! - **Terminated people** (by DELETE or by HR) are not SCIM resources, and SCIM never turns
-//!   a terminated person active except by an explicit re-provisioning POST.
+//! Terminated people (by DELETE or by HR) are `404` to SCIM (RFC 7644 §3.6), and groups are
+//! deleted outright.
 
 mod json;
 mod user;
@@ -38,20 +32,16 @@ use scim_v2::filter::Filter;
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tandem_identity::directory::{GROUP, PERSON};
-use tandem_identity::{Directory, Group, Person, Status};
-use tandem_model::{Activity, Class, Event, Outcome, PersonRef, Severity};
+use tandem_identity::provision::{self, Absent, Plan, ProvisionError, visible};
+use tandem_identity::{Directory, Group};
 use tandem_pipeline::pipeline::Origin;
-use tandem_store::DirectoryChange;
-use user::{Absent, GROUP_SCHEMA, USER_SCHEMA, visible};
+use user::{GROUP_SCHEMA, USER_SCHEMA};
 
 /// The enterprise User extension (RFC 7643 §4.3).
 pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 const CONTENT_TYPE: &str = "application/scim+json";
-/// Origin of directory changes and source name of the events SCIM records.
-const ORIGIN: &str = "scim";
 /// Most resources one list page returns (advertised as `filter.maxResults`).
 const MAX_RESULTS: usize = 1000;
 
@@ -85,9 +75,26 @@ impl ScimError {
     fn not_found(kind: &str, id: &str) -> Self {
         ScimError::new(StatusCode::NOT_FOUND, None, format!("no {kind} `{id}`"))
     }
+}
 
-    fn conflict(detail: impl Into<String>) -> Self {
-        ScimError::new(StatusCode::CONFLICT, Some("uniqueness"), detail)
+/// The identity rules' refusals in SCIM's words: an unknown resource is `404`, a taken name
+/// `409 uniqueness`, any other refused value `400 invalidValue`.
+impl From<ProvisionError> for ScimError {
+    fn from(e: ProvisionError) -> Self {
+        let (status, scim_type) = match e {
+            ProvisionError::Identity(e) => return ApiError::from(e).into(),
+            ProvisionError::UnknownUser(_) | ProvisionError::UnknownGroup(_) => {
+                (StatusCode::NOT_FOUND, None)
+            }
+            ProvisionError::UserNameTaken(_) | ProvisionError::GroupNameTaken(_) => {
+                (StatusCode::CONFLICT, Some("uniqueness"))
+            }
+            ProvisionError::UserNameRequired
+            | ProvisionError::DisplayNameRequired
+            | ProvisionError::UnknownManager(_)
+            | ProvisionError::UnknownMember(_) => (StatusCode::BAD_REQUEST, Some("invalidValue")),
+        };
+        ScimError::new(status, scim_type, e.to_string())
     }
 }
 
@@ -193,81 +200,24 @@ fn body_object(body: &Bytes) -> Result<Map<String, Value>, ScimError> {
     }
 }
 
-/// A fresh id for a person or group SCIM creates.
-fn new_id(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}",
-        tandem_model::Ulid::generate().to_string().to_lowercase()
-    )
-}
-
-async fn commit(
-    state: &AppState,
-    changes: Vec<DirectoryChange>,
-) -> Result<Arc<Directory>, ScimError> {
-    let identity = state.identity.clone();
-    Ok(tokio::task::spawn_blocking(move || identity.commit(changes)).await??)
-}
-
-fn person_change(p: &Person) -> Result<DirectoryChange, ScimError> {
-    Ok(tandem_identity::encode(
-        PERSON,
-        &p.id,
-        chrono::Utc::now(),
-        ORIGIN,
-        p,
-    )?)
-}
-
-/// The group's new state, or its removal when `g` is `None`. A state that fails to
-/// serialise is an error, never a removal.
-fn group_change(id: &str, g: Option<&Group>) -> Result<DirectoryChange, ScimError> {
-    let now = chrono::Utc::now();
-    Ok(match g {
-        Some(g) => tandem_identity::encode(GROUP, id, now, ORIGIN, g)?,
-        None => DirectoryChange::removed(GROUP, id, now, ORIGIN),
-    })
-}
-
-/// Records a deactivation or deletion as an event, durable before the caller answers, so
-/// "who disabled Alice, when" has an answer in search and on Alice's timeline.
-async fn record(
-    state: &AppState,
-    who: &Principal,
-    p: &Person,
-    activity: Activity,
-) -> Result<(), ScimError> {
-    let verb = if activity == Activity::Delete {
-        "deleted"
+/// Carries out what the identity rules decided: the directory changes (when there are any),
+/// then the event, through the pipeline like every event so detections and the live monitor
+/// see it too, durable before the caller answers. Answers the directory after the changes.
+async fn execute<T>(state: &AppState, plan: &mut Plan<T>) -> Result<Arc<Directory>, ScimError> {
+    let dir = if plan.changes.is_empty() {
+        state.identity.snapshot()
     } else {
-        "deactivated"
+        let identity = state.identity.clone();
+        let changes = std::mem::take(&mut plan.changes);
+        tokio::task::spawn_blocking(move || identity.commit(changes)).await??
     };
-    let login = user::user_name(p);
-    let mut e = Event::new(ORIGIN, Class::AccountChange, activity, chrono::Utc::now());
-    e.outcome = Outcome::Success;
-    e.severity = Severity::Low;
-    e.message = format!("SCIM {verb} {login} ({}) via token {}", p.name, who.name);
-    e.actor.user = Some(who.name.clone());
-    e.actor.person = Some(PersonRef {
-        id: p.id.clone(),
-        name: Some(p.name.clone()),
-        method: "exact".into(),
-        confidence: 1.0,
-        status: Some(p.status.name().into()),
-        department: p.department.clone(),
-    });
-    e.attrs.insert("target.user".into(), login.into());
-    e.attrs.insert("target.uid".into(), p.id.clone().into());
-    if let Some(x) = &p.external_id {
-        e.attrs
-            .insert("target.external_id".into(), x.clone().into());
+    if let Some(e) = plan.event.take() {
+        let pipeline = state.pipeline.clone();
+        tokio::task::spawn_blocking(move || pipeline.commit_internal(vec![e], Origin::Directory))
+            .await?
+            .map_err(ApiError::from)?;
     }
-    // Through the pipeline like every event, so detections and the live monitor see it too.
-    let pipeline = state.pipeline.clone();
-    tokio::task::spawn_blocking(move || pipeline.commit_internal(vec![e], Origin::Directory))
-        .await?
-        .map_err(ApiError::from)?;
-    Ok(())
+    Ok(dir)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -406,12 +356,6 @@ pub(crate) async fn list_users(
     Ok(list_response(all, &p))
 }
 
-fn visible_person<'a>(dir: &'a Directory, id: &str) -> Result<&'a Person, ScimError> {
-    dir.person(id)
-        .filter(|p| visible(p))
-        .ok_or_else(|| ScimError::not_found("user", id))
-}
-
 #[derive(serde::Deserialize)]
 pub(crate) struct Projection {
     #[serde(default)]
@@ -429,7 +373,7 @@ pub(crate) async fn get_user(
 ) -> Scim {
     admin(who)?;
     let dir = state.identity.snapshot();
-    let p = visible_person(&dir, &id)?;
+    let p = provision::user(&dir, &id)?;
     let body = user::render_user(&dir, p, &url_base);
     let body = json::project(
         body,
@@ -439,39 +383,15 @@ pub(crate) async fn get_user(
     Ok(resource_response(StatusCode::OK, &body))
 }
 
-/// `409 uniqueness` when another visible person already has `name` as their `userName`.
-fn check_unique(dir: &Directory, name: &str, except: &str) -> Result<(), ScimError> {
-    if dir
-        .people()
-        .into_iter()
-        .any(|p| p.id != except && visible(p) && user::user_name(p).eq_ignore_ascii_case(name))
-    {
-        return Err(ScimError::conflict(format!(
-            "userName `{name}` is already taken"
-        )));
-    }
-    Ok(())
-}
-
-/// Commits the new state of a person and, when it deactivates them, the event that says so.
+/// Carries out a plan for a person and answers with the person as SCIM shows them.
 async fn save_person(
     state: &AppState,
-    who: &Principal,
-    before: Option<&Person>,
-    after: Person,
+    mut plan: Plan<tandem_identity::Person>,
     base: &str,
     status: StatusCode,
 ) -> Scim {
-    let dir = if before != Some(&after) {
-        commit(state, vec![person_change(&after)?]).await?
-    } else {
-        state.identity.snapshot()
-    };
-    let was_active = before.is_some_and(|b| matches!(b.status, Status::Active | Status::OnLeave));
-    if was_active && after.status == Status::Suspended {
-        record(state, who, &after, Activity::Disable).await?;
-    }
-    let body = user::render_user(&dir, &after, base);
+    let dir = execute(state, &mut plan).await?;
+    let body = user::render_user(&dir, &plan.state, base);
     Ok(resource_response(status, &body))
 }
 
@@ -482,34 +402,10 @@ pub(crate) async fn create_user(
     body: Bytes,
 ) -> Scim {
     let who = admin(who)?;
-    let body = body_object(&body)?;
-    let name = user::requested_user_name(&body)?;
+    let body = user::parse_user(&body_object(&body)?)?;
     let dir = state.identity.snapshot();
-    // HR and the IdP converge on one person: the employee number links, and so does the
-    // login of someone who left (a rehire).
-    let linked: Option<&Person> = user::employee_number(&body)
-        .and_then(|n| dir.person_by_employee_number(&n))
-        .or_else(|| {
-            dir.people().into_iter().find(|p| {
-                p.status == Status::Terminated && user::user_name(p).eq_ignore_ascii_case(&name)
-            })
-        });
-    check_unique(&dir, &name, linked.map_or("", |p| p.id.as_str()))?;
-    let mut base = match linked {
-        Some(p) => p.clone(),
-        None => Person {
-            id: new_id("u"),
-            ..Person::default()
-        },
-    };
-    if base.status == Status::Terminated {
-        // Re-provisioning is the explicit re-activation.
-        base.status = Status::Active;
-        base.terminated_at = None;
-    }
-    let after = user::apply_user(&dir, &base, &body, Absent::Keeps)?;
-    tracing::info!(person = %after.id, linked = linked.is_some(), "SCIM user provisioned");
-    save_person(&state, &who, linked, after, &url_base, StatusCode::CREATED).await
+    let plan = provision::create_user(&dir, &body, &who.name, chrono::Utc::now())?;
+    save_person(&state, plan, &url_base, StatusCode::CREATED).await
 }
 
 pub(crate) async fn replace_user(
@@ -522,10 +418,17 @@ pub(crate) async fn replace_user(
     let who = admin(who)?;
     let body = body_object(&body)?;
     let dir = state.identity.snapshot();
-    let before = visible_person(&dir, &id)?;
-    let after = user::apply_user(&dir, before, &body, Absent::Keeps)?;
-    check_unique(&dir, &user::user_name(&after), &id)?;
-    save_person(&state, &who, Some(before), after, &url_base, StatusCode::OK).await
+    let before = provision::user(&dir, &id)?;
+    let body = user::parse_user(&body)?;
+    let plan = provision::update_user(
+        &dir,
+        before,
+        &body,
+        Absent::Keeps,
+        &who.name,
+        chrono::Utc::now(),
+    )?;
+    save_person(&state, plan, &url_base, StatusCode::OK).await
 }
 
 /// One PATCH operation: `(op, path, value)`.
@@ -567,16 +470,23 @@ pub(crate) async fn patch_user(
     let body = body_object(&body)?;
     let ops = operations(&body)?;
     let dir = state.identity.snapshot();
-    let before = visible_person(&dir, &id)?;
+    let before = provision::user(&dir, &id)?;
     let Value::Object(mut resource) = user::render_user(&dir, before, &base) else {
         return Err(ApiError::internal("a rendered user is not an object").into());
     };
     for (op, path, value) in ops {
         json::apply_op(&mut resource, op, path.as_deref(), value)?;
     }
-    let after = user::apply_user(&dir, before, &resource, Absent::Clears)?;
-    check_unique(&dir, &user::user_name(&after), &id)?;
-    save_person(&state, &who, Some(before), after, &base, StatusCode::OK).await
+    let after = user::parse_user(&resource)?;
+    let plan = provision::update_user(
+        &dir,
+        before,
+        &after,
+        Absent::Clears,
+        &who.name,
+        chrono::Utc::now(),
+    )?;
+    save_person(&state, plan, &base, StatusCode::OK).await
 }
 
 pub(crate) async fn delete_user(
@@ -586,21 +496,8 @@ pub(crate) async fn delete_user(
 ) -> Scim {
     let who = admin(who)?;
     let dir = state.identity.snapshot();
-    let mut p = visible_person(&dir, &id)?.clone();
-    let now = chrono::Utc::now();
-    p.status = Status::Terminated;
-    p.terminated_at = Some(now);
-    let mut changes = vec![person_change(&p)?];
-    // A deleted user leaves every group, as SCIM clients expect of a deleted resource.
-    for g in dir.groups() {
-        if g.members.contains(&id) {
-            let mut g = g.clone();
-            g.members.retain(|m| *m != id);
-            changes.push(group_change(&g.id, Some(&g))?);
-        }
-    }
-    commit(&state, changes).await?;
-    record(&state, &who, &p, Activity::Delete).await?;
+    let mut plan = provision::delete_user(&dir, &id, &who.name, chrono::Utc::now())?;
+    execute(&state, &mut plan).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -627,11 +524,6 @@ pub(crate) async fn list_groups(
     Ok(list_response(all, &p))
 }
 
-fn find_group<'a>(dir: &'a Directory, id: &str) -> Result<&'a Group, ScimError> {
-    dir.group(id)
-        .ok_or_else(|| ScimError::not_found("group", id))
-}
-
 pub(crate) async fn get_group(
     who: Result<Principal, ApiError>,
     State(state): State<AppState>,
@@ -641,7 +533,7 @@ pub(crate) async fn get_group(
 ) -> Scim {
     admin(who)?;
     let dir = state.identity.snapshot();
-    let g = find_group(&dir, &id)?;
+    let g = provision::group(&dir, &id)?;
     let body = json::project(
         user::render_group(&dir, g, &url_base),
         &split_list(q.attributes.as_ref()),
@@ -650,35 +542,17 @@ pub(crate) async fn get_group(
     Ok(resource_response(StatusCode::OK, &body))
 }
 
-fn check_group_unique(dir: &Directory, g: &Group) -> Result<(), ScimError> {
-    if dir
-        .groups()
-        .into_iter()
-        .any(|o| o.id != g.id && o.name.eq_ignore_ascii_case(&g.name))
-    {
-        return Err(ScimError::conflict(format!(
-            "group `{}` already exists",
-            g.name
-        )));
-    }
-    Ok(())
-}
-
+/// Carries out a plan for a group and answers with the group as SCIM shows it.
 async fn save_group(
     state: &AppState,
-    before: Option<&Group>,
-    after: Group,
+    mut plan: Plan<Group>,
     base: &str,
     status: StatusCode,
 ) -> Scim {
-    let dir = if before != Some(&after) {
-        commit(state, vec![group_change(&after.id, Some(&after))?]).await?
-    } else {
-        state.identity.snapshot()
-    };
+    let dir = execute(state, &mut plan).await?;
     Ok(resource_response(
         status,
-        &user::render_group(&dir, &after, base),
+        &user::render_group(&dir, &plan.state, base),
     ))
 }
 
@@ -689,15 +563,10 @@ pub(crate) async fn create_group(
     body: Bytes,
 ) -> Scim {
     admin(who)?;
-    let body = body_object(&body)?;
+    let body = user::parse_group(&body_object(&body)?)?;
     let dir = state.identity.snapshot();
-    let base = Group {
-        id: new_id("g"),
-        ..Group::default()
-    };
-    let g = user::apply_group(&dir, &base, &body, Absent::Keeps)?;
-    check_group_unique(&dir, &g)?;
-    save_group(&state, None, g, &url_base, StatusCode::CREATED).await
+    let plan = provision::create_group(&dir, &body, chrono::Utc::now())?;
+    save_group(&state, plan, &url_base, StatusCode::CREATED).await
 }
 
 pub(crate) async fn replace_group(
@@ -710,10 +579,10 @@ pub(crate) async fn replace_group(
     admin(who)?;
     let body = body_object(&body)?;
     let dir = state.identity.snapshot();
-    let before = find_group(&dir, &id)?;
-    let g = user::apply_group(&dir, before, &body, Absent::Keeps)?;
-    check_group_unique(&dir, &g)?;
-    save_group(&state, Some(before), g, &url_base, StatusCode::OK).await
+    let before = provision::group(&dir, &id)?;
+    let body = user::parse_group(&body)?;
+    let plan = provision::update_group(&dir, before, &body, Absent::Keeps, chrono::Utc::now())?;
+    save_group(&state, plan, &url_base, StatusCode::OK).await
 }
 
 pub(crate) async fn patch_group(
@@ -727,16 +596,16 @@ pub(crate) async fn patch_group(
     let body = body_object(&body)?;
     let ops = operations(&body)?;
     let dir = state.identity.snapshot();
-    let before = find_group(&dir, &id)?;
+    let before = provision::group(&dir, &id)?;
     let Value::Object(mut resource) = user::render_group(&dir, before, &base) else {
         return Err(ApiError::internal("a rendered group is not an object").into());
     };
     for (op, path, value) in ops {
         json::apply_op(&mut resource, op, path.as_deref(), value)?;
     }
-    let g = user::apply_group(&dir, before, &resource, Absent::Clears)?;
-    check_group_unique(&dir, &g)?;
-    save_group(&state, Some(before), g, &base, StatusCode::OK).await
+    let after = user::parse_group(&resource)?;
+    let plan = provision::update_group(&dir, before, &after, Absent::Clears, chrono::Utc::now())?;
+    save_group(&state, plan, &base, StatusCode::OK).await
 }
 
 pub(crate) async fn delete_group(
@@ -746,8 +615,8 @@ pub(crate) async fn delete_group(
 ) -> Scim {
     admin(who)?;
     let dir = state.identity.snapshot();
-    find_group(&dir, &id)?;
-    commit(&state, vec![group_change(&id, None)?]).await?;
+    let mut plan = provision::delete_group(&dir, &id, chrono::Utc::now())?;
+    execute(&state, &mut plan).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -1,50 +1,20 @@
-//! The SCIM User and Group ⇄ directory mapping.
-//!
-//! | SCIM | Person |
-//! | --- | --- |
-//! | `id` | `id` (generated `u-<ulid>` for people SCIM creates) |
-//! | `userName` | the first account of kind `upn` or `other` (`upn` when it holds an `@`, `other` when not: Entra ID's default mapping can send a bare GUID-like name, which is no e-mail) |
-//! | `externalId` | `external_id` |
-//! | `displayName` | `name` (falling back to `name.formatted`, then given + family) |
-//! | `name.givenName` / `familyName` | `given_name` / `family_name` |
-//! | `emails` | primary → `email`; all → the `email`-kind accounts |
-//! | `title` | `title` |
-//! | `active` | `active` ⇄ `suspended`; `on_leave` counts as active |
-//! | enterprise `employeeNumber`, `department`, `organization`, `manager.value` | same-named fields (`manager` is a person id) |
-//!
-//! Everything else a person has (badges, faces, devices, HR accounts, site, criticality) is
-//! not SCIM's and is carried over unchanged by every write.
+//! SCIM User and Group resources: how a directory person and group are rendered as JSON, and
+//! how a request's JSON is read into what the IdP says ([`ProvisionedUser`],
+//! [`ProvisionedGroup`]). What that does to the directory (the mapping onto a person,
+//! linking, deactivation) is `tandem_identity::provision`'s, whose docs hold the attribute
+//! table.
 
+use super::ENTERPRISE;
+use super::ScimError;
 use super::json::get_ci;
-use super::{ENTERPRISE, ScimError};
 use serde_json::{Map, Value, json};
-use tandem_identity::{Account, AccountKind, Directory, Group, History, Person, Status};
+use tandem_identity::provision::{
+    Attr, Emails, ProvisionedGroup, ProvisionedUser, formatted_name, is_active, user_name,
+};
+use tandem_identity::{AccountKind, Directory, Group, History, Person};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-
-/// Whether a person is a SCIM resource. Terminated people are not: a SCIM `DELETE` ends in
-/// `terminated`, after which RFC 7644 §3.6 wants `404`, and a leaver terminated by HR is
-/// gone for the IdP just the same. Their history stays in the directory.
-pub fn visible(p: &Person) -> bool {
-    p.status != Status::Terminated
-}
-
-/// The account that is the person's `userName`.
-fn user_name_account(p: &Person) -> Option<&Account> {
-    p.accounts
-        .iter()
-        .find(|a| matches!(a.kind, AccountKind::Upn | AccountKind::Other))
-}
-
-/// `userName` as SCIM shows it: the login account, else the e-mail, else the id (the
-/// attribute is required, and HR-only people may have neither).
-pub fn user_name(p: &Person) -> String {
-    user_name_account(p)
-        .map(|a| a.value.clone())
-        .or_else(|| p.email.clone())
-        .unwrap_or_else(|| p.id.clone())
-}
 
 fn meta<T>(resource_type: &str, location: String, history: Option<&History<T>>) -> Value {
     let versions = history.map(History::versions).unwrap_or_default();
@@ -84,10 +54,7 @@ pub fn render_user(dir: &Directory, p: &Person, base: &str) -> Value {
         }
     }
     let mut name = Map::new();
-    let formatted = match (&p.given_name, &p.family_name) {
-        (Some(g), Some(f)) => format!("{g} {f}"),
-        _ => p.name.clone(),
-    };
+    let formatted = formatted_name(p);
     if !formatted.is_empty() {
         name.insert("formatted".into(), formatted.into());
     }
@@ -118,7 +85,7 @@ pub fn render_user(dir: &Directory, p: &Person, base: &str) -> Value {
     let mut u = json!({
         "id": p.id,
         "userName": user_name(p),
-        "active": matches!(p.status, Status::Active | Status::OnLeave),
+        "active": is_active(p),
         "emails": emails,
         "meta": meta("User", format!("{base}/Users/{}", p.id), dir.person_history(&p.id)),
     });
@@ -144,7 +111,7 @@ pub fn render_user(dir: &Directory, p: &Person, base: &str) -> Value {
 
 /// A string attribute: `Some(None)` when the client cleared it (null or ""), `None` when
 /// it is absent.
-fn text(v: Option<&Value>) -> Result<Option<Option<String>>, String> {
+fn text(v: Option<&Value>) -> Result<Attr, String> {
     match v {
         None => Ok(None),
         Some(Value::Null) => Ok(Some(None)),
@@ -172,65 +139,34 @@ fn sub<'a>(obj: &'a Map<String, Value>, a: &str, b: &str) -> Option<&'a Value> {
     }
 }
 
-/// The SCIM-visible facts of a user resource, read leniently (attribute names in any case).
-#[derive(Debug, PartialEq)]
-struct Facts {
-    user_name: Option<Option<String>>,
-    external_id: Option<Option<String>>,
-    display_name: Option<Option<String>>,
-    formatted: Option<Option<String>>,
-    given: Option<Option<String>>,
-    family: Option<Option<String>>,
-    title: Option<Option<String>>,
-    /// `(primary, all)`.
-    emails: Option<(Option<String>, Vec<String>)>,
-    active: Option<bool>,
-    employee_number: Option<Option<String>>,
-    department: Option<Option<String>>,
-    organization: Option<Option<String>>,
-    manager: Option<Option<String>>,
-}
-
-fn facts(u: &Map<String, Value>) -> Result<Facts, ScimError> {
+/// What a user resource says, read leniently (attribute names in any case). Errors are the
+/// wire's: a value of the wrong JSON type.
+pub fn parse_user(u: &Map<String, Value>) -> Result<ProvisionedUser, ScimError> {
     let bad = |attr: &str, e: String| ScimError::bad("invalidValue", format!("`{attr}`: {e}"));
     let t = |attr: &str, v: Option<&Value>| text(v).map_err(|e| bad(attr, e));
     let ext = get_ci(u, ENTERPRISE).and_then(Value::as_object);
     let emails = match get_ci(u, "emails") {
         None => None,
-        Some(Value::Null) => Some((None, Vec::new())),
+        Some(Value::Null) => Some(Emails::default()),
         Some(Value::Array(items)) => {
-            let mut all = Vec::new();
-            let mut primary = None;
-            let mut work = None;
+            let mut listed = Vec::new();
             for it in items {
-                let (value, is_primary, kind) = match it {
-                    Value::String(s) => (s.clone(), false, None),
+                listed.push(match it {
+                    Value::String(s) => (s.clone(), false, false),
                     Value::Object(o) => match get_ci(o, "value") {
                         Some(Value::String(s)) => (
                             s.clone(),
                             get_ci(o, "primary").and_then(boolean).unwrap_or(false),
-                            get_ci(o, "type").and_then(Value::as_str),
+                            get_ci(o, "type")
+                                .and_then(Value::as_str)
+                                .is_some_and(|k| k.eq_ignore_ascii_case("work")),
                         ),
                         _ => continue,
                     },
                     _ => return Err(bad("emails", "expected objects".into())),
-                };
-                let value = value.trim().to_owned();
-                if value.is_empty() {
-                    continue;
-                }
-                if is_primary && primary.is_none() {
-                    primary = Some(value.clone());
-                }
-                if kind.is_some_and(|k| k.eq_ignore_ascii_case("work")) && work.is_none() {
-                    work = Some(value.clone());
-                }
-                if !all.iter().any(|a: &String| a.eq_ignore_ascii_case(&value)) {
-                    all.push(value);
-                }
+                });
             }
-            let primary = primary.or(work).or_else(|| all.first().cloned());
-            Some((primary, all))
+            Some(Emails::from_listed(listed))
         }
         Some(other) => return Err(bad("emails", format!("expected a list, got {other}"))),
     };
@@ -250,13 +186,13 @@ fn facts(u: &Map<String, Value>) -> Result<Facts, ScimError> {
         },
         Some(other) => return Err(bad("manager", format!("unexpected {other}"))),
     };
-    Ok(Facts {
+    Ok(ProvisionedUser {
         user_name: t("userName", get_ci(u, "userName"))?,
         external_id: t("externalId", get_ci(u, "externalId"))?,
         display_name: t("displayName", get_ci(u, "displayName"))?,
         formatted: t("name.formatted", sub(u, "name", "formatted"))?,
-        given: t("name.givenName", sub(u, "name", "givenName"))?,
-        family: t("name.familyName", sub(u, "name", "familyName"))?,
+        given_name: t("name.givenName", sub(u, "name", "givenName"))?,
+        family_name: t("name.familyName", sub(u, "name", "familyName"))?,
         title: t("title", get_ci(u, "title"))?,
         emails,
         active,
@@ -268,148 +204,6 @@ fn facts(u: &Map<String, Value>) -> Result<Facts, ScimError> {
         organization: t("organization", ext.and_then(|e| get_ci(e, "organization")))?,
         manager,
     })
-}
-
-/// The employee number a request carries, for linking to an HR-imported person.
-pub fn employee_number(u: &Map<String, Value>) -> Option<String> {
-    facts(u).ok()?.employee_number.flatten()
-}
-
-pub fn requested_user_name(u: &Map<String, Value>) -> Result<String, ScimError> {
-    facts(u)?
-        .user_name
-        .flatten()
-        .ok_or_else(|| ScimError::bad("invalidValue", "`userName` is required"))
-}
-
-/// How absent attributes are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Absent {
-    /// POST and PUT: an attribute the client did not send keeps its value. HR and the IdP
-    /// both feed a person, and an Okta PUT without the enterprise extension must not wipe
-    /// the department HR set. Clearing takes an explicit `null` or `""`.
-    Keeps,
-    /// PATCH: the body is the whole resource after the operations, so an attribute that is
-    /// gone was removed.
-    Clears,
-}
-
-/// Applies a SCIM user representation onto `base` (the person as the directory holds it),
-/// changing only what differs from how `base` renders: an attribute the client echoes back
-/// unchanged never disturbs the directory (an `other`-typed e-mail stays an account, a
-/// `formatted` name never overwrites the display name).
-pub fn apply_user(
-    dir: &Directory,
-    base: &Person,
-    u: &Map<String, Value>,
-    absent: Absent,
-) -> Result<Person, ScimError> {
-    let before = render_user(dir, base, "");
-    let old = facts(before.as_object().expect("a rendered user is an object"))?;
-    let new = facts(u)?;
-    let mut p = base.clone();
-    // Whether to touch a field, and with what: `Some(value)` to set (`None` clears).
-    fn change<T: PartialEq + Clone>(
-        new: &Option<T>,
-        old: &Option<T>,
-        cleared: T,
-        absent: Absent,
-    ) -> Option<T> {
-        match new {
-            Some(v) if Some(v) != old.as_ref() => Some(v.clone()),
-            Some(_) => None,
-            None if absent == Absent::Clears && old.is_some() => Some(cleared),
-            None => None,
-        }
-    }
-    if let Some(name) = change(&new.user_name, &old.user_name, None, absent) {
-        let name = name.ok_or_else(|| ScimError::bad("invalidValue", "`userName` is required"))?;
-        if let Some(i) = p
-            .accounts
-            .iter()
-            .position(|a| matches!(a.kind, AccountKind::Upn | AccountKind::Other))
-        {
-            p.accounts.remove(i);
-        }
-        p.accounts
-            .retain(|a| !a.value.eq_ignore_ascii_case(&name) || a.kind == AccountKind::Email);
-        let kind = if name.contains('@') {
-            AccountKind::Upn
-        } else {
-            AccountKind::Other
-        };
-        // First, so it is the account `userName` renders from.
-        p.accounts.insert(0, Account { kind, value: name });
-    }
-    if let Some(v) = change(&new.external_id, &old.external_id, None, absent) {
-        p.external_id = v;
-    }
-    if let Some(v) = change(&new.given, &old.given, None, absent) {
-        p.given_name = v;
-    }
-    if let Some(v) = change(&new.family, &old.family, None, absent) {
-        p.family_name = v;
-    }
-    if let Some(v) = change(&new.title, &old.title, None, absent) {
-        p.title = v;
-    }
-    let display = change(&new.display_name, &old.display_name, None, absent);
-    let formatted = change(&new.formatted, &old.formatted, None, absent);
-    if let Some(Some(d)) = display {
-        p.name = d;
-    } else if let Some(Some(f)) = formatted {
-        p.name = f;
-    } else if p.name.is_empty() || (display.is_some() && new.display_name.is_none()) {
-        p.name = match (&p.given_name, &p.family_name) {
-            (Some(g), Some(f)) => format!("{g} {f}"),
-            (Some(n), None) | (None, Some(n)) => n.clone(),
-            (None, None) => user_name(&p),
-        };
-    }
-    if let Some((primary, all)) = change(&new.emails, &old.emails, (None, Vec::new()), absent) {
-        p.email = primary;
-        // The IdP is authoritative for e-mail addresses; an address it drops still resolves
-        // historical events, because resolution indexes every version of a person.
-        p.accounts.retain(|a| a.kind != AccountKind::Email);
-        p.accounts.extend(all.into_iter().map(|value| Account {
-            kind: AccountKind::Email,
-            value,
-        }));
-    }
-    if let Some(active) = new.active
-        && Some(active) != old.active
-    {
-        p.status = match (active, base.status) {
-            (false, _) => Status::Suspended,
-            // on_leave is HR's word and still "active" to an IdP.
-            (true, Status::OnLeave) => Status::OnLeave,
-            (true, _) => Status::Active,
-        };
-    }
-    if let Some(v) = change(&new.employee_number, &old.employee_number, None, absent) {
-        p.employee_number = v;
-    }
-    if let Some(v) = change(&new.department, &old.department, None, absent) {
-        p.department = v;
-    }
-    if let Some(v) = change(&new.organization, &old.organization, None, absent) {
-        p.organization = v;
-    }
-    if let Some(v) = change(&new.manager, &old.manager, None, absent) {
-        if let Some(m) = &v
-            && dir.person(m).is_none()
-        {
-            return Err(ScimError::bad(
-                "invalidValue",
-                format!("manager `{m}` is not a known user id"),
-            ));
-        }
-        p.manager = v;
-    }
-    if p.name.is_empty() {
-        p.name = user_name(&p);
-    }
-    Ok(p)
 }
 
 /// A group as a SCIM Group.
@@ -440,62 +234,32 @@ pub fn render_group(dir: &Directory, g: &Group, base: &str) -> Value {
     out
 }
 
-/// Applies a SCIM group representation onto `base`. Members must be known people.
-pub fn apply_group(
-    dir: &Directory,
-    base: &Group,
-    v: &Map<String, Value>,
-    absent: Absent,
-) -> Result<Group, ScimError> {
-    let mut g = base.clone();
-    match text(get_ci(v, "displayName")) {
-        Ok(Some(Some(name))) => g.name = name,
-        Ok(Some(None)) => {
-            return Err(ScimError::bad("invalidValue", "`displayName` is required"));
-        }
-        Ok(None) if absent == Absent::Clears || g.name.is_empty() => {
-            return Err(ScimError::bad("invalidValue", "`displayName` is required"));
-        }
-        Ok(None) => {}
-        Err(e) => {
-            return Err(ScimError::bad(
-                "invalidValue",
-                format!("`displayName`: {e}"),
-            ));
-        }
-    }
-    match text(get_ci(v, "externalId")) {
-        Ok(Some(x)) => g.external_id = x,
-        Ok(None) if absent == Absent::Clears => g.external_id = None,
-        Ok(None) => {}
-        Err(e) => return Err(ScimError::bad("invalidValue", format!("`externalId`: {e}"))),
-    }
+/// What a group resource says. Errors are the wire's: a value of the wrong JSON type, a
+/// member without a `value`.
+pub fn parse_group(v: &Map<String, Value>) -> Result<ProvisionedGroup, ScimError> {
+    let display_name = text(get_ci(v, "displayName"))
+        .map_err(|e| ScimError::bad("invalidValue", format!("`displayName`: {e}")))?;
+    let external_id = text(get_ci(v, "externalId"))
+        .map_err(|e| ScimError::bad("invalidValue", format!("`externalId`: {e}")))?;
     let members = match get_ci(v, "members") {
-        None if absent == Absent::Keeps => None,
-        None | Some(Value::Null) => Some(Vec::new()),
-        Some(Value::Array(items)) => {
-            let mut ids: Vec<String> = Vec::new();
-            for it in items {
-                let id = match it {
-                    Value::Object(o) => get_ci(o, "value").and_then(Value::as_str),
-                    Value::String(s) => Some(s.as_str()),
-                    _ => None,
-                }
-                .ok_or_else(|| {
-                    ScimError::bad("invalidValue", format!("member {it} has no `value`"))
-                })?;
-                if !dir.person(id).is_some_and(visible) {
-                    return Err(ScimError::bad(
-                        "invalidValue",
-                        format!("member `{id}` is not a known user id"),
-                    ));
-                }
-                if !ids.iter().any(|x| x == id) {
-                    ids.push(id.to_owned());
-                }
-            }
-            Some(ids)
-        }
+        None => None,
+        Some(Value::Null) => Some(Vec::new()),
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|it| {
+                    match it {
+                        Value::Object(o) => get_ci(o, "value").and_then(Value::as_str),
+                        Value::String(s) => Some(s.as_str()),
+                        _ => None,
+                    }
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        ScimError::bad("invalidValue", format!("member {it} has no `value`"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
         Some(other) => {
             return Err(ScimError::bad(
                 "invalidValue",
@@ -503,8 +267,87 @@ pub fn apply_group(
             ));
         }
     };
-    if let Some(m) = members {
-        g.members = m;
+    Ok(ProvisionedGroup {
+        display_name,
+        external_id,
+        members,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_identity::{Account, Status};
+
+    /// The identity rules compare what a request says with how the IdP sees the person
+    /// (`ProvisionedUser::of`); that must be exactly what reading the rendered resource back
+    /// gives, or an echoed resource would change the directory.
+    #[test]
+    fn a_rendered_user_reads_back_as_the_idp_sees_the_person() {
+        let email = |v: &str| Account {
+            kind: AccountKind::Email,
+            value: v.into(),
+        };
+        let people = [
+            Person {
+                id: "E1".into(),
+                name: "Alice Berg".into(),
+                given_name: Some("Alice".into()),
+                family_name: Some("Berg".into()),
+                email: Some("alice@x".into()),
+                accounts: vec![email("ALICE@x"), email("a.berg@x")],
+                employee_number: Some("E1".into()),
+                manager: Some("E2".into()),
+                title: Some("  ".into()),
+                ..Person::default()
+            },
+            Person {
+                id: "E2".into(),
+                name: " Bob ".into(),
+                given_name: Some("Bob".into()),
+                email: Some("  ".into()),
+                accounts: vec![
+                    Account {
+                        kind: AccountKind::Other,
+                        value: "bob".into(),
+                    },
+                    email("b@x"),
+                ],
+                status: Status::OnLeave,
+                department: Some(String::new()),
+                ..Person::default()
+            },
+            Person {
+                id: "E3".into(),
+                status: Status::Suspended,
+                ..Person::default()
+            },
+        ];
+        let dir = Directory::default();
+        for p in &people {
+            let rendered = render_user(&dir, p, "https://t/scim/v2");
+            let read = parse_user(rendered.as_object().unwrap()).unwrap();
+            assert_eq!(read, ProvisionedUser::of(p), "{}", p.id);
+        }
     }
-    Ok(g)
+
+    /// Wire errors name the attribute; what they mean for the directory is not decided here.
+    #[test]
+    fn wrong_json_types_are_invalid_values() {
+        let body = json!({"userName": ["a"]});
+        let err = parse_user(body.as_object().unwrap()).unwrap_err();
+        assert_eq!(err.scim_type, Some("invalidValue"));
+        assert!(
+            err.detail.starts_with("`userName`: expected a string"),
+            "{}",
+            err.detail
+        );
+        let body = json!({"displayName": "Ops", "members": [{"display": "x"}]});
+        let err = parse_group(body.as_object().unwrap()).unwrap_err();
+        assert!(err.detail.contains("has no `value`"), "{}", err.detail);
+        let body = json!({"active": "False", "emails": [{"value": " a@x ", "type": "Work"}]});
+        let read = parse_user(body.as_object().unwrap()).unwrap();
+        assert_eq!(read.active, Some(false), "Entra ID's string booleans");
+        assert_eq!(read.emails.unwrap().primary.as_deref(), Some("a@x"));
+    }
 }
