@@ -87,6 +87,8 @@ vocabulary! {
         ProcessActivity = ("process_activity", 1007),
         /// OCSF Detection Finding: a detection raised by another product or by Tandem.
         DetectionFinding = ("detection_finding", 2004),
+        /// An alert or incident raised or changed by Tandem's alerts and incidents stage.
+        IncidentFinding = ("incident_finding", 2005),
         /// OCSF Account Change: accounts created, enabled, disabled, locked, deleted.
         AccountChange = ("account_change", 3001),
         /// OCSF Authentication: logons and logoffs, successful or not.

@@ -25,6 +25,7 @@
 
 mod class;
 mod dead_letter;
+mod department;
 mod entity;
 mod event;
 mod finding;
@@ -32,6 +33,7 @@ pub mod geo;
 
 pub use class::{Activity, Class, Outcome, Severity, UnknownName};
 pub use dead_letter::DeadLetter;
+pub use department::Department;
 pub use entity::{
     Actor, Device, DeviceKind, Endpoint, GeoLocation, Inference, ObjectDetection, PersonRef,
     Physical, Place, ServiceAccountRef,

@@ -208,6 +208,10 @@ pub enum Origin {
     /// them; they are not resolved and never detected again, so a finding cannot raise
     /// findings about itself, just as the findings of an ingested batch are not.
     Findings,
+    /// Changes to alerts and incidents (`tandem-cases`): an alert opened, an incident's
+    /// status changed, an SLA breached. Stored and announced as they are, like findings:
+    /// never resolved or detected, so a case cannot raise findings about itself.
+    Cases,
 }
 
 /// The shared ingest path.
@@ -487,7 +491,7 @@ impl Pipeline {
     /// [`Origin`]): for a directory change, resolution against the current snapshot and
     /// detection with that same snapshot, its findings joining the batch.
     fn enrich_internal(&self, events: &mut Vec<Event>, origin: Origin) {
-        if origin == Origin::Findings || events.is_empty() {
+        if matches!(origin, Origin::Findings | Origin::Cases) || events.is_empty() {
             return;
         }
         let dir = self.identity.as_ref().map(|identity| {

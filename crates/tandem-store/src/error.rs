@@ -36,6 +36,14 @@ pub enum StoreError {
     Cancelled,
     #[error("the writer failed: {0}")]
     Writer(String),
+    /// A case write based on a version that is no longer current, an id that exists, or a
+    /// finding already linked to a case. `current` is the stored version, when there is one.
+    #[error("{id} was changed meanwhile: {reason}")]
+    Conflict {
+        id: String,
+        current: Option<u64>,
+        reason: String,
+    },
 }
 
 /// `10 s`, `1.5 s`, `0.001 s`: a time limit as people read it.

@@ -25,6 +25,7 @@
 
 mod api;
 mod audit;
+mod cases;
 mod error;
 mod secret;
 mod sqlite;
@@ -38,6 +39,10 @@ pub use audit::{
     AuditCheck, AuditCheckpoint, AuditEntry, AuditKeyError, AuditKeys, AuditRecord, AuditStore,
     ChainBreak, CheckpointReport, KEYED_ACTION, audit_hash, verify_audit_chain, verify_audit_macs,
     verify_checkpoints,
+};
+pub use cases::{
+    CaseCommit, CaseKind, CaseOrder, CasePage, CaseQuery, CaseRecord, CaseStore, CaseWrite,
+    RuleResolutions, TimelineEntry,
 };
 pub use error::StoreError;
 pub use secret::hash_key;

@@ -10,58 +10,7 @@
 use serde::Serialize;
 use std::fmt;
 
-/// The departments that respond to incidents (`../shared/PRODUCT.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Department {
-    It,
-    Security,
-    Facilities,
-    Hr,
-    Legal,
-    Comms,
-    Finance,
-}
-
-impl Department {
-    pub const ALL: [Department; 7] = [
-        Department::It,
-        Department::Security,
-        Department::Facilities,
-        Department::Hr,
-        Department::Legal,
-        Department::Comms,
-        Department::Finance,
-    ];
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Department::It => "it",
-            Department::Security => "security",
-            Department::Facilities => "facilities",
-            Department::Hr => "hr",
-            Department::Legal => "legal",
-            Department::Comms => "comms",
-            Department::Finance => "finance",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Department::It => "IT",
-            Department::Security => "Security",
-            Department::Facilities => "Facilities",
-            Department::Hr => "HR",
-            Department::Legal => "Legal",
-            Department::Comms => "Comms",
-            Department::Finance => "Finance",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Department> {
-        Department::ALL.into_iter().find(|d| d.code() == s)
-    }
-}
+pub use tandem_model::Department;
 
 /// A user's or token's role, stored as text (`admin`, `soc_analyst`, `responder:hr`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

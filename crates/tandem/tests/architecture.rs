@@ -29,6 +29,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Decoding of wire formats: bytes in, events out. Knows nothing of detection, identity,
     // storage or the web.
     ("tandem-ingest", &["tandem-model"]),
+    // Alerts and incidents: what happens to findings once stored. Knows nothing of
+    // decoding, detection engines, the pipeline or the web (events it raises go out through
+    // its `Announce` trait, which the binary backs with the pipeline).
+    (
+        "tandem-cases",
+        &["tandem-model", "tandem-identity", "tandem-store"],
+    ),
     // The glue between decoding, resolution, detection and storage.
     (
         "tandem-pipeline",
@@ -50,6 +57,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tandem-identity",
             "tandem-ingest",
             "tandem-pipeline",
+            "tandem-cases",
         ],
     ),
     // The simulated company speaks the vendors' wire formats and the model, nothing else.
@@ -69,6 +77,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tandem-pipeline",
             "tandem-web",
             "tandem-sim",
+            "tandem-cases",
         ],
     ),
 ];

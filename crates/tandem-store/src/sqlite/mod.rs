@@ -2,6 +2,7 @@
 
 mod accounts;
 mod audit;
+mod cases;
 mod compile;
 mod directory;
 mod doc;
@@ -44,6 +45,9 @@ pub struct SqliteStore {
     checkpointer: Mutex<Option<(Sender<()>, std::thread::JoinHandle<()>)>>,
     /// The audit log's keys, once [`SqliteStore::seal_audit`] has been given them.
     audit_keys: std::sync::OnceLock<crate::AuditKeys>,
+    /// The connection alerts, incidents and exceptions are written through (short
+    /// transactions beside the event writer's, serialised by SQLite).
+    cases_conn: Mutex<Option<Connection>>,
 }
 
 impl SqliteStore {
@@ -67,6 +71,7 @@ impl SqliteStore {
         conn.execute_batch(audit::SCHEMA)?;
         audit::migrate(&conn)?;
         conn.execute_batch(directory::SCHEMA)?;
+        conn.execute_batch(cases::SCHEMA)?;
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')",
             [],
@@ -101,6 +106,7 @@ impl SqliteStore {
             readers: Mutex::new(Vec::new()),
             checkpointer: Mutex::new(Some(checkpointer)),
             audit_keys: std::sync::OnceLock::new(),
+            cases_conn: Mutex::new(None),
         })
     }
 

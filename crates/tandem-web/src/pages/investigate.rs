@@ -102,6 +102,7 @@ fn class_label(c: Class) -> &'static str {
         Class::TunnelActivity => "VPN",
         Class::ProcessActivity => "Program / command",
         Class::DetectionFinding => "Finding",
+        Class::IncidentFinding => "Alert / incident",
         Class::Other => "Other",
     }
 }
@@ -130,6 +131,7 @@ fn kind_of(e: &Event) -> (&'static str, &'static str, &'static str) {
         Class::NetworkActivity => (digital, "🖧", "Network"),
         Class::AccountChange => (digital, "👤", "Account"),
         Class::DetectionFinding => (digital, "⚑", "Finding"),
+        Class::IncidentFinding => (digital, "🗂", "Incident"),
         Class::Other => (digital, "•", "Other"),
     }
 }

@@ -1,0 +1,133 @@
+//! An alert: one situation that deserves a person's attention, however many findings said so.
+
+use serde::{Deserialize, Serialize};
+use tandem_model::{Entities, Place, Severity, Timestamp, Ulid};
+
+/// Where an alert is in triage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStatus {
+    New,
+    Acknowledged,
+    InProgress,
+    Closed,
+}
+
+impl AlertStatus {
+    pub const ALL: [AlertStatus; 4] = [
+        AlertStatus::New,
+        AlertStatus::Acknowledged,
+        AlertStatus::InProgress,
+        AlertStatus::Closed,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            AlertStatus::New => "new",
+            AlertStatus::Acknowledged => "acknowledged",
+            AlertStatus::InProgress => "in_progress",
+            AlertStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AlertStatus> {
+        AlertStatus::ALL.into_iter().find(|x| x.code() == s)
+    }
+}
+
+/// How a closed alert or incident turned out. The KPIs exclude some of them (false positive,
+/// duplicate) by default; the rules page shows each rule's false-positive ratio from them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    TruePositive,
+    FalsePositive,
+    Benign,
+    Duplicate,
+    Indeterminate,
+}
+
+impl Resolution {
+    pub const ALL: [Resolution; 5] = [
+        Resolution::TruePositive,
+        Resolution::FalsePositive,
+        Resolution::Benign,
+        Resolution::Duplicate,
+        Resolution::Indeterminate,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Resolution::TruePositive => "true_positive",
+            Resolution::FalsePositive => "false_positive",
+            Resolution::Benign => "benign",
+            Resolution::Duplicate => "duplicate",
+            Resolution::Indeterminate => "indeterminate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Resolution> {
+        Resolution::ALL.into_iter().find(|x| x.code() == s)
+    }
+}
+
+/// One detection that contributed to an alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRule {
+    pub rule_id: String,
+    pub title: String,
+    /// `native`, `sigma`, `sigma_correlation`.
+    pub engine: String,
+    /// Findings of this rule folded into the alert.
+    pub findings: u64,
+}
+
+/// An alert as the queue shows it. Stored as a [`tandem_store::CaseRecord`] of kind `alert`
+/// (this struct is its `doc`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// `ALR-<n>`.
+    pub id: String,
+    pub version: u64,
+    /// The first finding's rule title.
+    pub title: String,
+    /// The latest finding's summary, in plain words.
+    pub summary: String,
+    /// The highest severity of its findings.
+    pub severity: Severity,
+    pub status: AlertStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+    /// Every detection that said so (native and Sigma fold into one alert).
+    pub rules: Vec<AlertRule>,
+    pub dedup_key: String,
+    /// Findings folded in.
+    pub count: u64,
+    /// Findings held back by the rule's suppression window (counted here, never dropped
+    /// silently; each is still stored as a finding).
+    #[serde(default)]
+    pub suppressed: u64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    #[serde(default)]
+    pub entities: Entities,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<Place>,
+    /// Evidence event ids, oldest first, at most [`MAX_EVIDENCE`].
+    #[serde(default)]
+    pub evidence: Vec<Ulid>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The incident the alert belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<String>,
+    /// What this alert adds to its entities' risk (before the person's criticality).
+    #[serde(default)]
+    pub risk: f64,
+}
+
+/// Most evidence ids an alert keeps; a noisy situation keeps its first ones (the findings
+/// themselves are all linked in the store).
+pub const MAX_EVIDENCE: usize = 100;

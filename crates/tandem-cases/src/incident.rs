@@ -1,0 +1,261 @@
+//! An incident: one situation that departments work together, with its tasks and its record.
+
+use serde::{Deserialize, Serialize};
+use tandem_model::{Department, Entities, Severity, Timestamp, Ulid};
+
+use crate::Resolution;
+
+/// Where an incident is. Each step's first time is a milestone the KPIs read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentStatus {
+    New,
+    Acknowledged,
+    InProgress,
+    Contained,
+    Resolved,
+    Closed,
+}
+
+impl IncidentStatus {
+    pub const ALL: [IncidentStatus; 6] = [
+        IncidentStatus::New,
+        IncidentStatus::Acknowledged,
+        IncidentStatus::InProgress,
+        IncidentStatus::Contained,
+        IncidentStatus::Resolved,
+        IncidentStatus::Closed,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            IncidentStatus::New => "new",
+            IncidentStatus::Acknowledged => "acknowledged",
+            IncidentStatus::InProgress => "in_progress",
+            IncidentStatus::Contained => "contained",
+            IncidentStatus::Resolved => "resolved",
+            IncidentStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<IncidentStatus> {
+        IncidentStatus::ALL.into_iter().find(|x| x.code() == s)
+    }
+}
+
+/// Traffic Light Protocol 2.0: who the incident's details may be shared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tlp {
+    Red,
+    #[default]
+    AmberStrict,
+    Amber,
+    Green,
+    Clear,
+}
+
+/// The times the KPIs are computed from, each set once (from the timeline; a reopened
+/// incident keeps its first times and the timeline says what happened after).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Milestones {
+    /// The earliest evidence.
+    pub occurred: Option<Timestamp>,
+    /// The first finding stored.
+    pub detected: Option<Timestamp>,
+    pub acknowledged: Option<Timestamp>,
+    pub contained: Option<Timestamp>,
+    pub resolved: Option<Timestamp>,
+    pub closed: Option<Timestamp>,
+}
+
+/// Something the incident is about that can be searched for elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Observable {
+    /// `ip`, `user`, `person`, `badge`, `device`, `door`, `place`, `hash`, `url`, `email`.
+    pub kind: String,
+    pub value: String,
+}
+
+/// Where a task is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    /// Waiting for the tasks it depends on.
+    Blocked,
+    Open,
+    InProgress,
+    Done,
+    /// Not needed in this incident (with a comment why).
+    Skipped,
+}
+
+/// Where a task's SLA timer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaState {
+    #[default]
+    Running,
+    Paused,
+    Warned,
+    Breached,
+    /// The task was finished in time (or without an SLA).
+    Met,
+}
+
+/// A task's SLA for the incident's severity, from the playbook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskSla {
+    pub warn_minutes: u32,
+    pub breach_minutes: u32,
+    /// Count only the site's business hours (in the site's time zone).
+    #[serde(default)]
+    pub business_hours: bool,
+}
+
+/// One department's piece of work in an incident, made from a playbook task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    /// The playbook task's id, unique within the incident.
+    pub id: String,
+    pub title: String,
+    pub department: Department,
+    /// The role expected to do it (`responder:facilities`), as the playbook says.
+    pub owner_role: String,
+    /// Tasks that must be done (or skipped) first.
+    #[serde(default)]
+    pub after: Vec<String>,
+    /// Evidence the task needs before it can be completed (names of what to attach).
+    #[serde(default)]
+    pub required_evidence: Vec<String>,
+    pub state: TaskState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
+    /// When the task became open (its SLA timer starts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<TaskSla>,
+    #[serde(default)]
+    pub sla_state: SlaState,
+    /// Seconds the timer was paused, in all.
+    #[serde(default)]
+    pub paused_seconds: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_since: Option<Timestamp>,
+    /// Evidence attached to the task (sha256 of the incident's evidence files).
+    #[serde(default)]
+    pub evidence: Vec<String>,
+}
+
+/// A comment; `@security`, `@hr`… mention departments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comment {
+    pub author: String,
+    pub time: Timestamp,
+    pub text: String,
+    #[serde(default)]
+    pub mentions: Vec<Department>,
+    /// The task it is about, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+}
+
+/// A file attached to an incident, kept under the data directory by its SHA-256.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceFile {
+    pub name: String,
+    pub sha256: String,
+    pub size: u64,
+    pub content_type: String,
+    pub added_by: String,
+    pub time: Timestamp,
+}
+
+/// An action item from a review, tracked to done across incidents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionItem {
+    pub id: String,
+    pub title: String,
+    pub department: Department,
+    pub due: chrono::NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done: Option<Timestamp>,
+}
+
+/// The blameless post-incident review.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Review {
+    pub summary: String,
+    pub impact: String,
+    pub went_well: String,
+    pub contributing_factors: String,
+    pub action_items: Vec<ActionItem>,
+    pub author: String,
+    pub written: Option<Timestamp>,
+}
+
+/// An incident. Stored as a [`tandem_store::CaseRecord`] of kind `incident` (this struct is
+/// its `doc`); every change appends to its timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// `INC-<n>`.
+    pub id: String,
+    pub version: u64,
+    pub title: String,
+    pub summary: String,
+    /// The playbook in force (its id), which is also the incident's type.
+    pub playbook: String,
+    pub severity: Severity,
+    pub status: IncidentStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
+    #[serde(default)]
+    pub impact: String,
+    #[serde(default)]
+    pub tlp: Tlp,
+    #[serde(default)]
+    pub assignees: Vec<String>,
+    #[serde(default)]
+    pub alerts: Vec<String>,
+    #[serde(default)]
+    pub events: Vec<Ulid>,
+    #[serde(default)]
+    pub observables: Vec<Observable>,
+    #[serde(default)]
+    pub entities: Entities,
+    #[serde(default)]
+    pub tasks: Vec<Task>,
+    #[serde(default)]
+    pub comments: Vec<Comment>,
+    #[serde(default)]
+    pub evidence: Vec<EvidenceFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Review>,
+    #[serde(default)]
+    pub milestones: Milestones,
+    /// The incident this one was merged into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
+    /// How it was opened: `alert`, `risk`, `manual`, `report`.
+    pub origin: String,
+    #[serde(default)]
+    pub reopened: u32,
+}
+
+impl Incident {
+    /// Departments with a task in the incident, in the playbook's order.
+    pub fn departments(&self) -> Vec<Department> {
+        let mut out: Vec<Department> = Vec::new();
+        for t in &self.tasks {
+            if !out.contains(&t.department) {
+                out.push(t.department);
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,167 @@
+//! The case store's promises to the alerts and incidents stages: versions, links, timeline.
+
+use chrono::{Duration, Utc};
+use tandem_store::{
+    CaseCommit, CaseKind, CaseQuery, CaseRecord, CaseStore, CaseWrite, SqliteStore, StoreConfig,
+    StoreError, TimelineEntry,
+};
+
+fn record(id: &str, kind: CaseKind) -> CaseRecord {
+    CaseRecord {
+        kind,
+        id: id.into(),
+        version: 1,
+        status: "new".into(),
+        resolution: None,
+        severity: 3,
+        key: Some(format!("key-{id}")),
+        parent: None,
+        departments: vec!["security".into(), "hr".into()],
+        entities: vec!["person:p-1".into()],
+        rules: vec!["tandem.terminated_access".into()],
+        sites: vec!["osl".into()],
+        opened: Utc::now() - Duration::minutes(5),
+        updated: Utc::now(),
+        doc: serde_json::json!({"title": id}),
+    }
+}
+
+fn entry(case: &str, kind: &str) -> TimelineEntry {
+    TimelineEntry {
+        seq: 0,
+        case_id: case.into(),
+        time: Utc::now(),
+        actor: "tandem".into(),
+        kind: kind.into(),
+        detail: serde_json::json!({}),
+    }
+}
+
+#[test]
+fn a_stale_update_is_refused_and_nothing_of_its_commit_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let mut c = CaseCommit {
+        writes: vec![CaseWrite::Insert(record("INC-1", CaseKind::Incident))],
+        timeline: vec![entry("INC-1", "opened")],
+        findings: vec![],
+    };
+    store.commit_cases(&mut c).unwrap();
+    assert!(c.timeline[0].seq > 0);
+
+    let mut v2 = record("INC-1", CaseKind::Incident);
+    v2.version = 2;
+    v2.status = "acknowledged".into();
+    store
+        .commit_cases(&mut CaseCommit {
+            writes: vec![CaseWrite::Update(v2.clone())],
+            timeline: vec![entry("INC-1", "status")],
+            findings: vec![],
+        })
+        .unwrap();
+
+    // A second writer that also read version 1.
+    let mut stale = v2.clone();
+    stale.status = "closed".into();
+    let err = store
+        .commit_cases(&mut CaseCommit {
+            writes: vec![CaseWrite::Update(stale)],
+            timeline: vec![entry("INC-1", "status")],
+            findings: vec![],
+        })
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                current: Some(2),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let now = store.case(CaseKind::Incident, "INC-1").unwrap().unwrap();
+    assert_eq!(now.status, "acknowledged");
+    assert_eq!(now.entities, vec!["person:p-1"]);
+    assert_eq!(store.timeline("INC-1", 0).unwrap().len(), 2);
+}
+
+#[test]
+fn a_finding_is_linked_once_and_the_timeline_cannot_be_edited() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let f = tandem_model::Ulid::generate();
+    store
+        .commit_cases(&mut CaseCommit {
+            writes: vec![CaseWrite::Insert(record("ALR-1", CaseKind::Alert))],
+            timeline: vec![entry("ALR-1", "opened")],
+            findings: vec![(f, "ALR-1".into())],
+        })
+        .unwrap();
+    assert_eq!(
+        store.linked_findings(&[f]).unwrap(),
+        vec![(f, "ALR-1".into())]
+    );
+    assert_eq!(store.case_findings("ALR-1", 10).unwrap(), vec![f]);
+    let again = store.commit_cases(&mut CaseCommit {
+        writes: vec![CaseWrite::Insert(record("ALR-2", CaseKind::Alert))],
+        timeline: vec![],
+        findings: vec![(f, "ALR-2".into())],
+    });
+    assert!(matches!(again, Err(StoreError::Conflict { .. })));
+    assert!(store.case(CaseKind::Alert, "ALR-2").unwrap().is_none());
+
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    assert!(
+        conn.execute("UPDATE case_timeline SET actor = 'x'", [])
+            .is_err()
+    );
+    assert!(conn.execute("DELETE FROM case_timeline", []).is_err());
+}
+
+#[test]
+fn lists_filter_by_department_entity_rule_and_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let mut other = record("INC-2", CaseKind::Incident);
+    other.departments = vec!["facilities".into()];
+    other.entities = vec!["place:door-1".into()];
+    other.status = "closed".into();
+    other.resolution = Some("false_positive".into());
+    store
+        .commit_cases(&mut CaseCommit {
+            writes: vec![
+                CaseWrite::Insert(record("INC-1", CaseKind::Incident)),
+                CaseWrite::Insert(other),
+            ],
+            ..CaseCommit::default()
+        })
+        .unwrap();
+    let mut q = CaseQuery::new(CaseKind::Incident);
+    q.department = Some("hr".into());
+    assert_eq!(ids(&store, &q), vec!["INC-1"]);
+    let mut q = CaseQuery::new(CaseKind::Incident);
+    q.entities = vec!["place:door-1".into()];
+    assert_eq!(ids(&store, &q), vec!["INC-2"]);
+    let mut q = CaseQuery::new(CaseKind::Incident);
+    q.not_statuses = vec!["closed".into()];
+    assert_eq!(ids(&store, &q), vec!["INC-1"]);
+    assert_eq!(
+        ids(&store, &CaseQuery::new(CaseKind::Alert)),
+        Vec::<String>::new()
+    );
+    let fp = store.rule_resolutions(CaseKind::Incident).unwrap();
+    assert_eq!(fp[0].resolutions, vec![("false_positive".to_owned(), 1)]);
+    assert_eq!(store.allocate_case_numbers(CaseKind::Alert, 3).unwrap(), 1);
+    assert_eq!(store.allocate_case_numbers(CaseKind::Alert, 1).unwrap(), 4);
+}
+
+fn ids(store: &SqliteStore, q: &CaseQuery) -> Vec<String> {
+    store
+        .cases(q)
+        .unwrap()
+        .records
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
