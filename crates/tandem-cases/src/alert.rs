@@ -131,3 +131,39 @@ pub struct Alert {
 /// Most evidence ids an alert keeps; a noisy situation keeps its first ones (the findings
 /// themselves are all linked in the store).
 pub const MAX_EVIDENCE: usize = 100;
+
+impl Alert {
+    /// The entities the store indexes the alert by (`person:<id>`, `device:<id>`, …).
+    pub fn entity_keys(&self) -> Vec<String> {
+        crate::entity_keys(&self.entities, self.place.as_ref())
+    }
+
+    /// The alert as the store keeps it.
+    pub fn to_record(&self, opened: tandem_model::Timestamp) -> tandem_store::CaseRecord {
+        tandem_store::CaseRecord {
+            kind: tandem_store::CaseKind::Alert,
+            id: self.id.clone(),
+            version: self.version,
+            status: self.status.code().to_owned(),
+            resolution: self.resolution.map(|r| r.code().to_owned()),
+            severity: self.severity.uid().min(255) as u8,
+            key: Some(self.dedup_key.clone()),
+            parent: self.incident.clone(),
+            departments: Vec::new(),
+            entities: self.entity_keys(),
+            rules: self.rules.iter().map(|r| r.rule_id.clone()).collect(),
+            sites: self.entities.sites.clone(),
+            opened,
+            updated: self.last_seen,
+            doc: serde_json::to_value(self).unwrap_or_default(),
+        }
+    }
+
+    /// The alert a stored record holds, its version the record's.
+    pub fn from_record(record: &tandem_store::CaseRecord) -> Result<Alert, crate::CaseError> {
+        let mut alert: Alert = serde_json::from_value(record.doc.clone())
+            .map_err(|e| crate::CaseError::Refused(format!("{} is unreadable: {e}", record.id)))?;
+        alert.version = record.version;
+        Ok(alert)
+    }
+}

@@ -70,3 +70,6 @@ pub trait IncidentIntake: Send + Sync {
     /// unless an open one is about it already. Returns that incident.
     fn risk_crossed(&self, score: &RiskScore, now: Timestamp) -> Result<Option<String>, CaseError>;
 }
+
+/// The alerts stage: turns stored findings into alerts.
+pub struct Alerter {}

@@ -259,3 +259,38 @@ impl Incident {
         out
     }
 }
+
+impl Incident {
+    /// The incident as the store keeps it.
+    pub fn to_record(&self, opened: Timestamp, updated: Timestamp) -> tandem_store::CaseRecord {
+        tandem_store::CaseRecord {
+            kind: tandem_store::CaseKind::Incident,
+            id: self.id.clone(),
+            version: self.version,
+            status: self.status.code().to_owned(),
+            resolution: self.resolution.map(|r| r.code().to_owned()),
+            severity: self.severity.uid().min(255) as u8,
+            key: None,
+            parent: self.merged_into.clone(),
+            departments: self
+                .departments()
+                .into_iter()
+                .map(|d| d.code().to_owned())
+                .collect(),
+            entities: crate::entity_keys(&self.entities, None),
+            rules: Vec::new(),
+            sites: self.entities.sites.clone(),
+            opened,
+            updated,
+            doc: serde_json::to_value(self).unwrap_or_default(),
+        }
+    }
+
+    /// The incident a stored record holds, its version the record's.
+    pub fn from_record(record: &tandem_store::CaseRecord) -> Result<Incident, crate::CaseError> {
+        let mut incident: Incident = serde_json::from_value(record.doc.clone())
+            .map_err(|e| crate::CaseError::Refused(format!("{} is unreadable: {e}", record.id)))?;
+        incident.version = record.version;
+        Ok(incident)
+    }
+}

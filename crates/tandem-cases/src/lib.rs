@@ -31,6 +31,14 @@ pub use error::CaseError;
 pub use incident::{Incident, IncidentStatus, Task, TaskState};
 pub use playbook::{Playbook, PlaybookSet};
 
+/// The alerts and incidents stages as the server and the web hold them.
+#[derive(Clone)]
+pub struct Cases {
+    pub alerter: std::sync::Arc<alerter::Alerter>,
+    pub incidents: std::sync::Arc<incidents::Incidents>,
+    pub playbooks: std::sync::Arc<playbook::Playbooks>,
+}
+
 /// Who made a change: a console or API user's name, or [`PRODUCT_ACTOR`] for changes Tandem
 /// makes itself (an alert opened, an SLA breached).
 pub type Actor = str;
@@ -83,3 +91,29 @@ pub fn case_event(
 
 /// The source name the events of alerts and incidents are stored under.
 pub const CASES_SOURCE: &str = "tandem-cases";
+
+/// How the store indexes what a case is about: `person:<id>`, `device:<id>`, `user:<name>`,
+/// `ip:<addr>`, `place:<id>` (the entities' places and the door or zone of `place`).
+pub fn entity_keys(
+    entities: &tandem_model::Entities,
+    place: Option<&tandem_model::Place>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |prefix: &str, v: &str| {
+        let k = format!("{prefix}:{v}");
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    };
+    entities.persons.iter().for_each(|v| add("person", v));
+    entities.devices.iter().for_each(|v| add("device", v));
+    entities.users.iter().for_each(|v| add("user", v));
+    entities.ips.iter().for_each(|v| add("ip", v));
+    entities.places.iter().for_each(|v| add("place", v));
+    if let Some(p) = place {
+        if let Some(d) = &p.door {
+            add("place", d);
+        }
+    }
+    out
+}

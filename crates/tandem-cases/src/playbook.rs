@@ -170,3 +170,6 @@ impl PlaybookSet {
             .or_else(|| self.get(GENERIC))
     }
 }
+
+/// The playbooks in force, reloadable.
+pub struct Playbooks {}

@@ -69,6 +69,15 @@ impl Role {
         }
     }
 
+    /// The department whose incidents alone this role sees: a responder sees only incidents
+    /// with a task for their department; every other role that may view incidents sees all.
+    pub fn incident_scope(self) -> Option<Department> {
+        match self {
+            Role::Responder(d) => Some(d),
+            _ => None,
+        }
+    }
+
     pub fn permits(self, p: Permission) -> bool {
         use Permission::*;
         match self {
@@ -82,6 +91,12 @@ impl Role {
                     | ViewSources
                     | ViewRules
                     | ManageRules
+                    | ViewAlerts
+                    | TriageAlerts
+                    | ViewIncidents
+                    | WorkTasks
+                    | ManageIncidents
+                    | ViewPlaybooks
             ),
             // The control room keeps its own maps: floor plans and where doors, readers and
             // cameras are on them.
@@ -94,8 +109,17 @@ impl Role {
                     | ViewSources
                     | ViewRules
                     | EditMaps
+                    | ViewAlerts
+                    | TriageAlerts
+                    | ViewIncidents
+                    | WorkTasks
+                    | ManageIncidents
+                    | ViewPlaybooks
             ),
-            Role::Responder(_) => matches!(p, ViewFindings | ViewPeople),
+            Role::Responder(_) => matches!(
+                p,
+                ViewFindings | ViewPeople | ViewIncidents | WorkTasks | ViewPlaybooks
+            ),
             Role::Auditor => matches!(
                 p,
                 SearchEvents
@@ -105,6 +129,9 @@ impl Role {
                     | ViewSources
                     | ViewRules
                     | ViewAudit
+                    | ViewAlerts
+                    | ViewIncidents
+                    | ViewPlaybooks
             ),
             Role::Provisioner => p == ProvisionIdentities,
         }
@@ -153,6 +180,18 @@ pub enum Permission {
     ConfigureServer,
     /// SCIM provisioning from an identity provider.
     ProvisionIdentities,
+    /// The alert queue and an alert's page.
+    ViewAlerts,
+    /// Acknowledge, assign, close alerts; add and end allow-list exceptions.
+    TriageAlerts,
+    /// Incidents: every incident, or (for responders) those with tasks for their department.
+    ViewIncidents,
+    /// Take, comment on, attach evidence to and complete tasks; comment on incidents.
+    WorkTasks,
+    /// Open, change, merge and close incidents; switch their playbook; write reviews.
+    ManageIncidents,
+    /// Playbooks: view, validate.
+    ViewPlaybooks,
 }
 
 /// How a route is protected.

@@ -118,6 +118,8 @@ pub struct AppState {
     pub files: Arc<dyn tandem_store::FileStore>,
     /// The tile server the site overview draws on (`[maps] tile_url`); `None`: no tiles.
     pub tiles: Option<Arc<maps::Tiles>>,
+    /// Alerts, incidents and playbooks.
+    pub cases: tandem_cases::Cases,
 }
 
 /// One route: method, path, who may call it, and the handler.

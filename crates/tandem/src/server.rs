@@ -96,6 +96,11 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen for HTTP on {}", config.http.listen))?;
         let http = http_listener.local_addr()?;
+        let cases = tandem_cases::Cases {
+            alerter: Arc::new(tandem_cases::alerter::Alerter {}),
+            incidents: Arc::new(tandem_cases::incidents::Incidents {}),
+            playbooks: Arc::new(tandem_cases::playbook::Playbooks {}),
+        };
         let state = tandem_web::AppState {
             events: store.clone(),
             accounts: store.clone(),
@@ -120,6 +125,7 @@ impl Server {
             searches: Arc::new(tandem_web::Searches::new(config.search.limits())),
             files: store.clone(),
             tiles: config.maps.tiles()?.map(Arc::new),
+            cases: cases.clone(),
         };
         tasks.push(tokio::spawn(crate::http::serve(
             http_listener,
