@@ -110,10 +110,8 @@ pub fn entity_keys(
     entities.users.iter().for_each(|v| add("user", v));
     entities.ips.iter().for_each(|v| add("ip", v));
     entities.places.iter().for_each(|v| add("place", v));
-    if let Some(p) = place {
-        if let Some(d) = &p.door {
-            add("place", d);
-        }
+    if let Some(d) = place.and_then(|p| p.door.as_deref()) {
+        add("place", d);
     }
     out
 }
