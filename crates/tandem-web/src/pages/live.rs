@@ -119,7 +119,7 @@ struct LiveRow {
     /// The event's time as [`crate::clock::stamp`] gives it, in the zone of the person
     /// watching: the stream formats it on the server, so the script shows what the page
     /// would have, with no zone rules of its own.
-    time: serde_json::Value,
+    time: crate::clock::Stamp,
     class: &'static str,
     activity: &'static str,
     outcome: &'static str,
@@ -145,7 +145,7 @@ impl LiveRow {
     /// The same row for the template.
     fn to_value(&self) -> minijinja::Value {
         context! {
-            time => crate::view::page_value(&self.time), class => self.class,
+            time => minijinja::value::Serde(&self.time), class => self.class,
             activity => self.activity,
             outcome => self.outcome, who => self.who.clone(), where => self.where_.clone(),
             site => self.site.clone(), message => self.message.clone(), kind => self.kind,

@@ -373,7 +373,7 @@ pub async fn test_rule(
         .take(100)
         .map(|f| {
             context! {
-                time => crate::view::page_value(&crate::clock::stamp(
+                time => minijinja::value::Serde(crate::clock::stamp(
                     f.time,
                     &v.zone.for_places(&dir, f.entities.places.iter().map(String::as_str)),
                 )),

@@ -64,7 +64,7 @@ async fn settings(v: &Visitor, state: &AppState, extra: minijinja::Value) -> Res
         .collect();
     let zone = v.zone.plain();
     let when =
-        |t: chrono::DateTime<chrono::Utc>| crate::view::page_value(&crate::clock::stamp(t, &zone));
+        |t: chrono::DateTime<chrono::Utc>| minijinja::value::Serde(crate::clock::stamp(t, &zone));
     let users: Vec<minijinja::Value> = users
         .iter()
         .map(|u| {
