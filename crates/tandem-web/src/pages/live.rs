@@ -141,19 +141,6 @@ struct LiveRow {
     door_alarm: bool,
 }
 
-impl LiveRow {
-    /// The same row for the template.
-    fn to_value(&self) -> minijinja::Value {
-        context! {
-            time => minijinja::value::Serde(&self.time), class => self.class,
-            activity => self.activity,
-            outcome => self.outcome, who => self.who.clone(), where => self.where_.clone(),
-            site => self.site.clone(), message => self.message.clone(), kind => self.kind,
-            alert => self.alert.clone(),
-        }
-    }
-}
-
 /// A door alarm's label, for the activities a guard must look at now.
 fn door_alarm(e: &Event) -> Option<&'static str> {
     if e.class != Class::PhysicalAccess {
@@ -286,7 +273,7 @@ pub async fn live_page(
     render(
         "live.html",
         context! {
-            rows => rows.iter().map(LiveRow::to_value).collect::<Vec<_>>(),
+            rows => minijinja::value::Serde(&rows),
             sites => sites, classes => classes,
             site => params.site, class => params.class,
             stream_url => stream_url, refresh_url => refresh_url,
