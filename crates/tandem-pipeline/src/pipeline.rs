@@ -26,7 +26,7 @@ use tandem_ingest::decode::{
 };
 use tandem_ingest::integrations::mapping::Mapping;
 use tandem_ingest::integrations::verkada::ReplayGuard;
-use tandem_model::{DeadLetter, Event, Timestamp};
+use tandem_model::{DeadLetter, Event, Finding, Timestamp};
 use tandem_store::{EventStore, SourceRecord, StoreError, WriteBatch, hash_key};
 use tokio::sync::broadcast;
 
@@ -477,8 +477,7 @@ impl Pipeline {
             let findings = detector.process(&out.events, &dir);
             if !findings.is_empty() {
                 self.metrics.count_findings(&findings);
-                out.events
-                    .extend(findings.iter().map(|f| dir.finding_event(f)));
+                out.events.extend(findings.iter().map(Finding::to_event));
             }
         }
     }
@@ -502,7 +501,7 @@ impl Pipeline {
             let findings = detector.process(events, &dir);
             if !findings.is_empty() {
                 self.metrics.count_findings(&findings);
-                events.extend(findings.iter().map(|f| dir.finding_event(f)));
+                events.extend(findings.iter().map(Finding::to_event));
             }
         }
     }

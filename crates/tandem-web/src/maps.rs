@@ -1066,11 +1066,7 @@ mod tile_tests {
     fn one_site_is_shown_close_up_and_tiles_never_leave_the_world() {
         let (points, drawn) = on_tiles(&[(69.65, 18.96)], &tiles());
         assert_eq!(points, vec![(OVERVIEW_W / 2.0, OVERVIEW_H / 2.0)]);
-        assert!(
-            drawn
-                .iter()
-                .all(|t| t.href.contains("/16/"))
-        );
+        assert!(drawn.iter().all(|t| t.href.contains("/16/")));
         // Near the date line and the poles the tiles wrap and stop as the world does.
         let (_, drawn) = on_tiles(&[(84.9, 179.99), (84.9, -179.99)], &tiles());
         for t in drawn {

@@ -316,8 +316,7 @@ fn event_row(dir: &Directory, e: &Event, v: &Visitor) -> EventRow {
         href: v
             .can(Permission::SearchEvents)
             .then(|| format!("/events/{}", e.id)),
-        finding_href: (e.class == Class::DetectionFinding)
-            .then(|| format!("/findings/{}", e.id)),
+        finding_href: (e.class == Class::DetectionFinding).then(|| format!("/findings/{}", e.id)),
         time: stamp(e.time, &v.zone.for_event(dir, e)),
         class: class_label(e.class),
         class_code: e.class.name(),
