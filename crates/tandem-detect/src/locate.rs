@@ -119,3 +119,82 @@ fn push_unique(list: &mut Vec<String>, value: &str) {
         list.push(value.to_owned());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_identity::records;
+    use tandem_model::Severity;
+
+    /// A site, a building, a zone in it, and a camera filed under the building itself.
+    const PLACES: &str = r#"
+places:
+  - { id: osl, kind: site, name: Oslo HQ }
+  - { id: osl-a, kind: building, name: Building A, parent: osl }
+  - { id: osl-a-lobby, kind: zone, name: Lobby, parent: osl-a }
+  - { id: osl-a-d1, kind: door, name: Lobby east, parent: osl-a-lobby }
+devices:
+  - { id: cam-yard, hostname: cam-yard, kind: camera, place: osl-a }
+"#;
+
+    fn directory() -> Directory {
+        let file = records::RecordsFile::parse("places.yaml", PLACES.as_bytes()).unwrap();
+        let now = "2026-03-10T12:00:00Z".parse().unwrap();
+        let empty = Directory::default();
+        let plan = records::plan(&empty, &file, "places:test", now).unwrap();
+        let mut dir = Directory::default();
+        dir.apply(&plan.changes).unwrap();
+        dir
+    }
+
+    /// A tick's finding: no evidence in a batch, only the places the detection named.
+    fn camera_offline(places: &[&str]) -> Finding {
+        Finding {
+            rule_id: "tandem.camera_offline".into(),
+            rule_title: "Camera offline".into(),
+            engine: "native".into(),
+            severity: Severity::Medium,
+            tags: vec![],
+            time: "2026-03-10T08:00:00Z".parse().unwrap(),
+            summary: "Camera cam-yard went offline".into(),
+            evidence: vec![],
+            entities: Entities {
+                places: places.iter().map(|p| (*p).to_owned()).collect(),
+                ..Entities::default()
+            },
+            dedup_key: "cam-yard".into(),
+            score: None,
+            place: None,
+            detail: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_finding_about_a_device_at_building_level_is_stored_at_the_building_never_in_the_zone() {
+        let dir = directory();
+        let mut findings = [camera_offline(&["osl-a", "osl"])];
+        // As the detector's tick places its findings.
+        locate_all(&mut findings, &[], &dir);
+        let stored = findings[0].to_event();
+        let place = stored.place.as_ref().unwrap();
+        assert_eq!(place.zone, None, "{place:?}");
+        assert_eq!(place.building.as_deref(), Some("osl-a"));
+        assert_eq!(place.site.as_deref(), Some("osl"));
+        assert_eq!(findings[0].entities.sites, ["osl"]);
+        assert_eq!(findings[0].entities.buildings, ["osl-a"]);
+    }
+
+    #[test]
+    fn a_door_is_stored_as_the_door_with_its_zone_building_and_site_and_an_unknown_name_nowhere() {
+        let dir = directory();
+        let mut findings = [camera_offline(&["osl-a-d1"]), camera_offline(&["nowhere"])];
+        locate_all(&mut findings, &[], &dir);
+        let place = findings[0].to_event().place.unwrap();
+        assert_eq!(place.door.as_deref(), Some("osl-a-d1"));
+        assert_eq!(place.zone.as_deref(), Some("osl-a-lobby"));
+        assert_eq!(place.building.as_deref(), Some("osl-a"));
+        assert_eq!(place.site.as_deref(), Some("osl"));
+        assert_eq!(findings[1].to_event().place, None);
+        assert_eq!(findings[1].entities.places, ["nowhere"]);
+    }
+}

@@ -24,31 +24,12 @@ use tandem_sim::{
 };
 use tandem_store::DirectoryChange;
 
+#[path = "shared/scenario_rules.rs"]
+mod scenario_rules;
+use scenario_rules::{PAGING, rule_of};
+
 fn t(s: &str) -> Timestamp {
     s.parse().unwrap()
-}
-
-/// The rules that page someone.
-const PAGING: &[&str] = &[
-    "tandem.terminated_access",
-    "tandem.remote_login_while_on_site",
-    "tandem.impossible_travel_badge",
-    "tandem.tailgating",
-    "tandem.forced_door_with_person",
-    "tandem.after_hours_restricted_then_privileged",
-];
-
-/// The rule each scenario must raise.
-fn rule_of(kind: ScenarioKind) -> &'static str {
-    match kind {
-        ScenarioKind::TerminatedBadgeUsed => "tandem.terminated_access",
-        ScenarioKind::VpnAbroadWhileOnSite => "tandem.remote_login_while_on_site",
-        ScenarioKind::Tailgate => "tandem.tailgating",
-        ScenarioKind::ForcedDoor => "tandem.forced_door_with_person",
-        ScenarioKind::AfterHoursServerRoomThenSudo => {
-            "tandem.after_hours_restricted_then_privileged"
-        }
-    }
 }
 
 /// When each scenario is staged on a day (UTC), spread out as an ordinary day would have them.

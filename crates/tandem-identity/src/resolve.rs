@@ -527,28 +527,6 @@ impl Directory {
             }
         }
     }
-
-    /// A finding as the event it is stored as, placed at the first of its places the
-    /// directory knows, each level in its own field (a camera's building in
-    /// `place.building`, never in `place.zone`).
-    pub fn finding_event(&self, finding: &tandem_model::Finding) -> Event {
-        let mut event = finding.to_event();
-        // The detector already placed the finding from its evidence; the directory lookup
-        // is for findings made elsewhere, which name their places only by id.
-        if event.place.is_some() {
-            return event;
-        }
-        let known = finding
-            .entities
-            .places
-            .iter()
-            .find_map(|id| self.find_place(id));
-        if let Some(record) = known {
-            let id = record.id.clone();
-            self.fill_place(event.place_mut(), &id);
-        }
-        event
-    }
 }
 
 /// The most specific identifier a place gives, for the gap report: a vendor id

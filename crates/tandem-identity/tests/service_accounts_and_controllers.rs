@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 use tandem_identity::{Identity, hr, records};
-use tandem_model::{Activity, Class, DeviceKind, Event, Finding};
+use tandem_model::{Activity, Class, DeviceKind, Event};
 use tandem_store::{SqliteStore, StoreConfig};
 
 const HR: &str = "\
@@ -268,27 +268,6 @@ fn a_device_at_building_level_never_fills_the_zone() {
         assert_eq!(place.building.as_deref(), Some("osl-a"));
         assert_eq!(place.site.as_deref(), Some("osl"));
     }
-
-    // A finding about the camera is stored at the camera's building, not in `zone`.
-    let mut finding = Finding {
-        rule_id: "tandem.camera_offline".into(),
-        rule_title: "Camera offline".into(),
-        engine: "native".into(),
-        severity: tandem_model::Severity::Medium,
-        tags: vec![],
-        time: t("2026-03-10T08:00:00Z"),
-        summary: "Camera cam-yard went offline".into(),
-        evidence: vec![],
-        entities: Default::default(),
-        dedup_key: "cam-yard".into(),
-        score: None,
-        place: None,
-        detail: Default::default(),
-    };
-    finding.entities.places = vec!["osl-a".into(), "osl".into()];
-    let stored = id.snapshot().finding_event(&finding);
-    let place = stored.place.as_ref().unwrap();
-    assert_eq!(place.zone, None, "{place:?}");
-    assert_eq!(place.building.as_deref(), Some("osl-a"));
-    assert_eq!(place.site.as_deref(), Some("osl"));
+    // A finding about the camera is placed the same way by the detector (`tandem-detect`,
+    // `locate.rs`).
 }

@@ -26,7 +26,7 @@ use tandem_ingest::decode::{
 };
 use tandem_ingest::integrations::mapping::Mapping;
 use tandem_ingest::integrations::verkada::ReplayGuard;
-use tandem_model::{DeadLetter, Event, Timestamp};
+use tandem_model::{DeadLetter, Event, Finding, Timestamp};
 use tandem_store::{EventStore, SourceRecord, StoreError, WriteBatch, hash_key};
 use tokio::sync::broadcast;
 
@@ -481,8 +481,7 @@ impl Pipeline {
             let findings = detector.process(&out.events, &dir);
             if !findings.is_empty() {
                 self.metrics.count_findings(&findings);
-                out.events
-                    .extend(findings.iter().map(|f| dir.finding_event(f)));
+                out.events.extend(findings.iter().map(Finding::to_event));
             }
         }
     }
@@ -506,7 +505,7 @@ impl Pipeline {
             let findings = detector.process(events, &dir);
             if !findings.is_empty() {
                 self.metrics.count_findings(&findings);
-                events.extend(findings.iter().map(|f| dir.finding_event(f)));
+                events.extend(findings.iter().map(Finding::to_event));
             }
         }
     }

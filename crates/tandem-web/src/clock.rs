@@ -15,7 +15,7 @@
 
 use chrono::{DateTime, Utc};
 use jiff::tz::TimeZone;
-use serde_json::{Value, json};
+use serde::Serialize;
 use tandem_identity::Directory;
 use tandem_model::Event;
 
@@ -102,17 +102,30 @@ pub fn local(t: DateTime<Utc>, tz: &TimeZone, pattern: &str) -> String {
         .unwrap_or_else(|_| t.format(pattern.replace("%Z", "UTC").as_str()).to_string())
 }
 
-/// `t` for a template: the instant (`datetime`), the UTC reading (`utc`, the hover title),
-/// the reading in `tz` with its abbreviation (`text`), and its parts: the local `day`
-/// (`2026-12-07`, for pages that group by day) and `clock` (`09:00:00 CET`).
-pub fn stamp(t: DateTime<Utc>, tz: &TimeZone) -> Value {
-    json!({
-        "datetime": t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        "utc": format!("{} UTC", t.format("%Y-%m-%d %H:%M:%S")),
-        "text": local(t, tz, "%Y-%m-%d %H:%M:%S %Z"),
-        "day": local(t, tz, "%Y-%m-%d"),
-        "clock": local(t, tz, "%H:%M:%S %Z"),
-    })
+/// A time for a template (written by the [`when`] filter) or for the live stream's rows.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    /// The instant, `2026-12-07T08:00:00Z`, for `<time datetime>`.
+    pub datetime: String,
+    /// The UTC reading, `2026-12-07 08:00:00 UTC`, the hover title.
+    pub utc: String,
+    /// The reading in the reader's zone with its abbreviation, `2026-12-07 09:00:00 CET`.
+    pub text: String,
+    /// The local day, `2026-12-07`, for pages that group by day.
+    pub day: String,
+    /// The local time of day, `09:00:00 CET`.
+    pub clock: String,
+}
+
+/// `t` for a template, read in `tz`.
+pub fn stamp(t: DateTime<Utc>, tz: &TimeZone) -> Stamp {
+    Stamp {
+        datetime: t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        utc: format!("{} UTC", t.format("%Y-%m-%d %H:%M:%S")),
+        text: local(t, tz, "%Y-%m-%d %H:%M:%S %Z"),
+        day: local(t, tz, "%Y-%m-%d"),
+        clock: local(t, tz, "%H:%M:%S %Z"),
+    }
 }
 
 fn escape(s: &str) -> String {

@@ -23,7 +23,6 @@
 use crate::access::Permission;
 use crate::auth::Principal;
 use crate::pages::investigate::door_state;
-use crate::view::page_value;
 use crate::view::{Visitor, refusal_page, render};
 use crate::{ApiError, AppState};
 use axum::Json;
@@ -33,7 +32,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use minijinja::context;
-use serde::Deserialize;
+use minijinja::value::Serde;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -505,33 +505,36 @@ pub async fn floor_map(
     for p in &items {
         let (state_text, alarm, ago, time) = if p.kind == PlaceKind::Door {
             let s = door_state(&state, &dir, p, now, &v.zone).await;
-            (
-                s["state"].as_str().unwrap_or_default().to_owned(),
-                s["alarm"].as_bool().unwrap_or(false),
-                s["ago"].as_str().map(str::to_owned),
-                s.get("time").cloned(),
-            )
+            (s.state, s.alarm, s.ago, s.time)
         } else {
             (String::new(), false, None, None)
         };
         let pos = p.position();
-        rows.push(json!({
-            "id": p.id, "name": p.name, "kind": p.kind.name(),
-            "kind_label": kind_label(p.kind),
-            "state": state_text, "alarm": alarm, "ago": ago, "time": time,
-            "placed": pos.is_some(),
-            "cx": pos.map(|(x, _)| round(x * width)),
-            "cy": pos.map(|(_, y)| round(y * height)),
-            "x_pct": pos.map(|(x, _)| round(x * 100.0)),
-            "y_pct": pos.map(|(_, y)| round(y * 100.0)),
-        }));
+        rows.push(MapItem {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            kind: p.kind.name(),
+            kind_label: kind_label(p.kind),
+            state: state_text,
+            alarm,
+            ago,
+            time,
+            placed: pos.is_some(),
+            cx: pos.map(|(x, _)| round(x * width)),
+            cy: pos.map(|(_, y)| round(y * height)),
+            x_pct: pos.map(|(x, _)| round(x * 100.0)),
+            y_pct: pos.map(|(_, y)| round(y * 100.0)),
+        });
     }
-    let lineage: Vec<Value> = dir
+    let lineage: Vec<MapCrumb> = dir
         .lineage(&floor.id)
         .iter()
         .skip(1)
         .rev()
-        .map(|a| json!({ "id": a.id, "name": a.name }))
+        .map(|a| MapCrumb {
+            id: a.id.clone(),
+            name: a.name.clone(),
+        })
         .collect();
     let site = site_of(&dir, &floor.id);
     let stream_url = match &site {
@@ -543,24 +546,84 @@ pub async fn floor_map(
         ),
         None => "/live/stream".to_owned(),
     };
-    let page = json!({
-        "id": floor.id, "name": floor.name, "lineage": lineage,
-        "plan": plan.as_ref().map(|p| p.0.clone()),
-        "plan_missing": floor.floor_plan.is_some() && plan.is_none(),
-        "width": round(width), "height": round(height), "r": round(radius),
-        "label_size": round(radius * 1.4),
-        "items": rows, "placed": items.iter().filter(|p| p.position().is_some()).count(),
-        "more": more, "stream_url": stream_url,
-        "max_mib": MAX_PLAN_BYTES / (1024 * 1024),
-    });
+    let page = FloorMap {
+        id: &floor.id,
+        name: &floor.name,
+        lineage,
+        plan: plan.as_ref().map(|p| p.0.clone()),
+        plan_missing: floor.floor_plan.is_some() && plan.is_none(),
+        width: round(width),
+        height: round(height),
+        r: round(radius),
+        label_size: round(radius * 1.4),
+        items: rows,
+        placed: items.iter().filter(|p| p.position().is_some()).count(),
+        more,
+        stream_url,
+        max_mib: MAX_PLAN_BYTES / (1024 * 1024),
+    };
     render(
         "floor_map.html",
         context! {
-            m => page_value(&page),
+            m => Serde(page),
             can_edit => v.can(Permission::EditMaps),
             ..v.base("map")
         },
     )
+}
+
+/// The floor map page: the plan (or a blank sheet) in its own units, and what is on it.
+#[derive(Serialize)]
+struct FloorMap<'a> {
+    id: &'a str,
+    name: &'a str,
+    /// The places the floor sits in, outermost first.
+    lineage: Vec<MapCrumb>,
+    /// The uploaded plan's URL.
+    plan: Option<String>,
+    /// The floor names a plan that is not in the store.
+    plan_missing: bool,
+    width: f64,
+    height: f64,
+    /// A marker's radius and its label's size, in the drawing's units.
+    r: f64,
+    label_size: f64,
+    items: Vec<MapItem>,
+    /// How many items have a position on the plan.
+    placed: usize,
+    /// Items left out beyond the page's bound.
+    more: usize,
+    /// The live stream of the floor's site, for the script.
+    stream_url: String,
+    /// The largest plan an upload may be, in MiB.
+    max_mib: usize,
+}
+
+/// A place the floor map links to.
+#[derive(Serialize)]
+struct MapCrumb {
+    id: String,
+    name: String,
+}
+
+/// A door, reader or camera on a floor: its state (doors) and where it is drawn.
+#[derive(Serialize)]
+struct MapItem {
+    id: String,
+    name: String,
+    kind: &'static str,
+    kind_label: &'static str,
+    /// A door's state in words and whether it is an alarm, as the place page says it.
+    state: String,
+    alarm: bool,
+    ago: Option<String>,
+    time: Option<crate::clock::Stamp>,
+    placed: bool,
+    /// The marker's centre in the drawing's units, and as percentages of the plan.
+    cx: Option<f64>,
+    cy: Option<f64>,
+    x_pct: Option<f64>,
+    y_pct: Option<f64>,
 }
 
 fn kind_label(k: PlaceKind) -> &'static str {
@@ -656,7 +719,7 @@ fn mercator(lat: f64, lon: f64) -> (f64, f64) {
 
 /// Sites on the tile server's map: the nearest zoom at which all of them fit in the drawing
 /// with its margin, their positions, and the tiles that cover the drawing.
-fn on_tiles(points: &[(f64, f64)], tiles: &Tiles) -> (Vec<(f64, f64)>, Vec<Value>) {
+fn on_tiles(points: &[(f64, f64)], tiles: &Tiles) -> (Vec<(f64, f64)>, Vec<TileImage>) {
     if points.is_empty() {
         return (Vec::new(), Vec::new());
     }
@@ -685,13 +748,62 @@ fn on_tiles(points: &[(f64, f64)], tiles: &Tiles) -> (Vec<(f64, f64)>, Vec<Value
     let mut drawn = Vec::new();
     for ty in first(off_y).max(0)..=first(off_y + OVERVIEW_H).min(n - 1) {
         for tx in first(off_x)..=first(off_x + OVERVIEW_W) {
-            drawn.push(json!({
-                "href": tiles.url(zoom, tx.rem_euclid(n) as u64, ty as u64),
-                "x": round(tx as f64 * TILE - off_x), "y": round(ty as f64 * TILE - off_y),
-            }));
+            drawn.push(TileImage {
+                href: tiles.url(zoom, tx.rem_euclid(n) as u64, ty as u64),
+                x: round(tx as f64 * TILE - off_x),
+                y: round(ty as f64 * TILE - off_y),
+            });
         }
     }
     (placed, drawn)
+}
+
+/// A tile of the tile server, where it goes in the site overview's drawing.
+#[derive(Serialize)]
+struct TileImage {
+    href: String,
+    x: f64,
+    y: f64,
+}
+
+/// The site overview page.
+#[derive(Serialize)]
+struct SiteMap {
+    sites: Vec<SiteRow>,
+    width: f64,
+    height: f64,
+    /// How many sites have coordinates (and are drawn).
+    located: usize,
+    tiles: Vec<TileImage>,
+    /// The tile server's origin, which the page's policy lets images come from.
+    tile_origin: Option<String>,
+    tile_attribution: Option<String>,
+}
+
+/// A site on the overview and in its table.
+#[derive(Serialize)]
+struct SiteRow {
+    id: String,
+    name: String,
+    city: Option<String>,
+    country: Option<String>,
+    coordinates: Option<String>,
+    /// Where it is drawn; none when it has no coordinates.
+    x: Option<f64>,
+    y: Option<f64>,
+    doors: usize,
+    floors: Vec<SiteFloor>,
+    /// Door alarms of the last 24 hours.
+    alarms: u64,
+}
+
+/// A floor of a site, with whether it has a plan.
+#[derive(Serialize)]
+struct SiteFloor {
+    id: String,
+    name: String,
+    has_plan: bool,
+    building: Option<String>,
 }
 
 /// Width of the site overview's drawing, in its own units.
@@ -783,21 +895,25 @@ pub async fn site_map(v: Visitor, State(state): State<AppState>) -> Response {
     };
     let mut points = points.into_iter();
     let mut doors: HashMap<String, usize> = HashMap::new();
-    let mut floors: HashMap<String, Vec<Value>> = HashMap::new();
+    let mut floors: HashMap<String, Vec<SiteFloor>> = HashMap::new();
     for p in &all {
         let Some(site) = site_of(&dir, &p.id) else {
             continue;
         };
         match p.kind {
             PlaceKind::Door => *doors.entry(site.id).or_insert(0) += 1,
-            PlaceKind::Floor => floors.entry(site.id).or_default().push(json!({
-                "id": p.id, "name": p.name, "has_plan": p.floor_plan.is_some(),
-                "building": dir.place(p.parent.as_deref().unwrap_or_default()).map(|b| b.name.clone()),
-            })),
+            PlaceKind::Floor => floors.entry(site.id).or_default().push(SiteFloor {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                has_plan: p.floor_plan.is_some(),
+                building: dir
+                    .place(p.parent.as_deref().unwrap_or_default())
+                    .map(|b| b.name.clone()),
+            }),
             _ => {}
         }
     }
-    let rows: Vec<Value> = sites
+    let rows: Vec<SiteRow> = sites
         .iter()
         .map(|s| {
             let point = s.lat.zip(s.lon).and_then(|_| points.next());
@@ -807,25 +923,36 @@ pub async fn site_map(v: Visitor, State(state): State<AppState>) -> Response {
                 } else {
                     0
                 };
-            json!({
-                "id": s.id, "name": s.name, "city": s.city, "country": s.country,
-                "coordinates": s.lat.zip(s.lon).map(|(a, b)| format!("{a:.4}, {b:.4}")),
-                "x": point.map(|p| p.0), "y": point.map(|p| p.1),
-                "doors": doors.get(&s.id).copied().unwrap_or(0),
-                "floors": floors.remove(&s.id).unwrap_or_default(),
-                "alarms": n_alarms,
-            })
+            SiteRow {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                city: s.city.clone(),
+                country: s.country.clone(),
+                coordinates: s.lat.zip(s.lon).map(|(a, b)| format!("{a:.4}, {b:.4}")),
+                x: point.map(|p| p.0),
+                y: point.map(|p| p.1),
+                doors: doors.get(&s.id).copied().unwrap_or(0),
+                floors: floors.remove(&s.id).unwrap_or_default(),
+                alarms: n_alarms,
+            }
         })
         .collect();
-    let page = json!({
-        "sites": rows, "width": OVERVIEW_W, "height": OVERVIEW_H,
-        "located": located.len(), "tiles": tiles,
-        "tile_origin": state.tiles.as_ref().map(|t| t.origin().to_owned()),
-        "tile_attribution": state.tiles.as_ref().map(|t| t.attribution.clone()).filter(|a| !a.is_empty()),
-    });
+    let page = SiteMap {
+        sites: rows,
+        width: OVERVIEW_W,
+        height: OVERVIEW_H,
+        located: located.len(),
+        tiles,
+        tile_origin: state.tiles.as_ref().map(|t| t.origin().to_owned()),
+        tile_attribution: state
+            .tiles
+            .as_ref()
+            .map(|t| t.attribution.clone())
+            .filter(|a| !a.is_empty()),
+    };
     render(
         "site_map.html",
-        context! { m => page_value(&page), ..v.base("map") },
+        context! { m => Serde(page), ..v.base("map") },
     )
 }
 
@@ -923,12 +1050,12 @@ mod tile_tests {
             let under = drawn
                 .iter()
                 .find(|t| {
-                    let (x, y) = (t["x"].as_f64().unwrap(), t["y"].as_f64().unwrap());
+                    let (x, y) = (t.x, t.y);
                     (x..x + TILE).contains(px) && (y..y + TILE).contains(py)
                 })
                 .expect("a tile under every site");
             // …is the one the tile server has for that latitude and longitude.
-            let href = under["href"].as_str().unwrap();
+            let href = &under.href;
             let z: u32 = href.split('/').nth(3).unwrap().parse().unwrap();
             let (x, y) = slippy(*lat, *lon, z);
             assert!(href.ends_with(&format!("/{z}/{x}/{y}.png")), "{href}");
@@ -939,15 +1066,11 @@ mod tile_tests {
     fn one_site_is_shown_close_up_and_tiles_never_leave_the_world() {
         let (points, drawn) = on_tiles(&[(69.65, 18.96)], &tiles());
         assert_eq!(points, vec![(OVERVIEW_W / 2.0, OVERVIEW_H / 2.0)]);
-        assert!(
-            drawn
-                .iter()
-                .all(|t| t["href"].as_str().unwrap().contains("/16/"))
-        );
+        assert!(drawn.iter().all(|t| t.href.contains("/16/")));
         // Near the date line and the poles the tiles wrap and stop as the world does.
         let (_, drawn) = on_tiles(&[(84.9, 179.99), (84.9, -179.99)], &tiles());
         for t in drawn {
-            let href = t["href"].as_str().unwrap();
+            let href = &t.href;
             let parts: Vec<u64> = href
                 .trim_end_matches(".png")
                 .rsplit('/')

@@ -216,30 +216,6 @@ pub fn script(body: &'static str) -> Response {
         .into_response()
 }
 
-/// JSON built for a page as a template value. Newer pages hand typed view structs to
-/// templates with [`minijinja::value::Serde`] instead.
-pub(crate) fn page_value(v: &serde_json::Value) -> minijinja::Value {
-    use serde_json::Value;
-    match v {
-        Value::Null => minijinja::Value::from(()),
-        Value::Bool(b) => minijinja::Value::from(*b),
-        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => minijinja::Value::from(i),
-            (_, Some(u)) => minijinja::Value::from(u),
-            _ => minijinja::Value::from(n.as_f64().unwrap_or(0.0)),
-        },
-        Value::String(s) => minijinja::Value::from(s.as_str()),
-        Value::Array(items) => {
-            minijinja::Value::from(items.iter().map(page_value).collect::<Vec<_>>())
-        }
-        Value::Object(map) => minijinja::Value::from(
-            map.iter()
-                .map(|(k, v)| (k.clone(), page_value(v)))
-                .collect::<std::collections::BTreeMap<_, _>>(),
-        ),
-    }
-}
-
 /// Who an event is about, in the words a reader knows. Every page names people this way
 /// (search, the live monitor, findings, a person's and a place's events, a door's state), so
 /// one person reads the same everywhere. The first of:

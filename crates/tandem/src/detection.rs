@@ -122,11 +122,11 @@ pub fn save(detector: &Detector, store: &dyn StateStore) -> anyhow::Result<()> {
 
 /// Stores findings raised outside an ingest batch (by a tick) through the pipeline, which
 /// stores them and then shows them on the live monitor, which only ever shows what is stored.
-fn store_findings(pipeline: &Pipeline, dir: &tandem_identity::Directory, findings: &[Finding]) {
+fn store_findings(pipeline: &Pipeline, findings: &[Finding]) {
     if findings.is_empty() {
         return;
     }
-    let events: Vec<_> = findings.iter().map(|f| dir.finding_event(f)).collect();
+    let events: Vec<_> = findings.iter().map(Finding::to_event).collect();
     if let Err(e) = pipeline.commit_internal(events, EventOrigin::Findings) {
         tracing::error!(error = %e, "findings not stored");
     }
@@ -158,7 +158,7 @@ pub async fn run_ticks<S: EventStore + StateStore>(
             if !stopping {
                 let dir = identity.snapshot();
                 let findings = detector.tick(chrono::Utc::now(), &dir);
-                store_findings(&live, &dir, &findings);
+                store_findings(&live, &findings);
             }
             if let Err(e) = save(&detector, store.as_ref()) {
                 tracing::error!(error = %e, "detection state not saved");

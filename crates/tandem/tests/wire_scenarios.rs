@@ -5,7 +5,11 @@
 //! API must be every scenario's finding (right rule, person and door) and no other paging
 //! finding.
 
+#[path = "../../tandem-detect/tests/shared/scenario_rules.rs"]
+mod scenario_rules;
 mod support;
+
+use scenario_rules::{PAGING, rule_of};
 
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
@@ -21,28 +25,6 @@ use tandem_testkit::Mosquitto;
 
 const KEY: &str = "tsk_wire_scenarios_key";
 const SECRET: &str = "whsec-wire-scenarios";
-
-/// The rules that page someone: silent on an ordinary day.
-const PAGING: &[&str] = &[
-    "tandem.terminated_access",
-    "tandem.remote_login_while_on_site",
-    "tandem.impossible_travel_badge",
-    "tandem.tailgating",
-    "tandem.forced_door_with_person",
-    "tandem.after_hours_restricted_then_privileged",
-];
-
-fn rule_of(kind: ScenarioKind) -> &'static str {
-    match kind {
-        ScenarioKind::TerminatedBadgeUsed => "tandem.terminated_access",
-        ScenarioKind::VpnAbroadWhileOnSite => "tandem.remote_login_while_on_site",
-        ScenarioKind::Tailgate => "tandem.tailgating",
-        ScenarioKind::ForcedDoor => "tandem.forced_door_with_person",
-        ScenarioKind::AfterHoursServerRoomThenSudo => {
-            "tandem.after_hours_restricted_then_privileged"
-        }
-    }
-}
 
 /// `tandem.toml` registering every vendor source as `tandem demo` does.
 fn config(dir: &std::path::Path, org: &Org, mqtt_port: u16) -> std::path::PathBuf {

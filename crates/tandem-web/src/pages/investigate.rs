@@ -10,18 +10,19 @@
 
 use crate::access::Permission;
 use crate::api::{SearchParams, search_request};
-use crate::clock::stamp;
+use crate::clock::{Stamp, stamp};
 use crate::detect::{findings_query, load_finding};
 use crate::directory::{matching_people, place_query, quoted, recent_events};
-use crate::view::{Visitor, event_who, page_value, refusal_page, render};
+use crate::view::{Visitor, event_who, refusal_page, render};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use jiff::tz::TimeZone;
 use minijinja::context;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use minijinja::value::Serde;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::HashMap;
 use tandem_identity::{Directory, PlaceKind, PlaceRecord};
 use tandem_model::{Activity, Class, Event, Finding, Severity};
@@ -84,8 +85,18 @@ fn severity_label(s: Severity) -> &'static str {
     }
 }
 
-fn severity(s: Severity) -> Value {
-    json!({ "code": s.name(), "label": severity_label(s) })
+/// A severity as a badge: its code (the colour's class) and its word.
+#[derive(Serialize)]
+struct SeverityView {
+    code: &'static str,
+    label: &'static str,
+}
+
+fn severity(s: Severity) -> SeverityView {
+    SeverityView {
+        code: s.name(),
+        label: severity_label(s),
+    }
 }
 
 /// What a class of event is, in the words of the people reading it.
@@ -136,22 +147,63 @@ fn kind_of(e: &Event) -> (&'static str, &'static str, &'static str) {
     }
 }
 
+/// A person by name, linked to their page when the directory knows them.
+#[derive(Serialize)]
+struct PersonLink {
+    id: String,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    href: Option<String>,
+}
+
 /// A person id as a name with its link target (when the directory knows them).
-fn person_link(dir: &Directory, id: &str) -> Value {
+fn person_link(dir: &Directory, id: &str) -> PersonLink {
     match dir.person(id) {
-        Some(p) => json!({ "id": id, "name": p.name, "href": format!("/people/{id}") }),
-        None => json!({ "id": id, "name": id }),
+        Some(p) => PersonLink {
+            id: id.to_owned(),
+            name: p.name.clone(),
+            href: Some(format!("/people/{id}")),
+        },
+        None => PersonLink {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            href: None,
+        },
     }
 }
 
+/// A place by name; its kind when the directory knows it, and a link when the visitor may
+/// open places.
+#[derive(Serialize)]
+struct PlaceLink {
+    id: String,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    href: Option<String>,
+    /// Which of the event's place fields named it (`Site`, `Door`…), on the event page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    level: Option<&'static str>,
+}
+
 /// A place id or name as its name, with a link when the visitor may open places.
-fn place_link(dir: &Directory, id_or_name: &str, can_places: bool) -> Value {
+fn place_link(dir: &Directory, id_or_name: &str, can_places: bool) -> PlaceLink {
     match dir.find_place(id_or_name) {
-        Some(p) => json!({
-            "id": p.id, "name": p.name, "kind": p.kind.name(),
-            "href": can_places.then(|| format!("/places/{}", p.id)),
-        }),
-        None => json!({ "id": id_or_name, "name": id_or_name }),
+        Some(p) => PlaceLink {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            kind: Some(p.kind.name()),
+            href: can_places.then(|| format!("/places/{}", p.id)),
+            level: None,
+        },
+        None => PlaceLink {
+            id: id_or_name.to_owned(),
+            name: id_or_name.to_owned(),
+            kind: None,
+            href: None,
+            level: None,
+        },
     }
 }
 
@@ -166,14 +218,21 @@ fn hours(p: &PlaceRecord) -> Option<String> {
 }
 
 /// The most specific place an event names, for tables.
-fn event_place(dir: &Directory, e: &Event, can_places: bool) -> Option<Value> {
+fn event_place(dir: &Directory, e: &Event, can_places: bool) -> Option<PlaceLink> {
     let name = e.place.as_ref()?.most_specific().next()?;
     Some(place_link(dir, name, can_places))
 }
 
+/// Who an event is about, by name, linked when the directory knows them.
+#[derive(Serialize)]
+struct WhoLink {
+    name: String,
+    href: Option<String>,
+}
+
 /// Who an event is about ([`event_who`]), linked to their person page when the directory
 /// knows them.
-fn who_link(dir: &Directory, e: &Event) -> Option<Value> {
+fn who_link(dir: &Directory, e: &Event) -> Option<WhoLink> {
     let name = event_who(dir, e);
     if name.is_empty() {
         return None;
@@ -184,7 +243,7 @@ fn who_link(dir: &Directory, e: &Event) -> Option<Value> {
         .as_ref()
         .filter(|p| dir.person(&p.id).is_some())
         .map(|p| format!("/people/{}", p.id));
-    Some(json!({ "name": name, "href": href }))
+    Some(WhoLink { name, href })
 }
 
 /// A sentence for an event that came without a message: "Badge 10077 granted at Server room
@@ -199,7 +258,7 @@ fn describe(dir: &Directory, e: &Event) -> String {
         .or_else(|| a.face.as_ref().map(|f| format!("Face “{f}”")))
         .unwrap_or_else(|| class_label(e.class).to_owned());
     let at = event_place(dir, e, false)
-        .and_then(|p| p["name"].as_str().map(|n| format!(" at {n}")))
+        .map(|p| format!(" at {}", p.name))
         .or_else(|| {
             e.device
                 .as_ref()
@@ -211,56 +270,112 @@ fn describe(dir: &Directory, e: &Event) -> String {
 }
 
 /// A finding's places, each once, most specific first.
-fn finding_places(dir: &Directory, f: &Finding, can_places: bool) -> Vec<Value> {
+fn finding_places(dir: &Directory, f: &Finding, can_places: bool) -> Vec<PlaceLink> {
     let mut seen = std::collections::HashSet::new();
     f.entities
         .places
         .iter()
         .map(|p| place_link(dir, p, can_places))
-        .filter(|p| seen.insert(p["id"].as_str().unwrap_or_default().to_owned()))
+        .filter(|p| seen.insert(p.id.clone()))
         .collect()
 }
 
 /// One event as a table row: enough to recognise it, linked to its own page.
-fn event_row(dir: &Directory, e: &Event, v: &Visitor) -> Value {
+#[derive(Serialize)]
+struct EventRow {
+    id: String,
+    /// The event's page, when the visitor may search events.
+    href: Option<String>,
+    /// The finding's page, when the event is a finding.
+    finding_href: Option<String>,
+    time: Stamp,
+    /// The class in words ("Door / badge").
+    class: &'static str,
+    class_code: &'static str,
+    activity: String,
+    outcome: &'static str,
+    /// `physical` or `digital`, with an icon and a short label ([`kind_of`]).
+    kind: &'static str,
+    icon: &'static str,
+    label: &'static str,
+    who: Option<WhoLink>,
+    #[serde(rename = "where")]
+    place: Option<PlaceLink>,
+    host: Option<String>,
+    /// The event's message, or a sentence made from its facts ([`describe`]).
+    message: String,
+}
+
+fn event_row(dir: &Directory, e: &Event, v: &Visitor) -> EventRow {
     let (kind, icon, label) = kind_of(e);
     let message = if e.message.is_empty() {
         describe(dir, e)
     } else {
         e.message.clone()
     };
-    json!({
-        "id": e.id.to_string(),
-        "href": v.can(Permission::SearchEvents).then(|| format!("/events/{}", e.id)),
-        "finding_href": (e.class == Class::DetectionFinding).then(|| format!("/findings/{}", e.id)),
-        "time": stamp(e.time, &v.zone.for_event(dir, e)),
-        "class": class_label(e.class),
-        "class_code": e.class.name(),
-        "activity": words(e.activity.name()),
-        "outcome": e.outcome.name(),
-        "kind": kind, "icon": icon, "label": label,
-        "who": who_link(dir, e),
-        "where": event_place(dir, e, v.can(Permission::ViewPlaces)),
-        "host": e.device.as_ref().and_then(|d| d.hostname.clone()),
-        "message": message,
-    })
+    EventRow {
+        id: e.id.to_string(),
+        href: v
+            .can(Permission::SearchEvents)
+            .then(|| format!("/events/{}", e.id)),
+        finding_href: (e.class == Class::DetectionFinding).then(|| format!("/findings/{}", e.id)),
+        time: stamp(e.time, &v.zone.for_event(dir, e)),
+        class: class_label(e.class),
+        class_code: e.class.name(),
+        activity: words(e.activity.name()),
+        outcome: e.outcome.name(),
+        kind,
+        icon,
+        label,
+        who: who_link(dir, e),
+        place: event_place(dir, e, v.can(Permission::ViewPlaces)),
+        host: e.device.as_ref().and_then(|d| d.hostname.clone()),
+        message,
+    }
 }
 
 /// A finding as a list row.
-fn finding_row(dir: &Directory, e: &Event, f: &Finding, v: &Visitor) -> Value {
+#[derive(Serialize)]
+struct FindingRow {
+    id: String,
+    time: Stamp,
+    severity: SeverityView,
+    rule_id: String,
+    rule_title: String,
+    summary: String,
+    persons: Vec<PersonLink>,
+    /// The most specific place, if any.
+    places: Vec<PlaceLink>,
+    /// Every site of the evidence: a journey from Oslo to London lists both.
+    sites: Vec<PlaceLink>,
+}
+
+fn finding_row(dir: &Directory, e: &Event, f: &Finding, v: &Visitor) -> FindingRow {
     let can_places = v.can(Permission::ViewPlaces);
-    json!({
-        "id": e.id.to_string(),
-        "time": stamp(f.time, &v.zone.for_event(dir, e)),
-        "severity": severity(f.severity),
-        "rule_id": f.rule_id,
-        "rule_title": f.rule_title,
-        "summary": f.summary,
-        "persons": f.entities.persons.iter().map(|p| person_link(dir, p)).collect::<Vec<_>>(),
-        "places": finding_places(dir, f, can_places).into_iter().take(1).collect::<Vec<_>>(),
-        // Every site of the evidence: a journey from Oslo to London lists both.
-        "sites": f.entities.sites.iter().map(|s| place_link(dir, s, can_places)).collect::<Vec<_>>(),
-    })
+    FindingRow {
+        id: e.id.to_string(),
+        time: stamp(f.time, &v.zone.for_event(dir, e)),
+        severity: severity(f.severity),
+        rule_id: f.rule_id.clone(),
+        rule_title: f.rule_title.clone(),
+        summary: f.summary.clone(),
+        persons: f
+            .entities
+            .persons
+            .iter()
+            .map(|p| person_link(dir, p))
+            .collect(),
+        places: finding_places(dir, f, can_places)
+            .into_iter()
+            .take(1)
+            .collect(),
+        sites: f
+            .entities
+            .sites
+            .iter()
+            .map(|s| place_link(dir, s, can_places))
+            .collect(),
+    }
 }
 
 /// "attack.t1078" → "ATT&CK T1078"; "physical.tailgating" → "Physical: tailgating".
@@ -327,7 +442,7 @@ pub async fn findings(
     }
     let query = findings_query(&filter.join(" AND "));
     let rules = rule_choices(&state).await;
-    let severities: Vec<Value> = SEVERITIES.iter().map(|s| severity(*s)).collect();
+    let severities: Vec<SeverityView> = SEVERITIES.iter().map(|s| severity(*s)).collect();
     let dir = state.identity.snapshot();
     let mut sites: Vec<(String, String)> = dir
         .places()
@@ -342,7 +457,7 @@ pub async fn findings(
     let base = context! {
         q => form.q.clone(), severity => chosen.map(|s| s.name()), rule => form.rule.trim(),
         site => site, sites => sites,
-        severities => page_value(&json!(severities)), rules => page_value(&json!(rules)),
+        severities => Serde(severities), rules => Serde(rules),
         ..v.base("findings")
     };
     let list = search(
@@ -378,7 +493,7 @@ pub async fn findings(
             );
         }
     };
-    let rows: Vec<Value> = page_of
+    let rows: Vec<FindingRow> = page_of
         .events
         .iter()
         .filter_map(|e| Some(finding_row(&dir, e, &Finding::from_event(e)?, &v)))
@@ -400,23 +515,42 @@ pub async fn findings(
         format!("/findings?{}", s.finish())
     };
     let shown_to = page * PAGE + rows.len();
-    let pages = json!({
-        "from": if rows.is_empty() { 0 } else { page * PAGE + 1 },
-        "to": shown_to,
-        "prev": (page > 0).then(|| link(page - 1)),
-        "next": ((shown_to as u64) < page_of.total).then(|| link(page + 1)),
-    });
+    let pages = Pages {
+        from: if rows.is_empty() { 0 } else { page * PAGE + 1 },
+        to: shown_to,
+        prev: (page > 0).then(|| link(page - 1)),
+        next: ((shown_to as u64) < page_of.total).then(|| link(page + 1)),
+    };
     render(
         "findings.html",
         context! {
-            total => page_of.total, findings => page_value(&json!(rows)), pages => page_value(&pages),
-            chart => chart.map(|c| page_value(&c)), ..base
+            total => page_of.total, findings => Serde(rows), pages => Serde(pages),
+            chart => chart.map(Serde), ..base
         },
     )
 }
 
+/// Where a page of the findings list is: the rows it shows (counted from 1) and the links
+/// to its neighbours.
+#[derive(Serialize)]
+struct Pages {
+    from: usize,
+    to: usize,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+/// A rule that has fired, for the filter.
+#[derive(Serialize)]
+struct RuleChoice {
+    id: String,
+    title: String,
+    /// Its findings.
+    count: u64,
+}
+
 /// The rules that have fired, for the filter (id and title), most findings first.
-async fn rule_choices(state: &AppState) -> Vec<Value> {
+async fn rule_choices(state: &AppState) -> Vec<RuleChoice> {
     let result = search(
         state,
         None,
@@ -432,18 +566,68 @@ async fn rule_choices(state: &AppState) -> Vec<Value> {
     let Ok(SearchResult::Aggregation(agg)) = result else {
         return Vec::new();
     };
-    let mut rules: Vec<Value> = agg
+    let mut rules: Vec<RuleChoice> = agg
         .rows
         .iter()
         .filter_map(|(k, n)| {
             let id = k.first()?.as_str()?;
             let title = k.get(1).and_then(Value::as_str).unwrap_or(id);
-            Some(json!({ "id": id, "title": title, "count": n }))
+            Some(RuleChoice {
+                id: id.to_owned(),
+                title: title.to_owned(),
+                count: *n,
+            })
         })
         .collect();
-    rules.sort_by(|a, b| a["title"].as_str().cmp(&b["title"].as_str()));
-    rules.dedup_by(|a, b| a["id"] == b["id"]);
+    rules.sort_by(|a, b| a.title.cmp(&b.title));
+    rules.dedup_by(|a, b| a.id == b.id);
     rules
+}
+
+/// The findings chart: an inline SVG's geometry ([`chart_24h`]).
+#[derive(Serialize)]
+struct Chart {
+    width: f64,
+    height: f64,
+    /// Where the bars stand.
+    base: f64,
+    /// Where the hour labels go.
+    label_y: f64,
+    /// The busiest hour's findings: a full column.
+    max: u64,
+    /// The reader's zone, named under the chart.
+    zone: String,
+    bars: Vec<ChartBar>,
+    ticks: Vec<Tick>,
+    /// The chart in a sentence.
+    caption: String,
+    legend: Vec<LegendEntry>,
+}
+
+/// One severity's part of an hour's column, its geometry formatted for the SVG.
+#[derive(Serialize)]
+struct ChartBar {
+    x: String,
+    y: String,
+    w: f64,
+    h: String,
+    severity: &'static str,
+    /// The hover text: "09:00 CET: 3 high".
+    title: String,
+}
+
+/// An hour label under the chart.
+#[derive(Serialize)]
+struct Tick {
+    x: String,
+    label: String,
+}
+
+/// A severity in the legend, with its findings in the 24 hours.
+#[derive(Serialize)]
+struct LegendEntry {
+    severity: SeverityView,
+    count: u64,
 }
 
 /// Findings per hour over the last 24 hours, stacked by severity, as an inline SVG's
@@ -456,7 +640,7 @@ async fn rule_choices(state: &AppState) -> Vec<Value> {
 /// so the store counts quarter hours and they add up exactly to the reader's hours. Across
 /// a change to or from summer time the columns stay 24 real hours, and the labels show the
 /// clock as it was (an hour repeated or skipped).
-async fn chart_24h(state: &AppState, query: &str, tz: &TimeZone) -> Option<Value> {
+async fn chart_24h(state: &AppState, query: &str, tz: &TimeZone) -> Option<Chart> {
     let now = Utc::now().duration_trunc(Duration::minutes(15)).ok()?;
     let into_hour = crate::clock::local(now, tz, "%M").parse::<i64>().ok()?;
     let first = now - Duration::minutes(into_hour) - Duration::hours(23);
@@ -508,16 +692,22 @@ async fn chart_24h(state: &AppState, query: &str, tz: &TimeZone) -> Option<Value
             }
             let h = n as f64 / max as f64 * height;
             y -= h;
-            bars.push(json!({
-                "x": format!("{:.1}", i as f64 * col + 3.0), "y": format!("{y:.1}"),
-                "w": col - 6.0, "h": format!("{h:.1}"), "severity": s.name(),
-                "title": format!("{start}: {n} {}", severity_label(*s).to_lowercase()),
-            }));
+            bars.push(ChartBar {
+                x: format!("{:.1}", i as f64 * col + 3.0),
+                y: format!("{y:.1}"),
+                w: col - 6.0,
+                h: format!("{h:.1}"),
+                severity: s.name(),
+                title: format!("{start}: {n} {}", severity_label(*s).to_lowercase()),
+            });
         }
     }
-    let ticks: Vec<Value> = (0..24)
+    let ticks: Vec<Tick> = (0..24)
         .step_by(3)
-        .map(|i| json!({ "x": format!("{:.1}", i as f64 * col + col / 2.0), "label": label(i) }))
+        .map(|i| Tick {
+            x: format!("{:.1}", i as f64 * col + col / 2.0),
+            label: label(i),
+        })
         .collect();
     let by_severity: Vec<(Severity, u64)> = SEVERITIES
         .iter()
@@ -549,12 +739,65 @@ async fn chart_24h(state: &AppState, query: &str, tz: &TimeZone) -> Option<Value
                 .join(", ")
         )
     };
-    Some(json!({
-        "width": col * 24.0, "height": top + height + 18.0, "base": top + height,
-        "label_y": top + height + 14.0, "max": max, "zone": crate::clock::zone_label(tz),
-        "bars": bars, "ticks": ticks, "caption": caption,
-        "legend": by_severity.iter().map(|(s, n)| json!({ "severity": severity(*s), "count": n })).collect::<Vec<_>>(),
-    }))
+    Some(Chart {
+        width: col * 24.0,
+        height: top + height + 18.0,
+        base: top + height,
+        label_y: top + height + 14.0,
+        max,
+        zone: crate::clock::zone_label(tz),
+        bars,
+        ticks,
+        caption,
+        legend: by_severity
+            .iter()
+            .map(|(s, n)| LegendEntry {
+                severity: severity(*s),
+                count: *n,
+            })
+            .collect(),
+    })
+}
+
+/// The finding page.
+#[derive(Serialize)]
+struct FindingPage<'a> {
+    id: String,
+    /// The finding as a stored event, when the visitor may search events.
+    event_href: Option<String>,
+    rule_id: &'a str,
+    rule_title: &'a str,
+    engine: String,
+    severity: SeverityView,
+    tags: Vec<TagView>,
+    time: Stamp,
+    summary: &'a str,
+    /// How sure the detection is, as a percentage.
+    score: Option<String>,
+    persons: Vec<PersonLink>,
+    places: Vec<PlaceLink>,
+    devices: &'a [String],
+    ips: &'a [String],
+    users: &'a [String],
+    evidence: Vec<EventRow>,
+    /// Evidence events no longer stored (past retention).
+    missing_evidence: usize,
+    detail: Vec<DetailRow>,
+    dedup_key: &'a str,
+}
+
+/// A tag with its words ("ATT&CK T1078").
+#[derive(Serialize)]
+struct TagView {
+    tag: String,
+    label: String,
+}
+
+/// One of a finding's details, named in words, its value as read.
+#[derive(Serialize)]
+struct DetailRow {
+    key: String,
+    value: String,
 }
 
 /// `GET /findings/{id}`: one finding, what it is about, and the events that make the case.
@@ -569,7 +812,7 @@ pub async fn finding(
     };
     let dir = state.identity.snapshot();
     let can_places = v.can(Permission::ViewPlaces);
-    let detail: Vec<Value> = f
+    let detail: Vec<DetailRow> = f
         .detail
         .iter()
         .map(|(k, val)| {
@@ -583,32 +826,51 @@ pub async fn finding(
                 }
                 other => other.to_string(),
             };
-            json!({ "key": words(k), "value": shown })
+            DetailRow {
+                key: words(k),
+                value: shown,
+            }
         })
         .collect();
     let missing = f.evidence.len().saturating_sub(evidence.len());
-    let page = json!({
-        "id": event.id.to_string(),
-        "event_href": v.can(Permission::SearchEvents).then(|| format!("/events/{}", event.id)),
-        "rule_id": f.rule_id, "rule_title": f.rule_title, "engine": words(&f.engine),
-        "severity": severity(f.severity),
-        "tags": f.tags.iter().map(|t| json!({ "tag": t, "label": tag_label(t) })).collect::<Vec<_>>(),
-        "time": stamp(f.time, &v.zone.for_event(&dir, &event)),
-        "summary": f.summary,
-        "score": f.score.map(|s| format!("{:.0}%", s * 100.0)),
-        "persons": f.entities.persons.iter().map(|p| person_link(&dir, p)).collect::<Vec<_>>(),
-        "places": finding_places(&dir, &f, can_places),
-        "devices": f.entities.devices,
-        "ips": f.entities.ips,
-        "users": f.entities.users,
-        "evidence": evidence.iter().map(|e| event_row(&dir, e, &v)).collect::<Vec<_>>(),
-        "missing_evidence": missing,
-        "detail": detail,
-        "dedup_key": f.dedup_key,
-    });
+    let page = FindingPage {
+        id: event.id.to_string(),
+        event_href: v
+            .can(Permission::SearchEvents)
+            .then(|| format!("/events/{}", event.id)),
+        rule_id: &f.rule_id,
+        rule_title: &f.rule_title,
+        engine: words(&f.engine),
+        severity: severity(f.severity),
+        tags: f
+            .tags
+            .iter()
+            .map(|t| TagView {
+                tag: t.clone(),
+                label: tag_label(t),
+            })
+            .collect(),
+        time: stamp(f.time, &v.zone.for_event(&dir, &event)),
+        summary: &f.summary,
+        score: f.score.map(|s| format!("{:.0}%", s * 100.0)),
+        persons: f
+            .entities
+            .persons
+            .iter()
+            .map(|p| person_link(&dir, p))
+            .collect(),
+        places: finding_places(&dir, &f, can_places),
+        devices: &f.entities.devices,
+        ips: &f.entities.ips,
+        users: &f.entities.users,
+        evidence: evidence.iter().map(|e| event_row(&dir, e, &v)).collect(),
+        missing_evidence: missing,
+        detail,
+        dedup_key: &f.dedup_key,
+    };
     render(
         "finding.html",
-        context! { f => page_value(&page), ..v.base("findings") },
+        context! { f => Serde(page), ..v.base("findings") },
     )
 }
 
@@ -711,23 +973,20 @@ pub async fn event(v: Visitor, State(state): State<AppState>, Path(id): Path<Str
     }
     let person = e.actor.person.as_ref().map(|p| {
         let mut link = person_link(&dir, &p.id);
-        if let Some(obj) = link.as_object_mut() {
-            if dir.person(&p.id).is_none()
-                && let Some(name) = &p.name
-            {
-                obj.insert("name".into(), name.clone().into());
-            }
-            obj.insert("method".into(), words(&p.method).into());
-            obj.insert(
-                "confidence".into(),
-                format!("{:.0}%", p.confidence * 100.0).into(),
-            );
-            obj.insert("status".into(), p.status.as_deref().map(words).into());
-            obj.insert("department".into(), p.department.clone().into());
+        if dir.person(&p.id).is_none()
+            && let Some(name) = &p.name
+        {
+            link.name = name.clone();
         }
-        link
+        ResolvedPerson {
+            link,
+            method: words(&p.method),
+            confidence: format!("{:.0}%", p.confidence * 100.0),
+            status: p.status.as_deref().map(words),
+            department: p.department.clone(),
+        }
     });
-    let places: Vec<Value> = e
+    let places: Vec<PlaceLink> = e
         .place
         .as_ref()
         .map(|p| {
@@ -743,7 +1002,7 @@ pub async fn event(v: Visitor, State(state): State<AppState>, Path(id): Path<Str
             .into_iter()
             .filter_map(|(k, val)| {
                 let mut l = place_link(&dir, val.as_deref()?, can_places);
-                l.as_object_mut()?.insert("level".into(), k.into());
+                l.level = Some(k);
                 Some(l)
             })
             .collect()
@@ -768,28 +1027,71 @@ pub async fn event(v: Visitor, State(state): State<AppState>, Path(id): Path<Str
         .cloned()
         .collect::<Vec<_>>()
         .join(" ");
-    let page = json!({
-        "id": e.id.to_string(),
-        "what": what,
-        "headline": if e.message.is_empty() { describe(&dir, &e) } else { e.message.clone() },
-        "failed": e.outcome == tandem_model::Outcome::Failure,
-        "time": stamp(e.time, &zone),
-        "observed": e.observed_time.map(|t| stamp(t, &zone)),
-        "ingested": stamp(e.ingest_time, &zone),
-        "source": e.source.name,
-        "product": product,
-        "person": person,
-        "places": places,
-        "facts": facts,
-        "finding_href": (e.class == Class::DetectionFinding && v.can(Permission::ViewFindings)).then(|| format!("/findings/{}", e.id)),
-        "json": serde_json::to_string_pretty(&shown).unwrap_or_default(),
-        "raw": raw,
-        "raw_truncated": e.raw_truncated,
-    });
+    let page = EventPage {
+        id: e.id.to_string(),
+        what,
+        headline: if e.message.is_empty() {
+            describe(&dir, &e)
+        } else {
+            e.message.clone()
+        },
+        failed: e.outcome == tandem_model::Outcome::Failure,
+        time: stamp(e.time, &zone),
+        observed: e.observed_time.map(|t| stamp(t, &zone)),
+        ingested: stamp(e.ingest_time, &zone),
+        source: &e.source.name,
+        product,
+        person,
+        places,
+        facts,
+        finding_href: (e.class == Class::DetectionFinding && v.can(Permission::ViewFindings))
+            .then(|| format!("/findings/{}", e.id)),
+        json: serde_json::to_string_pretty(&shown).unwrap_or_default(),
+        raw,
+        raw_truncated: e.raw_truncated,
+    };
     render(
         "event.html",
-        context! { e => page_value(&page), ..v.base("search") },
+        context! { e => Serde(page), ..v.base("search") },
     )
+}
+
+/// The event page.
+#[derive(Serialize)]
+struct EventPage<'a> {
+    id: String,
+    /// The class, activity and outcome in a phrase: "Sign-in: logon, failed".
+    what: String,
+    headline: String,
+    failed: bool,
+    time: Stamp,
+    observed: Option<Stamp>,
+    ingested: Stamp,
+    source: &'a str,
+    /// The sender's vendor and product.
+    product: String,
+    person: Option<ResolvedPerson>,
+    /// Each place the event names, with the field that named it.
+    places: Vec<PlaceLink>,
+    /// The identifiers and details it carries, as (label, value).
+    facts: Vec<(String, String)>,
+    finding_href: Option<String>,
+    /// The event as stored, without its raw form (shown on its own).
+    json: String,
+    raw: Option<String>,
+    raw_truncated: bool,
+}
+
+/// The person an event resolved to, and how sure resolution was.
+#[derive(Serialize)]
+struct ResolvedPerson {
+    #[serde(flatten)]
+    link: PersonLink,
+    method: String,
+    confidence: String,
+    /// Their status and department at event time.
+    status: Option<String>,
+    department: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -807,24 +1109,127 @@ pub async fn people(
     const SHOWN: usize = 500;
     let dir = state.identity.snapshot();
     let matches = matching_people(&dir, &form.q);
-    let rows: Vec<Value> = matches
+    let rows: Vec<PersonRow> = matches
         .iter()
         .take(SHOWN)
-        .map(|p| {
-            json!({
-                "id": p.id, "name": p.name, "department": p.department, "title": p.title,
-                "site": p.home_site.as_deref().map(|s| dir.place(s).map_or(s, |pl| pl.name.as_str())),
-                "status": p.status.name(), "status_label": words(p.status.name()),
-            })
+        .map(|p| PersonRow {
+            id: &p.id,
+            name: &p.name,
+            department: p.department.as_deref(),
+            title: p.title.as_deref(),
+            site: p
+                .home_site
+                .as_deref()
+                .map(|s| dir.place(s).map_or(s, |pl| pl.name.as_str())),
+            status: p.status.name(),
+            status_label: words(p.status.name()),
         })
         .collect();
     render(
         "people.html",
         context! {
-            q => form.q, total => matches.len(), people => page_value(&json!(rows)),
+            q => form.q, total => matches.len(), people => Serde(rows),
             ..v.base("people")
         },
     )
+}
+
+/// A person in the people list.
+#[derive(Serialize)]
+struct PersonRow<'a> {
+    id: &'a str,
+    name: &'a str,
+    department: Option<&'a str>,
+    title: Option<&'a str>,
+    /// Their home site's name.
+    site: Option<&'a str>,
+    status: &'static str,
+    status_label: String,
+}
+
+/// The Person 360 page.
+#[derive(Serialize)]
+struct PersonPage<'a> {
+    id: &'a str,
+    name: &'a str,
+    employee_number: Option<&'a str>,
+    email: Option<&'a str>,
+    department: Option<&'a str>,
+    title: Option<&'a str>,
+    organization: Option<&'a str>,
+    manager: Option<PersonLink>,
+    site: Option<PlaceLink>,
+    status: &'static str,
+    status_label: String,
+    hired: Option<String>,
+    terminated_at: Option<Stamp>,
+    criticality: String,
+    /// Their record's versions, newest first.
+    versions: Vec<VersionRow<'a>>,
+    accounts: Vec<AccountRow<'a>>,
+    badges: Vec<BadgeRow<'a>>,
+    devices: Vec<DeviceRow>,
+    findings: PersonFindings,
+    timeline_total: u64,
+    timeline_shown: usize,
+    /// The timeline by day, as the reader's calendar has them.
+    days: Vec<Day>,
+}
+
+/// A version of a person's record: what changed when, and who said so.
+#[derive(Serialize)]
+struct VersionRow<'a> {
+    effective: Stamp,
+    /// Their status in words, or `Removed`.
+    status: String,
+    department: Option<String>,
+    title: Option<String>,
+    origin: &'a str,
+}
+
+/// A badge a person holds, and whether it opens doors now.
+#[derive(Serialize)]
+struct BadgeRow<'a> {
+    number: &'a str,
+    facility_code: Option<&'a str>,
+    status: String,
+    valid_from: Option<Stamp>,
+    valid_to: Option<Stamp>,
+    valid_now: bool,
+    /// The holder is no longer active: any use of the badge is suspect.
+    person_inactive: bool,
+}
+
+/// A device, with its kind in words.
+#[derive(Serialize)]
+struct DeviceRow {
+    id: String,
+    hostname: Option<String>,
+    kind: String,
+    /// Its addresses, comma separated.
+    ips: String,
+    mac: Option<String>,
+}
+
+/// An account a person holds, its kind in words.
+#[derive(Serialize)]
+struct AccountRow<'a> {
+    kind: &'static str,
+    value: &'a str,
+}
+
+/// The newest findings naming a person, and how many there are.
+#[derive(Serialize)]
+struct PersonFindings {
+    total: u64,
+    rows: Vec<FindingRow>,
+}
+
+/// A day of a timeline.
+#[derive(Serialize)]
+struct Day {
+    day: String,
+    rows: Vec<EventRow>,
 }
 
 /// `GET /people/{id}`: the Person 360: who they are and were, what they hold (accounts,
@@ -856,46 +1261,51 @@ pub async fn person(v: Visitor, State(state): State<AppState>, Path(id): Path<St
     };
     let now = Utc::now();
     let plain = v.zone.plain();
-    let versions: Vec<Value> = history
+    let versions: Vec<VersionRow> = history
         .versions()
         .iter()
         .rev()
-        .map(|ver| {
-            json!({
-                "effective": stamp(ver.effective, &plain),
-                "status": ver.state.as_ref().map_or("Removed".into(), |s| words(s.status.name())),
-                "department": ver.state.as_ref().and_then(|s| s.department.clone()),
-                "title": ver.state.as_ref().and_then(|s| s.title.clone()),
-                "origin": ver.origin,
-            })
+        .map(|ver| VersionRow {
+            effective: stamp(ver.effective, &plain),
+            status: ver
+                .state
+                .as_ref()
+                .map_or("Removed".into(), |s| words(s.status.name())),
+            department: ver.state.as_ref().and_then(|s| s.department.clone()),
+            title: ver.state.as_ref().and_then(|s| s.title.clone()),
+            origin: &ver.origin,
         })
         .collect();
-    let badges: Vec<Value> = p
+    let badges: Vec<BadgeRow> = p
         .badges
         .iter()
-        .map(|b| {
-            json!({
-                "number": b.number, "facility_code": b.facility_code,
-                "status": words(&format!("{:?}", b.status).to_lowercase()),
-                "valid_from": b.valid_from.map(|t| stamp(t, &plain)),
-                "valid_to": b.valid_to.map(|t| stamp(t, &plain)),
-                "valid_now": b.valid_at(now) && b.status == tandem_identity::BadgeStatus::Active,
-                "person_inactive": p.status != tandem_identity::Status::Active,
-            })
+        .map(|b| BadgeRow {
+            number: &b.number,
+            facility_code: b.facility_code.as_deref(),
+            status: words(&format!("{:?}", b.status).to_lowercase()),
+            valid_from: b.valid_from.map(|t| stamp(t, &plain)),
+            valid_to: b.valid_to.map(|t| stamp(t, &plain)),
+            valid_now: b.valid_at(now) && b.status == tandem_identity::BadgeStatus::Active,
+            person_inactive: p.status != tandem_identity::Status::Active,
         })
         .collect();
-    let devices: Vec<Value> = dir
+    let devices: Vec<DeviceRow> = dir
         .devices_of(&id)
         .iter()
-        .map(|d| {
-            json!({
-                "id": d.id, "hostname": d.hostname, "kind": words(&format!("{:?}", d.kind).to_lowercase()),
-                "ips": d.ips.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
-                "mac": d.mac,
-            })
+        .map(|d| DeviceRow {
+            id: d.id.clone(),
+            hostname: d.hostname.clone(),
+            kind: words(&format!("{:?}", d.kind).to_lowercase()),
+            ips: d
+                .ips
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            mac: d.mac.clone(),
         })
         .collect();
-    let accounts: Vec<Value> = p
+    let accounts: Vec<AccountRow> = p
         .accounts
         .iter()
         .map(|a| {
@@ -909,7 +1319,10 @@ pub async fn person(v: Visitor, State(state): State<AppState>, Path(id): Path<St
                 tandem_identity::AccountKind::Unix => "Unix user",
                 tandem_identity::AccountKind::Other => "Other",
             };
-            json!({ "kind": kind, "value": a.value })
+            AccountRow {
+                kind,
+                value: &a.value,
+            }
         })
         .collect();
     let who = quoted(&id);
@@ -922,11 +1335,11 @@ pub async fn person(v: Visitor, State(state): State<AppState>, Path(id): Path<St
     .await
     {
         Ok((total, events)) => {
-            let rows: Vec<Value> = events
+            let rows: Vec<FindingRow> = events
                 .iter()
                 .filter_map(|e| Some(finding_row(&dir, e, &Finding::from_event(e)?, &v)))
                 .collect();
-            json!({ "total": total, "rows": rows })
+            PersonFindings { total, rows }
         }
         Err(e) => return fail(e),
     };
@@ -940,45 +1353,79 @@ pub async fn person(v: Visitor, State(state): State<AppState>, Path(id): Path<St
         Ok(x) => x,
         Err(e) => return fail(e),
     };
-    let mut days: Vec<Value> = Vec::new();
+    let mut days: Vec<Day> = Vec::new();
     for e in &timeline {
         let row = event_row(&dir, e, &v);
         // Days as the reader's calendar has them, not UTC's.
-        let day = row["time"]["day"].clone();
         match days.last_mut() {
-            Some(d) if d["day"] == day => {
-                if let Some(rows) = d["rows"].as_array_mut() {
-                    rows.push(row);
-                }
-            }
-            _ => days.push(json!({ "day": day, "rows": [row] })),
+            Some(d) if d.day == row.time.day => d.rows.push(row),
+            _ => days.push(Day {
+                day: row.time.day.clone(),
+                rows: vec![row],
+            }),
         }
     }
-    let page = json!({
-        "id": p.id, "name": p.name, "employee_number": p.employee_number, "email": p.email,
-        "department": p.department, "title": p.title, "organization": p.organization,
-        "manager": p.manager.as_deref().map(|m| person_link(&dir, m)),
-        "site": p.home_site.as_deref().map(|s| place_link(&dir, s, can_places)),
-        "status": p.status.name(), "status_label": words(p.status.name()),
-        "hired": p.hired.map(|d| d.to_string()),
-        "terminated_at": p.terminated_at.map(|t| stamp(t, &plain)),
-        "criticality": words(&format!("{:?}", p.criticality).to_lowercase()),
-        "versions": versions, "accounts": accounts, "badges": badges, "devices": devices,
-        "findings": findings,
-        "timeline_total": timeline_total, "timeline_shown": timeline.len(), "days": days,
-    });
+    let page = PersonPage {
+        id: &p.id,
+        name: &p.name,
+        employee_number: p.employee_number.as_deref(),
+        email: p.email.as_deref(),
+        department: p.department.as_deref(),
+        title: p.title.as_deref(),
+        organization: p.organization.as_deref(),
+        manager: p.manager.as_deref().map(|m| person_link(&dir, m)),
+        site: p
+            .home_site
+            .as_deref()
+            .map(|s| place_link(&dir, s, can_places)),
+        status: p.status.name(),
+        status_label: words(p.status.name()),
+        hired: p.hired.map(|d| d.to_string()),
+        terminated_at: p.terminated_at.map(|t| stamp(t, &plain)),
+        criticality: words(&format!("{:?}", p.criticality).to_lowercase()),
+        versions,
+        accounts,
+        badges,
+        devices,
+        findings,
+        timeline_total,
+        timeline_shown: timeline.len(),
+        days,
+    };
     render(
         "person.html",
-        context! { p => page_value(&page), ..v.base("people") },
+        context! { p => Serde(page), ..v.base("people") },
     )
 }
 
+/// A place in the place tree, with the places it contains.
+#[derive(Serialize)]
+struct PlaceNode<'a> {
+    id: &'a str,
+    name: &'a str,
+    kind: &'static str,
+    kind_label: String,
+    restricted: bool,
+    /// Its opening hours in words ([`hours`]).
+    hours: Option<String>,
+    children: Vec<PlaceNode<'a>>,
+}
+
+/// How many places of the kinds people look for the directory holds.
+#[derive(Serialize)]
+struct PlaceCounts {
+    sites: usize,
+    doors: usize,
+    cameras: usize,
+    restricted: usize,
+}
+
 /// The place tree below `parent` (sites when `None`), each node with its children.
-fn tree(
-    by_parent: &HashMap<Option<&str>, Vec<&PlaceRecord>>,
+fn tree<'a>(
+    by_parent: &HashMap<Option<&str>, Vec<&'a PlaceRecord>>,
     parent: Option<&str>,
     depth: usize,
-) -> Vec<Value> {
+) -> Vec<PlaceNode<'a>> {
     if depth > 8 {
         return Vec::new();
     }
@@ -986,12 +1433,14 @@ fn tree(
     nodes.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
     nodes
         .into_iter()
-        .map(|p| {
-            json!({
-                "id": p.id, "name": p.name, "kind": p.kind.name(), "kind_label": words(p.kind.name()),
-                "restricted": p.restricted, "hours": hours(p),
-                "children": tree(by_parent, Some(p.id.as_str()), depth + 1),
-            })
+        .map(|p| PlaceNode {
+            id: &p.id,
+            name: &p.name,
+            kind: p.kind.name(),
+            kind_label: words(p.kind.name()),
+            restricted: p.restricted,
+            hours: hours(p),
+            children: tree(by_parent, Some(p.id.as_str()), depth + 1),
         })
         .collect()
 }
@@ -1007,15 +1456,15 @@ pub async fn places(v: Visitor, State(state): State<AppState>) -> Response {
         by_parent.entry(parent).or_default().push(p);
     }
     let roots = tree(&by_parent, None, 0);
-    let counts = json!({
-        "sites": all.iter().filter(|p| p.kind == PlaceKind::Site).count(),
-        "doors": all.iter().filter(|p| p.kind == PlaceKind::Door).count(),
-        "cameras": all.iter().filter(|p| p.kind == PlaceKind::Camera).count(),
-        "restricted": all.iter().filter(|p| p.restricted).count(),
-    });
+    let counts = PlaceCounts {
+        sites: all.iter().filter(|p| p.kind == PlaceKind::Site).count(),
+        doors: all.iter().filter(|p| p.kind == PlaceKind::Door).count(),
+        cameras: all.iter().filter(|p| p.kind == PlaceKind::Camera).count(),
+        restricted: all.iter().filter(|p| p.restricted).count(),
+    };
     render(
         "places.html",
-        context! { tree => page_value(&json!(roots)), counts => page_value(&counts), ..v.base("places") },
+        context! { tree => Serde(roots), counts => Serde(counts), ..v.base("places") },
     )
 }
 
@@ -1046,6 +1495,24 @@ pub(crate) fn door_words(activity: Activity, who: Option<&str>) -> (String, bool
     }
 }
 
+/// A door's state, as the place page and the floor maps show it.
+#[derive(Serialize)]
+pub(crate) struct DoorState {
+    pub id: String,
+    pub name: String,
+    /// In words: "Held open", "Closed; last used by …", "No door events yet".
+    pub state: String,
+    /// Whether the state is an alarm a guard must look at.
+    pub alarm: bool,
+    /// The last door event: how long ago, its id and its time; absent when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ago: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<Stamp>,
+}
+
 /// A door's state from its last door event: "Held open", "Forced open", "Closed".
 pub(crate) async fn door_state(
     state: &AppState,
@@ -1053,7 +1520,7 @@ pub(crate) async fn door_state(
     door: &PlaceRecord,
     now: DateTime<Utc>,
     zone: &crate::clock::Zone,
-) -> Value {
+) -> DoorState {
     // A source may name the door rather than give its id; the resolver keeps what it sent.
     let q = format!(
         "(door:{} OR door:{}) AND class:physical_access",
@@ -1065,15 +1532,27 @@ pub(crate) async fn door_state(
         .ok()
         .and_then(|(_, e)| e.into_iter().next());
     let Some(e) = last else {
-        return json!({ "id": door.id, "name": door.name, "state": "No door events yet", "alarm": false });
+        return DoorState {
+            id: door.id.clone(),
+            name: door.name.clone(),
+            state: "No door events yet".to_owned(),
+            alarm: false,
+            ago: None,
+            event: None,
+            time: None,
+        };
     };
-    let who = who_link(dir, &e).and_then(|w| w["name"].as_str().map(str::to_owned));
+    let who = who_link(dir, &e).map(|w| w.name);
     let (text, alarm) = door_words(e.activity, who.as_deref());
-    json!({
-        "id": door.id, "name": door.name, "state": text, "alarm": alarm,
-        "ago": ago(e.time, now), "event": e.id.to_string(),
-        "time": stamp(e.time, &zone.for_place(dir, &door.id)),
-    })
+    DoorState {
+        id: door.id.clone(),
+        name: door.name.clone(),
+        state: text,
+        alarm,
+        ago: Some(ago(e.time, now)),
+        event: Some(e.id.to_string()),
+        time: Some(stamp(e.time, &zone.for_place(dir, &door.id))),
+    }
 }
 
 /// `GET /places/{id}`: a place, where it sits, what it contains, the state of its doors and
@@ -1087,23 +1566,37 @@ pub async fn place(v: Visitor, State(state): State<AppState>, Path(id): Path<Str
         ));
     };
     let now = Utc::now();
-    let lineage: Vec<Value> = dir
+    let lineage: Vec<Crumb> = dir
         .lineage(&p.id)
         .iter()
         .skip(1)
         .rev()
-        .map(|a| json!({ "id": a.id, "name": a.name, "kind": words(a.kind.name()) }))
+        .map(|a| Crumb {
+            id: a.id.clone(),
+            name: a.name.clone(),
+            kind: words(a.kind.name()),
+        })
         .collect();
-    let children: Vec<Value> = dir
+    let children: Vec<ChildPlace> = dir
         .children(&p.id)
         .iter()
-        .map(|c| json!({ "id": c.id, "name": c.name, "kind": words(c.kind.name()), "restricted": c.restricted, "hours": hours(c) }))
+        .map(|c| ChildPlace {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            kind: words(c.kind.name()),
+            restricted: c.restricted,
+            hours: hours(c),
+        })
         .collect();
-    let devices: Vec<Value> = dir
+    let devices: Vec<PlaceDevice> = dir
         .devices()
         .iter()
         .filter(|d| d.place.as_deref() == Some(p.id.as_str()))
-        .map(|d| json!({ "id": d.id, "hostname": d.hostname, "kind": words(&format!("{:?}", d.kind).to_lowercase()) }))
+        .map(|d| PlaceDevice {
+            id: d.id.clone(),
+            hostname: d.hostname.clone(),
+            kind: words(&format!("{:?}", d.kind).to_lowercase()),
+        })
         .collect();
     // The doors this place is, or contains (depth-first, bounded).
     let mut doors: Vec<PlaceRecord> = Vec::new();
@@ -1141,19 +1634,80 @@ pub async fn place(v: Visitor, State(state): State<AppState>, Path(id): Path<Str
     } else {
         None
     };
-    let page = json!({
-        "map": map,
-        "id": p.id, "name": p.name, "kind": words(p.kind.name()),
-        "restricted": p.restricted, "hours": hours(&p),
-        "time_zone": p.time_zone.clone().or_else(|| site.as_ref().and_then(|s| s.time_zone.clone())),
-        "city": p.city, "country": p.country,
-        "coordinates": p.lat.zip(p.lon).map(|(a, b)| format!("{a:.4}, {b:.4}")),
-        "lineage": lineage, "children": children, "devices": devices, "doors": door_states,
-        "events_total": total,
-        "events": events.iter().map(|e| event_row(&dir, e, &v)).collect::<Vec<_>>(),
-    });
+    let page = PlacePage {
+        map,
+        id: &p.id,
+        name: &p.name,
+        kind: words(p.kind.name()),
+        restricted: p.restricted,
+        hours: hours(&p),
+        time_zone: p
+            .time_zone
+            .clone()
+            .or_else(|| site.as_ref().and_then(|s| s.time_zone.clone())),
+        city: p.city.as_deref(),
+        country: p.country.as_deref(),
+        coordinates: p.lat.zip(p.lon).map(|(a, b)| format!("{a:.4}, {b:.4}")),
+        lineage,
+        children,
+        devices,
+        doors: door_states,
+        events_total: total,
+        events: events.iter().map(|e| event_row(&dir, e, &v)).collect(),
+    };
     render(
         "place.html",
-        context! { pl => page_value(&page), ..v.base("places") },
+        context! { pl => Serde(page), ..v.base("places") },
     )
+}
+
+/// The place page.
+#[derive(Serialize)]
+struct PlacePage<'a> {
+    /// The floor whose plan this place is, or is drawn on.
+    map: Option<String>,
+    id: &'a str,
+    name: &'a str,
+    kind: String,
+    restricted: bool,
+    hours: Option<String>,
+    /// Its own zone, else its site's.
+    time_zone: Option<String>,
+    city: Option<&'a str>,
+    country: Option<&'a str>,
+    coordinates: Option<String>,
+    /// The places it sits in, outermost first.
+    lineage: Vec<Crumb>,
+    children: Vec<ChildPlace>,
+    devices: Vec<PlaceDevice>,
+    /// The doors it is or contains, each with its state.
+    doors: Vec<DoorState>,
+    events_total: u64,
+    events: Vec<EventRow>,
+}
+
+/// A place a place sits in, its kind in words.
+#[derive(Serialize)]
+struct Crumb {
+    id: String,
+    name: String,
+    kind: String,
+}
+
+/// A place a place contains: its kind in words, whether it is restricted, its opening hours.
+#[derive(Serialize)]
+struct ChildPlace {
+    id: String,
+    name: String,
+    kind: String,
+    restricted: bool,
+    hours: Option<String>,
+}
+
+/// A device at a place.
+#[derive(Serialize)]
+struct PlaceDevice {
+    id: String,
+    hostname: Option<String>,
+    kind: String,
 }

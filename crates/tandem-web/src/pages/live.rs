@@ -119,7 +119,7 @@ struct LiveRow {
     /// The event's time as [`crate::clock::stamp`] gives it, in the zone of the person
     /// watching: the stream formats it on the server, so the script shows what the page
     /// would have, with no zone rules of its own.
-    time: serde_json::Value,
+    time: crate::clock::Stamp,
     class: &'static str,
     activity: &'static str,
     outcome: &'static str,
@@ -139,19 +139,6 @@ struct LiveRow {
     /// whether that is an alarm, as the place page says it.
     door_state: String,
     door_alarm: bool,
-}
-
-impl LiveRow {
-    /// The same row for the template.
-    fn to_value(&self) -> minijinja::Value {
-        context! {
-            time => crate::view::page_value(&self.time), class => self.class,
-            activity => self.activity,
-            outcome => self.outcome, who => self.who.clone(), where => self.where_.clone(),
-            site => self.site.clone(), message => self.message.clone(), kind => self.kind,
-            alert => self.alert.clone(),
-        }
-    }
 }
 
 /// A door alarm's label, for the activities a guard must look at now.
@@ -286,7 +273,7 @@ pub async fn live_page(
     render(
         "live.html",
         context! {
-            rows => rows.iter().map(LiveRow::to_value).collect::<Vec<_>>(),
+            rows => minijinja::value::Serde(&rows),
             sites => sites, classes => classes,
             site => params.site, class => params.class,
             stream_url => stream_url, refresh_url => refresh_url,

@@ -14,7 +14,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
-use serde::Deserialize;
+use minijinja::value::Serde;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 #[derive(Deserialize, Default)]
@@ -82,7 +83,7 @@ pub async fn rules_page(
             };
             format!("Rule “{}” {how}.", text(r, "title"))
         });
-    let rows: Vec<minijinja::Value> = all
+    let rows: Vec<RuleRow> = all
         .iter()
         .filter(|r| {
             needle.is_empty()
@@ -92,28 +93,57 @@ pub async fn rules_page(
         .filter(|r| params.tag.is_empty() || tags_of(r).contains(&params.tag))
         .map(|r| {
             let engine = text(r, "engine");
-            context! {
-                id => text(r, "id"),
-                path_id => path_segment(&text(r, "id")),
-                title => text(r, "title"),
-                engine => engine.clone(),
-                level => text(r, "level"),
-                tags => tags_of(r),
-                enabled => r.get("enabled").and_then(|e| e.as_bool()).unwrap_or(false),
-                hits => r.get("hits").and_then(|h| h.as_u64()).unwrap_or(0),
+            RuleRow {
+                id: text(r, "id"),
+                path_id: path_segment(&text(r, "id")),
+                title: text(r, "title"),
                 // Native detections are configured in [detect.native], not switched here.
-                switchable => engine == "sigma",
+                switchable: engine == "sigma",
+                engine,
+                level: text(r, "level"),
+                tags: tags_of(r),
+                enabled: r.get("enabled").and_then(|e| e.as_bool()).unwrap_or(false),
+                hits: r.get("hits").and_then(|h| h.as_u64()).unwrap_or(0),
             }
         })
         .collect();
     render(
         "rules.html",
         context! {
-            rules => rows, total => all.len(), tags => tags, q => params.q, tag => params.tag,
+            rules => Serde(rows), total => all.len(), tags => tags, q => params.q, tag => params.tag,
             flash => flash, can_manage => v.can(Permission::ManageRules),
             ..v.base("rules")
         },
     )
+}
+
+/// A rule in the rules list.
+#[derive(Serialize)]
+struct RuleRow {
+    id: String,
+    /// The id as a path segment, for the links and forms that act on the rule.
+    path_id: String,
+    title: String,
+    /// `sigma` or `native`.
+    engine: String,
+    level: String,
+    tags: Vec<String>,
+    enabled: bool,
+    /// Findings since the server started.
+    hits: u64,
+    /// Whether the page may switch it (Sigma rules only).
+    switchable: bool,
+}
+
+/// A finding of a draft rule under test (not stored).
+#[derive(Serialize)]
+struct DraftFinding {
+    time: crate::clock::Stamp,
+    rule: String,
+    severity: String,
+    summary: String,
+    /// The last evidence event's id, for the link to it.
+    evidence: Option<String>,
 }
 
 /// The rule form's fields besides `csrf`: the filters to return to.
@@ -365,23 +395,22 @@ pub async fn test_rule(
     // A draft's findings are not stored events; with `site` they are read in the zone of
     // the first place they name.
     let dir = state.identity.snapshot();
-    let shown: Vec<minijinja::Value> = run
+    let shown: Vec<DraftFinding> = run
         .outcome
         .findings
         .iter()
         .rev()
         .take(100)
-        .map(|f| {
-            context! {
-                time => crate::view::page_value(&crate::clock::stamp(
-                    f.time,
-                    &v.zone.for_places(&dir, f.entities.places.iter().map(String::as_str)),
-                )),
-                rule => f.rule_title.clone(),
-                severity => f.severity.to_string(),
-                summary => f.summary.clone(),
-                evidence => f.evidence.last().map(|id| id.to_string()),
-            }
+        .map(|f| DraftFinding {
+            time: crate::clock::stamp(
+                f.time,
+                &v.zone
+                    .for_places(&dir, f.entities.places.iter().map(String::as_str)),
+            ),
+            rule: f.rule_title.clone(),
+            severity: f.severity.to_string(),
+            summary: f.summary.clone(),
+            evidence: f.evidence.last().map(|id| id.to_string()),
         })
         .collect();
     render(
@@ -395,7 +424,7 @@ pub async fn test_rule(
             capped => run.capped,
             total_findings => run.outcome.findings.len(),
             per_rule => per_rule,
-            findings => shown,
+            findings => Serde(shown),
             ..base
         },
     )

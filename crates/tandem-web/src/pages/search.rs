@@ -146,7 +146,7 @@ pub async fn search_page(
 #[derive(Serialize)]
 struct EventRow {
     /// [`crate::clock::stamp`]'s object, written by the `when` filter.
-    time: serde_json::Value,
+    time: crate::clock::Stamp,
     class: &'static str,
     activity: &'static str,
     outcome: &'static str,
@@ -159,7 +159,7 @@ struct EventRow {
     raw: Option<String>,
 }
 
-fn event_row(dir: &Directory, e: &Event, time: serde_json::Value) -> EventRow {
+fn event_row(dir: &Directory, e: &Event, time: crate::clock::Stamp) -> EventRow {
     let mut shown = e.clone();
     let raw = shown.raw.take();
     EventRow {

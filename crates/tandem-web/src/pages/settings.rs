@@ -15,7 +15,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
-use serde::Deserialize;
+use minijinja::value::Serde;
+use serde::{Deserialize, Serialize};
 use tandem_store::hash_key;
 use tandem_store::{Account, ApiToken};
 
@@ -36,6 +37,55 @@ const MIN_PASSWORD: usize = 12;
 /// nothing; the page shows why).
 fn role_label(stored: &str) -> String {
     Role::parse(stored).map_or_else(|| format!("unknown role `{stored}`"), Role::label)
+}
+
+/// A console user in the settings page's list.
+#[derive(Serialize)]
+struct UserRow {
+    name: String,
+    /// The name as a path segment, for the forms that change them.
+    path_name: String,
+    /// The role's code, empty when Tandem does not know the stored role.
+    role: String,
+    role_label: String,
+    created: crate::clock::Stamp,
+    /// The visitor themself (who may not demote themself).
+    is_me: bool,
+    /// Created by single sign-on.
+    external: bool,
+}
+
+/// An API token (never its secret).
+#[derive(Serialize)]
+struct TokenRow {
+    name: String,
+    role_label: String,
+    created: crate::clock::Stamp,
+}
+
+/// A source and whether its senders need a key.
+#[derive(Serialize)]
+struct SourceRow {
+    name: String,
+    path_name: String,
+    format: String,
+    vendor: Option<String>,
+    has_key: bool,
+    /// Its format is sent over HTTP with a key (syslog and MQTT sources take none).
+    keyed: bool,
+}
+
+/// A directory Sigma rules are loaded from.
+#[derive(Serialize)]
+struct RuleDirRow {
+    path: String,
+    rules: usize,
+    /// What in it could not be used.
+    issues: Vec<String>,
+    /// Where it was declared, in words.
+    origin: &'static str,
+    /// Added on this page, so it can be removed here.
+    removable: bool,
 }
 
 /// What the settings page shows besides the layout, with `extra` (a secret shown once, an
@@ -63,41 +113,38 @@ async fn settings(v: &Visitor, state: &AppState, extra: minijinja::Value) -> Res
         .map(|r| (r.to_string(), r.label()))
         .collect();
     let zone = v.zone.plain();
-    let when =
-        |t: chrono::DateTime<chrono::Utc>| crate::view::page_value(&crate::clock::stamp(t, &zone));
-    let users: Vec<minijinja::Value> = users
+    let when = |t: chrono::DateTime<chrono::Utc>| crate::clock::stamp(t, &zone);
+    let users: Vec<UserRow> = users
         .iter()
-        .map(|u| {
-            context! {
-                name => u.name.clone(), path_name => path_segment(&u.name),
-                role => Role::parse(&u.role).map(|r| r.to_string()).unwrap_or_default(),
-                role_label => role_label(&u.role),
-                created => when(u.created),
-                is_me => u.name == v.who.name,
-                external => u.external,
-            }
+        .map(|u| UserRow {
+            name: u.name.clone(),
+            path_name: path_segment(&u.name),
+            role: Role::parse(&u.role)
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
+            role_label: role_label(&u.role),
+            created: when(u.created),
+            is_me: u.name == v.who.name,
+            external: u.external,
         })
         .collect();
-    let tokens: Vec<minijinja::Value> = tokens
+    let tokens: Vec<TokenRow> = tokens
         .iter()
-        .map(|t| {
-            context! {
-                name => t.name.clone(), role_label => role_label(&t.role),
-                created => when(t.created),
-            }
+        .map(|t| TokenRow {
+            name: t.name.clone(),
+            role_label: role_label(&t.role),
+            created: when(t.created),
         })
         .collect();
-    let sources: Vec<minijinja::Value> = sources
+    let sources: Vec<SourceRow> = sources
         .iter()
-        .map(|s| {
-            let keyed = s
-                .format
-                .parse()
-                .is_ok_and(crate::api::takes_key);
-            context! {
-                name => s.name.clone(), path_name => path_segment(&s.name), format => s.format.clone(),
-                vendor => s.vendor.clone(), has_key => s.key_sha256.is_some(), keyed => keyed,
-            }
+        .map(|s| SourceRow {
+            name: s.name.clone(),
+            path_name: path_segment(&s.name),
+            format: s.format.clone(),
+            vendor: s.vendor.clone(),
+            has_key: s.key_sha256.is_some(),
+            keyed: s.format.parse().is_ok_and(crate::api::takes_key),
         })
         .collect();
     let formats: Vec<String> = tandem_ingest::decode::Format::ALL
@@ -105,18 +152,18 @@ async fn settings(v: &Visitor, state: &AppState, extra: minijinja::Value) -> Res
         .filter(|f| crate::api::takes_key(**f) && **f != tandem_ingest::decode::Format::Mapped)
         .map(|f| f.to_string())
         .collect();
-    let rule_dirs: Option<Vec<minijinja::Value>> = rule_dirs.map(|dirs| {
+    let rule_dirs: Option<Vec<RuleDirRow>> = rule_dirs.map(|dirs| {
         dirs.iter()
-            .map(|d| {
-                context! {
-                    path => d.path.display().to_string(), rules => d.rules, issues => d.issues.clone(),
-                    origin => match d.origin {
-                        "shipped" => "Built into Tandem",
-                        "config" => "tandem.toml ([detect] sigma_dirs)",
-                        _ => "Added here",
-                    },
-                    removable => d.origin == "console",
-                }
+            .map(|d| RuleDirRow {
+                path: d.path.display().to_string(),
+                rules: d.rules,
+                issues: d.issues.clone(),
+                origin: match d.origin {
+                    "shipped" => "Built into Tandem",
+                    "config" => "tandem.toml ([detect] sigma_dirs)",
+                    _ => "Added here",
+                },
+                removable: d.origin == "console",
             })
             .collect()
     });
@@ -124,8 +171,9 @@ async fn settings(v: &Visitor, state: &AppState, extra: minijinja::Value) -> Res
         "settings.html",
         context! {
             ..context! {
-                users => users, tokens => tokens, roles => roles, min_password => MIN_PASSWORD,
-                sources => sources, formats => formats, rule_dirs => rule_dirs,
+                users => Serde(users), tokens => Serde(tokens), roles => roles,
+                min_password => MIN_PASSWORD, sources => Serde(sources), formats => formats,
+                rule_dirs => rule_dirs.map(Serde),
                 can_configure => v.can(crate::access::Permission::ConfigureServer),
             },
             ..extra,

@@ -10,7 +10,6 @@ use chrono::{Duration, Utc};
 use minijinja::context;
 use minijinja::value::Serde;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tandem_store::SearchResult;
 
 /// Hours the sources page's volume sparkline covers.
@@ -93,8 +92,8 @@ struct SourceRow {
     query_name: String,
     format: String,
     /// Times are [`crate::clock::stamp`]'s objects, written by the `when` filter.
-    last_event_time: Option<Value>,
-    last_received: Option<Value>,
+    last_event_time: Option<crate::clock::Stamp>,
+    last_received: Option<crate::clock::Stamp>,
     events_per_minute: String,
     events_total: u64,
     dead_letters_total: u64,
@@ -153,7 +152,7 @@ impl KindRow {
 #[derive(Serialize)]
 struct LetterRow {
     source: String,
-    time: Value,
+    time: crate::clock::Stamp,
     reason: String,
     raw: String,
 }
