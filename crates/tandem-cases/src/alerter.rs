@@ -108,6 +108,9 @@ pub struct AlertsConfig {
     /// Policies by rule id; a rule's entry replaces the default policy as a whole.
     pub rules: BTreeMap<String, AlertPolicy>,
     pub risk: RiskConfig,
+    /// When the server starts (or its alerts driver fell behind), it goes over the stored
+    /// findings since the newest one it processed, less this many minutes.
+    pub catch_up_margin_minutes: u32,
 }
 
 impl Default for AlertsConfig {
@@ -117,6 +120,7 @@ impl Default for AlertsConfig {
             default: AlertPolicy::default(),
             rules: BTreeMap::new(),
             risk: RiskConfig::default(),
+            catch_up_margin_minutes: 60,
         }
     }
 }
@@ -322,6 +326,19 @@ struct Work {
     changed: bool,
     severity_rose: bool,
     timeline: Vec<TimelineEntry>,
+}
+
+/// Incidents that open nothing: the alerts stage on its own.
+pub struct NoIncidents;
+
+impl IncidentIntake for NoIncidents {
+    fn alert_raised(&self, _: &Alert, _: &AlertPolicy, _: Timestamp) -> Result<Option<String>, CaseError> {
+        Ok(None)
+    }
+
+    fn risk_crossed(&self, _: &RiskScore, _: Timestamp) -> Result<Option<String>, CaseError> {
+        Ok(None)
+    }
 }
 
 /// The alerts stage: turns stored findings into alerts, and keeps the triage of them.

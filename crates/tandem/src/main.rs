@@ -6,6 +6,7 @@
 #[macro_use]
 mod terminal;
 
+mod alerting;
 mod audit_cli;
 mod audit_seal;
 mod bench;
