@@ -12,6 +12,7 @@
 //! API tokens (`Authorization: Bearer …`) or a console session cookie.
 
 pub mod access;
+mod alerts;
 mod api;
 mod audit;
 mod auth;
@@ -311,6 +312,16 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             Needs(ViewFindings),
             get(detect::finding),
         ),
+        // Alerts: the queue, triage, exceptions, risk.
+        r(Method::GET, "/api/v1/alerts", Needs(ViewAlerts), get(alerts::list)),
+        r(Method::POST, "/api/v1/alerts", Needs(TriageAlerts), post(alerts::create)),
+        r(Method::POST, "/api/v1/alerts/bulk", Needs(TriageAlerts), post(alerts::bulk)),
+        r(Method::GET, "/api/v1/alerts/exceptions", Needs(ViewAlerts), get(alerts::exceptions)),
+        r(Method::POST, "/api/v1/alerts/exceptions", Needs(TriageAlerts), post(alerts::add_exception)),
+        r(Method::DELETE, "/api/v1/alerts/exceptions/{id}", Needs(TriageAlerts), delete(alerts::end_exception)),
+        r(Method::GET, "/api/v1/alerts/{id}", Needs(ViewAlerts), get(alerts::get_one)),
+        r(Method::PATCH, "/api/v1/alerts/{id}", Needs(TriageAlerts), patch(alerts::patch)),
+        r(Method::GET, "/api/v1/risk", Needs(ViewAlerts), get(alerts::risk)),
         r(
             Method::GET,
             "/api/v1/rules",
