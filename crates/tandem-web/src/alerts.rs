@@ -397,3 +397,34 @@ pub async fn risk(
     let score = with_alerter(&state, move |a| a.risk(&p.entity, chrono::Utc::now())).await?;
     Ok(Json(json!({ "risk": score })))
 }
+
+/// Each rule's closed alerts and false-positive ratio, by rule id (empty if unreadable:
+/// the rules page still shows the rules).
+pub(crate) async fn false_positive_ratios(
+    state: &AppState,
+) -> std::collections::HashMap<String, tandem_cases::alerter::RuleRatio> {
+    match with_alerter(state, |a| a.false_positive_ratios()).await {
+        Ok(list) => list.into_iter().map(|r| (r.rule.clone(), r)).collect(),
+        Err(e) => {
+            tracing::warn!(error = %e.message, "false-positive ratios unavailable");
+            Default::default()
+        }
+    }
+}
+
+/// Adds `alerts_closed` and `false_positive_ratio` (null before any alert of the rule is
+/// closed) to each rule of a rules listing.
+pub(crate) async fn add_false_positive_ratios(state: &AppState, listed: &mut Value) {
+    let ratios = false_positive_ratios(state).await;
+    if let Some(rules) = listed.get_mut("rules").and_then(|r| r.as_array_mut()) {
+        for r in rules {
+            let id = r.get("id").and_then(|i| i.as_str()).unwrap_or_default();
+            let (closed, ratio) = match ratios.get(id) {
+                Some(x) if x.closed > 0 => (x.closed, json!(x.ratio)),
+                _ => (0, Value::Null),
+            };
+            r["alerts_closed"] = closed.into();
+            r["false_positive_ratio"] = ratio;
+        }
+    }
+}
