@@ -1,0 +1,135 @@
+//! Alerts through the real server: a terminated person's badge raises the native detection
+//! and the shipped Sigma rule; both fold into ONE alert, a repeat adds to its count, and
+//! triage from a stale version is refused with who changed what.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use support::TestServer;
+
+const HR: &str = "\
+employee_number,name,email,username,department,manager,title,site,hired,terminated,badge
+E2000,Bjørn Lie,bjorn.lie@nordlys.example,bjorn,Finance,,Controller,osl,2020-01-01,2026-03-01,20002
+";
+
+/// The Sigma rule shipped for the same situation (`rules/physical_access/terminated_person_granted.yml`).
+const SIGMA_TERMINATED: &str = "7adade80-686e-4e02-bd31-c66ca37aa4f9";
+
+fn places_file() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/directory.md");
+    let text = std::fs::read_to_string(path).unwrap();
+    let start = text.find("```yaml\nplaces:").expect("an example") + 8;
+    let len = text[start..].find("```").unwrap();
+    text[start..start + len].to_owned()
+}
+
+fn alerts(server: &TestServer) -> Vec<Value> {
+    let (status, body) = server.get("/api/v1/alerts", &[]);
+    assert_eq!(status, 200, "{body}");
+    body["alerts"].as_array().cloned().unwrap_or_default()
+}
+
+/// Waits until the alerts satisfy `done` (the driver works after the commit).
+fn wait_alerts(server: &TestServer, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = alerts(server);
+        if done(&list) {
+            return list;
+        }
+        assert!(Instant::now() < deadline, "alerts never settled: {list:#?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn patch(server: &TestServer, path: &str, body: Value) -> (u16, Value) {
+    let mut resp = TestServer::agent()
+        .patch(format!("{}{path}", server.url))
+        .header("Authorization", format!("Bearer {}", server.token))
+        .send_json(body)
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_json().unwrap_or(Value::Null))
+}
+
+#[test]
+fn a_terminated_badge_makes_one_alert_of_both_rules_and_stale_triage_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), None, &[]);
+    let (status, plan) = server.post("/api/v1/directory/records?file=places.yaml", &places_file());
+    assert_eq!(status, 200, "{plan}");
+    let (status, plan) = server.post("/api/v1/directory/hr?file=hr.csv", HR);
+    assert_eq!(status, 200, "{plan}");
+    let key = server.add_source("badges", "tandem");
+    let badge = |minutes_ago: i64| {
+        let time = (chrono::Utc::now() - chrono::Duration::minutes(minutes_ago)).to_rfc3339();
+        format!(
+            "{}\n",
+            json!({"time": time, "class": "physical_access", "activity": "granted",
+                   "outcome": "success", "actor": {"badge": "20002"},
+                   "place": {"door": "Server room door"}})
+        )
+    };
+    let (status, report) = server.ingest("badges", &key, badge(10).as_bytes(), &[]);
+    assert_eq!(status, 200, "{report}");
+
+    let list = wait_alerts(&server, |l| {
+        l.first()
+            .is_some_and(|a| a["rules"].as_array().is_some_and(|r| r.len() == 2))
+    });
+    assert_eq!(list.len(), 1, "one alert for one situation: {list:#?}");
+    let alert = &list[0];
+    let rules: Vec<&str> = alert["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["rule_id"].as_str())
+        .collect();
+    assert!(rules.contains(&"tandem.terminated_access"), "{alert:#}");
+    assert!(rules.contains(&SIGMA_TERMINATED), "{alert:#}");
+    assert_eq!(alert["count"], 2, "{alert:#}");
+    assert_eq!(alert["status"], "new");
+    let id = alert["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("ALR-"), "{id}");
+
+    // The same badge again a few minutes later: the same alert counts it.
+    let (status, _) = server.ingest("badges", &key, badge(5).as_bytes(), &[]);
+    assert_eq!(status, 200);
+    let list = wait_alerts(&server, |l| l.first().is_some_and(|a| a["count"] == 4));
+    assert_eq!(list.len(), 1, "{list:#?}");
+
+    // The alert in detail: its findings, timeline and the person's risk.
+    let (status, detail) = server.get(&format!("/api/v1/alerts/{id}"), &[]);
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["findings"].as_array().unwrap().len(), 4, "{detail:#}");
+    assert_eq!(detail["timeline"][0]["kind"], "opened", "{detail:#}");
+    assert!(detail["risk"][0]["score"].as_f64().unwrap() > 0.0, "{detail:#}");
+
+    // An alert event is on the record, searchable like every event.
+    assert!(server.total(&format!("class:incident_finding AND source:tandem-cases")) >= 1);
+
+    // Two analysts triage from the same version: the second is told who did what.
+    let version = detail["alert"]["version"].as_u64().unwrap();
+    let (status, body) = patch(
+        &server,
+        &format!("/api/v1/alerts/{id}"),
+        json!({"base_version": version, "status": "acknowledged"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = patch(
+        &server,
+        &format!("/api/v1/alerts/{id}"),
+        json!({"base_version": version, "status": "closed", "resolution": "benign"}),
+    );
+    assert_eq!(status, 409, "{body}");
+    // The token the server printed at first start belongs to `admin (first start)`.
+    assert!(body["changed_by"].as_str().unwrap().starts_with("admin"), "{body}");
+    assert_eq!(body["change"], "status new → acknowledged", "{body}");
+    assert!(body["error"].as_str().unwrap().contains("admin"), "{body}");
+
+    // Without a version: refused clearly.
+    let (status, body) = patch(&server, &format!("/api/v1/alerts/{id}"), json!({"status": "closed"}));
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("base_version"), "{body}");
+}
