@@ -132,4 +132,22 @@ fn a_terminated_badge_makes_one_alert_of_both_rules_and_stale_triage_is_refused(
     let (status, body) = patch(&server, &format!("/api/v1/alerts/{id}"), json!({"status": "closed"}));
     assert_eq!(status, 400, "{body}");
     assert!(body["error"].as_str().unwrap().contains("base_version"), "{body}");
+
+    // The command line: the queue, then closing the alert from its current version.
+    let cli = |args: &[&str]| {
+        let out = support::tandem()
+            .args(args)
+            .env("TANDEM_URL", &server.url)
+            .env("TANDEM_TOKEN", &server.token)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let queue = cli(&["alerts", "--status", "acknowledged"]);
+    assert!(queue.contains(&id) && queue.contains("1 alerts"), "{queue}");
+    let closed = cli(&["alerts", "close", &id, "--resolution", "benign"]);
+    assert!(closed.contains("closed"), "{closed}");
+    let queue = cli(&["alerts", "--status", "new,acknowledged"]);
+    assert!(queue.contains("0 alerts"), "{queue}");
 }
