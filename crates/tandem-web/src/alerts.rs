@@ -44,6 +44,11 @@ pub(crate) fn case_error(e: CaseError) -> ApiError {
     }
 }
 
+/// A JSON body, whatever its `Content-Type` says, or a 400 naming what is wrong.
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the body is not what this route takes: {e}")))
+}
+
 /// Runs an alerts stage call on a blocking thread.
 pub(crate) async fn with_alerter<T: Send + 'static>(
     state: &AppState,
@@ -191,9 +196,9 @@ pub async fn patch(
     who: Principal,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Result<Json<Patch>, axum::extract::rejection::JsonRejection>,
+    body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let Json(p) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let p: Patch = json_body(&body)?;
     let base = p.base_version.ok_or_else(|| {
         ApiError::bad_request("base_version is required: the version of the alert you saw")
     })?;
@@ -230,9 +235,9 @@ pub(crate) async fn triage(
 pub async fn create(
     who: Principal,
     State(state): State<AppState>,
-    body: Result<Json<NewAlert>, axum::extract::rejection::JsonRejection>,
+    body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Json(new) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let new: NewAlert = json_body(&body)?;
     let actor = who.name.clone();
     let alert = with_alerter(&state, move |a| a.raise(&new, &actor, chrono::Utc::now())).await?;
     crate::audit::by(
@@ -265,9 +270,9 @@ pub const MAX_BULK: usize = 500;
 pub async fn bulk(
     who: Principal,
     State(state): State<AppState>,
-    body: Result<Json<Bulk>, axum::extract::rejection::JsonRejection>,
+    body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let Json(b) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let b: Bulk = json_body(&body)?;
     let results = bulk_change(&state, &who, b.ids, &b.action, b.resolution.as_deref()).await?;
     Ok(Json(json!({ "results": results })))
 }
@@ -344,9 +349,9 @@ pub async fn exceptions(
 pub async fn add_exception(
     who: Principal,
     State(state): State<AppState>,
-    body: Result<Json<NewException>, axum::extract::rejection::JsonRejection>,
+    body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Json(new) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let new: NewException = json_body(&body)?;
     let owner = who.name.clone();
     let x = with_alerter(&state, move |a| {
         a.add_exception(&new, &owner, chrono::Utc::now())

@@ -573,6 +573,11 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             get(maps::plan_image),
         ),
         r(Method::GET, "/static/map.js", Public, get(maps::map_script)),
+        r(Method::GET, "/static/alerts.js", Public, get(pages::alerts::alerts_script)),
+        r(Method::GET, "/alerts", Needs(ViewAlerts), get(pages::alerts::queue_page)),
+        r(Method::POST, "/alerts/bulk", Needs(TriageAlerts), post(pages::alerts::bulk_form)),
+        r(Method::GET, "/alerts/{id}", Needs(ViewAlerts), get(pages::alerts::alert_page)),
+        r(Method::POST, "/alerts/{id}/triage", Needs(TriageAlerts), post(pages::alerts::triage_form)),
         r(
             Method::GET,
             "/static/search.js",

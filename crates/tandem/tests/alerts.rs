@@ -151,3 +151,66 @@ fn a_terminated_badge_makes_one_alert_of_both_rules_and_stale_triage_is_refused(
     let queue = cli(&["alerts", "--status", "new,acknowledged"]);
     assert!(queue.contains("0 alerts"), "{queue}");
 }
+
+/// The console's queue: an alert raised by another system shows with its risk, is
+/// acknowledged from the queue, checked alerts close in bulk, and a stale triage form shows
+/// who changed what.
+#[test]
+fn the_queue_acknowledges_and_closes_and_a_stale_form_says_who_changed_what() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), None, &[]);
+    let raise = |title: &str| {
+        let (status, body) = server.post(
+            "/api/v1/alerts",
+            &json!({"title": title, "severity": "high", "entities": ["person:p-9"],
+                    "summary": "Reported by the guard desk"})
+            .to_string(),
+        );
+        assert_eq!(status, 201, "{body}");
+        body["alert"]["id"].as_str().unwrap().to_owned()
+    };
+    let first = raise("Door propped open");
+    let second = raise("Visitor without escort");
+
+    let console = server.admin_console();
+    let queue = console.get("/alerts");
+    assert_eq!(queue.status, 200, "{}", queue.body);
+    assert!(queue.body.contains(&first) && queue.body.contains("Door propped open"));
+    assert!(queue.body.contains("/static/alerts.js"), "keyboard triage is loaded");
+    // The risk column: one high alert each, 50 points, ranked.
+    assert!(queue.body.contains("Risk"), "{}", queue.body);
+
+    let csrf = console.csrf("/alerts");
+    let done = console.post_form(
+        &format!("/alerts/{first}/triage"),
+        &[("csrf", &csrf), ("base_version", "1"), ("status", "acknowledged"), ("back", "queue")],
+    );
+    assert_eq!((done.status, done.location.as_deref()), (303, Some("/alerts")), "{}", done.body);
+    // The same form again, from the version it showed: who changed what.
+    let stale = console.post_form(
+        &format!("/alerts/{first}/triage"),
+        &[("csrf", &csrf), ("base_version", "1"), ("status", "in_progress")],
+    );
+    assert_eq!(stale.status, 409, "{}", stale.body);
+    assert!(stale.body.contains("status new → acknowledged"), "{}", stale.body);
+
+    let bulk = console.post_form(
+        "/alerts/bulk",
+        &[("csrf", &csrf), ("id", &first), ("id", &second), ("action", "close"), ("resolution", "benign")],
+    );
+    assert_eq!(bulk.status, 303, "{}", bulk.body);
+    let page = console.get(&format!("/alerts/{second}"));
+    assert!(page.body.contains("closed") && page.body.contains("benign"), "{}", page.body);
+    let open = console.get("/alerts");
+    assert!(open.body.contains("0 alerts"), "{}", open.body);
+
+    // Every change is in the audit log.
+    let (_, log) = server.get("/api/v1/audit", &[]);
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .map(|e| e.iter().filter_map(|x| x["action"].as_str()).collect())
+        .unwrap_or_default();
+    for a in ["alert.raise", "alert.triage", "alert.bulk"] {
+        assert!(actions.contains(&a), "{a} not audited: {log:#}");
+    }
+}
