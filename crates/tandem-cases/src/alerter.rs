@@ -79,7 +79,6 @@ pub trait IncidentIntake: Send + Sync {
     fn risk_crossed(&self, score: &RiskScore, now: Timestamp) -> Result<Option<String>, CaseError>;
 }
 
-
 /// Most `group_by` fields a suppression takes: more would make every group its own.
 pub const MAX_GROUP_BY: usize = 3;
 
@@ -150,7 +149,11 @@ impl AlertsConfig {
                         s.group_by.len()
                     )));
                 }
-                if let Some(f) = s.group_by.iter().find(|f| !GROUP_BY_FIELDS.contains(&f.as_str())) {
+                if let Some(f) = s
+                    .group_by
+                    .iter()
+                    .find(|f| !GROUP_BY_FIELDS.contains(&f.as_str()))
+                {
                     return Err(at(format!(
                         "suppress.group_by field `{f}` is unknown; expected one of: {}",
                         GROUP_BY_FIELDS.join(", ")
@@ -160,11 +163,14 @@ impl AlertsConfig {
                     return Err(at("suppress.window_minutes must be at least 1".into()));
                 }
             }
-            if p.risk_points.is_some_and(|x| !(0.0..=10_000.0).contains(&x)) {
+            if p.risk_points
+                .is_some_and(|x| !(0.0..=10_000.0).contains(&x))
+            {
                 return Err(at("risk_points must be between 0 and 10000".into()));
             }
         }
-        if !(self.risk.threshold > 0.0) || !(self.risk.rule_cap > 0.0) {
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !positive(self.risk.threshold) || !positive(self.risk.rule_cap) {
             return Err(CaseError::Refused(
                 "alerts.risk: threshold and rule_cap must be above 0".into(),
             ));
@@ -253,7 +259,7 @@ impl Exception {
     fn matches(&self, rule_id: &str, entities: &[String], now: Timestamp) -> bool {
         self.active(now)
             && (self.rule == "*" || self.rule == rule_id)
-            && entities.iter().any(|e| *e == self.entity)
+            && entities.contains(&self.entity)
     }
 
     fn to_record(&self) -> CaseRecord {
@@ -261,7 +267,12 @@ impl Exception {
             kind: CaseKind::Exception,
             id: self.id.clone(),
             version: self.version,
-            status: if self.ended.is_some() { "ended" } else { "active" }.into(),
+            status: if self.ended.is_some() {
+                "ended"
+            } else {
+                "active"
+            }
+            .into(),
             resolution: None,
             severity: 0,
             key: Some(self.rule.clone()),
@@ -332,7 +343,12 @@ struct Work {
 pub struct NoIncidents;
 
 impl IncidentIntake for NoIncidents {
-    fn alert_raised(&self, _: &Alert, _: &AlertPolicy, _: Timestamp) -> Result<Option<String>, CaseError> {
+    fn alert_raised(
+        &self,
+        _: &Alert,
+        _: &AlertPolicy,
+        _: Timestamp,
+    ) -> Result<Option<String>, CaseError> {
         Ok(None)
     }
 
@@ -354,7 +370,13 @@ pub struct Alerter {
     above: Mutex<HashSet<String>>,
 }
 
-fn entry(case_id: &str, time: Timestamp, actor: &str, kind: &str, detail: serde_json::Value) -> TimelineEntry {
+fn entry(
+    case_id: &str,
+    time: Timestamp,
+    actor: &str,
+    kind: &str,
+    detail: serde_json::Value,
+) -> TimelineEntry {
     TimelineEntry {
         seq: 0,
         case_id: case_id.to_owned(),
@@ -503,7 +525,10 @@ impl Alerter {
         if !events.is_empty() {
             self.announce.announce(events);
         }
-        for w in work.iter().filter(|w| w.stored.is_none() || w.severity_rose) {
+        for w in work
+            .iter()
+            .filter(|w| w.stored.is_none() || w.severity_rose)
+        {
             self.hand_over(&w.alert, now);
         }
         let mut entities = Vec::new();
@@ -524,7 +549,9 @@ impl Alerter {
     /// Hands a new alert (or one whose severity rose) to incidents, and keeps the incident
     /// it joined on the alert. A failure there is logged: the alert itself is stored.
     fn hand_over(&self, alert: &Alert, now: Timestamp) {
-        let policy = self.config.policy(alert.rules.first().map_or("", |r| &r.rule_id));
+        let policy = self
+            .config
+            .policy(alert.rules.first().map_or("", |r| &r.rule_id));
         match self.intake.alert_raised(alert, policy, now) {
             Ok(Some(incident)) if alert.incident.as_deref() != Some(&incident) => {
                 let r = self.update(&alert.id, |a| {
@@ -542,7 +569,9 @@ impl Alerter {
                 }
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!(alert = %alert.id, error = %e, "incidents did not take the alert"),
+            Err(e) => {
+                tracing::warn!(alert = %alert.id, error = %e, "incidents did not take the alert")
+            }
         }
     }
 
@@ -604,7 +633,10 @@ impl Alerter {
         for (id, f) in todo {
             let policy = self.config.policy(&f.rule_id);
             let keys = crate::entity_keys(&f.entities, f.place.as_ref());
-            if let Some(x) = exceptions.iter_mut().find(|x| x.matches(&f.rule_id, &keys, now)) {
+            if let Some(x) = exceptions
+                .iter_mut()
+                .find(|x| x.matches(&f.rule_id, &keys, now))
+            {
                 x.matched += 1;
                 x.last_matched = Some(f.time);
                 touched_exceptions.insert(x.id.clone());
@@ -686,15 +718,22 @@ impl Alerter {
         };
         for w in work.iter_mut().filter(|w| w.changed) {
             match w.stored {
-                None => commit.writes.push(CaseWrite::Insert(w.alert.to_record(w.opened))),
+                None => commit
+                    .writes
+                    .push(CaseWrite::Insert(w.alert.to_record(w.opened))),
                 Some(v) => {
                     w.alert.version = v + 1;
-                    commit.writes.push(CaseWrite::Update(w.alert.to_record(w.opened)));
+                    commit
+                        .writes
+                        .push(CaseWrite::Update(w.alert.to_record(w.opened)));
                 }
             }
             commit.timeline.append(&mut w.timeline);
         }
-        for x in exceptions.iter_mut().filter(|x| touched_exceptions.contains(&x.id)) {
+        for x in exceptions
+            .iter_mut()
+            .filter(|x| touched_exceptions.contains(&x.id))
+        {
             x.version += 1;
             commit.writes.push(CaseWrite::Update(x.to_record()));
         }
@@ -893,10 +932,16 @@ impl Alerter {
                     .records
                     .iter()
                     .map(Alert::from_record)
-                    .filter(|a| a.as_ref().map_or(true, |a| a.assignee.as_deref() == Some(who)))
+                    .filter(|a| {
+                        a.as_ref()
+                            .map_or(true, |a| a.assignee.as_deref() == Some(who))
+                    })
                     .collect::<Result<_, _>>()?;
                 let total = all.len() as u64;
-                Ok((total, all.into_iter().skip(query.offset).take(limit).collect()))
+                Ok((
+                    total,
+                    all.into_iter().skip(query.offset).take(limit).collect(),
+                ))
             }
             None => {
                 q.limit = limit;
@@ -1080,7 +1125,9 @@ impl Alerter {
             ));
         }
         if new.entities.len() > 50 {
-            return Err(CaseError::Refused("an alert names at most 50 entities".into()));
+            return Err(CaseError::Refused(
+                "an alert names at most 50 entities".into(),
+            ));
         }
         let entities = parse_entities(&new.entities)?;
         let guard = self.guard();
@@ -1174,7 +1221,10 @@ impl Alerter {
                 continue;
             }
             inputs.push(RiskInput {
-                rule_id: a.rules.first().map_or_else(String::new, |r| r.rule_id.clone()),
+                rule_id: a
+                    .rules
+                    .first()
+                    .map_or_else(String::new, |r| r.rule_id.clone()),
                 alert: a.id,
                 points: a.risk,
                 time: a.last_seen,
@@ -1202,7 +1252,11 @@ impl Alerter {
                     rule: r.rule,
                     closed,
                     false_positive: fp,
-                    ratio: if closed == 0 { 0.0 } else { fp as f64 / closed as f64 },
+                    ratio: if closed == 0 {
+                        0.0
+                    } else {
+                        fp as f64 / closed as f64
+                    },
                 }
             })
             .collect())
@@ -1262,7 +1316,11 @@ impl Alerter {
     }
 
     /// Exceptions, newest first: the ones in force, or all of them.
-    pub fn exceptions(&self, include_ended: bool, now: Timestamp) -> Result<Vec<Exception>, CaseError> {
+    pub fn exceptions(
+        &self,
+        include_ended: bool,
+        now: Timestamp,
+    ) -> Result<Vec<Exception>, CaseError> {
         let mut q = CaseQuery::new(CaseKind::Exception);
         if !include_ended {
             q.statuses = vec!["active".into()];
@@ -1282,7 +1340,12 @@ impl Alerter {
     }
 
     /// Ends an exception now; the record stays, with who ended it.
-    pub fn end_exception(&self, id: &str, actor: &str, now: Timestamp) -> Result<Exception, CaseError> {
+    pub fn end_exception(
+        &self,
+        id: &str,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Exception, CaseError> {
         let _guard = self.guard();
         let rec = self
             .store

@@ -240,7 +240,9 @@ mod tests {
 
     #[test]
     fn one_rule_is_capped_and_criticality_scales() {
-        let many: Vec<_> = (0..20).map(|i| input(&format!("A{i}"), "r1", 50.0)).collect();
+        let many: Vec<_> = (0..20)
+            .map(|i| input(&format!("A{i}"), "r1", 50.0))
+            .collect();
         let normal = score("person:p-1", many.clone(), &RiskConfig::default(), 1.0);
         assert_eq!(normal.score, 75.0);
         assert!(normal.score < normal.threshold);

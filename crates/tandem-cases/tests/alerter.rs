@@ -149,11 +149,17 @@ fn native_and_sigma_on_one_badge_make_one_alert_listing_both() {
     let rules: Vec<&str> = a.rules.iter().map(|r| r.rule_id.as_str()).collect();
     assert_eq!(
         rules,
-        ["tandem.terminated_access", "7adade80-686e-4e02-bd31-c66ca37aa4f9"]
+        [
+            "tandem.terminated_access",
+            "7adade80-686e-4e02-bd31-c66ca37aa4f9"
+        ]
     );
     assert_eq!(a.count, 2);
     assert_eq!(a.incident.as_deref(), Some("INC-1"));
-    assert_eq!(f.intake.raised.lock().unwrap().as_slice(), [a.id.clone()]);
+    assert_eq!(
+        f.intake.raised.lock().unwrap().as_slice(),
+        std::slice::from_ref(&a.id)
+    );
     assert_eq!(f.alerter.findings(&a.id, 10).unwrap().len(), 2);
     let heard = f.heard.0.lock().unwrap();
     assert_eq!(heard.len(), 1);
@@ -167,9 +173,13 @@ fn a_later_sigma_finding_in_another_batch_folds_too_and_so_do_its_repeats() {
     f.alerter.process(&[native(ev, t0())], t0()).unwrap();
     // A different badge event a minute later: same person, door and a shared tag.
     let later = t0() + Duration::minutes(1);
-    f.alerter.process(&[sigma(Ulid::generate(), later)], later).unwrap();
+    f.alerter
+        .process(&[sigma(Ulid::generate(), later)], later)
+        .unwrap();
     let again = t0() + Duration::minutes(20);
-    f.alerter.process(&[sigma(Ulid::generate(), again)], again).unwrap();
+    f.alerter
+        .process(&[sigma(Ulid::generate(), again)], again)
+        .unwrap();
     let all = alerts(&f);
     assert_eq!(all.len(), 1, "{all:#?}");
     assert_eq!(all[0].count, 3);
@@ -179,21 +189,30 @@ fn a_later_sigma_finding_in_another_batch_folds_too_and_so_do_its_repeats() {
 #[test]
 fn repeats_fold_within_the_window_and_open_a_new_alert_after_it() {
     let f = fixture();
-    f.alerter.process(&[native(Ulid::generate(), t0())], t0()).unwrap();
+    f.alerter
+        .process(&[native(Ulid::generate(), t0())], t0())
+        .unwrap();
     let t1 = t0() + Duration::minutes(30);
-    f.alerter.process(&[native(Ulid::generate(), t1)], t1).unwrap();
+    f.alerter
+        .process(&[native(Ulid::generate(), t1)], t1)
+        .unwrap();
     let a = &alerts(&f)[0];
     assert_eq!((a.count, a.first_seen, a.last_seen), (2, t0(), t1));
     // 61 minutes after the last one: a new situation.
     let t2 = t1 + Duration::minutes(61);
-    f.alerter.process(&[native(Ulid::generate(), t2)], t2).unwrap();
+    f.alerter
+        .process(&[native(Ulid::generate(), t2)], t2)
+        .unwrap();
     assert_eq!(alerts(&f).len(), 2);
 }
 
 #[test]
 fn processing_the_same_batch_twice_changes_nothing() {
     let f = fixture();
-    let batch = [native(Ulid::generate(), t0()), native(Ulid::generate(), t0())];
+    let batch = [
+        native(Ulid::generate(), t0()),
+        native(Ulid::generate(), t0()),
+    ];
     f.alerter.process(&batch, t0()).unwrap();
     let before = alerts(&f);
     let again = f.alerter.process(&batch, t0()).unwrap();
@@ -217,7 +236,9 @@ fn suppression_counts_findings_of_the_same_group_on_the_alert() {
         },
     );
     let f = fixture_with(config, Criticality::Normal);
-    f.alerter.process(&[native(Ulid::generate(), t0())], t0()).unwrap();
+    f.alerter
+        .process(&[native(Ulid::generate(), t0())], t0())
+        .unwrap();
     // Another door, so another dedup key, but the same person within 30 minutes.
     let (id, mut other) = native(Ulid::generate(), t0() + Duration::minutes(10));
     other.dedup_key = "tandem.terminated_access:p-17:osl-b-lab".into();
@@ -267,14 +288,23 @@ fn an_exception_holds_findings_back_and_counts_them_until_it_expires_or_ends() {
             t0(),
         )
         .unwrap();
-    let out = f.alerter.process(&[native(Ulid::generate(), t0())], t0()).unwrap();
+    let out = f
+        .alerter
+        .process(&[native(Ulid::generate(), t0())], t0())
+        .unwrap();
     assert_eq!(out.excepted, 1);
     assert!(alerts(&f).is_empty());
     let listed = f.alerter.exceptions(false, t0()).unwrap();
-    assert_eq!((listed[0].id.as_str(), listed[0].matched), (x.id.as_str(), 1));
+    assert_eq!(
+        (listed[0].id.as_str(), listed[0].matched),
+        (x.id.as_str(), 1)
+    );
     // Expired: matches nothing.
     let late = t0() + Duration::hours(3);
-    let out = f.alerter.process(&[native(Ulid::generate(), late)], late).unwrap();
+    let out = f
+        .alerter
+        .process(&[native(Ulid::generate(), late)], late)
+        .unwrap();
     assert_eq!(out.opened.len(), 1);
     // Ended: the record stays, listed with the ended ones.
     f.alerter.end_exception(&x.id, "maria", late).unwrap();
@@ -308,24 +338,37 @@ fn exceptions_refuse_an_unknown_entity_kind_and_a_past_expiry() {
 #[test]
 fn triage_moves_forward_closing_needs_a_resolution_and_stale_versions_name_the_change() {
     let f = fixture();
-    f.alerter.process(&[native(Ulid::generate(), t0())], t0()).unwrap();
+    f.alerter
+        .process(&[native(Ulid::generate(), t0())], t0())
+        .unwrap();
     let a = &alerts(&f)[0];
     let ack = AlertChange {
         status: Some(AlertStatus::Acknowledged),
         ..Default::default()
     };
-    let acked = f.alerter.change(&a.id, a.version, &ack, "maria", t0()).unwrap();
+    let acked = f
+        .alerter
+        .change(&a.id, a.version, &ack, "maria", t0())
+        .unwrap();
     assert_eq!(acked.status, AlertStatus::Acknowledged);
     // Someone else, from the version they saw before Maria's change.
     let err = f
         .alerter
-        .change(&a.id, a.version, &AlertChange {
-            assignee: Some("ola".into()),
-            ..Default::default()
-        }, "ola", t0())
+        .change(
+            &a.id,
+            a.version,
+            &AlertChange {
+                assignee: Some("ola".into()),
+                ..Default::default()
+            },
+            "ola",
+            t0(),
+        )
         .unwrap_err();
     match &err {
-        CaseError::Conflict { by, what, current, .. } => {
+        CaseError::Conflict {
+            by, what, current, ..
+        } => {
             assert_eq!(by, "maria");
             assert_eq!(what, "status new → acknowledged");
             assert_eq!(*current, acked.version);
@@ -394,16 +437,20 @@ fn bulk_acknowledges_many_from_their_current_versions() {
     };
     let done = f.alerter.bulk(&ids, &ack, "maria", t0());
     assert!(done.iter().all(|(_, r)| r.is_ok()));
-    assert!(alerts(&f)
-        .iter()
-        .all(|a| a.status == AlertStatus::Acknowledged));
+    assert!(
+        alerts(&f)
+            .iter()
+            .all(|a| a.status == AlertStatus::Acknowledged)
+    );
 }
 
 #[test]
 fn risk_crossing_the_threshold_is_reported_once_with_its_contributions() {
     // A critical person (×2): one high alert (50 points) makes 100.
     let f = fixture_with(AlertsConfig::default(), Criticality::Critical);
-    f.alerter.process(&[native(Ulid::generate(), t0())], t0()).unwrap();
+    f.alerter
+        .process(&[native(Ulid::generate(), t0())], t0())
+        .unwrap();
     let risks = f.intake.risks.lock().unwrap().clone();
     assert_eq!(risks.len(), 1);
     assert_eq!(risks[0].entity, "person:p-17");
@@ -412,7 +459,9 @@ fn risk_crossing_the_threshold_is_reported_once_with_its_contributions() {
     assert_eq!(risks[0].contributions.len(), 1);
     // Still above: not reported again.
     let later = t0() + Duration::hours(3);
-    f.alerter.process(&[native(Ulid::generate(), later)], later).unwrap();
+    f.alerter
+        .process(&[native(Ulid::generate(), later)], later)
+        .unwrap();
     assert_eq!(f.intake.risks.lock().unwrap().len(), 1);
     let now = f.alerter.risk("person:p-17", later).unwrap();
     assert_eq!(now.contributions.len(), 2);
@@ -422,7 +471,9 @@ fn risk_crossing_the_threshold_is_reported_once_with_its_contributions() {
 #[test]
 fn a_normal_person_does_not_cross_on_one_alert() {
     let f = fixture();
-    f.alerter.process(&[native(Ulid::generate(), t0())], t0()).unwrap();
+    f.alerter
+        .process(&[native(Ulid::generate(), t0())], t0())
+        .unwrap();
     assert!(f.intake.risks.lock().unwrap().is_empty());
     assert_eq!(f.alerter.risk("person:p-17", t0()).unwrap().score, 50.0);
 }

@@ -46,7 +46,8 @@ pub(crate) fn case_error(e: CaseError) -> ApiError {
 
 /// A JSON body, whatever its `Content-Type` says, or a 400 naming what is wrong.
 fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the body is not what this route takes: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not what this route takes: {e}")))
 }
 
 /// Runs an alerts stage call on a blocking thread.

@@ -108,14 +108,18 @@ async fn process(alerter: &Arc<Alerter>, store: &Arc<SqliteStore>, findings: Vec
     .await;
     match r {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "alerts: findings not processed; the next catch-up retries them"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "alerts: findings not processed; the next catch-up retries them")
+        }
         Err(e) => tracing::error!(error = %e, "alerts: processing panicked"),
     }
 }
 
 fn watermark(store: &SqliteStore) -> Option<DateTime<Utc>> {
     let s = store.get_state(WATERMARK).ok()??;
-    DateTime::parse_from_rfc3339(&s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(&s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Processes the stored findings since the watermark less the margin, oldest first.
@@ -145,7 +149,10 @@ async fn catch_up(alerter: &Arc<Alerter>, store: &Arc<SqliteStore>, margin: Dura
     .await;
     match found {
         Ok(Ok(findings)) if !findings.is_empty() => {
-            tracing::info!(findings = findings.len(), "alerts: catching up on stored findings");
+            tracing::info!(
+                findings = findings.len(),
+                "alerts: catching up on stored findings"
+            );
             process(alerter, store, findings).await;
         }
         Ok(Ok(_)) => {}

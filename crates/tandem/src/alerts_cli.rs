@@ -98,10 +98,7 @@ fn change(args: &AlertsArgs, id: &str, mut body: Value) -> anyhow::Result<()> {
     let path = format!("/api/v1/alerts/{id}");
     let current = get(&args.server, &path, &[])?;
     body["base_version"] = current["alert"]["version"].clone();
-    let mut request = agent().patch(format!(
-        "{}{path}",
-        args.server.url.trim_end_matches('/')
-    ));
+    let mut request = agent().patch(format!("{}{path}", args.server.url.trim_end_matches('/')));
     if let Some(t) = &args.server.token {
         request = request.header("Authorization", format!("Bearer {t}"));
     }

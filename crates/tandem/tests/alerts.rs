@@ -102,12 +102,19 @@ fn a_terminated_badge_makes_one_alert_of_both_rules_and_stale_triage_is_refused(
     // The alert in detail: its findings, timeline and the person's risk.
     let (status, detail) = server.get(&format!("/api/v1/alerts/{id}"), &[]);
     assert_eq!(status, 200, "{detail}");
-    assert_eq!(detail["findings"].as_array().unwrap().len(), 4, "{detail:#}");
+    assert_eq!(
+        detail["findings"].as_array().unwrap().len(),
+        4,
+        "{detail:#}"
+    );
     assert_eq!(detail["timeline"][0]["kind"], "opened", "{detail:#}");
-    assert!(detail["risk"][0]["score"].as_f64().unwrap() > 0.0, "{detail:#}");
+    assert!(
+        detail["risk"][0]["score"].as_f64().unwrap() > 0.0,
+        "{detail:#}"
+    );
 
     // An alert event is on the record, searchable like every event.
-    assert!(server.total(&format!("class:incident_finding AND source:tandem-cases")) >= 1);
+    assert!(server.total("class:incident_finding AND source:tandem-cases") >= 1);
 
     // Two analysts triage from the same version: the second is told who did what.
     let version = detail["alert"]["version"].as_u64().unwrap();
@@ -124,14 +131,24 @@ fn a_terminated_badge_makes_one_alert_of_both_rules_and_stale_triage_is_refused(
     );
     assert_eq!(status, 409, "{body}");
     // The token the server printed at first start belongs to `admin (first start)`.
-    assert!(body["changed_by"].as_str().unwrap().starts_with("admin"), "{body}");
+    assert!(
+        body["changed_by"].as_str().unwrap().starts_with("admin"),
+        "{body}"
+    );
     assert_eq!(body["change"], "status new → acknowledged", "{body}");
     assert!(body["error"].as_str().unwrap().contains("admin"), "{body}");
 
     // Without a version: refused clearly.
-    let (status, body) = patch(&server, &format!("/api/v1/alerts/{id}"), json!({"status": "closed"}));
+    let (status, body) = patch(
+        &server,
+        &format!("/api/v1/alerts/{id}"),
+        json!({"status": "closed"}),
+    );
     assert_eq!(status, 400, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("base_version"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("base_version"),
+        "{body}"
+    );
 
     // The command line: the queue, then closing the alert from its current version.
     let cli = |args: &[&str]| {
@@ -141,7 +158,11 @@ fn a_terminated_badge_makes_one_alert_of_both_rules_and_stale_triage_is_refused(
             .env("TANDEM_TOKEN", &server.token)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let queue = cli(&["alerts", "--status", "acknowledged"]);
@@ -176,31 +197,62 @@ fn the_queue_acknowledges_and_closes_and_a_stale_form_says_who_changed_what() {
     let queue = console.get("/alerts");
     assert_eq!(queue.status, 200, "{}", queue.body);
     assert!(queue.body.contains(&first) && queue.body.contains("Door propped open"));
-    assert!(queue.body.contains("/static/alerts.js"), "keyboard triage is loaded");
+    assert!(
+        queue.body.contains("/static/alerts.js"),
+        "keyboard triage is loaded"
+    );
     // The risk column: one high alert each, 50 points, ranked.
     assert!(queue.body.contains("Risk"), "{}", queue.body);
 
     let csrf = console.csrf("/alerts");
     let done = console.post_form(
         &format!("/alerts/{first}/triage"),
-        &[("csrf", &csrf), ("base_version", "1"), ("status", "acknowledged"), ("back", "queue")],
+        &[
+            ("csrf", &csrf),
+            ("base_version", "1"),
+            ("status", "acknowledged"),
+            ("back", "queue"),
+        ],
     );
-    assert_eq!((done.status, done.location.as_deref()), (303, Some("/alerts")), "{}", done.body);
+    assert_eq!(
+        (done.status, done.location.as_deref()),
+        (303, Some("/alerts")),
+        "{}",
+        done.body
+    );
     // The same form again, from the version it showed: who changed what.
     let stale = console.post_form(
         &format!("/alerts/{first}/triage"),
-        &[("csrf", &csrf), ("base_version", "1"), ("status", "in_progress")],
+        &[
+            ("csrf", &csrf),
+            ("base_version", "1"),
+            ("status", "in_progress"),
+        ],
     );
     assert_eq!(stale.status, 409, "{}", stale.body);
-    assert!(stale.body.contains("status new → acknowledged"), "{}", stale.body);
+    assert!(
+        stale.body.contains("status new → acknowledged"),
+        "{}",
+        stale.body
+    );
 
     let bulk = console.post_form(
         "/alerts/bulk",
-        &[("csrf", &csrf), ("id", &first), ("id", &second), ("action", "close"), ("resolution", "benign")],
+        &[
+            ("csrf", &csrf),
+            ("id", &first),
+            ("id", &second),
+            ("action", "close"),
+            ("resolution", "benign"),
+        ],
     );
     assert_eq!(bulk.status, 303, "{}", bulk.body);
     let page = console.get(&format!("/alerts/{second}"));
-    assert!(page.body.contains("closed") && page.body.contains("benign"), "{}", page.body);
+    assert!(
+        page.body.contains("closed") && page.body.contains("benign"),
+        "{}",
+        page.body
+    );
     let open = console.get("/alerts");
     assert!(open.body.contains("0 alerts"), "{}", open.body);
 

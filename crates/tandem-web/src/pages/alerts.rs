@@ -207,7 +207,10 @@ pub async fn triage_form(
 ) -> Response {
     let f = fields(&body);
     let Some(base) = field(&f, "base_version").and_then(|b| b.parse::<u64>().ok()) else {
-        return refusal_page(StatusCode::BAD_REQUEST, "the form lacks the alert's version");
+        return refusal_page(
+            StatusCode::BAD_REQUEST,
+            "the form lacks the alert's version",
+        );
     };
     let assignee = f
         .iter()
@@ -233,7 +236,11 @@ pub async fn triage_form(
 }
 
 /// `POST /alerts/bulk`: the queue's checked alerts acknowledged or closed.
-pub async fn bulk_form(v: Visitor, State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+pub async fn bulk_form(
+    v: Visitor,
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Response {
     let f = fields(&body);
     let ids: Vec<String> = f
         .iter()
@@ -243,6 +250,8 @@ pub async fn bulk_form(v: Visitor, State(state): State<AppState>, body: axum::bo
     let action = field(&f, "action").unwrap_or("acknowledge").to_owned();
     match bulk_change(&state, &v.who, ids, &action, field(&f, "resolution")).await {
         Ok(_) => Redirect::to("/alerts").into_response(),
-        Err(ApiError { status, message, .. }) => refusal_page(status, &message),
+        Err(ApiError {
+            status, message, ..
+        }) => refusal_page(status, &message),
     }
 }
