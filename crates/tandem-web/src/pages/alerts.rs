@@ -81,6 +81,8 @@ pub async fn queue_page(
         Ok(x) => x,
         Err(e) => return e.into_response(),
     };
+    // Alerts can span sites: times read in the visitor's zone, UTC with `site`.
+    let tz = v.zone.plain();
     let rows: Vec<Value> = rows
         .into_iter()
         .map(|(a, risk)| {
@@ -96,7 +98,7 @@ pub async fn queue_page(
                 "suppressed": a.suppressed,
                 "rules": a.rules.iter().map(|r| r.title.clone()).collect::<Vec<_>>(),
                 "persons": person_links(&state, &a.entities.persons),
-                "last_seen": a.last_seen,
+                "last_seen": crate::clock::stamp(a.last_seen, &tz),
                 "incident": a.incident,
                 "assignee": a.assignee,
                 "risk": risk.map(|r| json!({ "entity": r.entity, "score": r.score, "above": r.score >= r.threshold })),
@@ -152,11 +154,12 @@ async fn alert_view(v: &Visitor, state: &AppState, id: &str, error: Option<Strin
         }
         Err(e) => return e.into_response(),
     };
+    let tz = v.zone.plain();
     let timeline: Vec<Value> = timeline
         .iter()
         .map(|e| {
             json!({
-                "time": e.time, "actor": e.actor,
+                "time": crate::clock::stamp(e.time, &tz), "actor": e.actor,
                 "what": tandem_cases::alerter::describe(&e.kind, &e.detail),
             })
         })
@@ -171,6 +174,8 @@ async fn alert_view(v: &Visitor, state: &AppState, id: &str, error: Option<Strin
         context! {
             alert => ser(&alert),
             path_id => path_segment(&alert.id),
+            first_seen => ser(&crate::clock::stamp(alert.first_seen, &tz)),
+            last_seen => ser(&crate::clock::stamp(alert.last_seen, &tz)),
             persons => ser(&person_links(state, &alert.entities.persons)),
             findings => findings.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
             evidence => alert.evidence.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
