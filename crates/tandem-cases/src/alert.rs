@@ -103,6 +103,9 @@ pub struct Alert {
     /// Every detection that said so (native and Sigma fold into one alert).
     pub rules: Vec<AlertRule>,
     pub dedup_key: String,
+    /// The dedup keys of other detections folded into it, so their repeats fold here too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_keys: Vec<String>,
     /// Findings folded in.
     pub count: u64,
     /// Findings held back by the rule's suppression window (counted here, never dropped
@@ -126,6 +129,14 @@ pub struct Alert {
     /// What this alert adds to its entities' risk (before the person's criticality).
     #[serde(default)]
     pub risk: f64,
+    /// The values of its rule's suppression `group_by` fields, joined: later findings of the
+    /// rule with the same values within the window are counted here as suppressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppress_key: Option<String>,
+    /// Who raised it by hand or from another system (`POST /api/v1/alerts`); none for alerts
+    /// raised from findings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raised_by: Option<String>,
 }
 
 /// Most evidence ids an alert keeps; a noisy situation keeps its first ones (the findings

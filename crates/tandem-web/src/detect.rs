@@ -119,9 +119,9 @@ pub async fn rules(
     State(state): State<AppState>,
 ) -> Result<Json<Value>, ApiError> {
     let control = rule_control(&state)?;
-    Ok(Json(
-        tokio::task::spawn_blocking(move || control.list()).await?,
-    ))
+    let mut listed = tokio::task::spawn_blocking(move || control.list()).await?;
+    crate::alerts::add_false_positive_ratios(&state, &mut listed).await;
+    Ok(Json(listed))
 }
 
 /// `POST /api/v1/rules/{id}/enable` or `/disable` (administrators).

@@ -12,6 +12,7 @@
 //! API tokens (`Authorization: Bearer …`) or a console session cookie.
 
 pub mod access;
+mod alerts;
 mod api;
 mod audit;
 mod auth;
@@ -311,6 +312,61 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             Needs(ViewFindings),
             get(detect::finding),
         ),
+        // Alerts: the queue, triage, exceptions, risk.
+        r(
+            Method::GET,
+            "/api/v1/alerts",
+            Needs(ViewAlerts),
+            get(alerts::list),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/alerts",
+            Needs(TriageAlerts),
+            post(alerts::create),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/alerts/bulk",
+            Needs(TriageAlerts),
+            post(alerts::bulk),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/alerts/exceptions",
+            Needs(ViewAlerts),
+            get(alerts::exceptions),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/alerts/exceptions",
+            Needs(TriageAlerts),
+            post(alerts::add_exception),
+        ),
+        r(
+            Method::DELETE,
+            "/api/v1/alerts/exceptions/{id}",
+            Needs(TriageAlerts),
+            delete(alerts::end_exception),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/alerts/{id}",
+            Needs(ViewAlerts),
+            get(alerts::get_one),
+        ),
+        r(
+            Method::PATCH,
+            "/api/v1/alerts/{id}",
+            Needs(TriageAlerts),
+            patch(alerts::patch),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/risk",
+            Needs(ViewAlerts),
+            get(alerts::risk),
+        ),
         r(
             Method::GET,
             "/api/v1/rules",
@@ -562,6 +618,36 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             get(maps::plan_image),
         ),
         r(Method::GET, "/static/map.js", Public, get(maps::map_script)),
+        r(
+            Method::GET,
+            "/static/alerts.js",
+            Public,
+            get(pages::alerts::alerts_script),
+        ),
+        r(
+            Method::GET,
+            "/alerts",
+            Needs(ViewAlerts),
+            get(pages::alerts::queue_page),
+        ),
+        r(
+            Method::POST,
+            "/alerts/bulk",
+            Needs(TriageAlerts),
+            post(pages::alerts::bulk_form),
+        ),
+        r(
+            Method::GET,
+            "/alerts/{id}",
+            Needs(ViewAlerts),
+            get(pages::alerts::alert_page),
+        ),
+        r(
+            Method::POST,
+            "/alerts/{id}/triage",
+            Needs(TriageAlerts),
+            post(pages::alerts::triage_form),
+        ),
         r(
             Method::GET,
             "/static/search.js",

@@ -6,6 +6,8 @@
 #[macro_use]
 mod terminal;
 
+mod alerting;
+mod alerts_cli;
 mod audit_cli;
 mod audit_seal;
 mod bench;
@@ -78,6 +80,8 @@ enum Command {
     Rules(rules_cli::RulesArgs),
     /// Lists detection findings, newest first.
     Findings(directory_cli::FindingsArgs),
+    /// The alert queue (`--status new`, `--json`); `alerts ack ID`, `alerts close ID`.
+    Alerts(alerts_cli::AlertsArgs),
     /// Lists input that could not be decoded, with the reason.
     DeadLetters(client::DeadLetterArgs),
     /// Lists the audit log, or verifies its hash chain (`tandem audit verify`).
@@ -110,6 +114,7 @@ fn main() -> anyhow::Result<()> {
         Command::DeadLetters(args) => client::dead_letters(args),
         Command::People(args) => directory_cli::people(args),
         Command::Findings(args) => directory_cli::findings(args),
+        Command::Alerts(args) => alerts_cli::alerts(args),
         Command::Audit(args) => audit_cli::audit(args),
         Command::Rules(args) => rules_cli::rules(args),
         Command::Places(args) => directory_cli::places(args),

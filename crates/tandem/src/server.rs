@@ -96,8 +96,21 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen for HTTP on {}", config.http.listen))?;
         let http = http_listener.local_addr()?;
+        // The incidents stage alerts hand over to; swap in the real one when it lands.
+        let intake: Arc<dyn tandem_cases::alerter::IncidentIntake> =
+            Arc::new(tandem_cases::alerter::NoIncidents);
+        let alerter = Arc::new(
+            tandem_cases::alerter::Alerter::new(
+                store.clone(),
+                config.alerts.clone(),
+                intake,
+                Arc::new(crate::alerting::PipelineAnnounce(pipeline.clone())),
+                tandem_cases::risk::directory_criticality(identity.clone()),
+            )
+            .context("invalid [alerts] configuration")?,
+        );
         let cases = tandem_cases::Cases {
-            alerter: Arc::new(tandem_cases::alerter::Alerter {}),
+            alerter: alerter.clone(),
             incidents: Arc::new(tandem_cases::incidents::Incidents {}),
             playbooks: Arc::new(tandem_cases::playbook::Playbooks {}),
         };
@@ -139,6 +152,13 @@ impl Server {
             shutdown.subscribe(),
         )));
 
+        tasks.push(tokio::spawn(crate::alerting::run(
+            alerter,
+            store.clone(),
+            pipeline.clone(),
+            chrono::Duration::minutes(config.alerts.catch_up_margin_minutes.into()),
+            shutdown.subscribe(),
+        )));
         if let Some(detector) = &detector {
             tasks.push(tokio::spawn(crate::detection::run_ticks(
                 detector.clone(),

@@ -667,3 +667,24 @@ fn the_live_monitor_adds_rows_in_the_readers_zone() {
     browser.wait_for_text(&local.to_string());
     shots.take(&browser, "finding-in-your-zone");
 }
+
+/// The staged tailgate becomes an alert; the analyst moves to it with the keyboard and
+/// acknowledges it from the queue.
+#[test]
+fn an_alert_is_acknowledged_from_the_queue_with_the_keyboard() {
+    let (_dir, _demo, browser) = admin_on_the_demo_after_the_tailgate();
+    let shots = Screenshots::new();
+    browser.click_link("Alerts");
+    browser.wait_for_heading("Alerts");
+    browser.wait_for_text("Tailgating");
+    shots.take(&browser, "alerts");
+    // j then k: back on the first alert; a acknowledges it.
+    browser.press("j");
+    browser.press("k");
+    browser.press("a");
+    browser.wait_for_text("acknowledged");
+    browser.click_css("a.alert-link");
+    browser.wait_for_text("Timeline");
+    let text = browser.text();
+    assert!(text.contains("status new → acknowledged"), "{text}");
+}

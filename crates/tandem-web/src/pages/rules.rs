@@ -61,10 +61,11 @@ pub async fn rules_page(
             context! { detection_off => true, ..v.base("rules") },
         );
     };
-    let listed = match tokio::task::spawn_blocking(move || control.list()).await {
+    let mut listed = match tokio::task::spawn_blocking(move || control.list()).await {
         Ok(l) => l,
         Err(e) => return ApiError::internal(e).into_response(),
     };
+    crate::alerts::add_false_positive_ratios(&state, &mut listed).await;
     let all: Vec<serde_json::Value> = listed
         .get("rules")
         .and_then(|r| r.as_array())
@@ -104,6 +105,12 @@ pub async fn rules_page(
                 tags: tags_of(r),
                 enabled: r.get("enabled").and_then(|e| e.as_bool()).unwrap_or(false),
                 hits: r.get("hits").and_then(|h| h.as_u64()).unwrap_or(0),
+                alerts_closed: r.get("alerts_closed").and_then(|h| h.as_u64()).unwrap_or(0),
+                // Whole percent of closed alerts resolved as false positives.
+                false_positive_pct: r
+                    .get("false_positive_ratio")
+                    .and_then(|x| x.as_f64())
+                    .map(|x| (x * 100.0).round() as u64),
             }
         })
         .collect();
@@ -133,6 +140,10 @@ struct RuleRow {
     hits: u64,
     /// Whether the page may switch it (Sigma rules only).
     switchable: bool,
+    /// Closed alerts the rule contributed to.
+    alerts_closed: u64,
+    /// Whole percent of those closed as false positives.
+    false_positive_pct: Option<u64>,
 }
 
 /// A finding of a draft rule under test (not stored).
