@@ -22,6 +22,7 @@ mod error;
 mod guard;
 mod maps;
 mod pages;
+mod playbooks;
 mod public;
 mod scim;
 mod searches;
@@ -334,6 +335,31 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/api/v1/rules/{id}/{action}",
             Needs(ManageRules),
             post(detect::switch_rule),
+        ),
+        // Playbooks.
+        r(
+            Method::GET,
+            "/api/v1/playbooks",
+            Needs(ViewPlaybooks),
+            get(playbooks::list),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/playbooks/{id}",
+            Needs(ViewPlaybooks),
+            get(playbooks::one),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/playbooks/validate",
+            Needs(ViewPlaybooks),
+            post(playbooks::validate),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/playbooks/reload",
+            Needs(ConfigureServer),
+            post(playbooks::reload),
         ),
         r(
             Method::GET,
