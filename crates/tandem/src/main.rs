@@ -17,6 +17,7 @@ mod directory_cli;
 mod directory_feed;
 mod http;
 mod memory;
+mod playbooks_cli;
 mod rule_admin;
 mod rules_cli;
 mod server;
@@ -76,6 +77,8 @@ enum Command {
     Directory(directory_cli::DirectoryArgs),
     /// Checks, tests, lists and switches detection rules.
     Rules(rules_cli::RulesArgs),
+    /// Checks playbook files offline; lists or reloads a server's playbooks.
+    Playbooks(playbooks_cli::PlaybooksArgs),
     /// Lists detection findings, newest first.
     Findings(directory_cli::FindingsArgs),
     /// Lists input that could not be decoded, with the reason.
@@ -112,6 +115,7 @@ fn main() -> anyhow::Result<()> {
         Command::Findings(args) => directory_cli::findings(args),
         Command::Audit(args) => audit_cli::audit(args),
         Command::Rules(args) => rules_cli::rules(args),
+        Command::Playbooks(args) => playbooks_cli::playbooks(args),
         Command::Places(args) => directory_cli::places(args),
         Command::Directory(args) => directory_cli::directory(args),
         Command::Config => {
