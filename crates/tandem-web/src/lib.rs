@@ -646,6 +646,30 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         ),
         r(
             Method::GET,
+            "/playbooks",
+            Needs(ViewPlaybooks),
+            get(pages::playbooks::list_page),
+        ),
+        r(
+            Method::GET,
+            "/playbooks/{id}",
+            Needs(ViewPlaybooks),
+            get(pages::playbooks::playbook_page),
+        ),
+        r(
+            Method::POST,
+            "/playbooks/validate",
+            Needs(ViewPlaybooks),
+            post(pages::playbooks::validate),
+        ),
+        r(
+            Method::POST,
+            "/playbooks/reload",
+            Needs(ConfigureServer),
+            post(pages::playbooks::reload),
+        ),
+        r(
+            Method::GET,
             "/settings",
             Needs(ManageUsers),
             get(pages::settings::settings_page),

@@ -118,10 +118,7 @@ pub async fn validate(
 }
 
 /// Rereads the operator's directories; audited either way. `Err` holds the refused files.
-pub async fn reload_set(
-    state: &AppState,
-    who: &Principal,
-) -> Result<usize, Vec<PlaybookError>> {
+pub async fn reload_set(state: &AppState, who: &Principal) -> Result<usize, Vec<PlaybookError>> {
     let playbooks = state.cases.playbooks.clone();
     let result = tokio::task::spawn_blocking(move || playbooks.reload())
         .await
@@ -145,12 +142,12 @@ pub async fn reload_set(
 
 /// `POST /api/v1/playbooks/reload` (administrators): rereads `[cases] playbook_dirs`. When any
 /// file fails validation nothing changes: 422 with every error, the previous set in force.
-pub async fn reload(
-    who: Principal,
-    State(state): State<AppState>,
-) -> (StatusCode, Json<Value>) {
+pub async fn reload(who: Principal, State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match reload_set(&state, &who).await {
-        Ok(n) => (StatusCode::OK, Json(json!({ "ok": true, "playbooks": n, "errors": [] }))),
+        Ok(n) => (
+            StatusCode::OK,
+            Json(json!({ "ok": true, "playbooks": n, "errors": [] })),
+        ),
         Err(errors) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             Json(json!({
