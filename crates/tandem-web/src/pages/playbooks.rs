@@ -131,11 +131,11 @@ tasks:
       high: {warn: 30, breach: 60}
 ";
 
-fn sla_cell(t: &playbook::PlaybookTask, severity: &str) -> String {
-    match t.sla.get(severity) {
-        Some(s) => format!("{} / {}", minutes(s.warn), minutes(s.breach)),
-        None => "—".to_owned(),
-    }
+/// Warn and breach, readable; `None` when the severity has no SLA.
+fn sla_cell(t: &playbook::PlaybookTask, severity: &str) -> Option<(String, String)> {
+    t.sla
+        .get(severity)
+        .map(|s| (minutes(s.warn), minutes(s.breach)))
 }
 
 /// `90` → `1 h 30 min`, `2880` → `2 d`.
