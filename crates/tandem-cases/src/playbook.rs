@@ -308,7 +308,9 @@ fn syntax_reason(e: &serde_saphyr::Error) -> String {
 fn validate(p: &Playbook, text: &str) -> Vec<(u64, String)> {
     let mut out = Vec::new();
     let top = |key: &str| key_line(text, key, None, 0).unwrap_or(1);
-    check_id(&p.id, "playbook id").map(|r| out.push((top("id"), r)));
+    if let Some(r) = check_id(&p.id, "playbook id") {
+        out.push((top("id"), r));
+    }
     if p.title.trim().is_empty() {
         out.push((top("title"), "the title is empty".to_owned()));
     } else if p.title.chars().count() > MAX_SHORT {
