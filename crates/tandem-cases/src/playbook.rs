@@ -993,6 +993,22 @@ tasks:
         assert_eq!(errors[0].line, 1);
     }
 
+    /// Aliases that would expand exponentially ("billion laughs") are refused at once: the
+    /// typed, closed schema stops reading at the first value out of place.
+    #[test]
+    fn an_alias_bomb_is_refused() {
+        let mut text = "a0: &a0 [{id: x, title: X, department: it}]\n".to_owned();
+        for i in 1..30 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        text.push_str("id: bomb\ntitle: Bomb\ntasks: *a29\n");
+        let e = errors(&text);
+        assert!(!e.is_empty());
+    }
+
     #[test]
     fn line_diff_finds_the_changes() {
         let d = line_diff("a\nb\nc\nd\n", "a\nc\nx\nd\n");
