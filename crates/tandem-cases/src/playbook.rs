@@ -1009,6 +1009,28 @@ tasks:
         assert!(!e.is_empty());
     }
 
+    /// Deep nesting is refused without exhausting the stack.
+    #[test]
+    fn deep_nesting_is_refused() {
+        for (open, close) in [("[", "]"), ("{a: ", "}"), ("- ", "")] {
+            let depth = 50_000;
+            let text = format!(
+                "id: deep\ntitle: Deep\ntasks: {}{}\n",
+                open.repeat(depth),
+                close.repeat(depth)
+            );
+            let text = &text[..text.len().min(MAX_FILE_BYTES)];
+            assert!(!errors(text).is_empty());
+            let text = format!(
+                "id: deep\ntitle: Deep\ndescription: {}x{}\n",
+                open.repeat(depth),
+                close.repeat(depth)
+            );
+            let text = &text[..text.len().min(MAX_FILE_BYTES)];
+            assert!(!errors(text).is_empty());
+        }
+    }
+
     #[test]
     fn line_diff_finds_the_changes() {
         let d = line_diff("a\nb\nc\nd\n", "a\nc\nx\nd\n");
