@@ -538,21 +538,28 @@ fn key_line(text: &str, key: &str, value: Option<&str>, n: usize) -> Option<u64>
         .map(|(i, _)| i as u64 + 1)
 }
 
-/// The shipped playbooks, parsed. They are checked by the tests, so a failure here is a
-/// defect of the build; such a playbook is left out (and logged) rather than stopping Tandem.
+/// The shipped playbooks, parsed (once). They are checked by the tests, so a failure here is
+/// a defect of the build; such a playbook is left out (and logged) rather than stopping Tandem.
 pub fn shipped() -> Vec<Playbook> {
-    SHIPPED
-        .iter()
-        .filter_map(
-            |(name, text)| match parse(&format!("shipped:{name}"), text) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    tracing::error!(file = name, errors = ?e, "a shipped playbook is invalid");
-                    None
-                }
-            },
-        )
-        .collect()
+    shipped_parsed().to_vec()
+}
+
+fn shipped_parsed() -> &'static [Playbook] {
+    static PARSED: std::sync::OnceLock<Vec<Playbook>> = std::sync::OnceLock::new();
+    PARSED.get_or_init(|| {
+        SHIPPED
+            .iter()
+            .filter_map(
+                |(name, text)| match parse(&format!("shipped:{name}"), text) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        tracing::error!(file = name, errors = ?e, "a shipped playbook is invalid");
+                        None
+                    }
+                },
+            )
+            .collect()
+    })
 }
 
 /// Reads every `*.yaml` / `*.yml` file of `dirs` (not recursively), in name order. Returns the
@@ -714,7 +721,7 @@ impl Playbooks {
 
 /// Whether the playbook with this id is one Tandem ships.
 pub fn is_shipped(id: &str) -> bool {
-    shipped().iter().any(|p| p.id == id)
+    shipped_parsed().iter().any(|p| p.id == id)
 }
 
 /// One line of a diff.
