@@ -23,6 +23,7 @@ mod error;
 mod guard;
 mod maps;
 mod pages;
+mod playbooks;
 mod public;
 mod scim;
 mod searches;
@@ -391,6 +392,31 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             Needs(ManageRules),
             post(detect::switch_rule),
         ),
+        // Playbooks.
+        r(
+            Method::GET,
+            "/api/v1/playbooks",
+            Needs(ViewPlaybooks),
+            get(playbooks::list),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/playbooks/{id}",
+            Needs(ViewPlaybooks),
+            get(playbooks::one),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/playbooks/validate",
+            Needs(ViewPlaybooks),
+            post(playbooks::validate),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/playbooks/reload",
+            Needs(ConfigureServer),
+            post(playbooks::reload),
+        ),
         r(
             Method::GET,
             "/scim/v2/ServiceProviderConfig",
@@ -703,6 +729,30 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/rules/{id}/{action}",
             Needs(ManageRules),
             post(pages::rules::switch_rule),
+        ),
+        r(
+            Method::GET,
+            "/playbooks",
+            Needs(ViewPlaybooks),
+            get(pages::playbooks::list_page),
+        ),
+        r(
+            Method::GET,
+            "/playbooks/{id}",
+            Needs(ViewPlaybooks),
+            get(pages::playbooks::playbook_page),
+        ),
+        r(
+            Method::POST,
+            "/playbooks/validate",
+            Needs(ViewPlaybooks),
+            post(pages::playbooks::validate),
+        ),
+        r(
+            Method::POST,
+            "/playbooks/reload",
+            Needs(ConfigureServer),
+            post(pages::playbooks::reload),
         ),
         r(
             Method::GET,

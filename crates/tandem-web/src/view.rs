@@ -49,6 +49,15 @@ fn templates() -> &'static Environment<'static> {
             ),
             ("settings.html", include_str!("../templates/settings.html")),
             (
+                "playbooks.html",
+                include_str!("../templates/playbooks.html"),
+            ),
+            ("playbook.html", include_str!("../templates/playbook.html")),
+            (
+                "playbook_validate.html",
+                include_str!("../templates/playbook_validate.html"),
+            ),
+            (
                 "signed_in.html",
                 include_str!("../templates/signed_in.html"),
             ),
@@ -136,6 +145,12 @@ const NAV: &[(&str, &str, &str, Permission)] = &[
     ("map", "/map", "Map", Permission::ViewPlaces),
     ("sources", "/sources", "Sources", Permission::ViewSources),
     ("rules", "/rules", "Rules", Permission::ViewRules),
+    (
+        "playbooks",
+        "/playbooks",
+        "Playbooks",
+        Permission::ViewPlaybooks,
+    ),
     ("audit", "/audit", "Audit log", Permission::ViewAudit),
     ("settings", "/settings", "Settings", Permission::ManageUsers),
 ];

@@ -37,6 +37,8 @@ pub struct Config {
     pub maps: MapsConfig,
     /// What findings become (`[alerts]`): dedup and folding, suppression, risk.
     pub alerts: tandem_cases::alerter::AlertsConfig,
+    /// Alerts and incidents (`[cases]`).
+    pub cases: CasesConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -59,6 +61,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             maps: MapsConfig::default(),
             alerts: Default::default(),
+            cases: CasesConfig::default(),
             log: "info".into(),
         }
     }
@@ -287,6 +290,17 @@ impl SearchConfig {
             per_user: self.max_concurrent_per_user.max(1),
         }
     }
+}
+
+/// Alerts and incidents.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CasesConfig {
+    /// Directories of playbooks of the operator's own (`*.yaml`, `*.yml`), read after the
+    /// shipped set: a playbook with the id of a shipped one replaces it. Reread with
+    /// `POST /api/v1/playbooks/reload`; a reload that finds an invalid file changes nothing.
+    /// Paths are relative to the working directory. Empty (the default): the shipped set.
+    pub playbook_dirs: Vec<PathBuf>,
 }
 
 /// The console's maps. The site overview is drawn from the sites' coordinates and needs

@@ -19,6 +19,7 @@ mod directory_cli;
 mod directory_feed;
 mod http;
 mod memory;
+mod playbooks_cli;
 mod rule_admin;
 mod rules_cli;
 mod server;
@@ -78,6 +79,8 @@ enum Command {
     Directory(directory_cli::DirectoryArgs),
     /// Checks, tests, lists and switches detection rules.
     Rules(rules_cli::RulesArgs),
+    /// Checks playbook files offline; lists or reloads a server's playbooks.
+    Playbooks(playbooks_cli::PlaybooksArgs),
     /// Lists detection findings, newest first.
     Findings(directory_cli::FindingsArgs),
     /// The alert queue (`--status new`, `--json`); `alerts ack ID`, `alerts close ID`.
@@ -117,6 +120,7 @@ fn main() -> anyhow::Result<()> {
         Command::Alerts(args) => alerts_cli::alerts(args),
         Command::Audit(args) => audit_cli::audit(args),
         Command::Rules(args) => rules_cli::rules(args),
+        Command::Playbooks(args) => playbooks_cli::playbooks(args),
         Command::Places(args) => directory_cli::places(args),
         Command::Directory(args) => directory_cli::directory(args),
         Command::Config => {

@@ -112,7 +112,7 @@ impl Server {
         let cases = tandem_cases::Cases {
             alerter: alerter.clone(),
             incidents: Arc::new(tandem_cases::incidents::Incidents {}),
-            playbooks: Arc::new(tandem_cases::playbook::Playbooks {}),
+            playbooks: Arc::new(load_playbooks(config)),
         };
         let state = tandem_web::AppState {
             events: store.clone(),
@@ -353,4 +353,16 @@ pub async fn termination() {
     {
         let _ = ctrl_c.await;
     }
+}
+
+/// The shipped playbooks and the operator's (`[cases] playbook_dirs`). A file that fails
+/// validation at start is left out and logged with its file, line and reason (the shipped
+/// playbook of the same id, if any, stays in force); fix it and reload.
+fn load_playbooks(config: &Config) -> tandem_cases::playbook::Playbooks {
+    let (playbooks, errors) =
+        tandem_cases::playbook::Playbooks::load(config.cases.playbook_dirs.clone());
+    for e in &errors {
+        tracing::warn!(file = %e.file, line = e.line, reason = %e.reason, "playbook refused");
+    }
+    playbooks
 }

@@ -688,3 +688,49 @@ fn an_alert_is_acknowledged_from_the_queue_with_the_keyboard() {
     let text = browser.text();
     assert!(text.contains("status new → acknowledged"), "{text}");
 }
+
+/// Playbooks: the list, one playbook's tasks by department, and a pasted YAML validated with
+/// its errors' lines; every page accessible.
+#[test]
+fn playbooks_are_read_by_department_and_a_pasted_one_is_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = TestServer::start(&data, None, &[]);
+    let password = server.admin_password.clone().unwrap();
+    let browser = Browser::start(&server.url);
+    let shots = Screenshots::new();
+    sign_in(&browser, "admin", &password);
+    browser.wait_for_heading("Live monitor");
+
+    browser.click_link("Playbooks");
+    browser.wait_for_heading("Playbooks");
+    browser.wait_for_text("Door Opened For A Terminated Person");
+    shots.take(&browser, "playbooks");
+
+    browser.click_link("Terminated employee's credential used");
+    browser.wait_for_heading("Terminated employee's credential used");
+    let text = browser.text();
+    for d in ["Security", "HR", "Facilities", "IT"] {
+        assert!(text.contains(d), "{d}: {text}");
+    }
+    assert!(
+        text.contains("Disable the badge in the access-control system"),
+        "{text}"
+    );
+    shots.take(&browser, "playbook");
+
+    browser.fill(
+        "Playbook (YAML)",
+        "id: door\ntitle: Door\ntasks:\n  - id: a\n    title: Look\n    department: facilities\n    after: [b]\n",
+    );
+    browser.click_button("Validate");
+    browser.wait_for_heading("Validate a playbook");
+    browser.wait_for_text("1 problem");
+    let text = browser.text();
+    assert!(
+        text.contains("`after` names `b`, which is not a task of this playbook"),
+        "{text}"
+    );
+    shots.take(&browser, "playbook-validate");
+}

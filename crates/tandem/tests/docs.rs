@@ -46,6 +46,20 @@ fn blocks(text: &str, lang: &str) -> Vec<(usize, String)> {
     out
 }
 
+/// The playbooks guide's examples are playbooks Tandem accepts.
+#[test]
+fn every_yaml_snippet_in_the_playbooks_guide_is_a_valid_playbook() {
+    let page = root().join("docs/playbooks.md");
+    let text = std::fs::read_to_string(&page).unwrap();
+    let snippets = blocks(&text, "yaml");
+    assert!(!snippets.is_empty(), "the guide has an example");
+    for (line, snippet) in snippets {
+        if let Err(errors) = tandem_cases::playbook::parse("docs/playbooks.md", &snippet) {
+            panic!("docs/playbooks.md:{line}: {errors:?}");
+        }
+    }
+}
+
 #[test]
 fn every_toml_snippet_in_the_docs_is_a_valid_configuration() {
     let dir = tempfile::tempdir().unwrap();

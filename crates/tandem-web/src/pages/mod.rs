@@ -6,6 +6,7 @@ pub mod audit;
 pub mod investigate;
 pub mod live;
 pub mod login;
+pub mod playbooks;
 pub mod rules;
 pub mod search;
 pub mod settings;

@@ -9,4 +9,5 @@ mod auth;
 mod identity;
 mod network;
 mod output;
+mod playbooks;
 mod search;
