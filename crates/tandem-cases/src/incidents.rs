@@ -68,6 +68,19 @@ impl SiteCalendar for UtcCalendar {
     }
 }
 
+/// Reads a YAML list of playbooks (`[incidents] playbooks_file`): a fixed set for rehearsals
+/// and tests.
+pub fn load_playbooks_file(path: &std::path::Path) -> Result<PlaybookSet, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut list: Vec<crate::Playbook> =
+        serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    for p in &mut list {
+        p.origin = path.display().to_string();
+    }
+    Ok(PlaybookSet::new(list))
+}
+
 /// Business hours when the directory gives none: Monday to Friday 08:00–17:00 local time.
 pub fn default_business_hours() -> AllowedHours {
     AllowedHours::whole_hours(8, 17, false).expect("valid hours")
@@ -81,6 +94,9 @@ pub struct IncidentsConfig {
     pub lookback_hours: u32,
     /// The largest evidence file accepted, in MiB.
     pub max_evidence_mib: u64,
+    /// A YAML file holding a list of playbooks to use (rehearsals and tests); empty: the
+    /// playbooks in force.
+    pub playbooks_file: Option<std::path::PathBuf>,
 }
 
 impl Default for IncidentsConfig {
@@ -88,6 +104,7 @@ impl Default for IncidentsConfig {
         IncidentsConfig {
             lookback_hours: 24,
             max_evidence_mib: 25,
+            playbooks_file: None,
         }
     }
 }
@@ -750,7 +767,7 @@ impl Incidents {
             if let Some(d) = department
                 && t.department != d
             {
-                return Err(CaseError::Refused(format!(
+                return Err(CaseError::Forbidden(format!(
                     "task {} is for {}; you work for {}",
                     t.id,
                     t.department.label(),
@@ -1042,7 +1059,7 @@ impl Incidents {
 
     /// Merges `from` into `into`: `from` closes as a duplicate pointing at `into`, which
     /// takes its alerts, events, observables, evidence and unfinished tasks (named
-    /// `<from>/<task>`); both timelines say so.
+    /// `<from>:<task>`); both timelines say so.
     pub fn merge(
         &self,
         into: &str,
@@ -1068,13 +1085,13 @@ impl Incidents {
         let mut moved_tasks = Vec::new();
         for t in dup.tasks.iter().filter(|t| !t.finished()) {
             let mut t = t.clone();
-            t.id = format!("{from}/{}", t.id);
-            t.after = t.after.iter().map(|a| format!("{from}/{a}")).collect();
+            t.id = format!("{from}:{}", t.id);
+            t.after = t.after.iter().map(|a| format!("{from}:{a}")).collect();
             // Dependencies finished in the merged incident are not carried over.
             t.after.retain(|a| {
                 dup.tasks
                     .iter()
-                    .any(|x| format!("{from}/{}", x.id) == *a && !x.finished())
+                    .any(|x| format!("{from}:{}", x.id) == *a && !x.finished())
             });
             moved_tasks.push(t.id.clone());
             survivor.tasks.push(t);

@@ -20,6 +20,7 @@ mod detect;
 mod directory;
 mod error;
 mod guard;
+mod incidents;
 mod maps;
 mod pages;
 mod public;
@@ -442,6 +443,74 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/static/tandem.css",
             Public,
             get(view::stylesheet),
+        ),
+        // Incidents: lists and pages for whoever views them (responders: their
+        // department's), task work for departments, changes for incident managers.
+        r(
+            Method::GET,
+            "/api/v1/incidents",
+            Needs(ViewIncidents),
+            get(incidents::list),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/incidents",
+            Needs(ManageIncidents),
+            post(incidents::create),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/incidents/sla-check",
+            Needs(ConfigureServer),
+            post(incidents::sla_check),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/incidents/{id}",
+            Needs(ViewIncidents),
+            get(incidents::get),
+        ),
+        r(
+            Method::PATCH,
+            "/api/v1/incidents/{id}",
+            Needs(ManageIncidents),
+            patch(incidents::patch),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/incidents/{id}/tasks/{task}/{action}",
+            Needs(WorkTasks),
+            post(incidents::task_action),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/incidents/{id}/comments",
+            Needs(WorkTasks),
+            post(incidents::comment),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/incidents/{id}/merge",
+            Needs(ManageIncidents),
+            post(incidents::merge),
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/incidents/{id}/review",
+            Needs(ManageIncidents),
+            put(incidents::review),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/action-items",
+            Needs(ViewIncidents),
+            get(incidents::action_items),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/tasks",
+            Needs(ViewIncidents),
+            get(incidents::tasks),
         ),
         r(Method::GET, "/login", Public, get(pages::login::login_page)),
         r(Method::POST, "/login", Public, post(pages::login::login)),

@@ -35,6 +35,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// The console's maps (`[maps]`).
     pub maps: MapsConfig,
+    /// Incidents: grouping lookback, evidence size (`[incidents]`).
+    pub incidents: tandem_cases::incidents::IncidentsConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -56,6 +58,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             audit: AuditConfig::default(),
             maps: MapsConfig::default(),
+            incidents: Default::default(),
             log: "info".into(),
         }
     }

@@ -16,6 +16,7 @@ mod detection;
 mod directory_cli;
 mod directory_feed;
 mod http;
+mod incidents;
 mod memory;
 mod rule_admin;
 mod rules_cli;
@@ -78,6 +79,8 @@ enum Command {
     Rules(rules_cli::RulesArgs),
     /// Lists detection findings, newest first.
     Findings(directory_cli::FindingsArgs),
+    /// Lists incidents, or shows one with its tasks and timeline.
+    Incidents(incidents::IncidentsArgs),
     /// Lists input that could not be decoded, with the reason.
     DeadLetters(client::DeadLetterArgs),
     /// Lists the audit log, or verifies its hash chain (`tandem audit verify`).
@@ -110,6 +113,7 @@ fn main() -> anyhow::Result<()> {
         Command::DeadLetters(args) => client::dead_letters(args),
         Command::People(args) => directory_cli::people(args),
         Command::Findings(args) => directory_cli::findings(args),
+        Command::Incidents(args) => incidents::incidents(args),
         Command::Audit(args) => audit_cli::audit(args),
         Command::Rules(args) => rules_cli::rules(args),
         Command::Places(args) => directory_cli::places(args),

@@ -98,7 +98,12 @@ impl Server {
         let http = http_listener.local_addr()?;
         let cases = tandem_cases::Cases {
             alerter: Arc::new(tandem_cases::alerter::Alerter {}),
-            incidents: Arc::new(tandem_cases::incidents::Incidents {}),
+            incidents: crate::incidents::build(
+                &config.incidents,
+                store.clone(),
+                identity.clone(),
+                pipeline.clone(),
+            )?,
             playbooks: Arc::new(tandem_cases::playbook::Playbooks {}),
         };
         let state = tandem_web::AppState {
@@ -139,6 +144,10 @@ impl Server {
             shutdown.subscribe(),
         )));
 
+        tasks.push(tokio::spawn(crate::incidents::run_ticks(
+            cases.incidents.clone(),
+            shutdown.subscribe(),
+        )));
         if let Some(detector) = &detector {
             tasks.push(tokio::spawn(crate::detection::run_ticks(
                 detector.clone(),
