@@ -548,6 +548,7 @@ impl Incidents {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Incident, CaseError> {
+        let now = micros(now);
         let title = new.title.trim();
         if title.is_empty() {
             return Err(CaseError::Refused("an incident needs a title".into()));
@@ -591,6 +592,7 @@ impl Incidents {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Incident, CaseError> {
+        let now = micros(now);
         let set = self.playbook_set();
         self.update(id, Some(base_version), actor, now, |inc, ch| {
             if let Some(t) = change.title.map(|t| t.trim().to_owned())
@@ -703,6 +705,7 @@ impl Incidents {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Incident, CaseError> {
+        let now = micros(now);
         // Files are stored before the incident changes; a file without a reference costs
         // nothing and is stored only once.
         let mut stored: Option<EvidenceFile> = None;
@@ -949,6 +952,7 @@ impl Incidents {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Incident, CaseError> {
+        let now = micros(now);
         let text = text.trim().to_owned();
         if text.is_empty() {
             return Err(CaseError::Refused("the comment is empty".into()));
@@ -976,6 +980,7 @@ impl Incidents {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Incident, CaseError> {
+        let now = micros(now);
         if input.summary.trim().is_empty() {
             return Err(CaseError::Refused("a review needs a summary".into()));
         }
@@ -1067,6 +1072,7 @@ impl Incidents {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Incident, CaseError> {
+        let now = micros(now);
         if into == from {
             return Err(CaseError::Refused(
                 "an incident cannot be merged into itself".into(),
@@ -1231,6 +1237,7 @@ impl Incidents {
     /// gets an `sla_warn` entry, past its breach time an `sla_breach` entry and an alert of
     /// rule [`SLA_BREACH_RULE`]; each fires once per task. Also announced as events.
     pub fn tick(&self, now: Timestamp) -> Result<TickReport, CaseError> {
+        let now = micros(now);
         let _one = self.product.lock().unwrap_or_else(|e| e.into_inner());
         let mut report = TickReport::default();
         let mut q = CaseQuery::new(CaseKind::Incident);
@@ -1433,6 +1440,7 @@ impl IncidentIntake for Incidents {
         policy: &AlertPolicy,
         now: Timestamp,
     ) -> Result<Option<String>, CaseError> {
+        let now = micros(now);
         let _one = self.product.lock().unwrap_or_else(|e| e.into_inner());
         // An alert already in an incident stays there (its severity may have risen).
         if let Some(id) = &alert.incident
@@ -1512,6 +1520,7 @@ impl IncidentIntake for Incidents {
     }
 
     fn risk_crossed(&self, score: &RiskScore, now: Timestamp) -> Result<Option<String>, CaseError> {
+        let now = micros(now);
         let _one = self.product.lock().unwrap_or_else(|e| e.into_inner());
         let mut q = CaseQuery::new(CaseKind::Incident);
         q.entities = vec![score.entity.clone()];
@@ -1577,6 +1586,12 @@ impl IncidentIntake for Incidents {
         )?;
         Ok(Some(inc.id))
     }
+}
+
+/// Times to the microsecond, as the store keeps them, so an incident's milestones equal
+/// its timeline's times exactly.
+fn micros(t: Timestamp) -> Timestamp {
+    chrono::DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
 fn entry(case: &str, actor: &Actor, time: Timestamp, kind: &str, detail: Value) -> TimelineEntry {

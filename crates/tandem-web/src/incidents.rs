@@ -89,11 +89,7 @@ pub(crate) fn filter(who: &Principal, p: &ListParams) -> Result<IncidentFilter, 
         .filter(|s| !s.is_empty())
     {
         if s == "open" {
-            statuses.extend(
-                IncidentStatus::ALL
-                    .into_iter()
-                    .filter(|x| !x.is_closed()),
-            );
+            statuses.extend(IncidentStatus::ALL.into_iter().filter(|x| !x.is_closed()));
             continue;
         }
         statuses.push(IncidentStatus::parse(s).ok_or_else(|| {
@@ -205,7 +201,9 @@ pub async fn get(
     })
     .await?;
     visible(&who, &inc)?;
-    Ok(Json(json!({"incident": inc, "timeline": timeline, "sla": sla})))
+    Ok(Json(
+        json!({"incident": inc, "timeline": timeline, "sla": sla}),
+    ))
 }
 
 /// `PATCH /api/v1/incidents/{id}`: `{"base_version": n, "status": …, "severity": …, …}`.
@@ -276,7 +274,9 @@ pub async fn task_action(
 ) -> Result<Json<Value>, ApiError> {
     who.require(Permission::WorkTasks)?;
     let limit = state.cases.incidents.config().max_evidence_mib * 1024 * 1024;
-    let read_limit = usize::try_from(limit).unwrap_or(usize::MAX).saturating_add(1);
+    let read_limit = usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
     let bytes = axum::body::to_bytes(body, read_limit).await.map_err(|_| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

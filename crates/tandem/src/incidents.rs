@@ -183,14 +183,24 @@ fn print_one(v: &Value) {
         say!("milestones: {}", set.join(", "));
     }
     say!();
-    say!("{:<24} {:<11} {:<12} {:<10} ASSIGNEE", "TASK", "DEPARTMENT", "STATE", "SLA");
+    say!(
+        "{:<24} {:<11} {:<12} {:<10} ASSIGNEE",
+        "TASK",
+        "DEPARTMENT",
+        "STATE",
+        "SLA"
+    );
     for t in i["tasks"].as_array().cloned().unwrap_or_default() {
         say!(
             "{:<24} {:<11} {:<12} {:<10} {}",
             s(&t, "id"),
             s(&t, "department"),
             s(&t, "state"),
-            if t["sla"].is_null() { "-" } else { s(&t, "sla_state") },
+            if t["sla"].is_null() {
+                "-"
+            } else {
+                s(&t, "sla_state")
+            },
             s(&t, "assignee")
         );
     }

@@ -1,0 +1,373 @@
+//! An incident worked by Security, HR and Facilities through the real server's API: tasks in
+//! order, evidence, an SLA warning on a task left open (the clock moved by `sla-check`, never
+//! slept), a stale change refused with who changed what, the review gating the close, and
+//! the timeline and milestones exactly as it happened.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Seeded, TestServer, start_with_accounts};
+
+const PLAYBOOKS: &str = r#"
+- id: terminated_access
+  title: Terminated employee access
+  selects: { rules: [tandem.terminated_access] }
+  tasks:
+    - id: contain
+      title: Disable the badge and the accounts
+      department: security
+      sla: { high: { warn: 15, breach: 60 } }
+    - id: confirm_status
+      title: Confirm the employment status
+      department: hr
+      sla: { high: { warn: 30, breach: 240 } }
+    - id: check_door
+      title: Check the door and recover the badge
+      department: facilities
+      after: [contain]
+      evidence: [door photo]
+      sla: { high: { warn: 60, breach: 480 } }
+"#;
+
+struct Caller<'a> {
+    server: &'a TestServer,
+    token: String,
+}
+
+impl Caller<'_> {
+    fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let agent = TestServer::agent();
+        let url = format!("{}{path}", self.server.url);
+        let auth = format!("Bearer {}", self.token);
+        let mut resp = match (method, body) {
+            ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
+            ("POST", Some(b)) => agent.post(&url).header("Authorization", &auth).send_json(b),
+            ("POST", None) => agent.post(&url).header("Authorization", &auth).send_empty(),
+            ("PATCH", Some(b)) => agent
+                .patch(&url)
+                .header("Authorization", &auth)
+                .send_json(b),
+            ("PUT", Some(b)) => agent.put(&url).header("Authorization", &auth).send_json(b),
+            _ => unreachable!(),
+        }
+        .expect("request sent");
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_json().unwrap_or(Value::Null))
+    }
+
+    fn task(&self, id: &str, task: &str, action: &str, body: Value) -> (u16, Value) {
+        self.send(
+            "POST",
+            &format!("/api/v1/incidents/{id}/tasks/{task}/{action}"),
+            Some(body),
+        )
+    }
+}
+
+fn kinds(timeline: &Value) -> Vec<(String, String, String)> {
+    timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_owned(),
+                e["actor"].as_str().unwrap().to_owned(),
+                e["detail"]["task"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn entry_time(timeline: &Value, kind: &str, nth: usize) -> Value {
+    timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .nth(nth)
+        .unwrap_or_else(|| panic!("no {kind} #{nth} in {timeline}"))["time"]
+        .clone()
+}
+
+#[test]
+fn departments_work_an_incident_through_to_a_reviewed_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let playbooks = dir.path().join("playbooks.yaml");
+    std::fs::write(&playbooks, PLAYBOOKS).unwrap();
+    std::fs::write(
+        dir.path().join("tandem.toml"),
+        format!(
+            "[incidents]\nplaybooks_file = {:?}\n",
+            playbooks.display().to_string()
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let roles: Vec<String> = ["responder:security", "responder:hr", "responder:facilities"]
+        .map(String::from)
+        .to_vec();
+    let (server, seeded) = start_with_accounts(&data, &roles, &[]);
+    let who = |role: &str| -> (Caller<'_>, String) {
+        let s: &Seeded = seeded.iter().find(|s| s.role == role).unwrap();
+        (
+            Caller {
+                server: &server,
+                token: s.token.clone(),
+            },
+            format!("token-{}", s.user),
+        )
+    };
+    let admin = Caller {
+        server: &server,
+        token: server.token.clone(),
+    };
+    let (security, security_name) = who("responder:security");
+    let (hr, hr_name) = who("responder:hr");
+    let (facilities, facilities_name) = who("responder:facilities");
+
+    // Responders do not open incidents.
+    let new = json!({
+        "title": "Terminated employee badged in at Oslo HQ",
+        "severity": "high",
+        "playbook": "terminated_access",
+        "entities": {"persons": ["E1042"], "sites": ["osl"]},
+    });
+    assert_eq!(
+        hr.send("POST", "/api/v1/incidents", Some(new.clone())).0,
+        403
+    );
+    let (status, body) = admin.send("POST", "/api/v1/incidents", Some(new));
+    assert_eq!(status, 201, "{body}");
+    let id = body["incident"]["id"].as_str().unwrap().to_owned();
+    let states: Vec<(&str, &str, &str)> = body["incident"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap(),
+                t["department"].as_str().unwrap(),
+                t["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("contain", "security", "open"),
+            ("confirm_status", "hr", "open"),
+            ("check_door", "facilities", "blocked"),
+        ]
+    );
+
+    // Each department sees the incident, and its own tasks on "my tasks".
+    let (status, list) = hr.send("GET", "/api/v1/incidents", None);
+    assert_eq!(status, 200);
+    assert_eq!(list["total"], 1);
+    let (_, mine) = hr.send("GET", "/api/v1/tasks?mine=1", None);
+    let mine: Vec<&str> = mine["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["task"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(mine, ["confirm_status"]);
+
+    // Facilities may not act on Security's task, and its own waits for it.
+    let (status, body) = facilities.task(&id, "contain", "take", json!({}));
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = facilities.task(&id, "check_door", "complete", json!({}));
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("waits for contain"),
+        "{body}"
+    );
+
+    // Security takes and completes its task: Facilities' task opens.
+    assert_eq!(security.task(&id, "contain", "take", json!({})).0, 200);
+    let (status, body) = security.task(&id, "contain", "complete", json!({}));
+    assert_eq!(status, 200, "{body}");
+    let check = &body["incident"]["tasks"][2];
+    assert_eq!(check["state"], "open");
+
+    // 45 minutes on, HR's task (warn at 30) is warned; Facilities' (opened just now, warn
+    // at 60) is not. Only administrators move the clock.
+    let later = (chrono::Utc::now() + chrono::Duration::minutes(45))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(
+        hr.send(
+            "POST",
+            "/api/v1/incidents/sla-check",
+            Some(json!({"at": later}))
+        )
+        .0,
+        403
+    );
+    let (status, body) = admin.send(
+        "POST",
+        "/api/v1/incidents/sla-check",
+        Some(json!({"at": later})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["report"]["warned"], json!([[id, "confirm_status"]]));
+    assert_eq!(body["report"]["breached"], json!([]));
+    // A second check at the same time warns nobody again.
+    let (_, body) = admin.send(
+        "POST",
+        "/api/v1/incidents/sla-check",
+        Some(json!({"at": later})),
+    );
+    assert_eq!(body["report"]["warned"], json!([]));
+
+    // HR completes; Facilities needs its evidence first.
+    assert_eq!(hr.task(&id, "confirm_status", "complete", json!({})).0, 200);
+    let (status, body) = facilities.task(&id, "check_door", "complete", json!({}));
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("door photo"),
+        "{body}"
+    );
+    let mut resp = TestServer::agent()
+        .post(format!(
+            "{}/api/v1/incidents/{id}/tasks/check_door/evidence",
+            server.url
+        ))
+        .query("name", "door-3.png")
+        .header("Authorization", format!("Bearer {}", facilities.token))
+        .header("Content-Type", "image/png")
+        .send(&b"\x89PNG not really"[..])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let body: Value = resp.body_mut().read_json().unwrap();
+    assert_eq!(body["incident"]["evidence"][0]["item"], "door photo");
+    assert_eq!(body["incident"]["evidence"][0]["size"], 15);
+    let (status, body) = facilities.task(&id, "check_door", "complete", json!({}));
+    assert_eq!(status, 200, "{body}");
+    let version = body["incident"]["version"].as_u64().unwrap();
+
+    // A change based on the version first read is refused, naming who changed what.
+    let (status, body) = admin.send(
+        "PATCH",
+        &format!("/api/v1/incidents/{id}"),
+        Some(json!({"base_version": 1, "status": "contained"})),
+    );
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["changed_by"], facilities_name.as_str());
+    assert_eq!(body["change"], "completed task check_door");
+    assert_eq!(body["current_version"], version);
+
+    let (status, body) = admin.send(
+        "PATCH",
+        &format!("/api/v1/incidents/{id}"),
+        Some(json!({"base_version": version, "status": "contained"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let version = body["incident"]["version"].as_u64().unwrap();
+
+    // A high incident does not close before its review is written.
+    let close =
+        |v: u64| json!({"base_version": v, "status": "closed", "resolution": "true_positive"});
+    let (status, body) = admin.send(
+        "PATCH",
+        &format!("/api/v1/incidents/{id}"),
+        Some(close(version)),
+    );
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("review"), "{body}");
+    let (status, body) = admin.send(
+        "PUT",
+        &format!("/api/v1/incidents/{id}/review"),
+        Some(json!({
+            "summary": "The badge stayed active two days after the termination.",
+            "went_well": "HR confirmed within the hour.",
+            "contributing_factors": "Badge revocation is manual.",
+            "action_items": [{"title": "Revoke badges from the HR feed", "department": "facilities", "due": "2027-01-15"}],
+        })),
+    );
+    assert_eq!(status, 200, "{body}");
+    let version = body["incident"]["version"].as_u64().unwrap();
+    let (status, body) = admin.send(
+        "PATCH",
+        &format!("/api/v1/incidents/{id}"),
+        Some(close(version)),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let (_, items) = facilities.send("GET", "/api/v1/action-items?open=1", None);
+    assert_eq!(
+        items["action_items"][0]["item"]["title"],
+        "Revoke badges from the HR feed"
+    );
+    assert_eq!(items["action_items"][0]["incident"], id.as_str());
+
+    // The timeline, exactly.
+    let (status, body) = hr.send("GET", &format!("/api/v1/incidents/{id}"), None);
+    assert_eq!(status, 200);
+    let timeline = &body["timeline"];
+    let t = |k: &str, a: &str, task: &str| (k.to_owned(), a.to_owned(), task.to_owned());
+    let admin_name = kinds(timeline)[0].1.clone();
+    assert_eq!(
+        kinds(timeline),
+        [
+            t("opened", &admin_name, ""),
+            t("task_taken", &security_name, "contain"),
+            t("task_completed", &security_name, "contain"),
+            t("task_opened", &security_name, "check_door"),
+            t("sla_warn", "tandem", "confirm_status"),
+            t("task_completed", &hr_name, "confirm_status"),
+            t("evidence", &facilities_name, "check_door"),
+            t("task_completed", &facilities_name, "check_door"),
+            t("status", &admin_name, ""),
+            t("review", &admin_name, ""),
+            t("resolution", &admin_name, ""),
+            t("status", &admin_name, ""),
+        ]
+    );
+    assert_eq!(
+        entry_time(timeline, "sla_warn", 0)
+            .as_str()
+            .map(|s| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap()),
+        Some(later.parse::<chrono::DateTime<chrono::Utc>>().unwrap())
+    );
+    // The milestones are the times of the changes that reached them.
+    let m = &body["incident"]["milestones"];
+    let same = |milestone: &str, kind: &str, nth: usize| {
+        let a: chrono::DateTime<chrono::Utc> = m[milestone].as_str().unwrap().parse().unwrap();
+        let b: chrono::DateTime<chrono::Utc> = entry_time(timeline, kind, nth)
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(a, b, "{milestone}");
+    };
+    same("detected", "opened", 0);
+    same("occurred", "opened", 0);
+    same("acknowledged", "status", 0);
+    same("contained", "status", 0);
+    same("resolved", "status", 1);
+    same("closed", "status", 1);
+    assert_eq!(body["incident"]["status"], "closed");
+
+    // Every change is in the audit log.
+    let (_, audit) = server.get("/api/v1/audit", &[("limit", "100")]);
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["action"].as_str()).collect())
+        .unwrap_or_default();
+    for a in [
+        "incident.open",
+        "incident.task.take",
+        "incident.task.complete",
+        "incident.task.evidence",
+        "incident.change",
+        "incident.review",
+        "incident.sla_check",
+    ] {
+        assert!(actions.contains(&a), "{a} not audited: {audit}");
+    }
+    server.terminate();
+}
