@@ -512,6 +512,49 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             Needs(ViewIncidents),
             get(incidents::tasks),
         ),
+        // Incident pages; their forms call the same functions as the API.
+        r(
+            Method::GET,
+            "/incidents",
+            Needs(ViewIncidents),
+            get(pages::incidents::list_page),
+        ),
+        r(
+            Method::GET,
+            "/incidents/{id}",
+            Needs(ViewIncidents),
+            get(pages::incidents::incident_page),
+        ),
+        r(
+            Method::POST,
+            "/incidents/{id}/change",
+            Needs(ManageIncidents),
+            post(pages::incidents::change_form),
+        ),
+        r(
+            Method::POST,
+            "/incidents/{id}/tasks/{task}/{action}",
+            Needs(WorkTasks),
+            post(pages::incidents::task_form),
+        ),
+        r(
+            Method::POST,
+            "/incidents/{id}/comments",
+            Needs(WorkTasks),
+            post(pages::incidents::comment_form),
+        ),
+        r(
+            Method::POST,
+            "/incidents/{id}/review",
+            Needs(ManageIncidents),
+            post(pages::incidents::review_form),
+        ),
+        r(
+            Method::GET,
+            "/tasks",
+            Needs(ViewIncidents),
+            get(pages::incidents::tasks_page),
+        ),
         r(Method::GET, "/login", Public, get(pages::login::login_page)),
         r(Method::POST, "/login", Public, post(pages::login::login)),
         r(

@@ -90,24 +90,112 @@ fn entry_time(timeline: &Value, kind: &str, nth: usize) -> Value {
         .clone()
 }
 
-#[test]
-fn departments_work_an_incident_through_to_a_reviewed_close() {
-    let dir = tempfile::tempdir().unwrap();
-    let playbooks = dir.path().join("playbooks.yaml");
+/// A server reading the test's playbooks (`tandem.toml` beside the data directory, which
+/// the server's working directory holds), with an account for each responder role.
+fn start(dir: &std::path::Path, with_password: &[&str]) -> (TestServer, Vec<Seeded>) {
+    let playbooks = dir.join("playbooks.yaml");
     std::fs::write(&playbooks, PLAYBOOKS).unwrap();
     std::fs::write(
-        dir.path().join("tandem.toml"),
+        dir.join("tandem.toml"),
         format!(
             "[incidents]\nplaybooks_file = {:?}\n",
             playbooks.display().to_string()
         ),
     )
     .unwrap();
-    let data = dir.path().join("data");
     let roles: Vec<String> = ["responder:security", "responder:hr", "responder:facilities"]
         .map(String::from)
         .to_vec();
-    let (server, seeded) = start_with_accounts(&data, &roles, &[]);
+    start_with_accounts(&dir.join("data"), &roles, with_password)
+}
+
+fn open_incident(admin: &Caller) -> String {
+    let (status, body) = admin.send(
+        "POST",
+        "/api/v1/incidents",
+        Some(json!({
+            "title": "Terminated employee badged in at Oslo HQ",
+            "severity": "high",
+            "playbook": "terminated_access",
+            "entities": {"persons": ["E1042"], "sites": ["osl"]},
+        })),
+    );
+    assert_eq!(status, 201, "{body}");
+    body["incident"]["id"].as_str().unwrap().to_owned()
+}
+
+/// A Facilities responder takes and completes the task waiting for them from "My tasks" in
+/// a real browser; the incident page then shows it done. With `TANDEM_SCREENSHOTS=1` the
+/// incident page is saved as `docs/screenshots/incident.png`.
+#[test]
+fn a_facilities_responder_completes_a_task_from_my_tasks_in_a_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, seeded) = start(dir.path(), &["responder:facilities"]);
+    let admin = Caller {
+        server: &server,
+        token: server.token.clone(),
+    };
+    let id = open_incident(&admin);
+    // Security's part is done, and the door photo is attached: Facilities can finish.
+    assert_eq!(admin.task(&id, "contain", "complete", json!({})).0, 200);
+    let (status, _) = {
+        let mut resp = TestServer::agent()
+            .post(format!(
+                "{}/api/v1/incidents/{id}/tasks/check_door/evidence",
+                server.url
+            ))
+            .query("name", "door-3.png")
+            .header("Authorization", format!("Bearer {}", server.token))
+            .send(&b"photo"[..])
+            .unwrap();
+        (resp.status().as_u16(), resp.body_mut().read_to_string())
+    };
+    assert_eq!(status, 200);
+    let fiona = seeded
+        .iter()
+        .find(|s| s.role == "responder:facilities")
+        .unwrap();
+
+    let browser = tandem_testkit::Browser::start(&server.url);
+    browser.goto("/login");
+    browser.wait_for_heading("Sign in to Tandem");
+    browser.fill("User name", &fiona.user);
+    browser.fill("Password", fiona.password.as_deref().unwrap());
+    browser.click_button("Sign in");
+    browser.wait_until("signing in", |b| !b.path().starts_with("/login"));
+    browser.goto("/tasks");
+    browser.wait_for_heading("My department's tasks");
+    browser.wait_for_text("Facilities: open tasks");
+    browser.wait_for_text("Check the door and recover the badge");
+    let text = browser.text();
+    assert!(!text.contains("Confirm the employment status"), "{text}");
+    browser.assert_accessible();
+    browser.click_button("Take");
+    browser.wait_for_text("in progress");
+    browser.click_button("Complete");
+    browser.wait_for_text("Nothing to do.");
+
+    browser.goto(&format!("/incidents/{id}"));
+    browser.wait_for_text("Tasks by department");
+    let text = browser.text();
+    assert!(text.contains(&"completed task check_door"), "{text}");
+    browser.assert_accessible();
+    let shots = if std::env::var("TANDEM_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
+    } else {
+        dir.path().to_owned()
+    };
+    let path = shots.join("incident.png");
+    browser.screenshot(&path);
+    assert!(std::fs::read(&path).unwrap().starts_with(b"\x89PNG"));
+    drop(browser);
+    server.terminate();
+}
+
+#[test]
+fn departments_work_an_incident_through_to_a_reviewed_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, seeded) = start(dir.path(), &[]);
     let who = |role: &str| -> (Caller<'_>, String) {
         let s: &Seeded = seeded.iter().find(|s| s.role == role).unwrap();
         (

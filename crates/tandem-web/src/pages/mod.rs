@@ -2,6 +2,7 @@
 //! signed-in visitor, the shared wording) and records what it changes with [`crate::audit`].
 
 pub mod audit;
+pub mod incidents;
 pub mod investigate;
 pub mod live;
 pub mod login;
