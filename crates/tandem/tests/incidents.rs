@@ -178,7 +178,7 @@ fn a_facilities_responder_completes_a_task_from_my_tasks_in_a_browser() {
     browser.goto(&format!("/incidents/{id}"));
     browser.wait_for_text("Tasks by department");
     let text = browser.text();
-    assert!(text.contains(&"completed task check_door"), "{text}");
+    assert!(text.contains("completed task check_door"), "{text}");
     browser.assert_accessible();
     let shots = if std::env::var("TANDEM_SCREENSHOTS").is_ok_and(|v| v == "1") {
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
