@@ -2590,8 +2590,8 @@ mod tests {
         assert_eq!(
             moved,
             [
-                format!("{}/contain", b.id),
-                format!("{}/revoke_badge", b.id)
+                format!("{}:contain", b.id),
+                format!("{}:revoke_badge", b.id)
             ]
         );
         let (dup, _) = s.inc.get(&b.id).unwrap();
