@@ -459,3 +459,86 @@ fn departments_work_an_incident_through_to_a_reviewed_close() {
     }
     server.terminate();
 }
+
+/// The incident page's forms: a status change based on the version the page showed is
+/// saved; the same form sent again after it is refused, naming who changed what; the review
+/// form writes the review with an action item; a responder comments, mentioning a department.
+#[test]
+fn the_incident_page_changes_status_refuses_a_stale_form_and_writes_the_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, seeded) = start(dir.path(), &["responder:hr"]);
+    let admin = Caller {
+        server: &server,
+        token: server.token.clone(),
+    };
+    let id = open_incident(&admin);
+    let console = server.admin_console();
+    let page = console.get(&format!("/incidents/{id}"));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Tasks by department"), "{}", page.body);
+    assert!(page.body.contains("closes only once its review is written"));
+    let csrf = console.csrf(&format!("/incidents/{id}"));
+    let form = |status: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("base_version", "1".to_owned()),
+            ("status", status.to_owned()),
+            ("severity", "high".to_owned()),
+            ("resolution", String::new()),
+        ]
+    };
+    let send = |fields: &[(&str, String)], path: &str| {
+        let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        console.post_form(path, &f)
+    };
+    let change = format!("/incidents/{id}/change");
+    let saved = send(&form("acknowledged"), &change);
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let stale = send(&form("contained"), &change);
+    assert_eq!(stale.status, 409);
+    assert!(
+        stale.body.contains("changed this incident meanwhile (status new → acknowledged)"),
+        "{}",
+        stale.body
+    );
+
+    let review = send(
+        &[
+            ("csrf", csrf.clone()),
+            ("summary", "The badge stayed active.".to_owned()),
+            ("impact", String::new()),
+            ("went_well", String::new()),
+            ("contributing_factors", String::new()),
+            ("item_title", "Revoke badges from the HR feed".to_owned()),
+            ("item_department", "facilities".to_owned()),
+            ("item_due", "2027-01-15".to_owned()),
+        ],
+        &format!("/incidents/{id}/review"),
+    );
+    assert_eq!(review.status, 303, "{}", review.body);
+    let page = console.get(&format!("/incidents/{id}"));
+    assert!(page.body.contains("Revoke badges from the HR feed"));
+    assert!(page.body.contains("wrote the review"));
+
+    // An HR responder comments; they cannot change the status.
+    let hr = seeded.iter().find(|s| s.role == "responder:hr").unwrap();
+    let hana = server
+        .sign_in(&hr.user, hr.password.as_deref().unwrap())
+        .unwrap();
+    let csrf = hana.csrf(&format!("/incidents/{id}"));
+    let page = hana.get(&format!("/incidents/{id}"));
+    assert!(!page.body.contains("Save the review"), "{}", page.body);
+    let commented = hana.post_form(
+        &format!("/incidents/{id}/comments"),
+        &[("csrf", csrf.as_str()), ("text", "@security the badge is E1042's")],
+    );
+    assert_eq!(commented.status, 303, "{}", commented.body);
+    let page = hana.get(&format!("/incidents/{id}"));
+    assert!(page.body.contains("→ Security"), "{}", page.body);
+    let refused = hana.post_form(
+        &change,
+        &[("csrf", csrf.as_str()), ("base_version", "2"), ("status", "closed")],
+    );
+    assert_eq!(refused.status, 403);
+    server.terminate();
+}
