@@ -1211,26 +1211,13 @@ impl Incidents {
             .and_then(|s| self.calendar.business_hours(s))
             .unwrap_or_else(default_business_hours);
         let holidays = site.map(|s| self.calendar.holidays(s)).unwrap_or_default();
-        // Minute by minute, stopping once the breach is reached (all a tick needs to know)
-        // or after a year of wall time.
-        let cap = i64::from(sla.breach_minutes) + 1;
-        let mut counted = 0;
-        let mut t = opened;
-        let limit = opened + Duration::days(366);
-        while t < end && t < limit && counted < cap {
-            let paused = pauses.iter().any(|(a, b)| *a <= t && t < *b);
-            if !paused {
-                let offset = site
-                    .and_then(|s| self.calendar.utc_offset_minutes(s, t))
-                    .unwrap_or(0);
-                let local = (t + Duration::minutes(i64::from(offset))).naive_utc();
-                if hours.allows(local, &holidays) {
-                    counted += 1;
-                }
-            }
-            t += Duration::minutes(1);
-        }
-        counted
+        let offset = |t: Timestamp| {
+            i64::from(
+                site.and_then(|s| self.calendar.utc_offset_minutes(s, t))
+                    .unwrap_or(0),
+            )
+        };
+        business_seconds(&hours, &holidays, &offset, opened, end, &pauses).max(0) / 60
     }
 
     /// The SLA check: every open task with an SLA whose counted time passed its warn time
@@ -1613,6 +1600,71 @@ fn find_task(inc: &Incident, task: &str) -> Result<usize, CaseError> {
             kind: "task",
             id: format!("{}/{task}", inc.id),
         })
+}
+
+/// Seconds of `[from, to)` inside the business hours (local time by `offset`, minutes east
+/// of UTC at an instant), less the `pauses`. Each day's spans are turned into UTC intervals,
+/// so the cost is per day, not per minute. A span belongs to the day it starts on: a holiday
+/// drops its own spans, and a night span that began the evening before still runs into it.
+fn business_seconds(
+    hours: &AllowedHours,
+    holidays: &[NaiveDate],
+    offset: &dyn Fn(Timestamp) -> i64,
+    from: Timestamp,
+    to: Timestamp,
+    pauses: &[(Timestamp, Timestamp)],
+) -> i64 {
+    use chrono::Datelike;
+    if to <= from {
+        return 0;
+    }
+    // Local wall time to UTC, with the offset in force then.
+    let to_utc = |local: chrono::NaiveDateTime| {
+        let guess = local.and_utc();
+        guess - Duration::minutes(offset(guess - Duration::minutes(offset(guess))))
+    };
+    let first = (from + Duration::minutes(offset(from))).date_naive() - Duration::days(1);
+    let last = (to + Duration::minutes(offset(to))).date_naive();
+    let mut open: Vec<(Timestamp, Timestamp)> = Vec::new();
+    let mut day = first;
+    while day <= last {
+        if !holidays.contains(&day) {
+            let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+            for span in hours.day(day.weekday()) {
+                let end = if span.to > span.from {
+                    span.to
+                } else {
+                    1440 + span.to
+                };
+                let a = to_utc(midnight + Duration::minutes(i64::from(span.from)));
+                let b = to_utc(midnight + Duration::minutes(i64::from(end)));
+                let (a, b) = (a.max(from), b.min(to));
+                if b > a {
+                    open.push((a, b));
+                }
+            }
+        }
+        day += Duration::days(1);
+    }
+    open.sort();
+    let mut merged: Vec<(Timestamp, Timestamp)> = Vec::new();
+    for (a, b) in open {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    let mut seconds = 0;
+    for (a, b) in merged {
+        seconds += (b - a).num_seconds();
+        for (p, q) in pauses {
+            let (x, y) = ((*p).max(a), (*q).min(b));
+            if y > x {
+                seconds -= (y - x).num_seconds();
+            }
+        }
+    }
+    seconds
 }
 
 /// The SLA state a resumed timer returns to: what has fired stays fired.
@@ -2561,6 +2613,47 @@ mod tests {
         // UTC already made the 120 minutes of its breach.
         let r = s.inc.tick(mon_early).unwrap();
         assert_eq!(r.breached.len(), 1);
+    }
+
+    /// The per-day computation counts what checking every minute counts.
+    #[test]
+    fn business_seconds_agree_with_counting_minute_by_minute() {
+        use proptest::prelude::*;
+        let hours = AllowedHours::whole_hours(8, 17, false).unwrap();
+        let night: AllowedHours = serde_json::from_value(serde_json::json!(
+            "mon-fri 07:30-11:45, 13:00-18:15; sat 22:00-06:00"
+        ))
+        .unwrap();
+        let holidays = [NaiveDate::from_ymd_opt(2026, 3, 4).unwrap()];
+        let base = at("2026-03-01T00:00:00Z");
+        proptest!(ProptestConfig::with_cases(64), |(
+            start in 0i64..(14 * 1440),
+            len in 0i64..(4 * 1440),
+            pause in proptest::option::of((0i64..(4 * 1440), 0i64..600)),
+            offset in -600i64..600,
+            which in any::<bool>(),
+        )| {
+            let h = if which { &hours } else { &night };
+            let from = base + Duration::minutes(start);
+            let to = from + Duration::minutes(len);
+            let pauses: Vec<_> = pause
+                .map(|(p, l)| (from + Duration::minutes(p), from + Duration::minutes(p + l)))
+                .into_iter()
+                .collect();
+            let off = |_: Timestamp| offset;
+            let fast = business_seconds(h, &holidays, &off, from, to, &pauses) / 60;
+            let mut slow = 0;
+            let mut t = from;
+            while t < to {
+                let paused = pauses.iter().any(|(a, b)| *a <= t && t < *b);
+                let local = (t + Duration::minutes(offset)).naive_utc();
+                if !paused && h.allows(local, &holidays) {
+                    slow += 1;
+                }
+                t += Duration::minutes(1);
+            }
+            prop_assert_eq!(fast, slow);
+        });
     }
 
     #[test]

@@ -497,7 +497,9 @@ fn the_incident_page_changes_status_refuses_a_stale_form_and_writes_the_review()
     let stale = send(&form("contained"), &change);
     assert_eq!(stale.status, 409);
     assert!(
-        stale.body.contains("changed this incident meanwhile (status new → acknowledged)"),
+        stale
+            .body
+            .contains("changed this incident meanwhile (status new → acknowledged)"),
         "{}",
         stale.body
     );
@@ -530,14 +532,21 @@ fn the_incident_page_changes_status_refuses_a_stale_form_and_writes_the_review()
     assert!(!page.body.contains("Save the review"), "{}", page.body);
     let commented = hana.post_form(
         &format!("/incidents/{id}/comments"),
-        &[("csrf", csrf.as_str()), ("text", "@security the badge is E1042's")],
+        &[
+            ("csrf", csrf.as_str()),
+            ("text", "@security the badge is E1042's"),
+        ],
     );
     assert_eq!(commented.status, 303, "{}", commented.body);
     let page = hana.get(&format!("/incidents/{id}"));
     assert!(page.body.contains("→ Security"), "{}", page.body);
     let refused = hana.post_form(
         &change,
-        &[("csrf", csrf.as_str()), ("base_version", "2"), ("status", "closed")],
+        &[
+            ("csrf", csrf.as_str()),
+            ("base_version", "2"),
+            ("status", "closed"),
+        ],
     );
     assert_eq!(refused.status, 403);
     server.terminate();
