@@ -98,7 +98,7 @@ fn start(dir: &std::path::Path, with_password: &[&str]) -> (TestServer, Vec<Seed
     std::fs::write(
         dir.join("tandem.toml"),
         format!(
-            "[incidents]\nplaybooks_file = {:?}\n",
+            "[incidents]\nmax_evidence_mib = 1\nplaybooks_file = {:?}\n",
             playbooks.display().to_string()
         ),
     )
@@ -319,6 +319,17 @@ fn departments_work_an_incident_through_to_a_reviewed_close() {
         body["error"].as_str().unwrap().contains("door photo"),
         "{body}"
     );
+    // Evidence is bounded by [incidents] max_evidence_mib (1 MiB here).
+    let too_big = TestServer::agent()
+        .post(format!(
+            "{}/api/v1/incidents/{id}/tasks/check_door/evidence",
+            server.url
+        ))
+        .query("name", "door-3.raw")
+        .header("Authorization", format!("Bearer {}", facilities.token))
+        .send(&vec![0u8; 1024 * 1024 + 1][..])
+        .unwrap();
+    assert_eq!(too_big.status().as_u16(), 413);
     let mut resp = TestServer::agent()
         .post(format!(
             "{}/api/v1/incidents/{id}/tasks/check_door/evidence",
@@ -439,6 +450,28 @@ fn departments_work_an_incident_through_to_a_reviewed_close() {
     same("resolved", "status", 1);
     same("closed", "status", 1);
     assert_eq!(body["incident"]["status"], "closed");
+
+    // The command line shows the same incident.
+    let out = support::tandem()
+        .args(["incidents", &id])
+        .env("TANDEM_URL", &server.url)
+        .env("TANDEM_TOKEN", &server.token)
+        .env_remove("TANDEM_CONFIG")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("status closed"), "{text}");
+    assert!(text.contains("check_door"), "{text}");
+    assert!(text.contains("sla_warn"), "{text}");
+    let out = support::tandem()
+        .args(["incidents", "--status", "closed"])
+        .env("TANDEM_URL", &server.url)
+        .env("TANDEM_TOKEN", &server.token)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&id) && text.contains("1 incidents"), "{text}");
 
     // Every change is in the audit log.
     let (_, audit) = server.get("/api/v1/audit", &[("limit", "100")]);
