@@ -553,6 +553,13 @@ impl Incidents {
         if title.is_empty() {
             return Err(CaseError::Refused("an incident needs a title".into()));
         }
+        bounded("the title", title, MAX_TITLE)?;
+        bounded("the summary", &new.summary, MAX_TEXT)?;
+        if new.observables.len() > MAX_LIST || new.assignees.len() > MAX_LIST {
+            return Err(CaseError::Refused(format!(
+                "an incident takes at most {MAX_LIST} observables and {MAX_LIST} assignees"
+            )));
+        }
         let severity = new.severity.unwrap_or(Severity::Medium);
         let mut incident = self.fresh(
             title.to_owned(),
@@ -601,18 +608,21 @@ impl Incidents {
                 if t.is_empty() {
                     return Err(CaseError::Refused("an incident needs a title".into()));
                 }
+                bounded("the title", &t, MAX_TITLE)?;
                 ch.note("title", json!({"from": inc.title, "to": t}));
                 inc.title = t;
             }
             if let Some(s) = change.summary
                 && s != inc.summary
             {
+                bounded("the summary", &s, MAX_TEXT)?;
                 ch.note("summary", json!({}));
                 inc.summary = s;
             }
             if let Some(s) = change.impact
                 && s != inc.impact
             {
+                bounded("the impact", &s, MAX_TEXT)?;
                 ch.note("impact", json!({"to": s}));
                 inc.impact = s;
             }
@@ -625,6 +635,14 @@ impl Incidents {
             if let Some(a) = change.assignees
                 && a != inc.assignees
             {
+                if a.len() > MAX_LIST {
+                    return Err(CaseError::Refused(format!(
+                        "an incident takes at most {MAX_LIST} assignees"
+                    )));
+                }
+                for x in &a {
+                    bounded("an assignee", x, MAX_TITLE)?;
+                }
                 ch.note("assignees", json!({"from": inc.assignees, "to": a}));
                 inc.assignees = a;
             }
@@ -801,6 +819,7 @@ impl Incidents {
                     if text.is_empty() {
                         return Err(CaseError::Refused("the comment is empty".into()));
                     }
+                    bounded("a comment", &text, MAX_TEXT)?;
                     let mentions = mentions(&text);
                     ch.note(
                         "comment",
@@ -900,6 +919,7 @@ impl Incidents {
                 }
                 TaskAction::Skip(reason) => {
                     let reason = reason.trim().to_owned();
+                    bounded("the reason", &reason, MAX_TEXT)?;
                     if reason.is_empty() {
                         return Err(CaseError::Refused(
                             "skipping a task needs a reason".into(),
@@ -915,6 +935,7 @@ impl Incidents {
                     unblock(inc, now, ch);
                 }
                 TaskAction::Pause(reason) => {
+                    bounded("the reason", &reason, MAX_TEXT)?;
                     let t = &mut inc.tasks[i];
                     if t.finished() || t.paused_since.is_some() {
                         return Err(CaseError::Refused(format!(
@@ -957,6 +978,7 @@ impl Incidents {
         if text.is_empty() {
             return Err(CaseError::Refused("the comment is empty".into()));
         }
+        bounded("a comment", &text, MAX_TEXT)?;
         self.update(id, None, actor, now, |inc, ch| {
             let mentions = mentions(&text);
             ch.note("comment", json!({"text": text, "mentions": mentions}));
@@ -983,6 +1005,22 @@ impl Incidents {
         let now = micros(now);
         if input.summary.trim().is_empty() {
             return Err(CaseError::Refused("a review needs a summary".into()));
+        }
+        for (what, text) in [
+            ("the summary", &input.summary),
+            ("the impact", &input.impact),
+            ("what went well", &input.went_well),
+            ("the contributing factors", &input.contributing_factors),
+        ] {
+            bounded(what, text, MAX_TEXT)?;
+        }
+        if input.action_items.len() > MAX_LIST {
+            return Err(CaseError::Refused(format!(
+                "a review takes at most {MAX_LIST} action items"
+            )));
+        }
+        for a in &input.action_items {
+            bounded("an action item's title", &a.title, MAX_TITLE)?;
         }
         self.update(id, base_version, actor, now, |inc, ch| {
             let before = inc.review.clone().unwrap_or_default();
@@ -1665,6 +1703,24 @@ fn business_seconds(
         }
     }
     seconds
+}
+
+/// Longest title (of an incident, an action item) and assignee name, in bytes.
+pub const MAX_TITLE: usize = 300;
+/// Longest comment, summary, impact, reason or review field, in bytes: every change rewrites
+/// the incident, so one oversized text would make every later change costly.
+pub const MAX_TEXT: usize = 20_000;
+/// Most assignees, observables given at once, and action items of a review.
+pub const MAX_LIST: usize = 100;
+
+fn bounded(what: &str, text: &str, max: usize) -> Result<(), CaseError> {
+    if text.len() > max {
+        return Err(CaseError::Refused(format!(
+            "{what} is {} bytes; at most {max} are kept",
+            text.len()
+        )));
+    }
+    Ok(())
 }
 
 /// The SLA state a resumed timer returns to: what has fired stays fired.
@@ -2747,6 +2803,9 @@ mod tests {
             inc.comments[0].mentions,
             [Department::Security, Department::Hr]
         );
+        let long = "x".repeat(MAX_TEXT + 1);
+        let err = s.inc.comment(&inc.id, &long, "ann", at(T0)).unwrap_err();
+        assert!(err.to_string().contains("at most 20000"), "{err}");
         let later = manual(&s, Severity::Medium);
         let _ = later;
         let list = s
