@@ -555,6 +555,12 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             Needs(ViewIncidents),
             get(pages::incidents::tasks_page),
         ),
+        r(
+            Method::GET,
+            "/action-items",
+            Needs(ViewIncidents),
+            get(pages::incidents::action_items_page),
+        ),
         r(Method::GET, "/login", Public, get(pages::login::login_page)),
         r(Method::POST, "/login", Public, post(pages::login::login)),
         r(

@@ -33,6 +33,10 @@ fn templates() -> &'static Environment<'static> {
             ),
             ("incident.html", include_str!("../templates/incident.html")),
             ("tasks.html", include_str!("../templates/tasks.html")),
+            (
+                "action_items.html",
+                include_str!("../templates/action_items.html"),
+            ),
             ("findings.html", include_str!("../templates/findings.html")),
             ("finding.html", include_str!("../templates/finding.html")),
             ("event.html", include_str!("../templates/event.html")),

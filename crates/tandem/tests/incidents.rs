@@ -554,6 +554,13 @@ fn the_incident_page_changes_status_refuses_a_stale_form_and_writes_the_review()
     let page = console.get(&format!("/incidents/{id}"));
     assert!(page.body.contains("Revoke badges from the HR feed"));
     assert!(page.body.contains("wrote the review"));
+    let items = console.get("/action-items");
+    assert_eq!(items.status, 200);
+    assert!(
+        items.body.contains("Revoke badges from the HR feed") && items.body.contains("Facilities"),
+        "{}",
+        items.body
+    );
 
     // An HR responder comments; they cannot change the status.
     let hr = seeded.iter().find(|s| s.role == "responder:hr").unwrap();

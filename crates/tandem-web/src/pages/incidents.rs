@@ -486,3 +486,44 @@ pub async fn review_form(
         Err(e) => refusal(e),
     }
 }
+
+#[derive(Deserialize, Default)]
+pub struct ActionItemsParams {
+    /// `all`: done items too.
+    #[serde(default)]
+    show: String,
+}
+
+/// `GET /action-items`: review action items across incidents, soonest due first (responders:
+/// their department's).
+pub async fn action_items_page(
+    v: Visitor,
+    State(state): State<AppState>,
+    Query(p): Query<ActionItemsParams>,
+) -> Response {
+    let all = p.show == "all";
+    let scope = v.who.role.incident_scope();
+    let mut items = match run(&state, move |i| i.action_items(!all)).await {
+        Ok(x) => x,
+        Err(e) => return refusal(e),
+    };
+    if let Some(d) = scope {
+        items.retain(|a| a.item.department == d);
+    }
+    let today = chrono::Utc::now().date_naive();
+    let rows: Vec<Value> = items
+        .iter()
+        .map(|a| {
+            json!({
+                "incident": a.incident, "incident_title": a.incident_title,
+                "title": a.item.title, "department": a.item.department.label(),
+                "due": a.item.due.to_string(), "done": a.item.done.is_some(),
+                "late": a.item.done.is_none() && a.item.due < today,
+            })
+        })
+        .collect();
+    render(
+        "action_items.html",
+        context! { rows => minijinja::value::Serde(&rows), all => all, ..v.base("incidents") },
+    )
+}
