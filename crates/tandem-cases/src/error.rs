@@ -20,6 +20,10 @@ pub enum CaseError {
     /// task whose dependencies are open, an unknown status…).
     #[error("{0}")]
     Refused(String),
+    /// The actor may not do this to this case (a responder acting on another department's
+    /// task).
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -18,6 +18,11 @@ pub enum IncidentStatus {
 }
 
 impl IncidentStatus {
+    /// Whether work on the incident is over.
+    pub fn is_closed(self) -> bool {
+        self == IncidentStatus::Closed
+    }
+
     pub const ALL: [IncidentStatus; 6] = [
         IncidentStatus::New,
         IncidentStatus::Acknowledged,
@@ -149,6 +154,26 @@ pub struct Task {
     /// Evidence attached to the task (sha256 of the incident's evidence files).
     #[serde(default)]
     pub evidence: Vec<String>,
+    /// Finished pauses of the SLA timer, `[from, to)`: business-hours timers subtract only
+    /// the business time inside them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pauses: Vec<(Timestamp, Timestamp)>,
+    /// When the SLA warning fired (once per task).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla_warned: Option<Timestamp>,
+    /// When the SLA breach fired (once per task).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla_breached: Option<Timestamp>,
+    /// Why the task was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+}
+
+impl Task {
+    /// Done or skipped: dependants may start.
+    pub fn finished(&self) -> bool {
+        matches!(self.state, TaskState::Done | TaskState::Skipped)
+    }
 }
 
 /// A comment; `@security`, `@hr`… mention departments.
@@ -173,6 +198,12 @@ pub struct EvidenceFile {
     pub content_type: String,
     pub added_by: String,
     pub time: Timestamp,
+    /// The task it was attached to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// Which of the task's required evidence items it provides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
 }
 
 /// An action item from a review, tracked to done across incidents.

@@ -116,6 +116,10 @@ impl Playbook {
                     paused_seconds: 0,
                     paused_since: None,
                     evidence: Vec::new(),
+                    pauses: Vec::new(),
+                    sla_warned: None,
+                    sla_breached: None,
+                    skip_reason: None,
                 }
             })
             .collect()

@@ -18,32 +18,6 @@ use tandem_cases::alerter::{AlertChange, AlertQuery, Alerter, NewAlert, NewExcep
 use tandem_cases::{AlertStatus, CaseError};
 use tandem_model::Severity;
 
-/// How an alerts stage refusal reads over HTTP: 404, 409 with who changed what, 400.
-pub(crate) fn case_error(e: CaseError) -> ApiError {
-    match e {
-        CaseError::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
-        CaseError::Conflict {
-            ref by,
-            ref what,
-            current,
-            based_on,
-            ..
-        } => {
-            let detail = json!({
-                "changed_by": by,
-                "change": what,
-                "current_version": current,
-                "base_version": based_on,
-            });
-            let mut err = ApiError::new(StatusCode::CONFLICT, e.to_string());
-            err.detail = Some(detail);
-            err
-        }
-        CaseError::Refused(m) => ApiError::bad_request(m),
-        CaseError::Store(e) => e.into(),
-    }
-}
-
 /// A JSON body, whatever its `Content-Type` says, or a 400 naming what is wrong.
 fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body)
@@ -58,7 +32,7 @@ pub(crate) async fn with_alerter<T: Send + 'static>(
     let alerter: Arc<Alerter> = state.cases.alerter.clone();
     tokio::task::spawn_blocking(move || f(&alerter))
         .await?
-        .map_err(case_error)
+        .map_err(ApiError::from)
 }
 
 #[derive(Debug, Default, Deserialize)]

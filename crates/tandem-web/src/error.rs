@@ -120,3 +120,34 @@ impl From<tandem_identity::IdentityError> for ApiError {
         }
     }
 }
+
+/// How a refusal of the alerts and incidents stages reads over HTTP: 404, 403, 400, and 409
+/// with who changed what, so a stale page can say it.
+impl From<tandem_cases::CaseError> for ApiError {
+    fn from(e: tandem_cases::CaseError) -> ApiError {
+        use tandem_cases::CaseError;
+        match e {
+            CaseError::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
+            CaseError::Conflict {
+                ref by,
+                ref what,
+                current,
+                based_on,
+                ..
+            } => {
+                let detail = serde_json::json!({
+                    "changed_by": by,
+                    "change": what,
+                    "current_version": current,
+                    "base_version": based_on,
+                });
+                let mut err = ApiError::new(StatusCode::CONFLICT, e.to_string());
+                err.detail = Some(detail);
+                err
+            }
+            CaseError::Refused(m) => ApiError::bad_request(m),
+            CaseError::Forbidden(m) => ApiError::forbidden_because(m),
+            CaseError::Store(e) => e.into(),
+        }
+    }
+}

@@ -39,6 +39,8 @@ pub struct Config {
     pub alerts: tandem_cases::alerter::AlertsConfig,
     /// Alerts and incidents (`[cases]`).
     pub cases: CasesConfig,
+    /// Incidents: grouping lookback, evidence size (`[incidents]`).
+    pub incidents: tandem_cases::incidents::IncidentsConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -62,6 +64,7 @@ impl Default for Config {
             maps: MapsConfig::default(),
             alerts: Default::default(),
             cases: CasesConfig::default(),
+            incidents: Default::default(),
             log: "info".into(),
         }
     }

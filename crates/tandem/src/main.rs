@@ -18,6 +18,7 @@ mod detection;
 mod directory_cli;
 mod directory_feed;
 mod http;
+mod incidents;
 mod memory;
 mod playbooks_cli;
 mod rule_admin;
@@ -85,6 +86,8 @@ enum Command {
     Findings(directory_cli::FindingsArgs),
     /// The alert queue (`--status new`, `--json`); `alerts ack ID`, `alerts close ID`.
     Alerts(alerts_cli::AlertsArgs),
+    /// Lists incidents, or shows one with its tasks and timeline.
+    Incidents(incidents::IncidentsArgs),
     /// Lists input that could not be decoded, with the reason.
     DeadLetters(client::DeadLetterArgs),
     /// Lists the audit log, or verifies its hash chain (`tandem audit verify`).
@@ -118,6 +121,7 @@ fn main() -> anyhow::Result<()> {
         Command::People(args) => directory_cli::people(args),
         Command::Findings(args) => directory_cli::findings(args),
         Command::Alerts(args) => alerts_cli::alerts(args),
+        Command::Incidents(args) => incidents::incidents(args),
         Command::Audit(args) => audit_cli::audit(args),
         Command::Rules(args) => rules_cli::rules(args),
         Command::Playbooks(args) => playbooks_cli::playbooks(args),

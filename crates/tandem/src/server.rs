@@ -96,14 +96,19 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen for HTTP on {}", config.http.listen))?;
         let http = http_listener.local_addr()?;
-        // The incidents stage alerts hand over to; swap in the real one when it lands.
-        let intake: Arc<dyn tandem_cases::alerter::IncidentIntake> =
-            Arc::new(tandem_cases::alerter::NoIncidents);
+        let playbooks = Arc::new(load_playbooks(config));
+        let incidents = crate::incidents::build(
+            &config.incidents,
+            store.clone(),
+            identity.clone(),
+            pipeline.clone(),
+            playbooks.clone(),
+        )?;
         let alerter = Arc::new(
             tandem_cases::alerter::Alerter::new(
                 store.clone(),
                 config.alerts.clone(),
-                intake,
+                incidents.clone(),
                 Arc::new(crate::alerting::PipelineAnnounce(pipeline.clone())),
                 tandem_cases::risk::directory_criticality(identity.clone()),
             )
@@ -111,8 +116,8 @@ impl Server {
         );
         let cases = tandem_cases::Cases {
             alerter: alerter.clone(),
-            incidents: Arc::new(tandem_cases::incidents::Incidents {}),
-            playbooks: Arc::new(load_playbooks(config)),
+            incidents,
+            playbooks,
         };
         let state = tandem_web::AppState {
             events: store.clone(),
@@ -157,6 +162,10 @@ impl Server {
             store.clone(),
             pipeline.clone(),
             chrono::Duration::minutes(config.alerts.catch_up_margin_minutes.into()),
+            shutdown.subscribe(),
+        )));
+        tasks.push(tokio::spawn(crate::incidents::run_ticks(
+            cases.incidents.clone(),
             shutdown.subscribe(),
         )));
         if let Some(detector) = &detector {

@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod incidents;
 pub mod investigate;
 pub mod live;
 pub mod login;

@@ -1,0 +1,587 @@
+//! Incidents over the API: lists, one incident with its tasks and timeline, changes based on
+//! a version (409 naming who changed what when stale), task work by departments, comments,
+//! merges, reviews, action items, "my department's tasks" and the SLA check.
+//!
+//! Responders see only incidents with a task for their department
+//! ([`crate::Role::incident_scope`]) and act only on their department's tasks; everything a
+//! user changes is audited. The rules themselves are `tandem_cases::incidents`.
+
+use crate::auth::Principal;
+use crate::{ApiError, AppState, Permission};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tandem_cases::CaseError;
+use tandem_cases::incidents::{
+    IncidentChange, IncidentFilter, Incidents, NewIncident, ReviewInput, TaskAction,
+};
+use tandem_cases::{Incident, IncidentStatus};
+use tandem_model::{Department, Severity, Timestamp};
+
+/// Runs a blocking incidents call off the async threads.
+pub(crate) async fn run<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Incidents) -> Result<T, CaseError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let incidents = state.cases.incidents.clone();
+    Ok(tokio::task::spawn_blocking(move || f(&incidents)).await??)
+}
+
+/// The incident if the caller may see it: responders only those with a task for their
+/// department (others look absent, as they would in the list).
+pub(crate) fn visible(who: &Principal, incident: &Incident) -> Result<(), ApiError> {
+    match who.role.incident_scope() {
+        Some(d) if !incident.departments().contains(&d) => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("incident {} does not exist", incident.id),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ListParams {
+    /// Comma-separated statuses; `open` is every status but closed.
+    pub status: Option<String>,
+    /// The lowest severity shown.
+    pub severity: Option<String>,
+    pub department: Option<String>,
+    pub site: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+/// The filter a list request asks for, narrowed to the caller's scope.
+pub(crate) fn filter(who: &Principal, p: &ListParams) -> Result<IncidentFilter, ApiError> {
+    let mut statuses = Vec::new();
+    for s in p
+        .status
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if s == "open" {
+            statuses.extend(IncidentStatus::ALL.into_iter().filter(|x| !x.is_closed()));
+            continue;
+        }
+        statuses.push(IncidentStatus::parse(s).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "unknown status `{s}`; use open, {}",
+                IncidentStatus::ALL.map(|x| x.code()).join(", ")
+            ))
+        })?);
+    }
+    let min_severity = match p.severity.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(
+            s.parse::<Severity>()
+                .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let asked = match p.department.as_deref().filter(|s| !s.is_empty()) {
+        Some(d) => Some(
+            Department::parse(d)
+                .ok_or_else(|| ApiError::bad_request(format!("unknown department `{d}`")))?,
+        ),
+        None => None,
+    };
+    let department = match who.role.incident_scope() {
+        Some(d) => Some(d),
+        None => asked,
+    };
+    Ok(IncidentFilter {
+        statuses,
+        min_severity,
+        department,
+        site: p.site.clone().filter(|s| !s.is_empty()),
+        limit: p.limit.unwrap_or(50).clamp(1, 500),
+        offset: p.offset.unwrap_or(0),
+    })
+}
+
+/// `GET /api/v1/incidents`: most recently changed first.
+pub async fn list(
+    who: Principal,
+    State(state): State<AppState>,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let f = filter(&who, &params)?;
+    let (total, incidents) = run(&state, move |i| i.list(&f)).await?;
+    let list: Vec<Value> = incidents.iter().map(summary).collect();
+    Ok(Json(json!({"total": total, "incidents": list})))
+}
+
+/// An incident in a list: its fields without the long parts.
+pub(crate) fn summary(i: &Incident) -> Value {
+    json!({
+        "id": i.id,
+        "version": i.version,
+        "title": i.title,
+        "severity": i.severity,
+        "status": i.status,
+        "resolution": i.resolution,
+        "playbook": i.playbook,
+        "assignees": i.assignees,
+        "departments": i.departments(),
+        "tasks": i.tasks.len(),
+        "tasks_open": i.tasks.iter().filter(|t| !t.finished()).count(),
+        "alerts": i.alerts.len(),
+        "sites": i.entities.sites,
+        "milestones": i.milestones,
+        "origin": i.origin,
+    })
+}
+
+/// `POST /api/v1/incidents`: opens an incident by hand.
+pub async fn create(
+    who: Principal,
+    State(state): State<AppState>,
+    Json(new): Json<NewIncident>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    who.require(Permission::ManageIncidents)?;
+    let actor = who.name.clone();
+    let inc = run(&state, move |i| i.open(new, &actor, chrono::Utc::now())).await?;
+    crate::audit::by(
+        &state,
+        &who,
+        "incident.open",
+        &format!("incident:{}", inc.id),
+        json!({"title": inc.title, "severity": inc.severity, "playbook": inc.playbook}),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(json!({"incident": inc}))))
+}
+
+/// `GET /api/v1/incidents/{id}`: the incident with its tasks, observables and timeline.
+pub async fn get(
+    who: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let now = chrono::Utc::now();
+    let (inc, timeline, sla) = run(&state, move |i| {
+        let (inc, timeline) = i.get(&id)?;
+        let sla: Vec<Value> = inc
+            .tasks
+            .iter()
+            .map(|t| {
+                let elapsed = t.sla.map(|_| i.sla_elapsed_minutes(&inc, t, now));
+                json!({"task": t.id, "elapsed_minutes": elapsed})
+            })
+            .collect();
+        Ok((inc, timeline, sla))
+    })
+    .await?;
+    visible(&who, &inc)?;
+    Ok(Json(
+        json!({"incident": inc, "timeline": timeline, "sla": sla}),
+    ))
+}
+
+/// `PATCH /api/v1/incidents/{id}`: `{"base_version": n, "status": …, "severity": …, …}`.
+pub async fn patch(
+    who: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Permission::ManageIncidents)?;
+    let Value::Object(mut fields) = body else {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    };
+    let base = fields
+        .remove("base_version")
+        .and_then(|v| v.as_u64())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "`base_version` (the version you read) is required to change an incident",
+            )
+        })?;
+    let change: IncidentChange = serde_json::from_value(Value::Object(fields.clone()))
+        .map_err(|e| ApiError::bad_request(format!("invalid change: {e}")))?;
+    let actor = who.name.clone();
+    let target = id.clone();
+    let inc = run(&state, move |i| {
+        i.change(&target, base, change, &actor, chrono::Utc::now())
+    })
+    .await?;
+    crate::audit::by(
+        &state,
+        &who,
+        "incident.change",
+        &format!("incident:{id}"),
+        json!({"change": fields, "version": inc.version}),
+    )
+    .await;
+    Ok(Json(json!({"incident": inc})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaskBody {
+    pub base_version: Option<u64>,
+    pub text: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct EvidenceParams {
+    pub name: Option<String>,
+    /// The required evidence item the file provides.
+    pub item: Option<String>,
+    pub base_version: Option<u64>,
+}
+
+/// `POST /api/v1/incidents/{id}/tasks/{task}/{take|comment|evidence|complete|skip|pause|resume}`.
+/// `evidence` takes the file as the body (`?name=…&item=…`, the `Content-Type` header);
+/// the others a JSON object (`text` for comments, `reason` for skip and pause).
+pub async fn task_action(
+    who: Principal,
+    State(state): State<AppState>,
+    Path((id, task, action)): Path<(String, String, String)>,
+    Query(params): Query<EvidenceParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Permission::WorkTasks)?;
+    let limit = state.cases.incidents.config().max_evidence_mib * 1024 * 1024;
+    let read_limit = usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    let bytes = axum::body::to_bytes(body, read_limit).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "evidence files may be at most {} MiB",
+                state.cases.incidents.config().max_evidence_mib
+            ),
+        )
+    })?;
+    if bytes.len() as u64 > limit {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "evidence files may be at most {} MiB",
+                state.cases.incidents.config().max_evidence_mib
+            ),
+        ));
+    }
+    let (action, base) = if action == "evidence" {
+        let name = params
+            .name
+            .clone()
+            .ok_or_else(|| ApiError::bad_request("name the file: ?name=<file name>"))?;
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        (
+            TaskAction::Evidence {
+                name,
+                content_type,
+                bytes: bytes.to_vec(),
+                item: params.item.clone(),
+            },
+            params.base_version,
+        )
+    } else {
+        let b: TaskBody = if bytes.iter().all(u8::is_ascii_whitespace) {
+            TaskBody::default()
+        } else {
+            serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))?
+        };
+        let a = match action.as_str() {
+            "take" => TaskAction::Take,
+            "comment" => TaskAction::Comment(b.text.unwrap_or_default()),
+            "complete" => TaskAction::Complete,
+            "skip" => TaskAction::Skip(b.reason.unwrap_or_default()),
+            "pause" => TaskAction::Pause(b.reason.unwrap_or_default()),
+            "resume" => TaskAction::Resume,
+            other => {
+                return Err(ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    format!(
+                        "no task action `{other}`; use take, comment, evidence, complete, skip, pause or resume"
+                    ),
+                ));
+            }
+        };
+        (a, b.base_version)
+    };
+    let inc = act_on_task(&state, &who, &id, &task, base, action).await?;
+    Ok(Json(json!({"incident": inc})))
+}
+
+/// Does `action` to a task for `who` (responders: their department's tasks only, of
+/// incidents they can see) and audits it. Shared by the API and the console.
+pub(crate) async fn act_on_task(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    task: &str,
+    base: Option<u64>,
+    action: TaskAction,
+) -> Result<Incident, ApiError> {
+    let code = action.code();
+    let detail = match &action {
+        TaskAction::Comment(t) => json!({"text": t}),
+        TaskAction::Skip(r) | TaskAction::Pause(r) => json!({"reason": r}),
+        TaskAction::Evidence { name, bytes, .. } => json!({"name": name, "size": bytes.len()}),
+        _ => json!({}),
+    };
+    let scope = who.role.incident_scope();
+    let actor = who.name.clone();
+    let (target, task_id) = (id.to_owned(), task.to_owned());
+    let inc = run(state, move |i| {
+        let (inc, _) = i.get(&target)?;
+        if let Some(d) = scope
+            && !inc.departments().contains(&d)
+        {
+            return Err(CaseError::NotFound {
+                kind: "incident",
+                id: target,
+            });
+        }
+        i.task(
+            &target,
+            &task_id,
+            base,
+            action,
+            scope,
+            &actor,
+            chrono::Utc::now(),
+        )
+    })
+    .await?;
+    crate::audit::by(
+        state,
+        who,
+        &format!("incident.task.{code}"),
+        &format!("incident:{id}/{task}"),
+        detail,
+    )
+    .await;
+    Ok(inc)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentBody {
+    pub text: String,
+}
+
+/// `POST /api/v1/incidents/{id}/comments`: `{"text": "…"}`; `@security`, `@hr`… mention
+/// departments.
+pub async fn comment(
+    who: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<CommentBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    who.require(Permission::WorkTasks)?;
+    let inc = add_comment(&state, &who, &id, body.text).await?;
+    Ok((StatusCode::CREATED, Json(json!({"incident": inc}))))
+}
+
+pub(crate) async fn add_comment(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    text: String,
+) -> Result<Incident, ApiError> {
+    let scope = who.role.incident_scope();
+    let actor = who.name.clone();
+    let target = id.to_owned();
+    let len = text.len();
+    let inc = run(state, move |i| {
+        let (inc, _) = i.get(&target)?;
+        if let Some(d) = scope
+            && !inc.departments().contains(&d)
+        {
+            return Err(CaseError::NotFound {
+                kind: "incident",
+                id: target,
+            });
+        }
+        i.comment(&target, &text, &actor, chrono::Utc::now())
+    })
+    .await?;
+    crate::audit::by(
+        state,
+        who,
+        "incident.comment",
+        &format!("incident:{id}"),
+        json!({"length": len}),
+    )
+    .await;
+    Ok(inc)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// The incident merged into this one (it closes as a duplicate).
+    pub from: String,
+}
+
+/// `POST /api/v1/incidents/{id}/merge`: `{"from": "INC-7"}` merges INC-7 into `{id}`.
+pub async fn merge(
+    who: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<MergeBody>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Permission::ManageIncidents)?;
+    let actor = who.name.clone();
+    let (into, from) = (id.clone(), body.from.clone());
+    let inc = run(&state, move |i| {
+        i.merge(&into, &from, &actor, chrono::Utc::now())
+    })
+    .await?;
+    crate::audit::by(
+        &state,
+        &who,
+        "incident.merge",
+        &format!("incident:{id}"),
+        json!({"from": body.from}),
+    )
+    .await;
+    Ok(Json(json!({"incident": inc})))
+}
+
+/// `PUT /api/v1/incidents/{id}/review`: writes or updates the post-incident review.
+pub async fn review(
+    who: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> Result<Json<Value>, ApiError> {
+    who.require(Permission::ManageIncidents)?;
+    let Value::Object(mut fields) = body else {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    };
+    let base = fields.remove("base_version").and_then(|v| v.as_u64());
+    let input: ReviewInput = serde_json::from_value(Value::Object(fields))
+        .map_err(|e| ApiError::bad_request(format!("invalid review: {e}")))?;
+    let inc = write_review(&state, &who, &id, base, input).await?;
+    Ok(Json(json!({"incident": inc})))
+}
+
+pub(crate) async fn write_review(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    base: Option<u64>,
+    input: ReviewInput,
+) -> Result<Incident, ApiError> {
+    let actor = who.name.clone();
+    let target = id.to_owned();
+    let items = input.action_items.len();
+    let inc = run(state, move |i| {
+        i.write_review(&target, base, input, &actor, chrono::Utc::now())
+    })
+    .await?;
+    crate::audit::by(
+        state,
+        who,
+        "incident.review",
+        &format!("incident:{id}"),
+        json!({"action_items": items}),
+    )
+    .await;
+    Ok(inc)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ActionItemParams {
+    /// `1`: only items not done.
+    pub open: Option<String>,
+}
+
+/// `GET /api/v1/action-items`: review action items across incidents, soonest due first
+/// (responders: their department's).
+pub async fn action_items(
+    who: Principal,
+    State(state): State<AppState>,
+    Query(p): Query<ActionItemParams>,
+) -> Result<Json<Value>, ApiError> {
+    let open = matches!(p.open.as_deref(), Some("1" | "true" | "yes"));
+    let scope = who.role.incident_scope();
+    let mut items = run(&state, move |i| i.action_items(open)).await?;
+    if let Some(d) = scope {
+        items.retain(|a| a.item.department == d);
+    }
+    Ok(Json(json!({"action_items": items})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TaskListParams {
+    /// `1`: the caller's department's tasks (every department's for roles without one).
+    pub mine: Option<String>,
+    pub department: Option<String>,
+}
+
+/// `GET /api/v1/tasks?mine=1`: open tasks of my department, overdue first.
+pub async fn tasks(
+    who: Principal,
+    State(state): State<AppState>,
+    Query(p): Query<TaskListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let department = match (who.role.incident_scope(), p.department.as_deref()) {
+        (Some(d), _) => Some(d),
+        (None, Some(d)) if !d.is_empty() => Some(
+            Department::parse(d)
+                .ok_or_else(|| ApiError::bad_request(format!("unknown department `{d}`")))?,
+        ),
+        _ => None,
+    };
+    let list = run(&state, move |i| {
+        i.department_tasks(department, chrono::Utc::now())
+    })
+    .await?;
+    Ok(Json(json!({"department": department, "tasks": list})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaCheckBody {
+    /// The time to check as of (RFC 3339); now when not given.
+    #[serde(default)]
+    pub at: Option<String>,
+}
+
+/// `POST /api/v1/incidents/sla-check` (administrators): runs the SLA check as of `at`, for
+/// rehearsals and tests: the clock is injected this way, never waited for.
+pub async fn sla_check(
+    who: Principal,
+    State(state): State<AppState>,
+    Json(body): Json<SlaCheckBody>,
+) -> Result<Json<Value>, ApiError> {
+    let at: Timestamp = match body.at.as_deref() {
+        Some(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .map_err(|e| ApiError::bad_request(format!("`at` is not an RFC 3339 time: {e}")))?
+            .with_timezone(&chrono::Utc),
+        None => chrono::Utc::now(),
+    };
+    let report = run(&state, move |i| i.tick(at)).await?;
+    crate::audit::by(
+        &state,
+        &who,
+        "incident.sla_check",
+        "incidents",
+        json!({"at": at, "warned": report.warned.len(), "breached": report.breached.len()}),
+    )
+    .await;
+    Ok(Json(json!({"at": at, "report": report})))
+}

@@ -1,0 +1,593 @@
+//! An incident worked by Security, HR and Facilities through the real server's API: tasks in
+//! order, evidence, an SLA warning on a task left open (the clock moved by `sla-check`, never
+//! slept), a stale change refused with who changed what, the review gating the close, and
+//! the timeline and milestones exactly as it happened.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{Seeded, TestServer, start_with_accounts};
+
+const PLAYBOOKS: &str = r#"
+- id: terminated_access
+  title: Terminated employee access
+  selects: { rules: [tandem.terminated_access] }
+  tasks:
+    - id: contain
+      title: Disable the badge and the accounts
+      department: security
+      sla: { high: { warn: 15, breach: 60 } }
+    - id: confirm_status
+      title: Confirm the employment status
+      department: hr
+      sla: { high: { warn: 30, breach: 240 } }
+    - id: check_door
+      title: Check the door and recover the badge
+      department: facilities
+      after: [contain]
+      evidence: [door photo]
+      sla: { high: { warn: 60, breach: 480 } }
+"#;
+
+struct Caller<'a> {
+    server: &'a TestServer,
+    token: String,
+}
+
+impl Caller<'_> {
+    fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let agent = TestServer::agent();
+        let url = format!("{}{path}", self.server.url);
+        let auth = format!("Bearer {}", self.token);
+        let mut resp = match (method, body) {
+            ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
+            ("POST", Some(b)) => agent.post(&url).header("Authorization", &auth).send_json(b),
+            ("POST", None) => agent.post(&url).header("Authorization", &auth).send_empty(),
+            ("PATCH", Some(b)) => agent
+                .patch(&url)
+                .header("Authorization", &auth)
+                .send_json(b),
+            ("PUT", Some(b)) => agent.put(&url).header("Authorization", &auth).send_json(b),
+            _ => unreachable!(),
+        }
+        .expect("request sent");
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_json().unwrap_or(Value::Null))
+    }
+
+    fn task(&self, id: &str, task: &str, action: &str, body: Value) -> (u16, Value) {
+        self.send(
+            "POST",
+            &format!("/api/v1/incidents/{id}/tasks/{task}/{action}"),
+            Some(body),
+        )
+    }
+}
+
+fn kinds(timeline: &Value) -> Vec<(String, String, String)> {
+    timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_owned(),
+                e["actor"].as_str().unwrap().to_owned(),
+                e["detail"]["task"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn entry_time(timeline: &Value, kind: &str, nth: usize) -> Value {
+    timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .nth(nth)
+        .unwrap_or_else(|| panic!("no {kind} #{nth} in {timeline}"))["time"]
+        .clone()
+}
+
+/// A server reading the test's playbooks (`tandem.toml` beside the data directory, which
+/// the server's working directory holds), with an account for each responder role.
+fn start(dir: &std::path::Path, with_password: &[&str]) -> (TestServer, Vec<Seeded>) {
+    let playbooks = dir.join("playbooks.yaml");
+    std::fs::write(&playbooks, PLAYBOOKS).unwrap();
+    std::fs::write(
+        dir.join("tandem.toml"),
+        format!(
+            "[incidents]\nmax_evidence_mib = 1\nplaybooks_file = {:?}\n",
+            playbooks.display().to_string()
+        ),
+    )
+    .unwrap();
+    let roles: Vec<String> = ["responder:security", "responder:hr", "responder:facilities"]
+        .map(String::from)
+        .to_vec();
+    start_with_accounts(&dir.join("data"), &roles, with_password)
+}
+
+fn open_incident(admin: &Caller) -> String {
+    let (status, body) = admin.send(
+        "POST",
+        "/api/v1/incidents",
+        Some(json!({
+            "title": "Terminated employee badged in at Oslo HQ",
+            "severity": "high",
+            "playbook": "terminated_access",
+            "entities": {"persons": ["E1042"], "sites": ["osl"]},
+        })),
+    );
+    assert_eq!(status, 201, "{body}");
+    body["incident"]["id"].as_str().unwrap().to_owned()
+}
+
+/// A Facilities responder takes and completes the task waiting for them from "My tasks" in
+/// a real browser; the incident page then shows it done. With `TANDEM_SCREENSHOTS=1` the
+/// incident page is saved as `docs/screenshots/incident.png`.
+#[test]
+fn a_facilities_responder_completes_a_task_from_my_tasks_in_a_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, seeded) = start(dir.path(), &["responder:facilities"]);
+    let admin = Caller {
+        server: &server,
+        token: server.token.clone(),
+    };
+    let id = open_incident(&admin);
+    // Security's part is done, and the door photo is attached: Facilities can finish.
+    assert_eq!(admin.task(&id, "contain", "complete", json!({})).0, 200);
+    let (status, _) = {
+        let mut resp = TestServer::agent()
+            .post(format!(
+                "{}/api/v1/incidents/{id}/tasks/check_door/evidence",
+                server.url
+            ))
+            .query("name", "door-3.png")
+            .header("Authorization", format!("Bearer {}", server.token))
+            .send(&b"photo"[..])
+            .unwrap();
+        (resp.status().as_u16(), resp.body_mut().read_to_string())
+    };
+    assert_eq!(status, 200);
+    let fiona = seeded
+        .iter()
+        .find(|s| s.role == "responder:facilities")
+        .unwrap();
+
+    let browser = tandem_testkit::Browser::start(&server.url);
+    browser.goto("/login");
+    browser.wait_for_heading("Sign in to Tandem");
+    browser.fill("User name", &fiona.user);
+    browser.fill("Password", fiona.password.as_deref().unwrap());
+    browser.click_button("Sign in");
+    browser.wait_until("signing in", |b| !b.path().starts_with("/login"));
+    browser.goto("/tasks");
+    browser.wait_for_heading("My department's tasks");
+    browser.wait_for_text("Facilities: open tasks");
+    browser.wait_for_text("Check the door and recover the badge");
+    let text = browser.text();
+    assert!(!text.contains("Confirm the employment status"), "{text}");
+    browser.assert_accessible();
+    browser.click_button("Take");
+    browser.wait_for_text("in progress");
+    browser.click_button("Complete");
+    browser.wait_for_text("Nothing to do.");
+
+    browser.goto(&format!("/incidents/{id}"));
+    browser.wait_for_text("Tasks by department");
+    let text = browser.text();
+    assert!(text.contains("completed task check_door"), "{text}");
+    browser.assert_accessible();
+    let shots = if std::env::var("TANDEM_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
+    } else {
+        dir.path().to_owned()
+    };
+    let path = shots.join("incident.png");
+    browser.screenshot(&path);
+    assert!(std::fs::read(&path).unwrap().starts_with(b"\x89PNG"));
+    drop(browser);
+    server.terminate();
+}
+
+#[test]
+fn departments_work_an_incident_through_to_a_reviewed_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, seeded) = start(dir.path(), &[]);
+    let who = |role: &str| -> (Caller<'_>, String) {
+        let s: &Seeded = seeded.iter().find(|s| s.role == role).unwrap();
+        (
+            Caller {
+                server: &server,
+                token: s.token.clone(),
+            },
+            format!("token-{}", s.user),
+        )
+    };
+    let admin = Caller {
+        server: &server,
+        token: server.token.clone(),
+    };
+    let (security, security_name) = who("responder:security");
+    let (hr, hr_name) = who("responder:hr");
+    let (facilities, facilities_name) = who("responder:facilities");
+
+    // Responders do not open incidents.
+    let new = json!({
+        "title": "Terminated employee badged in at Oslo HQ",
+        "severity": "high",
+        "playbook": "terminated_access",
+        "entities": {"persons": ["E1042"], "sites": ["osl"]},
+    });
+    assert_eq!(
+        hr.send("POST", "/api/v1/incidents", Some(new.clone())).0,
+        403
+    );
+    let (status, body) = admin.send("POST", "/api/v1/incidents", Some(new));
+    assert_eq!(status, 201, "{body}");
+    let id = body["incident"]["id"].as_str().unwrap().to_owned();
+    let states: Vec<(&str, &str, &str)> = body["incident"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap(),
+                t["department"].as_str().unwrap(),
+                t["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("contain", "security", "open"),
+            ("confirm_status", "hr", "open"),
+            ("check_door", "facilities", "blocked"),
+        ]
+    );
+
+    // Each department sees the incident, and its own tasks on "my tasks".
+    let (status, list) = hr.send("GET", "/api/v1/incidents", None);
+    assert_eq!(status, 200);
+    assert_eq!(list["total"], 1);
+    let (_, mine) = hr.send("GET", "/api/v1/tasks?mine=1", None);
+    let mine: Vec<&str> = mine["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["task"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(mine, ["confirm_status"]);
+
+    // Facilities may not act on Security's task, and its own waits for it.
+    let (status, body) = facilities.task(&id, "contain", "take", json!({}));
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = facilities.task(&id, "check_door", "complete", json!({}));
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("waits for contain"),
+        "{body}"
+    );
+
+    // Security takes and completes its task: Facilities' task opens.
+    assert_eq!(security.task(&id, "contain", "take", json!({})).0, 200);
+    let (status, body) = security.task(&id, "contain", "complete", json!({}));
+    assert_eq!(status, 200, "{body}");
+    let check = &body["incident"]["tasks"][2];
+    assert_eq!(check["state"], "open");
+
+    // 45 minutes on, HR's task (warn at 30) is warned; Facilities' (opened just now, warn
+    // at 60) is not. Only administrators move the clock.
+    let later = (chrono::Utc::now() + chrono::Duration::minutes(45))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(
+        hr.send(
+            "POST",
+            "/api/v1/incidents/sla-check",
+            Some(json!({"at": later}))
+        )
+        .0,
+        403
+    );
+    let (status, body) = admin.send(
+        "POST",
+        "/api/v1/incidents/sla-check",
+        Some(json!({"at": later})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["report"]["warned"], json!([[id, "confirm_status"]]));
+    assert_eq!(body["report"]["breached"], json!([]));
+    // A second check at the same time warns nobody again.
+    let (_, body) = admin.send(
+        "POST",
+        "/api/v1/incidents/sla-check",
+        Some(json!({"at": later})),
+    );
+    assert_eq!(body["report"]["warned"], json!([]));
+
+    // HR completes; Facilities needs its evidence first.
+    assert_eq!(hr.task(&id, "confirm_status", "complete", json!({})).0, 200);
+    let (status, body) = facilities.task(&id, "check_door", "complete", json!({}));
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("door photo"),
+        "{body}"
+    );
+    // Evidence is bounded by [incidents] max_evidence_mib (1 MiB here).
+    let too_big = TestServer::agent()
+        .post(format!(
+            "{}/api/v1/incidents/{id}/tasks/check_door/evidence",
+            server.url
+        ))
+        .query("name", "door-3.raw")
+        .header("Authorization", format!("Bearer {}", facilities.token))
+        .send(&vec![0u8; 1024 * 1024 + 1][..])
+        .unwrap();
+    assert_eq!(too_big.status().as_u16(), 413);
+    let mut resp = TestServer::agent()
+        .post(format!(
+            "{}/api/v1/incidents/{id}/tasks/check_door/evidence",
+            server.url
+        ))
+        .query("name", "door-3.png")
+        .header("Authorization", format!("Bearer {}", facilities.token))
+        .header("Content-Type", "image/png")
+        .send(&b"\x89PNG not really"[..])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let body: Value = resp.body_mut().read_json().unwrap();
+    assert_eq!(body["incident"]["evidence"][0]["item"], "door photo");
+    assert_eq!(body["incident"]["evidence"][0]["size"], 15);
+    let (status, body) = facilities.task(&id, "check_door", "complete", json!({}));
+    assert_eq!(status, 200, "{body}");
+    let version = body["incident"]["version"].as_u64().unwrap();
+
+    // A change based on the version first read is refused, naming who changed what.
+    let (status, body) = admin.send(
+        "PATCH",
+        &format!("/api/v1/incidents/{id}"),
+        Some(json!({"base_version": 1, "status": "contained"})),
+    );
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["changed_by"], facilities_name.as_str());
+    assert_eq!(body["change"], "completed task check_door");
+    assert_eq!(body["current_version"], version);
+
+    let (status, body) = admin.send(
+        "PATCH",
+        &format!("/api/v1/incidents/{id}"),
+        Some(json!({"base_version": version, "status": "contained"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let version = body["incident"]["version"].as_u64().unwrap();
+
+    // A high incident does not close before its review is written.
+    let close =
+        |v: u64| json!({"base_version": v, "status": "closed", "resolution": "true_positive"});
+    let (status, body) = admin.send(
+        "PATCH",
+        &format!("/api/v1/incidents/{id}"),
+        Some(close(version)),
+    );
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("review"), "{body}");
+    let (status, body) = admin.send(
+        "PUT",
+        &format!("/api/v1/incidents/{id}/review"),
+        Some(json!({
+            "summary": "The badge stayed active two days after the termination.",
+            "went_well": "HR confirmed within the hour.",
+            "contributing_factors": "Badge revocation is manual.",
+            "action_items": [{"title": "Revoke badges from the HR feed", "department": "facilities", "due": "2027-01-15"}],
+        })),
+    );
+    assert_eq!(status, 200, "{body}");
+    let version = body["incident"]["version"].as_u64().unwrap();
+    let (status, body) = admin.send(
+        "PATCH",
+        &format!("/api/v1/incidents/{id}"),
+        Some(close(version)),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let (_, items) = facilities.send("GET", "/api/v1/action-items?open=1", None);
+    assert_eq!(
+        items["action_items"][0]["item"]["title"],
+        "Revoke badges from the HR feed"
+    );
+    assert_eq!(items["action_items"][0]["incident"], id.as_str());
+
+    // The timeline, exactly.
+    let (status, body) = hr.send("GET", &format!("/api/v1/incidents/{id}"), None);
+    assert_eq!(status, 200);
+    let timeline = &body["timeline"];
+    let t = |k: &str, a: &str, task: &str| (k.to_owned(), a.to_owned(), task.to_owned());
+    let admin_name = kinds(timeline)[0].1.clone();
+    assert_eq!(
+        kinds(timeline),
+        [
+            t("opened", &admin_name, ""),
+            t("task_taken", &security_name, "contain"),
+            t("task_completed", &security_name, "contain"),
+            t("task_opened", &security_name, "check_door"),
+            t("sla_warn", "tandem", "confirm_status"),
+            t("task_completed", &hr_name, "confirm_status"),
+            t("evidence", &facilities_name, "check_door"),
+            t("task_completed", &facilities_name, "check_door"),
+            t("status", &admin_name, ""),
+            t("review", &admin_name, ""),
+            t("resolution", &admin_name, ""),
+            t("status", &admin_name, ""),
+        ]
+    );
+    assert_eq!(
+        entry_time(timeline, "sla_warn", 0)
+            .as_str()
+            .map(|s| s.parse::<chrono::DateTime<chrono::Utc>>().unwrap()),
+        Some(later.parse::<chrono::DateTime<chrono::Utc>>().unwrap())
+    );
+    // The milestones are the times of the changes that reached them.
+    let m = &body["incident"]["milestones"];
+    let same = |milestone: &str, kind: &str, nth: usize| {
+        let a: chrono::DateTime<chrono::Utc> = m[milestone].as_str().unwrap().parse().unwrap();
+        let b: chrono::DateTime<chrono::Utc> = entry_time(timeline, kind, nth)
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(a, b, "{milestone}");
+    };
+    same("detected", "opened", 0);
+    same("occurred", "opened", 0);
+    same("acknowledged", "status", 0);
+    same("contained", "status", 0);
+    same("resolved", "status", 1);
+    same("closed", "status", 1);
+    assert_eq!(body["incident"]["status"], "closed");
+
+    // The command line shows the same incident.
+    let out = support::tandem()
+        .args(["incidents", &id])
+        .env("TANDEM_URL", &server.url)
+        .env("TANDEM_TOKEN", &server.token)
+        .env_remove("TANDEM_CONFIG")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("status closed"), "{text}");
+    assert!(text.contains("check_door"), "{text}");
+    assert!(text.contains("sla_warn"), "{text}");
+    let out = support::tandem()
+        .args(["incidents", "--status", "closed"])
+        .env("TANDEM_URL", &server.url)
+        .env("TANDEM_TOKEN", &server.token)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&id) && text.contains("1 incidents"), "{text}");
+
+    // Every change is in the audit log.
+    let (_, audit) = server.get("/api/v1/audit", &[("limit", "100")]);
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["action"].as_str()).collect())
+        .unwrap_or_default();
+    for a in [
+        "incident.open",
+        "incident.task.take",
+        "incident.task.complete",
+        "incident.task.evidence",
+        "incident.change",
+        "incident.review",
+        "incident.sla_check",
+    ] {
+        assert!(actions.contains(&a), "{a} not audited: {audit}");
+    }
+    server.terminate();
+}
+
+/// The incident page's forms: a status change based on the version the page showed is
+/// saved; the same form sent again after it is refused, naming who changed what; the review
+/// form writes the review with an action item; a responder comments, mentioning a department.
+#[test]
+fn the_incident_page_changes_status_refuses_a_stale_form_and_writes_the_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, seeded) = start(dir.path(), &["responder:hr"]);
+    let admin = Caller {
+        server: &server,
+        token: server.token.clone(),
+    };
+    let id = open_incident(&admin);
+    let console = server.admin_console();
+    let page = console.get(&format!("/incidents/{id}"));
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Tasks by department"), "{}", page.body);
+    assert!(page.body.contains("closes only once its review is written"));
+    let csrf = console.csrf(&format!("/incidents/{id}"));
+    let form = |status: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("base_version", "1".to_owned()),
+            ("status", status.to_owned()),
+            ("severity", "high".to_owned()),
+            ("resolution", String::new()),
+        ]
+    };
+    let send = |fields: &[(&str, String)], path: &str| {
+        let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        console.post_form(path, &f)
+    };
+    let change = format!("/incidents/{id}/change");
+    let saved = send(&form("acknowledged"), &change);
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let stale = send(&form("contained"), &change);
+    assert_eq!(stale.status, 409);
+    assert!(
+        stale
+            .body
+            .contains("changed this incident meanwhile (status new → acknowledged)"),
+        "{}",
+        stale.body
+    );
+
+    let review = send(
+        &[
+            ("csrf", csrf.clone()),
+            ("summary", "The badge stayed active.".to_owned()),
+            ("impact", String::new()),
+            ("went_well", String::new()),
+            ("contributing_factors", String::new()),
+            ("item_title", "Revoke badges from the HR feed".to_owned()),
+            ("item_department", "facilities".to_owned()),
+            ("item_due", "2027-01-15".to_owned()),
+        ],
+        &format!("/incidents/{id}/review"),
+    );
+    assert_eq!(review.status, 303, "{}", review.body);
+    let page = console.get(&format!("/incidents/{id}"));
+    assert!(page.body.contains("Revoke badges from the HR feed"));
+    assert!(page.body.contains("wrote the review"));
+    let items = console.get("/action-items");
+    assert_eq!(items.status, 200);
+    assert!(
+        items.body.contains("Revoke badges from the HR feed") && items.body.contains("Facilities"),
+        "{}",
+        items.body
+    );
+
+    // An HR responder comments; they cannot change the status.
+    let hr = seeded.iter().find(|s| s.role == "responder:hr").unwrap();
+    let hana = server
+        .sign_in(&hr.user, hr.password.as_deref().unwrap())
+        .unwrap();
+    let csrf = hana.csrf(&format!("/incidents/{id}"));
+    let page = hana.get(&format!("/incidents/{id}"));
+    assert!(!page.body.contains("Save the review"), "{}", page.body);
+    let commented = hana.post_form(
+        &format!("/incidents/{id}/comments"),
+        &[
+            ("csrf", csrf.as_str()),
+            ("text", "@security the badge is E1042's"),
+        ],
+    );
+    assert_eq!(commented.status, 303, "{}", commented.body);
+    let page = hana.get(&format!("/incidents/{id}"));
+    assert!(page.body.contains("→ Security"), "{}", page.body);
+    let refused = hana.post_form(
+        &change,
+        &[
+            ("csrf", csrf.as_str()),
+            ("base_version", "2"),
+            ("status", "closed"),
+        ],
+    );
+    assert_eq!(refused.status, 403);
+    server.terminate();
+}
