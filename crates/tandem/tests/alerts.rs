@@ -188,10 +188,14 @@ fn the_queue_acknowledges_and_closes_and_a_stale_form_says_who_changed_what() {
             .to_string(),
         );
         assert_eq!(status, 201, "{body}");
-        body["alert"]["id"].as_str().unwrap().to_owned()
+        (
+            body["alert"]["id"].as_str().unwrap().to_owned(),
+            // Raising it opened an incident, so it is past its first version already.
+            body["alert"]["version"].as_u64().unwrap().to_string(),
+        )
     };
-    let first = raise("Door propped open");
-    let second = raise("Visitor without escort");
+    let (first, version) = raise("Door propped open");
+    let (second, _) = raise("Visitor without escort");
 
     let console = server.admin_console();
     let queue = console.get("/alerts");
@@ -209,7 +213,7 @@ fn the_queue_acknowledges_and_closes_and_a_stale_form_says_who_changed_what() {
         &format!("/alerts/{first}/triage"),
         &[
             ("csrf", &csrf),
-            ("base_version", "1"),
+            ("base_version", &version),
             ("status", "acknowledged"),
             ("back", "queue"),
         ],
@@ -225,7 +229,7 @@ fn the_queue_acknowledges_and_closes_and_a_stale_form_says_who_changed_what() {
         &format!("/alerts/{first}/triage"),
         &[
             ("csrf", &csrf),
-            ("base_version", "1"),
+            ("base_version", &version),
             ("status", "in_progress"),
         ],
     );
