@@ -37,8 +37,8 @@ impl SiteCalendar for DirectoryCalendar {
     }
 }
 
-/// The incidents stage for `serve`. Until playbook directories are wired, the playbooks are
-/// those of `[incidents] playbooks_file`, or none (incidents then have no tasks).
+/// The incidents stage for `serve`, taking its playbooks from the set in force at each use, so
+/// a reload applies to the next incident opened.
 pub fn build(
     config: &IncidentsConfig,
     store: Arc<SqliteStore>,
@@ -46,16 +46,7 @@ pub fn build(
     pipeline: Arc<Pipeline>,
     in_force: Arc<tandem_cases::playbook::Playbooks>,
 ) -> anyhow::Result<Arc<Incidents>> {
-    let playbooks: PlaybookSource = match &config.playbooks_file {
-        Some(path) => {
-            let set = Arc::new(
-                tandem_cases::incidents::load_playbooks_file(path)
-                    .map_err(|e| anyhow::anyhow!("[incidents] playbooks_file: {e}"))?,
-            );
-            Arc::new(move || set.clone())
-        }
-        None => Arc::new(move || in_force.current()),
-    };
+    let playbooks: PlaybookSource = Arc::new(move || in_force.current());
     Ok(Arc::new(Incidents::new(
         store.clone(),
         store,

@@ -1,0 +1,314 @@
+//! Tasks: a department's work in an incident, and each department's list.
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tandem_model::{Department, Timestamp};
+use tandem_store::{CaseKind, CaseQuery, StoredFile};
+
+use crate::incident::{Comment, EvidenceFile, SlaState, TaskState};
+use crate::{Actor, CaseError, Incident, IncidentStatus};
+
+use super::sla::fired_state;
+use super::*;
+
+impl Incidents {
+    /// Does something to one task. `department`: the department the actor works for when
+    /// they may act only on its tasks (responders).
+    #[allow(clippy::too_many_arguments)]
+    pub fn task(
+        &self,
+        id: &str,
+        task_id: &str,
+        base_version: Option<u64>,
+        action: TaskAction,
+        department: Option<Department>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Incident, CaseError> {
+        let now = micros(now);
+        // Files are stored before the incident changes; a file without a reference costs
+        // nothing and is stored only once.
+        let mut stored: Option<EvidenceFile> = None;
+        if let TaskAction::Evidence {
+            name,
+            content_type,
+            bytes,
+            item,
+        } = &action
+        {
+            let limit = self.config.max_evidence_mib * 1024 * 1024;
+            if bytes.len() as u64 > limit {
+                return Err(CaseError::Refused(format!(
+                    "the file is {} bytes; evidence files may be at most {} MiB",
+                    bytes.len(),
+                    self.config.max_evidence_mib
+                )));
+            }
+            if bytes.is_empty() {
+                return Err(CaseError::Refused("the file is empty".into()));
+            }
+            let name = name.trim();
+            if name.is_empty() || name.len() > 200 {
+                return Err(CaseError::Refused(
+                    "an evidence file needs a name of at most 200 characters".into(),
+                ));
+            }
+            let sha256: String = Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            let content_type = if content_type.trim().is_empty() {
+                "application/octet-stream".to_owned()
+            } else {
+                content_type.trim().to_owned()
+            };
+            // Check the incident and task exist before storing the file.
+            let (inc, _) = self.load(id)?;
+            find_task(&inc, task_id)?;
+            self.files.put_file(&StoredFile {
+                sha256: sha256.clone(),
+                content_type: content_type.clone(),
+                bytes: bytes.clone(),
+            })?;
+            stored = Some(EvidenceFile {
+                name: name.to_owned(),
+                sha256,
+                size: bytes.len() as u64,
+                content_type,
+                added_by: actor.to_owned(),
+                time: now,
+                task: Some(task_id.to_owned()),
+                item: item.clone(),
+            });
+        }
+        self.update(id, base_version, actor, now, |inc, ch| {
+            if inc.status.is_closed() {
+                return Err(CaseError::Refused(format!("{} is closed", inc.id)));
+            }
+            let i = find_task(inc, task_id)?;
+            let t = &inc.tasks[i];
+            if let Some(d) = department
+                && t.department != d
+            {
+                return Err(CaseError::Forbidden(format!(
+                    "task {} is for {}; you work for {}",
+                    t.id,
+                    t.department.label(),
+                    d.label()
+                )));
+            }
+            let detail = |extra: Value| {
+                let mut v = json!({"task": task_id});
+                if let (Some(o), Value::Object(e)) = (v.as_object_mut(), extra) {
+                    o.extend(e);
+                }
+                v
+            };
+            match action {
+                TaskAction::Take => {
+                    let t = &mut inc.tasks[i];
+                    if t.finished() {
+                        return Err(CaseError::Refused(format!("task {} is finished", t.id)));
+                    }
+                    t.assignee = Some(actor.to_owned());
+                    if t.state == TaskState::Open {
+                        t.state = TaskState::InProgress;
+                    }
+                    ch.note("task_taken", detail(json!({"assignee": actor})));
+                }
+                TaskAction::Comment(text) => {
+                    let text = text.trim().to_owned();
+                    if text.is_empty() {
+                        return Err(CaseError::Refused("the comment is empty".into()));
+                    }
+                    bounded("a comment", &text, MAX_TEXT)?;
+                    let mentions = mentions(&text);
+                    ch.note(
+                        "comment",
+                        detail(json!({"text": text, "mentions": mentions})),
+                    );
+                    inc.comments.push(Comment {
+                        author: actor.to_owned(),
+                        time: now,
+                        text,
+                        mentions,
+                        task: Some(task_id.to_owned()),
+                    });
+                }
+                TaskAction::Evidence { .. } => {
+                    let mut file = stored.take().expect("stored above");
+                    let t = &mut inc.tasks[i];
+                    if file.item.is_none() {
+                        let have: Vec<&str> = inc
+                            .evidence
+                            .iter()
+                            .filter(|e| e.task.as_deref() == Some(task_id))
+                            .filter_map(|e| e.item.as_deref())
+                            .collect();
+                        let missing: Vec<&String> = t
+                            .required_evidence
+                            .iter()
+                            .filter(|r| !have.contains(&r.as_str()))
+                            .collect();
+                        if missing.len() == 1 {
+                            file.item = Some(missing[0].clone());
+                        }
+                    } else if let Some(item) = &file.item
+                        && !t.required_evidence.contains(item)
+                    {
+                        return Err(CaseError::Refused(format!(
+                            "task {} asks for no evidence `{item}`; it asks for: {}",
+                            t.id,
+                            t.required_evidence.join(", ")
+                        )));
+                    }
+                    if !t.evidence.contains(&file.sha256) {
+                        t.evidence.push(file.sha256.clone());
+                    }
+                    ch.note(
+                        "evidence",
+                        detail(json!({"name": file.name, "sha256": file.sha256, "size": file.size, "item": file.item})),
+                    );
+                    inc.evidence.push(file);
+                }
+                TaskAction::Complete => {
+                    let t = &inc.tasks[i];
+                    if t.finished() {
+                        return Err(CaseError::Refused(format!("task {} is finished", t.id)));
+                    }
+                    let open: Vec<&str> = t
+                        .after
+                        .iter()
+                        .filter(|a| {
+                            inc.tasks
+                                .iter()
+                                .any(|x| &x.id == *a && !x.finished())
+                        })
+                        .map(|a| a.as_str())
+                        .collect();
+                    if !open.is_empty() {
+                        return Err(CaseError::Refused(format!(
+                            "task {} waits for {} to be finished first",
+                            t.id,
+                            open.join(", ")
+                        )));
+                    }
+                    let missing: Vec<&str> = t
+                        .required_evidence
+                        .iter()
+                        .filter(|r| {
+                            !inc.evidence.iter().any(|e| {
+                                e.task.as_deref() == Some(task_id)
+                                    && e.item.as_deref() == Some(r.as_str())
+                            })
+                        })
+                        .map(|r| r.as_str())
+                        .collect();
+                    if !missing.is_empty() {
+                        return Err(CaseError::Refused(format!(
+                            "task {} needs evidence first: {}",
+                            t.id,
+                            missing.join(", ")
+                        )));
+                    }
+                    let t = &mut inc.tasks[i];
+                    finish(t, TaskState::Done, now);
+                    if t.assignee.is_none() {
+                        t.assignee = Some(actor.to_owned());
+                    }
+                    ch.note("task_completed", detail(json!({})));
+                    unblock(inc, now, ch);
+                }
+                TaskAction::Skip(reason) => {
+                    let reason = reason.trim().to_owned();
+                    bounded("the reason", &reason, MAX_TEXT)?;
+                    if reason.is_empty() {
+                        return Err(CaseError::Refused(
+                            "skipping a task needs a reason".into(),
+                        ));
+                    }
+                    let t = &mut inc.tasks[i];
+                    if t.finished() {
+                        return Err(CaseError::Refused(format!("task {} is finished", t.id)));
+                    }
+                    finish(t, TaskState::Skipped, now);
+                    t.skip_reason = Some(reason.clone());
+                    ch.note("task_skipped", detail(json!({"reason": reason})));
+                    unblock(inc, now, ch);
+                }
+                TaskAction::Pause(reason) => {
+                    bounded("the reason", &reason, MAX_TEXT)?;
+                    let t = &mut inc.tasks[i];
+                    if t.finished() || t.paused_since.is_some() {
+                        return Err(CaseError::Refused(format!(
+                            "task {}'s SLA is not running",
+                            t.id
+                        )));
+                    }
+                    t.paused_since = Some(now);
+                    t.sla_state = SlaState::Paused;
+                    ch.note("sla_paused", detail(json!({"reason": reason.trim()})));
+                }
+                TaskAction::Resume => {
+                    let t = &mut inc.tasks[i];
+                    let Some(since) = t.paused_since.take() else {
+                        return Err(CaseError::Refused(format!(
+                            "task {}'s SLA is not paused",
+                            t.id
+                        )));
+                    };
+                    t.pauses.push((since, now));
+                    t.paused_seconds += (now - since).num_seconds().max(0) as u64;
+                    t.sla_state = fired_state(t);
+                    ch.note("sla_resumed", detail(json!({})));
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Open tasks (of one department, or all), overdue first, then by time left.
+    pub fn department_tasks(
+        &self,
+        department: Option<Department>,
+        now: Timestamp,
+    ) -> Result<Vec<TaskView>, CaseError> {
+        let mut q = CaseQuery::new(CaseKind::Incident);
+        q.not_statuses = vec![IncidentStatus::Closed.code().to_owned()];
+        q.department = department.map(|d| d.code().to_owned());
+        let mut out = Vec::new();
+        for r in self.all(q)? {
+            let inc = Incident::from_record(&r)?;
+            for t in &inc.tasks {
+                if t.finished() || department.is_some_and(|d| d != t.department) {
+                    continue;
+                }
+                let (elapsed, remaining) = match (t.sla, t.state) {
+                    (Some(sla), s) if s != TaskState::Blocked => {
+                        let e = self.sla_elapsed_minutes(&inc, t, now);
+                        (Some(e), Some(i64::from(sla.breach_minutes) - e))
+                    }
+                    _ => (None, None),
+                };
+                out.push(TaskView {
+                    incident: inc.id.clone(),
+                    incident_title: inc.title.clone(),
+                    severity: inc.severity,
+                    task: t.clone(),
+                    elapsed_minutes: elapsed,
+                    remaining_minutes: remaining,
+                    overdue: remaining.is_some_and(|r| r <= 0) || t.sla_breached.is_some(),
+                });
+            }
+        }
+        out.sort_by_key(|v| {
+            (
+                !v.overdue,
+                v.task.state == TaskState::Blocked,
+                v.remaining_minutes.unwrap_or(i64::MAX),
+                std::cmp::Reverse(v.severity),
+            )
+        });
+        Ok(out)
+    }
+}

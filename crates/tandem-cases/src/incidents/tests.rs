@@ -1,0 +1,870 @@
+use super::sla::business_seconds;
+use super::*;
+use crate::alert::AlertRule;
+use crate::alerter::{AlertPolicy, IncidentIntake};
+use crate::incident::{SlaState, TaskState};
+use crate::playbook::{Playbook, PlaybookTask, Selector, SlaSpec};
+use crate::risk::RiskScore;
+use crate::{
+    Alert, AlertStatus, CaseError, Incident, IncidentStatus, PRODUCT_ACTOR, PlaybookSet, Resolution,
+};
+use chrono::{Duration, NaiveDate};
+use std::collections::BTreeMap;
+use tandem_identity::hours::AllowedHours;
+use tandem_model::{Department, Entities, Severity, Timestamp};
+use tandem_store::{CaseKind, CaseStore};
+use tandem_store::{SqliteStore, StoreConfig};
+
+fn at(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn sla(warn: u32, breach: u32) -> BTreeMap<String, SlaSpec> {
+    ["low", "medium", "high", "critical"]
+        .into_iter()
+        .map(|s| (s.to_owned(), SlaSpec { warn, breach }))
+        .collect()
+}
+
+fn task(id: &str, d: Department, after: &[&str]) -> PlaybookTask {
+    PlaybookTask {
+        id: id.into(),
+        title: format!("Do {id}"),
+        description: String::new(),
+        department: d,
+        owner_role: None,
+        after: after.iter().map(|s| s.to_string()).collect(),
+        evidence: Vec::new(),
+        sla: sla(30, 60),
+        business_hours: false,
+    }
+}
+
+fn playbooks() -> PlaybookSet {
+    let mut revoke = task("revoke_badge", Department::Facilities, &["confirm"]);
+    revoke.evidence = vec!["access log".into()];
+    PlaybookSet::new(vec![
+        Playbook {
+            id: "terminated".into(),
+            title: "Terminated employee access".into(),
+            description: String::new(),
+            selects: Selector {
+                rules: vec!["tandem.terminated_access".into()],
+                ..Selector::default()
+            },
+            tasks: vec![
+                task("confirm", Department::Hr, &[]),
+                task("contain", Department::Security, &[]),
+                revoke,
+            ],
+            origin: "test".into(),
+            text: String::new(),
+        },
+        Playbook {
+            id: "generic".into(),
+            title: "Generic".into(),
+            description: String::new(),
+            selects: Selector::default(),
+            tasks: vec![task("triage", Department::Security, &[])],
+            origin: "test".into(),
+            text: String::new(),
+        },
+        Playbook {
+            id: "office".into(),
+            title: "Office hours".into(),
+            description: String::new(),
+            selects: Selector {
+                kinds: vec!["risk".into()],
+                ..Selector::default()
+            },
+            tasks: vec![PlaybookTask {
+                business_hours: true,
+                sla: sla(60, 120),
+                ..task("check", Department::It, &[])
+            }],
+            origin: "test".into(),
+            text: String::new(),
+        },
+    ])
+}
+
+#[derive(Default)]
+struct Heard(Mutex<Vec<tandem_model::Event>>);
+impl Announce for Heard {
+    fn announce(&self, events: Vec<tandem_model::Event>) {
+        self.0.lock().unwrap().extend(events);
+    }
+}
+
+struct Oslo;
+impl SiteCalendar for Oslo {
+    fn utc_offset_minutes(&self, _: &str, _: Timestamp) -> Option<i32> {
+        Some(60)
+    }
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    store: Arc<SqliteStore>,
+    heard: Arc<Heard>,
+    inc: Incidents,
+}
+
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path(), StoreConfig::default()).unwrap());
+    let heard = Arc::new(Heard::default());
+    let set = Arc::new(playbooks());
+    let inc = Incidents::new(
+        store.clone(),
+        store.clone(),
+        Arc::new(move || set.clone()),
+        heard.clone(),
+        Arc::new(Oslo),
+        IncidentsConfig {
+            max_evidence_mib: 1,
+            ..IncidentsConfig::default()
+        },
+    );
+    Setup {
+        _dir: dir,
+        store,
+        heard,
+        inc,
+    }
+}
+
+fn alert(id: &str, person: &str, severity: Severity, first: &str) -> Alert {
+    Alert {
+        id: id.into(),
+        version: 1,
+        title: "Terminated employee badged in".into(),
+        summary: "E1042 badged in after termination".into(),
+        severity,
+        status: AlertStatus::New,
+        resolution: None,
+        assignee: None,
+        rules: vec![AlertRule {
+            rule_id: "tandem.terminated_access".into(),
+            title: "Terminated access".into(),
+            engine: "native".into(),
+            findings: 1,
+        }],
+        dedup_key: format!("k-{id}"),
+        count: 1,
+        suppressed: 0,
+        first_seen: at(first),
+        last_seen: at(first),
+        entities: Entities {
+            persons: vec![person.into()],
+            ips: vec!["10.0.0.5".into()],
+            sites: vec!["osl".into()],
+            ..Entities::default()
+        },
+        place: None,
+        evidence: Vec::new(),
+        tags: Vec::new(),
+        incident: None,
+        risk: 0.0,
+        other_keys: Vec::new(),
+        suppress_key: None,
+        raised_by: None,
+    }
+}
+
+fn kinds(s: &Setup, id: &str) -> Vec<String> {
+    s.store
+        .timeline(id, 0)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+const T0: &str = "2026-03-02T09:00:00Z";
+
+#[test]
+fn an_alert_opens_an_incident_from_the_playbook_its_rule_selects() {
+    let s = setup();
+    let a = alert("ALR-1", "E1042", Severity::High, "2026-03-02T08:50:00Z");
+    let id = s
+        .inc
+        .alert_raised(&a, &AlertPolicy::default(), at(T0))
+        .unwrap()
+        .unwrap();
+    let (inc, timeline) = s.inc.get(&id).unwrap();
+    assert_eq!(inc.playbook, "terminated");
+    assert_eq!(inc.alerts, ["ALR-1"]);
+    assert_eq!(inc.milestones.occurred, Some(at("2026-03-02T08:50:00Z")));
+    assert_eq!(inc.milestones.detected, Some(at(T0)));
+    let states: Vec<_> = inc.tasks.iter().map(|t| (t.id.as_str(), t.state)).collect();
+    assert_eq!(
+        states,
+        [
+            ("confirm", TaskState::Open),
+            ("contain", TaskState::Open),
+            ("revoke_badge", TaskState::Blocked)
+        ]
+    );
+    assert!(inc.observables.contains(&Observable {
+        kind: "ip".into(),
+        value: "10.0.0.5".into()
+    }));
+    assert_eq!(timeline.len(), 1);
+    assert_eq!(timeline[0].kind, "opened");
+    assert_eq!(timeline[0].actor, PRODUCT_ACTOR);
+    assert_eq!(s.heard.0.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn a_second_alert_about_the_same_person_joins_and_raises_severity() {
+    let s = setup();
+    let p = AlertPolicy::default();
+    let id = s
+        .inc
+        .alert_raised(&alert("ALR-1", "E1", Severity::Medium, T0), &p, at(T0))
+        .unwrap()
+        .unwrap();
+    let later = at(T0) + Duration::hours(2);
+    let joined = s
+        .inc
+        .alert_raised(&alert("ALR-2", "E1", Severity::Critical, T0), &p, later)
+        .unwrap();
+    assert_eq!(joined.as_deref(), Some(id.as_str()));
+    let (inc, _) = s.inc.get(&id).unwrap();
+    assert_eq!(inc.alerts, ["ALR-1", "ALR-2"]);
+    assert_eq!(inc.severity, Severity::Critical);
+    assert_eq!(kinds(&s, &id), ["opened", "alert_joined", "severity"]);
+    // Outside the lookback a new incident opens.
+    let far = at(T0) + Duration::hours(30);
+    let other = s
+        .inc
+        .alert_raised(&alert("ALR-3", "E1", Severity::Medium, T0), &p, far)
+        .unwrap();
+    assert_ne!(other.as_deref(), Some(id.as_str()));
+}
+
+#[test]
+fn low_alerts_open_nothing_and_closed_incidents_reopen_only_by_choice() {
+    let s = setup();
+    let p = AlertPolicy::default();
+    assert_eq!(
+        s.inc
+            .alert_raised(&alert("ALR-1", "E1", Severity::Low, T0), &p, at(T0))
+            .unwrap(),
+        None
+    );
+    let id = s
+        .inc
+        .alert_raised(&alert("ALR-2", "E1", Severity::Medium, T0), &p, at(T0))
+        .unwrap()
+        .unwrap();
+    let inc = s
+        .inc
+        .change(
+            &id,
+            1,
+            IncidentChange {
+                status: Some(IncidentStatus::Closed),
+                resolution: Some(Resolution::Benign),
+                ..Default::default()
+            },
+            "ann",
+            at(T0),
+        )
+        .unwrap();
+    assert_eq!(inc.status, IncidentStatus::Closed);
+    let t1 = at(T0) + Duration::minutes(5);
+    let fresh = s
+        .inc
+        .alert_raised(&alert("ALR-3", "E1", Severity::Medium, T0), &p, t1)
+        .unwrap()
+        .unwrap();
+    assert_ne!(fresh, id);
+    // Close the fresh one too, then a rule that reopens brings back the latest closed one.
+    let (f, _) = s.inc.get(&fresh).unwrap();
+    s.inc
+        .change(
+            &fresh,
+            f.version,
+            IncidentChange {
+                status: Some(IncidentStatus::Closed),
+                resolution: Some(Resolution::Benign),
+                ..Default::default()
+            },
+            "ann",
+            t1,
+        )
+        .unwrap();
+    let reopen = AlertPolicy {
+        reopen_closed: true,
+        ..AlertPolicy::default()
+    };
+    let back = s
+        .inc
+        .alert_raised(&alert("ALR-4", "E1", Severity::Medium, T0), &reopen, t1)
+        .unwrap()
+        .unwrap();
+    let (inc, _) = s.inc.get(&back).unwrap();
+    assert_eq!(inc.status, IncidentStatus::InProgress);
+    assert_eq!(inc.reopened, 1);
+    assert_eq!(inc.resolution, None);
+    assert!(kinds(&s, &back).contains(&"reopened".to_owned()));
+}
+
+#[test]
+fn risk_opens_one_incident_per_entity() {
+    let s = setup();
+    let score = RiskScore {
+        entity: "person:E7".into(),
+        score: 120.0,
+        threshold: 100.0,
+        criticality: 1.0,
+        contributions: Vec::new(),
+    };
+    let a = s.inc.risk_crossed(&score, at(T0)).unwrap().unwrap();
+    let b = s.inc.risk_crossed(&score, at(T0)).unwrap().unwrap();
+    assert_eq!(a, b);
+    let (inc, _) = s.inc.get(&a).unwrap();
+    assert_eq!(inc.origin, "risk");
+    assert_eq!(inc.playbook, "office");
+    assert_eq!(inc.entities.persons, ["E7"]);
+}
+
+fn manual(s: &Setup, severity: Severity) -> Incident {
+    s.inc
+        .open(
+            NewIncident {
+                title: "Badge misuse".into(),
+                severity: Some(severity),
+                playbook: Some("terminated".into()),
+                entities: Entities {
+                    sites: vec!["osl".into()],
+                    ..Entities::default()
+                },
+                ..NewIncident::default()
+            },
+            "ann",
+            at(T0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_stale_change_is_refused_naming_who_changed_what() {
+    let s = setup();
+    let inc = manual(&s, Severity::Medium);
+    s.inc
+        .change(
+            &inc.id,
+            1,
+            IncidentChange {
+                severity: Some(Severity::High),
+                ..Default::default()
+            },
+            "bob",
+            at(T0),
+        )
+        .unwrap();
+    let err = s
+        .inc
+        .change(
+            &inc.id,
+            1,
+            IncidentChange {
+                title: Some("Other".into()),
+                ..Default::default()
+            },
+            "ann",
+            at(T0),
+        )
+        .unwrap_err();
+    match err {
+        CaseError::Conflict {
+            by, what, current, ..
+        } => {
+            assert_eq!(by, "bob");
+            assert_eq!(what, "severity medium → high");
+            assert_eq!(current, 2);
+        }
+        e => panic!("{e}"),
+    }
+}
+
+#[test]
+fn milestones_are_set_once_and_high_incidents_close_only_after_the_review() {
+    let s = setup();
+    let inc = manual(&s, Severity::High);
+    let t1 = at(T0) + Duration::minutes(10);
+    let inc = s
+        .inc
+        .change(
+            &inc.id,
+            inc.version,
+            IncidentChange {
+                status: Some(IncidentStatus::Contained),
+                ..Default::default()
+            },
+            "ann",
+            t1,
+        )
+        .unwrap();
+    assert_eq!(inc.milestones.acknowledged, Some(t1));
+    assert_eq!(inc.milestones.contained, Some(t1));
+    let t2 = t1 + Duration::minutes(10);
+    let inc = s
+        .inc
+        .change(
+            &inc.id,
+            inc.version,
+            IncidentChange {
+                status: Some(IncidentStatus::Acknowledged),
+                ..Default::default()
+            },
+            "ann",
+            t2,
+        )
+        .unwrap();
+    assert_eq!(inc.milestones.acknowledged, Some(t1), "set once");
+    let close = IncidentChange {
+        status: Some(IncidentStatus::Closed),
+        resolution: Some(Resolution::TruePositive),
+        ..Default::default()
+    };
+    let err = s
+        .inc
+        .change(&inc.id, inc.version, close.clone(), "ann", t2)
+        .unwrap_err();
+    assert!(err.to_string().contains("review"), "{err}");
+    let inc = s
+        .inc
+        .write_review(
+            &inc.id,
+            None,
+            ReviewInput {
+                summary: "Badge was not revoked in time".into(),
+                action_items: vec![ActionItemInput {
+                    id: None,
+                    title: "Automate badge revocation".into(),
+                    department: Department::Facilities,
+                    due: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+                    done: false,
+                }],
+                ..ReviewInput::default()
+            },
+            "ann",
+            t2,
+        )
+        .unwrap();
+    let inc = s
+        .inc
+        .change(&inc.id, inc.version, close, "ann", t2)
+        .unwrap();
+    assert_eq!(inc.milestones.resolved, Some(t2));
+    assert_eq!(inc.milestones.closed, Some(t2));
+    let items = s.inc.action_items(true).unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].item.id, "A1");
+    assert_eq!(
+        kinds(&s, &inc.id),
+        [
+            "opened",
+            "status",
+            "status",
+            "review",
+            "resolution",
+            "status"
+        ]
+    );
+}
+
+#[test]
+fn tasks_wait_for_dependencies_and_evidence_then_unblock_dependants() {
+    let s = setup();
+    let inc = manual(&s, Severity::Medium);
+    let id = &inc.id;
+    let err = s
+        .inc
+        .task(
+            id,
+            "revoke_badge",
+            None,
+            TaskAction::Complete,
+            None,
+            "fay",
+            at(T0),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("waits for confirm"), "{err}");
+    // A responder of another department may not act on it.
+    let err = s
+        .inc
+        .task(
+            id,
+            "confirm",
+            None,
+            TaskAction::Take,
+            Some(Department::Facilities),
+            "fay",
+            at(T0),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("for HR"), "{err}");
+    let t1 = at(T0) + Duration::minutes(3);
+    let inc = s
+        .inc
+        .task(
+            id,
+            "confirm",
+            None,
+            TaskAction::Complete,
+            Some(Department::Hr),
+            "hal",
+            t1,
+        )
+        .unwrap();
+    let revoke = inc.tasks.iter().find(|t| t.id == "revoke_badge").unwrap();
+    assert_eq!(revoke.state, TaskState::Open);
+    assert_eq!(revoke.opened, Some(t1));
+    let err = s
+        .inc
+        .task(
+            id,
+            "revoke_badge",
+            None,
+            TaskAction::Complete,
+            None,
+            "fay",
+            t1,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("access log"), "{err}");
+    let too_big = TaskAction::Evidence {
+        name: "big.bin".into(),
+        content_type: String::new(),
+        bytes: vec![0; 1024 * 1024 + 1],
+        item: None,
+    };
+    let err = s
+        .inc
+        .task(id, "revoke_badge", None, too_big, None, "fay", t1)
+        .unwrap_err();
+    assert!(err.to_string().contains("at most 1 MiB"), "{err}");
+    let inc = s
+        .inc
+        .task(
+            id,
+            "revoke_badge",
+            None,
+            TaskAction::Evidence {
+                name: "log.csv".into(),
+                content_type: "text/csv".into(),
+                bytes: b"door,time\n".to_vec(),
+                item: None,
+            },
+            None,
+            "fay",
+            t1,
+        )
+        .unwrap();
+    let file = &inc.evidence[0];
+    assert_eq!(file.item.as_deref(), Some("access log"));
+    assert_eq!(file.sha256.len(), 64);
+    assert_eq!(file.size, 10);
+    assert!(s.store.file(&file.sha256).unwrap().is_some());
+    let inc = s
+        .inc
+        .task(
+            id,
+            "revoke_badge",
+            None,
+            TaskAction::Complete,
+            None,
+            "fay",
+            t1,
+        )
+        .unwrap();
+    assert_eq!(
+        inc.tasks
+            .iter()
+            .find(|t| t.id == "revoke_badge")
+            .unwrap()
+            .state,
+        TaskState::Done
+    );
+    let err = s
+        .inc
+        .task(
+            id,
+            "contain",
+            None,
+            TaskAction::Skip("  ".into()),
+            None,
+            "sam",
+            t1,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("reason"));
+    s.inc
+        .task(
+            id,
+            "contain",
+            None,
+            TaskAction::Skip("done by the guard already".into()),
+            None,
+            "sam",
+            t1,
+        )
+        .unwrap();
+    assert_eq!(
+        kinds(&s, id),
+        [
+            "opened",
+            "task_completed",
+            "task_opened",
+            "evidence",
+            "task_completed",
+            "task_skipped"
+        ]
+    );
+}
+
+#[test]
+fn sla_warn_and_breach_fire_once_with_an_alert_and_pauses_do_not_count() {
+    let s = setup();
+    let inc = manual(&s, Severity::Medium);
+    let id = inc.id.clone();
+    // confirm: warn 30, breach 60. Paused for 20 minutes.
+    s.inc
+        .task(
+            &id,
+            "confirm",
+            None,
+            TaskAction::Pause("waiting for HR system".into()),
+            None,
+            "hal",
+            at(T0) + Duration::minutes(10),
+        )
+        .unwrap();
+    s.inc
+        .task(
+            &id,
+            "confirm",
+            None,
+            TaskAction::Resume,
+            None,
+            "hal",
+            at(T0) + Duration::minutes(30),
+        )
+        .unwrap();
+    let r = s.inc.tick(at(T0) + Duration::minutes(45)).unwrap();
+    // contain warned (45 ≥ 30), confirm only 25 minutes counted.
+    assert_eq!(r.warned, [(id.clone(), "contain".to_owned())]);
+    let r = s.inc.tick(at(T0) + Duration::minutes(46)).unwrap();
+    assert!(r.warned.is_empty(), "fires once");
+    let r = s.inc.tick(at(T0) + Duration::minutes(75)).unwrap();
+    assert_eq!(r.warned, [(id.clone(), "confirm".to_owned())]);
+    assert_eq!(r.breached.len(), 1);
+    let (_, task, alert_id) = &r.breached[0];
+    assert_eq!(task, "contain");
+    let rec = s.store.case(CaseKind::Alert, alert_id).unwrap().unwrap();
+    let alert = Alert::from_record(&rec).unwrap();
+    assert_eq!(alert.rules[0].rule_id, SLA_BREACH_RULE);
+    assert_eq!(alert.incident.as_deref(), Some(id.as_str()));
+    let r = s.inc.tick(at(T0) + Duration::minutes(200)).unwrap();
+    assert_eq!(r.breached.len(), 1, "only confirm is left to breach");
+    assert!(
+        s.inc
+            .tick(at(T0) + Duration::minutes(300))
+            .unwrap()
+            .breached
+            .is_empty()
+    );
+    let (inc, _) = s.inc.get(&id).unwrap();
+    assert!(inc.alerts.contains(alert_id));
+    let contain = inc.tasks.iter().find(|t| t.id == "contain").unwrap();
+    assert_eq!(contain.sla_state, SlaState::Breached);
+    let events = s.heard.0.lock().unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.labels.get("case.change").map(String::as_str) == Some("sla_breach"))
+    );
+}
+
+#[test]
+fn business_hours_count_only_the_sites_working_minutes() {
+    let s = setup();
+    // Friday 16:00 Oslo (+01:00 in the test calendar) = 15:00 UTC.
+    let score = RiskScore {
+        entity: "person:E9".into(),
+        score: 120.0,
+        threshold: 100.0,
+        criticality: 1.0,
+        contributions: Vec::new(),
+    };
+    let fri = at("2026-03-06T15:00:00Z");
+    let id = s.inc.risk_crossed(&score, fri).unwrap().unwrap();
+    // The office task: warn 60, breach 120 business minutes. Give the incident a site.
+    let (inc, _) = s.inc.get(&id).unwrap();
+    let mut inc2 = inc.clone();
+    inc2.entities.sites = vec!["osl".into()];
+    let t = &inc2.tasks[0];
+    // Friday 16:00–17:00 is 60 minutes; the weekend counts nothing.
+    let mon_early = at("2026-03-09T06:30:00Z"); // 07:30 local
+    assert_eq!(s.inc.sla_elapsed_minutes(&inc2, t, mon_early), 60);
+    let mon = at("2026-03-09T07:30:00Z"); // 08:30 local
+    assert_eq!(s.inc.sla_elapsed_minutes(&inc2, t, mon), 90);
+    // The stored incident has no site: UTC and the default hours, so Friday 15:00–17:00
+    // UTC already made the 120 minutes of its breach.
+    let r = s.inc.tick(mon_early).unwrap();
+    assert_eq!(r.breached.len(), 1);
+}
+
+/// The per-day computation counts what checking every minute counts.
+#[test]
+fn business_seconds_agree_with_counting_minute_by_minute() {
+    use proptest::prelude::*;
+    let hours = AllowedHours::whole_hours(8, 17, false).unwrap();
+    let night: AllowedHours = serde_json::from_value(serde_json::json!(
+        "mon-fri 07:30-11:45, 13:00-18:15; sat 22:00-06:00"
+    ))
+    .unwrap();
+    let holidays = [NaiveDate::from_ymd_opt(2026, 3, 4).unwrap()];
+    let base = at("2026-03-01T00:00:00Z");
+    proptest!(ProptestConfig::with_cases(64), |(
+        start in 0i64..(14 * 1440),
+        len in 0i64..(4 * 1440),
+        pause in proptest::option::of((0i64..(4 * 1440), 0i64..600)),
+        offset in -600i64..600,
+        which in any::<bool>(),
+    )| {
+        let h = if which { &hours } else { &night };
+        let from = base + Duration::minutes(start);
+        let to = from + Duration::minutes(len);
+        let pauses: Vec<_> = pause
+            .map(|(p, l)| (from + Duration::minutes(p), from + Duration::minutes(p + l)))
+            .into_iter()
+            .collect();
+        let off = |_: Timestamp| offset;
+        let fast = business_seconds(h, &holidays, &off, from, to, &pauses) / 60;
+        let mut slow = 0;
+        let mut t = from;
+        while t < to {
+            let paused = pauses.iter().any(|(a, b)| *a <= t && t < *b);
+            let local = (t + Duration::minutes(offset)).naive_utc();
+            if !paused && h.allows(local, &holidays) {
+                slow += 1;
+            }
+            t += Duration::minutes(1);
+        }
+        prop_assert_eq!(fast, slow);
+    });
+}
+
+#[test]
+fn merging_closes_the_duplicate_and_moves_its_work() {
+    let s = setup();
+    let a = manual(&s, Severity::Medium);
+    let b = manual(&s, Severity::High);
+    s.inc
+        .task(
+            &b.id,
+            "confirm",
+            None,
+            TaskAction::Complete,
+            None,
+            "hal",
+            at(T0),
+        )
+        .unwrap();
+    let survivor = s.inc.merge(&a.id, &b.id, "ann", at(T0)).unwrap();
+    assert_eq!(survivor.severity, Severity::High);
+    let moved: Vec<_> = survivor
+        .tasks
+        .iter()
+        .filter(|t| t.id.starts_with(&b.id))
+        .map(|t| t.id.clone())
+        .collect();
+    assert_eq!(
+        moved,
+        [
+            format!("{}:contain", b.id),
+            format!("{}:revoke_badge", b.id)
+        ]
+    );
+    let (dup, _) = s.inc.get(&b.id).unwrap();
+    assert_eq!(dup.status, IncidentStatus::Closed);
+    assert_eq!(dup.resolution, Some(Resolution::Duplicate));
+    assert_eq!(dup.merged_into.as_deref(), Some(a.id.as_str()));
+    assert_eq!(kinds(&s, &a.id).last().unwrap(), "merged");
+    assert_eq!(kinds(&s, &b.id).last().unwrap(), "merged_into");
+    assert!(s.inc.merge(&a.id, &b.id, "ann", at(T0)).is_err());
+}
+
+#[test]
+fn switching_the_playbook_adds_tasks_and_keeps_finished_ones() {
+    let s = setup();
+    let inc = manual(&s, Severity::Medium);
+    let inc = s
+        .inc
+        .task(
+            &inc.id,
+            "confirm",
+            None,
+            TaskAction::Complete,
+            None,
+            "hal",
+            at(T0),
+        )
+        .unwrap();
+    let inc = s
+        .inc
+        .change(
+            &inc.id,
+            inc.version,
+            IncidentChange {
+                playbook: Some("generic".into()),
+                ..Default::default()
+            },
+            "ann",
+            at(T0),
+        )
+        .unwrap();
+    let ids: Vec<_> = inc.tasks.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["confirm", "triage"]);
+    assert_eq!(inc.playbook, "generic");
+}
+
+#[test]
+fn comments_mention_departments_and_the_department_list_puts_overdue_first() {
+    let s = setup();
+    let inc = manual(&s, Severity::Medium);
+    let inc = s
+        .inc
+        .comment(
+            &inc.id,
+            "@security and @HR, please look; @nobody",
+            "ann",
+            at(T0),
+        )
+        .unwrap();
+    assert_eq!(
+        inc.comments[0].mentions,
+        [Department::Security, Department::Hr]
+    );
+    let long = "x".repeat(MAX_TEXT + 1);
+    let err = s.inc.comment(&inc.id, &long, "ann", at(T0)).unwrap_err();
+    assert!(err.to_string().contains("at most 20000"), "{err}");
+    let later = manual(&s, Severity::Medium);
+    let _ = later;
+    let list = s
+        .inc
+        .department_tasks(Some(Department::Hr), at(T0) + Duration::minutes(61))
+        .unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().all(|v| v.overdue));
+    let all = s.inc.department_tasks(None, at(T0)).unwrap();
+    assert_eq!(all.len(), 6);
+    assert_eq!(all.last().unwrap().task.state, TaskState::Blocked);
+}
