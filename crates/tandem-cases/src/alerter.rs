@@ -107,9 +107,6 @@ pub struct AlertsConfig {
     /// Policies by rule id; a rule's entry replaces the default policy as a whole.
     pub rules: BTreeMap<String, AlertPolicy>,
     pub risk: RiskConfig,
-    /// When the server starts (or its alerts driver fell behind), it goes over the stored
-    /// findings since the newest one it processed, less this many minutes.
-    pub catch_up_margin_minutes: u32,
 }
 
 impl Default for AlertsConfig {
@@ -119,7 +116,6 @@ impl Default for AlertsConfig {
             default: AlertPolicy::default(),
             rules: BTreeMap::new(),
             risk: RiskConfig::default(),
-            catch_up_margin_minutes: 60,
         }
     }
 }

@@ -284,6 +284,37 @@ pub trait DirectoryStore: Send + Sync + 'static {
     fn directory_changes(&self, after: u64) -> Result<Vec<DirectoryChange>, StoreError>;
 }
 
+/// A position in the order events were committed: `(segment, row)` in the embedded store.
+/// Written as `segment.row`; the default is before the first event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StoreCursor {
+    pub segment: u64,
+    pub row: u64,
+}
+
+impl std::fmt::Display for StoreCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.segment, self.row)
+    }
+}
+
+impl std::str::FromStr for StoreCursor {
+    type Err = String;
+    fn from_str(s: &str) -> Result<StoreCursor, String> {
+        let (a, b) = s
+            .split_once('.')
+            .ok_or_else(|| format!("not a store position: {s:?}"))?;
+        Ok(StoreCursor {
+            segment: a
+                .parse()
+                .map_err(|_| format!("not a store position: {s:?}"))?,
+            row: b
+                .parse()
+                .map_err(|_| format!("not a store position: {s:?}"))?,
+        })
+    }
+}
+
 /// The operations every backend provides.
 ///
 /// Methods other than [`EventStore::submit`] block on I/O; async callers run them on a
@@ -302,6 +333,17 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// One event by id.
     fn event(&self, id: Ulid) -> Result<Option<Event>, StoreError>;
+
+    /// Events of `class` committed after `cursor`, in commit order, at most `limit`, and the
+    /// cursor to continue from. A reader that keeps its cursor durably sees every committed
+    /// event of the class exactly once, whatever happened between two reads (the alerts stage
+    /// reads findings this way). Retention may drop events the cursor has not reached.
+    fn events_after(
+        &self,
+        cursor: StoreCursor,
+        class: tandem_model::Class,
+        limit: usize,
+    ) -> Result<(Vec<Event>, StoreCursor), StoreError>;
 
     /// Dead letters, newest first.
     fn dead_letters(&self, query: &DeadLetterQuery) -> Result<Vec<DeadLetter>, StoreError>;

@@ -1,29 +1,29 @@
-//! The alerts driver: hands every stored finding to the alerts stage.
+//! The alerts driver: hands every stored finding to the alerts stage, exactly once.
 //!
-//! It listens to the pipeline's committed batches and takes their `detection_finding`
-//! events (the finding is in `attrs.finding`, its id the event's). A listener that falls
-//! behind (`Lagged`) and a server that starts catch up by searching the stored findings
-//! since a watermark kept in the store's state, less a margin: the alerts stage skips
-//! findings it has linked already, so going over some twice costs a look-up and nothing else.
+//! It reads findings from the store in commit order (`EventStore::events_after`) from a
+//! cursor it keeps in the store's state, and moves the cursor only once the alerts stage has
+//! taken them. The pipeline's committed batches only wake it up: a listener that falls
+//! behind the live feed, or a server killed between two reads, loses nothing, since the next
+//! read starts where the last one that finished left off (and the alerts stage skips
+//! findings it has linked already, should one be read twice).
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
 use tandem_cases::alerter::Alerter;
 use tandem_model::{Class, Event, Finding, Ulid};
 use tandem_pipeline::pipeline::{Origin, Pipeline};
-use tandem_store::{EventStore, SearchRequest, SearchResult, SqliteStore, StateStore};
+use tandem_store::{EventStore, SqliteStore, StateStore, StoreCursor};
 use tokio::sync::{broadcast, watch};
 
-/// Where the newest finding time processed is kept.
-const WATERMARK: &str = "alerts.watermark";
+/// Where the position of the last finding handed over is kept.
+const CURSOR: &str = "alerts.cursor";
 
-/// Most findings one catch-up takes (newest first); more than that is a backlog the live
-/// feed and the next catch-up work through.
-const CATCH_UP_MAX: usize = 50_000;
-
-/// Findings handed to the alerts stage in one call.
+/// Findings read and handed to the alerts stage in one step.
 const CHUNK: usize = 500;
+
+/// How often the driver looks for findings when no batch wakes it (findings of the detection
+/// tick and a retry after an error).
+const POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The events of alerts (an alert opened, triaged) enter the pipeline as Tandem's own.
 pub struct PipelineAnnounce(pub Arc<Pipeline>);
@@ -59,104 +59,58 @@ pub async fn run(
     alerter: Arc<Alerter>,
     store: Arc<SqliteStore>,
     pipeline: Arc<Pipeline>,
-    margin: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    // Listen first, so nothing committed during the catch-up is missed.
     let mut feed = pipeline.subscribe();
-    catch_up(&alerter, &store, margin).await;
     loop {
-        let received = tokio::select! {
-            r = feed.recv() => r,
-            _ = shutdown.wait_for(|s| *s) => return,
-        };
-        match received {
-            Ok(batch) => {
-                let findings = findings_of(&batch);
-                if !findings.is_empty() {
-                    process(&alerter, &store, findings).await;
-                }
+        drain(&alerter, &store).await;
+        // Wait for a batch with findings (or any sign of having missed some).
+        loop {
+            let woke = tokio::select! {
+                r = feed.recv() => r,
+                _ = tokio::time::sleep(POLL) => break,
+                _ = shutdown.wait_for(|s| *s) => return,
+            };
+            match woke {
+                Ok(batch) if batch.iter().any(|e| e.class == Class::DetectionFinding) => break,
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(_)) => break,
+                Err(broadcast::error::RecvError::Closed) => return,
             }
-            Err(broadcast::error::RecvError::Lagged(n)) => {
-                tracing::warn!(
-                    batches = n,
-                    "alerts fell behind the live feed; catching up from the store"
-                );
-                catch_up(&alerter, &store, margin).await;
-            }
-            Err(broadcast::error::RecvError::Closed) => return,
         }
     }
 }
 
-/// Processes findings on a blocking thread, then moves the watermark.
-async fn process(alerter: &Arc<Alerter>, store: &Arc<SqliteStore>, findings: Vec<(Ulid, Finding)>) {
+/// Hands over every finding committed after the cursor, a chunk at a time, moving the cursor
+/// after each chunk the alerts stage has taken.
+async fn drain(alerter: &Arc<Alerter>, store: &Arc<SqliteStore>) {
     let alerter = alerter.clone();
     let store = store.clone();
     let r = tokio::task::spawn_blocking(move || {
-        let newest = findings.iter().map(|(_, f)| f.time).max();
-        for chunk in findings.chunks(CHUNK) {
-            alerter.process(chunk, Utc::now())?;
+        let mut cursor: StoreCursor = match store.get_state(CURSOR)? {
+            Some(s) => s.parse().map_err(|e: String| anyhow::anyhow!(e))?,
+            None => StoreCursor::default(),
+        };
+        loop {
+            let (events, next) = store.events_after(cursor, Class::DetectionFinding, CHUNK)?;
+            if !events.is_empty() {
+                alerter.process(&findings_of(&events), chrono::Utc::now())?;
+            }
+            if next != cursor {
+                store.put_state(CURSOR, &next.to_string())?;
+                cursor = next;
+            }
+            if events.len() < CHUNK {
+                return Ok::<_, anyhow::Error>(());
+            }
         }
-        if let Some(newest) = newest
-            && watermark(&store).is_none_or(|w| newest > w)
-        {
-            store.put_state(WATERMARK, &newest.to_rfc3339())?;
-        }
-        Ok::<_, anyhow::Error>(())
     })
     .await;
     match r {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
-            tracing::error!(error = %e, "alerts: findings not processed; the next catch-up retries them")
+            tracing::error!(error = %e, "alerts: findings not handed over yet; retrying shortly")
         }
-        Err(e) => tracing::error!(error = %e, "alerts: processing panicked"),
-    }
-}
-
-fn watermark(store: &SqliteStore) -> Option<DateTime<Utc>> {
-    let s = store.get_state(WATERMARK).ok()??;
-    DateTime::parse_from_rfc3339(&s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// Processes the stored findings since the watermark less the margin, oldest first.
-async fn catch_up(alerter: &Arc<Alerter>, store: &Arc<SqliteStore>, margin: Duration) {
-    let s = store.clone();
-    let found = tokio::task::spawn_blocking(move || {
-        let from = watermark(&s).map(|w| w - margin);
-        let query = tandem_query::parse("class:detection_finding")?;
-        let mut events: Vec<Event> = Vec::new();
-        loop {
-            let mut req = SearchRequest::new(query.clone());
-            req.from = from;
-            req.limit = 1_000;
-            req.offset = events.len();
-            let SearchResult::Events(page) = s.search(&req)? else {
-                break;
-            };
-            let n = page.events.len();
-            events.extend(page.events);
-            if n < req.limit || events.len() >= CATCH_UP_MAX {
-                break;
-            }
-        }
-        events.reverse();
-        Ok::<_, anyhow::Error>(findings_of(&events))
-    })
-    .await;
-    match found {
-        Ok(Ok(findings)) if !findings.is_empty() => {
-            tracing::info!(
-                findings = findings.len(),
-                "alerts: catching up on stored findings"
-            );
-            process(alerter, store, findings).await;
-        }
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "alerts: cannot read stored findings"),
-        Err(e) => tracing::error!(error = %e, "alerts: catch-up panicked"),
+        Err(e) => tracing::error!(error = %e, "alerts: the alerts stage panicked"),
     }
 }

@@ -161,7 +161,6 @@ impl Server {
             alerter,
             store.clone(),
             pipeline.clone(),
-            chrono::Duration::minutes(config.alerts.catch_up_margin_minutes.into()),
             shutdown.subscribe(),
         )));
         tasks.push(tokio::spawn(crate::incidents::run_ticks(

@@ -275,6 +275,15 @@ impl EventStore for SqliteStore {
         self.read(|conn| search::by_id(conn, id))
     }
 
+    fn events_after(
+        &self,
+        cursor: crate::StoreCursor,
+        class: tandem_model::Class,
+        limit: usize,
+    ) -> Result<(Vec<Event>, crate::StoreCursor), StoreError> {
+        self.read(|conn| search::after(conn, cursor, class, limit))
+    }
+
     fn dead_letters(&self, query: &DeadLetterQuery) -> Result<Vec<DeadLetter>, StoreError> {
         self.read(|conn| {
             let limit = if query.limit == 0 { 100 } else { query.limit } as i64;

@@ -533,6 +533,72 @@ pub fn by_id(conn: &Connection, id: Ulid) -> Result<Option<Event>, StoreError> {
     Ok(None)
 }
 
+/// Events of `class` committed after `cursor`, oldest first. Rows are numbered in commit
+/// order within a segment (one writer), and segments in the order they were opened, so
+/// `(segment, rowid)` orders every commit; one read transaction makes the answer consistent.
+pub fn after(
+    conn: &mut Connection,
+    cursor: crate::StoreCursor,
+    class: tandem_model::Class,
+    limit: usize,
+) -> Result<(Vec<Event>, crate::StoreCursor), StoreError> {
+    let limit = limit.clamp(1, 10_000);
+    let tx = conn.transaction()?;
+    let segments: Vec<i64> = tx
+        .prepare_cached("SELECT id FROM segments WHERE id >= ? ORDER BY id")?
+        .query_map([cursor.segment as i64], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut events = Vec::new();
+    let mut at = cursor;
+    for (i, segment) in segments.iter().enumerate() {
+        let from = if *segment as u64 == cursor.segment {
+            cursor.row
+        } else {
+            0
+        };
+        let rows: Vec<(i64, StoredRow)> = tx
+            .prepare(&with_from(
+                format!(
+                    "SELECT e.rowid, {ROW_COLUMNS} FROM __FROM__ \
+                     WHERE e.rowid > ? AND e.class_uid = ? ORDER BY e.rowid LIMIT ?"
+                ),
+                *segment,
+            ))?
+            .query_map(
+                rusqlite::params![from as i64, class.uid(), (limit - events.len()) as i64],
+                |r| Ok((r.get(0)?, StoredRow::read(r, 1)?)),
+            )?
+            .collect::<Result<_, _>>()?;
+        let full = rows.len() == limit - events.len();
+        for (rowid, row) in rows {
+            events.push(row.into_event()?);
+            at = crate::StoreCursor {
+                segment: *segment as u64,
+                row: rowid as u64,
+            };
+        }
+        if full {
+            break;
+        }
+        // Past every row of a segment that is no longer the newest: later reads start after
+        // it, so a sealed segment is not scanned again.
+        if i + 1 < segments.len() {
+            let last: i64 = tx.query_row(
+                &format!("SELECT COALESCE(MAX(rowid), 0) FROM ev_{segment}"),
+                [],
+                |r| r.get(0),
+            )?;
+            at = crate::StoreCursor {
+                segment: *segment as u64,
+                row: last as u64,
+            }
+            .max(at);
+        }
+    }
+    tx.commit()?;
+    Ok((events, at))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
