@@ -233,6 +233,92 @@ fn the_demo_fills_a_fresh_store_through_the_real_paths_and_stages_scenarios() {
         }
     }
 
+    // Each staged scenario is one alert (the forced door's lists the shipped Sigma rule
+    // beside the native detection) and one incident from its shipped playbook, with tasks
+    // for the departments that playbook names. Alerts and incidents are made after the
+    // commit: wait for them.
+    let api = |path: &str, query: &[(&str, &str)]| -> Value {
+        let mut req = agent
+            .get(format!("{url}{path}"))
+            .header("Authorization", format!("Bearer {token}"));
+        for (k, v) in query {
+            req = req.query(*k, *v);
+        }
+        req.call().unwrap().body_mut().read_json().unwrap()
+    };
+    let mut incidents = Vec::new();
+    for (rule, rules, playbook, departments) in [
+        (
+            "tandem.tailgating",
+            &["tandem.tailgating"][..],
+            "tailgating",
+            &["security", "facilities"][..],
+        ),
+        (
+            "tandem.forced_door_with_person",
+            // Sigma: Door Forced Open.
+            &[
+                "de6eab26-7e2c-4351-9d80-42aec4b2f6b5",
+                "tandem.forced_door_with_person",
+            ][..],
+            "forced-door",
+            &["security", "facilities", "legal"][..],
+        ),
+    ] {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let alert = loop {
+            let list = api("/api/v1/alerts", &[("rule", rule)]);
+            let alerts = list["alerts"].as_array().cloned().unwrap_or_default();
+            if let [a] = alerts.as_slice()
+                && a["incident"].is_string()
+                && a["rules"]
+                    .as_array()
+                    .is_some_and(|r| r.len() == rules.len())
+            {
+                break a.clone();
+            }
+            assert!(alerts.len() <= 1, "one alert for {rule}: {list:#}");
+            assert!(
+                Instant::now() < deadline,
+                "no alert with an incident for {rule}: {list:#}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        };
+        let mut listed: Vec<&str> = alert["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["rule_id"].as_str().unwrap())
+            .collect();
+        listed.sort();
+        assert_eq!(listed, rules, "{alert:#}");
+        let id = alert["incident"].as_str().unwrap().to_owned();
+        let inc = api(&format!("/api/v1/incidents/{id}"), &[]);
+        assert_eq!(inc["incident"]["playbook"], playbook, "{inc:#}");
+        assert_eq!(inc["incident"]["alerts"], serde_json::json!([alert["id"]]));
+        let mut seen: Vec<&str> = Vec::new();
+        for t in inc["incident"]["tasks"].as_array().unwrap() {
+            let d = t["department"].as_str().unwrap();
+            if !seen.contains(&d) {
+                seen.push(d);
+            }
+        }
+        assert_eq!(seen, departments, "{inc:#}");
+        incidents.push(id);
+    }
+    assert_ne!(incidents[0], incidents[1]);
+    let list = api("/api/v1/incidents", &[]);
+    for id in &incidents {
+        assert!(
+            list["incidents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["id"] == id.as_str()),
+            "{id} not listed: {list:#}"
+        );
+    }
+
     // The printed credentials open the console.
     let login = support::post_login(&url, &[("username", "admin"), ("password", &password)]);
     assert_eq!(login.status().as_u16(), 303);
@@ -258,6 +344,21 @@ fn the_demo_fills_a_fresh_store_through_the_real_paths_and_stages_scenarios() {
         "{}",
         &html[..html.len().min(2000)]
     );
+
+    // The console's incident list shows both.
+    let mut page = agent
+        .get(format!("{url}/incidents"))
+        .header("Cookie", &cookie)
+        .call()
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.body_mut().read_to_string().unwrap();
+    for id in &incidents {
+        assert!(
+            html.contains(&format!("href=\"/incidents/{id}\"")),
+            "{id} not on /incidents:\n{html}"
+        );
+    }
 
     let _ = std::process::Command::new("kill")
         .arg("-TERM")

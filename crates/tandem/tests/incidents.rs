@@ -8,25 +8,27 @@ mod support;
 use serde_json::{Value, json};
 use support::{Seeded, TestServer, start_with_accounts};
 
-const PLAYBOOKS: &str = r#"
-- id: terminated_access
-  title: Terminated employee access
-  selects: { rules: [tandem.terminated_access] }
-  tasks:
-    - id: contain
-      title: Disable the badge and the accounts
-      department: security
-      sla: { high: { warn: 15, breach: 60 } }
-    - id: confirm_status
-      title: Confirm the employment status
-      department: hr
-      sla: { high: { warn: 30, breach: 240 } }
-    - id: check_door
-      title: Check the door and recover the badge
-      department: facilities
-      after: [contain]
-      evidence: [door photo]
-      sla: { high: { warn: 60, breach: 480 } }
+/// The test's playbook, one YAML file in a playbook directory (`[cases] playbook_dirs`),
+/// in force beside the shipped set.
+const PLAYBOOK: &str = r#"
+id: terminated_access
+title: Terminated employee access
+selects: { rules: [tandem.terminated_access] }
+tasks:
+  - id: contain
+    title: Disable the badge and the accounts
+    department: security
+    sla: { high: { warn: 15, breach: 60 } }
+  - id: confirm_status
+    title: Confirm the employment status
+    department: hr
+    sla: { high: { warn: 30, breach: 240 } }
+  - id: check_door
+    title: Check the door and recover the badge
+    department: facilities
+    after: [contain]
+    evidence: [door photo]
+    sla: { high: { warn: 60, breach: 480 } }
 "#;
 
 struct Caller<'a> {
@@ -90,15 +92,16 @@ fn entry_time(timeline: &Value, kind: &str, nth: usize) -> Value {
         .clone()
 }
 
-/// A server reading the test's playbooks (`tandem.toml` beside the data directory, which
-/// the server's working directory holds), with an account for each responder role.
+/// A server reading the test's playbook directory (`tandem.toml` beside the data directory,
+/// which the server's working directory holds), with an account for each responder role.
 fn start(dir: &std::path::Path, with_password: &[&str]) -> (TestServer, Vec<Seeded>) {
-    let playbooks = dir.join("playbooks.yaml");
-    std::fs::write(&playbooks, PLAYBOOKS).unwrap();
+    let playbooks = dir.join("playbooks");
+    std::fs::create_dir_all(&playbooks).unwrap();
+    std::fs::write(playbooks.join("terminated_access.yaml"), PLAYBOOK).unwrap();
     std::fs::write(
         dir.join("tandem.toml"),
         format!(
-            "[incidents]\nmax_evidence_mib = 1\nplaybooks_file = {:?}\n",
+            "[incidents]\nmax_evidence_mib = 1\n\n[cases]\nplaybook_dirs = [{:?}]\n",
             playbooks.display().to_string()
         ),
     )
@@ -589,5 +592,327 @@ fn the_incident_page_changes_status_refuses_a_stale_form_and_writes_the_review()
         ],
     );
     assert_eq!(refused.status, 403);
+    server.terminate();
+}
+
+/// `tandem.toml` registering the simulated company's vendor sources (cameras and sensors as
+/// Tandem JSON over HTTP: no broker here), each with `key`.
+fn vendor_sources(dir: &std::path::Path, key: &str, secret: &str) {
+    let out = support::tandem().args(["hash-key", key]).output().unwrap();
+    let hash = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let mut sources = Vec::new();
+    for spec in tandem_sim::sources(tandem_sim::Wire::Vendor { mqtt: false }) {
+        match spec.via {
+            tandem_sim::Via::Webhook => sources
+                .push(json!({"name": spec.name, "format": spec.format, "webhook_secret": secret})),
+            tandem_sim::Via::Syslog => {}
+            _ => sources
+                .push(json!({"name": spec.name, "format": spec.format, "api_key_sha256": hash})),
+        }
+    }
+    let text = toml::to_string(&json!({"sources": sources})).unwrap();
+    std::fs::write(dir.join("tandem.toml"), text).unwrap();
+}
+
+/// The product's own playbook, end to end: a terminated employee's badge is used, sent the
+/// way the access-control products send it; the alert opens an incident from the shipped
+/// `terminated-access` playbook; Security, HR, Facilities and IT responders each attach their
+/// evidence and complete their tasks through the HTTP API; an SLA warning fires on HR's task
+/// left open (the clock moved by `sla-check`); the review gates the close; the timeline and
+/// the milestones are exactly what happened.
+#[test]
+fn a_terminated_badge_over_the_wire_is_worked_through_the_shipped_playbook() {
+    use tandem_sim::{Emitter, Org, ScenarioKind, Simulator, Wire};
+    const KEY: &str = "tsk_incidents_wire_key";
+    const SECRET: &str = "whsec-incidents-wire";
+    let dir = tempfile::tempdir().unwrap();
+    vendor_sources(dir.path(), KEY, SECRET);
+    let roles: Vec<String> = [
+        "responder:security",
+        "responder:hr",
+        "responder:facilities",
+        "responder:it",
+    ]
+    .map(String::from)
+    .to_vec();
+    let (server, seeded) = start_with_accounts(&dir.path().join("data"), &roles, &[]);
+    let who = |role: &str| -> (Caller<'_>, String) {
+        let s: &Seeded = seeded.iter().find(|s| s.role == role).unwrap();
+        (
+            Caller {
+                server: &server,
+                token: s.token.clone(),
+            },
+            format!("token-{}", s.user),
+        )
+    };
+    let admin = Caller {
+        server: &server,
+        token: server.token.clone(),
+    };
+    let (security, security_name) = who("responder:security");
+    let (hr, hr_name) = who("responder:hr");
+    let (facilities, facilities_name) = who("responder:facilities");
+    let (it, it_name) = who("responder:it");
+
+    let org = Org::generate(11, 40);
+    let (status, body) = server.post(
+        "/api/v1/directory/records?file=places.json",
+        &org.directory_records().to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server.post("/api/v1/directory/hr", &org.hr_csv());
+    assert_eq!(status, 200, "{body}");
+    let emitter = Emitter::new(
+        server.url.clone(),
+        std::collections::HashMap::from([("*".to_owned(), KEY.to_owned())]),
+        server.syslog_udp,
+        server.syslog_tcp,
+    )
+    .with_signer(
+        "verkada",
+        Box::new(|body: &[u8]| {
+            use tandem_ingest::integrations::verkada;
+            let now = chrono::Utc::now().timestamp();
+            let signature = verkada::sign(SECRET.as_bytes(), now, body);
+            (verkada::SIGNATURE_HEADER.to_owned(), signature)
+        }),
+    );
+    let mut sim = Simulator::new(org, 11).with_wire(Wire::Vendor { mqtt: false });
+    let at = chrono::Utc::now() - chrono::Duration::minutes(10);
+    let (records, truth) = sim.inject(ScenarioKind::TerminatedBadgeUsed, at);
+    let report = emitter.send(&records).unwrap();
+    assert_eq!(report.rejected, 0, "{report:?}");
+
+    // The alert lists the native detection and the shipped Sigma rule, and opens the incident.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let alert = loop {
+        let (_, list) = server.get("/api/v1/alerts", &[("rule", "tandem.terminated_access")]);
+        if let Some(a) = list["alerts"].as_array().and_then(|a| a.first())
+            && a["incident"].is_string()
+            && a["rules"].as_array().is_some_and(|r| r.len() == 2)
+        {
+            assert_eq!(list["total"], 1, "{list:#}");
+            break a.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no alert with an incident: {list:#}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    };
+    let id = alert["incident"].as_str().unwrap().to_owned();
+    let (status, body) = admin.send("GET", &format!("/api/v1/incidents/{id}"), None);
+    assert_eq!(status, 200, "{body}");
+    let inc = &body["incident"];
+    assert_eq!(inc["playbook"], "terminated-access", "{inc:#}");
+    assert_eq!(inc["severity"], "high", "{inc:#}");
+    assert_eq!(inc["alerts"], json!([alert["id"]]));
+    assert!(
+        inc["entities"]["persons"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(truth.people[0].employee_number)),
+        "{inc:#}"
+    );
+    let states: Vec<(&str, &str, &str)> = inc["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap(),
+                t["department"].as_str().unwrap(),
+                t["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("disable-badge", "security", "open"),
+            ("locate-person", "security", "open"),
+            ("confirm-status", "hr", "open"),
+            ("contact-former-employee", "hr", "blocked"),
+            ("recover-badge", "facilities", "blocked"),
+            ("check-accounts", "it", "blocked"),
+            ("fix-offboarding", "hr", "blocked"),
+        ]
+    );
+
+    let attach = |caller: &Caller, task: &str, item: &str| {
+        let mut resp = TestServer::agent()
+            .post(format!(
+                "{}/api/v1/incidents/{id}/tasks/{task}/evidence",
+                server.url
+            ))
+            .query("name", "evidence.txt")
+            .query("item", item)
+            .header("Authorization", format!("Bearer {}", caller.token))
+            .send(&b"what was done"[..])
+            .unwrap();
+        let status = resp.status().as_u16();
+        assert_eq!(
+            status,
+            200,
+            "{task}: {}",
+            resp.body_mut().read_to_string().unwrap()
+        );
+    };
+    let complete = |caller: &Caller, task: &str| {
+        let (status, body) = caller.task(&id, task, "complete", json!({}));
+        assert_eq!(status, 200, "{task}: {body}");
+    };
+
+    // Security: the badge is disabled (Facilities' task opens), the person located.
+    assert_eq!(
+        security.task(&id, "disable-badge", "take", json!({})).0,
+        200
+    );
+    attach(
+        &security,
+        "disable-badge",
+        "screenshot or export showing the badge disabled",
+    );
+    complete(&security, "disable-badge");
+    attach(&security, "locate-person", "camera still or guard report");
+    complete(&security, "locate-person");
+
+    // HR's task (high: warn at 120 minutes, breach at 240) is warned 150 minutes on;
+    // Facilities' (warn at a day) is not.
+    let later = (chrono::Utc::now() + chrono::Duration::minutes(150))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (status, body) = admin.send(
+        "POST",
+        "/api/v1/incidents/sla-check",
+        Some(json!({"at": later})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["report"]["warned"], json!([[id, "confirm-status"]]));
+    assert_eq!(body["report"]["breached"], json!([]));
+
+    // HR confirms (IT's and HR's follow-up tasks open); Facilities recovers the badge; IT
+    // checks the accounts (the off-boarding fix opens); HR finishes.
+    attach(&hr, "confirm-status", "HR record of the termination");
+    complete(&hr, "confirm-status");
+    attach(
+        &facilities,
+        "recover-badge",
+        "badge returned or reported lost",
+    );
+    attach(&facilities, "recover-badge", "list of doors reviewed");
+    complete(&facilities, "recover-badge");
+    let (status, _) = hr.task(&id, "check-accounts", "take", json!({}));
+    assert_eq!(status, 403, "HR does not act on IT's task");
+    attach(&it, "check-accounts", "list of accounts checked");
+    complete(&it, "check-accounts");
+    attach(&hr, "contact-former-employee", "record of the conversation");
+    complete(&hr, "contact-former-employee");
+    attach(
+        &hr,
+        "fix-offboarding",
+        "what changed in the off-boarding checklist",
+    );
+    complete(&hr, "fix-offboarding");
+
+    // Contained; the close waits for the review.
+    let (_, body) = admin.send("GET", &format!("/api/v1/incidents/{id}"), None);
+    let version = body["incident"]["version"].as_u64().unwrap();
+    let (status, body) = admin.send(
+        "PATCH",
+        &format!("/api/v1/incidents/{id}"),
+        Some(json!({"base_version": version, "status": "contained"})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let version = body["incident"]["version"].as_u64().unwrap();
+    let close =
+        |v: u64| json!({"base_version": v, "status": "closed", "resolution": "true_positive"});
+    let (status, body) = admin.send(
+        "PATCH",
+        &format!("/api/v1/incidents/{id}"),
+        Some(close(version)),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("review"), "{body}");
+    let (status, body) = admin.send(
+        "PUT",
+        &format!("/api/v1/incidents/{id}/review"),
+        Some(json!({
+            "summary": "A terminated employee's badge still opened the entrance.",
+            "contributing_factors": "Badge revocation waits for a manual step.",
+            "action_items": [{"title": "Revoke badges from the HR feed", "department": "facilities", "due": "2027-01-15"}],
+        })),
+    );
+    assert_eq!(status, 200, "{body}");
+    let version = body["incident"]["version"].as_u64().unwrap();
+    let (status, body) = admin.send(
+        "PATCH",
+        &format!("/api/v1/incidents/{id}"),
+        Some(close(version)),
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // The timeline, exactly.
+    let (status, body) = hr.send("GET", &format!("/api/v1/incidents/{id}"), None);
+    assert_eq!(status, 200);
+    let timeline = &body["timeline"];
+    let t = |k: &str, a: &str, task: &str| (k.to_owned(), a.to_owned(), task.to_owned());
+    let admin_name = kinds(timeline)
+        .iter()
+        .find(|(k, _, _)| k == "status")
+        .unwrap()
+        .1
+        .clone();
+    assert_eq!(
+        kinds(timeline),
+        [
+            t("opened", "tandem", ""),
+            t("task_taken", &security_name, "disable-badge"),
+            t("evidence", &security_name, "disable-badge"),
+            t("task_completed", &security_name, "disable-badge"),
+            t("task_opened", &security_name, "recover-badge"),
+            t("evidence", &security_name, "locate-person"),
+            t("task_completed", &security_name, "locate-person"),
+            t("sla_warn", "tandem", "confirm-status"),
+            t("evidence", &hr_name, "confirm-status"),
+            t("task_completed", &hr_name, "confirm-status"),
+            t("task_opened", &hr_name, "contact-former-employee"),
+            t("task_opened", &hr_name, "check-accounts"),
+            t("evidence", &facilities_name, "recover-badge"),
+            t("evidence", &facilities_name, "recover-badge"),
+            t("task_completed", &facilities_name, "recover-badge"),
+            t("evidence", &it_name, "check-accounts"),
+            t("task_completed", &it_name, "check-accounts"),
+            t("task_opened", &it_name, "fix-offboarding"),
+            t("evidence", &hr_name, "contact-former-employee"),
+            t("task_completed", &hr_name, "contact-former-employee"),
+            t("evidence", &hr_name, "fix-offboarding"),
+            t("task_completed", &hr_name, "fix-offboarding"),
+            t("status", &admin_name, ""),
+            t("review", &admin_name, ""),
+            t("resolution", &admin_name, ""),
+            t("status", &admin_name, ""),
+        ]
+    );
+    // The milestones: occurred is the badge's use, the rest the changes that reached them.
+    let m = &body["incident"]["milestones"];
+    let time =
+        |v: &Value| -> chrono::DateTime<chrono::Utc> { v.as_str().unwrap().parse().unwrap() };
+    assert_eq!(time(&m["occurred"]), time(&alert["first_seen"]));
+    assert!(time(&m["occurred"]) >= truth.start && time(&m["occurred"]) <= truth.end);
+    for (milestone, kind, nth) in [
+        ("detected", "opened", 0),
+        ("acknowledged", "status", 0),
+        ("contained", "status", 0),
+        ("resolved", "status", 1),
+        ("closed", "status", 1),
+    ] {
+        assert_eq!(
+            time(&m[milestone]),
+            time(&entry_time(timeline, kind, nth)),
+            "{milestone}"
+        );
+    }
+    assert_eq!(body["incident"]["status"], "closed");
     server.terminate();
 }

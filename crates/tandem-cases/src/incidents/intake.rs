@@ -20,6 +20,7 @@ impl Incidents {
         reopen: bool,
         now: Timestamp,
     ) -> Result<Option<String>, CaseError> {
+        let set = self.playbook_set();
         let inc = self.update(id, None, PRODUCT_ACTOR, now, |inc, ch| {
             if reopen && inc.status.is_closed() {
                 inc.status = IncidentStatus::InProgress;
@@ -54,7 +55,8 @@ impl Incidents {
                     "severity",
                     json!({"from": inc.severity.name(), "to": alert.severity.name(), "alert": alert.id}),
                 );
-                inc.severity = alert.severity;
+                let pb = set.get(&inc.playbook);
+                set_severity(inc, alert.severity, pb);
             }
             Ok(())
         })?;
@@ -77,16 +79,42 @@ impl IncidentIntake for Incidents {
         {
             return self.join(id, alert, false, now);
         }
+        let set = self.playbook_set();
+        let rules: Vec<String> = alert.rules.iter().map(|r| r.rule_id.clone()).collect();
+        let playbook = policy
+            .playbook
+            .as_deref()
+            .and_then(|p| set.get(p))
+            .or_else(|| set.select(&rules, &alert.tags, None))
+            .map(|p| p.id.clone());
         let entities = alert.entity_keys();
         if !entities.is_empty() {
             let mut q = CaseQuery::new(CaseKind::Incident);
-            q.entities = entities.clone();
             q.updated_since = Some(now - Duration::hours(i64::from(self.config.lookback_hours)));
             q.not_statuses = vec![IncidentStatus::Closed.code().to_owned()];
-            q.limit = 1;
-            if let Some(r) = self.store.cases(&q)?.records.into_iter().next() {
-                return self.join(&r.id, alert, false, now);
+            // A shared person, device, account or address joins an incident of any type. A
+            // shared place joins only an incident of the alert's own playbook: a busy entrance
+            // is in the evidence of unrelated situations (a tailgate, and a sign-in from
+            // abroad by someone who walked in there that morning), which must not become one
+            // incident worked through the first one's playbook.
+            let (places, others): (Vec<String>, Vec<String>) = entities
+                .iter()
+                .cloned()
+                .partition(|k| k.starts_with("place:"));
+            let own = playbook.as_deref().unwrap_or(crate::playbook::GENERIC);
+            for (keys, any_type) in [(others, true), (places, false)] {
+                if keys.is_empty() {
+                    continue;
+                }
+                q.entities = keys;
+                q.limit = if any_type { 1 } else { 20 };
+                if let Some(r) = self.store.cases(&q)?.records.into_iter().find(|r| {
+                    any_type || r.doc.get("playbook").and_then(|p| p.as_str()) == Some(own)
+                }) {
+                    return self.join(&r.id, alert, false, now);
+                }
             }
+            q.entities = entities;
             if policy.reopen_closed {
                 q.not_statuses.clear();
                 q.statuses = vec![IncidentStatus::Closed.code().to_owned()];
@@ -110,14 +138,6 @@ impl IncidentIntake for Incidents {
         if alert.severity < min {
             return Ok(None);
         }
-        let set = self.playbook_set();
-        let rules: Vec<String> = alert.rules.iter().map(|r| r.rule_id.clone()).collect();
-        let playbook = policy
-            .playbook
-            .as_deref()
-            .and_then(|p| set.get(p))
-            .or_else(|| set.select(&rules, &alert.tags, None))
-            .map(|p| p.id.clone());
         let mut inc = self.fresh(
             alert.title.clone(),
             alert.severity,

@@ -608,19 +608,8 @@ impl Incidents {
                     "severity",
                     json!({"from": inc.severity.name(), "to": s.name()}),
                 );
-                inc.severity = s;
-                // Open tasks' SLAs follow the new severity; timers already fired stay fired.
-                if let Some(pb) = set.get(&inc.playbook) {
-                    for t in inc.tasks.iter_mut().filter(|t| !t.finished()) {
-                        if let Some(p) = pb.tasks.iter().find(|p| p.id == t.id) {
-                            t.sla = p.sla.get(s.name()).map(|x| crate::incident::TaskSla {
-                                warn_minutes: x.warn,
-                                breach_minutes: x.breach,
-                                business_hours: p.business_hours,
-                            });
-                        }
-                    }
-                }
+                let pb = set.get(&inc.playbook);
+                set_severity(inc, s, pb);
             }
             if let Some(r) = change.resolution
                 && Some(r) != inc.resolution
@@ -901,6 +890,22 @@ fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
+    }
+}
+
+/// Sets the incident's severity; its open tasks' SLAs follow it (from the playbook), timers
+/// already fired stay fired.
+fn set_severity(inc: &mut Incident, s: Severity, pb: Option<&crate::Playbook>) {
+    inc.severity = s;
+    let Some(pb) = pb else { return };
+    for t in inc.tasks.iter_mut().filter(|t| !t.finished()) {
+        if let Some(p) = pb.tasks.iter().find(|p| p.id == t.id) {
+            t.sla = p.sla.get(s.name()).map(|x| crate::incident::TaskSla {
+                warn_minutes: x.warn,
+                breach_minutes: x.breach,
+                business_hours: p.business_hours,
+            });
+        }
     }
 }
 

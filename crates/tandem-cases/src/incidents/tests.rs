@@ -43,6 +43,15 @@ fn task(id: &str, d: Department, after: &[&str]) -> PlaybookTask {
 fn playbooks() -> PlaybookSet {
     let mut revoke = task("revoke_badge", Department::Facilities, &["confirm"]);
     revoke.evidence = vec!["access log".into()];
+    // Critical incidents are contained faster.
+    let mut contain = task("contain", Department::Security, &[]);
+    contain.sla.insert(
+        "critical".into(),
+        SlaSpec {
+            warn: 5,
+            breach: 10,
+        },
+    );
     PlaybookSet::new(vec![
         Playbook {
             id: "terminated".into(),
@@ -52,11 +61,7 @@ fn playbooks() -> PlaybookSet {
                 rules: vec!["tandem.terminated_access".into()],
                 ..Selector::default()
             },
-            tasks: vec![
-                task("confirm", Department::Hr, &[]),
-                task("contain", Department::Security, &[]),
-                revoke,
-            ],
+            tasks: vec![task("confirm", Department::Hr, &[]), contain, revoke],
             origin: "test".into(),
             text: String::new(),
         },
@@ -235,6 +240,9 @@ fn a_second_alert_about_the_same_person_joins_and_raises_severity() {
     assert_eq!(inc.alerts, ["ALR-1", "ALR-2"]);
     assert_eq!(inc.severity, Severity::Critical);
     assert_eq!(kinds(&s, &id), ["opened", "alert_joined", "severity"]);
+    // The open tasks' deadlines are the critical ones now.
+    let contain = inc.tasks.iter().find(|t| t.id == "contain").unwrap();
+    assert_eq!(contain.sla.map(|x| x.warn_minutes), Some(5));
     // Outside the lookback a new incident opens.
     let far = at(T0) + Duration::hours(30);
     let other = s
@@ -242,6 +250,28 @@ fn a_second_alert_about_the_same_person_joins_and_raises_severity() {
         .alert_raised(&alert("ALR-3", "E1", Severity::Medium, T0), &p, far)
         .unwrap();
     assert_ne!(other.as_deref(), Some(id.as_str()));
+}
+
+#[test]
+fn a_shared_place_joins_only_an_incident_of_the_same_playbook() {
+    let s = setup();
+    let p = AlertPolicy::default();
+    let at_door = |id: &str, person: &str, rule: &str| {
+        let mut a = alert(id, person, Severity::High, T0);
+        a.entities.ips.clear();
+        a.entities.places = vec!["main-entrance".into()];
+        a.rules[0].rule_id = rule.into();
+        a
+    };
+    let raise = |a: Alert| s.inc.alert_raised(&a, &p, at(T0)).unwrap();
+    let id = raise(at_door("ALR-1", "E1", "tandem.terminated_access")).unwrap();
+    // Someone else's alert of another kind whose evidence passed the same door.
+    let other = raise(at_door("ALR-2", "E2", "tandem.remote_login_while_on_site"));
+    assert!(other.is_some());
+    assert_ne!(other.as_deref(), Some(id.as_str()));
+    // The same kind of situation at the same door joins.
+    let same = raise(at_door("ALR-3", "E3", "tandem.terminated_access"));
+    assert_eq!(same.as_deref(), Some(id.as_str()));
 }
 
 #[test]
