@@ -828,3 +828,180 @@ fn the_incident_page_assigns_switches_the_playbook_and_merges() {
     assert_eq!(dup["incident"]["merged_into"], first.as_str());
     server.terminate();
 }
+
+/// Where a browser test saves its screenshot: `docs/screenshots/` with
+/// `TANDEM_SCREENSHOTS=1`, else the test's own directory.
+fn screenshot_path(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    if std::env::var("TANDEM_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs/screenshots")
+            .join(name)
+    } else {
+        dir.join(name)
+    }
+}
+
+/// A browser signed in as `account`.
+fn browser_as(server: &TestServer, account: &Seeded) -> tandem_testkit::Browser {
+    let browser = tandem_testkit::Browser::start(&server.url);
+    browser.goto("/login");
+    browser.wait_for_heading("Sign in to Tandem");
+    browser.fill("User name", &account.user);
+    browser.fill("Password", account.password.as_deref().unwrap());
+    browser.click_button("Sign in");
+    browser.wait_until("signing in", |b| !b.path().starts_with("/login"));
+    browser
+}
+
+const HR_CSV: &str = "\
+employee_number,name,email,username,department,manager,title,site,hired,terminated,badge
+E1042,Kari Nordmann,kari.nordmann@nordlys.example,kari,Finance,,Controller,osl,2020-01-01,2026-03-01,10042
+";
+
+/// A Security analyst works an incident's page in a real browser: the board shows each
+/// department's tasks, the status changes with one form, a file is attached through the
+/// page's script and listed for download, and the observables lead to a search for the
+/// address and to the person's 360 page.
+#[test]
+fn a_security_analyst_works_the_incident_page_in_a_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, seeded) = start(dir.path(), &["soc_analyst"]);
+    let (status, plan) = server.post("/api/v1/directory/hr?file=hr.csv", HR_CSV);
+    assert_eq!(status, 200, "{plan}");
+    let admin = Caller {
+        server: &server,
+        token: server.token.clone(),
+    };
+    let (status, body) = admin.send(
+        "POST",
+        "/api/v1/incidents",
+        Some(json!({
+            "title": "Terminated employee badged in at Oslo HQ",
+            "severity": "high",
+            "playbook": "terminated_access",
+            "entities": {"persons": ["E1042"], "sites": ["osl"]},
+            "observables": [
+                {"kind": "person", "value": "E1042"},
+                {"kind": "ip", "value": "10.1.2.3"},
+            ],
+        })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let id = body["incident"]["id"].as_str().unwrap().to_owned();
+    let analyst = account(&seeded, "soc_analyst");
+    let browser = browser_as(&server, analyst);
+    browser.goto("/incidents");
+    browser.click_link(&id);
+    browser.wait_for_text("Tasks by department");
+    let columns = browser.execute(
+        "return Array.from(document.querySelectorAll('section.department h3')).map(h => h.textContent)",
+    );
+    assert_eq!(columns, json!(["Security", "HR", "Facilities"]));
+    let text = browser.text();
+    assert!(text.contains("Disable the badge and the accounts"), "{text}");
+    assert!(text.contains("Evidence needed: door photo"), "{text}");
+    browser.assert_accessible();
+
+    // Status: one form, saved, shown, on the timeline.
+    browser.fill("Status", "in progress");
+    browser.click_button("Save");
+    browser.wait_for_text("status new → in_progress");
+    let status = browser.execute("return document.querySelector('.incident-status').textContent");
+    assert_eq!(status, json!("in progress"));
+
+    // A file for the whole incident, through the page's upload script.
+    let notes = dir.path().join("handover-notes.txt");
+    std::fs::write(&notes, "Badge 10042 collected at reception.").unwrap();
+    browser.type_keys("Attach a file to the incident", notes.to_str().unwrap());
+    browser.click_css(&format!(
+        "form[data-upload=\"/api/v1/incidents/{id}/evidence\"] button"
+    ));
+    browser.wait_for_text("attached handover-notes.txt");
+    let href = browser.execute("return document.querySelector('ul.evidence a').getAttribute('href')");
+    assert!(
+        href.as_str().unwrap().starts_with(&format!("/incidents/{id}/evidence/")),
+        "{href}"
+    );
+
+    // Observables lead to search and to the person's 360 page.
+    browser.click_css("a[href^='/search?q=ip']");
+    browser.wait_until("the search opens", |b| b.path().starts_with("/search"));
+    let query = browser.execute("return document.querySelector('input[name=q]').value");
+    assert_eq!(query, json!("ip:\"10.1.2.3\""));
+    browser.goto(&format!("/incidents/{id}"));
+    browser.wait_for_text("Observables");
+    browser.click_link("person 360");
+    browser.wait_until("the person's page opens", |b| b.path() == "/people/E1042");
+    assert!(browser.heading().starts_with("Kari Nordmann"), "{}", browser.heading());
+
+    browser.goto(&format!("/incidents/{id}"));
+    browser.wait_for_text("Tasks by department");
+    browser.screenshot(&screenshot_path(dir.path(), "incident-analyst.png"));
+    drop(browser);
+    server.terminate();
+}
+
+/// The review gates the close of a high incident, in a real browser: closing is refused on
+/// the incident page itself, with a link to the review; the analyst writes it with an action
+/// item, and then the same close goes through. With `TANDEM_SCREENSHOTS=1` the review is
+/// saved as `docs/screenshots/review.png`.
+#[test]
+fn an_analyst_writes_the_review_of_a_high_incident_and_only_then_closes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, seeded) = start(dir.path(), &["soc_analyst"]);
+    let admin = Caller {
+        server: &server,
+        token: server.token.clone(),
+    };
+    let id = open_incident(&admin);
+    let analyst = account(&seeded, "soc_analyst");
+    let browser = browser_as(&server, analyst);
+    browser.goto(&format!("/incidents/{id}"));
+    browser.wait_for_text("closes only once its review is written");
+
+    browser.fill("Status", "closed");
+    browser.fill("Resolution", "true positive");
+    browser.click_button("Save");
+    browser.wait_for_text("write the post-incident review before closing it");
+    let status = browser.execute("return document.querySelector('.incident-status').textContent");
+    assert_eq!(status, json!("new"), "not closed");
+    browser.click_link("Write the review");
+
+    browser.fill(
+        "Summary (blameless: what happened)",
+        "A leaver's badge stayed active for a day after HR recorded the termination.",
+    );
+    browser.fill("Impact", "One entry to the server room; nothing taken.");
+    browser.fill(
+        "What went well",
+        "The detection fired at the first badge-in; Security disabled the badge in 9 minutes.",
+    );
+    browser.fill(
+        "Contributing factors",
+        "Badge revocation waits for a nightly export from the HR system.",
+    );
+    browser.fill("Title", "Revoke badges from the HR feed the same hour");
+    browser.fill("Owner department", "Facilities");
+    browser.execute("document.getElementById('r-due').value = '2027-01-15'; return null;");
+    browser.click_button("Save the review");
+    browser.wait_for_text("wrote the review");
+    browser.wait_for_text("Revoke badges from the HR feed the same hour");
+    browser.assert_accessible();
+    browser.goto(&format!("/incidents/{id}#review"));
+    browser.wait_for_text("Written by");
+    browser.screenshot(&screenshot_path(dir.path(), "review.png"));
+
+    browser.goto(&format!("/incidents/{id}"));
+    browser.wait_for_text("Tasks by department");
+    browser.fill("Status", "closed");
+    browser.fill("Resolution", "true positive");
+    browser.click_button("Save");
+    browser.wait_for_text("status new → closed");
+    let status = browser.execute("return document.querySelector('.incident-status').textContent");
+    assert_eq!(status, json!("closed"));
+    let (_, inc) = admin.send("GET", &format!("/api/v1/incidents/{id}"), None);
+    assert_eq!(inc["incident"]["resolution"], "true_positive");
+    assert!(inc["incident"]["milestones"]["closed"].is_string(), "{inc}");
+    drop(browser);
+    server.terminate();
+}

@@ -22,16 +22,32 @@ use tandem_cases::incident::{SlaState, Task, TaskState};
 use tandem_cases::incidents::{ActionItemInput, IncidentChange, ReviewInput, TaskAction};
 use tandem_model::{Department, Severity};
 
-fn refusal(e: ApiError) -> Response {
-    let mut msg = e.message.clone();
+/// What a refused change says to the reader; a stale one names who changed what.
+fn refusal_message(e: &ApiError) -> String {
     if let Some(d) = &e.detail
         && let (Some(by), Some(what)) = (d["changed_by"].as_str(), d["change"].as_str())
     {
-        msg = format!(
+        return format!(
             "{by} changed this incident meanwhile ({what}). Reload the page and try again."
         );
     }
-    refusal_page(e.status, &msg)
+    e.message.clone()
+}
+
+fn refusal(e: ApiError) -> Response {
+    refusal_page(e.status, &refusal_message(&e))
+}
+
+/// A form on the incident page that was refused for a reason the reader can act on (a rule
+/// of the workflow, a stale version): the incident page again, the reason on top, so the
+/// next step (write the review, reload) is one click away. Other refusals (not found, not
+/// allowed) get the refusal page.
+async fn back_to_incident(v: &Visitor, state: &AppState, id: &str, e: ApiError) -> Response {
+    if matches!(e.status, StatusCode::BAD_REQUEST | StatusCode::CONFLICT) {
+        incident_view(v, state, id, Some((e.status, refusal_message(&e)))).await
+    } else {
+        refusal(e)
+    }
 }
 
 fn sla_label(t: &Task) -> &'static str {
@@ -104,8 +120,19 @@ pub async fn incident_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Response {
+    incident_view(&v, &state, &id, None).await
+}
+
+/// The incident page, with the reason a form was refused on top when there is one.
+async fn incident_view(
+    v: &Visitor,
+    state: &AppState,
+    id: &str,
+    error: Option<(StatusCode, String)>,
+) -> Response {
     let now = chrono::Utc::now();
-    let loaded = run(&state, move |i| {
+    let id = id.to_owned();
+    let loaded = run(state, move |i| {
         let (inc, timeline) = i.get(&id)?;
         let elapsed: Vec<Option<i64>> = inc
             .tasks
@@ -275,7 +302,7 @@ pub async fn incident_page(
         .chain(std::iter::once(v.who.name.clone()))
         .collect::<Vec<_>>()
         .join(", ");
-    render(
+    let mut page = render(
         "incident.html",
         context! {
             inc => minijinja::value::Serde(json!({
@@ -304,6 +331,7 @@ pub async fn incident_page(
             me_assigned => me_assigned,
             assign_me => assign_me,
             closed => inc.status.is_closed(),
+            error => error.as_ref().map(|(_, m)| m.clone()),
             statuses => IncidentStatus::ALL.map(|s| s.code()),
             severities => ["low", "medium", "high", "critical"],
             resolutions => tandem_cases::Resolution::ALL.map(|r| r.code()),
@@ -312,7 +340,11 @@ pub async fn incident_page(
             can_work => can_work,
             ..v.base("incidents")
         },
-    )
+    );
+    if let Some((status, _)) = error {
+        *page.status_mut() = status;
+    }
+    page
 }
 
 /// `GET /tasks`: "My department's tasks", overdue first.
@@ -381,7 +413,11 @@ pub async fn task_form(
         _ => return refusal_page(StatusCode::NOT_FOUND, "no such task action"),
     };
     if let Err(e) = act_on_task(&state, &v.who, &id, &task, None, a).await {
-        return refusal(e);
+        return if form.back == "tasks" {
+            refusal(e)
+        } else {
+            back_to_incident(&v, &state, &id, e).await
+        };
     }
     if form.back == "tasks" {
         Redirect::to("/tasks").into_response()
@@ -405,7 +441,7 @@ pub async fn comment_form(
 ) -> Response {
     match add_comment(&state, &v.who, &id, form.text).await {
         Ok(_) => Redirect::to(&format!("/incidents/{}", path_segment(&id))).into_response(),
-        Err(e) => refusal(e),
+        Err(e) => back_to_incident(&v, &state, &id, e).await,
     }
 }
 
@@ -471,7 +507,7 @@ pub async fn change_form(
     })
     .await;
     if let Err(e) = result {
-        return refusal(e);
+        return back_to_incident(&v, &state, &id, e).await;
     }
     crate::audit::by(
         &state,
@@ -559,7 +595,7 @@ pub async fn review_form(
     };
     match crate::incidents::write_review(&state, &v.who, &id, None, input).await {
         Ok(_) => Redirect::to(&format!("/incidents/{}#review", path_segment(&id))).into_response(),
-        Err(e) => refusal(e),
+        Err(e) => back_to_incident(&v, &state, &id, e).await,
     }
 }
 
@@ -645,7 +681,7 @@ pub async fn merge_form(
     })
     .await
     {
-        return refusal(e);
+        return back_to_incident(&v, &state, &id, e).await;
     }
     crate::audit::by(
         &state,
@@ -690,7 +726,11 @@ pub async fn action_item_form(
 ) -> Response {
     let done = form.state != "open";
     if let Err(e) = crate::incidents::mark_action_item(&state, &v.who, &id, &item, done).await {
-        return refusal(e);
+        return if form.back == "action-items" {
+            refusal(e)
+        } else {
+            back_to_incident(&v, &state, &id, e).await
+        };
     }
     if form.back == "action-items" {
         Redirect::to("/action-items").into_response()
