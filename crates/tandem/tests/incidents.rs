@@ -936,6 +936,7 @@ fn a_security_analyst_works_the_incident_page_in_a_browser() {
 
     browser.goto(&format!("/incidents/{id}"));
     browser.wait_for_text("Tasks by department");
+    browser.execute("document.getElementById('dept-security').scrollIntoView(); return null;");
     browser.screenshot(&screenshot_path(dir.path(), "incident-analyst.png"));
     drop(browser);
     server.terminate();

@@ -54,6 +54,10 @@ fn sla_label(t: &Task) -> &'static str {
     if t.sla.is_none() {
         return "no SLA";
     }
+    if t.state == TaskState::Blocked {
+        // The clock starts when the task opens.
+        return "starts when it opens";
+    }
     match t.sla_state {
         SlaState::Running => "running",
         SlaState::Paused => "paused",
@@ -201,6 +205,7 @@ async fn incident_view(
             json!({"department": d.label(), "code": d.code(), "tasks": tasks})
         })
         .collect();
+    let directory = state.identity.snapshot();
     let observables: Vec<Value> = inc
         .observables
         .iter()
@@ -220,7 +225,11 @@ async fn incident_view(
             });
             let person =
                 (o.kind == "person").then(|| format!("/people/{}", path_segment(&o.value)));
-            json!({"kind": o.kind, "value": o.value, "search": search, "person": person})
+            // A person reads by their name; the id stays beside it.
+            let name = (o.kind == "person")
+                .then(|| directory.person(&o.value).map(|p| p.name.clone()))
+                .flatten();
+            json!({"kind": o.kind, "value": o.value, "name": name, "search": search, "person": person})
         })
         .collect();
     let entries: Vec<Value> = timeline
@@ -294,6 +303,19 @@ async fn incident_view(
         .iter()
         .map(|(id, title)| json!({"id": id, "title": title}))
         .collect();
+    let playbook_title = state
+        .cases
+        .playbooks
+        .current()
+        .get(&inc.playbook)
+        .map_or_else(|| inc.playbook.clone(), |p| p.title.clone());
+    let origin_label = match inc.origin.as_str() {
+        "manual" => "opened by hand".to_owned(),
+        "alert" => "opened from an alert".to_owned(),
+        "risk" => "opened by a risk score".to_owned(),
+        "report" => "opened from a report".to_owned(),
+        other => format!("opened from {}", other.replace('_', " ")),
+    };
     let me_assigned = inc.assignees.contains(&v.who.name);
     let assign_me = inc
         .assignees
@@ -329,6 +351,8 @@ async fn incident_view(
             playbooks => minijinja::value::Serde(&playbooks),
             merge_targets => minijinja::value::Serde(&merge_targets),
             me_assigned => me_assigned,
+            playbook_title => playbook_title,
+            origin_label => origin_label,
             assign_me => assign_me,
             closed => inc.status.is_closed(),
             error => error.as_ref().map(|(_, m)| m.clone()),
