@@ -344,7 +344,7 @@ fn exceptions_are_added_counted_and_ended_from_their_page_in_a_browser() {
     }
     assert!(alerts(&server).is_empty(), "no alert was raised");
     browser.goto("/alerts/exceptions");
-    browser.wait_for_text("last ");
+    browser.wait_for_text("last one ");
     browser.assert_accessible();
     browser.screenshot(&screenshot_path(dir.path(), "exceptions.png"));
 
