@@ -335,6 +335,8 @@ struct ExceptionRow {
     /// The rule's title when it is a rule Tandem knows; `*` reads "every rule".
     rule_label: String,
     entity: String,
+    /// The person's name for `person:<id>` when the directory knows them.
+    entity_name: Option<String>,
     owner: String,
     reason: String,
     created: Stamp,
@@ -376,6 +378,7 @@ async fn exceptions_view(
     };
     let titles = rule_titles(state).await;
     let tz = v.zone.plain();
+    let directory = state.identity.snapshot();
     let rows: Vec<ExceptionRow> = list
         .into_iter()
         .map(|x: Exception| {
@@ -395,7 +398,13 @@ async fn exceptions_view(
                     .map(|(_, t)| t.clone())
                     .unwrap_or_else(|| x.rule.clone())
             };
+            let entity_name = x
+                .entity
+                .strip_prefix("person:")
+                .and_then(|id| directory.person(id))
+                .map(|p| p.name.clone());
             ExceptionRow {
+                entity_name,
                 path_id: path_segment(&x.id),
                 rule_label,
                 created: crate::clock::stamp(x.created, &tz),
