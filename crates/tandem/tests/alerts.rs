@@ -320,7 +320,10 @@ fn exceptions_are_added_counted_and_ended_from_their_page_in_a_browser() {
     browser.click_button("Add the exception");
     browser.wait_for_text("Bjørn is back for a handover week");
     let text = browser.text();
-    assert!(text.contains("every rule") && text.contains("in force"), "{text}");
+    assert!(
+        text.contains("every rule") && text.contains("in force"),
+        "{text}"
+    );
     assert!(text.contains("Bjørn Lie"), "the person by name: {text}");
 
     // His badge at the server room: the exception holds the findings back, counted.

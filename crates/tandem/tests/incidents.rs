@@ -655,7 +655,10 @@ fn evidence_downloads_as_an_attachment_only_for_those_who_see_the_incident() {
         disposition.starts_with("attachment; filename=\"report _Q1_.html\""),
         "{disposition}"
     );
-    assert!(disposition.contains("filename*=UTF-8''report%20%22Q1%22.html"), "{disposition}");
+    assert!(
+        disposition.contains("filename*=UTF-8''report%20%22Q1%22.html"),
+        "{disposition}"
+    );
     assert!(header("content-security-policy").contains("sandbox"));
 
     // HR has a task in the incident; Legal has none and sees nothing.
@@ -741,7 +744,11 @@ fn action_items_are_marked_done_from_the_list_and_the_review() {
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(done.location.as_deref(), Some("/action-items"));
     let list = fiona.get("/action-items");
-    assert!(!list.body.contains("Revoke badges from the HR feed"), "{}", list.body);
+    assert!(
+        !list.body.contains("Revoke badges from the HR feed"),
+        "{}",
+        list.body
+    );
     let all = fiona.get("/action-items?show=all");
     assert!(all.body.contains("Revoke badges from the HR feed"));
     // HR's item is not Facilities' to close.
@@ -749,12 +756,20 @@ fn action_items_are_marked_done_from_the_list_and_the_review() {
         server: &server,
         token: fac.token.clone(),
     }
-    .send("POST", &format!("/api/v1/incidents/{id}/action-items/A2"), Some(json!({"done": true})));
+    .send(
+        "POST",
+        &format!("/api/v1/incidents/{id}/action-items/A2"),
+        Some(json!({"done": true})),
+    );
     assert_eq!(refused.0, 403, "{}", refused.1);
     // The review's own button, for an analyst.
     let console = server.admin_console();
     let page = console.get(&format!("/incidents/{id}"));
-    assert!(page.body.contains("Mark Same-day leaver checklist done"), "{}", page.body);
+    assert!(
+        page.body.contains("Mark Same-day leaver checklist done"),
+        "{}",
+        page.body
+    );
     let csrf = console.csrf(&format!("/incidents/{id}"));
     let done = console.post_form(
         &format!("/incidents/{id}/action-items/A2/done"),
@@ -775,7 +790,10 @@ fn action_items_are_marked_done_from_the_list_and_the_review() {
     let (_, inc) = admin.send("GET", &format!("/api/v1/incidents/{id}"), None);
     let kinds = kinds(&inc["timeline"]);
     assert_eq!(
-        kinds.iter().filter(|(k, _, _)| k == "action_item_done").count(),
+        kinds
+            .iter()
+            .filter(|(k, _, _)| k == "action_item_done")
+            .count(),
         2
     );
     server.terminate();
@@ -804,25 +822,44 @@ fn the_incident_page_assigns_switches_the_playbook_and_merges() {
     let change = format!("/incidents/{second}/change");
     let assigned = console.post_form(
         &change,
-        &[("csrf", &csrf), ("base_version", "1"), ("assignees", "admin")],
+        &[
+            ("csrf", &csrf),
+            ("base_version", "1"),
+            ("assignees", "admin"),
+        ],
     );
     assert_eq!(assigned.status, 303, "{}", assigned.body);
     let switched = console.post_form(
         &change,
-        &[("csrf", &csrf), ("base_version", "2"), ("playbook", "generic")],
+        &[
+            ("csrf", &csrf),
+            ("base_version", "2"),
+            ("playbook", "generic"),
+        ],
     );
     assert_eq!(switched.status, 303, "{}", switched.body);
     let page = console.get(&path);
-    assert!(page.body.contains("switched the playbook to generic"), "{}", page.body);
+    assert!(
+        page.body.contains("switched the playbook to generic"),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains("<strong>admin</strong>"));
     let merged = console.post_form(
         &format!("/incidents/{second}/merge"),
         &[("csrf", &csrf), ("into", &first)],
     );
     assert_eq!(merged.status, 303, "{}", merged.body);
-    assert_eq!(merged.location.as_deref(), Some(path.replace(&second, &first).as_str()));
+    assert_eq!(
+        merged.location.as_deref(),
+        Some(path.replace(&second, &first).as_str())
+    );
     let page = console.get(&format!("/incidents/{first}"));
-    assert!(page.body.contains(&format!("merged {second} into it")), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("merged {second} into it")),
+        "{}",
+        page.body
+    );
     let (_, dup) = admin.send("GET", &format!("/api/v1/incidents/{second}"), None);
     assert_eq!(dup["incident"]["status"], "closed");
     assert_eq!(dup["incident"]["merged_into"], first.as_str());
@@ -898,7 +935,10 @@ fn a_security_analyst_works_the_incident_page_in_a_browser() {
     );
     assert_eq!(columns, json!(["Security", "HR", "Facilities"]));
     let text = browser.text();
-    assert!(text.contains("Disable the badge and the accounts"), "{text}");
+    assert!(
+        text.contains("Disable the badge and the accounts"),
+        "{text}"
+    );
     assert!(text.contains("Evidence needed: door photo"), "{text}");
     browser.assert_accessible();
 
@@ -917,9 +957,12 @@ fn a_security_analyst_works_the_incident_page_in_a_browser() {
         "form[data-upload=\"/api/v1/incidents/{id}/evidence\"] button"
     ));
     browser.wait_for_text("attached handover-notes.txt");
-    let href = browser.execute("return document.querySelector('ul.evidence a').getAttribute('href')");
+    let href =
+        browser.execute("return document.querySelector('ul.evidence a').getAttribute('href')");
     assert!(
-        href.as_str().unwrap().starts_with(&format!("/incidents/{id}/evidence/")),
+        href.as_str()
+            .unwrap()
+            .starts_with(&format!("/incidents/{id}/evidence/")),
         "{href}"
     );
 
@@ -932,7 +975,11 @@ fn a_security_analyst_works_the_incident_page_in_a_browser() {
     browser.wait_for_text("Observables");
     browser.click_link("person 360");
     browser.wait_until("the person's page opens", |b| b.path() == "/people/E1042");
-    assert!(browser.heading().starts_with("Kari Nordmann"), "{}", browser.heading());
+    assert!(
+        browser.heading().starts_with("Kari Nordmann"),
+        "{}",
+        browser.heading()
+    );
 
     browser.goto(&format!("/incidents/{id}"));
     browser.wait_for_text("Tasks by department");

@@ -71,6 +71,7 @@ impl Incidents {
 
     /// Attaches a file to the incident itself rather than to one of its tasks (a report, a
     /// photo that concerns every department).
+    #[allow(clippy::too_many_arguments)]
     pub fn attach(
         &self,
         id: &str,
