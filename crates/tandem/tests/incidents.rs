@@ -186,6 +186,7 @@ fn a_facilities_responder_completes_a_task_from_my_tasks_in_a_browser() {
     browser.wait_for_text("Tasks by department");
     let text = browser.text();
     assert!(text.contains("completed task check_door"), "{text}");
+    assert!(text.contains("door photo (attached)"), "{text}");
     browser.assert_accessible();
     let shots = if std::env::var("TANDEM_SCREENSHOTS").is_ok_and(|v| v == "1") {
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
@@ -939,7 +940,10 @@ fn a_security_analyst_works_the_incident_page_in_a_browser() {
         text.contains("Disable the badge and the accounts"),
         "{text}"
     );
-    assert!(text.contains("Evidence needed: door photo"), "{text}");
+    assert!(
+        text.contains("Evidence needed: door photo (missing)"),
+        "{text}"
+    );
     browser.assert_accessible();
 
     // Status: one form, saved, shown, on the timeline.

@@ -191,6 +191,14 @@ async fn incident_view(
                         "assignee": t.assignee,
                         "after": t.after,
                         "evidence": t.required_evidence,
+                        // Each required item and whether a file provides it yet.
+                        "evidence_state": t.required_evidence.iter().map(|r| {
+                            let attached = inc.evidence.iter().any(|e| {
+                                e.task.as_deref() == Some(t.id.as_str())
+                                    && e.item.as_deref() == Some(r.as_str())
+                            });
+                            json!({"item": r, "attached": attached})
+                        }).collect::<Vec<_>>(),
                         "sla": sla_label(t),
                         "sla_code": t.sla_state,
                         "elapsed": e,
