@@ -585,3 +585,233 @@ pub async fn sla_check(
     .await;
     Ok(Json(json!({"at": at, "report": report})))
 }
+
+/// Reads an evidence upload's body up to the configured limit (413 beyond it).
+pub(crate) async fn read_evidence(state: &AppState, body: Body) -> Result<Vec<u8>, ApiError> {
+    let mib = state.cases.incidents.config().max_evidence_mib;
+    let limit = mib * 1024 * 1024;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("evidence files may be at most {mib} MiB"),
+        )
+    };
+    let read_limit = usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    let bytes = axum::body::to_bytes(body, read_limit)
+        .await
+        .map_err(|_| too_large())?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes.to_vec())
+}
+
+/// `POST /api/v1/incidents/{id}/evidence?name=…`: attaches the body as a file of the
+/// incident itself (not of one task); responders may attach to incidents they can see.
+pub async fn attach(
+    who: Principal,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<EvidenceParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    who.require(Permission::WorkTasks)?;
+    let bytes = read_evidence(&state, body).await?;
+    let name = params
+        .name
+        .clone()
+        .ok_or_else(|| ApiError::bad_request("name the file: ?name=<file name>"))?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    let scope = who.role.incident_scope();
+    let actor = who.name.clone();
+    let (target, file_name, size) = (id.clone(), name.clone(), bytes.len());
+    let base = params.base_version;
+    let inc = run(&state, move |i| {
+        let (inc, _) = i.get(&target)?;
+        if let Some(d) = scope
+            && !inc.departments().contains(&d)
+        {
+            return Err(CaseError::NotFound {
+                kind: "incident",
+                id: target,
+            });
+        }
+        i.attach(
+            &target,
+            base,
+            &file_name,
+            &content_type,
+            &bytes,
+            &actor,
+            chrono::Utc::now(),
+        )
+    })
+    .await?;
+    crate::audit::by(
+        &state,
+        &who,
+        "incident.evidence",
+        &format!("incident:{id}"),
+        json!({"name": name, "size": size}),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(json!({"incident": inc}))))
+}
+
+/// Content types a browser may be told an evidence file has: kinds it shows as themselves
+/// and never runs. Everything else (HTML, SVG, scripts…) is `application/octet-stream`.
+const SAFE_TYPES: &[&str] = &[
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+    "text/csv",
+];
+
+/// A `Content-Disposition: attachment` value naming the file: an ASCII fallback and the
+/// UTF-8 name percent-encoded (RFC 6266), so no name can break out of the header.
+fn attachment(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || " .-_()+,".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+/// An evidence file as a download: always an attachment, never rendered in the console's
+/// origin (no sniffing, a sandboxing policy, a content type from [`SAFE_TYPES`] or
+/// `application/octet-stream`).
+pub(crate) async fn evidence_download(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    sha256: &str,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let (target, hash) = (id.to_owned(), sha256.to_owned());
+    let (inc, file, stored) = run(state, move |i| i.evidence_file(&target, &hash)).await?;
+    visible(who, &inc)?;
+    let declared = file
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let content_type = match SAFE_TYPES.iter().find(|t| **t == declared) {
+        Some(t) if t.starts_with("text/") => format!("{t}; charset=utf-8"),
+        Some(t) => (*t).to_owned(),
+        None => "application/octet-stream".to_owned(),
+    };
+    let headers = [
+        (header::CONTENT_TYPE, content_type),
+        (header::CONTENT_DISPOSITION, attachment(&file.name)),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; sandbox".to_owned(),
+        ),
+        (header::CACHE_CONTROL, "private, no-store".to_owned()),
+    ];
+    Ok((headers, stored.bytes).into_response())
+}
+
+/// `GET /api/v1/incidents/{id}/evidence/{sha256}`: the file, as a download.
+pub async fn evidence(
+    who: Principal,
+    State(state): State<AppState>,
+    Path((id, sha256)): Path<(String, String)>,
+) -> Result<axum::response::Response, ApiError> {
+    evidence_download(&state, &who, &id, &sha256).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct DoneBody {
+    /// `false` opens the item again; done when not given.
+    pub done: Option<bool>,
+}
+
+/// `POST /api/v1/incidents/{id}/action-items/{item}`: `{"done": true}` marks a review's
+/// action item done (`false`: open again); responders only their department's.
+pub async fn action_item(
+    who: Principal,
+    State(state): State<AppState>,
+    Path((id, item)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let b: DoneBody = if body.iter().all(u8::is_ascii_whitespace) {
+        DoneBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))?
+    };
+    let inc = mark_action_item(&state, &who, &id, &item, b.done.unwrap_or(true)).await?;
+    Ok(Json(json!({"incident": inc})))
+}
+
+/// Marks an action item done or open for `who` and audits it. Shared by the API and the
+/// console.
+pub(crate) async fn mark_action_item(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    item: &str,
+    done: bool,
+) -> Result<Incident, ApiError> {
+    who.require(Permission::WorkTasks)?;
+    let scope = who.role.incident_scope();
+    let actor = who.name.clone();
+    let (target, item_id) = (id.to_owned(), item.to_owned());
+    let inc = run(state, move |i| {
+        let (inc, _) = i.get(&target)?;
+        if let Some(d) = scope
+            && !inc.departments().contains(&d)
+            && !inc
+                .review
+                .as_ref()
+                .is_some_and(|r| r.action_items.iter().any(|a| a.department == d))
+        {
+            return Err(CaseError::NotFound {
+                kind: "incident",
+                id: target,
+            });
+        }
+        i.set_action_item_done(&target, &item_id, done, scope, &actor, chrono::Utc::now())
+    })
+    .await?;
+    crate::audit::by(
+        state,
+        who,
+        "incident.action_item",
+        &format!("incident:{id}/{item}"),
+        json!({"done": done}),
+    )
+    .await;
+    Ok(inc)
+}

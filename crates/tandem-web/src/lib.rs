@@ -577,6 +577,24 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             post(incidents::merge),
         ),
         r(
+            Method::POST,
+            "/api/v1/incidents/{id}/evidence",
+            Needs(WorkTasks),
+            post(incidents::attach),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/incidents/{id}/evidence/{sha256}",
+            Needs(ViewIncidents),
+            get(incidents::evidence),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/incidents/{id}/action-items/{item}",
+            Needs(WorkTasks),
+            post(incidents::action_item),
+        ),
+        r(
             Method::PUT,
             "/api/v1/incidents/{id}/review",
             Needs(ManageIncidents),
@@ -630,6 +648,30 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/incidents/{id}/review",
             Needs(ManageIncidents),
             post(pages::incidents::review_form),
+        ),
+        r(
+            Method::POST,
+            "/incidents/{id}/merge",
+            Needs(ManageIncidents),
+            post(pages::incidents::merge_form),
+        ),
+        r(
+            Method::GET,
+            "/incidents/{id}/evidence/{sha256}",
+            Needs(ViewIncidents),
+            get(pages::incidents::evidence_download),
+        ),
+        r(
+            Method::POST,
+            "/incidents/{id}/action-items/{item}/done",
+            Needs(WorkTasks),
+            post(pages::incidents::action_item_form),
+        ),
+        r(
+            Method::GET,
+            "/static/evidence.js",
+            Public,
+            get(pages::incidents::evidence_script),
         ),
         r(
             Method::GET,
@@ -779,6 +821,24 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/alerts/bulk",
             Needs(TriageAlerts),
             post(pages::alerts::bulk_form),
+        ),
+        r(
+            Method::GET,
+            "/alerts/exceptions",
+            Needs(ViewAlerts),
+            get(pages::alerts::exceptions_page),
+        ),
+        r(
+            Method::POST,
+            "/alerts/exceptions",
+            Needs(TriageAlerts),
+            post(pages::alerts::add_exception_form),
+        ),
+        r(
+            Method::POST,
+            "/alerts/exceptions/{id}/end",
+            Needs(TriageAlerts),
+            post(pages::alerts::end_exception_form),
         ),
         r(
             Method::GET,

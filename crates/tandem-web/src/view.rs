@@ -40,6 +40,10 @@ fn templates() -> &'static Environment<'static> {
             ("findings.html", include_str!("../templates/findings.html")),
             ("alerts.html", include_str!("../templates/alerts.html")),
             ("alert.html", include_str!("../templates/alert.html")),
+            (
+                "exceptions.html",
+                include_str!("../templates/exceptions.html"),
+            ),
             ("finding.html", include_str!("../templates/finding.html")),
             ("event.html", include_str!("../templates/event.html")),
             ("people.html", include_str!("../templates/people.html")),

@@ -98,6 +98,7 @@ fn every_route_as_every_role_and_as_no_one() {
         "GET /login/sso",
         "GET /login/sso/callback",
         "GET /static/alerts.js",
+        "GET /static/evidence.js",
         "GET /static/live.js",
         "GET /static/search.js",
         "GET /static/map.js",

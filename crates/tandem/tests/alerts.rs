@@ -270,3 +270,101 @@ fn the_queue_acknowledges_and_closes_and_a_stale_form_says_who_changed_what() {
         assert!(actions.contains(&a), "{a} not audited: {log:#}");
     }
 }
+
+/// Where a browser test saves its screenshot: `docs/screenshots/` with
+/// `TANDEM_SCREENSHOTS=1`, else the test's own directory.
+fn screenshot_path(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    if std::env::var("TANDEM_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs/screenshots")
+            .join(name)
+    } else {
+        dir.join(name)
+    }
+}
+
+/// An analyst opens the exceptions from the alert queue in a real browser, adds one for a
+/// person about to be badged in, sees the findings it held back counted, and ends it; the
+/// ended exception stays on the record. With `TANDEM_SCREENSHOTS=1` the page is saved as
+/// `docs/screenshots/exceptions.png`.
+#[test]
+fn exceptions_are_added_counted_and_ended_from_their_page_in_a_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), None, &[]);
+    let (status, plan) = server.post("/api/v1/directory/records?file=places.yaml", &places_file());
+    assert_eq!(status, 200, "{plan}");
+    let (status, plan) = server.post("/api/v1/directory/hr?file=hr.csv", HR);
+    assert_eq!(status, 200, "{plan}");
+
+    let browser = tandem_testkit::Browser::start(&server.url);
+    browser.goto("/login");
+    browser.wait_for_heading("Sign in to Tandem");
+    browser.fill("User name", "admin");
+    browser.fill("Password", server.admin_password.as_deref().unwrap());
+    browser.click_button("Sign in");
+    browser.wait_until("signing in", |b| !b.path().starts_with("/login"));
+    browser.goto("/alerts");
+    browser.wait_for_heading("Alerts");
+    browser.click_link("Exceptions");
+    browser.wait_for_heading("Alert exceptions");
+    browser.wait_for_text("No exceptions in force.");
+    browser.fill("Rule (its id, or * for every rule)", "*");
+    browser.fill(
+        "About (person:E1042, device:…, user:…, ip:…, place:…)",
+        "person:E2000",
+    );
+    browser.fill(
+        "Reason",
+        "Bjørn is back for a handover week; Facilities escorts him.",
+    );
+    browser.click_button("Add the exception");
+    browser.wait_for_text("Bjørn is back for a handover week");
+    let text = browser.text();
+    assert!(
+        text.contains("every rule") && text.contains("in force"),
+        "{text}"
+    );
+    assert!(text.contains("Bjørn Lie"), "the person by name: {text}");
+
+    // His badge at the server room: the exception holds the findings back, counted.
+    let key = server.add_source("badges", "tandem");
+    let time = (chrono::Utc::now() - chrono::Duration::minutes(3)).to_rfc3339();
+    let line = format!(
+        "{}\n",
+        json!({"time": time, "class": "physical_access", "activity": "granted",
+               "outcome": "success", "actor": {"badge": "20002"},
+               "place": {"door": "Server room door"}})
+    );
+    let (status, report) = server.ingest("badges", &key, line.as_bytes(), &[]);
+    assert_eq!(status, 200, "{report}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, body) = server.get("/api/v1/alerts/exceptions", &[]);
+        if body["exceptions"][0]["matched"].as_u64().unwrap_or(0) >= 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "nothing held back: {body}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(alerts(&server).is_empty(), "no alert was raised");
+    browser.goto("/alerts/exceptions");
+    browser.wait_for_text("last one ");
+    browser.assert_accessible();
+    browser.screenshot(&screenshot_path(dir.path(), "exceptions.png"));
+
+    browser.click_button("End now");
+    browser.wait_for_text("No exceptions in force.");
+    browser.click_link("Ended and expired ones too");
+    browser.wait_for_text("ended by admin");
+    let (_, log) = server.get("/api/v1/audit", &[]);
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .filter(|a| a.starts_with("alert.exception"))
+        .collect();
+    assert_eq!(actions, ["alert.exception.add", "alert.exception.end"]);
+    drop(browser);
+    server.terminate();
+}

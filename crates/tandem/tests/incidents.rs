@@ -8,8 +8,6 @@ mod support;
 use serde_json::{Value, json};
 use support::{Seeded, TestServer, start_with_accounts};
 
-/// The test's playbook, one YAML file in a playbook directory (`[cases] playbook_dirs`),
-/// in force beside the shipped set.
 const PLAYBOOK: &str = r#"
 id: terminated_access
 title: Terminated employee access
@@ -92,8 +90,8 @@ fn entry_time(timeline: &Value, kind: &str, nth: usize) -> Value {
         .clone()
 }
 
-/// A server reading the test's playbook directory (`tandem.toml` beside the data directory,
-/// which the server's working directory holds), with an account for each responder role.
+/// A server reading the test's playbooks (`tandem.toml` beside the data directory, which
+/// the server's working directory holds), with an account for each responder role.
 fn start(dir: &std::path::Path, with_password: &[&str]) -> (TestServer, Vec<Seeded>) {
     let playbooks = dir.join("playbooks");
     std::fs::create_dir_all(&playbooks).unwrap();
@@ -106,9 +104,15 @@ fn start(dir: &std::path::Path, with_password: &[&str]) -> (TestServer, Vec<Seed
         ),
     )
     .unwrap();
-    let roles: Vec<String> = ["responder:security", "responder:hr", "responder:facilities"]
-        .map(String::from)
-        .to_vec();
+    let roles: Vec<String> = [
+        "responder:security",
+        "responder:hr",
+        "responder:facilities",
+        "responder:legal",
+        "soc_analyst",
+    ]
+    .map(String::from)
+    .to_vec();
     start_with_accounts(&dir.join("data"), &roles, with_password)
 }
 
@@ -182,6 +186,7 @@ fn a_facilities_responder_completes_a_task_from_my_tasks_in_a_browser() {
     browser.wait_for_text("Tasks by department");
     let text = browser.text();
     assert!(text.contains("completed task check_door"), "{text}");
+    assert!(text.contains("door photo (attached)"), "{text}");
     browser.assert_accessible();
     let shots = if std::env::var("TANDEM_SCREENSHOTS").is_ok_and(|v| v == "1") {
         std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
@@ -592,6 +597,464 @@ fn the_incident_page_changes_status_refuses_a_stale_form_and_writes_the_review()
         ],
     );
     assert_eq!(refused.status, 403);
+    server.terminate();
+}
+
+fn account<'a>(seeded: &'a [Seeded], role: &str) -> &'a Seeded {
+    seeded.iter().find(|s| s.role == role).unwrap()
+}
+
+/// A raw GET with a token: status, headers and body bytes.
+fn download(server: &TestServer, token: &str, path: &str) -> (u16, ureq::http::HeaderMap, Vec<u8>) {
+    let mut resp = TestServer::agent()
+        .get(format!("{}{path}", server.url))
+        .header("Authorization", format!("Bearer {token}"))
+        .call()
+        .expect("request sent");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.body_mut().read_to_vec().unwrap_or_default();
+    (status, headers, body)
+}
+
+/// An HTML file attached to an incident downloads as an attachment of an inert type, never
+/// as a page of the console; only those who may see the incident may download it (a Legal
+/// responder, whose department has no task in it, is told it does not exist).
+#[test]
+fn evidence_downloads_as_an_attachment_only_for_those_who_see_the_incident() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, seeded) = start(dir.path(), &[]);
+    let admin = Caller {
+        server: &server,
+        token: server.token.clone(),
+    };
+    let id = open_incident(&admin);
+    let html = b"<html><script>alert(document.cookie)</script></html>";
+    let mut resp = TestServer::agent()
+        .post(format!("{}/api/v1/incidents/{id}/evidence", server.url))
+        .query("name", "report \"Q1\".html")
+        .header("Authorization", format!("Bearer {}", server.token))
+        .header("Content-Type", "text/html")
+        .send(&html[..])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let body: Value = resp.body_mut().read_json().unwrap();
+    let file = &body["incident"]["evidence"][0];
+    assert_eq!(file["name"], "report \"Q1\".html");
+    assert!(file.get("task").is_none(), "{file}");
+    let sha = file["sha256"].as_str().unwrap().to_owned();
+
+    let path = format!("/api/v1/incidents/{id}/evidence/{sha}");
+    let (status, headers, bytes) = download(&server, &server.token, &path);
+    assert_eq!(status, 200);
+    assert_eq!(bytes, html);
+    let header = |name: &str| headers.get(name).unwrap().to_str().unwrap().to_owned();
+    assert_eq!(header("content-type"), "application/octet-stream");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    let disposition = header("content-disposition");
+    assert!(
+        disposition.starts_with("attachment; filename=\"report _Q1_.html\""),
+        "{disposition}"
+    );
+    assert!(
+        disposition.contains("filename*=UTF-8''report%20%22Q1%22.html"),
+        "{disposition}"
+    );
+    assert!(header("content-security-policy").contains("sandbox"));
+
+    // HR has a task in the incident; Legal has none and sees nothing.
+    let hr = account(&seeded, "responder:hr");
+    assert_eq!(download(&server, &hr.token, &path).0, 200);
+    let legal = account(&seeded, "responder:legal");
+    assert_eq!(download(&server, &legal.token, &path).0, 404);
+    let (status, _, _) = download(
+        &server,
+        &server.token,
+        &format!("/api/v1/incidents/{id}/evidence/{}", "0".repeat(64)),
+    );
+    assert_eq!(status, 404);
+
+    // The console links the file and serves it the same way.
+    let console = server.admin_console();
+    let page = console.get(&format!("/incidents/{id}"));
+    let link = format!("/incidents/{id}/evidence/{sha}");
+    // Templates escape `/` in attributes.
+    assert!(
+        page.body.contains(&link.replace('/', "&#x2f;")),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Attach a file to the incident"));
+    let mut resp = TestServer::agent()
+        .get(format!("{}{link}", server.url))
+        .header("Cookie", &console.cookie)
+        .call()
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert_eq!(resp.body_mut().read_to_vec().unwrap(), html);
+    let (_, timeline) = admin.send("GET", &format!("/api/v1/incidents/{id}"), None);
+    assert!(
+        kinds(&timeline["timeline"])
+            .iter()
+            .any(|(k, _, task)| k == "evidence" && task.is_empty())
+    );
+    server.terminate();
+}
+
+/// Review action items are marked done from the action items list by their department's
+/// responder (another department's item is refused), and from the review; each is audited.
+#[test]
+fn action_items_are_marked_done_from_the_list_and_the_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, seeded) = start(dir.path(), &["responder:facilities"]);
+    let admin = Caller {
+        server: &server,
+        token: server.token.clone(),
+    };
+    let id = open_incident(&admin);
+    let (status, body) = admin.send(
+        "PUT",
+        &format!("/api/v1/incidents/{id}/review"),
+        Some(json!({
+            "summary": "The badge stayed active for a day.",
+            "action_items": [
+                {"title": "Revoke badges from the HR feed", "department": "facilities", "due": "2027-01-15"},
+                {"title": "Same-day leaver checklist", "department": "hr", "due": "2027-02-01"},
+            ],
+        })),
+    );
+    assert_eq!(status, 200, "{body}");
+    let fac = account(&seeded, "responder:facilities");
+    let fiona = server
+        .sign_in(&fac.user, fac.password.as_deref().unwrap())
+        .unwrap();
+    let list = fiona.get("/action-items");
+    assert!(list.body.contains("Mark done"), "{}", list.body);
+    assert!(!list.body.contains("Same-day leaver checklist"));
+    let csrf = fiona.csrf("/action-items");
+    let done = fiona.post_form(
+        &format!("/incidents/{id}/action-items/A1/done"),
+        &[("csrf", csrf.as_str()), ("back", "action-items")],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(done.location.as_deref(), Some("/action-items"));
+    let list = fiona.get("/action-items");
+    assert!(
+        !list.body.contains("Revoke badges from the HR feed"),
+        "{}",
+        list.body
+    );
+    let all = fiona.get("/action-items?show=all");
+    assert!(all.body.contains("Revoke badges from the HR feed"));
+    // HR's item is not Facilities' to close.
+    let refused = Caller {
+        server: &server,
+        token: fac.token.clone(),
+    }
+    .send(
+        "POST",
+        &format!("/api/v1/incidents/{id}/action-items/A2"),
+        Some(json!({"done": true})),
+    );
+    assert_eq!(refused.0, 403, "{}", refused.1);
+    // The review's own button, for an analyst.
+    let console = server.admin_console();
+    let page = console.get(&format!("/incidents/{id}"));
+    assert!(
+        page.body.contains("Mark Same-day leaver checklist done"),
+        "{}",
+        page.body
+    );
+    let csrf = console.csrf(&format!("/incidents/{id}"));
+    let done = console.post_form(
+        &format!("/incidents/{id}/action-items/A2/done"),
+        &[("csrf", csrf.as_str())],
+    );
+    assert_eq!(done.status, 303);
+    let (_, open) = admin.send("GET", "/api/v1/action-items?open=1", None);
+    assert_eq!(open["action_items"], json!([]));
+    let (_, log) = server.get("/api/v1/audit", &[]);
+    let actors: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "incident.action_item")
+        .map(|e| e["actor"].as_str().unwrap())
+        .collect();
+    assert_eq!(actors, [fac.user.as_str(), "admin"], "{log}");
+    let (_, inc) = admin.send("GET", &format!("/api/v1/incidents/{id}"), None);
+    let kinds = kinds(&inc["timeline"]);
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|(k, _, _)| k == "action_item_done")
+            .count(),
+        2
+    );
+    server.terminate();
+}
+
+/// The incident page's other forms, one click each: assign me, switch the playbook to one in
+/// force, merge into another open incident (which then shows the merged one's work).
+#[test]
+fn the_incident_page_assigns_switches_the_playbook_and_merges() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = start(dir.path(), &[]);
+    let admin = Caller {
+        server: &server,
+        token: server.token.clone(),
+    };
+    let first = open_incident(&admin);
+    let second = open_incident(&admin);
+    let console = server.admin_console();
+    let path = format!("/incidents/{second}");
+    let page = console.get(&path);
+    assert!(page.body.contains("Switch playbook"), "{}", page.body);
+    assert!(page.body.contains("Security alert (general triage)"));
+    assert!(page.body.contains(&format!("<option value=\"{first}\">")));
+    assert!(page.body.contains("nobody yet"));
+    let csrf = console.csrf(&path);
+    let change = format!("/incidents/{second}/change");
+    let assigned = console.post_form(
+        &change,
+        &[
+            ("csrf", &csrf),
+            ("base_version", "1"),
+            ("assignees", "admin"),
+        ],
+    );
+    assert_eq!(assigned.status, 303, "{}", assigned.body);
+    let switched = console.post_form(
+        &change,
+        &[
+            ("csrf", &csrf),
+            ("base_version", "2"),
+            ("playbook", "generic"),
+        ],
+    );
+    assert_eq!(switched.status, 303, "{}", switched.body);
+    let page = console.get(&path);
+    assert!(
+        page.body.contains("switched the playbook to generic"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<strong>admin</strong>"));
+    let merged = console.post_form(
+        &format!("/incidents/{second}/merge"),
+        &[("csrf", &csrf), ("into", &first)],
+    );
+    assert_eq!(merged.status, 303, "{}", merged.body);
+    assert_eq!(
+        merged.location.as_deref(),
+        Some(path.replace(&second, &first).as_str())
+    );
+    let page = console.get(&format!("/incidents/{first}"));
+    assert!(
+        page.body.contains(&format!("merged {second} into it")),
+        "{}",
+        page.body
+    );
+    let (_, dup) = admin.send("GET", &format!("/api/v1/incidents/{second}"), None);
+    assert_eq!(dup["incident"]["status"], "closed");
+    assert_eq!(dup["incident"]["merged_into"], first.as_str());
+    server.terminate();
+}
+
+/// Where a browser test saves its screenshot: `docs/screenshots/` with
+/// `TANDEM_SCREENSHOTS=1`, else the test's own directory.
+fn screenshot_path(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    if std::env::var("TANDEM_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs/screenshots")
+            .join(name)
+    } else {
+        dir.join(name)
+    }
+}
+
+/// A browser signed in as `account`.
+fn browser_as(server: &TestServer, account: &Seeded) -> tandem_testkit::Browser {
+    let browser = tandem_testkit::Browser::start(&server.url);
+    browser.goto("/login");
+    browser.wait_for_heading("Sign in to Tandem");
+    browser.fill("User name", &account.user);
+    browser.fill("Password", account.password.as_deref().unwrap());
+    browser.click_button("Sign in");
+    browser.wait_until("signing in", |b| !b.path().starts_with("/login"));
+    browser
+}
+
+const HR_CSV: &str = "\
+employee_number,name,email,username,department,manager,title,site,hired,terminated,badge
+E1042,Kari Nordmann,kari.nordmann@nordlys.example,kari,Finance,,Controller,osl,2020-01-01,2026-03-01,10042
+";
+
+/// A Security analyst works an incident's page in a real browser: the board shows each
+/// department's tasks, the status changes with one form, a file is attached through the
+/// page's script and listed for download, and the observables lead to a search for the
+/// address and to the person's 360 page.
+#[test]
+fn a_security_analyst_works_the_incident_page_in_a_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, seeded) = start(dir.path(), &["soc_analyst"]);
+    let (status, plan) = server.post("/api/v1/directory/hr?file=hr.csv", HR_CSV);
+    assert_eq!(status, 200, "{plan}");
+    let admin = Caller {
+        server: &server,
+        token: server.token.clone(),
+    };
+    let (status, body) = admin.send(
+        "POST",
+        "/api/v1/incidents",
+        Some(json!({
+            "title": "Terminated employee badged in at Oslo HQ",
+            "severity": "high",
+            "playbook": "terminated_access",
+            "entities": {"persons": ["E1042"], "sites": ["osl"]},
+            "observables": [
+                {"kind": "person", "value": "E1042"},
+                {"kind": "ip", "value": "10.1.2.3"},
+            ],
+        })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let id = body["incident"]["id"].as_str().unwrap().to_owned();
+    let analyst = account(&seeded, "soc_analyst");
+    let browser = browser_as(&server, analyst);
+    browser.goto("/incidents");
+    browser.click_link(&id);
+    browser.wait_for_text("Tasks by department");
+    let columns = browser.execute(
+        "return Array.from(document.querySelectorAll('section.department h3')).map(h => h.textContent)",
+    );
+    assert_eq!(columns, json!(["Security", "HR", "Facilities"]));
+    let text = browser.text();
+    assert!(
+        text.contains("Disable the badge and the accounts"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Evidence needed: door photo (missing)"),
+        "{text}"
+    );
+    browser.assert_accessible();
+
+    // Status: one form, saved, shown, on the timeline.
+    browser.fill("Status", "in progress");
+    browser.click_button("Save");
+    browser.wait_for_text("status new → in_progress");
+    let status = browser.execute("return document.querySelector('.incident-status').textContent");
+    assert_eq!(status, json!("in progress"));
+
+    // A file for the whole incident, through the page's upload script.
+    let notes = dir.path().join("handover-notes.txt");
+    std::fs::write(&notes, "Badge 10042 collected at reception.").unwrap();
+    browser.type_keys("Attach a file to the incident", notes.to_str().unwrap());
+    browser.click_css(&format!(
+        "form[data-upload=\"/api/v1/incidents/{id}/evidence\"] button"
+    ));
+    browser.wait_for_text("attached handover-notes.txt");
+    let href =
+        browser.execute("return document.querySelector('ul.evidence a').getAttribute('href')");
+    assert!(
+        href.as_str()
+            .unwrap()
+            .starts_with(&format!("/incidents/{id}/evidence/")),
+        "{href}"
+    );
+
+    // Observables lead to search and to the person's 360 page.
+    browser.click_css("a[href^='/search?q=ip']");
+    browser.wait_until("the search opens", |b| b.path().starts_with("/search"));
+    let query = browser.execute("return document.querySelector('input[name=q]').value");
+    assert_eq!(query, json!("ip:\"10.1.2.3\""));
+    browser.goto(&format!("/incidents/{id}"));
+    browser.wait_for_text("Observables");
+    browser.click_link("person 360");
+    browser.wait_until("the person's page opens", |b| b.path() == "/people/E1042");
+    assert!(
+        browser.heading().starts_with("Kari Nordmann"),
+        "{}",
+        browser.heading()
+    );
+
+    browser.goto(&format!("/incidents/{id}"));
+    browser.wait_for_text("Tasks by department");
+    browser.execute("document.getElementById('dept-security').scrollIntoView(); return null;");
+    browser.screenshot(&screenshot_path(dir.path(), "incident-analyst.png"));
+    drop(browser);
+    server.terminate();
+}
+
+/// The review gates the close of a high incident, in a real browser: closing is refused on
+/// the incident page itself, with a link to the review; the analyst writes it with an action
+/// item, and then the same close goes through. With `TANDEM_SCREENSHOTS=1` the review is
+/// saved as `docs/screenshots/review.png`.
+#[test]
+fn an_analyst_writes_the_review_of_a_high_incident_and_only_then_closes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, seeded) = start(dir.path(), &["soc_analyst"]);
+    let admin = Caller {
+        server: &server,
+        token: server.token.clone(),
+    };
+    let id = open_incident(&admin);
+    let analyst = account(&seeded, "soc_analyst");
+    let browser = browser_as(&server, analyst);
+    browser.goto(&format!("/incidents/{id}"));
+    browser.wait_for_text("closes only once its review is written");
+
+    browser.fill("Status", "closed");
+    browser.fill("Resolution", "true positive");
+    browser.click_button("Save");
+    browser.wait_for_text("write the post-incident review before closing it");
+    let status = browser.execute("return document.querySelector('.incident-status').textContent");
+    assert_eq!(status, json!("new"), "not closed");
+    browser.click_link("Write the review");
+
+    browser.fill(
+        "Summary (blameless: what happened)",
+        "A leaver's badge stayed active for a day after HR recorded the termination.",
+    );
+    browser.fill("Impact", "One entry to the server room; nothing taken.");
+    browser.fill(
+        "What went well",
+        "The detection fired at the first badge-in; Security disabled the badge in 9 minutes.",
+    );
+    browser.fill(
+        "Contributing factors",
+        "Badge revocation waits for a nightly export from the HR system.",
+    );
+    browser.fill("Title", "Revoke badges from the HR feed the same hour");
+    browser.fill("Owner department", "Facilities");
+    browser.execute("document.getElementById('r-due').value = '2027-01-15'; return null;");
+    browser.click_button("Save the review");
+    browser.wait_for_text("wrote the review");
+    browser.wait_for_text("Revoke badges from the HR feed the same hour");
+    browser.assert_accessible();
+    browser.goto(&format!("/incidents/{id}#review"));
+    browser.wait_for_text("Written by");
+    browser.screenshot(&screenshot_path(dir.path(), "review.png"));
+
+    browser.goto(&format!("/incidents/{id}"));
+    browser.wait_for_text("Tasks by department");
+    browser.fill("Status", "closed");
+    browser.fill("Resolution", "true positive");
+    browser.click_button("Save");
+    browser.wait_for_text("status new → closed");
+    let status = browser.execute("return document.querySelector('.incident-status').textContent");
+    assert_eq!(status, json!("closed"));
+    let (_, inc) = admin.send("GET", &format!("/api/v1/incidents/{id}"), None);
+    assert_eq!(inc["incident"]["resolution"], "true_positive");
+    assert!(inc["incident"]["milestones"]["closed"].is_string(), "{inc}");
+    drop(browser);
     server.terminate();
 }
 

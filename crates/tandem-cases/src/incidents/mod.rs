@@ -29,6 +29,7 @@ use crate::{
     Actor, Announce, CaseError, Incident, IncidentStatus, PlaybookSet, Resolution, case_event,
 };
 
+mod evidence;
 mod intake;
 mod merge;
 mod review;
@@ -921,7 +922,10 @@ pub fn describe(kind: &str, detail: &Value) -> String {
         "task_completed" => format!("completed task {}", s("task")),
         "task_skipped" => format!("skipped task {}", s("task")),
         "task_opened" => format!("task {} opened", s("task")),
+        "evidence" if s("task").is_empty() => format!("attached {}", s("name")),
         "evidence" => format!("attached evidence to task {}", s("task")),
+        "action_item_done" => format!("action item {} done", s("item")),
+        "action_item_reopened" => format!("action item {} reopened", s("item")),
         "comment" => "commented".to_owned(),
         "sla_warn" => format!("SLA warning on task {}", s("task")),
         "sla_breach" => format!("SLA breached on task {}", s("task")),

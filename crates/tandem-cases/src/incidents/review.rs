@@ -93,6 +93,55 @@ impl Incidents {
         })
     }
 
+    /// Marks one action item of the review done (or open again). `department`: the
+    /// department the actor works for when they may act only on its items (responders).
+    pub fn set_action_item_done(
+        &self,
+        id: &str,
+        item: &str,
+        done: bool,
+        department: Option<tandem_model::Department>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Incident, CaseError> {
+        let now = micros(now);
+        self.update(id, None, actor, now, |inc, ch| {
+            let not_found = || CaseError::NotFound {
+                kind: "action item",
+                id: format!("{id}/{item}"),
+            };
+            let review = inc.review.as_mut().ok_or_else(not_found)?;
+            let a = review
+                .action_items
+                .iter_mut()
+                .find(|a| a.id == item)
+                .ok_or_else(not_found)?;
+            if let Some(d) = department
+                && a.department != d
+            {
+                return Err(CaseError::Forbidden(format!(
+                    "action item {} is for {}; you work for {}",
+                    a.id,
+                    a.department.label(),
+                    d.label()
+                )));
+            }
+            if a.done.is_some() == done {
+                return Ok(());
+            }
+            a.done = done.then_some(now);
+            ch.note(
+                if done {
+                    "action_item_done"
+                } else {
+                    "action_item_reopened"
+                },
+                json!({"item": a.id, "title": a.title}),
+            );
+            Ok(())
+        })
+    }
+
     /// Action items of every review, open ones only if asked, soonest due first.
     pub fn action_items(&self, open_only: bool) -> Result<Vec<ActionItemView>, CaseError> {
         let mut out = Vec::new();

@@ -1,9 +1,8 @@
 //! Tasks: a department's work in an incident, and each department's list.
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tandem_model::{Department, Timestamp};
-use tandem_store::{CaseKind, CaseQuery, StoredFile};
+use tandem_store::{CaseKind, CaseQuery};
 
 use crate::incident::{Comment, EvidenceFile, SlaState, TaskState};
 use crate::{Actor, CaseError, Incident, IncidentStatus};
@@ -36,50 +35,13 @@ impl Incidents {
             item,
         } = &action
         {
-            let limit = self.config.max_evidence_mib * 1024 * 1024;
-            if bytes.len() as u64 > limit {
-                return Err(CaseError::Refused(format!(
-                    "the file is {} bytes; evidence files may be at most {} MiB",
-                    bytes.len(),
-                    self.config.max_evidence_mib
-                )));
-            }
-            if bytes.is_empty() {
-                return Err(CaseError::Refused("the file is empty".into()));
-            }
-            let name = name.trim();
-            if name.is_empty() || name.len() > 200 {
-                return Err(CaseError::Refused(
-                    "an evidence file needs a name of at most 200 characters".into(),
-                ));
-            }
-            let sha256: String = Sha256::digest(bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            let content_type = if content_type.trim().is_empty() {
-                "application/octet-stream".to_owned()
-            } else {
-                content_type.trim().to_owned()
-            };
             // Check the incident and task exist before storing the file.
             let (inc, _) = self.load(id)?;
             find_task(&inc, task_id)?;
-            self.files.put_file(&StoredFile {
-                sha256: sha256.clone(),
-                content_type: content_type.clone(),
-                bytes: bytes.clone(),
-            })?;
-            stored = Some(EvidenceFile {
-                name: name.to_owned(),
-                sha256,
-                size: bytes.len() as u64,
-                content_type,
-                added_by: actor.to_owned(),
-                time: now,
-                task: Some(task_id.to_owned()),
-                item: item.clone(),
-            });
+            let mut file = self.store_evidence(name, content_type, bytes, actor, now)?;
+            file.task = Some(task_id.to_owned());
+            file.item = item.clone();
+            stored = Some(file);
         }
         self.update(id, base_version, actor, now, |inc, ch| {
             if inc.status.is_closed() {

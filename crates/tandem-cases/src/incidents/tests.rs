@@ -898,3 +898,102 @@ fn comments_mention_departments_and_the_department_list_puts_overdue_first() {
     assert_eq!(all.len(), 6);
     assert_eq!(all.last().unwrap().task.state, TaskState::Blocked);
 }
+
+#[test]
+fn evidence_attached_to_the_incident_is_read_back_only_through_it() {
+    let s = setup();
+    let inc = manual(&s, Severity::Medium);
+    let other = manual(&s, Severity::Medium);
+    let t1 = at(T0) + Duration::minutes(5);
+    let inc = s
+        .inc
+        .attach(
+            &inc.id,
+            Some(inc.version),
+            "report.html",
+            "text/html",
+            b"<script>alert(1)</script>",
+            "ann",
+            t1,
+        )
+        .unwrap();
+    let file = &inc.evidence[0];
+    assert_eq!(file.task, None);
+    assert_eq!(file.name, "report.html");
+    assert_eq!(kinds(&s, &inc.id).last().unwrap(), "evidence");
+    let (_, found, stored) = s.inc.evidence_file(&inc.id, &file.sha256).unwrap();
+    assert_eq!(found.name, "report.html");
+    assert_eq!(stored.bytes, b"<script>alert(1)</script>");
+    // The hash alone reads nothing through another incident.
+    let err = s.inc.evidence_file(&other.id, &file.sha256).unwrap_err();
+    assert!(matches!(err, CaseError::NotFound { .. }), "{err}");
+    // Empty files and stale versions are refused.
+    let err = s
+        .inc
+        .attach(&inc.id, None, "empty.txt", "", b"", "ann", t1)
+        .unwrap_err();
+    assert!(err.to_string().contains("empty"), "{err}");
+    let err = s
+        .inc
+        .attach(&inc.id, Some(1), "late.txt", "", b"x", "ann", t1)
+        .unwrap_err();
+    assert!(matches!(err, CaseError::Conflict { .. }), "{err}");
+}
+
+#[test]
+fn action_items_are_marked_done_by_their_department_and_timelined() {
+    let s = setup();
+    let inc = manual(&s, Severity::High);
+    let t1 = at(T0) + Duration::minutes(5);
+    let item = |title: &str, department| ActionItemInput {
+        id: None,
+        title: title.into(),
+        department,
+        due: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+        done: false,
+    };
+    let inc = s
+        .inc
+        .write_review(
+            &inc.id,
+            None,
+            ReviewInput {
+                summary: "Badge stayed active".into(),
+                action_items: vec![
+                    item("Automate revocation", Department::Facilities),
+                    item("Train HR", Department::Hr),
+                ],
+                ..ReviewInput::default()
+            },
+            "ann",
+            t1,
+        )
+        .unwrap();
+    let err = s
+        .inc
+        .set_action_item_done(&inc.id, "A2", true, Some(Department::Facilities), "fay", t1)
+        .unwrap_err();
+    assert!(matches!(err, CaseError::Forbidden(_)), "{err}");
+    let inc = s
+        .inc
+        .set_action_item_done(&inc.id, "A1", true, Some(Department::Facilities), "fay", t1)
+        .unwrap();
+    let review = inc.review.as_ref().unwrap();
+    assert_eq!(review.action_items[0].done, Some(t1));
+    assert_eq!(review.action_items[1].done, None);
+    // Done twice changes nothing; the open list no longer holds it.
+    let again = s
+        .inc
+        .set_action_item_done(&inc.id, "A1", true, None, "ann", t1)
+        .unwrap();
+    assert_eq!(again.version, inc.version);
+    let open = s.inc.action_items(true).unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].item.id, "A2");
+    assert_eq!(kinds(&s, &inc.id).last().unwrap(), "action_item_done");
+    let err = s
+        .inc
+        .set_action_item_done(&inc.id, "A9", true, None, "ann", t1)
+        .unwrap_err();
+    assert!(matches!(err, CaseError::NotFound { .. }), "{err}");
+}

@@ -22,21 +22,41 @@ use tandem_cases::incident::{SlaState, Task, TaskState};
 use tandem_cases::incidents::{ActionItemInput, IncidentChange, ReviewInput, TaskAction};
 use tandem_model::{Department, Severity};
 
-fn refusal(e: ApiError) -> Response {
-    let mut msg = e.message.clone();
+/// What a refused change says to the reader; a stale one names who changed what.
+fn refusal_message(e: &ApiError) -> String {
     if let Some(d) = &e.detail
         && let (Some(by), Some(what)) = (d["changed_by"].as_str(), d["change"].as_str())
     {
-        msg = format!(
+        return format!(
             "{by} changed this incident meanwhile ({what}). Reload the page and try again."
         );
     }
-    refusal_page(e.status, &msg)
+    e.message.clone()
+}
+
+fn refusal(e: ApiError) -> Response {
+    refusal_page(e.status, &refusal_message(&e))
+}
+
+/// A form on the incident page that was refused for a reason the reader can act on (a rule
+/// of the workflow, a stale version): the incident page again, the reason on top, so the
+/// next step (write the review, reload) is one click away. Other refusals (not found, not
+/// allowed) get the refusal page.
+async fn back_to_incident(v: &Visitor, state: &AppState, id: &str, e: ApiError) -> Response {
+    if matches!(e.status, StatusCode::BAD_REQUEST | StatusCode::CONFLICT) {
+        incident_view(v, state, id, Some((e.status, refusal_message(&e)))).await
+    } else {
+        refusal(e)
+    }
 }
 
 fn sla_label(t: &Task) -> &'static str {
     if t.sla.is_none() {
         return "no SLA";
+    }
+    if t.state == TaskState::Blocked {
+        // The clock starts when the task opens.
+        return "starts when it opens";
     }
     match t.sla_state {
         SlaState::Running => "running",
@@ -104,18 +124,44 @@ pub async fn incident_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Response {
+    incident_view(&v, &state, &id, None).await
+}
+
+/// The incident page, with the reason a form was refused on top when there is one.
+async fn incident_view(
+    v: &Visitor,
+    state: &AppState,
+    id: &str,
+    error: Option<(StatusCode, String)>,
+) -> Response {
     let now = chrono::Utc::now();
-    let loaded = run(&state, move |i| {
+    let id = id.to_owned();
+    let loaded = run(state, move |i| {
         let (inc, timeline) = i.get(&id)?;
         let elapsed: Vec<Option<i64>> = inc
             .tasks
             .iter()
             .map(|t| t.sla.map(|_| i.sla_elapsed_minutes(&inc, t, now)))
             .collect();
-        Ok((inc, timeline, elapsed))
+        // What this incident can be merged into: the other open incidents, newest first.
+        let open = i.list(&tandem_cases::incidents::IncidentFilter {
+            statuses: IncidentStatus::ALL
+                .into_iter()
+                .filter(|s| !s.is_closed())
+                .collect(),
+            limit: 100,
+            ..Default::default()
+        })?;
+        let others: Vec<(String, String)> = open
+            .1
+            .into_iter()
+            .filter(|o| o.id != inc.id)
+            .map(|o| (o.id, o.title))
+            .collect();
+        Ok((inc, timeline, elapsed, others))
     })
     .await;
-    let (inc, timeline, elapsed) = match loaded {
+    let (inc, timeline, elapsed, others) = match loaded {
         Ok(x) => x,
         Err(e) => return refusal(e),
     };
@@ -145,12 +191,21 @@ pub async fn incident_page(
                         "assignee": t.assignee,
                         "after": t.after,
                         "evidence": t.required_evidence,
+                        // Each required item and whether a file provides it yet.
+                        "evidence_state": t.required_evidence.iter().map(|r| {
+                            let attached = inc.evidence.iter().any(|e| {
+                                e.task.as_deref() == Some(t.id.as_str())
+                                    && e.item.as_deref() == Some(r.as_str())
+                            });
+                            json!({"item": r, "attached": attached})
+                        }).collect::<Vec<_>>(),
                         "sla": sla_label(t),
                         "sla_code": t.sla_state,
                         "elapsed": e,
                         "breach": t.sla.map(|s| s.breach_minutes),
                         "business_hours": t.sla.is_some_and(|s| s.business_hours),
                         "can_take": mine && matches!(t.state, TaskState::Open),
+                        "can_attach": mine && !t.finished() && !inc.status.is_closed(),
                         "can_complete": mine && matches!(t.state, TaskState::Open | TaskState::InProgress),
                     })
                 })
@@ -158,6 +213,7 @@ pub async fn incident_page(
             json!({"department": d.label(), "code": d.code(), "tasks": tasks})
         })
         .collect();
+    let directory = state.identity.snapshot();
     let observables: Vec<Value> = inc
         .observables
         .iter()
@@ -177,7 +233,11 @@ pub async fn incident_page(
             });
             let person =
                 (o.kind == "person").then(|| format!("/people/{}", path_segment(&o.value)));
-            json!({"kind": o.kind, "value": o.value, "search": search, "person": person})
+            // A person reads by their name; the id stays beside it.
+            let name = (o.kind == "person")
+                .then(|| directory.person(&o.value).map(|p| p.name.clone()))
+                .flatten();
+            json!({"kind": o.kind, "value": o.value, "name": name, "search": search, "person": person})
         })
         .collect();
     let entries: Vec<Value> = timeline
@@ -210,6 +270,7 @@ pub async fn incident_page(
         .map(|e| {
             json!({
                 "name": e.name, "sha256": e.sha256, "size": e.size, "task": e.task,
+                "href": format!("/incidents/{}/evidence/{}", path_segment(&inc.id), path_segment(&e.sha256)),
                 "item": e.item, "by": e.added_by, "time": crate::clock::stamp(e.time, &zone),
             })
         })
@@ -229,9 +290,49 @@ pub async fn incident_page(
     let review_items: Vec<Value> = review
         .action_items
         .iter()
-        .map(|a| json!({"id": a.id, "title": a.title, "department": a.department.label(), "due": a.due.to_string(), "done": a.done.is_some()}))
+        .map(|a| {
+            json!({
+                "id": a.id, "path_id": path_segment(&a.id), "title": a.title,
+                "department": a.department.label(), "due": a.due.to_string(),
+                "done": a.done.is_some(),
+                "can_mark": can_work && scope.is_none_or(|s| s == a.department),
+            })
+        })
         .collect();
-    render(
+    let playbooks: Vec<Value> = state
+        .cases
+        .playbooks
+        .current()
+        .all()
+        .iter()
+        .map(|p| json!({"id": p.id, "title": p.title}))
+        .collect();
+    let merge_targets: Vec<Value> = others
+        .iter()
+        .map(|(id, title)| json!({"id": id, "title": title}))
+        .collect();
+    let playbook_title = state
+        .cases
+        .playbooks
+        .current()
+        .get(&inc.playbook)
+        .map_or_else(|| inc.playbook.clone(), |p| p.title.clone());
+    let origin_label = match inc.origin.as_str() {
+        "manual" => "opened by hand".to_owned(),
+        "alert" => "opened from an alert".to_owned(),
+        "risk" => "opened by a risk score".to_owned(),
+        "report" => "opened from a report".to_owned(),
+        other => format!("opened from {}", other.replace('_', " ")),
+    };
+    let me_assigned = inc.assignees.contains(&v.who.name);
+    let assign_me = inc
+        .assignees
+        .iter()
+        .cloned()
+        .chain(std::iter::once(v.who.name.clone()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut page = render(
         "incident.html",
         context! {
             inc => minijinja::value::Serde(json!({
@@ -255,6 +356,14 @@ pub async fn incident_page(
                 "contributing_factors": review.contributing_factors, "author": review.author,
             })),
             review_items => minijinja::value::Serde(&review_items),
+            playbooks => minijinja::value::Serde(&playbooks),
+            merge_targets => minijinja::value::Serde(&merge_targets),
+            me_assigned => me_assigned,
+            playbook_title => playbook_title,
+            origin_label => origin_label,
+            assign_me => assign_me,
+            closed => inc.status.is_closed(),
+            error => error.as_ref().map(|(_, m)| m.clone()),
             statuses => IncidentStatus::ALL.map(|s| s.code()),
             severities => ["low", "medium", "high", "critical"],
             resolutions => tandem_cases::Resolution::ALL.map(|r| r.code()),
@@ -263,7 +372,11 @@ pub async fn incident_page(
             can_work => can_work,
             ..v.base("incidents")
         },
-    )
+    );
+    if let Some((status, _)) = error {
+        *page.status_mut() = status;
+    }
+    page
 }
 
 /// `GET /tasks`: "My department's tasks", overdue first.
@@ -332,7 +445,11 @@ pub async fn task_form(
         _ => return refusal_page(StatusCode::NOT_FOUND, "no such task action"),
     };
     if let Err(e) = act_on_task(&state, &v.who, &id, &task, None, a).await {
-        return refusal(e);
+        return if form.back == "tasks" {
+            refusal(e)
+        } else {
+            back_to_incident(&v, &state, &id, e).await
+        };
     }
     if form.back == "tasks" {
         Redirect::to("/tasks").into_response()
@@ -356,7 +473,7 @@ pub async fn comment_form(
 ) -> Response {
     match add_comment(&state, &v.who, &id, form.text).await {
         Ok(_) => Redirect::to(&format!("/incidents/{}", path_segment(&id))).into_response(),
-        Err(e) => refusal(e),
+        Err(e) => back_to_incident(&v, &state, &id, e).await,
     }
 }
 
@@ -369,9 +486,16 @@ pub struct ChangeForm {
     severity: String,
     #[serde(default)]
     resolution: String,
+    /// The playbook to switch to (the playbook form).
+    #[serde(default)]
+    playbook: String,
+    /// Assignees, comma-separated (the assignees form); absent: unchanged.
+    #[serde(default)]
+    assignees: Option<String>,
 }
 
-/// `POST /incidents/{id}/change`: status, severity and resolution from the incident page.
+/// `POST /incidents/{id}/change`: status, severity and resolution, the playbook or the
+/// assignees from the incident page (each form sends only its own fields).
 pub async fn change_form(
     v: Visitor,
     State(state): State<AppState>,
@@ -385,17 +509,37 @@ pub async fn change_form(
         status: IncidentStatus::parse(&form.status),
         severity: form.severity.parse::<Severity>().ok(),
         resolution: tandem_cases::Resolution::parse(&form.resolution),
+        playbook: Some(form.playbook.trim().to_owned()).filter(|p| !p.is_empty()),
+        assignees: form.assignees.as_deref().map(|a| {
+            a.split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect()
+        }),
         ..IncidentChange::default()
     };
-    let detail =
-        json!({"status": form.status, "severity": form.severity, "resolution": form.resolution});
+    let mut detail = serde_json::Map::new();
+    for (key, value) in [
+        ("status", &form.status),
+        ("severity", &form.severity),
+        ("resolution", &form.resolution),
+        ("playbook", &form.playbook),
+    ] {
+        if !value.is_empty() {
+            detail.insert(key.to_owned(), json!(value));
+        }
+    }
+    if let Some(a) = &change.assignees {
+        detail.insert("assignees".to_owned(), json!(a));
+    }
     let (actor, target, base) = (v.who.name.clone(), id.clone(), form.base_version);
     let result = run(&state, move |i| {
         i.change(&target, base, change, &actor, chrono::Utc::now())
     })
     .await;
     if let Err(e) = result {
-        return refusal(e);
+        return back_to_incident(&v, &state, &id, e).await;
     }
     crate::audit::by(
         &state,
@@ -483,7 +627,7 @@ pub async fn review_form(
     };
     match crate::incidents::write_review(&state, &v.who, &id, None, input).await {
         Ok(_) => Redirect::to(&format!("/incidents/{}#review", path_segment(&id))).into_response(),
-        Err(e) => refusal(e),
+        Err(e) => back_to_incident(&v, &state, &id, e).await,
     }
 }
 
@@ -511,11 +655,15 @@ pub async fn action_items_page(
         items.retain(|a| a.item.department == d);
     }
     let today = chrono::Utc::now().date_naive();
+    let can_work = v.can(Permission::WorkTasks);
     let rows: Vec<Value> = items
         .iter()
         .map(|a| {
             json!({
                 "incident": a.incident, "incident_title": a.incident_title,
+                "incident_path": path_segment(&a.incident),
+                "id": a.item.id, "path_id": path_segment(&a.item.id),
+                "can_mark": can_work,
                 "title": a.item.title, "department": a.item.department.label(),
                 "due": a.item.due.to_string(), "done": a.item.done.is_some(),
                 "late": a.item.done.is_none() && a.item.due < today,
@@ -526,4 +674,99 @@ pub async fn action_items_page(
         "action_items.html",
         context! { rows => minijinja::value::Serde(&rows), all => all, ..v.base("incidents") },
     )
+}
+
+/// `GET /static/evidence.js`: sends the file an evidence form chose as the request body to
+/// the API (with the session's CSRF token), then reloads the page.
+pub async fn evidence_script() -> Response {
+    crate::view::script(include_str!("../../static/evidence.js"))
+}
+
+#[derive(Deserialize, Default)]
+pub struct MergeForm {
+    /// The incident this one is merged into (the survivor).
+    #[serde(default)]
+    into: String,
+}
+
+/// `POST /incidents/{id}/merge`: merges this incident into the one chosen; it closes as a
+/// duplicate and the survivor's page opens.
+pub async fn merge_form(
+    v: Visitor,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<MergeForm>,
+) -> Response {
+    if !v.can(Permission::ManageIncidents) {
+        return refusal(ApiError::forbidden());
+    }
+    let into = form.into.trim().to_owned();
+    if into.is_empty() {
+        return refusal_page(
+            StatusCode::BAD_REQUEST,
+            "choose the incident to merge this one into",
+        );
+    }
+    let (actor, from, target) = (v.who.name.clone(), id.clone(), into.clone());
+    if let Err(e) = run(&state, move |i| {
+        i.merge(&target, &from, &actor, chrono::Utc::now())
+    })
+    .await
+    {
+        return back_to_incident(&v, &state, &id, e).await;
+    }
+    crate::audit::by(
+        &state,
+        &v.who,
+        "incident.merge",
+        &format!("incident:{into}"),
+        json!({"from": id}),
+    )
+    .await;
+    Redirect::to(&format!("/incidents/{}", path_segment(&into))).into_response()
+}
+
+/// `GET /incidents/{id}/evidence/{sha256}`: an evidence file, always as a download.
+pub async fn evidence_download(
+    v: Visitor,
+    State(state): State<AppState>,
+    Path((id, sha256)): Path<(String, String)>,
+) -> Response {
+    match crate::incidents::evidence_download(&state, &v.who, &id, &sha256).await {
+        Ok(r) => r,
+        Err(e) => refusal(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct DoneForm {
+    /// `open`: mark it open again.
+    #[serde(default)]
+    state: String,
+    /// Where to go back to: `action-items` or the incident's review.
+    #[serde(default)]
+    back: String,
+}
+
+/// `POST /incidents/{id}/action-items/{item}/done`: the "Mark done" button of the action
+/// items page and of the review.
+pub async fn action_item_form(
+    v: Visitor,
+    State(state): State<AppState>,
+    Path((id, item)): Path<(String, String)>,
+    Form(form): Form<DoneForm>,
+) -> Response {
+    let done = form.state != "open";
+    if let Err(e) = crate::incidents::mark_action_item(&state, &v.who, &id, &item, done).await {
+        return if form.back == "action-items" {
+            refusal(e)
+        } else {
+            back_to_incident(&v, &state, &id, e).await
+        };
+    }
+    if form.back == "action-items" {
+        Redirect::to("/action-items").into_response()
+    } else {
+        Redirect::to(&format!("/incidents/{}#review", path_segment(&id))).into_response()
+    }
 }
