@@ -69,6 +69,16 @@ pub trait AuditStore: Send + Sync + 'static {
     fn audit_log(&self, after: u64, limit: usize) -> Result<Vec<AuditRecord>, StoreError>;
     /// The newest entries, newest first (for the console).
     fn recent_audit(&self, limit: usize) -> Result<Vec<AuditRecord>, StoreError>;
+    /// The newest entries of one kind, newest first: those whose action is one of `actions`
+    /// or starts with one of them and a dot (`login` matches `login.failed`), or, with
+    /// `except`, every other entry. The console's audit page filters by kind with it, so a
+    /// rare kind is found however many searches were recorded since.
+    fn recent_audit_of(
+        &self,
+        actions: &[&str],
+        except: bool,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
     /// Reads the whole log and checks its chain, and its MACs when the store holds the key.
     fn verify_audit(&self) -> Result<AuditCheck, StoreError>;
 }

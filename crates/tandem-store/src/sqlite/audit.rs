@@ -197,6 +197,43 @@ impl AuditStore for SqliteStore {
         })
     }
 
+    fn recent_audit_of(
+        &self,
+        actions: &[&str],
+        except: bool,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        // `substr` rather than `LIKE`: action names hold `_`, which `LIKE` reads as a wildcard.
+        let one = "(action = ? OR substr(action, 1, ?) = ?)";
+        let any = if actions.is_empty() {
+            "0".to_owned()
+        } else {
+            vec![one; actions.len()].join(" OR ")
+        };
+        let filter = if except {
+            format!("NOT ({any})")
+        } else {
+            any
+        };
+        let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(actions.len() * 3 + 1);
+        for a in actions {
+            let dotted = format!("{a}.");
+            values.push(a.to_string().into());
+            values.push((dotted.chars().count() as i64).into());
+            values.push(dotted.into());
+        }
+        values.push((limit as i64).into());
+        self.read(|conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {COLUMNS} FROM audit_log WHERE {filter} ORDER BY seq DESC LIMIT ?"
+            ))?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(values), record)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
     fn verify_audit(&self) -> Result<AuditCheck, StoreError> {
         let log = self.read(|conn| {
             let mut stmt =
@@ -259,6 +296,39 @@ mod tests {
         assert!(update.unwrap_err().to_string().contains("append-only"));
         let delete = conn.execute("DELETE FROM audit_log WHERE seq = 1", []);
         assert!(delete.unwrap_err().to_string().contains("append-only"));
+    }
+
+    #[test]
+    fn recent_entries_of_a_kind_match_whole_action_names_and_their_dotted_children() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+        for a in [
+            "login",
+            "person.view",
+            "login.failed",
+            "loginx",
+            "search",
+            "rule.disable",
+            "search",
+        ] {
+            store.append_audit(&entry(a)).unwrap();
+        }
+        let actions = |records: Vec<AuditRecord>| -> Vec<String> {
+            records.into_iter().map(|r| r.entry.action).collect()
+        };
+        let sign_ins = store.recent_audit_of(&["login", "logout"], false, 10).unwrap();
+        assert_eq!(actions(sign_ins), ["login.failed", "login"]);
+        let searches = store.recent_audit_of(&["search"], false, 1).unwrap();
+        assert_eq!(searches.len(), 1);
+        assert_eq!(searches[0].seq, 7);
+        let rest = store
+            .recent_audit_of(&["login", "search", "person"], true, 10)
+            .unwrap();
+        assert_eq!(actions(rest), ["rule.disable", "loginx"]);
+        assert!(store.recent_audit_of(&[], false, 10).unwrap().is_empty());
+        // `_` is not a wildcard.
+        store.append_audit(&entry("rule_x")).unwrap();
+        assert!(store.recent_audit_of(&["rule.x"], false, 10).unwrap().is_empty());
     }
 
     #[test]
