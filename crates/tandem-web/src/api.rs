@@ -277,6 +277,12 @@ pub async fn search(
     Query(params): Query<SearchParams>,
 ) -> Result<Response, ApiError> {
     let request = search_request(&params)?;
+    // One entry per search: the next pages of the same results (`offset`) are not new
+    // searches. Recorded before it runs, so a search that times out is on record too.
+    if params.offset.unwrap_or(0) == 0 {
+        let range = serde_json::json!({ "from": params.from, "to": params.to });
+        crate::audit::searched(&state, &who, &params.q, range).await;
+    }
     let result = state.run_search(Some(&who.name), request).await?;
     Ok(Json(result).into_response())
 }

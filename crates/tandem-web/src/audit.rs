@@ -108,7 +108,8 @@ fn bounded_detail(value: Value, depth: usize) -> Value {
     }
 }
 
-/// [`record`] for an authenticated caller.
+/// [`record`] for an authenticated caller: the detail also says their role, whether they
+/// used the console or the API, and the address they came from.
 pub async fn by(state: &AppState, who: &Principal, action: &str, target: &str, detail: Value) {
     let detail = match detail {
         Value::Object(mut m) => {
@@ -117,11 +118,104 @@ pub async fn by(state: &AppState, who: &Principal, action: &str, target: &str, d
                 "via".into(),
                 if who.session { "console" } else { "api" }.into(),
             );
+            if let Some(addr) = who.addr {
+                m.insert("from".into(), addr.to_string().into());
+            }
             Value::Object(m)
         }
         other => other,
     };
     record(state, &who.name, action, target, detail).await;
+}
+
+/// Action of the entry written when someone opens a person's page or reads their timeline.
+pub const PERSON_VIEW: &str = "person.view";
+/// Action of the entry written for each search someone runs.
+pub const SEARCH: &str = "search";
+
+/// Records that `who` looked at person `id` (page, timeline, or the API's person record).
+/// Many organisations must be able to show who looked at an employee's movements.
+pub async fn person_viewed(state: &AppState, who: &Principal, id: &str) {
+    by(state, who, PERSON_VIEW, id, json!({})).await;
+}
+
+/// Records a search `who` ran: the query text (cut at [`MAX_DETAIL_TEXT_BYTES`] like every
+/// detail) and its time range. One entry per search, not per page of its results.
+pub async fn searched(state: &AppState, who: &Principal, query: &str, range: Value) {
+    by(
+        state,
+        who,
+        SEARCH,
+        "events",
+        json!({ "query": query, "range": range }),
+    )
+    .await;
+}
+
+/// A kind of audit entry, as the console's audit page filters them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    SignIns,
+    PersonViews,
+    Searches,
+    Exports,
+    /// Everything else: what someone changed (rules, users, incidents, maps, …).
+    Changes,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::SignIns,
+        Kind::Changes,
+        Kind::PersonViews,
+        Kind::Searches,
+        Kind::Exports,
+    ];
+
+    /// The value in the page's `kind=` parameter.
+    pub fn code(self) -> &'static str {
+        match self {
+            Kind::SignIns => "sign-ins",
+            Kind::PersonViews => "person-views",
+            Kind::Searches => "searches",
+            Kind::Exports => "exports",
+            Kind::Changes => "changes",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::SignIns => "Sign-ins and sign-outs",
+            Kind::PersonViews => "Person views",
+            Kind::Searches => "Searches",
+            Kind::Exports => "Exports",
+            Kind::Changes => "Changes",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    /// The actions of this kind, each with its dotted children (`login` is also
+    /// `login.failed`); for [`Kind::Changes`], the actions of every other kind, which it
+    /// excludes (the bool).
+    pub fn actions(self) -> (Vec<&'static str>, bool) {
+        match self {
+            Kind::SignIns => (vec!["login", "logout"], false),
+            Kind::PersonViews => (vec![PERSON_VIEW], false),
+            Kind::Searches => (vec![SEARCH], false),
+            Kind::Exports => (vec!["audit.export"], false),
+            Kind::Changes => (
+                Kind::ALL
+                    .into_iter()
+                    .filter(|k| *k != Kind::Changes)
+                    .flat_map(|k| k.actions().0)
+                    .collect(),
+                true,
+            ),
+        }
+    }
 }
 
 #[derive(Deserialize)]

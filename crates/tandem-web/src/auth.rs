@@ -19,6 +19,9 @@ pub struct Principal {
     pub role: Role,
     /// True for console sessions (cookies), false for API tokens.
     pub session: bool,
+    /// The address the request came from (the connection's peer), for the audit log's
+    /// "from where"; `None` when the server was not told (a router driven without a socket).
+    pub addr: Option<std::net::IpAddr>,
 }
 
 impl Principal {
@@ -101,10 +104,15 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, 
             format!("the role `{role}` of `{name}` is not one Tandem knows; ask an administrator"),
         )
     })?;
+    let addr = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_canonical());
     Ok(Principal {
         name,
         role,
         session,
+        addr,
     })
 }
 

@@ -88,7 +88,7 @@ pub struct TimelineParams {
 
 /// `GET /api/v1/people/{id}`: profile, history and merged physical/digital timeline.
 pub async fn person(
-    _who: Principal,
+    who: Principal,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(params): Query<TimelineParams>,
@@ -97,6 +97,8 @@ pub async fn person(
     let history = dir
         .person_history(&id)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no person `{id}`")))?;
+    // Only people who exist: a mistyped id shows nothing about anyone.
+    crate::audit::person_viewed(&state, &who, &id).await;
     let person = dir.person(&id);
     let devices = dir.devices_of(&id);
     let (total, timeline) = recent_events(

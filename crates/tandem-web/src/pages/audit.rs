@@ -1,13 +1,18 @@
-//! The audit log page: the newest entries and whether the chain is intact.
+//! The audit log page: the newest entries, of one kind or all, and whether the chain is
+//! intact.
 
+use crate::audit::Kind;
 use crate::clock::Stamp;
 use crate::view::{Visitor, render};
 use crate::{ApiError, AppState};
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Response;
 use minijinja::context;
 use minijinja::value::Serde;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// Most entries the page shows.
+const SHOWN: usize = 200;
 
 /// One entry as a row of the log.
 #[derive(Serialize)]
@@ -23,14 +28,39 @@ struct AuditRow<'a> {
     hash: &'a str,
 }
 
-/// `GET /audit`: the newest entries and whether the chain is intact.
-pub async fn page(v: Visitor, State(state): State<AppState>) -> Result<Response, ApiError> {
+/// One choice of the kind filter.
+#[derive(Serialize)]
+struct KindChoice {
+    code: &'static str,
+    label: &'static str,
+    selected: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct AuditFilter {
+    /// A [`Kind`] code; empty or unknown is every kind.
+    #[serde(default)]
+    pub kind: String,
+}
+
+/// `GET /audit?kind=…`: the newest entries (of one kind, when asked) and whether the chain
+/// is intact.
+pub async fn page(
+    v: Visitor,
+    State(state): State<AppState>,
+    Query(filter): Query<AuditFilter>,
+) -> Result<Response, ApiError> {
+    let kind = Kind::parse(&filter.kind);
     let audit = state.audit.clone();
     let (recent, check) = tokio::task::spawn_blocking(move || {
-        Ok::<_, tandem_store::StoreError>((
-            audit.recent_audit(200)?,
-            crate::audit::verify(audit.as_ref())?,
-        ))
+        let recent = match kind {
+            Some(k) => {
+                let (actions, except) = k.actions();
+                audit.recent_audit_of(&actions, except, SHOWN)?
+            }
+            None => audit.recent_audit(SHOWN)?,
+        };
+        Ok::<_, tandem_store::StoreError>((recent, crate::audit::verify(audit.as_ref())?))
     })
     .await??;
     let zone = v.zone.plain();
@@ -50,8 +80,20 @@ pub async fn page(v: Visitor, State(state): State<AppState>) -> Result<Response,
             hash: r.hash.get(..12).unwrap_or(&r.hash),
         })
         .collect();
+    let kinds: Vec<KindChoice> = Kind::ALL
+        .into_iter()
+        .map(|k| KindChoice {
+            code: k.code(),
+            label: k.label(),
+            selected: Some(k) == kind,
+        })
+        .collect();
     Ok(render(
         "audit.html",
-        context! { rows => Serde(&rows), check => Serde(&check), ..v.base("audit") },
+        context! {
+            rows => Serde(&rows), check => Serde(&check), kinds => Serde(&kinds),
+            kind => kind.map(Kind::label),
+            ..v.base("audit")
+        },
     ))
 }

@@ -1259,6 +1259,7 @@ pub async fn person(v: Visitor, State(state): State<AppState>, Path(id): Path<St
             format!("The person `{id}` was removed from the directory."),
         ));
     };
+    crate::audit::person_viewed(&state, &v.who, &id).await;
     let now = Utc::now();
     let plain = v.zone.plain();
     let versions: Vec<VersionRow> = history

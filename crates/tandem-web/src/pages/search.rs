@@ -70,6 +70,13 @@ pub async fn search_page(
             );
         }
     };
+    crate::audit::searched(
+        &state,
+        &v.who,
+        &params.q,
+        serde_json::json!({ "from": params.from, "to": params.to }),
+    )
+    .await;
     let slot = match state.searches.start(Some(&v.who.name)) {
         Ok(slot) => slot,
         Err(e) => return render("search.html", context! { error => e.message, ..base }),
