@@ -116,6 +116,12 @@ impl Role {
                     | ManageIncidents
                     | ViewPlaybooks
             ),
+            // Facilities owns the doors and zones: it opens their pages, door state and the
+            // floor plans, as the control room does (without moving anything on them).
+            Role::Responder(Department::Facilities) => matches!(
+                p,
+                ViewFindings | ViewPeople | ViewPlaces | ViewIncidents | WorkTasks | ViewPlaybooks
+            ),
             Role::Responder(_) => matches!(
                 p,
                 ViewFindings | ViewPeople | ViewIncidents | WorkTasks | ViewPlaybooks
@@ -234,6 +240,20 @@ mod tests {
             if role.permits(Permission::EditMaps) {
                 assert!(role.permits(Permission::ViewPlaces), "{role}");
             }
+        }
+    }
+
+    #[test]
+    fn of_the_responders_only_facilities_views_places() {
+        for d in Department::ALL {
+            let role = Role::Responder(d);
+            assert_eq!(
+                role.permits(Permission::ViewPlaces),
+                d == Department::Facilities,
+                "{role}"
+            );
+            assert!(!role.permits(Permission::EditMaps), "{role}");
+            assert!(!role.permits(Permission::SearchEvents), "{role}");
         }
     }
 
