@@ -32,7 +32,8 @@ pub async fn guard(access: Access, state: AppState, request: Request, next: Next
     if let Some(p) = needs
         && !who.can(p)
     {
-        return refuse(&parts, ApiError::forbidden());
+        let refused = refuse(&parts, ApiError::forbidden());
+        return with_menu(&state, &parts, &who, refused).await;
     }
     let body = if who.session && !is_safe(&parts.method) {
         match check_csrf(&parts, body).await {
@@ -42,8 +43,46 @@ pub async fn guard(access: Access, state: AppState, request: Request, next: Next
     } else {
         body
     };
-    parts.extensions.insert::<Principal>(who);
-    next.run(Request::from_parts(parts, body)).await
+    parts.extensions.insert::<Principal>(who.clone());
+    // Kept to draw a handler's refusal again with the menu; a body is not needed for that.
+    let (method, uri, headers) = (
+        parts.method.clone(),
+        parts.uri.clone(),
+        parts.headers.clone(),
+    );
+    let response = next.run(Request::from_parts(parts, body)).await;
+    if response.extensions().get::<crate::view::Refusal>().is_none() {
+        return response;
+    }
+    let mut request = Request::new(Body::empty());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    let (parts, _) = request.into_parts();
+    with_menu(&state, &parts, &who, response).await
+}
+
+/// A refusal page drawn again for a signed-in console visitor, with their menu and
+/// sign-out; any other response (API errors, redirects, pages) as it is.
+async fn with_menu(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    who: &Principal,
+    response: Response,
+) -> Response {
+    let Some(refusal) = response.extensions().get::<crate::view::Refusal>().cloned() else {
+        return response;
+    };
+    if !who.session {
+        return response;
+    }
+    let mut r = crate::view::refusal_for(state, parts, who.clone(), &refusal).await;
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            r.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    r
 }
 
 fn is_safe(m: &Method) -> bool {

@@ -203,12 +203,56 @@ impl Visitor {
 }
 
 /// A readable refusal for a browser: what happened and where to go instead.
+///
+/// Handlers call this without knowing who asked; the response carries the [`Refusal`], and
+/// the access layer, which knows, draws it again with the visitor's menu and sign-out (see
+/// [`refusal_for`]), so a refused page is not a dead end.
 pub fn refusal_page(status: StatusCode, message: &str) -> Response {
     let mut r = render(
         "refused.html",
         context! { status => status.as_u16(), message => message },
     );
     *r.status_mut() = status;
+    r.extensions_mut().insert(Refusal {
+        status,
+        message: message.to_owned(),
+    });
+    r
+}
+
+/// What a refusal page says, kept on its response so it can be drawn again with the menu.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+/// The refusal page for a signed-in console visitor: the same text, with the menu of what
+/// they may open and the sign-out button.
+pub async fn refusal_for(
+    state: &AppState,
+    parts: &Parts,
+    who: Principal,
+    refusal: &Refusal,
+) -> Response {
+    let csrf = cookie(parts, SESSION_COOKIE)
+        .map(crate::auth::csrf_token)
+        .unwrap_or_default();
+    let (zone, zone_name) = zone_of(state, &who.name).await;
+    let v = Visitor {
+        who,
+        csrf,
+        zone,
+        zone_name,
+    };
+    let mut r = render(
+        "refused.html",
+        context! {
+            status => refusal.status.as_u16(), message => refusal.message.clone(),
+            ..v.base("refused")
+        },
+    );
+    *r.status_mut() = refusal.status;
     r
 }
 
