@@ -247,3 +247,114 @@ fn an_analyst_follows_a_finding_to_the_person_and_the_door_and_a_responder_sees_
     }
     server.terminate();
 }
+
+/// The audit entries of `action`, as the API exports them.
+fn audit_entries(server: &TestServer, action: &str) -> Vec<serde_json::Value> {
+    let (status, body) = server.get("/api/v1/audit", &[("limit", "10000")]);
+    assert_eq!(status, 200, "{body}");
+    body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == action)
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn looking_at_a_person_and_searching_are_on_record_and_facilities_opens_its_doors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = TestServer::start(&data, None, &[]);
+    let token = server.token.clone();
+    assert_eq!(server.get("/healthz", &[]).0, 200);
+    server.terminate();
+    let hr_password = support::add_user(&data, "hanne", "responder:hr");
+    let facilities_password = support::add_user(&data, "frode", "responder:facilities");
+    let analyst_password = support::add_user(&data, "sara", "soc_analyst");
+    let auditor_password = support::add_user(&data, "aud", "auditor");
+    let server = TestServer::start(&data, Some(&token), &[]);
+    let hr = "employee_number,name,email,username,department,manager,title,site,hired,terminated,badge\n\
+              E1000,Ingrid Dahl,ingrid.dahl@nordlys.example,idahl,Finance,,CFO,osl,2019-01-07,,10001\n\
+              E1002,Bjørn Lie,bjorn.lie@nordlys.example,blie,IT,E1000,Engineer,osl,2020-05-04,,10077\n";
+    assert_eq!(server.post("/api/v1/directory/hr", hr).0, 200);
+    let (status, body) = server.post("/api/v1/directory/records?file=places.yaml", PLACES);
+    assert_eq!(status, 200, "{body}");
+
+    // HR opens Bjørn's page; an analyst searches for him.
+    let hanne = sign_in(&server, "hanne", &hr_password);
+    assert_eq!(page(&server, &hanne, "/people/E1002").0, 200);
+    let sara = sign_in(&server, "sara", &analyst_password);
+    assert_eq!(page(&server, &sara, "/search?q=user%3Ablie&range=7d").0, 200);
+    // Suggestions while typing are not searches.
+    let before = audit_entries(&server, "search").len();
+    let (status, _) = server.get(
+        "/api/v1/search/values",
+        &[("field", "actor.user"), ("prefix", "bl")],
+    );
+    assert!(status < 500, "{status}");
+    assert_eq!(audit_entries(&server, "search").len(), before);
+
+    let aud = sign_in(&server, "aud", &auditor_password);
+    let (status, views) = page(&server, &aud, "/audit?kind=person-views");
+    assert_eq!(status, 200);
+    assert!(views.contains("<td>hanne</td><td>person.view</td><td>E1002</td>"), "{views}");
+    assert!(views.contains("127.0.0.1"), "from where: {views}");
+    assert!(!views.contains("<td>search</td>"), "{views}");
+    assert!(
+        views.contains("<option value=\"person-views\" selected>"),
+        "the filter shows its choice: {views}"
+    );
+    let (status, searches) = page(&server, &aud, "/audit?kind=searches");
+    assert_eq!(status, 200);
+    assert!(searches.contains("<td>sara</td><td>search</td>"), "{searches}");
+    assert!(searches.contains("user:blie"), "the query text: {searches}");
+    assert!(!searches.contains("<td>person.view</td>"), "{searches}");
+    let (_, all) = page(&server, &aud, "/audit");
+    assert!(all.contains("<td>person.view</td>") && all.contains("<td>search</td>"));
+    let (_, sign_ins) = page(&server, &aud, "/audit?kind=sign-ins");
+    assert!(sign_ins.contains("<td>login</td>"), "{sign_ins}");
+    assert!(!sign_ins.contains("<td>search</td>"), "{sign_ins}");
+
+    // Through the API: the person record is a view, and a search is one entry however many
+    // of its pages are read.
+    assert_eq!(server.get("/api/v1/people/E1000", &[]).0, 200);
+    let views = audit_entries(&server, "person.view");
+    assert!(
+        views
+            .iter()
+            .any(|e| e["target"] == "E1000" && e["detail"]["via"] == "api"),
+        "{views:?}"
+    );
+    for offset in ["0", "100", "200"] {
+        let (status, body) = server.get(
+            "/api/v1/search",
+            &[("q", "user:idahl"), ("offset", offset)],
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    let searched: Vec<_> = audit_entries(&server, "search")
+        .into_iter()
+        .filter(|e| e["detail"]["query"] == "user:idahl")
+        .collect();
+    assert_eq!(searched.len(), 1, "{searched:?}");
+    assert_eq!(searched[0]["detail"]["from"], "127.0.0.1");
+
+    // Facilities opens the door it owns; HR is still refused places, and the refusal keeps
+    // the menu and sign-out.
+    let frode = sign_in(&server, "frode", &facilities_password);
+    let (status, door) = page(&server, &frode, "/places/osl-a-srv-d1");
+    assert_eq!(status, 200);
+    assert!(door.contains("Server room door"), "{door}");
+    let (status, refused) = page(&server, &hanne, "/places/osl-a-srv-d1");
+    assert_eq!(status, 403);
+    assert!(refused.contains("Not allowed"), "{refused}");
+    assert!(refused.contains("Sign out"), "{refused}");
+    assert!(refused.contains("action=\"/logout\""), "{refused}");
+    assert!(links_to(&refused, "/people"), "the menu: {refused}");
+    // A refusal from a page's own handler too (an unknown person is 404), with the menu.
+    let (status, missing) = page(&server, &hanne, "/people/E9999");
+    assert_eq!(status, 404);
+    assert!(missing.contains("Sign out"), "{missing}");
+    server.terminate();
+}
