@@ -51,7 +51,11 @@ pub async fn guard(access: Access, state: AppState, request: Request, next: Next
         parts.headers.clone(),
     );
     let response = next.run(Request::from_parts(parts, body)).await;
-    if response.extensions().get::<crate::view::Refusal>().is_none() {
+    if response
+        .extensions()
+        .get::<crate::view::Refusal>()
+        .is_none()
+    {
         return response;
     }
     let mut request = Request::new(Body::empty());

@@ -285,7 +285,10 @@ fn looking_at_a_person_and_searching_are_on_record_and_facilities_opens_its_door
     let hanne = sign_in(&server, "hanne", &hr_password);
     assert_eq!(page(&server, &hanne, "/people/E1002").0, 200);
     let sara = sign_in(&server, "sara", &analyst_password);
-    assert_eq!(page(&server, &sara, "/search?q=user%3Ablie&range=7d").0, 200);
+    assert_eq!(
+        page(&server, &sara, "/search?q=user%3Ablie&range=7d").0,
+        200
+    );
     // Suggestions while typing are not searches.
     let before = audit_entries(&server, "search").len();
     let (status, _) = server.get(
@@ -298,7 +301,10 @@ fn looking_at_a_person_and_searching_are_on_record_and_facilities_opens_its_door
     let aud = sign_in(&server, "aud", &auditor_password);
     let (status, views) = page(&server, &aud, "/audit?kind=person-views");
     assert_eq!(status, 200);
-    assert!(views.contains("<td>hanne</td><td>person.view</td><td>E1002</td>"), "{views}");
+    assert!(
+        views.contains("<td>hanne</td><td>person.view</td><td>E1002</td>"),
+        "{views}"
+    );
     assert!(views.contains("127.0.0.1"), "from where: {views}");
     assert!(!views.contains("<td>search</td>"), "{views}");
     assert!(
@@ -307,7 +313,10 @@ fn looking_at_a_person_and_searching_are_on_record_and_facilities_opens_its_door
     );
     let (status, searches) = page(&server, &aud, "/audit?kind=searches");
     assert_eq!(status, 200);
-    assert!(searches.contains("<td>sara</td><td>search</td>"), "{searches}");
+    assert!(
+        searches.contains("<td>sara</td><td>search</td>"),
+        "{searches}"
+    );
     assert!(searches.contains("user:blie"), "the query text: {searches}");
     assert!(!searches.contains("<td>person.view</td>"), "{searches}");
     let (_, all) = page(&server, &aud, "/audit");
@@ -327,10 +336,8 @@ fn looking_at_a_person_and_searching_are_on_record_and_facilities_opens_its_door
         "{views:?}"
     );
     for offset in ["0", "100", "200"] {
-        let (status, body) = server.get(
-            "/api/v1/search",
-            &[("q", "user:idahl"), ("offset", offset)],
-        );
+        let (status, body) =
+            server.get("/api/v1/search", &[("q", "user:idahl"), ("offset", offset)]);
         assert_eq!(status, 200, "{body}");
     }
     let searched: Vec<_> = audit_entries(&server, "search")

@@ -210,11 +210,7 @@ impl AuditStore for SqliteStore {
         } else {
             vec![one; actions.len()].join(" OR ")
         };
-        let filter = if except {
-            format!("NOT ({any})")
-        } else {
-            any
-        };
+        let filter = if except { format!("NOT ({any})") } else { any };
         let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(actions.len() * 3 + 1);
         for a in actions {
             let dotted = format!("{a}.");
@@ -316,7 +312,9 @@ mod tests {
         let actions = |records: Vec<AuditRecord>| -> Vec<String> {
             records.into_iter().map(|r| r.entry.action).collect()
         };
-        let sign_ins = store.recent_audit_of(&["login", "logout"], false, 10).unwrap();
+        let sign_ins = store
+            .recent_audit_of(&["login", "logout"], false, 10)
+            .unwrap();
         assert_eq!(actions(sign_ins), ["login.failed", "login"]);
         let searches = store.recent_audit_of(&["search"], false, 1).unwrap();
         assert_eq!(searches.len(), 1);
@@ -328,7 +326,12 @@ mod tests {
         assert!(store.recent_audit_of(&[], false, 10).unwrap().is_empty());
         // `_` is not a wildcard.
         store.append_audit(&entry("rule_x")).unwrap();
-        assert!(store.recent_audit_of(&["rule.x"], false, 10).unwrap().is_empty());
+        assert!(
+            store
+                .recent_audit_of(&["rule.x"], false, 10)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
