@@ -340,7 +340,70 @@ fn a_responder_is_told_which_pages_are_not_for_their_role() {
     browser.wait_for_text("ask a Tandem administrator");
     let text = browser.text();
     assert!(!text.contains("Dead letters"), "{text}");
+    // The refusal is not a dead end: the menu of what HR may open, and signing out.
+    let items = menu(&browser);
+    assert!(items.split(',').any(|i| i == "Findings"), "{items}");
     shots.take(&browser, "not-allowed");
+    browser.assert_accessible();
+    browser.click_button("Sign out");
+    browser.wait_for_heading("Sign in to Tandem");
+}
+
+/// HR opens an employee's page, Facilities opens the door it owns, and an auditor finds the
+/// HR look in the audit log by choosing "Person views".
+#[test]
+fn an_auditor_sees_who_opened_a_persons_page_and_facilities_opens_its_door() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = TestServer::start(&data, None, &[]);
+    let token = server.token.clone();
+    server.terminate();
+    for (name, role) in [
+        ("hana", "responder:hr"),
+        ("frode", "responder:facilities"),
+        ("alma", "auditor"),
+    ] {
+        support::add_user_with_password(&data, name, "correct horse battery", role);
+    }
+    let server = TestServer::start(&data, Some(&token), &[]);
+    let hr = "employee_number,name,email,username,department,manager,title,site,hired,terminated,badge\n\
+              E1002,Bjørn Lie,bjorn.lie@nordlys.example,blie,IT,,Engineer,osl,2020-05-04,,10077\n";
+    assert_eq!(server.post("/api/v1/directory/hr", hr).0, 200);
+    let places = "places:\n  - { id: osl, kind: site, name: Oslo HQ, time_zone: Europe/Oslo }\n  \
+                  - { id: osl-d1, kind: door, name: Server room door, parent: osl }\n";
+    let (status, body) = server.post("/api/v1/directory/records?file=places.yaml", places);
+    assert_eq!(status, 200, "{body}");
+    let browser = Browser::start(&server.url);
+
+    sign_in(&browser, "hana", "correct horse battery");
+    browser.wait_until("signing in", |b| !b.path().starts_with("/login"));
+    browser.goto("/people/E1002");
+    browser.wait_for_text("Bjørn Lie");
+    browser.click_button("Sign out");
+    browser.wait_for_heading("Sign in to Tandem");
+
+    sign_in(&browser, "frode", "correct horse battery");
+    browser.wait_until("signing in", |b| !b.path().starts_with("/login"));
+    browser.goto("/places/osl-d1");
+    browser.wait_for_text("Server room door");
+    assert_ne!(browser.heading(), "Not allowed");
+    browser.click_button("Sign out");
+    browser.wait_for_heading("Sign in to Tandem");
+
+    sign_in(&browser, "alma", "correct horse battery");
+    browser.wait_until("signing in", |b| !b.path().starts_with("/login"));
+    browser.goto("/audit");
+    browser.wait_for_heading("Audit log");
+    browser.execute("document.getElementById('audit-kind').value = 'person-views'; return true;");
+    browser.click_button("Show");
+    browser.wait_until("the filtered log", |b| {
+        b.path() == "/audit?kind=person-views"
+    });
+    browser.wait_for_text("person.view");
+    let text = browser.text();
+    assert!(text.contains("hana") && text.contains("E1002"), "{text}");
+    assert!(!text.contains("logout"), "only person views: {text}");
+    browser.assert_accessible();
 }
 
 /// Signing in and searching with the keyboard alone: the sign-in form has the focus, the
