@@ -139,6 +139,11 @@ pub struct Alert {
     pub raised_by: Option<String>,
 }
 
+/// The store tag of an alert assigned to `who`, which the queue's assignee filter asks for.
+pub fn assignee_tag(who: &str) -> String {
+    format!("assignee:{who}")
+}
+
 /// Most evidence ids an alert keeps; a noisy situation keeps its first ones (the findings
 /// themselves are all linked in the store).
 pub const MAX_EVIDENCE: usize = 100;
@@ -166,6 +171,8 @@ impl Alert {
             sites: self.entities.sites.clone(),
             opened,
             updated: self.last_seen,
+            tags: self.assignee.as_deref().map(assignee_tag).into_iter().collect(),
+            due: None,
             doc: serde_json::to_value(self).unwrap_or_default(),
         }
     }

@@ -97,6 +97,10 @@ pub const GROUP_BY_FIELDS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlertsConfig {
+    /// Whether findings become alerts at all. Off, findings are still detected and stored
+    /// (searchable, on the live monitor) but raise no alert, risk or incident: for a server
+    /// that only collects, and to measure what alerting costs ingest (`tandem bench`).
+    pub enabled: bool,
     /// Findings of different detections fold into one alert when they share an evidence
     /// event, or when they are about the same person (or device) at the same door and share
     /// a tag within this many minutes: the native detection and a Sigma rule seeing the same
@@ -115,6 +119,7 @@ pub struct AlertsConfig {
 impl Default for AlertsConfig {
     fn default() -> Self {
         AlertsConfig {
+            enabled: true,
             fold_minutes: 5,
             default: AlertPolicy::default(),
             rules: BTreeMap::new(),
@@ -283,6 +288,8 @@ impl Exception {
             sites: Vec::new(),
             opened: self.created,
             updated: self.ended.or(self.last_matched).unwrap_or(self.created),
+            tags: Vec::new(),
+            due: None,
             doc: serde_json::to_value(self).unwrap_or_default(),
         }
     }
@@ -366,9 +373,17 @@ pub struct Alerter {
     criticality: CriticalityOf,
     /// One change at a time: processing and triage read, then write, a few records.
     lock: Mutex<()>,
-    /// Entities above the risk threshold, so crossing it is reported once.
+    /// Entities above the risk threshold, so crossing it is reported once; at most
+    /// [`MAX_ABOVE_THRESHOLD`].
     above: Mutex<HashSet<String>>,
 }
+
+/// Most entities the alerts stage remembers as above the risk threshold (its only state
+/// in memory; about 100 bytes each). Past it, one remembered entity is forgotten for each
+/// new one: if it is still above, its next alert reports the crossing again, which joins
+/// the open incident about it (incidents look for one first) or opens a new one once the
+/// last was closed.
+pub const MAX_ABOVE_THRESHOLD: usize = 100_000;
 
 fn entry(
     case_id: &str,
@@ -589,6 +604,12 @@ impl Alerter {
             };
             let mut above = self.above.lock().unwrap_or_else(|p| p.into_inner());
             if score.score >= score.threshold {
+                if !above.contains(entity) && above.len() >= MAX_ABOVE_THRESHOLD {
+                    let forget = above.iter().next().cloned();
+                    if let Some(f) = forget {
+                        above.remove(&f);
+                    }
+                }
                 if above.insert(entity.clone()) {
                     drop(above);
                     crossed.push(entity.clone());
@@ -922,39 +943,18 @@ impl Alerter {
         q.site = query.site.clone();
         q.entities = query.entity.iter().cloned().collect();
         q.order = CaseOrder::Updated;
-        let limit = query.limit.clamp(1, 500);
-        match &query.assignee {
-            // The store does not index assignees: filter the newest few thousand.
-            Some(who) => {
-                q.limit = 5_000;
-                let page = self.store.cases(&q)?;
-                let all: Vec<Alert> = page
-                    .records
-                    .iter()
-                    .map(Alert::from_record)
-                    .filter(|a| {
-                        a.as_ref()
-                            .map_or(true, |a| a.assignee.as_deref() == Some(who))
-                    })
-                    .collect::<Result<_, _>>()?;
-                let total = all.len() as u64;
-                Ok((
-                    total,
-                    all.into_iter().skip(query.offset).take(limit).collect(),
-                ))
-            }
-            None => {
-                q.limit = limit;
-                q.offset = query.offset;
-                let page = self.store.cases(&q)?;
-                let alerts = page
-                    .records
-                    .iter()
-                    .map(Alert::from_record)
-                    .collect::<Result<_, _>>()?;
-                Ok((page.total, alerts))
-            }
-        }
+        // The store indexes assignees as tags (`Alert::to_record`): every alert assigned to
+        // someone is found, not only those among the newest few thousand.
+        q.tag = query.assignee.as_deref().map(crate::alert::assignee_tag);
+        q.limit = query.limit.clamp(1, 500);
+        q.offset = query.offset;
+        let page = self.store.cases(&q)?;
+        let alerts = page
+            .records
+            .iter()
+            .map(Alert::from_record)
+            .collect::<Result<_, _>>()?;
+        Ok((page.total, alerts))
     }
 
     /// The findings folded into an alert, oldest first.

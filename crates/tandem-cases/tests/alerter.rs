@@ -48,6 +48,7 @@ impl Announce for Heard {
 
 struct Fixture {
     _dir: tempfile::TempDir,
+    store: Arc<SqliteStore>,
     alerter: Alerter,
     intake: Arc<Intake>,
     heard: Arc<Heard>,
@@ -59,7 +60,7 @@ fn fixture_with(config: AlertsConfig, criticality: Criticality) -> Fixture {
     let intake = Arc::new(Intake::default());
     let heard = Arc::new(Heard::default());
     let alerter = Alerter::new(
-        store,
+        store.clone(),
         config,
         intake.clone(),
         heard.clone(),
@@ -68,6 +69,7 @@ fn fixture_with(config: AlertsConfig, criticality: Criticality) -> Fixture {
     .unwrap();
     Fixture {
         _dir: dir,
+        store,
         alerter,
         intake,
         heard,
@@ -508,4 +510,36 @@ fn alerts_raised_by_hand_name_who_raised_them_and_refuse_bad_entities() {
         t0(),
     );
     assert!(matches!(bad, Err(CaseError::Refused(_))));
+}
+
+#[test]
+fn the_assignee_filter_finds_alerts_older_than_the_newest_thousands() {
+    use tandem_store::{CaseCommit, CaseStore, CaseWrite};
+    let f = fixture();
+    f.alerter
+        .process(&[native(Ulid::generate(), t0())], t0())
+        .unwrap();
+    let template = alerts(&f).remove(0);
+    // Kim's alert is the oldest of 6,000: a filter over the newest 5,000 missed it.
+    let mut commit = CaseCommit::default();
+    for n in 0..6_000 {
+        let mut a = template.clone();
+        a.id = format!("ALR-{}", 100 + n);
+        a.dedup_key = format!("k-{n}");
+        a.last_seen = t0() - Duration::days(30) + Duration::minutes(n);
+        a.assignee = (n == 0).then(|| "kim".to_owned());
+        commit.writes.push(CaseWrite::Insert(a.to_record(a.last_seen)));
+    }
+    f.store.commit_cases(&mut commit).unwrap();
+    let (total, found) = f
+        .alerter
+        .list(&tandem_cases::alerter::AlertQuery {
+            assignee: Some("kim".into()),
+            limit: 50,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(total, 1);
+    assert_eq!(found[0].id, "ALR-100");
+    assert_eq!(found[0].assignee.as_deref(), Some("kim"));
 }
