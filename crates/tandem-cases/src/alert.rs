@@ -171,7 +171,12 @@ impl Alert {
             sites: self.entities.sites.clone(),
             opened,
             updated: self.last_seen,
-            tags: self.assignee.as_deref().map(assignee_tag).into_iter().collect(),
+            tags: self
+                .assignee
+                .as_deref()
+                .map(assignee_tag)
+                .into_iter()
+                .collect(),
             due: None,
             doc: serde_json::to_value(self).unwrap_or_default(),
         }

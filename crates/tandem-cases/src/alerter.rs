@@ -1205,12 +1205,25 @@ impl Alerter {
 
     /// An entity's risk now, with every alert's contribution.
     pub fn risk(&self, entity: &str, now: Timestamp) -> Result<RiskScore, CaseError> {
+        let mut scores = self.risks(&[entity.to_owned()], now)?;
+        Ok(scores.remove(0))
+    }
+
+    /// Several entities' risk now, in the order asked (repeats once), from one read of
+    /// their alerts in the lookback (the newest 1,000 per entity, at most 10,000 in all): the
+    /// queue scores every row without a query per row.
+    pub fn risks(&self, entities: &[String], now: Timestamp) -> Result<Vec<RiskScore>, CaseError> {
+        let mut wanted: Vec<String> = Vec::new();
+        union(&mut wanted, entities);
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
         let cfg = &self.config.risk;
         let mut q = CaseQuery::new(CaseKind::Alert);
-        q.entities = vec![entity.to_owned()];
+        q.entities = wanted.clone();
         q.updated_since = Some(now - chrono::Duration::days(cfg.lookback_days.into()));
-        q.limit = 1_000;
-        let mut inputs = Vec::new();
+        q.limit = (1_000 * wanted.len()).min(10_000);
+        let mut inputs: Vec<Vec<RiskInput>> = vec![Vec::new(); wanted.len()];
         for r in self.store.cases(&q)?.records {
             let a = Alert::from_record(&r)?;
             // Alerts found to be nothing add nothing.
@@ -1220,18 +1233,28 @@ impl Alerter {
             ) {
                 continue;
             }
-            inputs.push(RiskInput {
-                rule_id: a
-                    .rules
-                    .first()
-                    .map_or_else(String::new, |r| r.rule_id.clone()),
-                alert: a.id,
-                points: a.risk,
-                time: a.last_seen,
-            });
+            for (i, e) in wanted.iter().enumerate() {
+                if r.entities.contains(e) {
+                    inputs[i].push(RiskInput {
+                        rule_id: a
+                            .rules
+                            .first()
+                            .map_or_else(String::new, |r| r.rule_id.clone()),
+                        alert: a.id.clone(),
+                        points: a.risk,
+                        time: a.last_seen,
+                    });
+                }
+            }
         }
-        let multiplier = cfg.criticality.of((self.criticality)(entity));
-        Ok(crate::risk::score(entity, inputs, cfg, multiplier))
+        Ok(wanted
+            .iter()
+            .zip(inputs)
+            .map(|(entity, inputs)| {
+                let multiplier = cfg.criticality.of((self.criticality)(entity));
+                crate::risk::score(entity, inputs, cfg, multiplier)
+            })
+            .collect())
     }
 
     /// Each rule's closed alerts and the share that were false positives.

@@ -528,7 +528,9 @@ fn the_assignee_filter_finds_alerts_older_than_the_newest_thousands() {
         a.dedup_key = format!("k-{n}");
         a.last_seen = t0() - Duration::days(30) + Duration::minutes(n);
         a.assignee = (n == 0).then(|| "kim".to_owned());
-        commit.writes.push(CaseWrite::Insert(a.to_record(a.last_seen)));
+        commit
+            .writes
+            .push(CaseWrite::Insert(a.to_record(a.last_seen)));
     }
     f.store.commit_cases(&mut commit).unwrap();
     let (total, found) = f
@@ -542,4 +544,24 @@ fn the_assignee_filter_finds_alerts_older_than_the_newest_thousands() {
     assert_eq!(total, 1);
     assert_eq!(found[0].id, "ALR-100");
     assert_eq!(found[0].assignee.as_deref(), Some("kim"));
+}
+
+#[test]
+fn the_queue_scores_several_entities_in_one_read_as_each_alone() {
+    let f = fixture();
+    f.alerter
+        .process(&[native(Ulid::generate(), t0())], t0())
+        .unwrap();
+    let wanted = [
+        "person:p-17".to_owned(),
+        "device:none".to_owned(),
+        "person:p-17".to_owned(),
+    ];
+    let scores = f.alerter.risks(&wanted, t0()).unwrap();
+    // Repeats are scored once, in the order asked.
+    assert_eq!(scores.len(), 2);
+    assert_eq!(scores[0], f.alerter.risk("person:p-17", t0()).unwrap());
+    assert_eq!(scores[0].score, 50.0);
+    assert_eq!(scores[1].entity, "device:none");
+    assert_eq!(scores[1].score, 0.0);
 }

@@ -201,7 +201,10 @@ fn lists_find_records_by_tag_and_due_time() {
     assert_eq!(ids(&store, &q), vec!["INC-1"]);
     let read = store.case(CaseKind::Incident, "INC-1").unwrap().unwrap();
     assert_eq!(read.tags, vec!["review"]);
-    assert_eq!(read.due.map(|t| t.timestamp_micros()), Some((now - Duration::minutes(1)).timestamp_micros()));
+    assert_eq!(
+        read.due.map(|t| t.timestamp_micros()),
+        Some((now - Duration::minutes(1)).timestamp_micros())
+    );
 
     // An update rewrites both; a reindex does without a new version.
     let mut v2 = later;
@@ -222,7 +225,14 @@ fn lists_find_records_by_tag_and_due_time() {
     let mut q = CaseQuery::new(CaseKind::Incident);
     q.due_by = Some(now - Duration::minutes(30));
     assert_eq!(ids(&store, &q), vec!["INC-2"]);
-    assert_eq!(store.case(CaseKind::Incident, "INC-2").unwrap().unwrap().version, 2);
+    assert_eq!(
+        store
+            .case(CaseKind::Incident, "INC-2")
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
 }
 
 #[test]

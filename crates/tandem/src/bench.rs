@@ -70,15 +70,25 @@ pub struct BenchArgs {
     /// Times `--cases` runs the SLA check.
     #[arg(long, default_value_t = 10)]
     pub tick_runs: usize,
+    /// `--cases`: only seed the data directory, then stop (copy it to time several builds
+    /// on the same records with `--seeded`).
+    #[arg(long)]
+    pub seed_only: bool,
+    /// `--cases`: the data directory is already seeded; time it as it is.
+    #[arg(long)]
+    pub seeded: bool,
+    /// The `tandem` binary to start as the server (default: this one), to compare builds.
+    #[arg(long)]
+    pub server: Option<PathBuf>,
 }
 
 pub fn run(_config: crate::config::Config, args: BenchArgs) -> anyhow::Result<()> {
-    if args.data_dir.exists() {
+    if args.data_dir.exists() && !args.seeded {
         std::fs::remove_dir_all(&args.data_dir)?;
     }
     if args.cases {
         let result = cases::run(&args);
-        if !args.keep {
+        if !args.keep && !args.seed_only {
             let _ = std::fs::remove_dir_all(&args.data_dir);
         }
         return result;
@@ -88,7 +98,7 @@ pub fn run(_config: crate::config::Config, args: BenchArgs) -> anyhow::Result<()
         url,
         token,
         ..
-    } = start_server(&args.data_dir)?;
+    } = start_server(&args.data_dir, args.server.as_deref())?;
     let result = if args.soak {
         soak(&args, &url, &token, child.id())
     } else {
@@ -125,8 +135,14 @@ impl Started {
     }
 }
 
-fn start_server(data_dir: &std::path::Path) -> anyhow::Result<Started> {
-    let exe = std::env::current_exe()?;
+fn start_server(
+    data_dir: &std::path::Path,
+    server: Option<&std::path::Path>,
+) -> anyhow::Result<Started> {
+    let exe = match server {
+        Some(s) => s.to_owned(),
+        None => std::env::current_exe()?,
+    };
     let mut child = Command::new(exe)
         .arg("serve")
         .env("TANDEM_DATA_DIR", data_dir)

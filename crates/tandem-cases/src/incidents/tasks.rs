@@ -267,12 +267,16 @@ impl Incidents {
         })
     }
 
-    /// Open tasks (of one department, or all), overdue first, then by time left.
+    /// Open tasks (of one department, or all), overdue first, then by time left: the first
+    /// `limit` of them, and how many there are in all. A store with thousands of open
+    /// incidents has thousands of open tasks; a page of all of them took half a second to
+    /// render and 1.3 MB to send.
     pub fn department_tasks(
         &self,
         department: Option<Department>,
         now: Timestamp,
-    ) -> Result<Vec<TaskView>, CaseError> {
+        limit: usize,
+    ) -> Result<(usize, Vec<TaskView>), CaseError> {
         let mut q = CaseQuery::new(CaseKind::Incident);
         q.not_statuses = vec![IncidentStatus::Closed.code().to_owned()];
         q.department = department.map(|d| d.code().to_owned());
@@ -309,6 +313,8 @@ impl Incidents {
                 std::cmp::Reverse(v.severity),
             )
         });
-        Ok(out)
+        let total = out.len();
+        out.truncate(limit);
+        Ok((total, out))
     }
 }

@@ -169,7 +169,8 @@ fn finish(
     let mut entities =
         conn.prepare_cached("SELECT entity FROM case_entities WHERE case_id = ? ORDER BY entity")?;
     let mut rules = conn.prepare_cached("SELECT rule FROM case_rules WHERE case_id = ?")?;
-    let mut tags = conn.prepare_cached("SELECT tag FROM case_tags WHERE case_id = ? ORDER BY tag")?;
+    let mut tags =
+        conn.prepare_cached("SELECT tag FROM case_tags WHERE case_id = ? ORDER BY tag")?;
     for (mut r, doc) in rows {
         r.doc = serde_json::from_str(&doc).map_err(|source| StoreError::CorruptEvent {
             id: r.id.clone(),
@@ -203,7 +204,8 @@ fn write_sides(tx: &Transaction<'_>, r: &CaseRecord) -> rusqlite::Result<()> {
     for rule in &r.rules {
         q.execute(params![r.id, rule])?;
     }
-    let mut t = tx.prepare_cached("INSERT OR IGNORE INTO case_tags (case_id, tag) VALUES (?, ?)")?;
+    let mut t =
+        tx.prepare_cached("INSERT OR IGNORE INTO case_tags (case_id, tag) VALUES (?, ?)")?;
     for tag in &r.tags {
         t.execute(params![r.id, tag])?;
     }
@@ -416,6 +418,13 @@ impl CaseStore for SqliteStore {
         if let Some(t) = q.due_by {
             wheres.push("due IS NOT NULL AND due <= ?".into());
             args.push(V::Integer(micros(t)));
+        }
+        // A filter on a side table (entities, rule, tag) names few records: draw them from it
+        // by id. Left to itself SQLite walks the kind's whole index testing each record
+        // against the side table (66 ms instead of 0.2 for one person among 100,000 alerts);
+        // `+kind` keeps it from using that index.
+        if !q.entities.is_empty() || q.rule.is_some() || q.tag.is_some() {
+            wheres[0] = "+kind = ?".to_owned();
         }
         let filter = wheres.join(" AND ");
         let order = match q.order {

@@ -22,17 +22,41 @@ use super::{BenchArgs, agent, peak_rss_mib, percentile, rss_mib};
 
 /// Detections the seeded alerts come from (native and Sigma), so per-rule lists vary.
 const RULES: [(&str, &str, &str); 12] = [
-    ("native.terminated_access", "Terminated person's badge used", "native"),
+    (
+        "native.terminated_access",
+        "Terminated person's badge used",
+        "native",
+    ),
     ("native.tailgating", "Tailgating at a door", "native"),
     ("native.impossible_travel", "Impossible travel", "native"),
-    ("native.remote_while_on_site", "Remote login while on site", "native"),
+    (
+        "native.remote_while_on_site",
+        "Remote login while on site",
+        "native",
+    ),
     ("native.forced_door", "Door forced open", "native"),
-    ("native.after_hours_privileged", "After-hours entry then privileged activity", "native"),
-    ("native.new_external_destination", "New external destination", "native"),
+    (
+        "native.after_hours_privileged",
+        "After-hours entry then privileged activity",
+        "native",
+    ),
+    (
+        "native.new_external_destination",
+        "New external destination",
+        "native",
+    ),
     ("native.camera_offline", "Camera offline", "native"),
     ("sigma.brute_force", "Many failed logins", "sigma"),
-    ("sigma.admin_group_change", "Member added to an admin group", "sigma"),
-    ("sigma.suspicious_powershell", "Suspicious PowerShell", "sigma"),
+    (
+        "sigma.admin_group_change",
+        "Member added to an admin group",
+        "sigma",
+    ),
+    (
+        "sigma.suspicious_powershell",
+        "Suspicious PowerShell",
+        "sigma",
+    ),
     ("sigma.mfa_fatigue", "MFA push fatigue", "sigma"),
 ];
 
@@ -54,7 +78,12 @@ fn severity_of(i: usize) -> Severity {
     ][i % 5]
 }
 
-fn entry(case: &str, time: tandem_model::Timestamp, kind: &str, detail: serde_json::Value) -> TimelineEntry {
+fn entry(
+    case: &str,
+    time: tandem_model::Timestamp,
+    kind: &str,
+    detail: serde_json::Value,
+) -> TimelineEntry {
     TimelineEntry {
         seq: 0,
         case_id: case.to_owned(),
@@ -163,7 +192,11 @@ pub fn seed(
             alert_no += 1;
             let seen = opened - Span::minutes((per_incident - k) as i64);
             let alert_status = if open {
-                [AlertStatus::New, AlertStatus::Acknowledged, AlertStatus::InProgress][n % 3]
+                [
+                    AlertStatus::New,
+                    AlertStatus::Acknowledged,
+                    AlertStatus::InProgress,
+                ][n % 3]
             } else {
                 AlertStatus::Closed
             };
@@ -175,9 +208,13 @@ pub fn seed(
                 severity: severity_of(n),
                 status: alert_status,
                 resolution: (!open).then(|| {
-                    [Resolution::TruePositive, Resolution::FalsePositive, Resolution::Benign][n % 3]
+                    [
+                        Resolution::TruePositive,
+                        Resolution::FalsePositive,
+                        Resolution::Benign,
+                    ][n % 3]
                 }),
-                assignee: (n % 4 == 0).then(|| format!("analyst-{}", n % 7)),
+                assignee: n.is_multiple_of(4).then(|| format!("analyst-{}", n % 7)),
                 rules: vec![AlertRule {
                     rule_id: rule_id.to_owned(),
                     title: title.to_owned(),
@@ -206,8 +243,18 @@ pub fn seed(
             };
             commit.writes.push(CaseWrite::Insert(alert.to_record(seen)));
             commit.findings.push((Ulid::generate(), aid.clone()));
-            commit.timeline.push(entry(&aid, seen, "opened", serde_json::json!({"rule": rule_id})));
-            commit.timeline.push(entry(&aid, seen, "incident", serde_json::json!({"incident": id})));
+            commit.timeline.push(entry(
+                &aid,
+                seen,
+                "opened",
+                serde_json::json!({"rule": rule_id}),
+            ));
+            commit.timeline.push(entry(
+                &aid,
+                seen,
+                "incident",
+                serde_json::json!({"incident": id}),
+            ));
             if alert_status != AlertStatus::New {
                 commit.timeline.push(entry(
                     &aid,
@@ -223,7 +270,9 @@ pub fn seed(
             .map(|c| Comment {
                 author: format!("analyst-{}", (i + c) % 7),
                 time: opened + Span::minutes(10 * (c as i64 + 1)),
-                text: format!("Checked the evidence ({c}); @security please look at the door logs."),
+                text: format!(
+                    "Checked the evidence ({c}); @security please look at the door logs."
+                ),
                 mentions: vec![Department::Security],
                 task: None,
             })
@@ -273,15 +322,41 @@ pub fn seed(
             origin: "alert".into(),
             reopened: 0,
         };
-        let updated = if open { opened + Span::minutes(30) } else { opened + Span::hours(4) };
-        commit.writes.push(CaseWrite::Insert(incident.to_record(opened, updated)));
-        commit.timeline.push(entry(&id, opened, "opened", serde_json::json!({"origin": "alert", "playbook": pb.id})));
+        let updated = if open {
+            opened + Span::minutes(30)
+        } else {
+            opened + Span::hours(4)
+        };
+        commit
+            .writes
+            .push(CaseWrite::Insert(incident.to_record(opened, updated)));
+        commit.timeline.push(entry(
+            &id,
+            opened,
+            "opened",
+            serde_json::json!({"origin": "alert", "playbook": pb.id}),
+        ));
         for c in &incident.comments {
-            commit.timeline.push(entry(&id, c.time, "comment", serde_json::json!({"text": c.text})));
+            commit.timeline.push(entry(
+                &id,
+                c.time,
+                "comment",
+                serde_json::json!({"text": c.text}),
+            ));
         }
-        commit.timeline.push(entry(&id, opened + Span::minutes(30), "task_completed", serde_json::json!({"task": incident.tasks.first().map(|t| t.id.clone())})));
+        commit.timeline.push(entry(
+            &id,
+            opened + Span::minutes(30),
+            "task_completed",
+            serde_json::json!({"task": incident.tasks.first().map(|t| t.id.clone())}),
+        ));
         if !open {
-            commit.timeline.push(entry(&id, updated, "status", serde_json::json!({"from": "resolved", "to": "closed"})));
+            commit.timeline.push(entry(
+                &id,
+                updated,
+                "status",
+                serde_json::json!({"from": "resolved", "to": "closed"}),
+            ));
         }
         flush(&mut commit, false, &mut seeded)?;
     }
@@ -321,7 +396,11 @@ fn sign_in(url: &str, user: &str, password: &str) -> anyhow::Result<Session> {
     let resp = agent
         .post(format!("{url}/login"))
         .header("Cookie", &login_cookie)
-        .send_form([("username", user), ("password", password), ("login_csrf", &token)])?;
+        .send_form([
+            ("username", user),
+            ("password", password),
+            ("login_csrf", &token),
+        ])?;
     let cookie = resp
         .headers()
         .get_all("set-cookie")
@@ -350,11 +429,22 @@ fn time_route(
     let mut bytes = 0;
     for _ in 0..runs {
         let t = Instant::now();
-        let mut resp = agent.get(format!("{url}{path}")).header(auth.0, auth.1).call()?;
-        let body = resp.body_mut().with_config().limit(256 << 20).read_to_string()?;
+        let mut resp = agent
+            .get(format!("{url}{path}"))
+            .header(auth.0, auth.1)
+            .call()?;
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(256 << 20)
+            .read_to_string()?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
         if resp.status() != 200 {
-            bail!("{path} answered {}: {}", resp.status(), body.chars().take(300).collect::<String>());
+            bail!(
+                "{path} answered {}: {}",
+                resp.status(),
+                body.chars().take(300).collect::<String>()
+            );
         }
         bytes = body.len();
     }
@@ -363,16 +453,21 @@ fn time_route(
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    println!(
-        "cases: seeding {} incidents ({} % open) and {} alerts into a fresh store",
-        args.incidents, args.open_share, args.alerts
-    );
-    let seeded = seed(&args.data_dir, args.incidents, args.alerts, args.open_share)?;
-    println!(
-        "  seeded {} incidents ({} open), {} alerts, {} timeline entries in {:.1} s",
-        seeded.incidents, seeded.open_incidents, seeded.alerts, seeded.timeline, seeded.seconds
-    );
-    let server = super::start_server(&args.data_dir)?;
+    if !args.seeded {
+        println!(
+            "cases: seeding {} incidents ({} % open) and {} alerts into a fresh store",
+            args.incidents, args.open_share, args.alerts
+        );
+        let seeded = seed(&args.data_dir, args.incidents, args.alerts, args.open_share)?;
+        println!(
+            "  seeded {} incidents ({} open), {} alerts, {} timeline entries in {:.1} s",
+            seeded.incidents, seeded.open_incidents, seeded.alerts, seeded.timeline, seeded.seconds
+        );
+        if args.seed_only {
+            return Ok(());
+        }
+    }
+    let server = super::start_server(&args.data_dir, args.server.as_deref())?;
     let result = measure(args, &server);
     server.stop();
     result
@@ -403,21 +498,21 @@ fn measure(args: &BenchArgs, server: &super::Started) -> anyhow::Result<()> {
     let responder = sign_in(url, "bench-responder", &responder_password)?;
     println!("  server started; RSS {:.0} MiB", rss_mib(server.pid));
 
-    // An open incident and one of its alerts, the newest ones.
-    let listed: serde_json::Value = agent()
-        .get(format!("{url}/api/v1/incidents?limit=1"))
-        .header("Authorization", &bearer)
-        .call()?
-        .body_mut()
-        .read_json()?;
-    let incident = listed["incidents"][0]["id"]
-        .as_str()
-        .context("no incident listed")?
-        .to_owned();
-    let alert = listed["incidents"][0]["alerts"][0]
-        .as_str()
-        .context("the incident lists no alert")?
-        .to_owned();
+    // The newest incident and alert.
+    let newest = |list: &str| -> anyhow::Result<String> {
+        let listed: serde_json::Value = agent()
+            .get(format!("{url}/api/v1/{list}?limit=1"))
+            .header("Authorization", &bearer)
+            .call()?
+            .body_mut()
+            .read_json()?;
+        Ok(listed[list][0]["id"]
+            .as_str()
+            .with_context(|| format!("no {list} listed"))?
+            .to_owned())
+    };
+    let incident = newest("incidents")?;
+    let alert = newest("alerts")?;
 
     let routes: Vec<(String, bool)> = vec![
         ("/alerts".into(), false),
@@ -432,10 +527,13 @@ fn measure(args: &BenchArgs, server: &super::Started) -> anyhow::Result<()> {
         ("/api/v1/incidents".into(), false),
     ];
     println!(
-        "  {} runs per route, signed in ({} as bench-responder, responder:security); ms",
-        args.page_runs, "/tasks"
+        "  {} runs per route, signed in (/tasks as bench-responder, responder:security); ms",
+        args.page_runs
     );
-    println!("  {:<42} {:>8} {:>8} {:>8} {:>10}", "route", "p50", "p95", "max", "bytes");
+    println!(
+        "  {:<42} {:>8} {:>8} {:>8} {:>10}",
+        "route", "p50", "p95", "max", "bytes"
+    );
     for (path, as_responder) in &routes {
         let auth = if path.starts_with("/api/") {
             ("Authorization", bearer.as_str())
