@@ -278,7 +278,13 @@ impl Incidents {
         limit: usize,
     ) -> Result<(usize, Vec<TaskView>), CaseError> {
         let mut q = CaseQuery::new(CaseKind::Incident);
-        q.not_statuses = vec![IncidentStatus::Closed.code().to_owned()];
+        // The open statuses by name: the store finds them by its status index, where "not
+        // closed" reads every incident.
+        q.statuses = IncidentStatus::ALL
+            .iter()
+            .filter(|s| !s.is_closed())
+            .map(|s| s.code().to_owned())
+            .collect();
         q.department = department.map(|d| d.code().to_owned());
         let mut out = Vec::new();
         for r in self.all(q)? {
