@@ -184,7 +184,7 @@ impl Alert {
 
     /// The alert a stored record holds, its version the record's.
     pub fn from_record(record: &tandem_store::CaseRecord) -> Result<Alert, crate::CaseError> {
-        let mut alert: Alert = serde_json::from_value(record.doc.clone())
+        let mut alert = Alert::deserialize(&record.doc)
             .map_err(|e| crate::CaseError::Refused(format!("{} is unreadable: {e}", record.id)))?;
         alert.version = record.version;
         Ok(alert)
