@@ -373,7 +373,7 @@ impl Incident {
 
     /// The incident a stored record holds, its version the record's.
     pub fn from_record(record: &tandem_store::CaseRecord) -> Result<Incident, crate::CaseError> {
-        // From the stored document in place: cloning it first cost as much as reading it.
+        // From the stored document in place, without copying it first.
         let mut incident = Incident::deserialize(&record.doc)
             .map_err(|e| crate::CaseError::Refused(format!("{} is unreadable: {e}", record.id)))?;
         incident.version = record.version;
