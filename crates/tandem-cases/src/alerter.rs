@@ -376,6 +376,7 @@ pub struct Alerter {
     /// Entities above the risk threshold, so crossing it is reported once; at most
     /// [`MAX_ABOVE_THRESHOLD`].
     above: Mutex<HashSet<String>>,
+    above_max: usize,
 }
 
 /// Most entities the alerts stage remembers as above the risk threshold (its only state
@@ -496,7 +497,15 @@ impl Alerter {
             criticality,
             lock: Mutex::new(()),
             above: Mutex::new(HashSet::new()),
+            above_max: MAX_ABOVE_THRESHOLD,
         })
+    }
+
+    /// Remembers at most `n` entities above the risk threshold instead of
+    /// [`MAX_ABOVE_THRESHOLD`] (tests show what happens past the bound with a few).
+    pub fn with_above_threshold_max(mut self, n: usize) -> Alerter {
+        self.above_max = n.max(1);
+        self
     }
 
     pub fn config(&self) -> &AlertsConfig {
@@ -604,7 +613,7 @@ impl Alerter {
             };
             let mut above = self.above.lock().unwrap_or_else(|p| p.into_inner());
             if score.score >= score.threshold {
-                if !above.contains(entity) && above.len() >= MAX_ABOVE_THRESHOLD {
+                if !above.contains(entity) && above.len() >= self.above_max {
                     let forget = above.iter().next().cloned();
                     if let Some(f) = forget {
                         above.remove(&f);

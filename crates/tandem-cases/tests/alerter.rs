@@ -565,3 +565,39 @@ fn the_queue_scores_several_entities_in_one_read_as_each_alone() {
     assert_eq!(scores[1].entity, "device:none");
     assert_eq!(scores[1].score, 0.0);
 }
+
+#[test]
+fn past_its_bound_the_stage_forgets_an_entity_above_the_threshold_and_reports_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path(), StoreConfig::default()).unwrap());
+    let intake = Arc::new(Intake::default());
+    let alerter = Alerter::new(
+        store,
+        AlertsConfig::default(),
+        intake.clone(),
+        Arc::new(Heard::default()),
+        Arc::new(|_: &str| Criticality::Critical),
+    )
+    .unwrap()
+    .with_above_threshold_max(1);
+    let about = |person: &str, time: Timestamp| {
+        let (id, mut f) = native(Ulid::generate(), time);
+        f.entities.persons = vec![person.into()];
+        f.dedup_key = format!("tandem.terminated_access:{person}:osl-a-srv");
+        (id, f)
+    };
+    alerter.process(&[about("p-17", t0())], t0()).unwrap();
+    let t1 = t0() + Duration::minutes(1);
+    alerter.process(&[about("p-18", t1)], t1).unwrap();
+    // Remembering one entity, p-18 took p-17's place: p-17's next alert reports it again.
+    let t2 = t0() + Duration::hours(3);
+    alerter.process(&[about("p-17", t2)], t2).unwrap();
+    let reported: Vec<String> = intake
+        .risks
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.entity.clone())
+        .collect();
+    assert_eq!(reported, ["person:p-17", "person:p-18", "person:p-17"]);
+}
