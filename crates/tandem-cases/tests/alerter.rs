@@ -601,3 +601,68 @@ fn past_its_bound_the_stage_forgets_an_entity_above_the_threshold_and_reports_it
         .collect();
     assert_eq!(reported, ["person:p-17", "person:p-18", "person:p-17"]);
 }
+
+#[test]
+fn alerts_stored_before_tags_existed_are_found_by_assignee_after_the_reindex() {
+    use tandem_cases::alerter::AlertQuery;
+    use tandem_store::EventStore;
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        let store = Arc::new(SqliteStore::open(dir.path(), StoreConfig::default()).unwrap());
+        let alerter = Alerter::new(
+            store.clone(),
+            AlertsConfig::default(),
+            Arc::new(Intake::default()),
+            Arc::new(Heard::default()),
+            Arc::new(|_: &str| Criticality::Normal),
+        )
+        .unwrap();
+        (store, alerter)
+    };
+    let by_kim = AlertQuery {
+        assignee: Some("kim".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    let (store, alerter) = open();
+    alerter
+        .process(&[native(Ulid::generate(), t0())], t0())
+        .unwrap();
+    let a = alerter
+        .list(&AlertQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap()
+        .1
+        .remove(0);
+    let change = AlertChange {
+        assignee: Some("kim".into()),
+        ..Default::default()
+    };
+    alerter
+        .change(&a.id, a.version, &change, "kim", t0())
+        .unwrap();
+    assert_eq!(alerter.list(&by_kim).unwrap().0, 1);
+    drop(alerter);
+    store.close().unwrap();
+    drop(store);
+    // The file as the previous version wrote it.
+    let conn = rusqlite::Connection::open(dir.path().join("tandem.db")).unwrap();
+    conn.execute_batch(
+        "DROP INDEX case_records_due; ALTER TABLE case_records DROP COLUMN due; \
+         DROP TABLE case_tags;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let (store, alerter) = open();
+    assert_eq!(alerter.list(&by_kim).unwrap().0, 0, "not yet reindexed");
+    assert!(tandem_cases::reindex_if_needed(store.as_ref()).unwrap() >= 1);
+    assert_eq!(alerter.list(&by_kim).unwrap().1[0].id, a.id);
+    assert_eq!(
+        tandem_cases::reindex_if_needed(store.as_ref()).unwrap(),
+        0,
+        "once"
+    );
+}
