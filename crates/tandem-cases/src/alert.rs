@@ -139,6 +139,11 @@ pub struct Alert {
     pub raised_by: Option<String>,
 }
 
+/// The store tag of an alert assigned to `who`, which the queue's assignee filter asks for.
+pub fn assignee_tag(who: &str) -> String {
+    format!("assignee:{who}")
+}
+
 /// Most evidence ids an alert keeps; a noisy situation keeps its first ones (the findings
 /// themselves are all linked in the store).
 pub const MAX_EVIDENCE: usize = 100;
@@ -166,13 +171,20 @@ impl Alert {
             sites: self.entities.sites.clone(),
             opened,
             updated: self.last_seen,
+            tags: self
+                .assignee
+                .as_deref()
+                .map(assignee_tag)
+                .into_iter()
+                .collect(),
+            due: None,
             doc: serde_json::to_value(self).unwrap_or_default(),
         }
     }
 
     /// The alert a stored record holds, its version the record's.
     pub fn from_record(record: &tandem_store::CaseRecord) -> Result<Alert, crate::CaseError> {
-        let mut alert: Alert = serde_json::from_value(record.doc.clone())
+        let mut alert = Alert::deserialize(&record.doc)
             .map_err(|e| crate::CaseError::Refused(format!("{} is unreadable: {e}", record.id)))?;
         alert.version = record.version;
         Ok(alert)

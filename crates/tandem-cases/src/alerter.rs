@@ -97,6 +97,10 @@ pub const GROUP_BY_FIELDS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlertsConfig {
+    /// Whether findings become alerts at all. Off, findings are still detected and stored
+    /// (searchable, on the live monitor) but raise no alert, risk or incident: for a server
+    /// that only collects, and to measure what alerting costs ingest (`tandem bench`).
+    pub enabled: bool,
     /// Findings of different detections fold into one alert when they share an evidence
     /// event, or when they are about the same person (or device) at the same door and share
     /// a tag within this many minutes: the native detection and a Sigma rule seeing the same
@@ -112,6 +116,7 @@ pub struct AlertsConfig {
 impl Default for AlertsConfig {
     fn default() -> Self {
         AlertsConfig {
+            enabled: true,
             fold_minutes: 5,
             default: AlertPolicy::default(),
             rules: BTreeMap::new(),
@@ -279,6 +284,8 @@ impl Exception {
             sites: Vec::new(),
             opened: self.created,
             updated: self.ended.or(self.last_matched).unwrap_or(self.created),
+            tags: Vec::new(),
+            due: None,
             doc: serde_json::to_value(self).unwrap_or_default(),
         }
     }
@@ -362,9 +369,18 @@ pub struct Alerter {
     criticality: CriticalityOf,
     /// One change at a time: processing and triage read, then write, a few records.
     lock: Mutex<()>,
-    /// Entities above the risk threshold, so crossing it is reported once.
+    /// Entities above the risk threshold, so crossing it is reported once; at most
+    /// [`MAX_ABOVE_THRESHOLD`].
     above: Mutex<HashSet<String>>,
+    above_max: usize,
 }
+
+/// Most entities the alerts stage remembers as above the risk threshold (its only state
+/// in memory; about 100 bytes each). Past it, one remembered entity is forgotten for each
+/// new one: if it is still above, its next alert reports the crossing again, which joins
+/// the open incident about it (incidents look for one first) or opens a new one once the
+/// last was closed.
+pub const MAX_ABOVE_THRESHOLD: usize = 100_000;
 
 fn entry(
     case_id: &str,
@@ -477,7 +493,15 @@ impl Alerter {
             criticality,
             lock: Mutex::new(()),
             above: Mutex::new(HashSet::new()),
+            above_max: MAX_ABOVE_THRESHOLD,
         })
+    }
+
+    /// Remembers at most `n` entities above the risk threshold instead of
+    /// [`MAX_ABOVE_THRESHOLD`] (tests show what happens past the bound with a few).
+    pub fn with_above_threshold_max(mut self, n: usize) -> Alerter {
+        self.above_max = n.max(1);
+        self
     }
 
     pub fn config(&self) -> &AlertsConfig {
@@ -585,6 +609,12 @@ impl Alerter {
             };
             let mut above = self.above.lock().unwrap_or_else(|p| p.into_inner());
             if score.score >= score.threshold {
+                if !above.contains(entity) && above.len() >= self.above_max {
+                    let forget = above.iter().next().cloned();
+                    if let Some(f) = forget {
+                        above.remove(&f);
+                    }
+                }
                 if above.insert(entity.clone()) {
                     drop(above);
                     crossed.push(entity.clone());
@@ -918,39 +948,18 @@ impl Alerter {
         q.site = query.site.clone();
         q.entities = query.entity.iter().cloned().collect();
         q.order = CaseOrder::Updated;
-        let limit = query.limit.clamp(1, 500);
-        match &query.assignee {
-            // The store does not index assignees: filter the newest few thousand.
-            Some(who) => {
-                q.limit = 5_000;
-                let page = self.store.cases(&q)?;
-                let all: Vec<Alert> = page
-                    .records
-                    .iter()
-                    .map(Alert::from_record)
-                    .filter(|a| {
-                        a.as_ref()
-                            .map_or(true, |a| a.assignee.as_deref() == Some(who))
-                    })
-                    .collect::<Result<_, _>>()?;
-                let total = all.len() as u64;
-                Ok((
-                    total,
-                    all.into_iter().skip(query.offset).take(limit).collect(),
-                ))
-            }
-            None => {
-                q.limit = limit;
-                q.offset = query.offset;
-                let page = self.store.cases(&q)?;
-                let alerts = page
-                    .records
-                    .iter()
-                    .map(Alert::from_record)
-                    .collect::<Result<_, _>>()?;
-                Ok((page.total, alerts))
-            }
-        }
+        // The store indexes assignees as tags (`Alert::to_record`): every alert assigned to
+        // someone is found, not only those among the newest few thousand.
+        q.tag = query.assignee.as_deref().map(crate::alert::assignee_tag);
+        q.limit = query.limit.clamp(1, 500);
+        q.offset = query.offset;
+        let page = self.store.cases(&q)?;
+        let alerts = page
+            .records
+            .iter()
+            .map(Alert::from_record)
+            .collect::<Result<_, _>>()?;
+        Ok((page.total, alerts))
     }
 
     /// The findings folded into an alert, oldest first.
@@ -1201,12 +1210,25 @@ impl Alerter {
 
     /// An entity's risk now, with every alert's contribution.
     pub fn risk(&self, entity: &str, now: Timestamp) -> Result<RiskScore, CaseError> {
+        let mut scores = self.risks(&[entity.to_owned()], now)?;
+        Ok(scores.remove(0))
+    }
+
+    /// Several entities' risk now, in the order asked (repeats once), from one read of
+    /// their alerts in the lookback (the newest 1,000 per entity, at most 10,000 in all): the
+    /// queue scores every row without a query per row.
+    pub fn risks(&self, entities: &[String], now: Timestamp) -> Result<Vec<RiskScore>, CaseError> {
+        let mut wanted: Vec<String> = Vec::new();
+        union(&mut wanted, entities);
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
         let cfg = &self.config.risk;
         let mut q = CaseQuery::new(CaseKind::Alert);
-        q.entities = vec![entity.to_owned()];
+        q.entities = wanted.clone();
         q.updated_since = Some(now - chrono::Duration::days(cfg.lookback_days.into()));
-        q.limit = 1_000;
-        let mut inputs = Vec::new();
+        q.limit = (1_000 * wanted.len()).min(10_000);
+        let mut inputs: Vec<Vec<RiskInput>> = vec![Vec::new(); wanted.len()];
         for r in self.store.cases(&q)?.records {
             let a = Alert::from_record(&r)?;
             // Alerts found to be nothing add nothing.
@@ -1216,18 +1238,28 @@ impl Alerter {
             ) {
                 continue;
             }
-            inputs.push(RiskInput {
-                rule_id: a
-                    .rules
-                    .first()
-                    .map_or_else(String::new, |r| r.rule_id.clone()),
-                alert: a.id,
-                points: a.risk,
-                time: a.last_seen,
-            });
+            for (i, e) in wanted.iter().enumerate() {
+                if r.entities.contains(e) {
+                    inputs[i].push(RiskInput {
+                        rule_id: a
+                            .rules
+                            .first()
+                            .map_or_else(String::new, |r| r.rule_id.clone()),
+                        alert: a.id.clone(),
+                        points: a.risk,
+                        time: a.last_seen,
+                    });
+                }
+            }
         }
-        let multiplier = cfg.criticality.of((self.criticality)(entity));
-        Ok(crate::risk::score(entity, inputs, cfg, multiplier))
+        Ok(wanted
+            .iter()
+            .zip(inputs)
+            .map(|(entity, inputs)| {
+                let multiplier = cfg.criticality.of((self.criticality)(entity));
+                crate::risk::score(entity, inputs, cfg, multiplier)
+            })
+            .collect())
     }
 
     /// Each rule's closed alerts and the share that were false positives.

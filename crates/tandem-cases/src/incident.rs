@@ -291,6 +291,54 @@ impl Incident {
     }
 }
 
+/// The store tag of an incident with a post-incident review: action items are read from
+/// those incidents only.
+pub const REVIEW_TAG: &str = "review";
+
+impl Incident {
+    /// The earliest time the SLA check can find a warning or breach due in this incident,
+    /// kept as the record's due time so the check reads only incidents due by its time. A
+    /// timer counts at most the wall-clock time since its task opened, less its finished
+    /// pauses when it counts every minute (business-hours timers count fewer minutes still),
+    /// so no task fires before this. None when closed or when no timer runs; a task that
+    /// starts, resumes or finishes is a change of the incident, which sets it again.
+    pub fn sla_due(&self) -> Option<Timestamp> {
+        if self.status == IncidentStatus::Closed {
+            return None;
+        }
+        self.tasks
+            .iter()
+            .filter(|t| {
+                !t.finished()
+                    && t.state != TaskState::Blocked
+                    && t.paused_since.is_none()
+                    && t.sla_breached.is_none()
+            })
+            .filter_map(|t| {
+                let (sla, opened) = (t.sla?, t.opened?);
+                let minutes = if t.sla_warned.is_none() {
+                    sla.warn_minutes.min(sla.breach_minutes)
+                } else {
+                    sla.breach_minutes
+                };
+                let paused: i64 = if sla.business_hours {
+                    0
+                } else {
+                    t.pauses
+                        .iter()
+                        .map(|(a, b)| (*b - (*a).max(opened)).num_seconds().max(0))
+                        .sum()
+                };
+                Some(
+                    opened
+                        + chrono::Duration::minutes(i64::from(minutes))
+                        + chrono::Duration::seconds(paused),
+                )
+            })
+            .min()
+    }
+}
+
 impl Incident {
     /// The incident as the store keeps it.
     pub fn to_record(&self, opened: Timestamp, updated: Timestamp) -> tandem_store::CaseRecord {
@@ -313,13 +361,20 @@ impl Incident {
             sites: self.entities.sites.clone(),
             opened,
             updated,
+            tags: if self.review.is_some() {
+                vec![REVIEW_TAG.to_owned()]
+            } else {
+                Vec::new()
+            },
+            due: self.sla_due(),
             doc: serde_json::to_value(self).unwrap_or_default(),
         }
     }
 
     /// The incident a stored record holds, its version the record's.
     pub fn from_record(record: &tandem_store::CaseRecord) -> Result<Incident, crate::CaseError> {
-        let mut incident: Incident = serde_json::from_value(record.doc.clone())
+        // From the stored document in place, without copying it first.
+        let mut incident = Incident::deserialize(&record.doc)
             .map_err(|e| crate::CaseError::Refused(format!("{} is unreadable: {e}", record.id)))?;
         incident.version = record.version;
         Ok(incident)

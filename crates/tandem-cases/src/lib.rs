@@ -89,6 +89,50 @@ pub fn case_event(
     e
 }
 
+/// Gives records stored by a version without tags and due times (a file from before they
+/// existed) theirs, once: an alert's assignee tag, an incident's review tag and SLA due time,
+/// which the assignee filter, the action items and the SLA check find records by. Returns
+/// how many records were reindexed (none when the store holds no such records).
+pub fn reindex_if_needed(store: &dyn tandem_store::CaseStore) -> Result<u64, CaseError> {
+    use tandem_store::{CaseKind, CaseOrder, CaseQuery};
+    if !store.cases_need_reindex()? {
+        return Ok(0);
+    }
+    let mut done = 0;
+    for kind in [CaseKind::Alert, CaseKind::Incident] {
+        let mut q = CaseQuery::new(kind);
+        q.order = CaseOrder::Opened;
+        q.limit = 500;
+        loop {
+            let page = store.cases(&q)?;
+            let n = page.records.len();
+            let mut records = Vec::with_capacity(n);
+            for r in page.records {
+                let derived = match kind {
+                    CaseKind::Alert => Alert::from_record(&r).map(|a| a.to_record(r.opened)),
+                    _ => Incident::from_record(&r).map(|i| i.to_record(r.opened, r.updated)),
+                };
+                match derived {
+                    Ok(d) => records.push(tandem_store::CaseRecord {
+                        tags: d.tags,
+                        due: d.due,
+                        ..r
+                    }),
+                    Err(e) => tracing::warn!(id = %r.id, error = %e, "cannot reindex the record"),
+                }
+            }
+            store.reindex_cases(&records)?;
+            done += records.len() as u64;
+            if n < q.limit {
+                break;
+            }
+            q.offset += n;
+        }
+    }
+    store.cases_reindexed()?;
+    Ok(done)
+}
+
 /// The source name the events of alerts and incidents are stored under.
 pub const CASES_SOURCE: &str = "tandem-cases";
 

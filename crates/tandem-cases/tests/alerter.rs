@@ -48,6 +48,7 @@ impl Announce for Heard {
 
 struct Fixture {
     _dir: tempfile::TempDir,
+    store: Arc<SqliteStore>,
     alerter: Alerter,
     intake: Arc<Intake>,
     heard: Arc<Heard>,
@@ -59,7 +60,7 @@ fn fixture_with(config: AlertsConfig, criticality: Criticality) -> Fixture {
     let intake = Arc::new(Intake::default());
     let heard = Arc::new(Heard::default());
     let alerter = Alerter::new(
-        store,
+        store.clone(),
         config,
         intake.clone(),
         heard.clone(),
@@ -68,6 +69,7 @@ fn fixture_with(config: AlertsConfig, criticality: Criticality) -> Fixture {
     .unwrap();
     Fixture {
         _dir: dir,
+        store,
         alerter,
         intake,
         heard,
@@ -508,4 +510,159 @@ fn alerts_raised_by_hand_name_who_raised_them_and_refuse_bad_entities() {
         t0(),
     );
     assert!(matches!(bad, Err(CaseError::Refused(_))));
+}
+
+#[test]
+fn the_assignee_filter_finds_alerts_older_than_the_newest_thousands() {
+    use tandem_store::{CaseCommit, CaseStore, CaseWrite};
+    let f = fixture();
+    f.alerter
+        .process(&[native(Ulid::generate(), t0())], t0())
+        .unwrap();
+    let template = alerts(&f).remove(0);
+    // Kim's alert is the oldest of 6,000: a filter over the newest 5,000 missed it.
+    let mut commit = CaseCommit::default();
+    for n in 0..6_000 {
+        let mut a = template.clone();
+        a.id = format!("ALR-{}", 100 + n);
+        a.dedup_key = format!("k-{n}");
+        a.last_seen = t0() - Duration::days(30) + Duration::minutes(n);
+        a.assignee = (n == 0).then(|| "kim".to_owned());
+        commit
+            .writes
+            .push(CaseWrite::Insert(a.to_record(a.last_seen)));
+    }
+    f.store.commit_cases(&mut commit).unwrap();
+    let (total, found) = f
+        .alerter
+        .list(&tandem_cases::alerter::AlertQuery {
+            assignee: Some("kim".into()),
+            limit: 50,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(total, 1);
+    assert_eq!(found[0].id, "ALR-100");
+    assert_eq!(found[0].assignee.as_deref(), Some("kim"));
+}
+
+#[test]
+fn the_queue_scores_several_entities_in_one_read_as_each_alone() {
+    let f = fixture();
+    f.alerter
+        .process(&[native(Ulid::generate(), t0())], t0())
+        .unwrap();
+    let wanted = [
+        "person:p-17".to_owned(),
+        "device:none".to_owned(),
+        "person:p-17".to_owned(),
+    ];
+    let scores = f.alerter.risks(&wanted, t0()).unwrap();
+    // Repeats are scored once, in the order asked.
+    assert_eq!(scores.len(), 2);
+    assert_eq!(scores[0], f.alerter.risk("person:p-17", t0()).unwrap());
+    assert_eq!(scores[0].score, 50.0);
+    assert_eq!(scores[1].entity, "device:none");
+    assert_eq!(scores[1].score, 0.0);
+}
+
+#[test]
+fn past_its_bound_the_stage_forgets_an_entity_above_the_threshold_and_reports_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path(), StoreConfig::default()).unwrap());
+    let intake = Arc::new(Intake::default());
+    let alerter = Alerter::new(
+        store,
+        AlertsConfig::default(),
+        intake.clone(),
+        Arc::new(Heard::default()),
+        Arc::new(|_: &str| Criticality::Critical),
+    )
+    .unwrap()
+    .with_above_threshold_max(1);
+    let about = |person: &str, time: Timestamp| {
+        let (id, mut f) = native(Ulid::generate(), time);
+        f.entities.persons = vec![person.into()];
+        f.dedup_key = format!("tandem.terminated_access:{person}:osl-a-srv");
+        (id, f)
+    };
+    alerter.process(&[about("p-17", t0())], t0()).unwrap();
+    let t1 = t0() + Duration::minutes(1);
+    alerter.process(&[about("p-18", t1)], t1).unwrap();
+    // Remembering one entity, p-18 took p-17's place: p-17's next alert reports it again.
+    let t2 = t0() + Duration::hours(3);
+    alerter.process(&[about("p-17", t2)], t2).unwrap();
+    let reported: Vec<String> = intake
+        .risks
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.entity.clone())
+        .collect();
+    assert_eq!(reported, ["person:p-17", "person:p-18", "person:p-17"]);
+}
+
+#[test]
+fn alerts_stored_before_tags_existed_are_found_by_assignee_after_the_reindex() {
+    use tandem_cases::alerter::AlertQuery;
+    use tandem_store::EventStore;
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        let store = Arc::new(SqliteStore::open(dir.path(), StoreConfig::default()).unwrap());
+        let alerter = Alerter::new(
+            store.clone(),
+            AlertsConfig::default(),
+            Arc::new(Intake::default()),
+            Arc::new(Heard::default()),
+            Arc::new(|_: &str| Criticality::Normal),
+        )
+        .unwrap();
+        (store, alerter)
+    };
+    let by_kim = AlertQuery {
+        assignee: Some("kim".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    let (store, alerter) = open();
+    alerter
+        .process(&[native(Ulid::generate(), t0())], t0())
+        .unwrap();
+    let a = alerter
+        .list(&AlertQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap()
+        .1
+        .remove(0);
+    let change = AlertChange {
+        assignee: Some("kim".into()),
+        ..Default::default()
+    };
+    alerter
+        .change(&a.id, a.version, &change, "kim", t0())
+        .unwrap();
+    assert_eq!(alerter.list(&by_kim).unwrap().0, 1);
+    drop(alerter);
+    store.close().unwrap();
+    drop(store);
+    // The file as the previous version wrote it.
+    let conn = rusqlite::Connection::open(dir.path().join("tandem.db")).unwrap();
+    conn.execute_batch(
+        "DROP INDEX case_records_due; ALTER TABLE case_records DROP COLUMN due; \
+         DROP TABLE case_tags;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let (store, alerter) = open();
+    assert_eq!(alerter.list(&by_kim).unwrap().0, 0, "not yet reindexed");
+    assert!(tandem_cases::reindex_if_needed(store.as_ref()).unwrap() >= 1);
+    assert_eq!(alerter.list(&by_kim).unwrap().1[0].id, a.id);
+    assert_eq!(
+        tandem_cases::reindex_if_needed(store.as_ref()).unwrap(),
+        0,
+        "once"
+    );
 }

@@ -70,6 +70,14 @@ pub struct CaseRecord {
     pub opened: DateTime<Utc>,
     /// The last change, or for an alert the last finding folded into it.
     pub updated: DateTime<Utc>,
+    /// Labels the owning stage filters its lists by beyond the columns above (an alert's
+    /// `assignee:<name>`, an incident's `review`), kept in an indexed side table so a list of
+    /// one label reads only its records instead of filtering the newest few thousand.
+    pub tags: Vec<String>,
+    /// When the owning stage must look at the record again (an incident's next SLA warning
+    /// or breach, at the earliest): a periodic check reads only the records due by its time,
+    /// not every open one.
+    pub due: Option<DateTime<Utc>>,
     /// Everything else, in the shape `tandem-cases` gives it.
     pub doc: serde_json::Value,
 }
@@ -125,6 +133,10 @@ pub struct CaseQuery {
     pub parent: Option<String>,
     /// Records changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
+    /// Records carrying this tag.
+    pub tag: Option<String>,
+    /// Records due at or before this time (records without a due time never match).
+    pub due_by: Option<DateTime<Utc>>,
     pub order: CaseOrder,
     pub limit: usize,
     pub offset: usize,
@@ -145,6 +157,8 @@ impl CaseQuery {
             key: None,
             parent: None,
             updated_since: None,
+            tag: None,
+            due_by: None,
             order: CaseOrder::Updated,
             limit: 50,
             offset: 0,
@@ -196,4 +210,14 @@ pub trait CaseStore: Send + Sync + 'static {
     fn allocate_case_numbers(&self, kind: CaseKind, n: u64) -> Result<u64, StoreError>;
     /// Closed records of `kind` per rule and resolution.
     fn rule_resolutions(&self, kind: CaseKind) -> Result<Vec<RuleResolutions>, StoreError>;
+    /// Rewrites what the store derives from existing records (entities, rules, tags, due
+    /// time) without a new version or a timeline entry: for records written before a derived
+    /// field existed, and for a due time the owner found later than it had said. The records'
+    /// other fields are not written.
+    fn reindex_cases(&self, records: &[CaseRecord]) -> Result<(), StoreError>;
+    /// Whether records were stored before the tags and due times existed (a file written by
+    /// an older version), so their owner must [`CaseStore::reindex_cases`] them once.
+    fn cases_need_reindex(&self) -> Result<bool, StoreError>;
+    /// Records that the owner has reindexed every record.
+    fn cases_reindexed(&self) -> Result<(), StoreError>;
 }

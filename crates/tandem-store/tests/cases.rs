@@ -22,6 +22,8 @@ fn record(id: &str, kind: CaseKind) -> CaseRecord {
         sites: vec!["osl".into()],
         opened: Utc::now() - Duration::minutes(5),
         updated: Utc::now(),
+        tags: Vec::new(),
+        due: None,
         doc: serde_json::json!({"title": id}),
     }
 }
@@ -226,4 +228,108 @@ fn events_after_a_cursor_come_once_in_commit_order_across_segments() {
         .events_after(cursor, Class::DetectionFinding, 4)
         .unwrap();
     assert!(again.is_empty());
+}
+
+#[test]
+fn lists_find_records_by_tag_and_due_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let now = Utc::now();
+    let mut soon = record("INC-1", CaseKind::Incident);
+    soon.due = Some(now - Duration::minutes(1));
+    soon.tags = vec!["review".into()];
+    let mut later = record("INC-2", CaseKind::Incident);
+    later.due = Some(now + Duration::hours(1));
+    let never = record("INC-3", CaseKind::Incident);
+    store
+        .commit_cases(&mut CaseCommit {
+            writes: vec![
+                CaseWrite::Insert(soon),
+                CaseWrite::Insert(later.clone()),
+                CaseWrite::Insert(never),
+            ],
+            ..CaseCommit::default()
+        })
+        .unwrap();
+    let mut q = CaseQuery::new(CaseKind::Incident);
+    q.due_by = Some(now);
+    assert_eq!(ids(&store, &q), vec!["INC-1"]);
+    q.due_by = Some(now + Duration::hours(2));
+    let mut both = ids(&store, &q);
+    both.sort();
+    assert_eq!(both, vec!["INC-1", "INC-2"]);
+    let mut q = CaseQuery::new(CaseKind::Incident);
+    q.tag = Some("review".into());
+    assert_eq!(ids(&store, &q), vec!["INC-1"]);
+    let read = store.case(CaseKind::Incident, "INC-1").unwrap().unwrap();
+    assert_eq!(read.tags, vec!["review"]);
+    assert_eq!(
+        read.due.map(|t| t.timestamp_micros()),
+        Some((now - Duration::minutes(1)).timestamp_micros())
+    );
+
+    // An update rewrites both; a reindex does without a new version.
+    let mut v2 = later;
+    v2.version = 2;
+    v2.due = None;
+    v2.tags = vec!["assignee:kim".into()];
+    store
+        .commit_cases(&mut CaseCommit {
+            writes: vec![CaseWrite::Update(v2.clone())],
+            ..CaseCommit::default()
+        })
+        .unwrap();
+    let mut q = CaseQuery::new(CaseKind::Incident);
+    q.tag = Some("assignee:kim".into());
+    assert_eq!(ids(&store, &q), vec!["INC-2"]);
+    v2.due = Some(now - Duration::hours(1));
+    store.reindex_cases(&[v2]).unwrap();
+    let mut q = CaseQuery::new(CaseKind::Incident);
+    q.due_by = Some(now - Duration::minutes(30));
+    assert_eq!(ids(&store, &q), vec!["INC-2"]);
+    assert_eq!(
+        store
+            .case(CaseKind::Incident, "INC-2")
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
+}
+
+#[test]
+fn a_file_from_before_tags_and_due_times_opens_and_asks_for_a_reindex() {
+    use tandem_store::EventStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+    store
+        .commit_cases(&mut CaseCommit {
+            writes: vec![CaseWrite::Insert(record("INC-1", CaseKind::Incident))],
+            ..CaseCommit::default()
+        })
+        .unwrap();
+    assert!(!store.cases_need_reindex().unwrap());
+    store.close().unwrap();
+    // The file as the previous version wrote it: no `due` column, no tags.
+    let conn = rusqlite::Connection::open(dir.path().join("tandem.db")).unwrap();
+    conn.execute_batch(
+        "DROP INDEX case_records_due; ALTER TABLE case_records DROP COLUMN due; \
+         DROP TABLE case_tags;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+    assert!(store.cases_need_reindex().unwrap());
+    let mut old = store.case(CaseKind::Incident, "INC-1").unwrap().unwrap();
+    assert_eq!(old.due, None);
+    old.due = Some(Utc::now());
+    old.tags = vec!["review".into()];
+    store.reindex_cases(&[old]).unwrap();
+    store.cases_reindexed().unwrap();
+    assert!(!store.cases_need_reindex().unwrap());
+    let mut q = CaseQuery::new(CaseKind::Incident);
+    q.tag = Some("review".into());
+    q.due_by = Some(Utc::now());
+    assert_eq!(ids(&store, &q), vec!["INC-1"]);
 }

@@ -530,6 +530,9 @@ pub struct TaskListParams {
     /// `1`: the caller's department's tasks (every department's for roles without one).
     pub mine: Option<String>,
     pub department: Option<String>,
+    /// At most this many tasks, the most urgent (default 500, at most 5,000); `total` says
+    /// how many there are.
+    pub limit: Option<usize>,
 }
 
 /// `GET /api/v1/tasks?mine=1`: open tasks of my department, overdue first.
@@ -546,11 +549,14 @@ pub async fn tasks(
         ),
         _ => None,
     };
-    let list = run(&state, move |i| {
-        i.department_tasks(department, chrono::Utc::now())
+    let limit = p.limit.unwrap_or(500).clamp(1, 5_000);
+    let (total, list) = run(&state, move |i| {
+        i.department_tasks(department, chrono::Utc::now(), limit)
     })
     .await?;
-    Ok(Json(json!({"department": department, "tasks": list})))
+    Ok(Json(
+        json!({"department": department, "total": total, "tasks": list}),
+    ))
 }
 
 #[derive(Deserialize)]

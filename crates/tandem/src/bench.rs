@@ -15,6 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+mod cases;
+
 #[derive(Args)]
 pub struct BenchArgs {
     /// Events to ingest before the search benchmark.
@@ -49,13 +51,54 @@ pub struct BenchArgs {
     /// How long a soak lasts.
     #[arg(long, default_value_t = 30)]
     pub minutes: u64,
+    /// Alerts and incidents instead: seed a store with `--incidents` and `--alerts`, then
+    /// time the alert queue, incident pages, their API lists and the SLA check.
+    #[arg(long)]
+    pub cases: bool,
+    /// Incidents `--cases` seeds (tasks from the shipped playbooks, comments, timeline).
+    #[arg(long, default_value_t = 10_000)]
+    pub incidents: usize,
+    /// Alerts `--cases` seeds, spread over the incidents.
+    #[arg(long, default_value_t = 100_000)]
+    pub alerts: usize,
+    /// Percent of the seeded incidents still open (the newest).
+    #[arg(long, default_value_t = 20)]
+    pub open_share: u32,
+    /// Times `--cases` requests each page.
+    #[arg(long, default_value_t = 50)]
+    pub page_runs: usize,
+    /// Times `--cases` runs the SLA check.
+    #[arg(long, default_value_t = 10)]
+    pub tick_runs: usize,
+    /// `--cases`: only seed the data directory, then stop (copy it to time several builds
+    /// on the same records with `--seeded`).
+    #[arg(long)]
+    pub seed_only: bool,
+    /// `--cases`: the data directory is already seeded; time it as it is.
+    #[arg(long)]
+    pub seeded: bool,
+    /// The `tandem` binary to start as the server (default: this one), to compare builds.
+    #[arg(long)]
+    pub server: Option<PathBuf>,
 }
 
 pub fn run(_config: crate::config::Config, args: BenchArgs) -> anyhow::Result<()> {
-    if args.data_dir.exists() {
+    if args.data_dir.exists() && !args.seeded {
         std::fs::remove_dir_all(&args.data_dir)?;
     }
-    let (mut child, url, token) = start_server(&args.data_dir)?;
+    if args.cases {
+        let result = cases::run(&args);
+        if !args.keep && !args.seed_only {
+            let _ = std::fs::remove_dir_all(&args.data_dir);
+        }
+        return result;
+    }
+    let Started {
+        mut child,
+        url,
+        token,
+        ..
+    } = start_server(&args.data_dir, args.server.as_deref())?;
     let result = if args.soak {
         soak(&args, &url, &token, child.id())
     } else {
@@ -72,8 +115,34 @@ pub fn run(_config: crate::config::Config, args: BenchArgs) -> anyhow::Result<()
     result
 }
 
-fn start_server(data_dir: &std::path::Path) -> anyhow::Result<(Child, String, String)> {
-    let exe = std::env::current_exe()?;
+/// A `tandem serve` child and what its first start printed.
+struct Started {
+    child: Child,
+    pid: u32,
+    url: String,
+    token: String,
+    /// The first administrator's password.
+    password: Option<String>,
+}
+
+impl Started {
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid.to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(
+    data_dir: &std::path::Path,
+    server: Option<&std::path::Path>,
+) -> anyhow::Result<Started> {
+    let exe = match server {
+        Some(s) => s.to_owned(),
+        None => std::env::current_exe()?,
+    };
     let mut child = Command::new(exe)
         .arg("serve")
         .env("TANDEM_DATA_DIR", data_dir)
@@ -88,10 +157,14 @@ fn start_server(data_dir: &std::path::Path) -> anyhow::Result<(Child, String, St
     let stdout = child.stdout.take().context("no stdout")?;
     let mut url = None;
     let mut token = None;
+    let mut password = None;
     for line in BufReader::new(stdout).lines() {
         let line = line?;
         if let Some(u) = line.trim().strip_prefix("console:") {
             url = Some(u.trim().trim_end_matches('/').to_owned());
+        }
+        if let Some(p) = line.trim().strip_prefix("password:") {
+            password = Some(p.trim().to_owned());
         }
         if let Some(t) = line.split("TANDEM_TOKEN=").nth(1) {
             token = Some(t.trim().to_owned());
@@ -99,7 +172,13 @@ fn start_server(data_dir: &std::path::Path) -> anyhow::Result<(Child, String, St
         }
     }
     match (url, token) {
-        (Some(u), Some(t)) => Ok((child, u, t)),
+        (Some(url), Some(token)) => Ok(Started {
+            pid: child.id(),
+            child,
+            url,
+            token,
+            password,
+        }),
         _ => {
             let _ = child.kill();
             bail!("the server did not start")

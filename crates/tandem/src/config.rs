@@ -541,6 +541,19 @@ mod tests {
     }
 
     #[test]
+    fn alerting_is_on_unless_switched_off_in_the_file_or_environment() {
+        assert!(load("", &[]).unwrap().alerts.enabled);
+        assert!(
+            !load("[alerts]\nenabled = false\n", &[])
+                .unwrap()
+                .alerts
+                .enabled
+        );
+        let c = load("", &[("TANDEM_ALERTS__ENABLED", "false")]).unwrap();
+        assert!(!c.alerts.enabled);
+    }
+
+    #[test]
     fn unknown_settings_are_refused() {
         let err = load("[http]\nlisen = \"x\"\n", &[]).unwrap_err();
         assert!(format!("{err:#}").contains("lisen"), "{err:#}");

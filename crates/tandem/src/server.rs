@@ -41,6 +41,11 @@ impl Server {
                 format!("cannot open the store in {}", config.data_dir.display())
             })?,
         );
+        let reindexed = tandem_cases::reindex_if_needed(store.as_ref())
+            .context("cannot reindex the stored alerts and incidents")?;
+        if reindexed > 0 {
+            tracing::info!(records = reindexed, "alerts and incidents reindexed once");
+        }
         let audit_public_key = crate::audit_seal::seal(&config.audit, &config.data_dir, &store)
             .context("cannot seal the audit log")?;
         let limits = Limits {
@@ -157,12 +162,15 @@ impl Server {
             shutdown.subscribe(),
         )));
 
-        tasks.push(tokio::spawn(crate::alerting::run(
-            alerter,
-            store.clone(),
-            pipeline.clone(),
-            shutdown.subscribe(),
-        )));
+        // Off, findings are stored and shown but become no alert (`[alerts] enabled`).
+        if config.alerts.enabled {
+            tasks.push(tokio::spawn(crate::alerting::run(
+                alerter,
+                store.clone(),
+                pipeline.clone(),
+                shutdown.subscribe(),
+            )));
+        }
         tasks.push(tokio::spawn(crate::incidents::run_ticks(
             cases.incidents.clone(),
             shutdown.subscribe(),

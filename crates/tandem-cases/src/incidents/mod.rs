@@ -296,9 +296,11 @@ impl Incidents {
         Ok((page.total, list))
     }
 
-    /// Every incident matching `q`, page by page.
+    /// Every incident matching `q`, in pages as large as the store gives (each page counts
+    /// the matches and skips the pages before it again: 500 at a time, reading 2,000 open
+    /// incidents took five times the SQL of one page).
     fn all(&self, mut q: CaseQuery) -> Result<Vec<CaseRecord>, CaseError> {
-        q.limit = 500;
+        q.limit = 10_000;
         q.offset = 0;
         q.order = CaseOrder::Opened;
         let mut out = Vec::new();

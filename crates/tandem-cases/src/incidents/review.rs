@@ -145,7 +145,10 @@ impl Incidents {
     /// Action items of every review, open ones only if asked, soonest due first.
     pub fn action_items(&self, open_only: bool) -> Result<Vec<ActionItemView>, CaseError> {
         let mut out = Vec::new();
-        for r in self.all(CaseQuery::new(CaseKind::Incident))? {
+        // Only incidents with a review hold action items: the store finds them by tag.
+        let mut q = CaseQuery::new(CaseKind::Incident);
+        q.tag = Some(crate::incident::REVIEW_TAG.to_owned());
+        for r in self.all(q)? {
             let inc = Incident::from_record(&r)?;
             if let Some(review) = &inc.review {
                 for item in &review.action_items {

@@ -229,14 +229,24 @@ impl Incidents {
         })
     }
 
-    /// Open tasks (of one department, or all), overdue first, then by time left.
+    /// Open tasks (of one department, or all), overdue first, then by time left: the first
+    /// `limit` of them, and how many there are in all. A store with thousands of open
+    /// incidents has thousands of open tasks; a page of all of them took half a second to
+    /// render and 1.3 MB to send.
     pub fn department_tasks(
         &self,
         department: Option<Department>,
         now: Timestamp,
-    ) -> Result<Vec<TaskView>, CaseError> {
+        limit: usize,
+    ) -> Result<(usize, Vec<TaskView>), CaseError> {
         let mut q = CaseQuery::new(CaseKind::Incident);
-        q.not_statuses = vec![IncidentStatus::Closed.code().to_owned()];
+        // The open statuses by name: the store finds them by its status index, where "not
+        // closed" reads every incident.
+        q.statuses = IncidentStatus::ALL
+            .iter()
+            .filter(|s| !s.is_closed())
+            .map(|s| s.code().to_owned())
+            .collect();
         q.department = department.map(|d| d.code().to_owned());
         let mut out = Vec::new();
         for r in self.all(q)? {
@@ -271,6 +281,8 @@ impl Incidents {
                 std::cmp::Reverse(v.severity),
             )
         });
-        Ok(out)
+        let total = out.len();
+        out.truncate(limit);
+        Ok((total, out))
     }
 }

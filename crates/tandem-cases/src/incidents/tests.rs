@@ -108,9 +108,85 @@ impl SiteCalendar for Oslo {
     }
 }
 
+/// The store, counting the records its lists hand out: what a check costs grows with them.
+struct Counting {
+    inner: Arc<SqliteStore>,
+    listed: std::sync::atomic::AtomicUsize,
+}
+
+impl Counting {
+    fn take(&self) -> usize {
+        self.listed.swap(0, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl CaseStore for Counting {
+    fn commit_cases(
+        &self,
+        c: &mut tandem_store::CaseCommit,
+    ) -> Result<(), tandem_store::StoreError> {
+        self.inner.commit_cases(c)
+    }
+    fn case(
+        &self,
+        k: CaseKind,
+        id: &str,
+    ) -> Result<Option<tandem_store::CaseRecord>, tandem_store::StoreError> {
+        self.inner.case(k, id)
+    }
+    fn cases(&self, q: &CaseQuery) -> Result<tandem_store::CasePage, tandem_store::StoreError> {
+        let page = self.inner.cases(q)?;
+        self.listed
+            .fetch_add(page.records.len(), std::sync::atomic::Ordering::Relaxed);
+        Ok(page)
+    }
+    fn timeline(
+        &self,
+        id: &str,
+        after: u64,
+    ) -> Result<Vec<TimelineEntry>, tandem_store::StoreError> {
+        self.inner.timeline(id, after)
+    }
+    fn linked_findings(
+        &self,
+        ids: &[tandem_model::Ulid],
+    ) -> Result<Vec<(tandem_model::Ulid, String)>, tandem_store::StoreError> {
+        self.inner.linked_findings(ids)
+    }
+    fn case_findings(
+        &self,
+        id: &str,
+        limit: usize,
+    ) -> Result<Vec<tandem_model::Ulid>, tandem_store::StoreError> {
+        self.inner.case_findings(id, limit)
+    }
+    fn allocate_case_numbers(&self, k: CaseKind, n: u64) -> Result<u64, tandem_store::StoreError> {
+        self.inner.allocate_case_numbers(k, n)
+    }
+    fn rule_resolutions(
+        &self,
+        k: CaseKind,
+    ) -> Result<Vec<tandem_store::RuleResolutions>, tandem_store::StoreError> {
+        self.inner.rule_resolutions(k)
+    }
+    fn reindex_cases(
+        &self,
+        r: &[tandem_store::CaseRecord],
+    ) -> Result<(), tandem_store::StoreError> {
+        self.inner.reindex_cases(r)
+    }
+    fn cases_need_reindex(&self) -> Result<bool, tandem_store::StoreError> {
+        self.inner.cases_need_reindex()
+    }
+    fn cases_reindexed(&self) -> Result<(), tandem_store::StoreError> {
+        self.inner.cases_reindexed()
+    }
+}
+
 struct Setup {
     _dir: tempfile::TempDir,
     store: Arc<SqliteStore>,
+    counting: Arc<Counting>,
     heard: Arc<Heard>,
     inc: Incidents,
 }
@@ -118,10 +194,14 @@ struct Setup {
 fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path(), StoreConfig::default()).unwrap());
+    let counting = Arc::new(Counting {
+        inner: store.clone(),
+        listed: Default::default(),
+    });
     let heard = Arc::new(Heard::default());
     let set = Arc::new(playbooks());
     let inc = Incidents::new(
-        store.clone(),
+        counting.clone(),
         store.clone(),
         Arc::new(move || set.clone()),
         heard.clone(),
@@ -134,6 +214,7 @@ fn setup() -> Setup {
     Setup {
         _dir: dir,
         store,
+        counting,
         heard,
         inc,
     }
@@ -888,15 +969,89 @@ fn comments_mention_departments_and_the_department_list_puts_overdue_first() {
     assert!(err.to_string().contains("at most 20000"), "{err}");
     let later = manual(&s, Severity::Medium);
     let _ = later;
-    let list = s
+    let (total, list) = s
         .inc
-        .department_tasks(Some(Department::Hr), at(T0) + Duration::minutes(61))
+        .department_tasks(Some(Department::Hr), at(T0) + Duration::minutes(61), 100)
         .unwrap();
-    assert_eq!(list.len(), 2);
+    assert_eq!((total, list.len()), (2, 2));
     assert!(list.iter().all(|v| v.overdue));
-    let all = s.inc.department_tasks(None, at(T0)).unwrap();
-    assert_eq!(all.len(), 6);
+    let (total, all) = s.inc.department_tasks(None, at(T0), 100).unwrap();
+    assert_eq!((total, all.len()), (6, 6));
     assert_eq!(all.last().unwrap().task.state, TaskState::Blocked);
+    // The most urgent first, as many as asked, and how many there are.
+    let (total, first) = s.inc.department_tasks(None, at(T0), 2).unwrap();
+    assert_eq!((total, first.len()), (6, 2));
+    let ids = |l: &[TaskView]| {
+        l.iter()
+            .map(|v| (v.incident.clone(), v.task.id.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&first), ids(&all[..2]));
+}
+
+#[test]
+fn the_sla_check_and_action_items_read_only_the_incidents_they_need() {
+    let s = setup();
+    // Three incidents at T0; their first timers (confirm, contain) warn at 30 minutes.
+    let ids: Vec<String> = (0..3).map(|_| manual(&s, Severity::Medium).id).collect();
+    s.counting.take();
+    assert!(
+        s.inc
+            .tick(at(T0) + Duration::minutes(10))
+            .unwrap()
+            .warned
+            .is_empty()
+    );
+    assert_eq!(s.counting.take(), 0, "nothing is due: no incident is read");
+    let r = s.inc.tick(at(T0) + Duration::minutes(31)).unwrap();
+    assert_eq!(r.warned.len(), 6);
+    assert_eq!(s.counting.take(), 3);
+    // Warned; the breaches are due at 60 minutes.
+    assert!(
+        s.inc
+            .tick(at(T0) + Duration::minutes(32))
+            .unwrap()
+            .warned
+            .is_empty()
+    );
+    assert_eq!(s.counting.take(), 0);
+    assert_eq!(
+        s.inc
+            .tick(at(T0) + Duration::minutes(61))
+            .unwrap()
+            .breached
+            .len(),
+        6
+    );
+
+    s.inc
+        .write_review(
+            &ids[1],
+            None,
+            ReviewInput {
+                summary: "Badge was not revoked in time".into(),
+                action_items: vec![ActionItemInput {
+                    id: None,
+                    title: "Automate badge revocation".into(),
+                    department: Department::Facilities,
+                    due: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+                    done: false,
+                }],
+                ..ReviewInput::default()
+            },
+            "ann",
+            at(T0) + Duration::minutes(70),
+        )
+        .unwrap();
+    s.counting.take();
+    let items = s.inc.action_items(true).unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].incident, ids[1]);
+    assert_eq!(
+        s.counting.take(),
+        1,
+        "only the incident with a review is read"
+    );
 }
 
 #[test]

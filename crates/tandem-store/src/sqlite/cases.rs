@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS case_records (
     sites TEXT NOT NULL,
     opened INTEGER NOT NULL,
     updated INTEGER NOT NULL,
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL,
+    due INTEGER
 ) STRICT;
 CREATE INDEX IF NOT EXISTS case_records_kind_updated ON case_records (kind, updated);
 CREATE INDEX IF NOT EXISTS case_records_kind_status ON case_records (kind, status, updated);
@@ -42,12 +43,21 @@ CREATE TABLE IF NOT EXISTS case_rules (
     PRIMARY KEY (rule, case_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS case_rules_case ON case_rules (case_id);
+CREATE TABLE IF NOT EXISTS case_tags (
+    case_id TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (tag, case_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS case_tags_case ON case_tags (case_id);
 CREATE TABLE IF NOT EXISTS case_findings (
     finding TEXT PRIMARY KEY,
     case_id TEXT NOT NULL,
     seq INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS case_findings_case ON case_findings (case_id, seq);
+-- Linking a finding takes the next `seq` (MAX + 1): without this index every link read the
+-- whole table.
+CREATE INDEX IF NOT EXISTS case_findings_seq ON case_findings (seq);
 CREATE TABLE IF NOT EXISTS case_numbers (
     kind TEXT PRIMARY KEY,
     next INTEGER NOT NULL
@@ -68,7 +78,35 @@ BEGIN SELECT RAISE(ABORT, 'the case timeline is append-only'); END;
 ";
 
 const COLUMNS: &str = "kind, id, version, status, resolution, severity, key, parent, departments, \
-    sites, opened, updated, doc";
+    sites, opened, updated, doc, due";
+
+/// Brings a file written by an older version up to date: the `due` column (the `case_tags`
+/// table is created by [`SCHEMA`]). Records stored before are marked for one reindex by
+/// their owner, who alone knows how to derive tags and due times from them.
+pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let has_due: bool = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('case_records') WHERE name = 'due'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has_due {
+        conn.execute_batch("ALTER TABLE case_records ADD COLUMN due INTEGER")?;
+        let stored: i64 = conn.query_row("SELECT COUNT(*) FROM case_records", [], |r| r.get(0))?;
+        if stored > 0 {
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')",
+                [REINDEX_KEY],
+            )?;
+        }
+    }
+    conn.execute_batch(
+        "CREATE INDEX IF NOT EXISTS case_records_due ON case_records (kind, due) \
+         WHERE due IS NOT NULL;",
+    )
+}
+
+/// The `meta` key set while stored records wait for their owner's reindex.
+const REINDEX_KEY: &str = "cases_reindex";
 
 fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
@@ -112,8 +150,10 @@ fn record(row: &Row<'_>) -> rusqlite::Result<(CaseRecord, String)> {
             sites: split(&row.get::<_, String>(9)?),
             opened: time(row.get(10)?),
             updated: time(row.get(11)?),
+            due: row.get::<_, Option<i64>>(13)?.map(time),
             entities: Vec::new(),
             rules: Vec::new(),
+            tags: Vec::new(),
             doc: serde_json::Value::Null,
         },
         doc,
@@ -129,6 +169,8 @@ fn finish(
     let mut entities =
         conn.prepare_cached("SELECT entity FROM case_entities WHERE case_id = ? ORDER BY entity")?;
     let mut rules = conn.prepare_cached("SELECT rule FROM case_rules WHERE case_id = ?")?;
+    let mut tags =
+        conn.prepare_cached("SELECT tag FROM case_tags WHERE case_id = ? ORDER BY tag")?;
     for (mut r, doc) in rows {
         r.doc = serde_json::from_str(&doc).map_err(|source| StoreError::CorruptEvent {
             id: r.id.clone(),
@@ -140,6 +182,9 @@ fn finish(
         r.rules = rules
             .query_map([&r.id], |row| row.get(0))?
             .collect::<rusqlite::Result<_>>()?;
+        r.tags = tags
+            .query_map([&r.id], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         out.push(r);
     }
     Ok(out)
@@ -148,6 +193,7 @@ fn finish(
 fn write_sides(tx: &Transaction<'_>, r: &CaseRecord) -> rusqlite::Result<()> {
     tx.execute("DELETE FROM case_entities WHERE case_id = ?", [&r.id])?;
     tx.execute("DELETE FROM case_rules WHERE case_id = ?", [&r.id])?;
+    tx.execute("DELETE FROM case_tags WHERE case_id = ?", [&r.id])?;
     let mut e =
         tx.prepare_cached("INSERT OR IGNORE INTO case_entities (case_id, entity) VALUES (?, ?)")?;
     for entity in &r.entities {
@@ -157,6 +203,11 @@ fn write_sides(tx: &Transaction<'_>, r: &CaseRecord) -> rusqlite::Result<()> {
         tx.prepare_cached("INSERT OR IGNORE INTO case_rules (case_id, rule) VALUES (?, ?)")?;
     for rule in &r.rules {
         q.execute(params![r.id, rule])?;
+    }
+    let mut t =
+        tx.prepare_cached("INSERT OR IGNORE INTO case_tags (case_id, tag) VALUES (?, ?)")?;
+    for tag in &r.tags {
+        t.execute(params![r.id, tag])?;
     }
     Ok(())
 }
@@ -178,6 +229,7 @@ fn values(r: &CaseRecord) -> Result<Vec<rusqlite::types::Value>, StoreError> {
         V::Integer(micros(r.opened)),
         V::Integer(micros(r.updated)),
         V::Text(serde_json::to_string(&r.doc).map_err(|e| StoreError::Writer(e.to_string()))?),
+        r.due.map_or(V::Null, |t| V::Integer(micros(t))),
     ])
 }
 
@@ -221,7 +273,7 @@ impl CaseStore for SqliteStore {
                             return Err(conflict(&r.id, Some(v as u64), "it exists already"));
                         }
                         tx.execute(
-                            &format!("INSERT INTO case_records ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"),
+                            &format!("INSERT INTO case_records ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
                             params_from_iter(values(r)?),
                         )?;
                         write_sides(tx, r)?;
@@ -249,7 +301,8 @@ impl CaseStore for SqliteStore {
                         tx.execute(
                             "UPDATE case_records SET kind = ?1, version = ?3, status = ?4, \
                              resolution = ?5, severity = ?6, key = ?7, parent = ?8, \
-                             departments = ?9, sites = ?10, opened = ?11, updated = ?12, doc = ?13 \
+                             departments = ?9, sites = ?10, opened = ?11, updated = ?12, doc = ?13, \
+                             due = ?14 \
                              WHERE id = ?2",
                             params_from_iter(values(r)?),
                         )?;
@@ -357,6 +410,21 @@ impl CaseStore for SqliteStore {
         if let Some(t) = q.updated_since {
             wheres.push("updated >= ?".into());
             args.push(V::Integer(micros(t)));
+        }
+        if let Some(t) = &q.tag {
+            wheres.push("id IN (SELECT case_id FROM case_tags WHERE tag = ?)".into());
+            args.push(V::Text(t.clone()));
+        }
+        if let Some(t) = q.due_by {
+            wheres.push("due IS NOT NULL AND due <= ?".into());
+            args.push(V::Integer(micros(t)));
+        }
+        // A filter on a side table (entities, rule, tag) names few records: draw them from it
+        // by id. Left to itself SQLite walks the kind's whole index testing each record
+        // against the side table (66 ms instead of 0.2 for one person among 100,000 alerts);
+        // `+kind` keeps it from using that index.
+        if !q.entities.is_empty() || q.rule.is_some() || q.tag.is_some() {
+            wheres[0] = "+kind = ?".to_owned();
         }
         let filter = wheres.join(" AND ");
         let order = match q.order {
@@ -505,6 +573,35 @@ impl CaseStore for SqliteStore {
                 }
             }
             Ok(out)
+        })
+    }
+
+    fn reindex_cases(&self, records: &[CaseRecord]) -> Result<(), StoreError> {
+        self.cases_write(|tx| {
+            let mut due = tx.prepare_cached("UPDATE case_records SET due = ? WHERE id = ?")?;
+            for r in records {
+                due.execute(params![r.due.map(micros), r.id])?;
+                write_sides(tx, r)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn cases_need_reindex(&self) -> Result<bool, StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .query_row("SELECT value FROM meta WHERE key = ?", [REINDEX_KEY], |r| {
+                    r.get::<_, String>(0)
+                })
+                .optional()?
+                .is_some())
+        })
+    }
+
+    fn cases_reindexed(&self) -> Result<(), StoreError> {
+        self.cases_write(|tx| {
+            tx.execute("DELETE FROM meta WHERE key = ?", [REINDEX_KEY])?;
+            Ok(())
         })
     }
 }

@@ -72,6 +72,7 @@ impl SqliteStore {
         audit::migrate(&conn)?;
         conn.execute_batch(directory::SCHEMA)?;
         conn.execute_batch(cases::SCHEMA)?;
+        cases::migrate(&conn)?;
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')",
             [],

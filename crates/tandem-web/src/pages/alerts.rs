@@ -128,16 +128,26 @@ pub async fn queue_page(
     let now = chrono::Utc::now();
     let listed = with_alerter(&state, move |a| {
         let (total, alerts) = a.list(&query)?;
-        let mut rows = Vec::new();
-        for alert in alerts {
-            let risk = alert
-                .entity_keys()
-                .into_iter()
-                .find(|e| tandem_cases::risk::scored(e))
-                .map(|e| a.risk(&e, now))
-                .transpose()?;
-            rows.push((alert, risk));
-        }
+        // One read scores every row's entity (a query per row cost most of the page).
+        let keys: Vec<Option<String>> = alerts
+            .iter()
+            .map(|alert| {
+                alert
+                    .entity_keys()
+                    .into_iter()
+                    .find(|e| tandem_cases::risk::scored(e))
+            })
+            .collect();
+        let wanted: Vec<String> = keys.iter().flatten().cloned().collect();
+        let scores = a.risks(&wanted, now)?;
+        let rows = alerts
+            .into_iter()
+            .zip(keys)
+            .map(|(alert, key)| {
+                let risk = key.and_then(|k| scores.iter().find(|s| s.entity == k).cloned());
+                (alert, risk)
+            })
+            .collect::<Vec<_>>();
         Ok((total, rows))
     })
     .await;

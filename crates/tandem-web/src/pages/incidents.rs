@@ -380,10 +380,17 @@ async fn incident_view(
 }
 
 /// `GET /tasks`: "My department's tasks", overdue first.
+/// Tasks the tasks page shows, the most urgent (the rest are counted).
+const TASKS_SHOWN: usize = 200;
+
 pub async fn tasks_page(v: Visitor, State(state): State<AppState>) -> Response {
     let department = v.who.role.incident_scope();
     let now = chrono::Utc::now();
-    let list = match run(&state, move |i| i.department_tasks(department, now)).await {
+    let (total, list) = match run(&state, move |i| {
+        i.department_tasks(department, now, TASKS_SHOWN)
+    })
+    .await
+    {
         Ok(l) => l,
         Err(e) => return refusal(e),
     };
@@ -413,6 +420,7 @@ pub async fn tasks_page(v: Visitor, State(state): State<AppState>) -> Response {
         "tasks.html",
         context! {
             rows => minijinja::value::Serde(&rows),
+            total => total,
             department => department.map(|d| d.label()),
             ..v.base("tasks")
         },
