@@ -916,22 +916,7 @@ impl Alerter {
     /// The refusal of a stale change, naming who changed what since (the timeline's last
     /// entry).
     fn conflict(&self, id: &str, based_on: u64, current: u64) -> CaseError {
-        let last = self
-            .store
-            .timeline(id, 0)
-            .ok()
-            .and_then(|t| t.into_iter().last());
-        let (by, what) = match last {
-            Some(e) => (e.actor, describe(&e.kind, &e.detail)),
-            None => ("someone".into(), "a change".into()),
-        };
-        CaseError::Conflict {
-            id: id.to_owned(),
-            based_on,
-            current,
-            by,
-            what,
-        }
+        crate::timeline::stale(self.store.as_ref(), id, based_on, current)
     }
 
     /// One alert.
@@ -1070,7 +1055,7 @@ impl Alerter {
         }
         let what = timeline
             .iter()
-            .map(|e| describe(&e.kind, &e.detail))
+            .map(|e| crate::timeline::describe(&e.kind, &e.detail))
             .collect::<Vec<_>>()
             .join(", ");
         a.version += 1;
@@ -1401,20 +1386,6 @@ impl Alerter {
 
 /// The rule id of alerts raised by hand or by another system.
 pub const MANUAL_RULE: &str = "manual";
-
-/// A timeline entry in a few words: `status new → acknowledged`.
-pub fn describe(kind: &str, detail: &serde_json::Value) -> String {
-    let s = |k: &str| detail.get(k).and_then(|v| v.as_str()).unwrap_or("none");
-    match kind {
-        "status" => format!("status {} → {}", s("from"), s("to")),
-        "resolution" => format!("resolution {} → {}", s("from"), s("to")),
-        "assignee" => format!("assignee {} → {}", s("from"), s("to")),
-        "incident" => format!("joined incident {}", s("incident")),
-        "rule_added" => format!("folded in rule {}", s("rule")),
-        "severity" => format!("severity {} → {}", s("from"), s("to")),
-        other => other.replace('_', " "),
-    }
-}
 
 /// Folds a finding into an alert being worked on.
 fn fold(w: &mut Work, id: Ulid, f: &Finding, now: Timestamp) {

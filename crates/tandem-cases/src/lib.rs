@@ -25,6 +25,7 @@ pub mod incident;
 pub mod incidents;
 pub mod playbook;
 pub mod risk;
+pub mod timeline;
 
 pub use alert::{Alert, AlertStatus, Resolution};
 pub use error::CaseError;

@@ -325,22 +325,7 @@ impl Incidents {
             .flatten()
             .map(|r| r.version)
             .unwrap_or(0);
-        let last = self
-            .store
-            .timeline(id, 0)
-            .ok()
-            .and_then(|t| t.into_iter().last());
-        let (by, what) = match last {
-            Some(e) => (e.actor, describe(&e.kind, &e.detail)),
-            None => ("someone".to_owned(), "a change".to_owned()),
-        };
-        CaseError::Conflict {
-            id: id.to_owned(),
-            based_on,
-            current,
-            by,
-            what,
-        }
+        crate::timeline::stale(self.store.as_ref(), id, based_on, current)
     }
 
     /// Reads an incident, lets `apply` change it, and writes it with its timeline entries in
@@ -407,7 +392,11 @@ impl Incidents {
                 let mut e = case_event(
                     &incident.id,
                     kind,
-                    format!("{}: {}", incident.id, describe(kind, detail)),
+                    format!(
+                        "{}: {}",
+                        incident.id,
+                        crate::timeline::describe(kind, detail)
+                    ),
                     incident.severity,
                     actor,
                     now,
@@ -909,36 +898,5 @@ fn set_severity(inc: &mut Incident, s: Severity, pb: Option<&crate::Playbook>) {
                 business_hours: p.business_hours,
             });
         }
-    }
-}
-
-/// A timeline entry in a few words: what a conflict reports and events say.
-pub fn describe(kind: &str, detail: &Value) -> String {
-    let s = |k: &str| detail.get(k).and_then(Value::as_str).unwrap_or("");
-    match kind {
-        "opened" => "opened".to_owned(),
-        "status" => format!("status {} → {}", s("from"), s("to")),
-        "severity" => format!("severity {} → {}", s("from"), s("to")),
-        "title" => "changed the title".to_owned(),
-        "task_taken" => format!("took task {}", s("task")),
-        "task_completed" => format!("completed task {}", s("task")),
-        "task_skipped" => format!("skipped task {}", s("task")),
-        "task_opened" => format!("task {} opened", s("task")),
-        "evidence" if s("task").is_empty() => format!("attached {}", s("name")),
-        "evidence" => format!("attached evidence to task {}", s("task")),
-        "action_item_done" => format!("action item {} done", s("item")),
-        "action_item_reopened" => format!("action item {} reopened", s("item")),
-        "comment" => "commented".to_owned(),
-        "sla_warn" => format!("SLA warning on task {}", s("task")),
-        "sla_breach" => format!("SLA breached on task {}", s("task")),
-        "sla_paused" => format!("paused the SLA of task {}", s("task")),
-        "sla_resumed" => format!("resumed the SLA of task {}", s("task")),
-        "review" => "wrote the review".to_owned(),
-        "review_updated" => "updated the review".to_owned(),
-        "merged" => format!("merged {} into it", s("from")),
-        "merged_into" => format!("merged into {}", s("into")),
-        "alert_joined" => format!("alert {} joined", s("alert")),
-        "playbook" => format!("switched the playbook to {}", s("to")),
-        other => other.replace('_', " "),
     }
 }

@@ -236,7 +236,7 @@ async fn alert_view(v: &Visitor, state: &AppState, id: &str, error: Option<Strin
         .map(|e| TimelineRow {
             time: crate::clock::stamp(e.time, &tz),
             actor: e.actor.clone(),
-            what: tandem_cases::alerter::describe(&e.kind, &e.detail),
+            what: tandem_cases::timeline::describe(&e.kind, &e.detail),
         })
         .collect();
     let status = if error.is_some() {

@@ -247,7 +247,7 @@ async fn incident_view(
                 "time": crate::clock::stamp(e.time, &zone),
                 "actor": e.actor,
                 "kind": e.kind,
-                "what": tandem_cases::incidents::describe(&e.kind, &e.detail),
+                "what": tandem_cases::timeline::describe(&e.kind, &e.detail),
             })
         })
         .collect();

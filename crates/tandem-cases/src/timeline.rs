@@ -1,0 +1,65 @@
+//! The timeline every alert and incident keeps: what its entries say in words, and the
+//! refusal of a change based on an old version, which names the latest of them.
+
+use serde_json::Value;
+use tandem_store::{CaseStore, TimelineEntry};
+
+use crate::CaseError;
+
+/// A timeline entry in words, for pages and for the refusal of a stale change: "status new →
+/// acknowledged", "completed task confirm".
+pub fn describe(kind: &str, detail: &Value) -> String {
+    let s = |k: &str| detail.get(k).and_then(Value::as_str).unwrap_or("");
+    // A value that may be unset, as "none" ("assignee none → maria").
+    let n = |k: &str| Some(s(k)).filter(|v| !v.is_empty()).unwrap_or("none");
+    match kind {
+        "opened" => "opened".to_owned(),
+        "status" => format!("status {} → {}", n("from"), n("to")),
+        "severity" => format!("severity {} → {}", n("from"), n("to")),
+        "title" => "changed the title".to_owned(),
+        "task_taken" => format!("took task {}", s("task")),
+        "task_completed" => format!("completed task {}", s("task")),
+        "task_skipped" => format!("skipped task {}", s("task")),
+        "task_opened" => format!("task {} opened", s("task")),
+        "evidence" if s("task").is_empty() => format!("attached {}", s("name")),
+        "evidence" => format!("attached evidence to task {}", s("task")),
+        "action_item_done" => format!("action item {} done", s("item")),
+        "action_item_reopened" => format!("action item {} reopened", s("item")),
+        "comment" => "commented".to_owned(),
+        "sla_warn" => format!("SLA warning on task {}", s("task")),
+        "sla_breach" => format!("SLA breached on task {}", s("task")),
+        "sla_paused" => format!("paused the SLA of task {}", s("task")),
+        "sla_resumed" => format!("resumed the SLA of task {}", s("task")),
+        "review" => "wrote the review".to_owned(),
+        "review_updated" => "updated the review".to_owned(),
+        "merged" => format!("merged {} into it", s("from")),
+        "merged_into" => format!("merged into {}", s("into")),
+        "alert_joined" => format!("alert {} joined", s("alert")),
+        "playbook" => format!("switched the playbook to {}", s("to")),
+        "resolution" => format!("resolution {} → {}", n("from"), n("to")),
+        "assignee" => format!("assignee {} → {}", n("from"), n("to")),
+        "incident" => format!("joined incident {}", s("incident")),
+        "rule_added" => format!("folded in rule {}", s("rule")),
+        other => other.replace('_', " "),
+    }
+}
+
+/// The refusal of a change based on version `based_on` of `id`, now at `current`, naming
+/// who made the latest change and what it was (the timeline's last entry).
+pub(crate) fn stale(store: &dyn CaseStore, id: &str, based_on: u64, current: u64) -> CaseError {
+    let last: Option<TimelineEntry> = store
+        .timeline(id, 0)
+        .ok()
+        .and_then(|t| t.into_iter().last());
+    let (by, what) = match last {
+        Some(e) => (e.actor, describe(&e.kind, &e.detail)),
+        None => ("someone".to_owned(), "a change".to_owned()),
+    };
+    CaseError::Conflict {
+        id: id.to_owned(),
+        based_on,
+        current,
+        by,
+        what,
+    }
+}
