@@ -174,6 +174,16 @@ impl Task {
     pub fn finished(&self) -> bool {
         matches!(self.state, TaskState::Done | TaskState::Skipped)
     }
+
+    /// Whether its SLA timer counts now: open or in progress, not paused, not yet breached
+    /// (a task without an SLA has no timer).
+    pub fn timer_running(&self) -> bool {
+        !self.finished()
+            && self.state != TaskState::Blocked
+            && self.paused_since.is_none()
+            && self.sla.is_some()
+            && self.sla_breached.is_none()
+    }
 }
 
 /// A comment; `@security`, `@hr`… mention departments.
@@ -308,12 +318,7 @@ impl Incident {
         }
         self.tasks
             .iter()
-            .filter(|t| {
-                !t.finished()
-                    && t.state != TaskState::Blocked
-                    && t.paused_since.is_none()
-                    && t.sla_breached.is_none()
-            })
+            .filter(|t| t.timer_running())
             .filter_map(|t| {
                 let (sla, opened) = (t.sla?, t.opened?);
                 let minutes = if t.sla_warned.is_none() {

@@ -7,7 +7,7 @@ use tandem_model::Timestamp;
 use tandem_store::{CaseKind, CaseQuery, CaseWrite};
 
 use crate::alert::AlertRule;
-use crate::incident::{SlaState, Task, TaskState};
+use crate::incident::{SlaState, Task};
 use crate::{Alert, AlertStatus, CaseError, Incident, IncidentStatus, PRODUCT_ACTOR};
 
 use super::*;
@@ -102,13 +102,7 @@ impl Incidents {
             let due: Vec<(String, bool, bool)> = inc
                 .tasks
                 .iter()
-                .filter(|t| {
-                    !t.finished()
-                        && t.state != TaskState::Blocked
-                        && t.paused_since.is_none()
-                        && t.sla.is_some()
-                        && t.sla_breached.is_none()
-                })
+                .filter(|t| t.timer_running())
                 .filter_map(|t| {
                     let sla = t.sla?;
                     let elapsed = self.sla_elapsed_minutes(&inc, t, now);
@@ -205,12 +199,7 @@ impl Incidents {
         inc.sla_due()?;
         inc.tasks
             .iter()
-            .filter(|t| {
-                !t.finished()
-                    && t.state != TaskState::Blocked
-                    && t.paused_since.is_none()
-                    && t.sla_breached.is_none()
-            })
+            .filter(|t| t.timer_running())
             .filter_map(|t| {
                 let sla = t.sla?;
                 t.opened?;
