@@ -28,6 +28,7 @@ mod audit;
 mod cases;
 mod error;
 mod secret;
+mod snapshots;
 mod sqlite;
 
 pub use api::{
@@ -46,6 +47,7 @@ pub use cases::{
 };
 pub use error::StoreError;
 pub use secret::hash_key;
+pub use snapshots::{CameraSnapshot, SNAPSHOT_DIR, SnapshotStore};
 
 pub use sqlite::{AuditSealed, SqliteStore};
 

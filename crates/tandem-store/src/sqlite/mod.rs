@@ -8,6 +8,7 @@ mod directory;
 mod doc;
 mod schema;
 mod search;
+mod snapshots;
 mod sources;
 mod words;
 mod writer;
@@ -72,6 +73,7 @@ impl SqliteStore {
         audit::migrate(&conn)?;
         conn.execute_batch(directory::SCHEMA)?;
         conn.execute_batch(cases::SCHEMA)?;
+        conn.execute_batch(snapshots::SCHEMA)?;
         cases::migrate(&conn)?;
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')",

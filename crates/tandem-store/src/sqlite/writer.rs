@@ -549,6 +549,8 @@ impl Writer {
         let tx = self.conn.transaction()?;
         tx.execute_batch(&schema::drop_segment(id))?;
         tx.execute("DELETE FROM segments WHERE id = ?", [id])?;
+        // A camera snapshot is kept as long as its event.
+        tx.execute(super::snapshots::DROP_SEGMENT, [id])?;
         tx.commit()?;
         self.pending.retain(|s| match s {
             SealStep::Index { segment, .. }
