@@ -28,9 +28,11 @@ mod playbooks;
 mod public;
 mod scim;
 mod searches;
+mod snapshots;
 pub mod sso;
 mod view;
 pub use maps::Tiles;
+pub use snapshots::ClipLinks;
 
 pub use access::{Access, Department, Permission, Role};
 pub use audit::verify as verify_audit;
@@ -123,6 +125,10 @@ pub struct AppState {
     pub tiles: Option<Arc<maps::Tiles>>,
     /// Alerts, incidents and playbooks.
     pub cases: tandem_cases::Cases,
+    /// Camera events' snapshots, fetched from the video recorder by the server.
+    pub snapshots: Arc<dyn tandem_store::SnapshotStore>,
+    /// Links to clips on the video recorder (`[frigate] url`, `link_clips`); `None`: no links.
+    pub clips: Option<Arc<ClipLinks>>,
 }
 
 /// One route: method, path, who may call it, and the handler.
@@ -796,6 +802,12 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/places/{id}/map/position",
             Needs(EditMaps),
             post(maps::place_form),
+        ),
+        r(
+            Method::GET,
+            "/snapshots/{file}",
+            Needs(ViewFindings),
+            get(snapshots::image),
         ),
         r(
             Method::GET,

@@ -46,6 +46,10 @@ fn templates() -> &'static Environment<'static> {
             ),
             ("finding.html", include_str!("../templates/finding.html")),
             ("event.html", include_str!("../templates/event.html")),
+            (
+                "snapshots.html",
+                include_str!("../templates/snapshots.html"),
+            ),
             ("people.html", include_str!("../templates/people.html")),
             ("person.html", include_str!("../templates/person.html")),
             ("places.html", include_str!("../templates/places.html")),

@@ -41,6 +41,8 @@ pub struct Config {
     pub cases: CasesConfig,
     /// Incidents: grouping lookback, evidence size (`[incidents]`).
     pub incidents: tandem_cases::incidents::IncidentsConfig,
+    /// The Frigate video recorder whose event snapshots findings show (`[frigate]`).
+    pub frigate: FrigateConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -65,6 +67,7 @@ impl Default for Config {
             alerts: Default::default(),
             cases: CasesConfig::default(),
             incidents: Default::default(),
+            frigate: FrigateConfig::default(),
             log: "info".into(),
         }
     }
@@ -335,6 +338,80 @@ impl MapsConfig {
     }
 }
 
+/// The Frigate video recorder (NVR) whose camera events arrive over MQTT (`[[mqtt]]`,
+/// `format = "frigate"`). With its HTTP API's address, Tandem fetches the snapshot of every
+/// camera event a finding names, once, and the console shows it on the finding and the event,
+/// with a link to the clip.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FrigateConfig {
+    /// Base URL of Frigate's HTTP API as Tandem reaches it, e.g. `http://frigate.lan:5000`
+    /// (its `/api/events/<id>/snapshot.jpg` is fetched). Empty (the default): no snapshots.
+    pub url: String,
+    /// Base URL the console's clip links use, when browsers reach Frigate at another address
+    /// than the server does. Empty: `url`.
+    pub public_url: String,
+    /// Seconds one snapshot fetch may take, connection and body included.
+    pub timeout_secs: u64,
+    /// Largest snapshot accepted, in KiB; a bigger answer is refused and nothing is kept.
+    pub max_snapshot_kib: u64,
+    /// Tries per snapshot before giving up on it (a snapshot Frigate has not written yet, a
+    /// recorder restarting); at least 1.
+    pub attempts: u32,
+    /// Whether Frigate draws the bounding box on the snapshot (`?bbox=1`).
+    pub bounding_box: bool,
+    /// Whether the console links each snapshot to its clip on Frigate
+    /// (`/api/events/<id>/clip.mp4`).
+    pub link_clips: bool,
+}
+
+impl Default for FrigateConfig {
+    fn default() -> Self {
+        FrigateConfig {
+            url: String::new(),
+            public_url: String::new(),
+            timeout_secs: 10,
+            max_snapshot_kib: 2048,
+            attempts: 3,
+            bounding_box: false,
+            link_clips: true,
+        }
+    }
+}
+
+impl FrigateConfig {
+    /// Whether snapshots are fetched.
+    pub fn enabled(&self) -> bool {
+        !self.url.trim().is_empty()
+    }
+
+    /// The console's clip links, when configured.
+    pub fn clip_links(&self) -> Option<tandem_web::ClipLinks> {
+        if !self.enabled() || !self.link_clips {
+            return None;
+        }
+        let base = if self.public_url.trim().is_empty() {
+            &self.url
+        } else {
+            &self.public_url
+        };
+        Some(tandem_web::ClipLinks::new(base))
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        for (key, url) in [("url", &self.url), ("public_url", &self.public_url)] {
+            let url = url.trim();
+            if !url.is_empty() && !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("invalid configuration: frigate.{key}: `{url}` is not an http:// or https:// URL");
+            }
+        }
+        if self.max_snapshot_kib == 0 {
+            bail!("invalid configuration: frigate.max_snapshot_kib must be at least 1");
+        }
+        Ok(())
+    }
+}
+
 /// The identity directory's feeds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -420,6 +497,7 @@ impl Config {
             .check()
             .map_err(|e| anyhow::anyhow!("invalid configuration: identity.hr: {e}"))?;
         config.maps.tiles()?;
+        config.frigate.check()?;
         Ok(config)
     }
 

@@ -24,6 +24,7 @@ mod playbooks_cli;
 mod rule_admin;
 mod rules_cli;
 mod server;
+mod snapshots;
 mod sources;
 
 use anyhow::Context;

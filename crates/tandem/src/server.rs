@@ -149,6 +149,8 @@ impl Server {
             files: store.clone(),
             tiles: config.maps.tiles()?.map(Arc::new),
             cases: cases.clone(),
+            snapshots: store.clone(),
+            clips: config.frigate.clip_links().map(Arc::new),
         };
         tasks.push(tokio::spawn(crate::http::serve(
             http_listener,
@@ -166,6 +168,15 @@ impl Server {
         if config.alerts.enabled {
             tasks.push(tokio::spawn(crate::alerting::run(
                 alerter,
+                store.clone(),
+                pipeline.clone(),
+                shutdown.subscribe(),
+            )));
+        }
+        // Snapshots of the camera events findings name, when Frigate's API is configured.
+        if config.frigate.enabled() {
+            tasks.push(tokio::spawn(crate::snapshots::run(
+                Arc::new(crate::snapshots::Frigate::new(&config.frigate)),
                 store.clone(),
                 pipeline.clone(),
                 shutdown.subscribe(),

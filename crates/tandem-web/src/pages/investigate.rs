@@ -833,6 +833,9 @@ pub async fn finding(
         })
         .collect();
     let missing = f.evidence.len().saturating_sub(evidence.len());
+    let snapshots =
+        crate::snapshots::views(&state, f.evidence.clone(), &v.zone.for_event(&dir, &event))
+            .await;
     let page = FindingPage {
         id: event.id.to_string(),
         event_href: v
@@ -870,7 +873,7 @@ pub async fn finding(
     };
     render(
         "finding.html",
-        context! { f => Serde(page), ..v.base("findings") },
+        context! { f => Serde(page), snapshots => Serde(snapshots), ..v.base("findings") },
     )
 }
 
@@ -1021,6 +1024,11 @@ pub async fn event(v: Visitor, State(state): State<AppState>, Path(id): Path<Str
         }
     );
     let zone = v.zone.for_event(&dir, &e);
+    let snapshots = if v.can(Permission::ViewFindings) {
+        crate::snapshots::views(&state, vec![e.id], &zone).await
+    } else {
+        Vec::new()
+    };
     let product = [&e.source.vendor, &e.source.product]
         .into_iter()
         .flatten()
@@ -1052,7 +1060,7 @@ pub async fn event(v: Visitor, State(state): State<AppState>, Path(id): Path<Str
     };
     render(
         "event.html",
-        context! { e => Serde(page), ..v.base("search") },
+        context! { e => Serde(page), snapshots => Serde(snapshots), ..v.base("search") },
     )
 }
 
