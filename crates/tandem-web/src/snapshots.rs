@@ -70,7 +70,11 @@ pub(crate) struct SnapshotView {
 
 /// The snapshots of `events` (those that have one), in that order, times in `zone`. A store
 /// error is logged and shows as no snapshot: the page around it still renders.
-pub(crate) async fn views(state: &AppState, events: Vec<Ulid>, zone: &TimeZone) -> Vec<SnapshotView> {
+pub(crate) async fn views(
+    state: &AppState,
+    events: Vec<Ulid>,
+    zone: &TimeZone,
+) -> Vec<SnapshotView> {
     let store = state.snapshots.clone();
     let found = match tokio::task::spawn_blocking(move || store.snapshots_for(&events)).await {
         Ok(Ok(found)) => found,
@@ -83,11 +87,15 @@ pub(crate) async fn views(state: &AppState, events: Vec<Ulid>, zone: &TimeZone) 
             return Vec::new();
         }
     };
+    let dir = state.identity.snapshot();
     found
         .into_iter()
         .map(|s| SnapshotView {
             src: s.sha256.as_ref().map(|h| format!("/snapshots/{h}.jpg")),
-            camera: s.camera.clone(),
+            // The directory's name for the camera, when it has one.
+            camera: dir
+                .find_place(&s.camera)
+                .map_or_else(|| s.camera.clone(), |p| p.name.clone()),
             time: stamp(s.time, zone),
             event_href: format!("/events/{}", s.event),
             clip_href: state.clips.as_ref().map(|c| c.clip(&s.reference)),

@@ -402,7 +402,9 @@ impl FrigateConfig {
         for (key, url) in [("url", &self.url), ("public_url", &self.public_url)] {
             let url = url.trim();
             if !url.is_empty() && !(url.starts_with("http://") || url.starts_with("https://")) {
-                bail!("invalid configuration: frigate.{key}: `{url}` is not an http:// or https:// URL");
+                bail!(
+                    "invalid configuration: frigate.{key}: `{url}` is not an http:// or https:// URL"
+                );
             }
         }
         if self.max_snapshot_kib == 0 {

@@ -111,7 +111,13 @@ impl Frigate {
             .headers()
             .get("content-type")
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            });
         if let Some(t) = declared.as_deref()
             && t != "image/jpeg"
             && t != "image/jpg"
@@ -180,7 +186,8 @@ fn is_frigate_id(id: &str) -> bool {
 }
 
 /// The Frigate event a stored camera event is about, and its camera: a tracked object's own
-/// id, or a review item's first detection.
+/// id, or a review item's first detection; the camera as the directory knows it when the
+/// event was resolved to one, else as Frigate names it.
 pub fn frigate_reference(e: &Event) -> Option<(String, String)> {
     let kind = e.attrs.get("frigate.kind")?.as_str()?;
     let id = match kind {
@@ -195,12 +202,18 @@ pub fn frigate_reference(e: &Event) -> Option<(String, String)> {
             .to_owned(),
         _ => return None,
     };
+    // The directory's camera when resolution found it (the console shows its name), else
+    // Frigate's name for it.
     let camera = e
-        .attrs
-        .get("camera")
-        .and_then(|c| c.as_str())
-        .map(str::to_owned)
-        .or_else(|| e.place.as_ref().and_then(|p| p.camera.clone()))
+        .place
+        .as_ref()
+        .and_then(|p| p.camera.clone())
+        .or_else(|| {
+            e.attrs
+                .get("camera")
+                .and_then(|c| c.as_str())
+                .map(str::to_owned)
+        })
         .unwrap_or_else(|| "camera".to_owned());
     Some((id, camera))
 }
@@ -242,7 +255,10 @@ pub async fn run(
             if sweep {
                 let removed = s.sweep_snapshot_files()?;
                 if removed > 0 {
-                    tracing::info!(files = removed, "snapshots of events past retention removed");
+                    tracing::info!(
+                        files = removed,
+                        "snapshots of events past retention removed"
+                    );
                 }
             }
             Ok::<_, anyhow::Error>(())
@@ -364,7 +380,8 @@ mod tests {
         );
         assert_eq!(frigate_reference(&e), None);
         e.attrs.insert("frigate.kind".into(), "object".into());
-        e.attrs.insert("id".into(), "1607123955.475377-mxklsc".into());
+        e.attrs
+            .insert("id".into(), "1607123955.475377-mxklsc".into());
         e.attrs.insert("camera".into(), "front_door".into());
         assert_eq!(
             frigate_reference(&e),

@@ -264,3 +264,200 @@ fn every_integration_reaches_the_store_through_its_real_path() {
     }
     server.terminate();
 }
+
+/// Waits until `check` holds, up to 30 s.
+fn until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(x) = check() {
+            return x;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The id of the forced-door-with-a-person finding at `door`, once stored.
+fn camera_finding(server: &TestServer, door: &str) -> String {
+    until(&format!("the finding at {door}"), || {
+        let r = server.search(&format!(
+            "class:detection_finding AND finding.rule_id:tandem.forced_door_with_person AND door:\"{door}\""
+        ));
+        r["events"][0]["id"].as_str().map(str::to_owned)
+    })
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A door forced with a person on its Frigate camera: the finding names the camera event,
+/// whose snapshot Tandem fetches from Frigate's HTTP API once (a restart fetches nothing
+/// again), keeps by SHA-256 under the data directory and shows on the finding and the camera
+/// event, served as a JPEG that is never sniffed, with a link to the clip. A recorder that
+/// answers an oversize picture, a web page or bytes that are no JPEG gets nothing stored, and
+/// the finding says why.
+#[test]
+fn a_finding_shows_the_snapshot_of_its_camera_event_fetched_once_from_frigate() {
+    use support::frigate::{self, FakeFrigate};
+    let broker = Mosquitto::start();
+    let nvr = FakeFrigate::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = frigate::config(dir.path(), broker.port, &nvr.url);
+    let data = dir.path().join("data");
+    let env = [("TANDEM_CONFIG", config.to_str().unwrap())];
+    let server = TestServer::start(&data, None, &env);
+    let (status, plan) = server.post(
+        "/api/v1/directory/records?file=places.yaml",
+        frigate::PLACES,
+    );
+    assert_eq!(status, 200, "{plan}");
+    let key = server.add_source("doors", "tandem");
+
+    let now = chrono::Utc::now().timestamp();
+    let ids = [
+        ("cam_a", "hq-door-a", format!("{now}.100001-good01")),
+        ("cam_b", "hq-door-b", format!("{now}.100002-huge01")),
+        ("cam_c", "hq-door-c", format!("{now}.100003-html01")),
+    ];
+    std::thread::sleep(Duration::from_millis(500));
+    let seen: Vec<_> = ids
+        .iter()
+        .map(|(cam, _, id)| frigate::person_seen(cam, id))
+        .collect();
+    tandem_testkit::mqtt_publish(broker.port, &seen);
+    eventually(&server, "source:cameras AND class:video_detection", 3);
+    let alarms: String = ids
+        .iter()
+        .map(|(_, door, _)| frigate::door_forced(door) + "\n")
+        .collect();
+    let (status, report) = server.ingest("doors", &key, alarms.as_bytes(), &[]);
+    assert_eq!(status, 200, "{report}");
+
+    let admin = server.admin_console();
+    let good = camera_finding(&server, "hq-door-a");
+    let page = until("the snapshot on the finding", || {
+        let page = admin.get(&format!("/findings/{good}"));
+        let body = page.body.replace("&#x2f;", "/");
+        body.contains("/snapshots/").then_some(body)
+    });
+    let sha = sha256_hex(frigate::SNAPSHOT);
+    assert!(
+        page.contains(&format!("src=\"/snapshots/{sha}.jpg\"")),
+        "{page}"
+    );
+    assert!(page.contains("Camera snapshots"), "{page}");
+    // The camera by the directory's name for it.
+    assert!(
+        page.contains("<strong>Front door camera</strong>"),
+        "{page}"
+    );
+    assert!(page.contains("Open clip on the NVR"), "{page}");
+    assert!(
+        page.contains(&format!("{}/api/events/{}/clip.mp4", nvr.url, ids[0].2)),
+        "{page}"
+    );
+
+    // Served as the JPEG it is, to a signed-in analyst only.
+    let mut resp = support::no_redirects()
+        .get(format!("{}/snapshots/{sha}.jpg", server.url))
+        .header("Cookie", &admin.cookie)
+        .call()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "image/jpeg");
+    assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(resp.body_mut().read_to_vec().unwrap(), frigate::SNAPSHOT);
+    let anonymous = support::no_redirects()
+        .get(format!("{}/snapshots/{sha}.jpg", server.url))
+        .call()
+        .unwrap();
+    assert_ne!(anonymous.status(), 200);
+    assert_eq!(admin.get("/snapshots/../tandem.db").status, 404);
+    // Kept by its hash under the data directory.
+    assert_eq!(
+        std::fs::read(data.join(format!("snapshots/{sha}.jpg"))).unwrap(),
+        frigate::SNAPSHOT
+    );
+
+    // The camera event's own page shows it too.
+    let camera_event = server.search(&format!("source:cameras AND \"{}\"", ids[0].2))["events"][0]
+        ["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        admin
+            .get(&format!("/events/{camera_event}"))
+            .body
+            .replace("&#x2f;", "/")
+            .contains(&format!("/snapshots/{sha}.jpg"))
+    );
+
+    // A recorder's oversize picture and its sign-in page are refused, with the reason shown.
+    let huge = camera_finding(&server, "hq-door-b");
+    let page = until("the refusal on the finding", || {
+        let page = admin.get(&format!("/findings/{huge}"));
+        let body = page.body.replace("&#x2f;", "/");
+        body.contains("No picture").then_some(body)
+    });
+    assert!(page.contains("larger than the 512 KiB allowed"), "{page}");
+    let html = camera_finding(&server, "hq-door-c");
+    let page = until("the refusal on the finding", || {
+        let page = admin.get(&format!("/findings/{html}"));
+        let body = page.body.replace("&#x2f;", "/");
+        body.contains("No picture").then_some(body)
+    });
+    assert!(
+        page.contains("Frigate sent text/html, not a JPEG"),
+        "{page}"
+    );
+    let files: Vec<_> = std::fs::read_dir(data.join("snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(files.len(), 1, "only the good snapshot is kept: {files:?}");
+    let snapshot_path = |id: &str| format!("/api/events/{id}/snapshot.jpg");
+    assert_eq!(nvr.requests(&snapshot_path(&ids[0].2)), 1);
+    assert_eq!(nvr.requests(&snapshot_path(&ids[1].2)), 1);
+    assert_eq!(nvr.requests(&snapshot_path(&ids[2].2)), 1);
+
+    // After a restart, only a new camera event is fetched; the same picture shares the file.
+    let token = server.token.clone();
+    let password = server.admin_password.clone().expect("first start");
+    server.terminate();
+    let server = TestServer::start(&data, Some(&token), &env);
+    let late = format!("{now}.100004-good02");
+    tandem_testkit::mqtt_publish(broker.port, &[frigate::person_seen("cam_d", &late)]);
+    eventually(&server, "source:cameras AND class:video_detection", 4);
+    let (status, report) = server.ingest(
+        "doors",
+        &key,
+        (frigate::door_forced("hq-door-d") + "\n").as_bytes(),
+        &[],
+    );
+    assert_eq!(status, 200, "{report}");
+    let roof = camera_finding(&server, "hq-door-d");
+    let admin = server
+        .sign_in("admin", &password)
+        .expect("admin signs in again");
+    until("the second snapshot", || {
+        admin
+            .get(&format!("/findings/{roof}"))
+            .body
+            .replace("&#x2f;", "/")
+            .contains(&format!("/snapshots/{sha}.jpg"))
+            .then_some(())
+    });
+    assert_eq!(nvr.requests(&snapshot_path(&late)), 1);
+    assert_eq!(nvr.total(), 4, "nothing was fetched twice");
+    assert_eq!(
+        std::fs::read_dir(data.join("snapshots")).unwrap().count(),
+        1
+    );
+    server.terminate();
+}

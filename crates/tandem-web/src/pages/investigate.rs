@@ -834,8 +834,7 @@ pub async fn finding(
         .collect();
     let missing = f.evidence.len().saturating_sub(evidence.len());
     let snapshots =
-        crate::snapshots::views(&state, f.evidence.clone(), &v.zone.for_event(&dir, &event))
-            .await;
+        crate::snapshots::views(&state, f.evidence.clone(), &v.zone.for_event(&dir, &event)).await;
     let page = FindingPage {
         id: event.id.to_string(),
         event_href: v

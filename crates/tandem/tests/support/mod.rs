@@ -1,6 +1,8 @@
 //! A real `tandem serve` process on loopback for end-to-end tests.
 #![allow(dead_code)]
 
+pub mod frigate;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
