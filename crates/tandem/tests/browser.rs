@@ -797,3 +797,62 @@ fn playbooks_are_read_by_department_and_a_pasted_one_is_validated() {
     );
     shots.take(&browser, "playbook-validate");
 }
+
+/// A door forced with a person on its Frigate camera: the finding shows the camera's snapshot,
+/// fetched from the recorder (a local stand-in for Frigate's API serving a real JPEG), loaded
+/// by the browser from the console, with the camera, the time and the clip's link.
+#[test]
+fn a_finding_shows_the_camera_snapshot_of_its_evidence() {
+    use support::frigate::{self, FakeFrigate};
+    let broker = tandem_testkit::Mosquitto::start();
+    let nvr = FakeFrigate::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = frigate::config(dir.path(), broker.port, &nvr.url);
+    let server = TestServer::start(
+        &dir.path().join("data"),
+        None,
+        &[("TANDEM_CONFIG", config.to_str().unwrap())],
+    );
+    let (status, plan) = server.post(
+        "/api/v1/directory/records?file=places.yaml",
+        frigate::PLACES,
+    );
+    assert_eq!(status, 200, "{plan}");
+    let key = server.add_source("doors", "tandem");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let id = format!("{}.200001-good01", chrono::Utc::now().timestamp());
+    tandem_testkit::mqtt_publish(broker.port, &[frigate::person_seen("cam_a", &id)]);
+    server.wait_for("source:cameras AND class:video_detection", 1);
+    let (status, report) = server.ingest(
+        "doors",
+        &key,
+        (frigate::door_forced("hq-door-a") + "\n").as_bytes(),
+        &[],
+    );
+    assert_eq!(status, 200, "{report}");
+    let q = "class:detection_finding AND finding.rule_id:tandem.forced_door_with_person";
+    server.wait_for(q, 1);
+    let finding = server.search(q)["events"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let browser = Browser::start(&server.url);
+    sign_in(&browser, "admin", server.admin_password.as_deref().unwrap());
+    browser.wait_for_heading("Live monitor");
+    browser.wait_until("the snapshot is fetched", |b| {
+        b.goto(&format!("/findings/{finding}"));
+        b.text().contains("Camera snapshots")
+    });
+    browser.wait_until("the snapshot loads", |b| {
+        b.execute("const i = document.querySelector('figure.snapshot img'); return !!i && i.complete && i.naturalWidth === 320")
+            == serde_json::Value::Bool(true)
+    });
+    let text = browser.text();
+    assert!(text.contains("Front door camera"), "{text}");
+    assert!(text.contains("Open clip on the NVR"), "{text}");
+    browser.execute("document.querySelector('section.snapshots').scrollIntoView(); return null");
+    Screenshots::new().take(&browser, "finding-snapshot");
+    assert_eq!(nvr.requests(&format!("/api/events/{id}/snapshot.jpg")), 1);
+    server.terminate();
+}
