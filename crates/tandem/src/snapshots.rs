@@ -362,6 +362,81 @@ fn attach(frigate: &Frigate, store: &SqliteStore, id: Ulid) -> anyhow::Result<()
 mod tests {
     use super::*;
 
+    /// A recorder on loopback answering every request with `answer` (raw HTTP), counting them.
+    fn recorder(answer: Vec<u8>) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = count.clone();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(&answer);
+            }
+        });
+        (url, count)
+    }
+
+    fn frigate(url: &str, max_snapshot_kib: u64, attempts: u32) -> Frigate {
+        let mut f = Frigate::new(&FrigateConfig {
+            url: url.to_owned(),
+            max_snapshot_kib,
+            attempts,
+            timeout_secs: 5,
+            ..FrigateConfig::default()
+        });
+        f.retry_pause = Duration::from_millis(10);
+        f
+    }
+
+    #[test]
+    fn a_jpeg_is_taken_and_anything_else_refused_with_its_reason() {
+        let jpeg = b"\xff\xd8\xff\xe0 picture \xff\xd9";
+        let mut ok =
+            b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nConnection: close\r\n\r\n".to_vec();
+        ok.extend_from_slice(jpeg);
+        let (url, _) = recorder(ok);
+        assert_eq!(frigate(&url, 1, 1).snapshot("1.2-abc").unwrap(), jpeg);
+
+        // Declared a JPEG, but is not one.
+        let (url, _) = recorder(
+            b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nConnection: close\r\n\r\nGIF89a..."
+                .to_vec(),
+        );
+        let e = frigate(&url, 1, 3).snapshot("1.2-abc").unwrap_err();
+        assert!(e.contains("not a JPEG"), "{e}");
+
+        // Too big, with no length said up front: the read stops at the limit.
+        let mut big =
+            b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nConnection: close\r\n\r\n\xff\xd8\xff"
+                .to_vec();
+        big.resize(big.len() + 64 * 1024, 0);
+        let (url, count) = recorder(big);
+        let e = frigate(&url, 16, 3).snapshot("1.2-abc").unwrap_err();
+        assert!(e.contains("larger than the 16 KiB allowed"), "{e}");
+        assert_eq!(
+            count.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "not retried"
+        );
+    }
+
+    #[test]
+    fn a_snapshot_not_there_yet_is_asked_for_a_bounded_number_of_times() {
+        let (url, count) = recorder(
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+        );
+        let e = frigate(&url, 16, 3).snapshot("1.2-abc").unwrap_err();
+        assert!(e.contains("404") && e.contains("after 3 tries"), "{e}");
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
+        // An id that would leave its path segment is never sent.
+        assert!(frigate(&url, 16, 3).snapshot("../config").is_err());
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
+
     #[test]
     fn only_frigate_ids_become_urls() {
         assert!(is_frigate_id("1607123955.475377-mxklsc"));
