@@ -401,7 +401,7 @@ impl FrigateConfig {
     fn check(&self) -> anyhow::Result<()> {
         for (key, url) in [("url", &self.url), ("public_url", &self.public_url)] {
             let url = url.trim();
-            if !url.is_empty() && !(url.starts_with("http://") || url.starts_with("https://")) {
+            if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
                 bail!(
                     "invalid configuration: frigate.{key}: `{url}` is not an http:// or https:// URL"
                 );
@@ -595,6 +595,27 @@ mod tests {
             env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
         )?;
         Ok(toml::Value::Table(table).try_into()?)
+    }
+
+    #[test]
+    fn frigate_snapshots_are_off_until_a_url_is_given_and_clip_links_use_the_public_one() {
+        let c = load("", &[]).unwrap();
+        assert!(!c.frigate.enabled());
+        assert!(c.frigate.clip_links().is_none());
+        let c = load(
+            "[frigate]\nurl = \"http://10.0.5.2:5000\"\npublic_url = \"https://nvr.example.com/\"\n",
+            &[],
+        )
+        .unwrap();
+        assert!(c.frigate.enabled());
+        assert_eq!(c.frigate.max_snapshot_kib, 2048);
+        assert_eq!(
+            c.frigate.clip_links().unwrap().clip("1.2-abc"),
+            "https://nvr.example.com/api/events/1.2-abc/clip.mp4"
+        );
+        let c = load("[frigate]\nurl = \"frigate:5000\"\n", &[]).unwrap();
+        let e = c.frigate.check().unwrap_err().to_string();
+        assert!(e.contains("frigate.url"), "{e}");
     }
 
     #[test]
