@@ -1,6 +1,7 @@
 //! The embedded backend: one SQLite file in WAL mode.
 
 mod accounts;
+mod alarms;
 mod audit;
 mod cases;
 mod compile;
@@ -71,6 +72,7 @@ impl SqliteStore {
         conn.execute_batch(audit::SCHEMA)?;
         audit::migrate(&conn)?;
         conn.execute_batch(directory::SCHEMA)?;
+        conn.execute_batch(alarms::SCHEMA)?;
         conn.execute_batch(cases::SCHEMA)?;
         cases::migrate(&conn)?;
         conn.execute(
@@ -282,7 +284,16 @@ impl EventStore for SqliteStore {
         class: tandem_model::Class,
         limit: usize,
     ) -> Result<(Vec<Event>, crate::StoreCursor), StoreError> {
-        self.read(|conn| search::after(conn, cursor, class, limit))
+        self.read(|conn| search::after(conn, cursor, &[class], limit))
+    }
+
+    fn events_after_any(
+        &self,
+        cursor: crate::StoreCursor,
+        classes: &[tandem_model::Class],
+        limit: usize,
+    ) -> Result<(Vec<Event>, crate::StoreCursor), StoreError> {
+        self.read(|conn| search::after(conn, cursor, classes, limit))
     }
 
     fn dead_letters(&self, query: &DeadLetterQuery) -> Result<Vec<DeadLetter>, StoreError> {
