@@ -18,7 +18,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tandem_identity::Directory;
 use tandem_identity::model::PlaceKind;
 use tandem_model::{Activity, Class, Event, Finding, Severity, Timestamp, Ulid};
@@ -42,9 +42,11 @@ pub const KINDS: &[(&str, &str)] = &[
 pub const MAX_COMMENT: usize = 2_000;
 
 /// How alarms behave (`[alarms]` in tandem.toml).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlarmPolicy {
+    /// Whether stored events raise alarms; `false` leaves the queue as it is.
+    pub enabled: bool,
     /// Kinds that must be acknowledged before they are cleared, by hand or by the door
     /// closing. The others clear themselves when the door closes or the device is back.
     pub require_acknowledgement: Vec<String>,
@@ -55,6 +57,7 @@ pub struct AlarmPolicy {
 impl Default for AlarmPolicy {
     fn default() -> Self {
         AlarmPolicy {
+            enabled: true,
             require_acknowledgement: [
                 "door_forced",
                 "door_tamper",

@@ -104,6 +104,9 @@ pub struct Visitor {
     pub zone: crate::clock::Zone,
     /// The choice as stored (`UTC`, `site` or an IANA name), for the form.
     pub zone_name: String,
+    /// Unacknowledged alarms, for those who may see them: beside "Alarms" in the menu and in
+    /// the tab title of every page.
+    pub alarms: Option<u64>,
 }
 
 impl axum::extract::FromRequestParts<AppState> for Visitor {
@@ -117,11 +120,20 @@ impl axum::extract::FromRequestParts<AppState> for Visitor {
             .map(crate::auth::csrf_token)
             .unwrap_or_default();
         let (zone, zone_name) = zone_of(state, &who.name).await;
+        let alarms = if who.can(Permission::ViewAlarms) {
+            let now = chrono::Utc::now();
+            crate::alarms::with_alarms(state, move |a| a.unacknowledged(now))
+                .await
+                .ok()
+        } else {
+            None
+        };
         Ok(Visitor {
             who,
             csrf,
             zone,
             zone_name,
+            alarms,
         })
     }
 }
@@ -146,6 +158,7 @@ pub(crate) async fn zone_of(state: &AppState, user: &str) -> (crate::clock::Zone
 /// The main menu: page key, link, label, the permission that shows it.
 const NAV: &[(&str, &str, &str, Permission)] = &[
     ("live", "/live", "Live", Permission::SearchEvents),
+    ("alarms", "/alarms", "Alarms", Permission::ViewAlarms),
     ("search", "/search", "Search", Permission::SearchEvents),
     (
         "findings",
@@ -194,6 +207,7 @@ impl Visitor {
             nav => nav,
             csrf => self.csrf.clone(),
             time_zone => self.zone_name.clone(),
+            alarm_count => self.alarms,
         }
     }
 
@@ -244,6 +258,7 @@ pub async fn refusal_for(
         csrf,
         zone,
         zone_name,
+        alarms: None,
     };
     let mut r = render(
         "refused.html",

@@ -39,6 +39,9 @@ pub struct Config {
     pub alerts: tandem_cases::alerter::AlertsConfig,
     /// Alerts and incidents (`[cases]`).
     pub cases: CasesConfig,
+    /// The control room's alarm queue (`[alarms]`): which kinds must be acknowledged
+    /// before they clear, the longest snooze.
+    pub alarms: tandem_cases::alarms::AlarmPolicy,
     /// Incidents: grouping lookback, evidence size (`[incidents]`).
     pub incidents: tandem_cases::incidents::IncidentsConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
@@ -64,6 +67,7 @@ impl Default for Config {
             maps: MapsConfig::default(),
             alerts: Default::default(),
             cases: CasesConfig::default(),
+            alarms: Default::default(),
             incidents: Default::default(),
             log: "info".into(),
         }

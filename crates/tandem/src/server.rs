@@ -124,6 +124,10 @@ impl Server {
             incidents,
             playbooks,
         };
+        let alarms = Arc::new(
+            tandem_cases::alarms::Alarms::new(store.clone(), config.alarms.clone())
+                .map_err(|e| anyhow::anyhow!("invalid [alarms] configuration: {e}"))?,
+        );
         let state = tandem_web::AppState {
             events: store.clone(),
             accounts: store.clone(),
@@ -149,6 +153,7 @@ impl Server {
             files: store.clone(),
             tiles: config.maps.tiles()?.map(Arc::new),
             cases: cases.clone(),
+            alarms: alarms.clone(),
         };
         tasks.push(tokio::spawn(crate::http::serve(
             http_listener,
@@ -167,6 +172,15 @@ impl Server {
             tasks.push(tokio::spawn(crate::alerting::run(
                 alerter,
                 store.clone(),
+                pipeline.clone(),
+                shutdown.subscribe(),
+            )));
+        }
+        if config.alarms.enabled {
+            tasks.push(tokio::spawn(crate::alarms::run(
+                alarms,
+                store.clone(),
+                identity.clone(),
                 pipeline.clone(),
                 shutdown.subscribe(),
             )));
