@@ -1,5 +1,6 @@
 // Live monitor: follows /live/stream (server-sent events) and puts each new event at the top
-// of the table, keeping at most 200 rows. Without this script the page still lists the
+// of the table, keeping at most 200 rows (alarms stay on /alarms until cleared; each row links
+// to its event or finding and its place). Without this script the page still lists the
 // latest events and offers a refresh link. No framework, nothing fetched from elsewhere.
 // Times arrive formatted by the server in the reader's chosen zone (with the UTC reading for
 // the hover title), so a row added here reads exactly like the rows the page came with.
@@ -29,6 +30,15 @@
     return el;
   }
 
+  // A link to one of Tandem's own pages (the server gives only paths starting with "/").
+  function link(href, child) {
+    if (!href || href.charAt(0) !== "/" || href.charAt(1) === "/") return child;
+    var a = document.createElement("a");
+    a.setAttribute("href", href);
+    a.appendChild(child);
+    return a;
+  }
+
   function row(e) {
     var tr = document.createElement("tr");
     if (e.kind) tr.className = e.kind;
@@ -36,7 +46,11 @@
       var td = document.createElement("td");
       var text = e[name] || "";
       if (name === "time") {
-        td.appendChild(time(e.time));
+        td.appendChild(link(e.href, time(e.time)));
+      } else if (name === "where" && e.place_href) {
+        td.appendChild(link(e.place_href, document.createTextNode(text)));
+      } else if (name === "message" && e.href) {
+        td.appendChild(link(e.href, document.createTextNode(text)));
       } else if (name === "alert" && text) {
         var strong = document.createElement("strong");
         strong.textContent = text;
