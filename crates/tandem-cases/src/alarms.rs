@@ -355,6 +355,34 @@ impl Alarms {
                     open.push(touched.len() - 1);
                 }
             }
+            // A physical finding about a door that is in alarm already is that alarm's
+            // finding (the Sigma rule and the native detection on a forced door), not a
+            // second alarm to acknowledge.
+            if let Signal::Raise(r) = &signal
+                && r.kind == "physical_finding"
+                && let Some((door, _)) = &r.place
+            {
+                let at = format!("door:{door}");
+                for a in self.store.open_alarms(&at)? {
+                    if !touched.iter().any(|(t, _, _)| t.id == a.id) {
+                        let v = a.version;
+                        touched.push((a, v, false));
+                    }
+                }
+                let door_alarm = touched
+                    .iter_mut()
+                    .filter(|(a, _, _)| a.target == at && a.state != AlarmState::Cleared)
+                    .max_by_key(|(a, _, _)| a.last_seen);
+                if let Some((a, _, dirty)) = door_alarm {
+                    if a.finding.is_none() {
+                        a.finding = r.finding;
+                    }
+                    a.severity = a.severity.max(r.severity);
+                    *dirty = true;
+                    actions.push(action(a, "finding", r.title.clone()));
+                    continue;
+                }
+            }
             match signal {
                 Signal::Raise(r) => {
                     let same = open.iter().copied().find(|i| touched[*i].0.kind == r.kind);
@@ -777,6 +805,36 @@ mod tests {
             actions[2].comment,
             "to role:responder:facilities: door closer broken"
         );
+    }
+
+    #[test]
+    fn a_finding_about_a_door_in_alarm_is_that_alarms_finding() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = alarms(tmp.path());
+        let dir = Directory::default();
+        let forced = door_event(Activity::Forced, "Server room", 0);
+        let finding = Finding {
+            rule_id: "tandem.forced_door_with_person".into(),
+            rule_title: "Forced door with a person on camera".into(),
+            engine: "native".into(),
+            severity: Severity::High,
+            tags: vec!["physical.forced_door".into()],
+            time: forced.time,
+            summary: "Server room forced".into(),
+            evidence: vec![forced.id],
+            entities: Default::default(),
+            place: forced.place.clone(),
+            dedup_key: "k".into(),
+            score: None,
+            detail: Default::default(),
+        };
+        let stored = finding.to_event();
+        a.take(&[forced, stored.clone()], &dir, ("c", "1"), now())
+            .unwrap();
+        let open = a.list(&AlarmQuery::default()).unwrap();
+        assert_eq!(open.len(), 1, "{open:#?}");
+        assert_eq!(open[0].kind, "door_forced");
+        assert_eq!(open[0].finding, Some(stored.id));
     }
 
     #[test]

@@ -165,7 +165,9 @@ pub(crate) fn change_of(action: &str, body: &ActionBody) -> Result<AlarmChange, 
             let now = chrono::Utc::now();
             let until = match (&body.until, body.minutes) {
                 (Some(t), _) => chrono::DateTime::parse_from_rfc3339(t.trim())
-                    .map_err(|e| ApiError::bad_request(format!("until: not an RFC 3339 time: {e}")))?
+                    .map_err(|e| {
+                        ApiError::bad_request(format!("until: not an RFC 3339 time: {e}"))
+                    })?
                     .with_timezone(&chrono::Utc),
                 (None, Some(m)) => {
                     let m = i64::try_from(m.min(100_000)).unwrap_or(100_000);
@@ -208,14 +210,7 @@ pub(crate) async fn act(
         AlarmChange::Forward(to) => json!({ "comment": body.comment, "to": to }),
         _ => json!({ "comment": body.comment }),
     };
-    crate::audit::by(
-        state,
-        who,
-        &format!("alarm.{}", change.code()),
-        id,
-        detail,
-    )
-    .await;
+    crate::audit::by(state, who, &format!("alarm.{}", change.code()), id, detail).await;
     Ok(alarm)
 }
 
@@ -234,7 +229,9 @@ async fn action_route(
         })?
     };
     let alarm = act(&state, &who, &id, action, &body).await?;
-    Ok(Json(json!({ "alarm": alarm_json(&alarm, chrono::Utc::now()) })))
+    Ok(Json(
+        json!({ "alarm": alarm_json(&alarm, chrono::Utc::now()) }),
+    ))
 }
 
 /// `POST /api/v1/alarms/{id}/acknowledge` `{comment, version?}`.

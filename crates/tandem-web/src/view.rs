@@ -38,6 +38,7 @@ fn templates() -> &'static Environment<'static> {
                 include_str!("../templates/action_items.html"),
             ),
             ("findings.html", include_str!("../templates/findings.html")),
+            ("alarms.html", include_str!("../templates/alarms.html")),
             ("alerts.html", include_str!("../templates/alerts.html")),
             ("alert.html", include_str!("../templates/alert.html")),
             (

@@ -99,7 +99,9 @@ async fn drain(alarms: &Arc<Alarms>, store: &Arc<SqliteStore>, identity: &Arc<Id
     .await;
     match r {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "alarms: events not folded yet; retrying shortly"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "alarms: events not folded yet; retrying shortly")
+        }
         Err(e) => tracing::error!(error = %e, "alarms: the alarm queue panicked"),
     }
 }

@@ -43,10 +43,11 @@ pub async fn alarm_sound() -> Response {
         .into_response()
 }
 
-/// A link: where and what it says.
+/// A link to one of the console's pages: the path's last segment (escaped for a path; the
+/// template writes the rest of the path) when the visitor may open it, and what it says.
 #[derive(Serialize)]
 struct Link {
-    href: Option<String>,
+    id: Option<String>,
     text: String,
 }
 
@@ -89,7 +90,7 @@ struct Receiver {
 /// What a forward's receiver reads as: a role's label or the user name.
 fn receiver_words(to: &str) -> String {
     match to.strip_prefix("role:").map(Role::parse) {
-        Some(Some(r)) => format!("{}s", r.label()),
+        Some(Some(r)) => format!("the {} role", r.label()),
         _ => to.to_owned(),
     }
 }
@@ -105,9 +106,7 @@ fn row(v: &Visitor, state: &AppState, a: &Alarm, now: tandem_model::Timestamp) -
         // A place the directory knows gets its page, named as it is now.
         let known = dir.place(id);
         Link {
-            href: known
-                .filter(|_| can_places)
-                .map(|p| format!("/places/{}", path_segment(&p.id))),
+            id: known.filter(|_| can_places).map(|p| path_segment(&p.id)),
             text: known
                 .map(|p| p.name.clone())
                 .or_else(|| a.place_name.clone())
@@ -130,18 +129,16 @@ fn row(v: &Visitor, state: &AppState, a: &Alarm, now: tandem_model::Timestamp) -
         .rev()
         .take(3)
         .map(|(i, id)| Link {
-            href: can_events.then(|| format!("/events/{id}")),
+            id: can_events.then(|| id.to_string()),
             text: if i + 1 == n {
                 "latest event".to_owned()
             } else {
-                format!("event {}", i + 1)
+                "earlier event".to_owned()
             },
         })
         .collect();
     let finding = a.finding.map(|f| Link {
-        href: v
-            .can(Permission::ViewFindings)
-            .then(|| format!("/findings/{f}")),
+        id: v.can(Permission::ViewFindings).then(|| f.to_string()),
         text: "finding".to_owned(),
     });
     let snoozed_now = snoozed(a, now);
@@ -238,7 +235,7 @@ async fn alarms_view(
         .filter(|r| r.permits(Permission::ViewAlarms))
         .map(|r| Receiver {
             value: format!("role:{r}"),
-            label: format!("{}s", r.label()),
+            label: format!("{} (role)", r.label()),
         })
         .collect();
     let accounts = state.accounts.clone();
