@@ -253,13 +253,15 @@ pub fn snoozed(a: &Alarm, now: Timestamp) -> bool {
     a.state != AlarmState::Cleared && a.snoozed_until.is_some_and(|t| t > now)
 }
 
-/// The queue's order: unacknowledged first, then the most severe, then the newest.
-pub fn queue_order(alarms: &mut [Alarm]) {
+/// The queue's order: unacknowledged first, then acknowledged, then snoozed, then cleared;
+/// within each the most severe, then the newest.
+pub fn queue_order(alarms: &mut [Alarm], now: Timestamp) {
     alarms.sort_by(|a, b| {
         let rank = |a: &Alarm| match a.state {
+            AlarmState::Cleared => 3,
+            _ if snoozed(a, now) => 2,
             AlarmState::Active => 0,
             AlarmState::Acknowledged => 1,
-            AlarmState::Cleared => 2,
         };
         rank(a)
             .cmp(&rank(b))
@@ -480,10 +482,10 @@ impl Alarms {
         Ok(changed)
     }
 
-    /// The open alarms (and recently cleared ones when asked), in queue order.
+    /// The open alarms (and recently cleared ones when asked), in queue order as of now.
     pub fn list(&self, query: &AlarmQuery) -> Result<Vec<Alarm>, CaseError> {
         let mut v = self.store.alarms(query)?;
-        queue_order(&mut v);
+        queue_order(&mut v, chrono::Utc::now());
         Ok(v)
     }
 
