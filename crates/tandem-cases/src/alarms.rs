@@ -104,7 +104,7 @@ pub fn kind_title(kind: &str) -> &str {
 /// What an event means for the alarms.
 #[derive(Debug, Clone, PartialEq)]
 enum Signal {
-    Raise(Raised),
+    Raise(Box<Raised>),
     /// Things at this target are back to normal (door closed or used, device online).
     Normal(String),
 }
@@ -116,8 +116,8 @@ struct Raised {
     title: String,
     summary: String,
     severity: Severity,
-    place: Option<(String, String)>,
-    site: Option<(String, String)>,
+    place: Option<Named>,
+    site: Option<Named>,
     device: Option<String>,
     finding: Option<Ulid>,
 }
@@ -144,8 +144,12 @@ fn door_of(dir: &Directory, e: &Event) -> Option<(String, String)> {
     Some(known(dir, door, None))
 }
 
-/// The camera or device a status event is about: the camera place, else the device's name.
-fn device_of(dir: &Directory, e: &Event) -> Option<(String, Option<(String, String)>, String)> {
+/// A place's id and name.
+type Named = (String, String);
+
+/// The camera or device a status event is about: its alarm target, the camera place, and
+/// the name an operator reads (the camera's, else the device's).
+fn device_of(dir: &Directory, e: &Event) -> Option<(String, Option<Named>, String)> {
     if let Some(camera) = e.place.as_ref().and_then(|p| p.camera.as_deref()) {
         let (id, name) = known(dir, camera, None);
         return Some((format!("camera:{id}"), Some((id, name.clone())), name));
@@ -174,7 +178,7 @@ fn signal(e: &Event, dir: &Directory) -> Option<Signal> {
                 Activity::Duress => ("door_duress", "Duress alarm"),
                 _ => return Some(Signal::Normal(format!("door:{id}"))),
             };
-            Some(Signal::Raise(Raised {
+            Some(Signal::Raise(Box::new(Raised {
                 kind,
                 target: format!("door:{id}"),
                 title: format!("{title}: {name}"),
@@ -184,7 +188,7 @@ fn signal(e: &Event, dir: &Directory) -> Option<Signal> {
                 site: site_of(dir, e),
                 device: None,
                 finding: None,
-            }))
+            })))
         }
         Class::DeviceStatus => {
             let (target, place, name) = device_of(dir, e)?;
@@ -195,7 +199,7 @@ fn signal(e: &Event, dir: &Directory) -> Option<Signal> {
                 Activity::Online => return Some(Signal::Normal(target)),
                 _ => return None,
             };
-            Some(Signal::Raise(Raised {
+            Some(Signal::Raise(Box::new(Raised {
                 kind,
                 target,
                 title: format!("{title}: {name}"),
@@ -205,7 +209,7 @@ fn signal(e: &Event, dir: &Directory) -> Option<Signal> {
                 site: site_of(dir, e),
                 device: Some(name),
                 finding: None,
-            }))
+            })))
         }
         Class::DetectionFinding => {
             let f = Finding::from_event(e)?;
@@ -225,7 +229,7 @@ fn signal(e: &Event, dir: &Directory) -> Option<Signal> {
                 .map(|p| p.0.clone())
                 .or_else(|| f.place.as_ref().and_then(|p| p.site.clone()))
                 .unwrap_or_default();
-            Some(Signal::Raise(Raised {
+            Some(Signal::Raise(Box::new(Raised {
                 kind: "physical_finding",
                 target: format!("finding:{}@{at}", f.rule_id),
                 title: f.rule_title.clone(),
@@ -235,7 +239,7 @@ fn signal(e: &Event, dir: &Directory) -> Option<Signal> {
                 site: site_of(dir, e),
                 device: None,
                 finding: Some(e.id),
-            }))
+            })))
         }
         _ => None,
     }
@@ -387,6 +391,7 @@ impl Alarms {
             }
             match signal {
                 Signal::Raise(r) => {
+                    let r = *r;
                     let same = open.iter().copied().find(|i| touched[*i].0.kind == r.kind);
                     match same {
                         Some(i) => {
