@@ -52,6 +52,10 @@ pub struct AlarmPolicy {
     pub require_acknowledgement: Vec<String>,
     /// The longest snooze, in minutes: a snoozed alarm always comes back.
     pub max_snooze_minutes: u64,
+    /// Events older than this when they are read raise no alarm (they still put a door back
+    /// to normal): a server started on a store with history, or back after a long stop,
+    /// does not fill the queue with last month's doors.
+    pub max_age_hours: u64,
 }
 
 impl Default for AlarmPolicy {
@@ -67,6 +71,7 @@ impl Default for AlarmPolicy {
             .map(String::from)
             .to_vec(),
             max_snooze_minutes: 24 * 60,
+            max_age_hours: 24,
         }
     }
 }
@@ -344,6 +349,11 @@ impl Alarms {
             let Some(signal) = signal(e, dir) else {
                 continue;
             };
+            let oldest =
+                now - chrono::Duration::hours(self.policy.max_age_hours.min(1 << 20) as i64);
+            if matches!(signal, Signal::Raise(_)) && e.time < oldest {
+                continue;
+            }
             let target = match &signal {
                 Signal::Raise(r) => r.target.clone(),
                 Signal::Normal(t) => t.clone(),
@@ -782,6 +792,11 @@ mod tests {
                 .unwrap(),
             1
         );
+        let essay = "x".repeat(MAX_COMMENT + 1);
+        assert!(matches!(
+            a.change(&id, None, AlarmChange::Acknowledge, "guard", &essay, now()),
+            Err(CaseError::Refused(m)) if m.contains("at most")
+        ));
         let too_long = now() + chrono::Duration::days(2);
         assert!(
             a.change(&id, None, AlarmChange::Snooze(too_long), "guard", "", now())
@@ -842,6 +857,32 @@ mod tests {
         assert_eq!(open.len(), 1, "{open:#?}");
         assert_eq!(open[0].kind, "door_forced");
         assert_eq!(open[0].finding, Some(stored.id));
+    }
+
+    #[test]
+    fn old_events_raise_no_alarm_and_a_camera_back_online_clears_its_own() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = alarms(tmp.path());
+        let dir = Directory::default();
+        let mut old = door_event(Activity::Forced, "Lobby", 0);
+        old.time = now() - chrono::Duration::days(3);
+        a.take(&[old], &dir, ("c", "1"), now()).unwrap();
+        assert!(a.list(&AlarmQuery::default()).unwrap().is_empty());
+
+        let camera = |activity| {
+            let mut e = Event::new("frigate", Class::DeviceStatus, activity, now());
+            e.place.get_or_insert_with(Default::default).camera = Some("srv_cam".into());
+            e
+        };
+        a.take(&[camera(Activity::Offline)], &dir, ("c", "2"), now())
+            .unwrap();
+        let open = a.list(&AlarmQuery::default()).unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].kind, "camera_offline");
+        assert_eq!(open[0].title, "Camera offline: srv_cam");
+        a.take(&[camera(Activity::Online)], &dir, ("c", "3"), now())
+            .unwrap();
+        assert!(a.list(&AlarmQuery::default()).unwrap().is_empty());
     }
 
     #[test]

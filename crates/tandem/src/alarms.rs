@@ -24,6 +24,11 @@ const CHUNK: usize = 1_000;
 /// How often the driver looks when no batch wakes it (and a retry after an error).
 const POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How long door events gather after the first wakes the driver: under sustained ingest
+/// nearly every batch holds a door event, and each step is a write of its own. An alarm is
+/// that much later, never missed.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Runs until shutdown.
 pub async fn run(
     alarms: Arc<Alarms>,
@@ -58,6 +63,10 @@ pub async fn run(
         tokio::select! {
             _ = ready.notified() => {}
             _ = tokio::time::sleep(POLL) => {}
+            _ = shutdown.wait_for(|s| *s) => break,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(GATHER) => {}
             _ = shutdown.wait_for(|s| *s) => break,
         }
     }
