@@ -18,6 +18,7 @@
 //! learn of each other. This crate knows nothing of HTTP, SQL or detection engines; times
 //! come from the caller, so SLA timers are tested with an injected clock.
 
+pub mod alarms;
 pub mod alert;
 pub mod alerter;
 mod error;

@@ -23,6 +23,7 @@
 //! assert_eq!(store.search(&req).unwrap().total(), 1);
 //! ```
 
+mod alarms;
 mod api;
 mod audit;
 mod cases;
@@ -31,6 +32,7 @@ mod secret;
 mod snapshots;
 mod sqlite;
 
+pub use alarms::{ALARM_EVENTS, Alarm, AlarmAction, AlarmQuery, AlarmState, AlarmStore};
 pub use api::{
     Aggregation, Cancel, Commit, CommitReceipt, DeadLetterQuery, EventPage, RetentionPolicy,
     RetentionReport, SEARCH_FIELDS, SearchRequest, SearchResult, SourceRecord, SourceStats,
@@ -344,6 +346,16 @@ pub trait EventStore: Send + Sync + 'static {
         &self,
         cursor: StoreCursor,
         class: tandem_model::Class,
+        limit: usize,
+    ) -> Result<(Vec<Event>, StoreCursor), StoreError>;
+
+    /// [`EventStore::events_after`] for events of any of `classes`, in one commit order (the
+    /// alarms read door events, device status and findings this way, so a door that closed
+    /// after it was forced is read after the alarm it clears).
+    fn events_after_any(
+        &self,
+        cursor: StoreCursor,
+        classes: &[tandem_model::Class],
         limit: usize,
     ) -> Result<(Vec<Event>, StoreCursor), StoreError>;
 

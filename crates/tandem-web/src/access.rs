@@ -97,6 +97,8 @@ impl Role {
                     | WorkTasks
                     | ManageIncidents
                     | ViewPlaybooks
+                    | ViewAlarms
+                    | HandleAlarms
             ),
             // The control room keeps its own maps: floor plans and where doors, readers and
             // cameras are on them.
@@ -115,12 +117,21 @@ impl Role {
                     | WorkTasks
                     | ManageIncidents
                     | ViewPlaybooks
+                    | ViewAlarms
+                    | HandleAlarms
             ),
-            // Facilities owns the doors and zones: it opens their pages, door state and the
-            // floor plans, as the control room does (without moving anything on them).
+            // Facilities owns the doors and zones: it opens their pages, door state, the
+            // floor plans and the alarms, as the control room does (without moving anything
+            // on them or acting on an alarm: the control room forwards what it needs).
             Role::Responder(Department::Facilities) => matches!(
                 p,
-                ViewFindings | ViewPeople | ViewPlaces | ViewIncidents | WorkTasks | ViewPlaybooks
+                ViewFindings
+                    | ViewPeople
+                    | ViewPlaces
+                    | ViewIncidents
+                    | WorkTasks
+                    | ViewPlaybooks
+                    | ViewAlarms
             ),
             Role::Responder(_) => matches!(
                 p,
@@ -138,6 +149,7 @@ impl Role {
                     | ViewAlerts
                     | ViewIncidents
                     | ViewPlaybooks
+                    | ViewAlarms
             ),
             Role::Provisioner => p == ProvisionIdentities,
         }
@@ -198,6 +210,10 @@ pub enum Permission {
     ManageIncidents,
     /// Playbooks: view, validate.
     ViewPlaybooks,
+    /// The alarm queue: door alarms, cameras offline, physical findings.
+    ViewAlarms,
+    /// Acknowledge, snooze, forward and clear alarms.
+    HandleAlarms,
 }
 
 /// How a route is protected.
@@ -255,6 +271,25 @@ mod tests {
             assert!(!role.permits(Permission::EditMaps), "{role}");
             assert!(!role.permits(Permission::SearchEvents), "{role}");
         }
+    }
+
+    #[test]
+    fn the_control_room_acts_on_alarms_and_facilities_sees_them() {
+        let acting: Vec<Role> = Role::all()
+            .into_iter()
+            .filter(|r| r.permits(Permission::HandleAlarms))
+            .collect();
+        assert_eq!(
+            acting,
+            [Role::Admin, Role::SocAnalyst, Role::PhysicalSecurity]
+        );
+        for role in Role::all() {
+            if role.permits(Permission::HandleAlarms) {
+                assert!(role.permits(Permission::ViewAlarms), "{role}");
+            }
+        }
+        assert!(Role::Responder(Department::Facilities).permits(Permission::ViewAlarms));
+        assert!(!Role::Responder(Department::Hr).permits(Permission::ViewAlarms));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! API tokens (`Authorization: Bearer …`) or a console session cookie.
 
 pub mod access;
+mod alarms;
 mod alerts;
 mod api;
 mod audit;
@@ -129,6 +130,8 @@ pub struct AppState {
     pub snapshots: Arc<dyn tandem_store::SnapshotStore>,
     /// Links to clips on the video recorder (`[frigate] url`, `link_clips`); `None`: no links.
     pub clips: Option<Arc<ClipLinks>>,
+    /// The control room's alarm queue.
+    pub alarms: Arc<tandem_cases::alarms::Alarms>,
 }
 
 /// One route: method, path, who may call it, and the handler.
@@ -319,6 +322,79 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/api/v1/findings/{id}",
             Needs(ViewFindings),
             get(detect::finding),
+        ),
+        // Alarms: the control room's queue and its actions.
+        r(
+            Method::GET,
+            "/api/v1/alarms",
+            Needs(ViewAlarms),
+            get(alarms::list),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/alarms/count",
+            Needs(ViewAlarms),
+            get(alarms::count),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/alarms/{id}",
+            Needs(ViewAlarms),
+            get(alarms::get_one),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/alarms/{id}/acknowledge",
+            Needs(HandleAlarms),
+            post(alarms::acknowledge),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/alarms/{id}/snooze",
+            Needs(HandleAlarms),
+            post(alarms::snooze),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/alarms/{id}/forward",
+            Needs(HandleAlarms),
+            post(alarms::forward),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/alarms/{id}/clear",
+            Needs(HandleAlarms),
+            post(alarms::clear),
+        ),
+        r(
+            Method::GET,
+            "/static/alarms.js",
+            Public,
+            get(pages::alarms::alarms_script),
+        ),
+        r(
+            Method::GET,
+            "/static/alarm.wav",
+            Public,
+            get(pages::alarms::alarm_sound),
+        ),
+        r(
+            Method::GET,
+            "/alarms",
+            Needs(ViewAlarms),
+            get(pages::alarms::alarms_page),
+        ),
+        r(
+            Method::POST,
+            "/alarms/sound",
+            Needs(ViewAlarms),
+            post(pages::alarms::sound_form),
+        ),
+        r(
+            Method::POST,
+            "/alarms/{id}/{action}",
+            Needs(HandleAlarms),
+            post(pages::alarms::action_form),
         ),
         // Alerts: the queue, triage, exceptions, risk.
         r(

@@ -38,6 +38,7 @@ fn templates() -> &'static Environment<'static> {
                 include_str!("../templates/action_items.html"),
             ),
             ("findings.html", include_str!("../templates/findings.html")),
+            ("alarms.html", include_str!("../templates/alarms.html")),
             ("alerts.html", include_str!("../templates/alerts.html")),
             ("alert.html", include_str!("../templates/alert.html")),
             (
@@ -108,6 +109,9 @@ pub struct Visitor {
     pub zone: crate::clock::Zone,
     /// The choice as stored (`UTC`, `site` or an IANA name), for the form.
     pub zone_name: String,
+    /// Unacknowledged alarms, for those who may see them: beside "Alarms" in the menu and in
+    /// the tab title of every page.
+    pub alarms: Option<u64>,
 }
 
 impl axum::extract::FromRequestParts<AppState> for Visitor {
@@ -121,11 +125,20 @@ impl axum::extract::FromRequestParts<AppState> for Visitor {
             .map(crate::auth::csrf_token)
             .unwrap_or_default();
         let (zone, zone_name) = zone_of(state, &who.name).await;
+        let alarms = if who.can(Permission::ViewAlarms) {
+            let now = chrono::Utc::now();
+            crate::alarms::with_alarms(state, move |a| a.unacknowledged(now))
+                .await
+                .ok()
+        } else {
+            None
+        };
         Ok(Visitor {
             who,
             csrf,
             zone,
             zone_name,
+            alarms,
         })
     }
 }
@@ -150,6 +163,7 @@ pub(crate) async fn zone_of(state: &AppState, user: &str) -> (crate::clock::Zone
 /// The main menu: page key, link, label, the permission that shows it.
 const NAV: &[(&str, &str, &str, Permission)] = &[
     ("live", "/live", "Live", Permission::SearchEvents),
+    ("alarms", "/alarms", "Alarms", Permission::ViewAlarms),
     ("search", "/search", "Search", Permission::SearchEvents),
     (
         "findings",
@@ -198,6 +212,7 @@ impl Visitor {
             nav => nav,
             csrf => self.csrf.clone(),
             time_zone => self.zone_name.clone(),
+            alarm_count => self.alarms,
         }
     }
 
@@ -248,6 +263,7 @@ pub async fn refusal_for(
         csrf,
         zone,
         zone_name,
+        alarms: None,
     };
     let mut r = render(
         "refused.html",

@@ -1,8 +1,8 @@
 // Live monitor: follows /live/stream (server-sent events) and puts each new event at the top
-// of the table, keeping at most 200 rows. Without this script the page still lists the
-// latest events and offers a refresh link. No framework, nothing fetched from elsewhere.
-// Times arrive formatted by the server in the reader's chosen zone (with the UTC reading for
-// the hover title), so a row added here reads exactly like the rows the page came with.
+// of the table, linked to its event (or finding) and place, keeping at most 200 rows (alarms
+// stay on /alarms). Without this script the page still lists the latest events and offers a
+// refresh link. No framework, nothing fetched from elsewhere.
+// Times arrive formatted by the server in the reader's zone (UTC on hover), as the page's own.
 (function () {
   "use strict";
   var MAX_ROWS = 200;
@@ -19,14 +19,19 @@
   // <time datetime="…Z" title="… UTC">… CET</time>, as the server writes it.
   function time(t) {
     var el = document.createElement("time");
-    if (!t || typeof t !== "object") {
-      el.textContent = t || "";
-      return el;
-    }
+    if (!t || typeof t !== "object") t = { text: t };
     el.setAttribute("datetime", t.datetime || "");
     el.title = t.utc || "";
     el.textContent = t.text || "";
     return el;
+  }
+
+  // A link to one of Tandem's own pages: only a path on this site ("/x", never "//x").
+  function link(href, child) {
+    if (!/^\/[^\/]/.test(href || "")) return child;
+    var a = document.createElement("a");
+    a.setAttribute("href", href);
+    return a.appendChild(child) && a;
   }
 
   function row(e) {
@@ -35,12 +40,11 @@
     columns.forEach(function (name) {
       var td = document.createElement("td");
       var text = e[name] || "";
-      if (name === "time") {
-        td.appendChild(time(e.time));
+      var href = { time: e.href, where: e.place_href, message: e.href }[name];
+      if (name === "time" || href) {
+        td.appendChild(link(href, name === "time" ? time(e.time) : document.createTextNode(text)));
       } else if (name === "alert" && text) {
-        var strong = document.createElement("strong");
-        strong.textContent = text;
-        td.appendChild(strong);
+        td.appendChild(document.createElement("strong")).textContent = text;
       } else {
         td.textContent = text;
       }

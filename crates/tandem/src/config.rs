@@ -39,6 +39,9 @@ pub struct Config {
     pub alerts: tandem_cases::alerter::AlertsConfig,
     /// Alerts and incidents (`[cases]`).
     pub cases: CasesConfig,
+    /// The control room's alarm queue (`[alarms]`): which kinds must be acknowledged
+    /// before they clear, the longest snooze.
+    pub alarms: tandem_cases::alarms::AlarmPolicy,
     /// Incidents: grouping lookback, evidence size (`[incidents]`).
     pub incidents: tandem_cases::incidents::IncidentsConfig,
     /// The Frigate video recorder whose event snapshots findings show (`[frigate]`).
@@ -66,6 +69,7 @@ impl Default for Config {
             maps: MapsConfig::default(),
             alerts: Default::default(),
             cases: CasesConfig::default(),
+            alarms: Default::default(),
             incidents: Default::default(),
             frigate: FrigateConfig::default(),
             log: "info".into(),

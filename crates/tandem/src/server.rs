@@ -124,6 +124,10 @@ impl Server {
             incidents,
             playbooks,
         };
+        let alarms = Arc::new(
+            tandem_cases::alarms::Alarms::new(store.clone(), config.alarms.clone())
+                .map_err(|e| anyhow::anyhow!("invalid [alarms] configuration: {e}"))?,
+        );
         let state = tandem_web::AppState {
             events: store.clone(),
             accounts: store.clone(),
@@ -151,6 +155,7 @@ impl Server {
             cases: cases.clone(),
             snapshots: store.clone(),
             clips: config.frigate.clip_links().map(Arc::new),
+            alarms: alarms.clone(),
         };
         tasks.push(tokio::spawn(crate::http::serve(
             http_listener,
@@ -178,6 +183,15 @@ impl Server {
             tasks.push(tokio::spawn(crate::snapshots::run(
                 Arc::new(crate::snapshots::Frigate::new(&config.frigate)),
                 store.clone(),
+                pipeline.clone(),
+                shutdown.subscribe(),
+            )));
+        }
+        if config.alarms.enabled {
+            tasks.push(tokio::spawn(crate::alarms::run(
+                alarms,
+                store.clone(),
+                identity.clone(),
                 pipeline.clone(),
                 shutdown.subscribe(),
             )));

@@ -97,6 +97,8 @@ fn every_route_as_every_role_and_as_no_one() {
         "GET /login",
         "GET /login/sso",
         "GET /login/sso/callback",
+        "GET /static/alarm.wav",
+        "GET /static/alarms.js",
         "GET /static/alerts.js",
         "GET /static/evidence.js",
         "GET /static/live.js",

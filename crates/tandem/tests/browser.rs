@@ -856,3 +856,133 @@ fn a_finding_shows_the_camera_snapshot_of_its_evidence() {
     assert_eq!(nvr.requests(&format!("/api/events/{id}/snapshot.jpg")), 1);
     server.terminate();
 }
+
+/// The control room's alarm queue: alarms arrive without a reload and their count is in the
+/// tab title; the operator acknowledges one with a comment, snoozes another and forwards a
+/// third to Facilities, from the queue's own forms.
+#[test]
+fn the_control_room_acknowledges_snoozes_and_forwards_alarms() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), None, &[]);
+    let places = "places:\n  - { id: osl, kind: site, name: Oslo HQ, time_zone: Europe/Oslo }\n  \
+                  - { id: osl-d1, kind: door, name: Lobby east, parent: osl }\n  \
+                  - { id: osl-d2, kind: door, name: Loading dock, parent: osl }\n  \
+                  - { id: osl-d3, kind: door, name: Reception, parent: osl }\n";
+    assert_eq!(
+        server
+            .post("/api/v1/directory/records?file=places.yaml", places)
+            .0,
+        200
+    );
+    let key = server.add_source("doors", "tandem");
+    let browser = Browser::start(&server.url);
+    sign_in(
+        &browser,
+        "admin",
+        server.admin_password.as_deref().expect("first start"),
+    );
+    browser.wait_for_heading("Live monitor");
+    browser.goto("/alarms");
+    browser.wait_for_heading("Alarms");
+    browser.wait_for_text("No open alarms");
+
+    // Three door alarms arrive while the queue is open: it fills in without a reload, and
+    // the tab title and the menu count them.
+    let now = chrono::Utc::now();
+    let lines: Vec<String> = [
+        ("forced", "osl-d1"),
+        ("held_open", "osl-d2"),
+        ("duress", "osl-d3"),
+    ]
+    .iter()
+    .map(|(activity, door)| {
+        serde_json::json!({"time": now.to_rfc3339(), "class": "physical_access",
+                "activity": activity, "outcome": "unknown", "severity": "high",
+                "message": format!("{activity} at {door}"), "place": {"door": door, "site": "osl"}})
+        .to_string()
+    })
+    .collect();
+    let (status, _) = server.ingest("doors", &key, lines.join("\n").as_bytes(), &[]);
+    assert_eq!(status, 200);
+    browser.wait_for_text("Door forced open: Lobby east");
+    browser.wait_for_text("Duress alarm: Reception");
+    browser.wait_for_text("Door held open: Loading dock");
+    browser.wait_until("the tab title counts three alarms", |b| {
+        b.execute("return document.title") == serde_json::json!("(3) Alarms · Tandem")
+    });
+    browser.wait_for_text("3 unacknowledged");
+    Screenshots::new().take(&browser, "alarms");
+
+    let (_, list) = server.get("/api/v1/alarms", &[]);
+    let id_of = |kind: &str| -> String {
+        list["alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["kind"] == kind)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (forced, held, duress) = (
+        id_of("door_forced"),
+        id_of("door_held_open"),
+        id_of("door_duress"),
+    );
+
+    // Acknowledged with a comment.
+    browser.fill(
+        "Comment on acknowledging Door forced open: Lobby east",
+        "guard on the way",
+    );
+    browser.click_css(&format!("tr[data-alarm='{forced}'] form.ack button"));
+    browser.wait_for_text("Acknowledged by admin");
+    browser.wait_until("the tab title counts two", |b| {
+        b.execute("return document.title") == serde_json::json!("(2) Alarms · Tandem")
+    });
+
+    // Snoozed for 15 minutes: out of the count, marked with its time.
+    browser.click_css(&format!("tr[data-alarm='{held}'] form.snooze button"));
+    browser.wait_for_text("Unacknowledged, snoozed");
+    browser.wait_until("the tab title counts one", |b| {
+        b.execute("return document.title") == serde_json::json!("(1) Alarms · Tandem")
+    });
+
+    // Forwarded to Facilities.
+    browser.fill(
+        "Forward Duress alarm: Reception to",
+        "Facilities responder (role)",
+    );
+    browser.click_css(&format!("tr[data-alarm='{duress}'] form.forward button"));
+    browser.wait_for_text("Forwarded to the Facilities responder role");
+
+    let (_, one) = server.get(&format!("/api/v1/alarms/{forced}"), &[]);
+    assert_eq!(one["alarm"]["state"], "acknowledged", "{one:#}");
+    let acknowledged = one["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "acknowledged")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(acknowledged["comment"], "guard on the way", "{one:#}");
+    assert_eq!(acknowledged["actor"], "admin", "{one:#}");
+    let (_, one) = server.get(&format!("/api/v1/alarms/{duress}"), &[]);
+    assert_eq!(one["alarm"]["forwarded_to"], "role:responder:facilities");
+    let (_, one) = server.get(&format!("/api/v1/alarms/{held}"), &[]);
+    assert_eq!(one["alarm"]["snoozed"], true);
+    Screenshots::new().take(&browser, "alarms-handled");
+
+    // Another page shows the count in its title too.
+    browser.goto("/live");
+    browser.wait_for_heading("Live monitor");
+    browser.wait_until("the live monitor's title counts one alarm", |b| {
+        b.execute("return document.title")
+            .as_str()
+            .is_some_and(|t| t.starts_with("(1) "))
+    });
+    // The live monitor's row links to the door's page, named, not by id.
+    browser.click_link("Lobby east");
+    browser.wait_for_heading("Lobby east Door");
+}

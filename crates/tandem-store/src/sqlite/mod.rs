@@ -1,6 +1,7 @@
 //! The embedded backend: one SQLite file in WAL mode.
 
 mod accounts;
+mod alarms;
 mod audit;
 mod cases;
 mod compile;
@@ -72,6 +73,7 @@ impl SqliteStore {
         conn.execute_batch(audit::SCHEMA)?;
         audit::migrate(&conn)?;
         conn.execute_batch(directory::SCHEMA)?;
+        conn.execute_batch(alarms::SCHEMA)?;
         conn.execute_batch(cases::SCHEMA)?;
         conn.execute_batch(snapshots::SCHEMA)?;
         cases::migrate(&conn)?;
@@ -284,7 +286,16 @@ impl EventStore for SqliteStore {
         class: tandem_model::Class,
         limit: usize,
     ) -> Result<(Vec<Event>, crate::StoreCursor), StoreError> {
-        self.read(|conn| search::after(conn, cursor, class, limit))
+        self.read(|conn| search::after(conn, cursor, &[class], limit))
+    }
+
+    fn events_after_any(
+        &self,
+        cursor: crate::StoreCursor,
+        classes: &[tandem_model::Class],
+        limit: usize,
+    ) -> Result<(Vec<Event>, crate::StoreCursor), StoreError> {
+        self.read(|conn| search::after(conn, cursor, classes, limit))
     }
 
     fn dead_letters(&self, query: &DeadLetterQuery) -> Result<Vec<DeadLetter>, StoreError> {

@@ -533,16 +533,23 @@ pub fn by_id(conn: &Connection, id: Ulid) -> Result<Option<Event>, StoreError> {
     Ok(None)
 }
 
-/// Events of `class` committed after `cursor`, oldest first. Rows are numbered in commit
+/// Events of any of `classes` committed after `cursor`, oldest first. Rows are numbered in commit
 /// order within a segment (one writer), and segments in the order they were opened, so
 /// `(segment, rowid)` orders every commit; one read transaction makes the answer consistent.
 pub fn after(
     conn: &mut Connection,
     cursor: crate::StoreCursor,
-    class: tandem_model::Class,
+    classes: &[tandem_model::Class],
     limit: usize,
 ) -> Result<(Vec<Event>, crate::StoreCursor), StoreError> {
     let limit = limit.clamp(1, 10_000);
+    // Class uids are numbers from the model's vocabulary, never text from outside.
+    let uids: Vec<String> = classes.iter().map(|c| c.uid().to_string()).collect();
+    let uids = if uids.is_empty() {
+        "NULL".to_owned()
+    } else {
+        uids.join(", ")
+    };
     let tx = conn.transaction()?;
     let segments: Vec<i64> = tx
         .prepare_cached("SELECT id FROM segments WHERE id >= ? ORDER BY id")?
@@ -560,12 +567,12 @@ pub fn after(
             .prepare(&with_from(
                 format!(
                     "SELECT e.rowid, {ROW_COLUMNS} FROM __FROM__ \
-                     WHERE e.rowid > ? AND e.class_uid = ? ORDER BY e.rowid LIMIT ?"
+                     WHERE e.rowid > ? AND e.class_uid IN ({uids}) ORDER BY e.rowid LIMIT ?"
                 ),
                 *segment,
             ))?
             .query_map(
-                rusqlite::params![from as i64, class.uid(), (limit - events.len()) as i64],
+                rusqlite::params![from as i64, (limit - events.len()) as i64],
                 |r| Ok((r.get(0)?, StoredRow::read(r, 1)?)),
             )?
             .collect::<Result<_, _>>()?;

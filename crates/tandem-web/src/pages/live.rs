@@ -139,6 +139,32 @@ struct LiveRow {
     /// whether that is an alarm, as the place page says it.
     door_state: String,
     door_alarm: bool,
+    /// The door's page, when the directory knows the door: the "where" links to it.
+    place_href: String,
+    /// The event's page; for a finding, the finding's.
+    href: String,
+}
+
+/// Where an event happened, by the names the directory gives its places (a source may send
+/// an id); the host or address when it names no place.
+fn where_named(dir: &Directory, e: &Event) -> String {
+    let named = e
+        .place
+        .as_ref()
+        .and_then(|p| p.most_specific().next())
+        .and_then(|id| dir.find_place(id))
+        .map(|p| p.name.clone());
+    named.unwrap_or_else(|| event_where(e))
+}
+
+/// The page of the place an event names most specifically, when the directory knows it.
+fn place_href(dir: &Directory, e: &Event) -> String {
+    e.place
+        .as_ref()
+        .and_then(|p| p.most_specific().next())
+        .and_then(|id| dir.find_place(id))
+        .map(|p| format!("/places/{}", crate::view::path_segment(&p.id)))
+        .unwrap_or_default()
 }
 
 /// A door alarm's label, for the activities a guard must look at now.
@@ -191,6 +217,12 @@ fn live_row(e: &Event, dir: &Directory, zone: &Zone) -> LiveRow {
         crate::pages::investigate::door_words(e.activity, named)
     };
     LiveRow {
+        place_href: place_href(dir, e),
+        href: if finding.is_some() {
+            format!("/findings/{}", e.id)
+        } else {
+            format!("/events/{}", e.id)
+        },
         door,
         door_state,
         door_alarm,
@@ -199,11 +231,12 @@ fn live_row(e: &Event, dir: &Directory, zone: &Zone) -> LiveRow {
         activity: e.activity.name(),
         outcome: e.outcome.name(),
         who,
-        where_: event_where(e),
+        where_: where_named(dir, e),
         site: {
-            // A finding lists every site of its evidence, its own first.
+            // A finding lists every site of its evidence, its own first, by name.
             let mut sites: Vec<&str> = Vec::new();
             for s in Finding::sites_of(e) {
+                let s = dir.find_place(s).map_or(s, |p| p.name.as_str());
                 if !sites.contains(&s) {
                     sites.push(s);
                 }
