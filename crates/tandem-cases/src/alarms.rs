@@ -390,8 +390,16 @@ impl Alarms {
                     .filter(|(a, _, _)| a.target == at && a.state != AlarmState::Cleared)
                     .max_by_key(|(a, _, _)| a.last_seen);
                 if let Some((a, _, dirty)) = door_alarm {
-                    if a.finding.is_none() {
-                        a.finding = r.finding;
+                    match (a.finding, r.finding) {
+                        (None, f) => a.finding = f,
+                        (Some(first), Some(f))
+                            if first != f
+                                && !a.more_findings.contains(&f)
+                                && a.more_findings.len() < ALARM_EVENTS =>
+                        {
+                            a.more_findings.push(f)
+                        }
+                        _ => {}
                     }
                     a.severity = a.severity.max(r.severity);
                     *dirty = true;
@@ -438,6 +446,7 @@ impl Alarms {
                                 last_seen: e.time,
                                 events: vec![e.id],
                                 finding: r.finding,
+                                more_findings: Vec::new(),
                                 snoozed_until: None,
                                 forwarded_to: None,
                                 acknowledged_by: None,
@@ -853,12 +862,25 @@ mod tests {
             detail: Default::default(),
         };
         let stored = finding.to_event();
-        a.take(&[forced, stored.clone()], &dir, ("c", "1"), now())
-            .unwrap();
+        // The shipped Sigma rule on the same door joins the same alarm, listed beside it.
+        let sigma = Finding {
+            rule_id: "sigma-door-forced".into(),
+            engine: "sigma".into(),
+            ..finding.clone()
+        }
+        .to_event();
+        a.take(
+            &[forced, stored.clone(), sigma.clone(), sigma.clone()],
+            &dir,
+            ("c", "1"),
+            now(),
+        )
+        .unwrap();
         let open = a.list(&AlarmQuery::default()).unwrap();
         assert_eq!(open.len(), 1, "{open:#?}");
         assert_eq!(open[0].kind, "door_forced");
         assert_eq!(open[0].finding, Some(stored.id));
+        assert_eq!(open[0].more_findings, vec![sigma.id]);
     }
 
     #[test]

@@ -76,9 +76,13 @@ pub struct Alarm {
     /// The latest events that raised or repeated it (at most [`ALARM_EVENTS`]), oldest
     /// first, and the one that cleared it.
     pub events: Vec<Ulid>,
-    /// The finding that raised it (physical findings).
+    /// The finding that raised it (physical findings), or the first that joined it.
     #[serde(default)]
     pub finding: Option<Ulid>,
+    /// Other findings about the same situation that joined it (the Sigma rule and the
+    /// native detections on one forced door), at most [`ALARM_EVENTS`].
+    #[serde(default)]
+    pub more_findings: Vec<Ulid>,
     /// Out of the queue until then; it comes back by itself.
     #[serde(default)]
     pub snoozed_until: Option<Timestamp>,

@@ -361,6 +361,17 @@ fn a_finding_shows_the_snapshot_of_its_camera_event_fetched_once_from_frigate() 
         page.contains(&format!("{}/api/events/{}/clip.mp4", nvr.url, ids[0].2)),
         "{page}"
     );
+    // The door's alarm carries the same picture, so the control room sees who forced it.
+    let queue = until("the snapshot on the door's alarm", || {
+        let page = admin.get("/alarms");
+        let body = page.body.replace("&#x2f;", "/");
+        body.contains(&format!("src=\"/snapshots/{sha}.jpg\""))
+            .then_some(body)
+    });
+    assert!(
+        queue.contains("Snapshot from camera Front door camera"),
+        "{queue}"
+    );
 
     // Served as the JPEG it is, to a signed-in analyst only.
     let mut resp = support::no_redirects()

@@ -266,6 +266,7 @@ mod tests {
             last_seen: t,
             events: Vec::new(),
             finding: None,
+            more_findings: Vec::new(),
             snoozed_until: None,
             forwarded_to: None,
             acknowledged_by: None,

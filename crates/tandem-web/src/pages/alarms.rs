@@ -9,6 +9,7 @@
 
 use crate::alarms::{ActionBody, AlarmParams, act, forwarded_to, queue, with_alarms};
 use crate::clock::Stamp;
+use crate::snapshots::SnapshotView;
 use crate::view::{Visitor, path_segment, refusal_page, render, script};
 use crate::{AppState, Permission, Role};
 use axum::extract::{Path, Query, State};
@@ -71,13 +72,16 @@ struct AlarmRow {
     place: Option<Link>,
     site: Option<String>,
     events: Vec<Link>,
-    finding: Option<Link>,
+    findings: Vec<Link>,
     snoozed_until: Option<Stamp>,
     forwarded_to: Option<String>,
     forwarded_to_me: bool,
     ack_required: bool,
     acknowledged: bool,
     back_to_normal: bool,
+    /// The camera snapshots of the finding's evidence: what the operator would otherwise
+    /// open the recorder for.
+    snapshots: Vec<SnapshotView>,
 }
 
 /// Whom an alarm may be forwarded to: the roles that see alarms and the console's users.
@@ -137,10 +141,16 @@ fn row(v: &Visitor, state: &AppState, a: &Alarm, now: tandem_model::Timestamp) -
             },
         })
         .collect();
-    let finding = a.finding.map(|f| Link {
-        id: v.can(Permission::ViewFindings).then(|| f.to_string()),
-        text: "finding".to_owned(),
-    });
+    let findings = a
+        .finding
+        .iter()
+        .chain(&a.more_findings)
+        .enumerate()
+        .map(|(i, f)| Link {
+            id: v.can(Permission::ViewFindings).then(|| f.to_string()),
+            text: if i == 0 { "finding" } else { "another finding" }.to_owned(),
+        })
+        .collect();
     let snoozed_now = snoozed(a, now);
     let mut words = match a.state {
         AlarmState::Active => "Unacknowledged".to_owned(),
@@ -186,7 +196,7 @@ fn row(v: &Visitor, state: &AppState, a: &Alarm, now: tandem_model::Timestamp) -
         place,
         site,
         events,
-        finding,
+        findings,
         snoozed_until: a
             .snoozed_until
             .filter(|_| snoozed_now)
@@ -196,6 +206,49 @@ fn row(v: &Visitor, state: &AppState, a: &Alarm, now: tandem_model::Timestamp) -
         ack_required: a.ack_required,
         acknowledged: a.state == AlarmState::Acknowledged,
         back_to_normal: a.back_to_normal,
+        snapshots: Vec::new(),
+    }
+}
+
+/// The camera snapshots of the alarms' findings' evidence, for visitors who may see
+/// findings; one row's store error shows as no picture on that row.
+async fn attach_snapshots(v: &Visitor, state: &AppState, list: &[Alarm], rows: &mut [AlarmRow]) {
+    if !v.can(Permission::ViewFindings) {
+        return;
+    }
+    for (a, row) in list.iter().zip(rows.iter_mut()) {
+        let findings: Vec<_> = a.finding.iter().chain(&a.more_findings).copied().collect();
+        if findings.is_empty() {
+            continue;
+        }
+        let events = state.events.clone();
+        let evidence = tokio::task::spawn_blocking(move || {
+            let mut evidence = Vec::new();
+            for id in findings {
+                let found = events.event(id).ok().flatten();
+                for e in found
+                    .and_then(|e| tandem_model::Finding::from_event(&e))
+                    .map(|f| f.evidence)
+                    .unwrap_or_default()
+                {
+                    if !evidence.contains(&e) {
+                        evidence.push(e);
+                    }
+                }
+            }
+            evidence
+        })
+        .await
+        .unwrap_or_default();
+        if evidence.is_empty() {
+            continue;
+        }
+        let dir = state.identity.snapshot();
+        let zone = match &a.place {
+            Some(p) => v.zone.for_place(&dir, p),
+            None => v.zone.plain(),
+        };
+        row.snapshots = crate::snapshots::views(state, evidence, &zone).await;
     }
 }
 
@@ -220,7 +273,8 @@ async fn alarms_view(
         Err(e) => return refusal_page(e.status, &e.message),
     };
     let now = chrono::Utc::now();
-    let rows: Vec<AlarmRow> = list.iter().map(|a| row(v, state, a, now)).collect();
+    let mut rows: Vec<AlarmRow> = list.iter().map(|a| row(v, state, a, now)).collect();
+    attach_snapshots(v, state, &list, &mut rows).await;
     let unacknowledged = rows.iter().filter(|r| r.state == "active").count();
     let dir = state.identity.snapshot();
     let mut sites: Vec<(String, String)> = dir
