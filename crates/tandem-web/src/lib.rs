@@ -24,6 +24,7 @@ mod guard;
 mod incidents;
 mod maps;
 mod pages;
+mod pivot;
 mod playbooks;
 mod public;
 mod scim;

@@ -199,7 +199,7 @@ fn live_row(e: &Event, dir: &Directory, zone: &Zone) -> LiveRow {
         activity: e.activity.name(),
         outcome: e.outcome.name(),
         who,
-        where_: event_where(e),
+        where_: event_where(dir, e),
         site: {
             // A finding lists every site of its evidence, its own first.
             let mut sites: Vec<&str> = Vec::new();
