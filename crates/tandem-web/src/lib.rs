@@ -14,6 +14,7 @@
 pub mod access;
 mod alerts;
 mod api;
+mod attack;
 mod audit;
 mod auth;
 mod clock;
