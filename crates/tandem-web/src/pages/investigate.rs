@@ -915,7 +915,7 @@ struct FindingPage<'a> {
     dedup_key: &'a str,
 }
 
-/// A tag with its words ("ATT&CK T1078").
+/// A tag with its words ("T1078 Valid Accounts").
 #[derive(Serialize)]
 struct TagView {
     tag: String,
@@ -1315,11 +1315,14 @@ const TIMELINE_WINDOWS: &[(&str, &str)] = &[
     ("custom", "Between the dates below"),
 ];
 
+/// One end of a timeline's window; `None` is open.
+type Bound = Option<DateTime<Utc>>;
+
 /// The window asked for, as its key and bounds. A date given as `to` includes that day.
 fn timeline_window(
     w: &TimelineWindow,
     now: DateTime<Utc>,
-) -> Result<(&'static str, Option<DateTime<Utc>>, Option<DateTime<Utc>>), ApiError> {
+) -> Result<(&'static str, Bound, Bound), ApiError> {
     let (from, to) = (w.from.trim(), w.to.trim());
     if w.window == "custom" || (w.window.is_empty() && !(from.is_empty() && to.is_empty())) {
         let bound = |name: &str, s: &str| -> Result<Option<DateTime<Utc>>, ApiError> {

@@ -468,6 +468,9 @@ struct StatValue {
     percent: usize,
 }
 
+/// A field's tally: the sampled events that have it, and per value its count and label.
+type Tally<'a> = (usize, HashMap<&'a str, (usize, &'a str)>);
+
 /// The field statistics of the sampled events: per field, the share of events that have it
 /// and its top values, each with "filter for" and "filter out". Fields the most events have
 /// come first.
@@ -475,7 +478,7 @@ fn field_stats(q: &str, range: Range<'_>, sample: &[Vec<FieldValue>]) -> Vec<Fie
     let n = sample.len().max(1);
     // field → (events that have it, value → (count, label)); fields in first-seen order.
     let mut order: Vec<&str> = Vec::new();
-    let mut by_field: HashMap<&str, (usize, HashMap<&str, (usize, &str)>)> = HashMap::new();
+    let mut by_field: HashMap<&str, Tally<'_>> = HashMap::new();
     for fields in sample {
         for f in fields {
             let entry = by_field.entry(f.field.as_str()).or_insert_with(|| {
@@ -511,7 +514,7 @@ fn field_stats(q: &str, range: Range<'_>, sample: &[Vec<FieldValue>]) -> Vec<Fie
             })
         })
         .collect();
-    stats.sort_by(|a, b| b.present.cmp(&a.present));
+    stats.sort_by_key(|s| std::cmp::Reverse(s.present));
     stats.truncate(STATS_FIELDS);
     stats
 }
