@@ -138,6 +138,10 @@ fn search_rows_filter_for_and_out_show_surrounding_events_and_counts_drill_down(
     let near = console.get(&around).body;
     assert_eq!(count(&near), 3, "{near}");
     assert!(!near.contains("Main entrance"));
+    // Picking a range from the menu leaves the window (the form still carries it).
+    let mut menu = around.clone();
+    menu.push_str("&range=all");
+    assert_eq!(count(&console.get(&menu).body), 4, "all time at that door");
 
     // A value with quotes, a backslash and spaces filters for exactly itself.
     let page = console

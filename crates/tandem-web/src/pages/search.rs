@@ -62,7 +62,10 @@ pub async fn search_page(
     State(state): State<AppState>,
     Query(form): Query<ConsoleSearch>,
 ) -> Response {
-    let window = !form.from.trim().is_empty() || !form.to.trim().is_empty();
+    // A window given with `from`/`to` holds until the visitor picks a range from the menu
+    // (the form sends the window back in hidden fields along with the menu's choice).
+    let window = (!form.from.trim().is_empty() || !form.to.trim().is_empty())
+        && (form.range.is_empty() || form.range == "custom");
     let range = if window {
         "custom".to_owned()
     } else if RANGES.iter().any(|r| r.0 == form.range) {
