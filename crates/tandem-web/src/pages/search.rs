@@ -54,7 +54,7 @@ const STATS_SAMPLE: usize = 500;
 const STATS_FIELDS: usize = 24;
 const STATS_VALUES: usize = 5;
 /// Vendor fields (`attrs`) an expanded row lists, and how long a value may be to be listed.
-const MAX_ATTRS: usize = 20;
+const MAX_ATTRS: usize = 12;
 const MAX_ATTR_VALUE: usize = 200;
 
 pub async fn search_page(
