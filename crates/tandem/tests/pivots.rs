@@ -138,6 +138,17 @@ fn search_rows_filter_for_and_out_show_surrounding_events_and_counts_drill_down(
     let near = console.get(&around).body;
     assert_eq!(count(&near), 3, "{near}");
     assert!(!near.contains("Main entrance"));
+    // The event's own page offers the same.
+    let badge_event = server.search("actor.badge:10078")["events"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = console.get(&format!("/events/{badge_event}")).body;
+    assert!(page.contains("Events around it"), "{page}");
+    assert!(
+        page.contains(&html(&around)),
+        "no surrounding events on the event page"
+    );
     // Picking a range from the menu leaves the window (the form still carries it).
     let mut menu = around.clone();
     menu.push_str("&range=all");

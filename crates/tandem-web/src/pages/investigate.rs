@@ -1120,6 +1120,41 @@ pub async fn event(v: Visitor, State(state): State<AppState>, Path(id): Path<Str
             .collect()
         })
         .unwrap_or_default();
+    // The events around this one: at its door, for its person, on its host.
+    let around: Vec<AroundView> = [
+        (
+            "At this door",
+            "door",
+            e.place.as_ref().and_then(|p| p.door.clone()),
+        ),
+        (
+            "For this person",
+            "person",
+            e.actor.person.as_ref().map(|p| p.id.clone()),
+        ),
+        (
+            "On this computer",
+            "host",
+            e.device.as_ref().and_then(|d| d.hostname.clone()),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(what, field, value)| {
+        let value = value?;
+        let p = crate::pivot::Pivot::new(
+            "",
+            crate::pivot::Range::Named("24h"),
+            field,
+            Some(&value),
+            value.clone(),
+        )
+        .around(&value, e.time);
+        (!p.around.is_empty()).then_some(AroundView {
+            what,
+            links: p.around,
+        })
+    })
+    .collect();
     let mut shown = e.clone();
     let raw = shown.raw.take();
     let what = format!(
@@ -1158,6 +1193,7 @@ pub async fn event(v: Visitor, State(state): State<AppState>, Path(id): Path<Str
         facts,
         finding_href: (e.class == Class::DetectionFinding && v.can(Permission::ViewFindings))
             .then(|| format!("/findings/{}", e.id)),
+        around,
         json: serde_json::to_string_pretty(&shown).unwrap_or_default(),
         raw,
         raw_truncated: e.raw_truncated,
@@ -1188,10 +1224,19 @@ struct EventPage<'a> {
     /// The identifiers and details it carries, as (label, value).
     facts: Vec<(String, String)>,
     finding_href: Option<String>,
+    /// Searches for the events around this one at its door, for its person, on its host.
+    around: Vec<AroundView>,
     /// The event as stored, without its raw form (shown on its own).
     json: String,
     raw: Option<String>,
     raw_truncated: bool,
+}
+
+/// "At this door: ±1 min · ±5 min · ±1 h".
+#[derive(Serialize)]
+struct AroundView {
+    what: &'static str,
+    links: Vec<crate::pivot::Around>,
 }
 
 /// The person an event resolved to, and how sure resolution was.
