@@ -63,14 +63,14 @@ impl Detector {
         for (i, e) in events.iter().enumerate() {
             let m = sigma.matches(e);
             if !m.is_empty() {
-                out.extend(sigma.findings(e, &m));
+                out.extend(sigma.findings_in(e, &m, Some(dir)));
                 matched.push((i, m));
             }
         }
         if !matched.is_empty() && sigma.correlation_rule_count() > 0 {
             let mut correlator = self.correlator.lock().unwrap_or_else(|p| p.into_inner());
             for (i, m) in &matched {
-                out.extend(correlator.observe(&events[*i], m));
+                out.extend(correlator.observe_in(&events[*i], m, Some(dir)));
             }
         }
         self.observe_native(events, dir, &mut out);

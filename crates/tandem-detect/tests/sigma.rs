@@ -666,7 +666,7 @@ fn correlation_state_survives_export_reload_and_import() {
     );
     assert!(
         f.summary
-            .contains("5 matching events within 10m for door=server-room"),
+            .contains("5 matching events within 10 min for door server-room"),
         "{}",
         f.summary
     );
@@ -961,5 +961,59 @@ fn throughput() {
         findings / rounds,
         n as f64 / secs,
         routed as f64 / mix.len() as f64,
+    );
+}
+
+/// A Sigma finding says what its rule looks for and what matched in words, names the door
+/// as the directory does, and keeps no selection names: it reads like a native finding.
+#[test]
+fn a_sigma_finding_reads_like_a_native_one() {
+    use tandem_identity::{Directory, PlaceKind, PlaceRecord};
+    use tandem_store::{ChangeBody, DirectoryChange};
+    let rules = shipped();
+    let door = PlaceRecord {
+        id: "osl-srv-door".into(),
+        kind: PlaceKind::Door,
+        name: "Server room door".into(),
+        ..PlaceRecord::default()
+    };
+    let mut change = DirectoryChange::new(
+        "place",
+        "osl-srv-door",
+        at("2020-01-01T00:00:00Z"),
+        "test",
+        ChangeBody::State(serde_json::to_value(door).unwrap()),
+    );
+    change.seq = 1;
+    let mut dir = Directory::default();
+    dir.apply(&[change]).unwrap();
+
+    let e = badge(
+        "osl-srv-door",
+        "2026-03-04T10:00:00Z",
+        "10077",
+        Activity::Forced,
+    );
+    let m = rules.matches(&e);
+    let f = rules.findings_in(&e, &m, Some(&dir));
+    assert_eq!(f.len(), 1);
+    let f = &f[0];
+    assert_eq!(f.rule_title, "Door Forced Open");
+    assert_eq!(
+        f.summary,
+        "Door Forced Open — badge 10077 at Server room door: activity is forced"
+    );
+    assert_eq!(
+        f.detail["description"],
+        "A door opened without a grant or a request-to-exit."
+    );
+    assert_eq!(f.detail["conditions"], "activity is forced");
+    assert!(!f.detail.contains_key("selections"), "{:?}", f.detail);
+    // Without a directory the door is named as the event names it.
+    let f = rules.findings(&e, &m);
+    assert!(
+        f[0].summary.contains("at osl-srv-door: activity is forced"),
+        "{}",
+        f[0].summary
     );
 }

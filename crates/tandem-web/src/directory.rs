@@ -66,9 +66,22 @@ pub(crate) async fn recent_events(
     query: String,
     limit: usize,
 ) -> Result<(u64, Vec<Event>), ApiError> {
+    recent_events_in(state, query, limit, None, None).await
+}
+
+/// [`recent_events`] between `from` and `to` (open ends when `None`).
+pub(crate) async fn recent_events_in(
+    state: &AppState,
+    query: String,
+    limit: usize,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(u64, Vec<Event>), ApiError> {
     let parsed = tandem_query::parse(&query).map_err(|e| ApiError::bad_request(e.message))?;
     let mut request = SearchRequest::new(parsed);
     request.limit = limit;
+    request.from = from;
+    request.to = to;
     let result = state.run_search(None, request).await?;
     match result {
         tandem_store::SearchResult::Events(page) => Ok((page.total, page.events)),

@@ -372,11 +372,16 @@ fn non_person_label(kind: &str) -> &str {
     }
 }
 
-/// Where an event happened: the door, camera or zone, else the host or source address.
-pub(crate) fn event_where(e: &Event) -> String {
+/// Where an event happened: the door, camera or zone by its name in the directory (a stored
+/// event holds the directory's id), else the host or source address.
+pub(crate) fn event_where(dir: &Directory, e: &Event) -> String {
     let place = e.place.as_ref();
     place
-        .and_then(|p| p.most_specific().next().map(str::to_owned))
+        .and_then(|p| p.most_specific().next())
+        .map(|p| {
+            dir.find_place(p)
+                .map_or_else(|| p.to_owned(), |known| known.name.clone())
+        })
         .or_else(|| e.device.as_ref().and_then(|d| d.hostname.clone()))
         .or_else(|| e.src.as_ref().and_then(|s| s.ip).map(|ip| ip.to_string()))
         .unwrap_or_default()

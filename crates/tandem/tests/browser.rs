@@ -986,3 +986,123 @@ fn the_control_room_acknowledges_snoozes_and_forwards_alarms() {
     browser.click_link("Lobby east");
     browser.wait_for_heading("Lobby east Door");
 }
+
+/// An analyst pivots from a search row as in Kibana's Discover: filters a door out and back
+/// in with ⊖ and ⊕, opens the events five minutes either side of a badge at the same door,
+/// and reads a Sigma finding that says what matched in words rather than in JSON.
+#[test]
+fn an_analyst_pivots_from_a_search_row_and_reads_a_sigma_finding() {
+    use chrono::{DurationRound, Utc};
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("data"), None, &[]);
+    let places = "places:\n  - { id: osl, kind: site, name: Oslo HQ }\n  \
+                  - { id: osl-srv, kind: zone, name: Server room, parent: osl }\n  \
+                  - { id: osl-srv-d1, kind: door, name: Server room door, parent: osl-srv }\n  \
+                  - { id: osl-main, kind: door, name: Main entrance, parent: osl }\n";
+    let (status, body) = server.post("/api/v1/directory/records?file=places.yaml", places);
+    assert_eq!(status, 200, "{body}");
+    let now = Utc::now()
+        .duration_trunc(chrono::Duration::seconds(1))
+        .unwrap();
+    let at = |minutes: i64| (now - chrono::Duration::minutes(minutes)).to_rfc3339();
+    let badge = |minutes: i64, door: &str, badge: &str| {
+        serde_json::json!({"time": at(minutes), "class": "physical_access", "activity": "granted",
+            "outcome": "success", "actor": {"badge": badge}, "place": {"door": door}})
+    };
+    let lines = [
+        badge(90, "osl-srv-d1", "10077"),
+        badge(12, "osl-srv-d1", "10077"),
+        badge(10, "osl-srv-d1", "10078"),
+        badge(8, "osl-srv-d1", "10079"),
+        badge(10, "osl-main", "10080"),
+        badge(11, "osl-main", "10081"),
+        serde_json::json!({"time": at(1), "class": "physical_access", "activity": "forced",
+            "place": {"door": "osl-srv-d1"}}),
+    ];
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let key = server.add_source("badges", "tandem");
+    let (status, report) = server.ingest("badges", &key, body.as_bytes(), &[]);
+    assert_eq!(status, 200, "{report}");
+    let shots = Screenshots::new();
+    let browser = Browser::start(&server.url);
+    sign_in(&browser, "admin", server.admin_password.as_deref().unwrap());
+    browser.wait_until("signing in", |b| !b.path().starts_with("/login"));
+
+    browser.goto("/search?q=class%3Aphysical_access+AND+activity%3Agranted&range=24h");
+    browser.wait_for_text("6 events");
+    browser.wait_for_text("Field statistics");
+    // The badge ten minutes ago at the server room door, opened in place with its pivots.
+    browser.execute(
+        "Array.from(document.querySelectorAll('table.events > tbody > tr')).find(function (r) { return r.textContent.indexOf('badge 10078') >= 0; }).dataset.pick = '1'; return true;",
+    );
+    browser.click_css("tr[data-pick] > td > details > summary");
+    browser.wait_for_text("surrounding events:");
+    shots.take(&browser, "search-pivots");
+
+    // ⊖ on its door: the main entrance's two are left.
+    browser.click_css("tr[data-pick] a.pivot-out[aria-label='Filter out door Server room door']");
+    browser.wait_until("filtering the door out", |b| {
+        b.path().contains("NOT+door%3Aosl-srv-d1")
+    });
+    browser.wait_for_text("2 events");
+    let text = browser.text();
+    assert!(
+        text.contains("Main entrance") && !text.contains("badge 10078"),
+        "{text}"
+    );
+    browser.assert_accessible();
+
+    // ⊕ on the main entrance, from the field statistics (a field with one value is closed
+    // until opened): its two.
+    browser.click_css(".field-stats details[data-field='door']:not([open]) > summary");
+    browser.click_css(".field-stats a.pivot-for[aria-label='Filter for door Main entrance']");
+    browser.wait_until("filtering for the main entrance", |b| {
+        b.path().contains("AND+door%3Aosl-main")
+    });
+    browser.wait_for_text("2 events");
+
+    // Back to the badge: its door's events five minutes either side, whatever the query.
+    browser.goto("/search?q=class%3Aphysical_access+AND+activity%3Agranted&range=24h");
+    browser.wait_for_text("6 events");
+    browser.execute(
+        "Array.from(document.querySelectorAll('table.events > tbody > tr')).find(function (r) { return r.textContent.indexOf('badge 10078') >= 0; }).dataset.pick = '1'; return true;",
+    );
+    browser.click_css("tr[data-pick] > td > details > summary");
+    browser.click_css("tr[data-pick] tr[data-field='door'] a.pivot-around:nth-of-type(2)");
+    browser.wait_until("the surrounding events", |b| b.path().contains("from="));
+    browser.wait_for_text("3 events");
+    let text = browser.text();
+    for badge in ["badge 10077", "badge 10078", "badge 10079"] {
+        assert!(text.contains(badge), "{badge} missing: {text}");
+    }
+    assert!(!text.contains("Main entrance"), "{text}");
+    assert!(
+        text.contains("The chosen window"),
+        "the time menu says which window"
+    );
+    browser.assert_accessible();
+
+    // The forced door's Sigma finding, from the findings list.
+    browser.goto("/findings");
+    browser.wait_for_heading("Findings");
+    browser.click_link("Door Forced Open — at Server room door: activity is forced");
+    browser.wait_for_heading("High Door Forced Open");
+    let text = browser.text();
+    assert!(
+        text.contains("A door opened without a grant or a request-to-exit."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Matched\tactivity is forced") || text.contains("Matched activity is forced"),
+        "{text}"
+    );
+    for raw in [
+        "{\"",
+        "[\"",
+        "selection",
+        "de6eab26-7e2c-4351-9d80-42aec4b2f6b5",
+    ] {
+        assert!(!text.contains(raw), "the finding shows {raw}: {text}");
+    }
+    shots.take(&browser, "finding-sigma");
+}

@@ -1,11 +1,12 @@
 //! Sigma correlation rules: windows of detection hits per group, in event time.
 
 use super::{SigmaMatches, SigmaRules, SigmaView, context, entities_of, severity_of};
+use crate::Directory;
 use rsigma_eval::{
     CorrelationConfig, CorrelationEngine, CorrelationEventMode, CorrelationSnapshot,
     EvaluationResult,
 };
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use tandem_model::{Event, Finding, Timestamp, Ulid};
 
 /// How many event ids a correlation window keeps for a finding's evidence.
@@ -31,6 +32,8 @@ pub struct SigmaCorrelator {
     /// Ids and names of the detection rules some correlation uses: other hits are not fed.
     referenced: HashSet<String>,
     count: usize,
+    /// Each correlation's `description` by its key, for its findings.
+    descriptions: HashMap<String, String>,
 }
 
 impl std::fmt::Debug for SigmaCorrelator {
@@ -74,7 +77,16 @@ impl SigmaCorrelator {
             })
             .filter_map(|r| r.id.clone())
             .collect();
+        let descriptions = sources
+            .correlations
+            .iter()
+            .filter_map(|c| {
+                let key = c.id.clone().unwrap_or_else(|| c.title.clone());
+                Some((key.clone(), rules.descriptions.get(&key)?.clone()))
+            })
+            .collect();
         SigmaCorrelator {
+            descriptions,
             count: engine.correlation_rule_count(),
             engine,
             referenced,
@@ -93,6 +105,16 @@ impl SigmaCorrelator {
 
     /// Feeds one event and its detection hits; returns the correlations it completes.
     pub fn observe(&mut self, event: &Event, matches: &SigmaMatches) -> Vec<Finding> {
+        self.observe_in(event, matches, None)
+    }
+
+    /// [`SigmaCorrelator::observe`], naming places in the summary by their names in `dir`.
+    pub fn observe_in(
+        &mut self,
+        event: &Event,
+        matches: &SigmaMatches,
+        dir: Option<&Directory>,
+    ) -> Vec<Finding> {
         if self.count == 0 || matches.is_empty() {
             return Vec::new();
         }
@@ -116,7 +138,11 @@ impl SigmaCorrelator {
             .process_with_detections(&view, relevant, event.time.timestamp());
         out.iter()
             .filter(|r| r.is_correlation())
-            .filter_map(|r| correlation_finding(event, r))
+            .filter_map(|r| {
+                let key = r.header.rule_id.as_ref().unwrap_or(&r.header.rule_title);
+                let description = self.descriptions.get(key).map(String::as_str);
+                correlation_finding(event, r, description, dir)
+            })
             .collect()
     }
 
@@ -143,7 +169,12 @@ impl SigmaCorrelator {
     }
 }
 
-fn correlation_finding(event: &Event, r: &EvaluationResult) -> Option<Finding> {
+fn correlation_finding(
+    event: &Event,
+    r: &EvaluationResult,
+    description: Option<&str>,
+    dir: Option<&Directory>,
+) -> Option<Finding> {
     let body = r.as_correlation()?;
     let h = &r.header;
     let rule_id = h.rule_id.clone().unwrap_or_else(|| h.rule_title.clone());
@@ -161,6 +192,17 @@ fn correlation_finding(event: &Event, r: &EvaluationResult) -> Option<Finding> {
         .group_key
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    // The group in words, places by their names: "door Server room door".
+    let group_words: Vec<String> = body
+        .group_key
+        .iter()
+        .map(|(k, v)| {
+            let v = dir
+                .and_then(|d| d.find_place(v))
+                .map_or(v.as_str(), |p| p.name.as_str());
+            format!("{k} {v}")
+        })
         .collect();
     for (k, v) in &body.group_key {
         let k = k.to_ascii_lowercase();
@@ -197,14 +239,17 @@ fn correlation_finding(event: &Event, r: &EvaluationResult) -> Option<Finding> {
         h.rule_title,
         span(body.timespan_secs)
     );
-    if !group.is_empty() {
-        summary.push_str(&format!(" for {}", group.join(", ")));
+    if !group_words.is_empty() {
+        summary.push_str(&format!(" for {}", group_words.join(", ")));
     }
-    let ctx = context(event);
+    let ctx = context(event, dir);
     if !ctx.is_empty() {
         summary.push_str(&format!(" (last: {ctx})"));
     }
     let mut detail = serde_json::Map::new();
+    if let Some(d) = description {
+        detail.insert("description".into(), d.trim().into());
+    }
     detail.insert(
         "correlation_type".into(),
         body.correlation_type.as_str().into(),
@@ -241,11 +286,12 @@ fn correlation_finding(event: &Event, r: &EvaluationResult) -> Option<Finding> {
     })
 }
 
+/// A window in words: "10 min", "1 h", "2 d", "90 s".
 fn span(secs: u64) -> String {
     match secs {
-        s if s % 86_400 == 0 && s > 0 => format!("{}d", s / 86_400),
-        s if s % 3_600 == 0 && s > 0 => format!("{}h", s / 3_600),
-        s if s % 60 == 0 && s > 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
+        s if s % 86_400 == 0 && s > 0 => format!("{} d", s / 86_400),
+        s if s % 3_600 == 0 && s > 0 => format!("{} h", s / 3_600),
+        s if s % 60 == 0 && s > 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
     }
 }

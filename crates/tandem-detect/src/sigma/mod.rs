@@ -25,6 +25,7 @@ pub use correlate::{SigmaCorrelator, StateError};
 pub use rsigma_parser::LogSource;
 pub use view::{SigmaView, logsource_of};
 
+use crate::Directory;
 use rsigma_eval::{Engine, EvaluationResult};
 use rsigma_parser::{
     CorrelationRule, FilterRule, FilterRuleTarget, Level, SigmaCollection, SigmaRule,
@@ -54,6 +55,9 @@ pub struct RuleInfo {
     /// and what `disabled` lists name.
     pub id: String,
     pub title: String,
+    /// What the rule looks for, in its author's words (`description`), when it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// `informational`, `low`, `medium`, `high`, `critical`, when the rule says.
     pub level: Option<String>,
     /// `stable`, `test`, `experimental`, `deprecated`, `unsupported`, when the rule says.
@@ -201,6 +205,9 @@ pub struct SigmaRules {
     pub(crate) correlation_sources: Arc<SigmaCollection>,
     /// What could not be used when this set was loaded.
     issues: Vec<LoadIssue>,
+    /// Each rule's `description` by its key (id, else title): a finding says what its rule
+    /// looks for, as a native one does.
+    pub(crate) descriptions: HashMap<String, String>,
     events: AtomicU64,
     rules_routed: AtomicU64,
     matches: AtomicU64,
@@ -363,6 +370,7 @@ impl SigmaRules {
                 let info = RuleInfo {
                     id: rule_key(&rule.id, &rule.title),
                     title: rule.title.clone(),
+                    description: rule.description.clone(),
                     level: rule.level.map(|l| level_name(l).to_owned()),
                     status: rule.status.as_ref().map(status_name),
                     tags: rule.tags.clone(),
@@ -422,6 +430,7 @@ impl SigmaRules {
             let info = RuleInfo {
                 id: rule_key(&filter.id, &filter.title),
                 title: filter.title.clone(),
+                description: filter.description.clone(),
                 level: filter.level.map(|l| level_name(l).to_owned()),
                 status: filter.status.as_ref().map(status_name),
                 tags: filter.tags.clone(),
@@ -458,6 +467,11 @@ impl SigmaRules {
 
         set.load_correlations(correlations, detections, disabled, &mut report);
         set.issues = report.issues.clone();
+        set.descriptions = set
+            .infos
+            .iter()
+            .filter_map(|i| Some((i.id.clone(), i.description.clone()?)))
+            .collect();
         (set, report)
     }
 
@@ -473,6 +487,7 @@ impl SigmaRules {
             correlation_only: HashSet::new(),
             correlation_sources: Arc::new(SigmaCollection::new()),
             issues: Vec::new(),
+            descriptions: HashMap::new(),
             events: AtomicU64::new(0),
             rules_routed: AtomicU64::new(0),
             matches: AtomicU64::new(0),
@@ -539,6 +554,7 @@ impl SigmaRules {
             self.infos.push(RuleInfo {
                 id: rule_key(&c.id, &c.title),
                 title: c.title.clone(),
+                description: c.description.clone(),
                 level: c.level.map(|l| level_name(l).to_owned()),
                 status: c.status.as_ref().map(status_name),
                 tags: c.tags.clone(),
@@ -752,6 +768,17 @@ impl SigmaRules {
     /// The findings for `matches` of `event`: one per matching rule, except rules that only
     /// feed correlations.
     pub fn findings(&self, event: &Event, matches: &SigmaMatches) -> Vec<Finding> {
+        self.findings_in(event, matches, None)
+    }
+
+    /// [`SigmaRules::findings`], naming places in the summary by their names in `dir`
+    /// (a resolved event holds the directory's ids).
+    pub fn findings_in(
+        &self,
+        event: &Event,
+        matches: &SigmaMatches,
+        dir: Option<&Directory>,
+    ) -> Vec<Finding> {
         matches
             .results
             .iter()
@@ -762,7 +789,11 @@ impl SigmaRules {
                     .is_some_and(|id| self.correlation_only.contains(id))
                     && !self.correlation_only.contains(&r.header.rule_title)
             })
-            .filter_map(|r| detection_finding(event, r))
+            .filter_map(|r| {
+                let key = r.header.rule_id.as_ref().unwrap_or(&r.header.rule_title);
+                let description = self.descriptions.get(key).map(String::as_str);
+                detection_finding(event, r, description, dir)
+            })
             .collect()
     }
 
@@ -853,8 +884,9 @@ pub(crate) fn main_entity(e: &Event, ent: &Entities) -> String {
         .unwrap_or_else(|| format!("event={}", e.id))
 }
 
-/// "user alice on web-1 from 203.0.113.5 at server-room-east": who, where, from where.
-pub(crate) fn context(e: &Event) -> String {
+/// "user alice on web-1 from 203.0.113.5 at Server room east": who, where, from where; a
+/// place by its name in `dir` when given.
+pub(crate) fn context(e: &Event, dir: Option<&Directory>) -> String {
     let mut parts = Vec::new();
     let who = e
         .actor
@@ -875,7 +907,10 @@ pub(crate) fn context(e: &Event) -> String {
     if let Some(p) = &e.place
         && let Some(at) = p.door.as_ref().or(p.zone.as_ref()).or(p.camera.as_ref())
     {
-        parts.push(format!("at {at}"));
+        let name = dir
+            .and_then(|d| d.find_place(at))
+            .map_or(at.as_str(), |p| p.name.as_str());
+        parts.push(format!("at {name}"));
     }
     parts.join(" ")
 }
@@ -889,38 +924,68 @@ fn clip(s: &str, n: usize) -> String {
     }
 }
 
-fn detection_finding(event: &Event, r: &EvaluationResult) -> Option<Finding> {
+/// What a rule matched, in words: "EventID is 4625 and LogonType is 3". Values are clipped;
+/// at most `max` fields are named.
+pub(crate) fn conditions_in_words<'a>(
+    fields: impl IntoIterator<Item = (&'a str, &'a serde_json::Value)>,
+    max: usize,
+) -> String {
+    let said: Vec<String> = fields
+        .into_iter()
+        .take(max)
+        .map(|(field, v)| {
+            let v = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            };
+            format!("{field} is {}", clip(&v, 80))
+        })
+        .collect();
+    said.join(" and ")
+}
+
+fn detection_finding(
+    event: &Event,
+    r: &EvaluationResult,
+    description: Option<&str>,
+    dir: Option<&Directory>,
+) -> Option<Finding> {
     let body = r.as_detection()?;
     let h = &r.header;
     let rule_id = h.rule_id.clone().unwrap_or_else(|| h.rule_title.clone());
     let entities = entities_of(event);
-    let mut fields: Vec<String> = Vec::new();
     let mut matched = serde_json::Map::new();
     for m in &body.matched_fields {
-        let v = match &m.value {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        if fields.len() < 3 {
-            fields.push(format!("{}={}", m.field, clip(&v, 80)));
-        }
         matched.entry(m.field.clone()).or_insert(m.value.clone());
     }
-    let ctx = context(event);
+    let said = conditions_in_words(matched.iter().map(|(k, v)| (k.as_str(), v)), 3);
+    let ctx = context(event, dir);
     let mut summary = h.rule_title.clone();
     if !ctx.is_empty() {
         summary.push_str(" — ");
         summary.push_str(&ctx);
     }
-    if !fields.is_empty() {
-        summary.push_str(&format!(" ({})", fields.join(", ")));
+    if !said.is_empty() {
+        summary.push_str(&format!(": {said}"));
     }
+    // The rule's selections (`selection`, `filter_main`) are its author's names for parts of
+    // the condition: they mean nothing to the person reading the finding, so they are not
+    // kept; the fields and values that matched are, and in words.
     let mut detail = serde_json::Map::new();
-    if !matched.is_empty() {
-        detail.insert("matched".into(), serde_json::Value::Object(matched));
+    if let Some(d) = description {
+        detail.insert("description".into(), d.trim().into());
     }
-    if !body.matched_selections.is_empty() {
-        detail.insert("selections".into(), body.matched_selections.clone().into());
+    if !matched.is_empty() {
+        detail.insert(
+            "conditions".into(),
+            conditions_in_words(matched.iter().map(|(k, v)| (k.as_str(), v)), 16).into(),
+        );
+        detail.insert("matched".into(), serde_json::Value::Object(matched));
     }
     let dedup_key = format!("sigma:{rule_id}:{}", main_entity(event, &entities));
     Some(Finding {

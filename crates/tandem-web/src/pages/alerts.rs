@@ -231,6 +231,23 @@ async fn alert_view(v: &Visitor, state: &AppState, id: &str, error: Option<Strin
         Err(e) => return e.into_response(),
     };
     let tz = v.zone.plain();
+    // Rules and places by name: a Sigma rule's id is a UUID, a place's a directory key.
+    let rule_names: std::collections::HashMap<String, String> =
+        rule_titles(state).await.into_iter().collect();
+    let dir = state.identity.snapshot();
+    let place_name = |id: &Option<String>| {
+        id.as_deref().map(|p| {
+            dir.find_place(p)
+                .map_or_else(|| p.to_owned(), |k| k.name.clone())
+        })
+    };
+    let where_ = alert.place.as_ref().and_then(|p| {
+        let door = place_name(&p.door)?;
+        Some(match place_name(&p.site) {
+            Some(site) => format!("{door}, {site}"),
+            None => door,
+        })
+    });
     let timeline: Vec<TimelineRow> = timeline
         .iter()
         .map(|e| TimelineRow {
@@ -255,6 +272,7 @@ async fn alert_view(v: &Visitor, state: &AppState, id: &str, error: Option<Strin
             findings => findings.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
             evidence => alert.evidence.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
             timeline => Serde(&timeline), risk => Serde::<&Vec<RiskScore>>(&risk),
+            rule_names => rule_names, where_ => where_,
             statuses => AlertStatus::ALL.iter().map(|s| s.code()).collect::<Vec<_>>(),
             resolutions => resolutions(),
             can_triage => v.can(Permission::TriageAlerts),

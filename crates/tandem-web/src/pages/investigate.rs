@@ -12,7 +12,7 @@ use crate::access::Permission;
 use crate::api::{SearchParams, search_request};
 use crate::clock::{Stamp, stamp};
 use crate::detect::{findings_query, load_finding};
-use crate::directory::{matching_people, place_query, quoted, recent_events};
+use crate::directory::{matching_people, place_query, quoted, recent_events, recent_events_in};
 use crate::view::{Visitor, event_who, refusal_page, render};
 use crate::{ApiError, AppState};
 use axum::extract::{Path, Query, State};
@@ -302,6 +302,8 @@ struct EventRow {
     #[serde(rename = "where")]
     place: Option<PlaceLink>,
     host: Option<String>,
+    /// The host's events in the hour either side, when the visitor may search.
+    host_href: Option<String>,
     /// The event's message, or a sentence made from its facts ([`describe`]).
     message: String,
 }
@@ -330,8 +332,146 @@ fn event_row(dir: &Directory, e: &Event, v: &Visitor) -> EventRow {
         who: who_link(dir, e),
         place: event_place(dir, e, v.can(Permission::ViewPlaces)),
         host: e.device.as_ref().and_then(|d| d.hostname.clone()),
+        host_href: e
+            .device
+            .as_ref()
+            .and_then(|d| d.hostname.as_deref())
+            .filter(|_| v.can(Permission::SearchEvents))
+            .and_then(|h| search_around("host", h, e.time, Duration::hours(1))),
         message,
     }
+}
+
+/// The search for `field:value` from `span` before `at` to `span` after: what else a host,
+/// an address or an account did around then.
+fn search_around(field: &str, value: &str, at: DateTime<Utc>, span: Duration) -> Option<String> {
+    let q = crate::pivot::filter("", field, Some(value), false)?;
+    Some(crate::pivot::search_href(
+        &q,
+        crate::pivot::Range::Window {
+            from: at - span,
+            to: at + span,
+        },
+    ))
+}
+
+/// A device, address or account a finding names, linked to its events around the finding
+/// (and a device to its owner's page) when the visitor may search.
+#[derive(Serialize)]
+struct EntityLink {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    href: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<PersonLink>,
+}
+
+/// How far either side of a finding its entities' links search.
+fn entity_span() -> Duration {
+    Duration::days(1)
+}
+
+fn device_links(dir: &Directory, f: &Finding, can_search: bool) -> Vec<EntityLink> {
+    f.entities
+        .devices
+        .iter()
+        .map(|d| {
+            let known = dir.device(d);
+            let host = known
+                .and_then(|r| r.hostname.clone())
+                .unwrap_or_else(|| d.clone());
+            EntityLink {
+                href: can_search
+                    .then(|| search_around("host", &host, f.time, entity_span()))
+                    .flatten(),
+                owner: known
+                    .and_then(|r| r.owner.as_deref())
+                    .map(|o| person_link(dir, o)),
+                name: host,
+            }
+        })
+        .collect()
+}
+
+fn plain_links(values: &[String], field: &str, f: &Finding, can_search: bool) -> Vec<EntityLink> {
+    values
+        .iter()
+        .map(|val| EntityLink {
+            name: val.clone(),
+            href: can_search
+                .then(|| search_around(field, val, f.time, entity_span()))
+                .flatten(),
+            owner: None,
+        })
+        .collect()
+}
+
+/// A finding's detail values in words: objects as "field is value and …", lists joined,
+/// place ids as their names; never raw JSON.
+fn value_words(dir: &Directory, v: &Value) -> String {
+    match v {
+        Value::String(s) => dir
+            .find_place(s)
+            .map_or_else(|| s.clone(), |p| p.name.clone()),
+        Value::Number(n) if n.is_f64() => format!("{:.2}", n.as_f64().unwrap_or_default()),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => if *b { "yes" } else { "no" }.to_owned(),
+        Value::Null => "—".to_owned(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| value_words(dir, i))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, val)| format!("{k} is {}", value_words(dir, val)))
+            .collect::<Vec<_>>()
+            .join(" and "),
+    }
+}
+
+/// Seconds as people say them: "10 min", "2 h", "45 s".
+fn duration_words(secs: u64) -> String {
+    match secs {
+        s if s % 86_400 == 0 && s > 0 => format!("{} d", s / 86_400),
+        s if s % 3_600 == 0 && s > 0 => format!("{} h", s / 3_600),
+        s if s % 60 == 0 && s > 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
+/// A finding's details as rows of words. The rule's description is shown with the rule, and
+/// a Sigma rule's selection names (its author's labels for parts of the condition) not at all.
+fn detail_rows(dir: &Directory, f: &Finding) -> Vec<DetailRow> {
+    let has_conditions = f.detail.contains_key("conditions");
+    f.detail
+        .iter()
+        .filter_map(|(k, val)| {
+            let key = match k.as_str() {
+                "description" | "selections" => return None,
+                "matched" if has_conditions => return None,
+                "conditions" | "matched" => "Matched".to_owned(),
+                "correlation_type" => "What was counted".to_owned(),
+                "aggregated_value" => "Count".to_owned(),
+                "timespan_secs" => "Within".to_owned(),
+                "group" => "For".to_owned(),
+                other => words(other),
+            };
+            let value = match (k.as_str(), val) {
+                ("correlation_type", Value::String(t)) => match t.as_str() {
+                    "event_count" => "Matching events".to_owned(),
+                    "value_count" => "Distinct values".to_owned(),
+                    "temporal" | "temporal_ordered" => "Its rules firing together".to_owned(),
+                    other => words(other),
+                },
+                ("timespan_secs", Value::Number(n)) => {
+                    n.as_u64().map_or_else(|| n.to_string(), duration_words)
+                }
+                _ => value_words(dir, val),
+            };
+            Some(DetailRow { key, value })
+        })
+        .collect()
 }
 
 /// A finding as a list row.
@@ -375,21 +515,6 @@ fn finding_row(dir: &Directory, e: &Event, f: &Finding, v: &Visitor) -> FindingR
             .iter()
             .map(|s| place_link(dir, s, can_places))
             .collect(),
-    }
-}
-
-/// "attack.t1078" → "ATT&CK T1078"; "physical.tailgating" → "Physical: tailgating".
-fn tag_label(tag: &str) -> String {
-    if let Some(rest) = tag.strip_prefix("attack.") {
-        if rest.starts_with('t') && rest[1..].starts_with(|c: char| c.is_ascii_digit()) {
-            format!("ATT&CK {}", rest.to_uppercase())
-        } else {
-            format!("ATT&CK {}", rest.replace('_', " "))
-        }
-    } else if let Some(rest) = tag.strip_prefix("physical.") {
-        format!("Physical: {}", rest.replace('_', " "))
-    } else {
-        tag.to_owned()
     }
 }
 
@@ -765,8 +890,12 @@ struct FindingPage<'a> {
     id: String,
     /// The finding as a stored event, when the visitor may search events.
     event_href: Option<String>,
-    rule_id: &'a str,
+    /// The rule's id when people can read it (`tandem.tailgating`); a Sigma rule's UUID is
+    /// not shown.
+    rule_id: Option<&'a str>,
     rule_title: &'a str,
+    /// What the rule looks for, in its author's words.
+    description: Option<&'a str>,
     engine: String,
     severity: SeverityView,
     tags: Vec<TagView>,
@@ -776,9 +905,9 @@ struct FindingPage<'a> {
     score: Option<String>,
     persons: Vec<PersonLink>,
     places: Vec<PlaceLink>,
-    devices: &'a [String],
-    ips: &'a [String],
-    users: &'a [String],
+    devices: Vec<EntityLink>,
+    ips: Vec<EntityLink>,
+    users: Vec<EntityLink>,
     evidence: Vec<EventRow>,
     /// Evidence events no longer stored (past retention).
     missing_evidence: usize,
@@ -786,7 +915,7 @@ struct FindingPage<'a> {
     dedup_key: &'a str,
 }
 
-/// A tag with its words ("ATT&CK T1078").
+/// A tag with its words ("T1078 Valid Accounts").
 #[derive(Serialize)]
 struct TagView {
     tag: String,
@@ -812,26 +941,8 @@ pub async fn finding(
     };
     let dir = state.identity.snapshot();
     let can_places = v.can(Permission::ViewPlaces);
-    let detail: Vec<DetailRow> = f
-        .detail
-        .iter()
-        .map(|(k, val)| {
-            let shown = match val {
-                // Door, zone and site ids read better as the place's name.
-                Value::String(s) => dir
-                    .find_place(s)
-                    .map_or_else(|| s.clone(), |p| p.name.clone()),
-                Value::Number(n) if n.is_f64() => {
-                    format!("{:.2}", n.as_f64().unwrap_or_default())
-                }
-                other => other.to_string(),
-            };
-            DetailRow {
-                key: words(k),
-                value: shown,
-            }
-        })
-        .collect();
+    let detail = detail_rows(&dir, &f);
+    let can_search = v.can(Permission::SearchEvents);
     let missing = f.evidence.len().saturating_sub(evidence.len());
     let snapshots =
         crate::snapshots::views(&state, f.evidence.clone(), &v.zone.for_event(&dir, &event)).await;
@@ -840,8 +951,9 @@ pub async fn finding(
         event_href: v
             .can(Permission::SearchEvents)
             .then(|| format!("/events/{}", event.id)),
-        rule_id: &f.rule_id,
+        rule_id: (!f.engine.starts_with("sigma")).then_some(f.rule_id.as_str()),
         rule_title: &f.rule_title,
+        description: f.detail.get("description").and_then(Value::as_str),
         engine: words(&f.engine),
         severity: severity(f.severity),
         tags: f
@@ -849,7 +961,7 @@ pub async fn finding(
             .iter()
             .map(|t| TagView {
                 tag: t.clone(),
-                label: tag_label(t),
+                label: crate::attack::tag_label(t),
             })
             .collect(),
         time: stamp(f.time, &v.zone.for_event(&dir, &event)),
@@ -862,9 +974,9 @@ pub async fn finding(
             .map(|p| person_link(&dir, p))
             .collect(),
         places: finding_places(&dir, &f, can_places),
-        devices: &f.entities.devices,
-        ips: &f.entities.ips,
-        users: &f.entities.users,
+        devices: device_links(&dir, &f, can_search),
+        ips: plain_links(&f.entities.ips, "ip", &f, can_search),
+        users: plain_links(&f.entities.users, "user", &f, can_search),
         evidence: evidence.iter().map(|e| event_row(&dir, e, &v)).collect(),
         missing_evidence: missing,
         detail,
@@ -1010,6 +1122,41 @@ pub async fn event(v: Visitor, State(state): State<AppState>, Path(id): Path<Str
             .collect()
         })
         .unwrap_or_default();
+    // The events around this one: at its door, for its person, on its host.
+    let around: Vec<AroundView> = [
+        (
+            "At this door",
+            "door",
+            e.place.as_ref().and_then(|p| p.door.clone()),
+        ),
+        (
+            "For this person",
+            "person",
+            e.actor.person.as_ref().map(|p| p.id.clone()),
+        ),
+        (
+            "On this computer",
+            "host",
+            e.device.as_ref().and_then(|d| d.hostname.clone()),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(what, field, value)| {
+        let value = value?;
+        let p = crate::pivot::Pivot::new(
+            "",
+            crate::pivot::Range::Named("24h"),
+            field,
+            Some(&value),
+            value.clone(),
+        )
+        .around(&value, e.time);
+        (!p.around.is_empty()).then_some(AroundView {
+            what,
+            links: p.around,
+        })
+    })
+    .collect();
     let mut shown = e.clone();
     let raw = shown.raw.take();
     let what = format!(
@@ -1053,6 +1200,7 @@ pub async fn event(v: Visitor, State(state): State<AppState>, Path(id): Path<Str
         facts,
         finding_href: (e.class == Class::DetectionFinding && v.can(Permission::ViewFindings))
             .then(|| format!("/findings/{}", e.id)),
+        around,
         json: serde_json::to_string_pretty(&shown).unwrap_or_default(),
         raw,
         raw_truncated: e.raw_truncated,
@@ -1083,10 +1231,19 @@ struct EventPage<'a> {
     /// The identifiers and details it carries, as (label, value).
     facts: Vec<(String, String)>,
     finding_href: Option<String>,
+    /// Searches for the events around this one at its door, for its person, on its host.
+    around: Vec<AroundView>,
     /// The event as stored, without its raw form (shown on its own).
     json: String,
     raw: Option<String>,
     raw_truncated: bool,
+}
+
+/// "At this door: ±1 min · ±5 min · ±1 h".
+#[derive(Serialize)]
+struct AroundView {
+    what: &'static str,
+    links: Vec<crate::pivot::Around>,
 }
 
 /// The person an event resolved to, and how sure resolution was.
@@ -1181,6 +1338,74 @@ struct PersonPage<'a> {
     timeline_shown: usize,
     /// The timeline by day, as the reader's calendar has them.
     days: Vec<Day>,
+    /// The timeline's window: a key of [`TIMELINE_WINDOWS`] or `custom` (`from`, `to`).
+    window: &'static str,
+    windows: &'static [(&'static str, &'static str)],
+    from: &'a str,
+    to: &'a str,
+}
+
+/// The person timeline's window: `window` is a key of [`TIMELINE_WINDOWS`]; `from` and `to`
+/// (dates or times, either may be left empty) make it a chosen one.
+#[derive(Deserialize, Default)]
+pub struct TimelineWindow {
+    #[serde(default)]
+    window: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// The windows a person's timeline offers, the whole history first (what the page shows
+/// unless asked).
+const TIMELINE_WINDOWS: &[(&str, &str)] = &[
+    ("all", "All time"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+    ("custom", "Between the dates below"),
+];
+
+/// One end of a timeline's window; `None` is open.
+type Bound = Option<DateTime<Utc>>;
+
+/// The window asked for, as its key and bounds. A date given as `to` includes that day.
+fn timeline_window(
+    w: &TimelineWindow,
+    now: DateTime<Utc>,
+) -> Result<(&'static str, Bound, Bound), ApiError> {
+    let (from, to) = (w.from.trim(), w.to.trim());
+    if w.window == "custom" || (w.window.is_empty() && !(from.is_empty() && to.is_empty())) {
+        let bound = |name: &str, s: &str| -> Result<Option<DateTime<Utc>>, ApiError> {
+            if s.is_empty() {
+                return Ok(None);
+            }
+            let t = tandem_query::parse_time_bound(s, now)
+                .map_err(|e| ApiError::bad_request(format!("`{name}`: {}", e.message)))?;
+            Ok(Some(t))
+        };
+        let to_bound = bound("to", to)?.map(|t| {
+            // A whole day (`2026-12-07`) ends at its end, not its start.
+            if to.len() == 10 {
+                t + Duration::days(1)
+            } else {
+                t
+            }
+        });
+        return Ok(("custom", bound("from", from)?, to_bound));
+    }
+    let found = TIMELINE_WINDOWS
+        .iter()
+        .find(|(k, _)| *k == w.window && *k != "custom")
+        .map_or("all", |(k, _)| *k);
+    let from = match found {
+        "24h" => Some(now - Duration::hours(24)),
+        "7d" => Some(now - Duration::days(7)),
+        "30d" => Some(now - Duration::days(30)),
+        _ => None,
+    };
+    Ok((found, from, None))
 }
 
 /// A version of a person's record: what changed when, and who said so.
@@ -1242,7 +1467,12 @@ struct Day {
 /// `GET /people/{id}`: the Person 360: who they are and were, what they hold (accounts,
 /// badges, devices), the findings naming them, and one timeline of everything they did in
 /// the building and on computers, by day.
-pub async fn person(v: Visitor, State(state): State<AppState>, Path(id): Path<String>) -> Response {
+pub async fn person(
+    v: Visitor,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(window): Query<TimelineWindow>,
+) -> Response {
     let dir = state.identity.snapshot();
     let Some(history) = dir.person_history(&id) else {
         return fail(ApiError::new(
@@ -1351,10 +1581,16 @@ pub async fn person(v: Visitor, State(state): State<AppState>, Path(id): Path<St
         }
         Err(e) => return fail(e),
     };
-    let (timeline_total, timeline) = match recent_events(
+    let (chosen, from, to) = match timeline_window(&window, now) {
+        Ok(w) => w,
+        Err(e) => return fail(e),
+    };
+    let (timeline_total, timeline) = match recent_events_in(
         &state,
         format!("person:{who} AND NOT class:detection_finding"),
         TIMELINE,
+        from,
+        to,
     )
     .await
     {
@@ -1399,6 +1635,10 @@ pub async fn person(v: Visitor, State(state): State<AppState>, Path(id): Path<St
         timeline_total,
         timeline_shown: timeline.len(),
         days,
+        window: chosen,
+        windows: TIMELINE_WINDOWS,
+        from: window.from.trim(),
+        to: window.to.trim(),
     };
     render(
         "person.html",

@@ -145,18 +145,6 @@ struct LiveRow {
     href: String,
 }
 
-/// Where an event happened, by the names the directory gives its places (a source may send
-/// an id); the host or address when it names no place.
-fn where_named(dir: &Directory, e: &Event) -> String {
-    let named = e
-        .place
-        .as_ref()
-        .and_then(|p| p.most_specific().next())
-        .and_then(|id| dir.find_place(id))
-        .map(|p| p.name.clone());
-    named.unwrap_or_else(|| event_where(e))
-}
-
 /// The page of the place an event names most specifically, when the directory knows it.
 fn place_href(dir: &Directory, e: &Event) -> String {
     e.place
@@ -231,7 +219,7 @@ fn live_row(e: &Event, dir: &Directory, zone: &Zone) -> LiveRow {
         activity: e.activity.name(),
         outcome: e.outcome.name(),
         who,
-        where_: where_named(dir, e),
+        where_: event_where(dir, e),
         site: {
             // A finding lists every site of its evidence, its own first, by name.
             let mut sites: Vec<&str> = Vec::new();
