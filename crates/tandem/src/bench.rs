@@ -520,6 +520,21 @@ fn memory_held(
         .collect())
 }
 
+/// Lowest and highest of `values` and how far apart they are, in percent of the lowest
+/// (zeros when there are none).
+fn spread(values: &[f64]) -> (f64, f64, f64) {
+    let Some(low) = values.iter().copied().reduce(f64::min) else {
+        return (0.0, 0.0, 0.0);
+    };
+    let high = values.iter().copied().fold(low, f64::max);
+    let pct = if low > 0.0 {
+        (high - low) / low * 100.0
+    } else {
+        0.0
+    };
+    (low, high, pct)
+}
+
 /// A steady stream for a long time: one request of `--batch` events every `batch / rate`
 /// seconds, resent on 503, with the server's resident memory, the rate reached and the
 /// acknowledgement latency printed each minute. Memory that keeps growing under a steady
@@ -545,12 +560,14 @@ fn soak(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result<()
         bodies.len() * args.batch
     );
     println!(
-        "{:>6} {:>12} {:>10} {:>10} {:>10} {:>8} {:>10} {:>10} {:>10} {:>10}",
+        "{:>6} {:>12} {:>10} {:>10} {:>10} {:>8} {:>8} {:>8} {:>10} {:>10} {:>10} {:>10}",
         "minute",
         "events",
         "events/s",
         "p99 ms",
         "RSS MiB",
+        "low",
+        "high",
         "busy",
         "store MiB",
         "Rust MiB",
@@ -561,9 +578,14 @@ fn soak(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result<()
     let agent = agent();
     let started = Instant::now();
     let mut sent: u64 = 0;
-    let mut rss = Vec::new();
+    let (mut rss, mut floors) = (Vec::new(), Vec::new());
     for minute in 1..=args.minutes {
         let (mut latencies, mut busy, sent_before) = (Vec::new(), 0u64, sent);
+        // Resident memory after every answer: one request in flight holds tens of MiB for a
+        // moment (its events decoded, their copy for the live feed, rows, database pages), so
+        // a single sample a minute lands anywhere between the floor and that peak. The floor
+        // of a minute is what the server holds; it is what must stay flat.
+        let (mut low, mut high) = (f64::MAX, 0.0f64);
         let minute_end = started + Duration::from_secs(minute * 60);
         let mut i = sent / args.batch as u64;
         while Instant::now() < minute_end {
@@ -591,14 +613,18 @@ fn soak(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result<()
             latencies.push(t.elapsed().as_secs_f64() * 1000.0);
             sent += args.batch as u64;
             i += 1;
+            let r = rss_mib(pid);
+            (low, high) = (low.min(r), high.max(r));
         }
         latencies.sort_by(f64::total_cmp);
         let now = rss_mib(pid);
+        (low, high) = (low.min(now), high.max(now));
         rss.push(now);
+        floors.push(low);
         let held = memory_held(&agent, url, token).unwrap_or_default();
         let mib = |holder: &str| held.get(holder).map_or(f64::NAN, |b| b / 1048576.0);
         println!(
-            "{minute:>6} {sent:>12} {:>10.0} {:>10.1} {now:>10.0} {busy:>8} {:>10.0} {:>10.0} {:>10.0} {:>10.0}",
+            "{minute:>6} {sent:>12} {:>10.0} {:>10.1} {now:>10.0} {low:>8.0} {high:>8.0} {busy:>8} {:>10.0} {:>10.0} {:>10.0} {:>10.0}",
             (sent - sent_before) as f64 / 60.0,
             percentile(&latencies, 0.99),
             mib("store_engine"),
@@ -610,20 +636,28 @@ fn soak(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result<()
     let elapsed = started.elapsed().as_secs_f64();
     // The first minutes fill caches and the directory's tables; flatness is judged after.
     let from = rss.len().min(5).min(rss.len().saturating_sub(1));
-    let warm = &rss[from..];
-    let (low, high) = warm
-        .iter()
-        .fold((f64::MAX, 0.0f64), |(l, h), &r| (l.min(r), h.max(r)));
+    let (floor_low, floor_high, floor_spread) = spread(&floors[from..]);
+    let (low, high, spread) = spread(&rss[from..]);
     println!(
-        "soak: {sent} events in {elapsed:.0} s ({:.0} events/s); RSS from minute {}: {low:.0}-{high:.0} MiB, spread {:.1} % of the lowest; peak RSS {:.0} MiB",
+        "soak: {sent} events in {elapsed:.0} s ({:.0} events/s); from minute {}: RSS held (each minute's low) {floor_low:.0}-{floor_high:.0} MiB, spread {floor_spread:.1} % of the lowest; end-of-minute samples {low:.0}-{high:.0} MiB, spread {spread:.1} %; peak RSS {:.0} MiB",
         sent as f64 / elapsed,
         from + 1,
-        if low > 0.0 {
-            (high - low) / low * 100.0
-        } else {
-            0.0
-        },
         peak_rss_mib(pid)
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_soak_judges_flatness_on_the_memory_held() {
+        // A minute's samples swing with the request in flight; its low is what is held.
+        let floors = [150.0, 152.0, 149.0, 155.0];
+        let (low, high, pct) = spread(&floors);
+        assert_eq!((low, high), (149.0, 155.0));
+        assert!((pct - 6.0 / 149.0 * 100.0).abs() < 1e-9);
+        assert_eq!(spread(&[]), (0.0, 0.0, 0.0));
+    }
 }

@@ -35,6 +35,10 @@ use std::path::PathBuf;
 /// mimalloc instead of the system allocator: ingest allocates and frees millions of small
 /// strings per second across threads, and glibc's malloc spent a quarter of the decode
 /// threads' time on it (measured with `perf` during `tandem bench`).
+///
+/// The `system-alloc` feature (off by default) leaves the system allocator in place, so heap
+/// profilers that hook `malloc` (heaptrack) see every allocation; see README "Memory over time".
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -12,6 +12,17 @@ use tandem_model::{Event, Finding, Timestamp, Ulid};
 /// How many event ids a correlation window keeps for a finding's evidence.
 const EVIDENCE_CAP: usize = 32;
 
+/// How many hits one group's window keeps at most (the newest), unless a rule says otherwise
+/// with `rsigma.max_group_entries`. A sliding window drops hits from its front while they are
+/// older than the window, so once event time goes back (backfilled logs, a replayed day) the
+/// newer hit at the front stops every older one behind it from leaving: without a cap the
+/// window grows by every hit until time catches up, or forever. A thousand is far above any
+/// threshold a correlation counts to; a cap can only under-count, never fire early.
+pub const MAX_GROUP_ENTRIES: usize = 1_000;
+
+/// Open (correlation, group) windows kept at most; over it the stalest go first.
+pub const MAX_GROUPS: usize = 100_000;
+
 /// Why exported state could not be imported.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -51,14 +62,16 @@ impl SigmaCorrelator {
         let config = CorrelationConfig {
             correlation_event_mode: CorrelationEventMode::Refs,
             max_correlation_events: EVIDENCE_CAP,
+            max_group_entries: Some(MAX_GROUP_ENTRIES),
+            max_state_entries: MAX_GROUPS,
             ..CorrelationConfig::default()
         };
-        let mut engine = CorrelationEngine::new(config);
+        let mut engine = CorrelationEngine::new(config.clone());
         let sources = &rules.correlation_sources;
         // Checked when the set was loaded; a failure here leaves the correlator empty.
         if let Err(e) = engine.add_collection(sources) {
             tracing::warn!(error = %e, "sigma correlations could not be loaded");
-            engine = CorrelationEngine::new(CorrelationConfig::default());
+            engine = CorrelationEngine::new(config);
         }
         let refs: HashSet<&str> = sources
             .correlations

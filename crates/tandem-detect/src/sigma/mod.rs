@@ -21,7 +21,7 @@
 mod correlate;
 mod view;
 
-pub use correlate::{SigmaCorrelator, StateError};
+pub use correlate::{MAX_GROUP_ENTRIES, MAX_GROUPS, SigmaCorrelator, StateError};
 pub use rsigma_parser::LogSource;
 pub use view::{SigmaView, logsource_of};
 
