@@ -124,6 +124,59 @@ pub fn csrf_token(session_secret: &str) -> String {
     hash_key(&format!("csrf:{session_secret}"))
 }
 
+/// The CSRF token as a page carries it: XORed with a fresh random mask, the mask written
+/// before it (128 hex digits). Pages are compressed, and a page that reflects what a visitor
+/// typed (a search) beside a fixed secret would let an attacker who can watch the sizes of
+/// encrypted answers guess the secret a digit at a time (BREACH); a token that changes with
+/// every answer gives the guesses nothing to converge on. [`csrf_matches`] takes either form.
+pub fn masked_csrf_token(session_secret: &str) -> String {
+    use std::fmt::Write;
+    let token = unhex(&csrf_token(session_secret)).unwrap_or_default();
+    let mut mask = vec![0u8; token.len()];
+    getrandom::fill(&mut mask).expect("the operating system provides randomness");
+    let mut out = String::with_capacity(4 * token.len());
+    for b in mask.iter().chain(&mask.iter().zip(&token).map(|(m, t)| m ^ t).collect::<Vec<_>>()) {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// Whether `sent` is the session's CSRF token, plain ([`csrf_token`]) or masked
+/// ([`masked_csrf_token`]).
+pub fn csrf_matches(session_secret: &str, sent: &[u8]) -> bool {
+    let expected = csrf_token(session_secret);
+    let Some(expected) = unhex(&expected) else {
+        return false;
+    };
+    let Some(sent) = std::str::from_utf8(sent).ok().and_then(unhex) else {
+        return false;
+    };
+    let token: Vec<u8> = if sent.len() == 2 * expected.len() {
+        let (mask, masked) = sent.split_at(expected.len());
+        mask.iter().zip(masked).map(|(m, x)| m ^ x).collect()
+    } else {
+        sent
+    };
+    // Compared in full whatever differs first, so the time taken says nothing.
+    token.len() == expected.len()
+        && token
+            .iter()
+            .zip(&expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// Bytes from lowercase or uppercase hex digits; `None` for anything else.
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// Slows password guessing: after [`LoginThrottle::MAX_FAILURES`] wrong passwords for one
 /// user name within [`LoginThrottle::WINDOW`], that name is refused until the oldest failure
 /// leaves the window, whatever the password. Kept in memory: a restart forgives, which is
@@ -241,6 +294,21 @@ pub(crate) mod tests {
     thread_local! {
         /// Argon2 verifications run on this thread (each test runs on its own).
         pub static VERIFICATIONS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    #[test]
+    fn a_masked_csrf_token_differs_every_time_and_only_the_sessions_token_matches() {
+        let (a, b) = (masked_csrf_token("s-1"), masked_csrf_token("s-1"));
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 128);
+        assert!(csrf_matches("s-1", a.as_bytes()));
+        assert!(csrf_matches("s-1", b.as_bytes()));
+        assert!(csrf_matches("s-1", csrf_token("s-1").as_bytes()));
+        assert!(!csrf_matches("s-2", a.as_bytes()));
+        assert!(!csrf_matches("s-2", csrf_token("s-1").as_bytes()));
+        for bad in ["", "zz", &a[..127], &a[..126], "é", &format!("{a}00")] {
+            assert!(!csrf_matches("s-1", bad.as_bytes()), "{bad}");
+        }
     }
 
     fn verifications() -> u64 {

@@ -6,7 +6,7 @@
 //! client gets a SCIM error.
 
 use crate::access::{Access, Permission};
-use crate::auth::{Principal, SESSION_COOKIE, authenticate, cookie, csrf_token};
+use crate::auth::{Principal, SESSION_COOKIE, authenticate, cookie, csrf_matches};
 use crate::{ApiError, AppState};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -104,9 +104,8 @@ async fn check_csrf(parts: &axum::http::request::Parts, body: Body) -> Result<Bo
     let Some(session) = cookie(parts, SESSION_COOKIE) else {
         return Err(refused());
     };
-    let expected = csrf_token(session);
     if let Some(sent) = parts.headers.get("x-csrf-token") {
-        return if sent.as_bytes() == expected.as_bytes() {
+        return if csrf_matches(session, sent.as_bytes()) {
             Ok(body)
         } else {
             Err(refused())
@@ -121,7 +120,7 @@ async fn check_csrf(parts: &axum::http::request::Parts, body: Body) -> Result<Bo
     let sent = form_urlencoded::parse(&bytes)
         .find(|(k, _)| k == "csrf")
         .map(|(_, v)| v.into_owned());
-    if sent.as_deref() == Some(expected.as_str()) {
+    if sent.is_some_and(|sent| csrf_matches(session, sent.as_bytes())) {
         Ok(Body::from(bytes))
     } else {
         Err(refused())

@@ -1097,6 +1097,19 @@ pub fn router(state: AppState) -> Router {
             csp,
             security_headers,
         ))
+        .layer(compression())
+}
+
+/// Answers are gzipped for clients that accept it: a search page with its pivot links and
+/// field statistics is 1–2 MB of highly repetitive HTML, a tenth of that compressed, which is
+/// what a guard on a site's slow link waits for. The fastest level: on two cores the time to
+/// compress must not outgrow the time saved. Pictures (already compressed), the live
+/// monitor's event stream (it must reach the browser event by event) and answers under
+/// 32 bytes are sent as they are (`DefaultPredicate`). The CSRF token in pages is masked
+/// afresh per answer so compression cannot leak it ([`auth::masked_csrf_token`]).
+fn compression() -> tower_http::compression::CompressionLayer {
+    tower_http::compression::CompressionLayer::new()
+        .quality(tower_http::CompressionLevel::Fastest)
 }
 
 /// The Content-Security-Policy of every answer. Pages load scripts, styles and images only

@@ -122,7 +122,7 @@ impl axum::extract::FromRequestParts<AppState> for Visitor {
             .await
             .map_err(|_| Redirect::to("/login").into_response())?;
         let csrf = cookie(parts, SESSION_COOKIE)
-            .map(crate::auth::csrf_token)
+            .map(crate::auth::masked_csrf_token)
             .unwrap_or_default();
         let (zone, zone_name) = zone_of(state, &who.name).await;
         let alarms = if who.can(Permission::ViewAlarms) {
@@ -255,7 +255,7 @@ pub async fn refusal_for(
     refusal: &Refusal,
 ) -> Response {
     let csrf = cookie(parts, SESSION_COOKIE)
-        .map(crate::auth::csrf_token)
+        .map(crate::auth::masked_csrf_token)
         .unwrap_or_default();
     let (zone, zone_name) = zone_of(state, &who.name).await;
     let v = Visitor {
