@@ -214,10 +214,14 @@ fn finish(
 }
 
 fn write_sides(tx: &Connection, r: &CaseRecord) -> Result<(), StoreError> {
-    tx.execute("DELETE FROM case_entities WHERE case_id = ?", [&r.id])?;
-    tx.execute("DELETE FROM case_rules WHERE case_id = ?", [&r.id])?;
-    tx.execute("DELETE FROM case_tags WHERE case_id = ?", [&r.id])?;
-    tx.execute("DELETE FROM case_items WHERE case_id = ?", [&r.id])?;
+    tx.prepare_cached("DELETE FROM case_entities WHERE case_id = ?")?
+        .execute([&r.id])?;
+    tx.prepare_cached("DELETE FROM case_rules WHERE case_id = ?")?
+        .execute([&r.id])?;
+    tx.prepare_cached("DELETE FROM case_tags WHERE case_id = ?")?
+        .execute([&r.id])?;
+    tx.prepare_cached("DELETE FROM case_items WHERE case_id = ?")?
+        .execute([&r.id])?;
     let mut e =
         tx.prepare_cached("INSERT OR IGNORE INTO case_entities (case_id, entity) VALUES (?, ?)")?;
     for entity in &r.entities {
@@ -289,28 +293,38 @@ impl CaseStore for SqliteStore {
     /// event writer or sealing, never an fsync of its own under ingest.
     fn commit_cases(&self, commit: &mut CaseCommit) -> Result<(), StoreError> {
         let mut owned = commit.clone();
+        // The documents are serialised here, not on the writer's thread, which ingest waits for.
+        let rows = commit
+            .writes
+            .iter()
+            .map(|w| match w {
+                CaseWrite::Insert(r) | CaseWrite::Update(r) => values(r),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let seqs = self.write_job(move |tx| {
             let commit = &mut owned;
-            for write in &commit.writes {
+            for (write, row) in commit.writes.iter().zip(&rows) {
                 match write {
                     CaseWrite::Insert(r) => {
                         let exists: Option<i64> = tx
-                            .query_row("SELECT version FROM case_records WHERE id = ?", [&r.id], |x| {
+                            .prepare_cached("SELECT version FROM case_records WHERE id = ?")?
+                            .query_row([&r.id], |x| {
                                 x.get(0)
                             })
                             .optional()?;
                         if let Some(v) = exists {
                             return Err(conflict(&r.id, Some(v as u64), "it exists already"));
                         }
-                        tx.execute(
-                            &format!("INSERT INTO case_records ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
-                            params_from_iter(values(r)?),
-                        )?;
+                        tx.prepare_cached(&format!(
+                            "INSERT INTO case_records ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                        ))?
+                        .execute(params_from_iter(row.iter()))?;
                         write_sides(tx, r)?;
                     }
                     CaseWrite::Update(r) => {
                         let current: Option<i64> = tx
-                            .query_row("SELECT version FROM case_records WHERE id = ?", [&r.id], |x| {
+                            .prepare_cached("SELECT version FROM case_records WHERE id = ?")?
+                            .query_row([&r.id], |x| {
                                 x.get(0)
                             })
                             .optional()?;
@@ -328,14 +342,14 @@ impl CaseStore for SqliteStore {
                             }
                             Some(_) => {}
                         }
-                        tx.execute(
+                        tx.prepare_cached(
                             "UPDATE case_records SET kind = ?1, version = ?3, status = ?4, \
                              resolution = ?5, severity = ?6, key = ?7, parent = ?8, \
                              departments = ?9, sites = ?10, opened = ?11, updated = ?12, doc = ?13, \
                              due = ?14 \
                              WHERE id = ?2",
-                            params_from_iter(values(r)?),
-                        )?;
+                        )?
+                        .execute(params_from_iter(row.iter()))?;
                         write_sides(tx, r)?;
                     }
                 }
@@ -347,7 +361,8 @@ impl CaseStore for SqliteStore {
             for (finding, case_id) in &commit.findings {
                 let key = finding.to_string();
                 let linked: Option<String> = tx
-                    .query_row("SELECT case_id FROM case_findings WHERE finding = ?", [&key], |x| {
+                    .prepare_cached("SELECT case_id FROM case_findings WHERE finding = ?")?
+                    .query_row([&key], |x| {
                         x.get(0)
                     })
                     .optional()?;

@@ -4,8 +4,10 @@
 //! that writes events goes through its queue. Batches that arrive while a commit is running
 //! are committed together in the next transaction; every submitter is answered only after the
 //! commit that holds its batch has returned, which is what "acknowledged means durable" rests
-//! on. Between commits the writer advances the sealing of full segments by one bounded step,
-//! so bulk indexing never stalls ingest for long.
+//! on. Writes of case records and components' state come as [`Job`]s and join the next
+//! batch's transaction, so they never contend with it for SQLite's lock. Between commits the
+//! writer advances the sealing of full segments by one bounded step, so bulk indexing never
+//! stalls ingest for long.
 
 use super::schema;
 use super::sources::LiveStats;
@@ -182,6 +184,9 @@ impl Writer {
         queued: Arc<AtomicUsize>,
         live: Arc<LiveStats>,
     ) -> rusqlite::Result<Writer> {
+        // Its own statements, one insert pair per segment, and the jobs' (case records,
+        // state) stay prepared.
+        conn.set_prepared_statement_cache_capacity(64);
         let wal_frames = Arc::new(AtomicI64::new(0));
         let frames = wal_frames.clone();
         conn.wal_hook(Some(
