@@ -178,6 +178,7 @@ impl Alert {
                 .into_iter()
                 .collect(),
             due: None,
+            items: Vec::new(),
             doc: serde_json::to_value(self).unwrap_or_default(),
         }
     }

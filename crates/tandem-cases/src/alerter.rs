@@ -286,6 +286,7 @@ impl Exception {
             updated: self.ended.or(self.last_matched).unwrap_or(self.created),
             tags: Vec::new(),
             due: None,
+            items: Vec::new(),
             doc: serde_json::to_value(self).unwrap_or_default(),
         }
     }

@@ -240,6 +240,20 @@ pub struct Review {
     pub written: Option<Timestamp>,
 }
 
+/// An unfinished task of an open incident with what its department's list shows of the
+/// incident, as kept in the store beside it ([`tandem_store::CaseItem`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenTask {
+    /// The incident's title.
+    pub title: String,
+    /// The incident's severity.
+    pub severity: Severity,
+    /// The incident's first site, whose business hours a business-hours timer counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    pub task: Task,
+}
+
 /// An incident. Stored as a [`tandem_store::CaseRecord`] of kind `incident` (this struct is
 /// its `doc`); every change appends to its timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -372,8 +386,34 @@ impl Incident {
                 Vec::new()
             },
             due: self.sla_due(),
+            items: self.open_tasks(),
             doc: serde_json::to_value(self).unwrap_or_default(),
         }
+    }
+
+    /// The unfinished tasks of an open incident, as the store keeps them beside it for the
+    /// departments' task lists (one item per task, grouped by department): with 2,000 open
+    /// incidents, a list that read and decoded every incident took 140 ms, one of these
+    /// items a task, a few.
+    fn open_tasks(&self) -> Vec<tandem_store::CaseItem> {
+        if self.status.is_closed() {
+            return Vec::new();
+        }
+        self.tasks
+            .iter()
+            .filter(|t| !t.finished())
+            .map(|t| tandem_store::CaseItem {
+                id: t.id.clone(),
+                group: t.department.code().to_owned(),
+                doc: serde_json::to_value(OpenTask {
+                    title: self.title.clone(),
+                    severity: self.severity,
+                    site: self.entities.sites.first().cloned(),
+                    task: t.clone(),
+                })
+                .unwrap_or_default(),
+            })
+            .collect()
     }
 
     /// The incident a stored record holds, its version the record's.

@@ -91,9 +91,10 @@ pub fn case_event(
     e
 }
 
-/// Gives records stored by a version without tags and due times (a file from before they
-/// existed) theirs, once: an alert's assignee tag, an incident's review tag and SLA due time,
-/// which the assignee filter, the action items and the SLA check find records by. Returns
+/// Gives records stored by a version without tags, due times or items (a file from before
+/// they existed) theirs, once: an alert's assignee tag, an incident's review tag, SLA due
+/// time and open tasks, which the assignee filter, the action items, the SLA check and the
+/// departments' task lists find records by. Returns
 /// how many records were reindexed (none when the store holds no such records).
 pub fn reindex_if_needed(store: &dyn tandem_store::CaseStore) -> Result<u64, CaseError> {
     use tandem_store::{CaseKind, CaseOrder, CaseQuery};
@@ -118,6 +119,7 @@ pub fn reindex_if_needed(store: &dyn tandem_store::CaseStore) -> Result<u64, Cas
                     Ok(d) => records.push(tandem_store::CaseRecord {
                         tags: d.tags,
                         due: d.due,
+                        items: d.items,
                         ..r
                     }),
                     Err(e) => tracing::warn!(id = %r.id, error = %e, "cannot reindex the record"),

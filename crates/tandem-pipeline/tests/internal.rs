@@ -82,3 +82,21 @@ fn findings_are_stored_and_announced_but_never_detected_again() {
     assert_eq!(count(&store, "source:scim"), 1);
     assert_eq!(count(&store, "class:detection_finding"), 0);
 }
+
+#[test]
+fn a_committed_finding_wakes_its_listeners_without_a_live_listener() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, pipeline) = pipeline(dir.path());
+    let mut findings = pipeline.findings_committed();
+    // A batch without a finding (a tick's output is never detected) wakes nobody.
+    pipeline
+        .commit_internal(vec![deactivation()], Origin::Findings)
+        .unwrap();
+    assert!(!findings.has_changed().unwrap());
+    // One whose detection raises a finding does, though no live monitor listens.
+    pipeline
+        .commit_internal(vec![deactivation()], Origin::Directory)
+        .unwrap();
+    assert!(findings.has_changed().unwrap());
+    assert_eq!(*findings.borrow_and_update(), 1);
+}

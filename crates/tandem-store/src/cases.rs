@@ -78,7 +78,24 @@ pub struct CaseRecord {
     /// or breach, at the earliest): a periodic check reads only the records due by its time,
     /// not every open one.
     pub due: Option<DateTime<Utc>>,
+    /// Parts of the record a list shows on their own (an incident's unfinished tasks while it
+    /// is open), kept in a side table written with the record, so a list of one group (a
+    /// department's tasks) reads only those parts instead of every record that has one.
+    /// Written with every version, never read back with the record (its owner derives them
+    /// from `doc`): read them with [`CaseStore::case_items`].
+    pub items: Vec<CaseItem>,
     /// Everything else, in the shape `tandem-cases` gives it.
+    pub doc: serde_json::Value,
+}
+
+/// One part of a record in the side table a list reads ([`CaseRecord::items`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseItem {
+    /// Unique within its record: a task's id.
+    pub id: String,
+    /// What a list selects items by: a task's department.
+    pub group: String,
+    /// What the list shows, in the shape the owning stage gives it.
     pub doc: serde_json::Value,
 }
 
@@ -210,12 +227,19 @@ pub trait CaseStore: Send + Sync + 'static {
     fn allocate_case_numbers(&self, kind: CaseKind, n: u64) -> Result<u64, StoreError>;
     /// Closed records of `kind` per rule and resolution.
     fn rule_resolutions(&self, kind: CaseKind) -> Result<Vec<RuleResolutions>, StoreError>;
+    /// The items of every record of `kind` (of one group, or all), with the id of the record
+    /// each belongs to, in record and item order.
+    fn case_items(
+        &self,
+        kind: CaseKind,
+        group: Option<&str>,
+    ) -> Result<Vec<(String, CaseItem)>, StoreError>;
     /// Rewrites what the store derives from existing records (entities, rules, tags, due
-    /// time) without a new version or a timeline entry: for records written before a derived
+    /// time, items) without a new version or a timeline entry: for records written before a derived
     /// field existed, and for a due time the owner found later than it had said. The records'
     /// other fields are not written.
     fn reindex_cases(&self, records: &[CaseRecord]) -> Result<(), StoreError>;
-    /// Whether records were stored before the tags and due times existed (a file written by
+    /// Whether records were stored before the tags, due times or items existed (a file written by
     /// an older version), so their owner must [`CaseStore::reindex_cases`] them once.
     fn cases_need_reindex(&self) -> Result<bool, StoreError>;
     /// Records that the owner has reindexed every record.

@@ -44,8 +44,8 @@ pub use audit::{
     verify_checkpoints,
 };
 pub use cases::{
-    CaseCommit, CaseKind, CaseOrder, CasePage, CaseQuery, CaseRecord, CaseStore, CaseWrite,
-    RuleResolutions, TimelineEntry,
+    CaseCommit, CaseItem, CaseKind, CaseOrder, CasePage, CaseQuery, CaseRecord, CaseStore,
+    CaseWrite, RuleResolutions, TimelineEntry,
 };
 pub use error::StoreError;
 pub use secret::hash_key;

@@ -24,6 +24,7 @@ fn record(id: &str, kind: CaseKind) -> CaseRecord {
         updated: Utc::now(),
         tags: Vec::new(),
         due: None,
+        items: Vec::new(),
         doc: serde_json::json!({"title": id}),
     }
 }
@@ -332,4 +333,119 @@ fn a_file_from_before_tags_and_due_times_opens_and_asks_for_a_reindex() {
     q.tag = Some("review".into());
     q.due_by = Some(Utc::now());
     assert_eq!(ids(&store, &q), vec!["INC-1"]);
+}
+
+fn item(id: &str, group: &str) -> tandem_store::CaseItem {
+    tandem_store::CaseItem {
+        id: id.into(),
+        group: group.into(),
+        doc: serde_json::json!({"task": id}),
+    }
+}
+
+fn items(store: &SqliteStore, group: Option<&str>) -> Vec<(String, String)> {
+    store
+        .case_items(CaseKind::Incident, group)
+        .unwrap()
+        .into_iter()
+        .map(|(case, i)| (case, i.id))
+        .collect()
+}
+
+#[test]
+fn items_are_kept_with_each_version_of_their_record_and_listed_by_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let mut one = record("INC-1", CaseKind::Incident);
+    one.items = vec![item("confirm", "hr"), item("contain", "security")];
+    let mut two = record("INC-2", CaseKind::Incident);
+    two.opened = one.opened + Duration::minutes(1);
+    two.items = vec![item("triage", "security")];
+    store
+        .commit_cases(&mut CaseCommit {
+            writes: vec![CaseWrite::Insert(one.clone()), CaseWrite::Insert(two)],
+            ..CaseCommit::default()
+        })
+        .unwrap();
+    let pair = |c: &str, i: &str| (c.to_owned(), i.to_owned());
+    assert_eq!(
+        items(&store, Some("security")),
+        [pair("INC-1", "contain"), pair("INC-2", "triage")],
+        "oldest record first"
+    );
+    assert_eq!(items(&store, None).len(), 3);
+    let got = store.case_items(CaseKind::Incident, Some("hr")).unwrap();
+    assert_eq!(got[0].1, item("confirm", "hr"));
+    assert!(store.case_items(CaseKind::Alert, None).unwrap().is_empty());
+
+    // A new version replaces its record's items; a refused one changes none.
+    let mut v2 = one.clone();
+    v2.version = 2;
+    v2.items = vec![item("contain", "security")];
+    store
+        .commit_cases(&mut CaseCommit {
+            writes: vec![CaseWrite::Update(v2.clone())],
+            ..CaseCommit::default()
+        })
+        .unwrap();
+    assert!(items(&store, Some("hr")).is_empty());
+    let mut stale = one;
+    stale.version = 2;
+    stale.items = Vec::new();
+    assert!(
+        store
+            .commit_cases(&mut CaseCommit {
+                writes: vec![CaseWrite::Update(stale)],
+                ..CaseCommit::default()
+            })
+            .is_err()
+    );
+    assert_eq!(items(&store, Some("security")).len(), 2);
+    // The record read back does not carry them: its owner derives them from the document.
+    let read = store.case(CaseKind::Incident, "INC-1").unwrap().unwrap();
+    assert!(read.items.is_empty());
+    let mut v3 = v2;
+    v3.version = 3;
+    v3.items = Vec::new();
+    store
+        .commit_cases(&mut CaseCommit {
+            writes: vec![CaseWrite::Update(v3)],
+            ..CaseCommit::default()
+        })
+        .unwrap();
+    assert_eq!(items(&store, None), [pair("INC-2", "triage")]);
+}
+
+#[test]
+fn a_file_from_before_items_opens_and_asks_for_a_reindex_that_fills_them() {
+    use tandem_store::EventStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+    store
+        .commit_cases(&mut CaseCommit {
+            writes: vec![CaseWrite::Insert(record("INC-1", CaseKind::Incident))],
+            ..CaseCommit::default()
+        })
+        .unwrap();
+    store.close().unwrap();
+    // The file as the previous version wrote it: no items table.
+    let conn = rusqlite::Connection::open(dir.path().join("tandem.db")).unwrap();
+    conn.execute_batch("DROP TABLE case_items;").unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+    assert!(store.cases_need_reindex().unwrap());
+    assert!(items(&store, None).is_empty());
+    let mut old = store.case(CaseKind::Incident, "INC-1").unwrap().unwrap();
+    old.items = vec![item("triage", "security")];
+    store.reindex_cases(&[old]).unwrap();
+    store.cases_reindexed().unwrap();
+    assert_eq!(
+        items(&store, Some("security")),
+        [("INC-1".to_owned(), "triage".to_owned())]
+    );
+    store.close().unwrap();
+    drop(store);
+    let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+    assert!(!store.cases_need_reindex().unwrap(), "once");
 }

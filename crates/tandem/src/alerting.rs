@@ -2,10 +2,10 @@
 //!
 //! It reads findings from the store in commit order (`EventStore::events_after`) from a
 //! cursor it keeps in the store's state, and moves the cursor only once the alerts stage has
-//! taken them. The pipeline's committed batches only wake it up: a listener that falls
-//! behind the live feed, or a server killed between two reads, loses nothing, since the next
-//! read starts where the last one that finished left off (and the alerts stage skips
-//! findings it has linked already, should one be read twice).
+//! taken them. The pipeline's committed findings only wake it up: a wake-up that comes late,
+//! or a server killed between two reads, loses nothing, since the next read starts where the
+//! last one that finished left off (and the alerts stage skips findings it has linked
+//! already, should one be read twice).
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use tandem_cases::alerter::Alerter;
 use tandem_model::{Class, Event, Finding, Ulid};
 use tandem_pipeline::pipeline::{Origin, Pipeline};
 use tandem_store::{EventStore, SqliteStore, StateStore, StoreCursor};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 /// Where the position of the last finding handed over is kept.
 const CURSOR: &str = "alerts.cursor";
@@ -62,43 +62,28 @@ pub fn findings_of(events: &[Event]) -> Vec<(Ulid, Finding)> {
 
 /// Runs until shutdown.
 ///
-/// A reader takes every committed batch off the live feed at once and only notes whether it
-/// held a finding. Had the alerts stage waited on the feed itself, every batch committed
-/// while it worked (a risk score, a commit waiting for the writer) stayed in the feed's
-/// buffer with all its events: up to 1,024 batches, 4 GiB at 5,000 events a batch, measured
-/// by `tandem bench` with alerting on. The findings themselves are read from the store.
+/// Woken by the pipeline each time a committed batch held a finding
+/// ([`Pipeline::findings_committed`]); the findings themselves are read from the store.
+/// Listening to the live feed instead had two costs, both measured by `tandem bench` with
+/// alerting on: while the alerts stage worked, batches piled up in the feed's buffer with all
+/// their events (up to 1,024 batches, 4 GiB at 5,000 events a batch), and every committed
+/// batch was copied for the feed, all its events (a tenth of the server's time).
 pub async fn run(
     alerter: Arc<Alerter>,
     store: Arc<SqliteStore>,
     pipeline: Arc<Pipeline>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut feed = pipeline.subscribe();
-    let ready = Arc::new(tokio::sync::Notify::new());
-    let reader = {
-        let (ready, mut shutdown) = (ready.clone(), shutdown.clone());
-        tokio::spawn(async move {
-            loop {
-                let received = tokio::select! {
-                    r = feed.recv() => r,
-                    _ = shutdown.wait_for(|s| *s) => return,
-                };
-                match received {
-                    Ok(batch) if batch.iter().any(|e| e.class == Class::DetectionFinding) => {
-                        ready.notify_one()
-                    }
-                    Ok(_) => {}
-                    // Missed batches may have held findings: look.
-                    Err(broadcast::error::RecvError::Lagged(_)) => ready.notify_one(),
-                    Err(broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        })
-    };
+    let mut committed = pipeline.findings_committed();
     loop {
         drain(&alerter, &store).await;
         tokio::select! {
-            _ = ready.notified() => {}
+            r = committed.changed() => {
+                if r.is_err() {
+                    // The pipeline is gone: nothing more will be committed.
+                    break;
+                }
+            }
             _ = tokio::time::sleep(POLL) => {}
             _ = shutdown.wait_for(|s| *s) => break,
         }
@@ -107,7 +92,6 @@ pub async fn run(
             _ = shutdown.wait_for(|s| *s) => break,
         }
     }
-    reader.abort();
 }
 
 /// Hands over every finding committed after the cursor, a chunk at a time, moving the cursor

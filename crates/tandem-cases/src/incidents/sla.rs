@@ -47,6 +47,12 @@ impl Incidents {
     /// Minutes an SLA timer has counted at `now`: since the task opened, less its pauses,
     /// and for business-hours tasks only the site's business minutes.
     pub fn sla_elapsed_minutes(&self, incident: &Incident, task: &Task, now: Timestamp) -> i64 {
+        let site = incident.entities.sites.first().map(String::as_str);
+        self.sla_elapsed_at(site, task, now)
+    }
+
+    /// [`Incidents::sla_elapsed_minutes`] of a task of an incident at `site` (its first).
+    pub(crate) fn sla_elapsed_at(&self, site: Option<&str>, task: &Task, now: Timestamp) -> i64 {
         let (Some(opened), Some(sla)) = (task.opened, task.sla) else {
             return 0;
         };
@@ -66,7 +72,6 @@ impl Incidents {
             }
             return seconds.max(0) / 60;
         }
-        let site = incident.entities.sites.first().map(String::as_str);
         let hours = site
             .and_then(|s| self.calendar.business_hours(s))
             .unwrap_or_else(default_business_hours);

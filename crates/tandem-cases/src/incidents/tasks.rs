@@ -1,11 +1,12 @@
 //! Tasks: a department's work in an incident, and each department's list.
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tandem_model::{Department, Timestamp};
-use tandem_store::{CaseKind, CaseQuery};
+use tandem_store::CaseKind;
 
-use crate::incident::{Comment, EvidenceFile, SlaState, TaskState};
-use crate::{Actor, CaseError, Incident, IncidentStatus};
+use crate::incident::{Comment, EvidenceFile, OpenTask, SlaState, TaskState};
+use crate::{Actor, CaseError};
 
 use super::sla::fired_state;
 use super::*;
@@ -233,45 +234,48 @@ impl Incidents {
     /// `limit` of them, and how many there are in all. A store with thousands of open
     /// incidents has thousands of open tasks; a page of all of them took half a second to
     /// render and 1.3 MB to send.
+    ///
+    /// Read from the open tasks the store keeps beside the incidents
+    /// ([`Incident::to_record`]'s items), not from the incidents: reading and decoding
+    /// every open incident with a task of the department took 140 ms with 2,000 of them.
     pub fn department_tasks(
         &self,
         department: Option<Department>,
         now: Timestamp,
         limit: usize,
     ) -> Result<(usize, Vec<TaskView>), CaseError> {
-        let mut q = CaseQuery::new(CaseKind::Incident);
-        // The open statuses by name: the store finds them by its status index, where "not
-        // closed" reads every incident.
-        q.statuses = IncidentStatus::ALL
-            .iter()
-            .filter(|s| !s.is_closed())
-            .map(|s| s.code().to_owned())
-            .collect();
-        q.department = department.map(|d| d.code().to_owned());
-        let mut out = Vec::new();
-        for r in self.all(q)? {
-            let inc = Incident::from_record(&r)?;
-            for t in &inc.tasks {
-                if t.finished() || department.is_some_and(|d| d != t.department) {
+        let items = self
+            .store
+            .case_items(CaseKind::Incident, department.map(|d| d.code()))?;
+        let mut out = Vec::with_capacity(items.len());
+        for (incident, item) in items {
+            let open = match OpenTask::deserialize(&item.doc) {
+                Ok(o) => o,
+                Err(e) => {
+                    tracing::warn!(%incident, task = %item.id, error = %e, "open task unreadable");
                     continue;
                 }
-                let (elapsed, remaining) = match (t.sla, t.state) {
-                    (Some(sla), s) if s != TaskState::Blocked => {
-                        let e = self.sla_elapsed_minutes(&inc, t, now);
-                        (Some(e), Some(i64::from(sla.breach_minutes) - e))
-                    }
-                    _ => (None, None),
-                };
-                out.push(TaskView {
-                    incident: inc.id.clone(),
-                    incident_title: inc.title.clone(),
-                    severity: inc.severity,
-                    task: t.clone(),
-                    elapsed_minutes: elapsed,
-                    remaining_minutes: remaining,
-                    overdue: remaining.is_some_and(|r| r <= 0) || t.sla_breached.is_some(),
-                });
+            };
+            let t = open.task;
+            if t.finished() || department.is_some_and(|d| d != t.department) {
+                continue;
             }
+            let (elapsed, remaining) = match (t.sla, t.state) {
+                (Some(sla), s) if s != TaskState::Blocked => {
+                    let e = self.sla_elapsed_at(open.site.as_deref(), &t, now);
+                    (Some(e), Some(i64::from(sla.breach_minutes) - e))
+                }
+                _ => (None, None),
+            };
+            out.push(TaskView {
+                incident,
+                incident_title: open.title,
+                severity: open.severity,
+                overdue: remaining.is_some_and(|r| r <= 0) || t.sla_breached.is_some(),
+                task: t,
+                elapsed_minutes: elapsed,
+                remaining_minutes: remaining,
+            });
         }
         out.sort_by_key(|v| {
             (

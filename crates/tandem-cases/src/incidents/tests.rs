@@ -169,6 +169,13 @@ impl CaseStore for Counting {
     ) -> Result<Vec<tandem_store::RuleResolutions>, tandem_store::StoreError> {
         self.inner.rule_resolutions(k)
     }
+    fn case_items(
+        &self,
+        k: CaseKind,
+        group: Option<&str>,
+    ) -> Result<Vec<(String, tandem_store::CaseItem)>, tandem_store::StoreError> {
+        self.inner.case_items(k, group)
+    }
     fn reindex_cases(
         &self,
         r: &[tandem_store::CaseRecord],
@@ -987,6 +994,67 @@ fn comments_mention_departments_and_the_department_list_puts_overdue_first() {
             .collect::<Vec<_>>()
     };
     assert_eq!(ids(&first), ids(&all[..2]));
+}
+
+#[test]
+fn the_department_list_reads_the_open_tasks_kept_beside_the_incidents_not_the_incidents() {
+    let s = setup();
+    let first = manual(&s, Severity::Medium);
+    let second = manual(&s, Severity::High);
+    let closing = manual(&s, Severity::Low);
+    // HR confirms in the first: its Facilities task opens, its HR task leaves the lists.
+    let t1 = at(T0) + Duration::minutes(3);
+    s.inc
+        .task(
+            &first.id,
+            "confirm",
+            None,
+            TaskAction::Complete,
+            Some(Department::Hr),
+            "hal",
+            t1,
+        )
+        .unwrap();
+    // A closed incident has no open tasks.
+    s.inc
+        .change(
+            &closing.id,
+            1,
+            IncidentChange {
+                status: Some(IncidentStatus::Closed),
+                resolution: Some(Resolution::FalsePositive),
+                ..Default::default()
+            },
+            "ann",
+            t1,
+        )
+        .unwrap();
+    s.counting.take();
+    let listed = |d: Option<Department>| {
+        let (total, list) = s.inc.department_tasks(d, t1, 100).unwrap();
+        assert_eq!(total, list.len());
+        let mut l: Vec<(String, String)> =
+            list.into_iter().map(|v| (v.incident, v.task.id)).collect();
+        l.sort();
+        l
+    };
+    let pair = |i: &Incident, t: &str| (i.id.clone(), t.to_owned());
+    assert_eq!(listed(Some(Department::Hr)), [pair(&second, "confirm")]);
+    assert_eq!(
+        listed(Some(Department::Facilities)),
+        [pair(&first, "revoke_badge"), pair(&second, "revoke_badge")]
+    );
+    assert_eq!(listed(None).len(), 5);
+    assert_eq!(s.counting.take(), 0, "no incident was read for the lists");
+    // What the list shows is the incident's own, as of its last change.
+    let (_, hr) = s
+        .inc
+        .department_tasks(Some(Department::Hr), t1, 100)
+        .unwrap();
+    assert_eq!(hr[0].incident_title, "Badge misuse");
+    assert_eq!(hr[0].severity, Severity::High);
+    assert_eq!(hr[0].elapsed_minutes, Some(3));
+    assert_eq!(hr[0].remaining_minutes, Some(57));
 }
 
 #[test]

@@ -3,11 +3,11 @@
 
 use super::SqliteStore;
 use crate::{
-    CaseCommit, CaseKind, CaseOrder, CasePage, CaseQuery, CaseRecord, CaseStore, CaseWrite,
-    RuleResolutions, StoreError, TimelineEntry,
+    CaseCommit, CaseItem, CaseKind, CaseOrder, CasePage, CaseQuery, CaseRecord, CaseStore,
+    CaseWrite, RuleResolutions, StoreError, TimelineEntry,
 };
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use tandem_model::Ulid;
 
 pub const SCHEMA: &str = "
@@ -80,17 +80,39 @@ BEGIN SELECT RAISE(ABORT, 'the case timeline is append-only'); END;
 const COLUMNS: &str = "kind, id, version, status, resolution, severity, key, parent, departments, \
     sites, opened, updated, doc, due";
 
-/// Brings a file written by an older version up to date: the `due` column (the `case_tags`
-/// table is created by [`SCHEMA`]). Records stored before are marked for one reindex by
-/// their owner, who alone knows how to derive tags and due times from them.
+/// The records' items ([`CaseRecord::items`]): created by [`migrate`], which must know
+/// whether a file had it already.
+const ITEMS: &str = "
+CREATE TABLE case_items (
+    case_id TEXT NOT NULL,
+    item TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    -- The record's opening time and the item's place in it: lists come in that order.
+    opened INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (case_id, item)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX case_items_group ON case_items (kind, grp);
+";
+
+/// Brings a file written by an older version up to date: the `due` column and the
+/// `case_items` table (the `case_tags` table is created by [`SCHEMA`]). Records stored
+/// before are marked for one reindex by their owner, who alone knows how to derive tags,
+/// due times and items from them.
 pub fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let has_due: bool = conn.query_row(
-        "SELECT COUNT(*) FROM pragma_table_info('case_records') WHERE name = 'due'",
-        [],
-        |r| r.get::<_, i64>(0).map(|n| n > 0),
-    )?;
+    let has = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0).map(|n| n > 0));
+    let has_due = has("SELECT COUNT(*) FROM pragma_table_info('case_records') WHERE name = 'due'")?;
+    let has_items =
+        has("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'case_items'")?;
     if !has_due {
         conn.execute_batch("ALTER TABLE case_records ADD COLUMN due INTEGER")?;
+    }
+    if !has_items {
+        conn.execute_batch(ITEMS)?;
+    }
+    if !has_due || !has_items {
         let stored: i64 = conn.query_row("SELECT COUNT(*) FROM case_records", [], |r| r.get(0))?;
         if stored > 0 {
             conn.execute(
@@ -154,6 +176,7 @@ fn record(row: &Row<'_>) -> rusqlite::Result<(CaseRecord, String)> {
             entities: Vec::new(),
             rules: Vec::new(),
             tags: Vec::new(),
+            items: Vec::new(),
             doc: serde_json::Value::Null,
         },
         doc,
@@ -190,10 +213,15 @@ fn finish(
     Ok(out)
 }
 
-fn write_sides(tx: &Transaction<'_>, r: &CaseRecord) -> rusqlite::Result<()> {
-    tx.execute("DELETE FROM case_entities WHERE case_id = ?", [&r.id])?;
-    tx.execute("DELETE FROM case_rules WHERE case_id = ?", [&r.id])?;
-    tx.execute("DELETE FROM case_tags WHERE case_id = ?", [&r.id])?;
+fn write_sides(tx: &Connection, r: &CaseRecord) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM case_entities WHERE case_id = ?")?
+        .execute([&r.id])?;
+    tx.prepare_cached("DELETE FROM case_rules WHERE case_id = ?")?
+        .execute([&r.id])?;
+    tx.prepare_cached("DELETE FROM case_tags WHERE case_id = ?")?
+        .execute([&r.id])?;
+    tx.prepare_cached("DELETE FROM case_items WHERE case_id = ?")?
+        .execute([&r.id])?;
     let mut e =
         tx.prepare_cached("INSERT OR IGNORE INTO case_entities (case_id, entity) VALUES (?, ?)")?;
     for entity in &r.entities {
@@ -208,6 +236,25 @@ fn write_sides(tx: &Transaction<'_>, r: &CaseRecord) -> rusqlite::Result<()> {
         tx.prepare_cached("INSERT OR IGNORE INTO case_tags (case_id, tag) VALUES (?, ?)")?;
     for tag in &r.tags {
         t.execute(params![r.id, tag])?;
+    }
+    if !r.items.is_empty() {
+        let mut i = tx.prepare_cached(
+            "INSERT OR REPLACE INTO case_items (case_id, item, kind, grp, opened, seq, doc) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )?;
+        for (seq, item) in r.items.iter().enumerate() {
+            let doc =
+                serde_json::to_string(&item.doc).map_err(|e| StoreError::Writer(e.to_string()))?;
+            i.execute(params![
+                r.id,
+                item.id,
+                r.kind.as_str(),
+                item.group,
+                micros(r.opened),
+                seq as i64,
+                doc
+            ])?;
+        }
     }
     Ok(())
 }
@@ -241,46 +288,43 @@ fn conflict(id: &str, current: Option<u64>, reason: &str) -> StoreError {
     }
 }
 
-impl SqliteStore {
-    fn cases_write<T>(
-        &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        let mut guard = self.cases_conn.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
-            *guard = Some(self.write_conn()?);
-        }
-        let conn = guard.as_mut().expect("just opened");
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
-    }
-}
-
 impl CaseStore for SqliteStore {
+    /// On the writer's thread, in its next transaction: never a lock contended with the
+    /// event writer or sealing, never an fsync of its own under ingest.
     fn commit_cases(&self, commit: &mut CaseCommit) -> Result<(), StoreError> {
-        self.cases_write(|tx| {
-            for write in &commit.writes {
+        let mut owned = commit.clone();
+        // The documents are serialised here, not on the writer's thread, which ingest waits for.
+        let rows = commit
+            .writes
+            .iter()
+            .map(|w| match w {
+                CaseWrite::Insert(r) | CaseWrite::Update(r) => values(r),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let seqs = self.write_job(move |tx| {
+            let commit = &mut owned;
+            for (write, row) in commit.writes.iter().zip(&rows) {
                 match write {
                     CaseWrite::Insert(r) => {
                         let exists: Option<i64> = tx
-                            .query_row("SELECT version FROM case_records WHERE id = ?", [&r.id], |x| {
+                            .prepare_cached("SELECT version FROM case_records WHERE id = ?")?
+                            .query_row([&r.id], |x| {
                                 x.get(0)
                             })
                             .optional()?;
                         if let Some(v) = exists {
                             return Err(conflict(&r.id, Some(v as u64), "it exists already"));
                         }
-                        tx.execute(
-                            &format!("INSERT INTO case_records ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"),
-                            params_from_iter(values(r)?),
-                        )?;
+                        tx.prepare_cached(&format!(
+                            "INSERT INTO case_records ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                        ))?
+                        .execute(params_from_iter(row.iter()))?;
                         write_sides(tx, r)?;
                     }
                     CaseWrite::Update(r) => {
                         let current: Option<i64> = tx
-                            .query_row("SELECT version FROM case_records WHERE id = ?", [&r.id], |x| {
+                            .prepare_cached("SELECT version FROM case_records WHERE id = ?")?
+                            .query_row([&r.id], |x| {
                                 x.get(0)
                             })
                             .optional()?;
@@ -298,14 +342,14 @@ impl CaseStore for SqliteStore {
                             }
                             Some(_) => {}
                         }
-                        tx.execute(
+                        tx.prepare_cached(
                             "UPDATE case_records SET kind = ?1, version = ?3, status = ?4, \
                              resolution = ?5, severity = ?6, key = ?7, parent = ?8, \
                              departments = ?9, sites = ?10, opened = ?11, updated = ?12, doc = ?13, \
                              due = ?14 \
                              WHERE id = ?2",
-                            params_from_iter(values(r)?),
-                        )?;
+                        )?
+                        .execute(params_from_iter(row.iter()))?;
                         write_sides(tx, r)?;
                     }
                 }
@@ -317,7 +361,8 @@ impl CaseStore for SqliteStore {
             for (finding, case_id) in &commit.findings {
                 let key = finding.to_string();
                 let linked: Option<String> = tx
-                    .query_row("SELECT case_id FROM case_findings WHERE finding = ?", [&key], |x| {
+                    .prepare_cached("SELECT case_id FROM case_findings WHERE finding = ?")?
+                    .query_row([&key], |x| {
                         x.get(0)
                     })
                     .optional()?;
@@ -343,8 +388,12 @@ impl CaseStore for SqliteStore {
                 ])?;
                 entry.seq = tx.last_insert_rowid() as u64;
             }
-            Ok(())
-        })
+            Ok(commit.timeline.iter().map(|e| e.seq).collect::<Vec<u64>>())
+        })?;
+        for (entry, seq) in commit.timeline.iter_mut().zip(seqs) {
+            entry.seq = seq;
+        }
+        Ok(())
     }
 
     fn case(&self, kind: CaseKind, id: &str) -> Result<Option<CaseRecord>, StoreError> {
@@ -525,7 +574,7 @@ impl CaseStore for SqliteStore {
     }
 
     fn allocate_case_numbers(&self, kind: CaseKind, n: u64) -> Result<u64, StoreError> {
-        self.cases_write(|tx| {
+        self.write_job(move |tx| {
             let next: Option<i64> = tx
                 .query_row(
                     "SELECT next FROM case_numbers WHERE kind = ?",
@@ -576,10 +625,55 @@ impl CaseStore for SqliteStore {
         })
     }
 
+    fn case_items(
+        &self,
+        kind: CaseKind,
+        group: Option<&str>,
+    ) -> Result<Vec<(String, CaseItem)>, StoreError> {
+        let kind_str = kind.as_str();
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(match group {
+                Some(_) => {
+                    "SELECT case_id, item, grp, doc FROM case_items WHERE kind = ?1 AND grp = ?2 \
+                     ORDER BY opened, case_id, seq"
+                }
+                None => {
+                    "SELECT case_id, item, grp, doc FROM case_items WHERE kind = ?1 \
+                     ORDER BY opened, case_id, seq"
+                }
+            })?;
+            let args: Vec<&dyn rusqlite::ToSql> = match &group {
+                Some(g) => vec![&kind_str, g],
+                None => vec![&kind_str],
+            };
+            let rows = stmt
+                .query_map(args.as_slice(), |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|(case_id, id, group, doc)| {
+                    let doc =
+                        serde_json::from_str(&doc).map_err(|source| StoreError::CorruptEvent {
+                            id: format!("{case_id} item {id}"),
+                            source,
+                        })?;
+                    Ok((case_id, CaseItem { id, group, doc }))
+                })
+                .collect()
+        })
+    }
+
     fn reindex_cases(&self, records: &[CaseRecord]) -> Result<(), StoreError> {
-        self.cases_write(|tx| {
+        let records = records.to_vec();
+        self.write_job(move |tx| {
             let mut due = tx.prepare_cached("UPDATE case_records SET due = ? WHERE id = ?")?;
-            for r in records {
+            for r in &records {
                 due.execute(params![r.due.map(micros), r.id])?;
                 write_sides(tx, r)?;
             }
@@ -599,7 +693,7 @@ impl CaseStore for SqliteStore {
     }
 
     fn cases_reindexed(&self) -> Result<(), StoreError> {
-        self.cases_write(|tx| {
+        self.write_job(|tx| {
             tx.execute("DELETE FROM meta WHERE key = ?", [REINDEX_KEY])?;
             Ok(())
         })

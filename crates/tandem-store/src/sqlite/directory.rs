@@ -39,13 +39,19 @@ fn time(us: i64) -> DateTime<Utc> {
 }
 
 impl crate::StateStore for SqliteStore {
+    /// In the writer's next transaction: the alerts driver moves its cursor every half
+    /// second under ingest, and a connection and a transaction of its own for each cost an
+    /// fsync and a wait for the event writer.
     fn put_state(&self, name: &str, value: &str) -> Result<(), StoreError> {
-        self.write_conn()?.execute(
-            "INSERT INTO component_state (name, value, updated) VALUES (?, ?, ?)
-             ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated = excluded.updated",
-            params![name, value, micros(chrono::Utc::now())],
-        )?;
-        Ok(())
+        let (name, value) = (name.to_owned(), value.to_owned());
+        self.write_job(move |conn| {
+            conn.execute(
+                "INSERT INTO component_state (name, value, updated) VALUES (?, ?, ?)
+                 ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated = excluded.updated",
+                params![name, value, micros(chrono::Utc::now())],
+            )?;
+            Ok(())
+        })
     }
 
     fn get_state(&self, name: &str) -> Result<Option<String>, StoreError> {

@@ -47,9 +47,6 @@ pub struct SqliteStore {
     checkpointer: Mutex<Option<(Sender<()>, std::thread::JoinHandle<()>)>>,
     /// The audit log's keys, once [`SqliteStore::seal_audit`] has been given them.
     audit_keys: std::sync::OnceLock<crate::AuditKeys>,
-    /// The connection alerts, incidents and exceptions are written through (short
-    /// transactions beside the event writer's, serialised by SQLite).
-    cases_conn: Mutex<Option<Connection>>,
 }
 
 impl SqliteStore {
@@ -111,7 +108,6 @@ impl SqliteStore {
             readers: Mutex::new(Vec::new()),
             checkpointer: Mutex::new(Some(checkpointer)),
             audit_keys: std::sync::OnceLock::new(),
-            cases_conn: Mutex::new(None),
         })
     }
 
@@ -124,6 +120,30 @@ impl SqliteStore {
         let guard = self.tx.lock().unwrap_or_else(|p| p.into_inner());
         let tx = guard.as_ref().ok_or(StoreError::Closed)?;
         tx.send(command).map_err(|_| StoreError::Closed)
+    }
+
+    /// Runs `f` on the writer's connection inside the writer's next transaction (with the
+    /// events of the batches committed with it, under a savepoint of its own: see
+    /// [`writer::Job`]), and returns what it returned once that transaction has committed.
+    /// An error from `f` undoes what `f` wrote, and nothing else.
+    fn write_job<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let slot = Arc::new(Mutex::new(None));
+        let out = slot.clone();
+        let (reply, answer) = std::sync::mpsc::channel();
+        self.send(Command::Job(
+            Box::new(move |conn| {
+                let value = f(conn)?;
+                *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(value);
+                Ok(())
+            }),
+            reply,
+        ))?;
+        answer.recv().map_err(|_| StoreError::Closed)??;
+        let value = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        value.ok_or(StoreError::Closed)
     }
 
     /// Runs `f` on a pooled read connection.
