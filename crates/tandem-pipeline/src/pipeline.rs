@@ -26,7 +26,7 @@ use tandem_ingest::decode::{
 };
 use tandem_ingest::integrations::mapping::Mapping;
 use tandem_ingest::integrations::verkada::ReplayGuard;
-use tandem_model::{DeadLetter, Event, Finding, Timestamp};
+use tandem_model::{Class, DeadLetter, Event, Finding, Timestamp};
 use tandem_store::{EventStore, SourceRecord, StoreError, WriteBatch, hash_key};
 use tokio::sync::broadcast;
 
@@ -191,10 +191,51 @@ impl Decoded {
 pub const LIVE_FEED_BATCHES: usize = 1024;
 
 /// Whether a batch holds a finding.
-fn has_finding(events: &[Event]) -> bool {
-    events
-        .iter()
-        .any(|e| e.class == tandem_model::Class::DetectionFinding)
+/// Which classes a batch holds, indexed as [`Class::ALL`].
+type HeldClasses = [bool; Class::ALL.len()];
+
+fn classes_in(events: &[Event]) -> HeldClasses {
+    let mut held = [false; Class::ALL.len()];
+    for e in events {
+        held[class_index(e.class)] = true;
+    }
+    held
+}
+
+fn class_index(class: Class) -> usize {
+    Class::ALL.iter().position(|c| *c == class).unwrap_or(0)
+}
+
+/// How many committed batches held each class of event, indexed as [`Class::ALL`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CommitCounts([u64; Class::ALL.len()]);
+
+impl CommitCounts {
+    fn with(&self, classes: &[Class]) -> u64 {
+        classes.iter().map(|c| self.0[class_index(*c)]).sum()
+    }
+}
+
+/// A stage's wake-up from [`Pipeline::wake_on`].
+pub struct CommitWaker {
+    rx: tokio::sync::watch::Receiver<CommitCounts>,
+    classes: Vec<Class>,
+    seen: u64,
+}
+
+impl CommitWaker {
+    /// Returns once a batch holding one of the classes has committed since the last return
+    /// (or since the waker was made); an error once the pipeline is gone.
+    pub async fn committed(&mut self) -> Result<(), tokio::sync::watch::error::RecvError> {
+        let (classes, seen) = (&self.classes, self.seen);
+        let now = self
+            .rx
+            .wait_for(|c| c.with(classes) != seen)
+            .await?
+            .with(classes);
+        self.seen = now;
+        Ok(())
+    }
 }
 
 /// One committed batch as the live feed hands it out: the events (findings included) exactly
@@ -231,8 +272,9 @@ pub struct Pipeline {
     detector: Option<Arc<Detector>>,
     /// Committed batches for live listeners (the console's live monitor).
     live: RwLock<Option<broadcast::Sender<LiveBatch>>>,
-    /// How many committed batches held a finding: what the alerts stage wakes up on.
-    findings: tokio::sync::watch::Sender<u64>,
+    /// How many committed batches held each class of event: what the stages after the
+    /// commit (alerts, alarms, camera snapshots) wake up on.
+    commits: tokio::sync::watch::Sender<CommitCounts>,
     /// Signed webhook deliveries seen within their replay window.
     replays: ReplayGuard,
 }
@@ -251,23 +293,34 @@ impl Pipeline {
             identity: None,
             detector: None,
             live: RwLock::new(Some(broadcast::channel(LIVE_FEED_BATCHES).0)),
-            findings: tokio::sync::watch::channel(0).0,
+            commits: tokio::sync::watch::channel(CommitCounts::default()).0,
             replays: ReplayGuard::default(),
         }
     }
 
-    /// Changes (to a count of batches) every time a committed batch held a finding: a wake-up
-    /// for the alerts stage, which reads the findings themselves from the store. Listening
-    /// to the live feed instead made every committed batch be copied for it, all its events
-    /// (10 % of the server's time under sustained ingest, measured by `tandem bench`).
-    pub fn findings_committed(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.findings.subscribe()
+    /// Wakes its holder each time a committed batch held an event of one of `classes`: the
+    /// stages after the commit (alerts, alarms, camera snapshots) read what they need from
+    /// the store and only need to know when to look. Listening to the live feed instead made
+    /// every committed batch be copied for them, all its events (10 % of the server's time
+    /// under sustained ingest, measured by `tandem bench`).
+    pub fn wake_on(&self, classes: &[Class]) -> CommitWaker {
+        let rx = self.commits.subscribe();
+        let seen = rx.borrow().with(classes);
+        CommitWaker {
+            rx,
+            classes: classes.to_vec(),
+            seen,
+        }
     }
 
-    /// Counts a committed batch for [`Pipeline::findings_committed`] if it held a finding.
-    fn note_findings(&self, held: bool) {
-        if held {
-            self.findings.send_modify(|n| *n += 1);
+    /// Counts a committed batch for [`Pipeline::wake_on`] under each class it held.
+    fn note_committed(&self, held: HeldClasses) {
+        if held.iter().any(|h| *h) {
+            self.commits.send_modify(|c| {
+                for (n, h) in c.0.iter_mut().zip(held) {
+                    *n += u64::from(h);
+                }
+            });
         }
     }
 
@@ -551,10 +604,10 @@ impl Pipeline {
             return Ok(());
         }
         let copy = self.live_sender().map(|tx| (tx, events.as_slice().into()));
-        let findings = has_finding(&events);
+        let held = classes_in(&events);
         self.store.submit(WriteBatch::events(events))?.wait()?;
         self.announce(copy);
-        self.note_findings(findings);
+        self.note_committed(held);
         Ok(())
     }
 
@@ -639,7 +692,7 @@ impl Pipeline {
     /// Stores a decoded batch and waits until it is durable.
     pub async fn commit(&self, decoded: Decoded, path: &str) -> Result<IngestReport, IngestError> {
         let copy = self.live_copy(&decoded);
-        let findings = has_finding(&decoded.events);
+        let held = classes_in(&decoded.events);
         let (batch, source, report, received) = self.prepare(decoded);
         let n = batch.events.len() as u64;
         let dead = batch.dead_letters.len() as u64;
@@ -655,7 +708,7 @@ impl Pipeline {
         commit.await?;
         self.committed(&source, n, dead, received, path);
         self.announce(copy);
-        self.note_findings(findings);
+        self.note_committed(held);
         Ok(report)
     }
 
@@ -666,14 +719,14 @@ impl Pipeline {
         path: &str,
     ) -> Result<IngestReport, IngestError> {
         let copy = self.live_copy(&decoded);
-        let findings = has_finding(&decoded.events);
+        let held = classes_in(&decoded.events);
         let (batch, source, report, received) = self.prepare(decoded);
         let n = batch.events.len() as u64;
         let dead = batch.dead_letters.len() as u64;
         self.store.submit(batch)?.wait()?;
         self.committed(&source, n, dead, received, path);
         self.announce(copy);
-        self.note_findings(findings);
+        self.note_committed(held);
         Ok(report)
     }
 

@@ -135,7 +135,13 @@ pub fn masked_csrf_token(session_secret: &str) -> String {
     let mut mask = vec![0u8; token.len()];
     getrandom::fill(&mut mask).expect("the operating system provides randomness");
     let mut out = String::with_capacity(4 * token.len());
-    for b in mask.iter().chain(&mask.iter().zip(&token).map(|(m, t)| m ^ t).collect::<Vec<_>>()) {
+    for b in mask.iter().chain(
+        &mask
+            .iter()
+            .zip(&token)
+            .map(|(m, t)| m ^ t)
+            .collect::<Vec<_>>(),
+    ) {
         let _ = write!(out, "{b:02x}");
     }
     out
@@ -168,7 +174,7 @@ pub fn csrf_matches(session_secret: &str, sent: &[u8]) -> bool {
 
 /// Bytes from lowercase or uppercase hex digits; `None` for anything else.
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

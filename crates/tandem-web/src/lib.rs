@@ -1108,8 +1108,7 @@ pub fn router(state: AppState) -> Router {
 /// 32 bytes are sent as they are (`DefaultPredicate`). The CSRF token in pages is masked
 /// afresh per answer so compression cannot leak it ([`auth::masked_csrf_token`]).
 fn compression() -> tower_http::compression::CompressionLayer {
-    tower_http::compression::CompressionLayer::new()
-        .quality(tower_http::CompressionLevel::Fastest)
+    tower_http::compression::CompressionLayer::new().quality(tower_http::CompressionLevel::Fastest)
 }
 
 /// The Content-Security-Policy of every answer. Pages load scripts, styles and images only

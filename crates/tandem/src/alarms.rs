@@ -10,10 +10,9 @@ use std::sync::Arc;
 
 use tandem_cases::alarms::{Alarms, CLASSES};
 use tandem_identity::Identity;
-use tandem_model::Class;
 use tandem_pipeline::pipeline::Pipeline;
 use tandem_store::{EventStore, SqliteStore, StateStore, StoreCursor};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 /// Where the position of the last event folded in is kept.
 const CURSOR: &str = "alarms.cursor";
@@ -37,31 +36,16 @@ pub async fn run(
     pipeline: Arc<Pipeline>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut feed = pipeline.subscribe();
-    let ready = Arc::new(tokio::sync::Notify::new());
-    // Only a wake-up is taken off the feed, never the batch: a slow fold must not hold
-    // batches in the feed's buffer.
-    let reader = {
-        let (ready, mut shutdown) = (ready.clone(), shutdown.clone());
-        tokio::spawn(async move {
-            loop {
-                let received = tokio::select! {
-                    r = feed.recv() => r,
-                    _ = shutdown.wait_for(|s| *s) => return,
-                };
-                match received {
-                    Ok(batch) if batch.iter().any(|e| matters(e.class)) => ready.notify_one(),
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => ready.notify_one(),
-                    Err(broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        })
-    };
+    let mut committed = pipeline.wake_on(CLASSES);
     loop {
         drain(&alarms, &store, &identity).await;
         tokio::select! {
-            _ = ready.notified() => {}
+            r = committed.committed() => {
+                if r.is_err() {
+                    // The pipeline is gone: nothing more will be committed.
+                    break;
+                }
+            }
             _ = tokio::time::sleep(POLL) => {}
             _ = shutdown.wait_for(|s| *s) => break,
         }
@@ -70,11 +54,6 @@ pub async fn run(
             _ = shutdown.wait_for(|s| *s) => break,
         }
     }
-    reader.abort();
-}
-
-fn matters(class: Class) -> bool {
-    CLASSES.contains(&class)
 }
 
 /// Folds every event committed after the cursor, a chunk at a time.

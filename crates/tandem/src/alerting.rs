@@ -63,7 +63,7 @@ pub fn findings_of(events: &[Event]) -> Vec<(Ulid, Finding)> {
 /// Runs until shutdown.
 ///
 /// Woken by the pipeline each time a committed batch held a finding
-/// ([`Pipeline::findings_committed`]); the findings themselves are read from the store.
+/// ([`Pipeline::wake_on`]); the findings themselves are read from the store.
 /// Listening to the live feed instead had two costs, both measured by `tandem bench` with
 /// alerting on: while the alerts stage worked, batches piled up in the feed's buffer with all
 /// their events (up to 1,024 batches, 4 GiB at 5,000 events a batch), and every committed
@@ -74,11 +74,11 @@ pub async fn run(
     pipeline: Arc<Pipeline>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut committed = pipeline.findings_committed();
+    let mut committed = pipeline.wake_on(&[Class::DetectionFinding]);
     loop {
         drain(&alerter, &store).await;
         tokio::select! {
-            r = committed.changed() => {
+            r = committed.committed() => {
                 if r.is_err() {
                     // The pipeline is gone: nothing more will be committed.
                     break;

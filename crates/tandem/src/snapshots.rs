@@ -23,7 +23,7 @@ use tandem_pipeline::pipeline::Pipeline;
 use tandem_store::{
     CameraSnapshot, EventStore, SnapshotStore, SqliteStore, StateStore, StoreCursor,
 };
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
 /// Where the position of the last finding looked at is kept.
 const CURSOR: &str = "snapshots.cursor";
@@ -225,27 +225,7 @@ pub async fn run(
     pipeline: Arc<Pipeline>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut feed = pipeline.subscribe();
-    let ready = Arc::new(tokio::sync::Notify::new());
-    let reader = {
-        let (ready, mut shutdown) = (ready.clone(), shutdown.clone());
-        tokio::spawn(async move {
-            loop {
-                let received = tokio::select! {
-                    r = feed.recv() => r,
-                    _ = shutdown.wait_for(|s| *s) => return,
-                };
-                match received {
-                    Ok(batch) if batch.iter().any(|e| e.class == Class::DetectionFinding) => {
-                        ready.notify_one()
-                    }
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => ready.notify_one(),
-                    Err(broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        })
-    };
+    let mut committed = pipeline.wake_on(&[Class::DetectionFinding]);
     let mut last_sweep: Option<std::time::Instant> = None;
     loop {
         let (f, s) = (frigate.clone(), store.clone());
@@ -276,12 +256,16 @@ pub async fn run(
             Err(e) => tracing::error!(error = %e, "snapshots: the snapshot stage panicked"),
         }
         tokio::select! {
-            _ = ready.notified() => {}
+            r = committed.committed() => {
+                if r.is_err() {
+                    // The pipeline is gone: nothing more will be committed.
+                    break;
+                }
+            }
             _ = tokio::time::sleep(POLL) => {}
             _ = shutdown.wait_for(|s| *s) => break,
         }
     }
-    reader.abort();
 }
 
 /// Looks at every finding committed after the cursor, a chunk at a time, fetching the
