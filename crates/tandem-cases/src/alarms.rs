@@ -306,9 +306,15 @@ pub struct Alarms {
     store: Arc<dyn AlarmStore>,
     policy: AlarmPolicy,
     /// One change at a time: the driver's folds and people's actions read and write the
-    /// same records.
-    lock: Mutex<()>,
+    /// same records. Holds when the driver's cursor was last written.
+    lock: Mutex<Option<Timestamp>>,
 }
+
+/// How long the driver's cursor may lag behind the events read while they change no alarm.
+/// Most door events change nothing (a badge read at a door not in alarm); writing the cursor
+/// for each chunk of them was a write per thousand events under sustained ingest. Reading
+/// such events again after a restart changes nothing either, so the lag costs only a re-read.
+const CURSOR_LAG: chrono::Duration = chrono::Duration::seconds(5);
 
 impl Alarms {
     pub fn new(store: Arc<dyn AlarmStore>, policy: AlarmPolicy) -> Result<Alarms, String> {
@@ -316,7 +322,7 @@ impl Alarms {
         Ok(Alarms {
             store,
             policy,
-            lock: Mutex::new(()),
+            lock: Mutex::new(None),
         })
     }
 
@@ -333,7 +339,8 @@ impl Alarms {
         cursor: (&str, &str),
         now: Timestamp,
     ) -> Result<Vec<Alarm>, CaseError> {
-        let _one = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut cursor_written = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let open_targets = self.store.open_alarm_targets()?;
         // The records this chunk read, in the order first read, with the version they were
         // read at and whether this chunk changed them.
         let mut touched: Vec<(Alarm, u64, bool)> = Vec::new();
@@ -364,7 +371,12 @@ impl Alarms {
                 .filter(|(_, (a, _, _))| a.target == target && a.state != AlarmState::Cleared)
                 .map(|(i, _)| i)
                 .collect();
-            for a in self.store.open_alarms(&target)? {
+            let stored = if open_targets.contains(&target) {
+                self.store.open_alarms(&target)?
+            } else {
+                Vec::new()
+            };
+            for a in stored {
                 if !touched.iter().any(|(t, _, _)| t.id == a.id) {
                     let v = a.version;
                     touched.push((a, v, false));
@@ -379,7 +391,12 @@ impl Alarms {
                 && let Some((door, _)) = &r.place
             {
                 let at = format!("door:{door}");
-                for a in self.store.open_alarms(&at)? {
+                let stored = if open_targets.contains(&at) {
+                    self.store.open_alarms(&at)?
+                } else {
+                    Vec::new()
+                };
+                for a in stored {
                     if !touched.iter().any(|(t, _, _)| t.id == a.id) {
                         let v = a.version;
                         touched.push((a, v, false));
@@ -502,7 +519,11 @@ impl Alarms {
                 changed.push(a);
             }
         }
-        self.store.commit_alarms(&changed, &actions, Some(cursor))?;
+        let due = cursor_written.is_none_or(|t| now - t >= CURSOR_LAG);
+        if !changed.is_empty() || !actions.is_empty() || due {
+            self.store.commit_alarms(&changed, &actions, Some(cursor))?;
+            *cursor_written = Some(now);
+        }
         Ok(changed)
     }
 
@@ -692,6 +713,58 @@ mod tests {
 
     fn now() -> Timestamp {
         chrono::Utc::now()
+    }
+
+    #[test]
+    fn chunks_that_change_no_alarm_write_the_cursor_only_now_and_then() {
+        use tandem_store::StateStore;
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(tmp.path(), StoreConfig::default()).unwrap());
+        let a = Alarms::new(store.clone(), AlarmPolicy::default()).unwrap();
+        let dir = Directory::default();
+        let cursor = || store.get_state("c").unwrap();
+        let t0 = now();
+        let second = |s: i64| t0 + chrono::Duration::seconds(s);
+        a.take(
+            &[door_event(Activity::Granted, "Lobby", 0)],
+            &dir,
+            ("c", "1"),
+            t0,
+        )
+        .unwrap();
+        assert_eq!(cursor().as_deref(), Some("1"), "the first chunk writes it");
+        a.take(
+            &[door_event(Activity::Granted, "Lobby", 1)],
+            &dir,
+            ("c", "2"),
+            second(1),
+        )
+        .unwrap();
+        assert_eq!(
+            cursor().as_deref(),
+            Some("1"),
+            "nothing changed, not due yet"
+        );
+        a.take(
+            &[door_event(Activity::Forced, "Lobby", 2)],
+            &dir,
+            ("c", "3"),
+            second(2),
+        )
+        .unwrap();
+        assert_eq!(
+            cursor().as_deref(),
+            Some("3"),
+            "an alarm is written with its cursor"
+        );
+        a.take(
+            &[door_event(Activity::Granted, "Hall", 3)],
+            &dir,
+            ("c", "4"),
+            second(10),
+        )
+        .unwrap();
+        assert_eq!(cursor().as_deref(), Some("4"), "due again after the lag");
     }
 
     #[test]

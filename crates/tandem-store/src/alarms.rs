@@ -140,6 +140,10 @@ pub trait AlarmStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Open (not cleared) alarms about `target`, of every kind.
     fn open_alarms(&self, target: &str) -> Result<Vec<Alarm>, StoreError>;
+    /// The targets (`door:…`, `device:…`, …) that have an open alarm: the alarms driver
+    /// reads this once per chunk and asks for a target's alarms only when it is listed, not
+    /// once per door event.
+    fn open_alarm_targets(&self) -> Result<std::collections::HashSet<String>, StoreError>;
     fn alarm(&self, id: &str) -> Result<Option<Alarm>, StoreError>;
     /// Open alarms (and cleared ones when asked), newest first.
     fn alarms(&self, query: &AlarmQuery) -> Result<Vec<Alarm>, StoreError>;

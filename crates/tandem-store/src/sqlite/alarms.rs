@@ -78,13 +78,21 @@ impl AlarmStore for SqliteStore {
         actions: &[AlarmAction],
         cursor: Option<(&str, &str)>,
     ) -> Result<(), StoreError> {
+        // Serialised before the write lock is taken, so the lock is held only for writing.
+        let alarms = alarms
+            .iter()
+            .map(|a| {
+                serde_json::to_string(a)
+                    .map(|doc| (a.clone(), doc))
+                    .map_err(|e| StoreError::Writer(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let mut conn = self.write_conn()?;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        for a in alarms {
+        for (a, doc) in &alarms {
             let stored: Option<i64> = tx
-                .query_row("SELECT version FROM alarms WHERE id = ?", [&a.id], |r| {
-                    r.get(0)
-                })
+                .prepare_cached("SELECT version FROM alarms WHERE id = ?")?
+                .query_row([&a.id], |r| r.get(0))
                 .optional()?;
             let expected = a.version.checked_sub(1).filter(|v| *v > 0);
             if stored.map(|v| v as u64) != expected {
@@ -94,8 +102,7 @@ impl AlarmStore for SqliteStore {
                     reason: "the alarm was changed meanwhile; reload it".into(),
                 });
             }
-            let doc = serde_json::to_string(a).map_err(|e| StoreError::Writer(e.to_string()))?;
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO alarms (id, kind, target, state, site, severity, last_seen,
                      snoozed_until, cleared, version, doc)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -103,37 +110,54 @@ impl AlarmStore for SqliteStore {
                      severity = excluded.severity, last_seen = excluded.last_seen,
                      snoozed_until = excluded.snoozed_until, cleared = excluded.cleared,
                      version = excluded.version, doc = excluded.doc",
-                params![
-                    a.id,
-                    a.kind,
-                    a.target,
-                    a.state.code(),
-                    a.site,
-                    a.severity.uid() as i64,
-                    micros(a.last_seen),
-                    a.snoozed_until.map(micros),
-                    a.cleared.map(micros),
-                    a.version as i64,
-                    doc
-                ],
-            )?;
+            )?
+            .execute(params![
+                a.id,
+                a.kind,
+                a.target,
+                a.state.code(),
+                a.site,
+                a.severity.uid() as i64,
+                micros(a.last_seen),
+                a.snoozed_until.map(micros),
+                a.cleared.map(micros),
+                a.version as i64,
+                doc
+            ])?;
         }
         for x in actions {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO alarm_actions (alarm, time, actor, action, comment)
                  VALUES (?, ?, ?, ?, ?)",
-                params![x.alarm, micros(x.time), x.actor, x.action, x.comment],
-            )?;
+            )?
+            .execute(params![
+                x.alarm,
+                micros(x.time),
+                x.actor,
+                x.action,
+                x.comment
+            ])?;
         }
         if let Some((name, value)) = cursor {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO component_state (name, value, updated) VALUES (?, ?, ?)
-                 ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated = excluded.updated",
-                params![name, value, micros(Utc::now())],
-            )?;
+                 ON CONFLICT(name) DO UPDATE SET value = excluded.value,
+                     updated = excluded.updated",
+            )?
+            .execute(params![name, value, micros(Utc::now())])?;
         }
         tx.commit()?;
         Ok(())
+    }
+
+    fn open_alarm_targets(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        self.read(|conn| {
+            let targets = conn
+                .prepare_cached("SELECT DISTINCT target FROM alarms WHERE state <> 'cleared'")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(targets)
+        })
     }
 
     fn open_alarms(&self, target: &str) -> Result<Vec<Alarm>, StoreError> {
