@@ -236,6 +236,34 @@ impl CommitWaker {
         self.seen = now;
         Ok(())
     }
+
+    /// Waits for a stage's next round: a batch of its classes committed, or `poll` passed
+    /// (a retry after an error), then lets more batches gather for `gather` so a stream of
+    /// small batches costs a few rounds, not one each. `false` when the stage should stop:
+    /// shutdown, or the pipeline gone.
+    pub async fn next_round(
+        &mut self,
+        poll: std::time::Duration,
+        gather: std::time::Duration,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    ) -> bool {
+        tokio::select! {
+            r = self.committed() => {
+                if r.is_err() {
+                    return false;
+                }
+            }
+            _ = tokio::time::sleep(poll) => {}
+            _ = shutdown.wait_for(|s| *s) => return false,
+        }
+        if gather.is_zero() {
+            return true;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(gather) => true,
+            _ = shutdown.wait_for(|s| *s) => false,
+        }
+    }
 }
 
 /// One committed batch as the live feed hands it out: the events (findings included) exactly

@@ -39,19 +39,8 @@ pub async fn run(
     let mut committed = pipeline.wake_on(CLASSES);
     loop {
         drain(&alarms, &store, &identity).await;
-        tokio::select! {
-            r = committed.committed() => {
-                if r.is_err() {
-                    // The pipeline is gone: nothing more will be committed.
-                    break;
-                }
-            }
-            _ = tokio::time::sleep(POLL) => {}
-            _ = shutdown.wait_for(|s| *s) => break,
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(GATHER) => {}
-            _ = shutdown.wait_for(|s| *s) => break,
+        if !committed.next_round(POLL, GATHER, &mut shutdown).await {
+            break;
         }
     }
 }

@@ -255,15 +255,11 @@ pub async fn run(
             }
             Err(e) => tracing::error!(error = %e, "snapshots: the snapshot stage panicked"),
         }
-        tokio::select! {
-            r = committed.committed() => {
-                if r.is_err() {
-                    // The pipeline is gone: nothing more will be committed.
-                    break;
-                }
-            }
-            _ = tokio::time::sleep(POLL) => {}
-            _ = shutdown.wait_for(|s| *s) => break,
+        if !committed
+            .next_round(POLL, std::time::Duration::ZERO, &mut shutdown)
+            .await
+        {
+            break;
         }
     }
 }
