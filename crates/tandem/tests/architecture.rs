@@ -36,6 +36,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "tandem-cases",
         &["tandem-model", "tandem-identity", "tandem-store"],
     ),
+    // Notifications and response actions: what case events tell people and do to other
+    // systems, delivered through the store's outbox. Knows nothing of decoding, detection,
+    // the pipeline or the web.
+    (
+        "tandem-respond",
+        &["tandem-model", "tandem-store", "tandem-cases"],
+    ),
     // The glue between decoding, resolution, detection and storage.
     (
         "tandem-pipeline",
@@ -58,6 +65,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tandem-ingest",
             "tandem-pipeline",
             "tandem-cases",
+            "tandem-respond",
         ],
     ),
     // The simulated company speaks the vendors' wire formats and the model, nothing else.
@@ -78,6 +86,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tandem-web",
             "tandem-sim",
             "tandem-cases",
+            "tandem-respond",
         ],
     ),
 ];

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod frigate;
+pub mod receiver;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
