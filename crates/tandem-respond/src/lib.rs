@@ -7,3 +7,5 @@
 //! templates messages are written from, response action definitions, and the durable
 //! delivery of both (an outbox in the store, retried with backoff, dead-lettered after a
 //! bound). It sends nothing by itself: the `tandem` binary runs its drivers.
+
+pub mod http;
