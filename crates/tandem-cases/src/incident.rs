@@ -300,6 +300,9 @@ pub struct Incident {
     pub origin: String,
     #[serde(default)]
     pub reopened: u32,
+    /// Response actions proposed on it, oldest first, with their approvals and answers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<crate::response::ActionRun>,
 }
 
 impl Incident {
@@ -380,10 +383,15 @@ impl Incident {
             sites: self.entities.sites.clone(),
             opened,
             updated,
-            tags: if self.review.is_some() {
-                vec![REVIEW_TAG.to_owned()]
-            } else {
-                Vec::new()
+            tags: {
+                let mut tags = Vec::new();
+                if self.review.is_some() {
+                    tags.push(REVIEW_TAG.to_owned());
+                }
+                if self.actions.iter().any(|r| r.needs_runner()) {
+                    tags.push(crate::response::ACTIONS_DUE_TAG.to_owned());
+                }
+                tags
             },
             due: self.sla_due(),
             items: self.open_tasks(),

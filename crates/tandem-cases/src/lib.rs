@@ -25,6 +25,7 @@ mod error;
 pub mod incident;
 pub mod incidents;
 pub mod playbook;
+pub mod response;
 pub mod risk;
 pub mod timeline;
 

@@ -59,6 +59,14 @@ pub struct PlaybookTask {
     /// Count only business hours of the incident's site.
     #[serde(default)]
     pub business_hours: bool,
+    /// A response action (its definition's id) proposed when an incident opens with this
+    /// playbook, on the incident's first matching entity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub propose: Option<String>,
+    /// Run the proposed action without a person when it is low-risk (a sensitive action
+    /// always waits for approval; validation refuses `auto` on one).
+    #[serde(default)]
+    pub auto: bool,
 }
 
 /// A playbook as loaded.
@@ -82,6 +90,40 @@ pub struct Playbook {
 }
 
 impl Playbook {
+    /// The action runs an incident opened with this playbook starts with: one per task that
+    /// proposes an action, waiting for the runner to prepare its request.
+    pub fn proposals(&self, _severity: Severity, now: Timestamp) -> Vec<crate::response::ActionRun> {
+        use crate::response::{ActionRun, ActionTarget, Risk, RunState};
+        self.tasks
+            .iter()
+            .filter_map(|t| {
+                let action = t.propose.clone()?;
+                Some(ActionRun {
+                    id: crate::incidents::new_run_id(),
+                    title: action.clone(),
+                    action,
+                    risk: Risk::Sensitive,
+                    approvers: Vec::new(),
+                    target: ActionTarget::default(),
+                    request: None,
+                    state: RunState::Proposed,
+                    proposed_by: crate::PRODUCT_ACTOR.to_owned(),
+                    proposed: now,
+                    note: format!("proposed by playbook {} (task {})", self.id, t.id),
+                    playbook: Some(self.id.clone()),
+                    task: Some(t.id.clone()),
+                    auto: t.auto,
+                    decided_by: None,
+                    decided: None,
+                    reason: None,
+                    attempts: Vec::new(),
+                    next_attempt: None,
+                    finished: None,
+                })
+            })
+            .collect()
+    }
+
     /// The tasks an incident of `severity` gets, opened at `now`: tasks without dependencies
     /// are open (their SLA timers start), the others blocked until their dependencies finish.
     pub fn tasks_for(&self, severity: Severity, now: Timestamp) -> Vec<Task> {
@@ -422,6 +464,14 @@ fn validate(p: &Playbook, text: &str) -> Vec<(u64, String)> {
                 "evidence has an empty entry or one longer than {MAX_SHORT}"
             ));
         }
+        if let Some(a) = &t.propose
+            && let Some(r) = check_id(a, "propose: action id")
+        {
+            say(r);
+        }
+        if t.auto && t.propose.is_none() {
+            say("`auto` needs `propose`: the action to run automatically".to_owned());
+        }
         for (severity, sla) in &t.sla {
             if !SLA_SEVERITIES.contains(&severity.as_str()) {
                 say(format!(
@@ -540,6 +590,41 @@ fn key_line(text: &str, key: &str, value: Option<&str>, n: usize) -> Option<u64>
         })
         .nth(n)
         .map(|(i, _)| i as u64 + 1)
+}
+
+/// The response actions a playbook may name (`propose`), with their risk.
+pub type ActionNames = BTreeMap<String, crate::response::Risk>;
+
+/// The problems of `p`'s `propose` and `auto` against the actions defined: an unknown
+/// action, or `auto` on a sensitive one (which only a person may approve).
+pub fn check_actions(p: &Playbook, actions: &ActionNames) -> Vec<PlaybookError> {
+    let mut out = Vec::new();
+    for t in &p.tasks {
+        let Some(a) = &t.propose else { continue };
+        let line = key_line(&p.text, "propose", Some(a), 0)
+            .or_else(|| key_line(&p.text, "id", Some(&t.id), 0))
+            .unwrap_or(0);
+        let reason = match actions.get(a) {
+            None => Some(format!(
+                "task `{}`: propose names `{a}`, which is not a defined action ({})",
+                t.id,
+                actions.keys().cloned().collect::<Vec<_>>().join(", ")
+            )),
+            Some(crate::response::Risk::Sensitive) if t.auto => Some(format!(
+                "task `{}`: `{a}` is sensitive and needs a person's approval; it cannot run with `auto: true`",
+                t.id
+            )),
+            Some(_) => None,
+        };
+        if let Some(reason) = reason {
+            out.push(PlaybookError {
+                file: p.origin.clone(),
+                line,
+                reason,
+            });
+        }
+    }
+    out
 }
 
 /// The shipped playbooks, parsed (once). They are checked by the tests, so a failure here is
@@ -662,6 +747,8 @@ pub fn combine(shipped: Vec<Playbook>, extra: Vec<Playbook>) -> PlaybookSet {
 pub struct Playbooks {
     dirs: Vec<PathBuf>,
     current: RwLock<Arc<PlaybookSet>>,
+    /// The actions `propose` may name; `None`: not checked (tools that load playbooks alone).
+    actions: Option<ActionNames>,
 }
 
 impl Playbooks {
@@ -673,6 +760,21 @@ impl Playbooks {
         let playbooks = Playbooks {
             dirs,
             current: RwLock::new(Arc::new(combine(shipped(), extra))),
+            actions: None,
+        };
+        (playbooks, errors)
+    }
+
+    /// Like [`Playbooks::load`], checking every `propose` against the actions defined: a
+    /// playbook naming an unknown action (or running a sensitive one automatically) is left
+    /// out with its errors.
+    pub fn load_with_actions(dirs: Vec<PathBuf>, actions: ActionNames) -> (Playbooks, Vec<PlaybookError>) {
+        let (extra, mut errors) = load_dirs(&dirs);
+        let extra = keep_valid_actions(extra, &actions, &mut errors);
+        let playbooks = Playbooks {
+            dirs,
+            current: RwLock::new(Arc::new(combine(shipped(), extra))),
+            actions: Some(actions),
         };
         (playbooks, errors)
     }
@@ -698,7 +800,11 @@ impl Playbooks {
     /// Reads the directories again. Everything is validated first: when any file fails, the
     /// set in force is kept as it is and the errors are returned.
     pub fn reload(&self) -> Result<Arc<PlaybookSet>, Vec<PlaybookError>> {
-        let (extra, errors) = load_dirs(&self.dirs);
+        let (extra, mut errors) = load_dirs(&self.dirs);
+        let extra = match &self.actions {
+            Some(actions) => keep_valid_actions(extra, actions, &mut errors),
+            None => extra,
+        };
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -721,6 +827,24 @@ impl Playbooks {
         }
         Some(line_diff(shipped, &active.text))
     }
+}
+
+/// The playbooks whose `propose` entries name defined actions; the others' errors are added
+/// to `errors`.
+fn keep_valid_actions(
+    playbooks: Vec<Playbook>,
+    actions: &ActionNames,
+    errors: &mut Vec<PlaybookError>,
+) -> Vec<Playbook> {
+    playbooks
+        .into_iter()
+        .filter(|p| {
+            let mut e = check_actions(p, actions);
+            let ok = e.is_empty();
+            errors.append(&mut e);
+            ok
+        })
+        .collect()
 }
 
 /// Whether the playbook with this id is one Tandem ships.

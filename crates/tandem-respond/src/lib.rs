@@ -8,4 +8,5 @@
 //! delivery of both (an outbox in the store, retried with backoff, dead-lettered after a
 //! bound). It sends nothing by itself: the `tandem` binary runs its drivers.
 
+pub mod actions;
 pub mod http;

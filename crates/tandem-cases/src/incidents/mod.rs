@@ -29,6 +29,7 @@ use crate::{
     Actor, Announce, CaseError, Incident, IncidentStatus, PlaybookSet, Resolution, case_event,
 };
 
+mod actions;
 mod evidence;
 mod intake;
 mod merge;
@@ -38,6 +39,7 @@ mod tasks;
 #[cfg(test)]
 mod tests;
 
+pub use actions::{MAX_REASON as MAX_ACTION_REASON, new_run_id};
 pub use sla::{SiteCalendar, UtcCalendar, default_business_hours};
 
 /// The playbooks in force, asked for at each use so a reload takes effect at once.
@@ -485,6 +487,9 @@ impl Incidents {
             merged_into: None,
             origin: origin.to_owned(),
             reopened: 0,
+            actions: pb
+                .map(|p| p.proposals(severity, now))
+                .unwrap_or_default(),
         })
     }
 

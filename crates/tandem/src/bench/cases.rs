@@ -321,6 +321,7 @@ pub fn seed(
             merged_into: None,
             origin: "alert".into(),
             reopened: 0,
+            actions: Vec::new(),
         };
         let updated = if open {
             opened + Span::minutes(30)
