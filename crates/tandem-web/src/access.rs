@@ -99,6 +99,7 @@ impl Role {
                     | ViewPlaybooks
                     | ViewAlarms
                     | HandleAlarms
+                    | ProposeActions
             ),
             // The control room keeps its own maps: floor plans and where doors, readers and
             // cameras are on them.
@@ -119,6 +120,7 @@ impl Role {
                     | ViewPlaybooks
                     | ViewAlarms
                     | HandleAlarms
+                    | ProposeActions
             ),
             // Facilities owns the doors and zones: it opens their pages, door state, the
             // floor plans and the alarms, as the control room does (without moving anything
@@ -214,6 +216,10 @@ pub enum Permission {
     ViewAlarms,
     /// Acknowledge, snooze, forward and clear alarms.
     HandleAlarms,
+    /// Propose response actions on incidents, preview them (dry run), and approve or refuse
+    /// the ones proposed by someone else when the action's definition names one's role as
+    /// an approver (four eyes: never one's own).
+    ProposeActions,
 }
 
 /// How a route is protected.

@@ -24,6 +24,8 @@ mod directory;
 mod error;
 mod guard;
 mod incidents;
+/// Response actions on incidents: definitions, proposals, four-eyes approvals.
+pub mod actions;
 mod maps;
 mod pages;
 mod pivot;
@@ -134,6 +136,8 @@ pub struct AppState {
     pub clips: Option<Arc<ClipLinks>>,
     /// The control room's alarm queue.
     pub alarms: Arc<tandem_cases::alarms::Alarms>,
+    /// Response action definitions and the connections they go through.
+    pub actions: Arc<tandem_respond::actions::Catalog>,
 }
 
 /// One route: method, path, who may call it, and the handler.
@@ -609,6 +613,45 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/static/tandem.css",
             Public,
             get(view::stylesheet),
+        ),
+        // Response actions: anyone who views incidents sees the definitions and runs;
+        // proposing, previewing and deciding need `ProposeActions` (the definition says
+        // which roles may approve, never the proposer).
+        r(
+            Method::GET,
+            "/api/v1/actions",
+            Needs(ViewIncidents),
+            get(actions::definitions),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/incidents/{id}/actions",
+            Needs(ViewIncidents),
+            get(actions::runs),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/incidents/{id}/actions",
+            Needs(ProposeActions),
+            post(actions::propose),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/incidents/{id}/actions/dry-run",
+            Needs(ProposeActions),
+            post(actions::dry_run),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/incidents/{id}/actions/{run}/approve",
+            Needs(ProposeActions),
+            post(actions::approve),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/incidents/{id}/actions/{run}/refuse",
+            Needs(ProposeActions),
+            post(actions::refuse),
         ),
         // Incidents: lists and pages for whoever views them (responders: their
         // department's), task work for departments, changes for incident managers.

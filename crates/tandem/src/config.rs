@@ -46,6 +46,8 @@ pub struct Config {
     pub incidents: tandem_cases::incidents::IncidentsConfig,
     /// The Frigate video recorder whose event snapshots findings show (`[frigate]`).
     pub frigate: FrigateConfig,
+    /// Response actions (`[actions]`): definitions, connections, retries.
+    pub actions: ActionsConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -72,6 +74,7 @@ impl Default for Config {
             alarms: Default::default(),
             incidents: Default::default(),
             frigate: FrigateConfig::default(),
+            actions: ActionsConfig::default(),
             log: "info".into(),
         }
     }
@@ -313,6 +316,62 @@ pub struct CasesConfig {
     pub playbook_dirs: Vec<PathBuf>,
 }
 
+/// Response actions: where definitions of the operator's own are, the systems they go
+/// to, and how a failed request is retried.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ActionsConfig {
+    /// Directories of action definitions of the operator's own (`*.yaml`), read after the
+    /// shipped set: one with the id of a shipped action replaces it.
+    pub dirs: Vec<PathBuf>,
+    /// The systems actions go to: name, base URL and the headers holding their secrets
+    /// (redacted by `tandem config`, masked in dry runs, never shown in the console).
+    pub connections: Vec<tandem_respond::actions::Connection>,
+    /// Attempts before a run fails (the first included).
+    pub max_attempts: u32,
+    /// The first retry waits up to this long (full jitter), doubling each time.
+    pub retry_base_seconds: u64,
+    /// The longest wait between attempts.
+    pub retry_max_seconds: u64,
+    /// How long one request may take.
+    pub timeout_seconds: u64,
+}
+
+impl Default for ActionsConfig {
+    fn default() -> Self {
+        ActionsConfig {
+            dirs: Vec::new(),
+            connections: Vec::new(),
+            max_attempts: 5,
+            retry_base_seconds: 10,
+            retry_max_seconds: 600,
+            timeout_seconds: 15,
+        }
+    }
+}
+
+/// Hides what an action connection holds: every header value, and the base URL when it is
+/// itself a secret (a webhook URL).
+fn redact_connections(value: &mut toml::Value) {
+    let Some(list) = value
+        .get_mut("actions")
+        .and_then(|a| a.get_mut("connections"))
+        .and_then(|c| c.as_array_mut())
+    else {
+        return;
+    };
+    for c in list.iter_mut().filter_map(|c| c.as_table_mut()) {
+        if let Some(h) = c.get_mut("headers").and_then(|h| h.as_table_mut()) {
+            for (_, v) in h.iter_mut() {
+                *v = toml::Value::String(REDACTED.to_owned());
+            }
+        }
+        if c.get("secret_url").and_then(|v| v.as_bool()) == Some(true) {
+            c.insert("base_url".into(), toml::Value::String(REDACTED.to_owned()));
+        }
+    }
+}
+
 /// The console's maps. The site overview is drawn from the sites' coordinates and needs
 /// nothing from outside; a deployment with a tile server of its own (or a licence for a
 /// public one) can draw the sites on its tiles instead.
@@ -512,6 +571,7 @@ impl Config {
     pub fn to_toml(&self) -> String {
         let printed = toml::Value::try_from(self).and_then(|mut value| {
             redact_secrets(&mut value);
+            redact_connections(&mut value);
             toml::to_string_pretty(&value)
         });
         printed.unwrap_or_else(|e| format!("# cannot print configuration: {e}"))
@@ -709,6 +769,21 @@ mod tests {
         }
         let again: Config = toml::from_str(&printed).unwrap();
         assert_eq!(again.sources[0].webhook_secret.as_deref(), Some(REDACTED));
+    }
+
+    #[test]
+    fn printed_config_hides_action_connection_secrets() {
+        let c = load(
+            "[[actions.connections]]\nname = \"okta\"\nbase_url = \"https://corp.okta.com\"\nheaders = { Authorization = \"SSWS okta-token-value\" }\n\n[[actions.connections]]\nname = \"slack\"\nbase_url = \"https://hooks.slack.com/services/T0/B0/hook-secret\"\nsecret_url = true\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.actions.max_attempts, 5);
+        let printed = c.to_toml();
+        for secret in ["okta-token-value", "hook-secret"] {
+            assert!(!printed.contains(secret), "{secret} printed:\n{printed}");
+        }
+        assert!(printed.contains("https://corp.okta.com"), "{printed}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 #[macro_use]
 mod terminal;
 
+mod actions;
 mod alarms;
 mod alerting;
 mod alerts_cli;

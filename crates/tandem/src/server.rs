@@ -101,7 +101,8 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen for HTTP on {}", config.http.listen))?;
         let http = http_listener.local_addr()?;
-        let playbooks = Arc::new(load_playbooks(config));
+        let actions = Arc::new(crate::actions::catalog(&config.actions));
+        let playbooks = Arc::new(load_playbooks(config, &actions));
         let incidents = crate::incidents::build(
             &config.incidents,
             store.clone(),
@@ -156,7 +157,9 @@ impl Server {
             snapshots: store.clone(),
             clips: config.frigate.clip_links().map(Arc::new),
             alarms: alarms.clone(),
+            actions: actions.clone(),
         };
+        let public_url = state.public.url();
         tasks.push(tokio::spawn(crate::http::serve(
             http_listener,
             tandem_web::router(state),
@@ -196,6 +199,17 @@ impl Server {
                 shutdown.subscribe(),
             )));
         }
+        // Response actions: approved runs sent, retried, their answers recorded.
+        tasks.push(tokio::spawn(crate::actions::run(
+            Arc::new(crate::actions::Runner::new(
+                cases.incidents.clone(),
+                actions,
+                identity.clone(),
+                config.actions.clone(),
+                public_url,
+            )),
+            shutdown.subscribe(),
+        )));
         tasks.push(tokio::spawn(crate::incidents::run_ticks(
             cases.incidents.clone(),
             shutdown.subscribe(),
@@ -399,9 +413,14 @@ pub async fn termination() {
 /// The shipped playbooks and the operator's (`[cases] playbook_dirs`). A file that fails
 /// validation at start is left out and logged with its file, line and reason (the shipped
 /// playbook of the same id, if any, stays in force); fix it and reload.
-fn load_playbooks(config: &Config) -> tandem_cases::playbook::Playbooks {
-    let (playbooks, errors) =
-        tandem_cases::playbook::Playbooks::load(config.cases.playbook_dirs.clone());
+fn load_playbooks(
+    config: &Config,
+    actions: &tandem_respond::actions::Catalog,
+) -> tandem_cases::playbook::Playbooks {
+    let (playbooks, errors) = tandem_cases::playbook::Playbooks::load_with_actions(
+        config.cases.playbook_dirs.clone(),
+        actions.names(),
+    );
     for e in &errors {
         tracing::warn!(file = %e.file, line = e.line, reason = %e.reason, "playbook refused");
     }

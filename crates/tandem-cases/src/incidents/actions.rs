@@ -34,11 +34,12 @@ pub fn new_run_id() -> String {
 }
 
 impl Incidents {
-    /// Proposes an action on incident `id` by `actor` of `role`. A low-risk action is approved
+    /// Proposes an action (as run `run_id`, the id its request was rendered with) on incident `id` by `actor` of `role`. A low-risk action is approved
     /// at once (it runs on proposal); a sensitive one waits for a second person.
     pub fn propose_action(
         &self,
         id: &str,
+        run_id: &str,
         proposal: Proposal,
         actor: &Actor,
         role: &str,
@@ -53,7 +54,7 @@ impl Incidents {
                 proposal.proposers.join(", ")
             )));
         }
-        let run_id = new_run_id();
+        let run_id = run_id.to_owned();
         let inc = self.update(id, None, actor, now, |inc, ch| {
             if inc.status.is_closed() {
                 return Err(CaseError::Refused(format!(
