@@ -92,7 +92,11 @@ pub struct Playbook {
 impl Playbook {
     /// The action runs an incident opened with this playbook starts with: one per task that
     /// proposes an action, waiting for the runner to prepare its request.
-    pub fn proposals(&self, _severity: Severity, now: Timestamp) -> Vec<crate::response::ActionRun> {
+    pub fn proposals(
+        &self,
+        _severity: Severity,
+        now: Timestamp,
+    ) -> Vec<crate::response::ActionRun> {
         use crate::response::{ActionRun, ActionTarget, Risk, RunState};
         self.tasks
             .iter()
@@ -768,7 +772,10 @@ impl Playbooks {
     /// Like [`Playbooks::load`], checking every `propose` against the actions defined: a
     /// playbook naming an unknown action (or running a sensitive one automatically) is left
     /// out with its errors.
-    pub fn load_with_actions(dirs: Vec<PathBuf>, actions: ActionNames) -> (Playbooks, Vec<PlaybookError>) {
+    pub fn load_with_actions(
+        dirs: Vec<PathBuf>,
+        actions: ActionNames,
+    ) -> (Playbooks, Vec<PlaybookError>) {
         let (extra, mut errors) = load_dirs(&dirs);
         let extra = keep_valid_actions(extra, &actions, &mut errors);
         let playbooks = Playbooks {

@@ -41,15 +41,32 @@ pub fn describe(kind: &str, detail: &Value) -> String {
         "incident" => format!("joined incident {}", s("incident")),
         "rule_added" => format!("folded in rule {}", s("rule")),
         "action_proposed" if detail.get("playbook").is_some_and(|p| !p.is_null()) => {
-            format!("playbook {} proposed {} on {}", s("playbook"), s("title"), n("target"))
+            format!(
+                "playbook {} proposed {} on {}",
+                s("playbook"),
+                s("title"),
+                n("target")
+            )
         }
         "action_proposed" if detail.get("runs_on_proposal") == Some(&Value::Bool(true)) => {
-            format!("ran {} on {} (low risk: runs on proposal)", s("title"), n("target"))
+            format!(
+                "ran {} on {} (low risk: runs on proposal)",
+                s("title"),
+                n("target")
+            )
         }
-        "action_proposed" => format!("proposed {} on {}: awaiting approval", s("title"), n("target")),
+        "action_proposed" => format!(
+            "proposed {} on {}: awaiting approval",
+            s("title"),
+            n("target")
+        ),
         "action_approved" => format!("approved {} on {}", s("title"), n("target")),
         "action_refused" => format!("refused {}: {}", s("title"), s("reason")),
-        "action_auto" => format!("ran {} automatically by playbook {}", s("title"), s("playbook")),
+        "action_auto" => format!(
+            "ran {} automatically by playbook {}",
+            s("title"),
+            s("playbook")
+        ),
         "action_run" => format!("sent {}", s("title")),
         "action_failed" => format!("{} failed: {}", s("title"), s("reason")),
         "action_answer" => {
@@ -63,7 +80,11 @@ pub fn describe(kind: &str, detail: &Value) -> String {
             }
             match s("state") {
                 "succeeded" => format!("{} succeeded: {status} {answer}", s("title")),
-                "running" => format!("{} attempt {} failed: {status} {answer}; retrying", s("title"), detail.get("attempt").and_then(Value::as_u64).unwrap_or(0)),
+                "running" => format!(
+                    "{} attempt {} failed: {status} {answer}; retrying",
+                    s("title"),
+                    detail.get("attempt").and_then(Value::as_u64).unwrap_or(0)
+                ),
                 _ => format!("{} failed: {status} {answer}", s("title")),
             }
         }

@@ -28,9 +28,9 @@ pub fn target_facts(
     incident: &Incident,
     now: Timestamp,
 ) -> Result<TargetFacts, String> {
-    let (ekind, id) = entity
-        .split_once(':')
-        .ok_or_else(|| format!("the target `{entity}` is not `person:<id>`, `device:<id>` or `incident:<id>`"))?;
+    let (ekind, id) = entity.split_once(':').ok_or_else(|| {
+        format!("the target `{entity}` is not `person:<id>`, `device:<id>` or `incident:<id>`")
+    })?;
     if ekind != kind.entity_kind() {
         return Err(format!(
             "a {} action acts on a {}, not on `{entity}`",
@@ -107,8 +107,18 @@ pub fn target_facts(
                     )?,
                     "badge",
                 ),
-                TargetKind::OktaUser => (pick(accounts(AccountKind::OktaId), "Okta user id", &p.name)?, "Okta user"),
-                TargetKind::EntraUser => (pick(accounts(AccountKind::EntraId), "Entra ID object id", &p.name)?, "Entra ID user"),
+                TargetKind::OktaUser => (
+                    pick(accounts(AccountKind::OktaId), "Okta user id", &p.name)?,
+                    "Okta user",
+                ),
+                TargetKind::EntraUser => (
+                    pick(
+                        accounts(AccountKind::EntraId),
+                        "Entra ID object id",
+                        &p.name,
+                    )?,
+                    "Entra ID user",
+                ),
                 _ => (p.email.clone().unwrap_or_else(|| p.id.clone()), "person"),
             };
             Ok(TargetFacts {
@@ -137,8 +147,18 @@ pub fn default_entity(
 ) -> Result<String, String> {
     let candidates: Vec<String> = match kind.entity_kind() {
         "incident" => vec![format!("incident:{}", incident.id)],
-        "device" => incident.entities.devices.iter().map(|d| format!("device:{d}")).collect(),
-        _ => incident.entities.persons.iter().map(|p| format!("person:{p}")).collect(),
+        "device" => incident
+            .entities
+            .devices
+            .iter()
+            .map(|d| format!("device:{d}"))
+            .collect(),
+        _ => incident
+            .entities
+            .persons
+            .iter()
+            .map(|p| format!("person:{p}"))
+            .collect(),
     };
     let mut why = format!("{} has no {} to act on", incident.id, kind.entity_kind());
     for c in candidates {
@@ -172,8 +192,9 @@ pub fn prepare(
         )
     })?;
     let facts = target_facts(dir, def.target, entity, identifier, incident, now)?;
-    let prepared = tandem_respond::actions::render(def, incident, &facts, run_id, note, console_url)
-        .map_err(|e| e.to_string())?;
+    let prepared =
+        tandem_respond::actions::render(def, incident, &facts, run_id, note, console_url)
+            .map_err(|e| e.to_string())?;
     let shown = tandem_respond::actions::shown(&prepared.request, Some(connection));
     Ok((
         Proposal {
@@ -232,7 +253,11 @@ pub async fn runs(
 ) -> Result<Json<Value>, ApiError> {
     let (inc, _) = run(&state, move |i| i.get(&id)).await?;
     visible(&who, &inc)?;
-    let list: Vec<Value> = inc.actions.iter().map(|r| run_view(&state.actions, r)).collect();
+    let list: Vec<Value> = inc
+        .actions
+        .iter()
+        .map(|r| run_view(&state.actions, r))
+        .collect();
     Ok(Json(json!({"incident": inc.id, "runs": list})))
 }
 
@@ -317,7 +342,14 @@ pub(crate) async fn propose_for(
     let role = who.role.to_string();
     let target = id.to_owned();
     let (_, run) = run(state, move |i| {
-        i.propose_action(&target, &run_id, proposal, &actor, &role, chrono::Utc::now())
+        i.propose_action(
+            &target,
+            &run_id,
+            proposal,
+            &actor,
+            &role,
+            chrono::Utc::now(),
+        )
     })
     .await?;
     crate::audit::by(
@@ -340,7 +372,10 @@ pub async fn propose(
     Json(body): Json<ProposeBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let run = propose_for(&state, &who, &id, body).await?;
-    Ok((StatusCode::CREATED, Json(json!({"run": run_view(&state.actions, &run)}))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"run": run_view(&state.actions, &run)})),
+    ))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -376,8 +411,14 @@ pub(crate) async fn decide_for(
         .cloned()
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no run {run_id}")))?;
     let (action, detail) = match &refusal {
-        None => ("action.approve", json!({"run": run.id, "action": run.action, "target": run.target.label, "proposed_by": run.proposed_by})),
-        Some(why) => ("action.refuse", json!({"run": run.id, "action": run.action, "reason": why})),
+        None => (
+            "action.approve",
+            json!({"run": run.id, "action": run.action, "target": run.target.label, "proposed_by": run.proposed_by}),
+        ),
+        Some(why) => (
+            "action.refuse",
+            json!({"run": run.id, "action": run.action, "reason": why}),
+        ),
     };
     crate::audit::by(state, who, action, &format!("incident:{id}"), detail).await;
     Ok(run)

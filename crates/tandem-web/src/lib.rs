@@ -12,6 +12,8 @@
 //! API tokens (`Authorization: Bearer …`) or a console session cookie.
 
 pub mod access;
+/// Response actions on incidents: definitions, proposals, four-eyes approvals.
+pub mod actions;
 mod alarms;
 mod alerts;
 mod api;
@@ -24,8 +26,6 @@ mod directory;
 mod error;
 mod guard;
 mod incidents;
-/// Response actions on incidents: definitions, proposals, four-eyes approvals.
-pub mod actions;
 mod maps;
 mod pages;
 mod pivot;

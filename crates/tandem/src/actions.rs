@@ -84,24 +84,22 @@ impl Runner {
             None => Err(format!("there is no action `{}`", run.action)),
             Some(def) => {
                 let dir = self.identity.snapshot();
-                tandem_web::actions::default_entity(&dir, def.target, inc, now).and_then(
-                    |entity| {
-                        let url = format!("{}/incidents/{}", self.public_url, inc.id);
-                        tandem_web::actions::prepare(
-                            &self.catalog,
-                            &dir,
-                            def,
-                            inc,
-                            &entity,
-                            None,
-                            &run.note,
-                            &run.id,
-                            &url,
-                            now,
-                        )
-                        .map(|(p, _)| p)
-                    },
-                )
+                tandem_web::actions::default_entity(&dir, def.target, inc, now).and_then(|entity| {
+                    let url = format!("{}/incidents/{}", self.public_url, inc.id);
+                    tandem_web::actions::prepare(
+                        &self.catalog,
+                        &dir,
+                        def,
+                        inc,
+                        &entity,
+                        None,
+                        &run.note,
+                        &run.id,
+                        &url,
+                        now,
+                    )
+                    .map(|(p, _)| p)
+                })
             }
         };
         self.incidents
@@ -136,18 +134,17 @@ impl Runner {
         };
         let succeeded = answer.succeeded(&request.expect);
         let attempts = run.attempts.len() as u32 + 1;
-        let retry_at = (!succeeded
-            && answer.worth_retrying()
-            && attempts < self.config.max_attempts.max(1))
-        .then(|| {
-            let wait = http::backoff(
-                attempts,
-                Duration::from_secs(self.config.retry_base_seconds),
-                Duration::from_secs(self.config.retry_max_seconds.max(1)),
-                jitter(),
-            );
-            chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default()
-        });
+        let retry_at =
+            (!succeeded && answer.worth_retrying() && attempts < self.config.max_attempts.max(1))
+                .then(|| {
+                    let wait = http::backoff(
+                        attempts,
+                        Duration::from_secs(self.config.retry_base_seconds),
+                        Duration::from_secs(self.config.retry_max_seconds.max(1)),
+                        jitter(),
+                    );
+                    chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default()
+                });
         if !succeeded {
             tracing::warn!(incident, run = %run.id, status = ?answer.status, attempts, "action attempt failed");
         }

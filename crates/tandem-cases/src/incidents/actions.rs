@@ -202,7 +202,8 @@ impl Incidents {
             r.decided = Some(now);
             r.finished = Some(now);
             r.reason = Some(reason.clone());
-            let detail = json!({"run": r.id, "action": r.action, "title": r.title, "reason": reason});
+            let detail =
+                json!({"run": r.id, "action": r.action, "title": r.title, "reason": reason});
             ch.note("action_refused", detail);
             Ok(())
         })

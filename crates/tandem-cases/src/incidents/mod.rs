@@ -487,9 +487,7 @@ impl Incidents {
             merged_into: None,
             origin: origin.to_owned(),
             reopened: 0,
-            actions: pb
-                .map(|p| p.proposals(severity, now))
-                .unwrap_or_default(),
+            actions: pb.map(|p| p.proposals(severity, now)).unwrap_or_default(),
         })
     }
 

@@ -207,7 +207,12 @@ pub fn parse(file: &str, text: &str) -> Result<ActionDef, Vec<DefinitionError>> 
         let line = e.location().map(|l| l.line()).unwrap_or(0);
         let msg = e.without_snippet().to_string();
         let first = msg.lines().next().unwrap_or("").to_owned();
-        let cut = first.split(" at line ").next().unwrap_or("").trim().to_owned();
+        let cut = first
+            .split(" at line ")
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_owned();
         vec![err(
             line,
             if cut.is_empty() {
@@ -269,21 +274,34 @@ pub fn parse(file: &str, text: &str) -> Result<ActionDef, Vec<DefinitionError>> 
         }
     }
     if def.expect.iter().any(|s| !(100..=599).contains(s)) {
-        out.push((line("expect"), "expect lists a status outside 100..599".into()));
+        out.push((
+            line("expect"),
+            "expect lists a status outside 100..599".into(),
+        ));
     }
     let mut templates: Vec<(&str, &str)> = vec![("path", def.path.as_str())];
     if let Some(b) = &def.body {
         templates.push(("body", b));
     }
     for (name, value) in &def.headers {
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-            out.push((line("headers"), format!("header name `{name}` is not a valid name")));
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            out.push((
+                line("headers"),
+                format!("header name `{name}` is not a valid name"),
+            ));
         }
         templates.push(("headers", value));
     }
     for (key, t) in templates {
         if t.len() > MAX_TEMPLATE {
-            out.push((line(key), format!("the {key} template is longer than {MAX_TEMPLATE} bytes")));
+            out.push((
+                line(key),
+                format!("the {key} template is longer than {MAX_TEMPLATE} bytes"),
+            ));
         } else if let Err(e) = render::check_template(t) {
             out.push((line(key), format!("the {key} template: {e}")));
         }
@@ -317,13 +335,15 @@ fn key_line(text: &str, key: &str) -> Option<u64> {
 pub fn shipped() -> Vec<ActionDef> {
     SHIPPED
         .iter()
-        .filter_map(|(name, text)| match parse(&format!("shipped:{name}"), text) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                tracing::error!(file = name, errors = ?e, "a shipped action is invalid");
-                None
-            }
-        })
+        .filter_map(
+            |(name, text)| match parse(&format!("shipped:{name}"), text) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    tracing::error!(file = name, errors = ?e, "a shipped action is invalid");
+                    None
+                }
+            },
+        )
         .collect()
 }
 
@@ -358,7 +378,10 @@ pub fn load_dirs(dirs: &[PathBuf]) -> (Vec<ActionDef>, Vec<DefinitionError>) {
                         errors.push(DefinitionError {
                             file: d.origin.clone(),
                             line: 1,
-                            reason: format!("action id `{}` is also given by {}", d.id, other.origin),
+                            reason: format!(
+                                "action id `{}` is also given by {}",
+                                d.id, other.origin
+                            ),
                         });
                     } else {
                         defs.push(d);

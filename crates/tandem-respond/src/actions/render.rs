@@ -43,7 +43,10 @@ fn env(place: Place) -> Environment<'static> {
     env.set_formatter(move |out, _state, value| {
         let text = match place {
             Place::Body => serde_json::to_string(value).map_err(|e| {
-                Error::new(ErrorKind::BadSerialization, format!("cannot write as JSON: {e}"))
+                Error::new(
+                    ErrorKind::BadSerialization,
+                    format!("cannot write as JSON: {e}"),
+                )
             })?,
             Place::Path => percent_encode(&plain(value)),
             Place::Header => {
@@ -65,7 +68,9 @@ fn env(place: Place) -> Environment<'static> {
 
 /// A value as text: strings without quotes, anything else as it prints.
 fn plain(v: &Value) -> String {
-    v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())
+    v.as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| v.to_string())
 }
 
 /// Every byte but the unreserved ones (`A-Z a-z 0-9 - . _ ~`) as `%XX`: a value can never
@@ -90,7 +95,12 @@ pub(crate) fn check_template(source: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-fn fill(place: Place, what: &str, source: &str, ctx: &serde_json::Value) -> Result<String, ActionError> {
+fn fill(
+    place: Place,
+    what: &str,
+    source: &str,
+    ctx: &serde_json::Value,
+) -> Result<String, ActionError> {
     env(place)
         .render_str(source, minijinja::value::Serde(ctx))
         .map_err(|e| ActionError::Template {
@@ -127,7 +137,10 @@ pub fn render(
     let path = fill(Place::Path, "path", &def.path, &ctx)?;
     let mut headers = Vec::new();
     for (name, value) in &def.headers {
-        headers.push((name.clone(), fill(Place::Header, &format!("header {name}"), value, &ctx)?));
+        headers.push((
+            name.clone(),
+            fill(Place::Header, &format!("header {name}"), value, &ctx)?,
+        ));
     }
     let body = match &def.body {
         Some(b) => Some(fill(Place::Body, "body", b, &ctx)?.trim().to_owned()),
@@ -176,7 +189,10 @@ pub fn shown(request: &ActionRequest, connection: Option<&Connection>) -> HttpRe
                 .map(|(k, v)| (k.clone(), mask(v)))
                 .collect::<Vec<_>>(),
         ),
-        None => (format!("<connection {} not configured>", request.connection), Vec::new()),
+        None => (
+            format!("<connection {} not configured>", request.connection),
+            Vec::new(),
+        ),
     };
     headers.extend(request.headers.iter().cloned());
     HttpRequest {

@@ -37,22 +37,47 @@ fn every_shipped_definition_is_valid() {
 fn shipped_definitions_render_the_vendors_requests() {
     let c = Catalog::new(Vec::new(), Vec::new());
     let inc = incident("Tailgate at the lab");
-    let r = |id: &str| render(c.get(id).unwrap(), &inc, &facts("4411"), "run-1", "", "http://t/incidents/INC-7").unwrap().request;
+    let r = |id: &str| {
+        render(
+            c.get(id).unwrap(),
+            &inc,
+            &facts("4411"),
+            "run-1",
+            "",
+            "http://t/incidents/INC-7",
+        )
+        .unwrap()
+        .request
+    };
     let okta = r("disable-okta-account");
-    assert_eq!((okta.method.as_str(), okta.path.as_str()), ("POST", "/api/v1/users/4411/lifecycle/suspend"));
+    assert_eq!(
+        (okta.method.as_str(), okta.path.as_str()),
+        ("POST", "/api/v1/users/4411/lifecycle/suspend")
+    );
     let entra = r("disable-entra-account");
     assert_eq!(entra.method, "PATCH");
     assert_eq!(entra.path, "/v1.0/users/4411");
-    assert_eq!(serde_json::from_str::<serde_json::Value>(entra.body.as_deref().unwrap()).unwrap(), serde_json::json!({"accountEnabled": false}));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(entra.body.as_deref().unwrap()).unwrap(),
+        serde_json::json!({"accountEnabled": false})
+    );
     let verkada = r("suspend-badge-verkada");
     assert_eq!(verkada.method, "PUT");
-    assert_eq!(verkada.path, "/access/v1/credentials/card/deactivate?external_id=kari%40corp.example&card_id=4411");
+    assert_eq!(
+        verkada.path,
+        "/access/v1/credentials/card/deactivate?external_id=kari%40corp.example&card_id=4411"
+    );
     let badge = r("suspend-badge");
     let body: serde_json::Value = serde_json::from_str(badge.body.as_deref().unwrap()).unwrap();
     assert_eq!(body["badge"], "4411");
     let slack = r("post-to-channel");
     let body: serde_json::Value = serde_json::from_str(slack.body.as_deref().unwrap()).unwrap();
-    assert!(body["text"].as_str().unwrap().contains("Tailgate at the lab"));
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .contains("Tailgate at the lab")
+    );
     let edr = r("isolate-host");
     let body: serde_json::Value = serde_json::from_str(edr.body.as_deref().unwrap()).unwrap();
     assert_eq!(body["device_id"], "LAP-1");
@@ -76,7 +101,10 @@ fn an_undefined_value_is_an_error_not_an_empty_string() {
     let def = parse("x.yaml", "id: x\ntitle: X\nrisk: low\ntarget: badge\nconnection: c\nmethod: GET\npath: \"/{{ person.nickname }}\"\n").unwrap();
     let mut f = facts("1");
     f.person = Some(serde_json::json!({"id": "E1"}));
-    assert!(matches!(render(&def, &incident("t"), &f, "r", "", "u"), Err(ActionError::Template { .. })));
+    assert!(matches!(
+        render(&def, &incident("t"), &f, "r", "", "u"),
+        Err(ActionError::Template { .. })
+    ));
 }
 
 #[test]
@@ -87,14 +115,27 @@ fn secrets_are_masked_when_shown_and_sent_when_sent() {
         secret_url: true,
         headers: [("Authorization".to_owned(), "Bearer s3cr3t".to_owned())].into(),
     };
-    let req = ActionRequest { connection: "slack".into(), method: "POST".into(), path: String::new(), headers: vec![("Content-Type".into(), "application/json".into())], body: Some("{}".into()), expect: vec![] };
+    let req = ActionRequest {
+        connection: "slack".into(),
+        method: "POST".into(),
+        path: String::new(),
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: Some("{}".into()),
+        expect: vec![],
+    };
     let shown = shown(&req, Some(&conn));
     let text = format!("{shown:?}");
-    assert!(!text.contains("s3cr3t") && !text.contains("secretpart"), "{text}");
+    assert!(
+        !text.contains("s3cr3t") && !text.contains("secretpart"),
+        "{text}"
+    );
     assert!(shown.url.starts_with("https://hooks.slack.com/"));
     let sent = to_send(&req, &conn);
     assert_eq!(sent.url, conn.base_url);
-    assert!(sent.headers.contains(&("Authorization".into(), "Bearer s3cr3t".into())));
+    assert!(
+        sent.headers
+            .contains(&("Authorization".into(), "Bearer s3cr3t".into()))
+    );
 }
 
 proptest! {

@@ -233,13 +233,23 @@ pub fn start_with_accounts(
     roles: &[String],
     with_password: &[&str],
 ) -> (TestServer, Vec<Seeded>) {
-    let first = TestServer::start(data_dir, None, &[]);
+    start_with_accounts_env(data_dir, roles, with_password, &[])
+}
+
+/// [`start_with_accounts`] with environment variables for both starts (a `TANDEM_CONFIG`).
+pub fn start_with_accounts_env(
+    data_dir: &Path,
+    roles: &[String],
+    with_password: &[&str],
+    env: &[(&str, &str)],
+) -> (TestServer, Vec<Seeded>) {
+    let first = TestServer::start(data_dir, None, env);
     let (token, password) = (first.token.clone(), first.admin_password.clone());
     // Just after start the signal may arrive before shutdown handling is set up; the
     // restart below shows whether the store survived.
     first.terminate();
     let seeded = seed_accounts(data_dir, roles, with_password);
-    let mut server = TestServer::start(data_dir, Some(&token), &[]);
+    let mut server = TestServer::start(data_dir, Some(&token), env);
     server.admin_password = password;
     (server, seeded)
 }

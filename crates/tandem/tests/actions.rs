@@ -1,0 +1,386 @@
+//! Response actions through the real server and a recording receiver standing in for the
+//! access-control system and the chat webhook: a badge suspension proposed by an analyst is
+//! sent only after a second person approves it, exactly once, with the run's idempotency key;
+//! the proposer cannot approve their own; a refusal sends nothing; the dry run shows the exact
+//! request with the secrets masked; a failing receiver is retried and the answers are on the
+//! timeline; an approved run interrupted by `kill -9` is sent after the restart; a playbook
+//! runs a low-risk action by itself and says so.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use support::receiver::Receiver;
+use support::{Seeded, TestServer, start_with_accounts_env};
+
+const HR: &str = "\
+employee_number,name,email,username,department,manager,title,site,hired,terminated,badge
+E2000,Bjørn Lie,bjorn.lie@nordlys.example,bjorn,Finance,,Controller,osl,2020-01-01,,20002
+";
+
+const ACCESS_TOKEN: &str = "Bearer access-control-token-s3cr3t";
+
+/// A configuration pointing the access-control and Slack connections at `receiver`.
+fn config(dir: &Path, receiver: &Receiver, playbooks: Option<&Path>) -> std::path::PathBuf {
+    let mut text = format!(
+        "[actions]\nretry_base_seconds = 1\nretry_max_seconds = 2\nmax_attempts = 5\n\n\
+         [[actions.connections]]\nname = \"access-control\"\nbase_url = \"{url}/acs\"\n\
+         headers = {{ Authorization = \"{ACCESS_TOKEN}\" }}\n\n\
+         [[actions.connections]]\nname = \"slack\"\nbase_url = \"{url}/services/T0/B0/hook-s3cr3t\"\nsecret_url = true\n",
+        url = receiver.url
+    );
+    if let Some(p) = playbooks {
+        text.push_str(&format!(
+            "\n[cases]\nplaybook_dirs = [\"{}\"]\n",
+            p.display()
+        ));
+    }
+    let path = dir.join("tandem.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+struct Caller<'a> {
+    server: &'a TestServer,
+    token: String,
+}
+
+impl Caller<'_> {
+    fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let agent = TestServer::agent();
+        let url = format!("{}{path}", self.server.url);
+        let auth = format!("Bearer {}", self.token);
+        let mut resp = match (method, body) {
+            ("GET", _) => agent.get(&url).header("Authorization", &auth).call(),
+            ("POST", Some(b)) => agent.post(&url).header("Authorization", &auth).send_json(b),
+            ("POST", None) => agent.post(&url).header("Authorization", &auth).send_empty(),
+            _ => unreachable!(),
+        }
+        .expect("request sent");
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_json().unwrap_or(Value::Null))
+    }
+}
+
+fn caller<'a>(server: &'a TestServer, seeded: &[Seeded], role: &str) -> Caller<'a> {
+    Caller {
+        server,
+        token: seeded
+            .iter()
+            .find(|s| s.role == role)
+            .unwrap()
+            .token
+            .clone(),
+    }
+}
+
+fn start(dir: &Path, env: &[(&str, &str)]) -> (TestServer, Vec<Seeded>) {
+    let roles = ["soc_analyst", "physical_security", "auditor"].map(String::from);
+    let (server, seeded) = start_with_accounts_env(&dir.join("data"), &roles, &[], env);
+    assert_eq!(server.post("/api/v1/directory/hr?file=hr.csv", HR).0, 200);
+    (server, seeded)
+}
+
+fn open_incident(server: &TestServer, body: Value) -> String {
+    let admin = Caller {
+        server,
+        token: server.token.clone(),
+    };
+    let (status, inc) = admin.send("POST", "/api/v1/incidents", Some(body));
+    assert_eq!(status, 201, "{inc}");
+    inc["incident"]["id"].as_str().unwrap().to_owned()
+}
+
+/// The incident's run `run` once `done` holds for it.
+fn wait_run(server: &TestServer, inc: &str, run: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, body) = server.get(&format!("/api/v1/incidents/{inc}/actions"), &[]);
+        let r = body["runs"]
+            .as_array()
+            .and_then(|l| l.iter().find(|r| r["id"] == run))
+            .cloned()
+            .unwrap_or(Value::Null);
+        if done(&r) {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "run never got there: {r}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn timeline(server: &TestServer, inc: &str) -> Vec<Value> {
+    let (_, body) = server.get(&format!("/api/v1/incidents/{inc}"), &[]);
+    body["timeline"].as_array().unwrap().clone()
+}
+
+#[test]
+fn a_badge_suspension_runs_only_after_a_second_person_approves_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start();
+    let cfg = config(dir.path(), &receiver, None);
+    let (server, seeded) = start(dir.path(), &[("TANDEM_CONFIG", cfg.to_str().unwrap())]);
+    let analyst = caller(&server, &seeded, "soc_analyst");
+    let control_room = caller(&server, &seeded, "physical_security");
+    let auditor = caller(&server, &seeded, "auditor");
+    let inc = open_incident(
+        &server,
+        json!({"title": "Tailgating at the lab door", "severity": "high",
+               "entities": {"persons": ["E2000"]}}),
+    );
+    let ask = json!({"action": "suspend-badge", "target": "person:E2000", "note": "badge used after hours"});
+
+    // The dry run shows the exact request, the connection's token masked, and sends nothing.
+    let (status, dry) = analyst.send(
+        "POST",
+        &format!("/api/v1/incidents/{inc}/actions/dry-run"),
+        Some(ask.clone()),
+    );
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(dry["request"]["method"], "POST");
+    assert_eq!(
+        dry["request"]["url"],
+        format!("{}/acs/badges/20002/suspend", receiver.url)
+    );
+    let shown = dry.to_string();
+    assert!(!shown.contains("s3cr3t"), "secret shown: {shown}");
+    assert!(shown.contains("Authorization"), "{shown}");
+    let body: Value = serde_json::from_str(dry["request"]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["badge"], "20002");
+
+    // An auditor may not propose.
+    let (status, _) = auditor.send(
+        "POST",
+        &format!("/api/v1/incidents/{inc}/actions"),
+        Some(ask.clone()),
+    );
+    assert_eq!(status, 403);
+
+    // Proposed by the analyst: not sent.
+    let (status, proposed) = analyst.send(
+        "POST",
+        &format!("/api/v1/incidents/{inc}/actions"),
+        Some(ask.clone()),
+    );
+    assert_eq!(status, 201, "{proposed}");
+    let run = proposed["run"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(proposed["run"]["state"], "proposed");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(receiver.requests().is_empty(), "sent before approval");
+
+    // The proposer's own approval is refused, with why.
+    let (status, refused) = analyst.send(
+        "POST",
+        &format!("/api/v1/incidents/{inc}/actions/{run}/approve"),
+        None,
+    );
+    assert_eq!(status, 403, "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("a second person must approve it"),
+        "{refused}"
+    );
+
+    // A second person of an approver role approves: exactly one request arrives.
+    let (status, approved) = control_room.send(
+        "POST",
+        &format!("/api/v1/incidents/{inc}/actions/{run}/approve"),
+        None,
+    );
+    assert_eq!(status, 200, "{approved}");
+    let got = receiver.wait_for(1, Duration::from_secs(20));
+    let done = wait_run(&server, &inc, &run, |r| r["state"] == "succeeded");
+    std::thread::sleep(Duration::from_millis(1500));
+    let got_now = receiver.requests();
+    assert_eq!(got_now.len(), 1, "{got_now:?}");
+    let req = &got[0];
+    assert_eq!(req.method, "POST");
+    assert_eq!(req.path, "/acs/badges/20002/suspend");
+    assert_eq!(req.header("idempotency-key"), Some(run.as_str()));
+    assert_eq!(req.header("authorization"), Some(ACCESS_TOKEN));
+    assert_eq!(req.json()["badge"], "20002");
+    assert_eq!(req.json()["person"], "E2000");
+    assert_eq!(done["approved_by"], Value::Null);
+    assert_eq!(done["decided_by"], "token-user-physical_security");
+    assert_eq!(done["proposed_by"], "token-user-soc_analyst");
+    assert_eq!(done["attempts"][0]["status"], 200);
+
+    // A refusal keeps its reason, and nothing is sent.
+    let (_, second) = analyst.send(
+        "POST",
+        &format!("/api/v1/incidents/{inc}/actions"),
+        Some(ask.clone()),
+    );
+    let run2 = second["run"]["id"].as_str().unwrap().to_owned();
+    let (status, _) = control_room.send(
+        "POST",
+        &format!("/api/v1/incidents/{inc}/actions/{run2}/refuse"),
+        Some(json!({"reason": ""})),
+    );
+    assert_eq!(status, 400);
+    let (status, r) = control_room.send(
+        "POST",
+        &format!("/api/v1/incidents/{inc}/actions/{run2}/refuse"),
+        Some(json!({"reason": "already suspended at the desk"})),
+    );
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["run"]["state"], "refused");
+    assert_eq!(r["run"]["reason"], "already suspended at the desk");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(receiver.requests().len(), 1);
+
+    // A failing receiver is retried with the same key; every answer is on the timeline.
+    receiver.fail_next(2, 503);
+    let (status, slack) = analyst.send(
+        "POST",
+        &format!("/api/v1/incidents/{inc}/actions"),
+        Some(json!({"action": "post-to-channel"})),
+    );
+    assert_eq!(status, 201, "{slack}");
+    let run3 = slack["run"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        slack["run"]["state"], "approved",
+        "low risk runs on proposal"
+    );
+    assert!(!slack.to_string().contains("hook-s3cr3t"), "{slack}");
+    let done = wait_run(&server, &inc, &run3, |r| r["state"] == "succeeded");
+    assert_eq!(done["attempts"].as_array().unwrap().len(), 3, "{done}");
+    let posts: Vec<_> = receiver.requests().into_iter().skip(1).collect();
+    assert_eq!(posts.len(), 3);
+    assert!(
+        posts
+            .iter()
+            .all(|p| p.header("idempotency-key") == Some(run3.as_str())
+                && p.path == "/services/T0/B0/hook-s3cr3t")
+    );
+    assert!(
+        posts[2].json()["text"]
+            .as_str()
+            .unwrap()
+            .contains("Tailgating at the lab door")
+    );
+
+    let entries = timeline(&server, &inc);
+    let said = |kind: &str| entries.iter().filter(|e| e["kind"] == kind).count();
+    assert_eq!(said("action_proposed"), 3);
+    assert_eq!(said("action_approved"), 1);
+    assert_eq!(said("action_refused"), 1);
+    assert_eq!(said("action_run"), 2);
+    assert_eq!(said("action_answer"), 4);
+    let answers: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["kind"] == "action_answer")
+        .collect();
+    assert_eq!(answers[1]["detail"]["status"], 503);
+    assert_eq!(answers[1]["detail"]["state"], "running");
+    assert_eq!(answers[3]["detail"]["state"], "succeeded");
+
+    // The people's steps are in the audit log.
+    let (_, audit) = server.get("/api/v1/audit", &[("limit", "200")]);
+    let text = audit.to_string();
+    for action in ["action.propose", "action.approve", "action.refuse"] {
+        assert!(text.contains(action), "{action} not audited: {text}");
+    }
+    server.terminate();
+}
+
+#[test]
+fn an_approved_run_interrupted_by_kill_9_is_sent_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start();
+    let cfg = config(dir.path(), &receiver, None);
+    let env = [("TANDEM_CONFIG", cfg.to_str().unwrap())];
+    let (server, seeded) = start(dir.path(), &env);
+    let inc = open_incident(
+        &server,
+        json!({"title": "Lost badge used", "entities": {"persons": ["E2000"]}}),
+    );
+    let analyst = caller(&server, &seeded, "soc_analyst");
+    let control_room = caller(&server, &seeded, "physical_security");
+    let (_, proposed) = analyst.send(
+        "POST",
+        &format!("/api/v1/incidents/{inc}/actions"),
+        Some(json!({"action": "suspend-badge", "target": "person:E2000"})),
+    );
+    let run = proposed["run"]["id"].as_str().unwrap().to_owned();
+    // The access-control system is down: the run is sent, fails, waits to retry.
+    receiver.fail_always(Some(503));
+    let (status, _) = control_room.send(
+        "POST",
+        &format!("/api/v1/incidents/{inc}/actions/{run}/approve"),
+        None,
+    );
+    assert_eq!(status, 200);
+    receiver.wait_for(1, Duration::from_secs(20));
+    let token = server.token.clone();
+    server.kill9();
+    let before = receiver.requests().len();
+
+    receiver.fail_always(None);
+    let server = TestServer::start(&dir.path().join("data"), Some(&token), &env);
+    let done = wait_run(&server, &inc, &run, |r| r["state"] == "succeeded");
+    let got = receiver.requests();
+    assert!(got.len() > before, "nothing sent after the restart");
+    assert!(
+        got.iter()
+            .all(|r| r.header("idempotency-key") == Some(run.as_str()))
+    );
+    assert_eq!(
+        done["attempts"].as_array().unwrap().last().unwrap()["status"],
+        200
+    );
+    server.terminate();
+}
+
+#[test]
+fn a_playbook_runs_a_low_risk_action_by_itself_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start();
+    let playbooks = dir.path().join("playbooks");
+    std::fs::create_dir_all(&playbooks).unwrap();
+    std::fs::write(
+        playbooks.join("tell.yaml"),
+        "id: tell\ntitle: Tell the channel\ntasks:\n  - id: announce\n    title: Announce it\n    department: security\n    propose: post-to-channel\n    auto: true\n  - id: suspend\n    title: Suspend the badge\n    department: security\n    propose: suspend-badge\n",
+    )
+    .unwrap();
+    // Naming an action that does not exist is refused with its line; the rest still loads.
+    std::fs::write(
+        playbooks.join("wrong.yaml"),
+        "id: wrong\ntitle: Wrong\ntasks:\n  - id: a\n    title: A\n    department: security\n    propose: launch-missiles\n",
+    )
+    .unwrap();
+    let cfg = config(dir.path(), &receiver, Some(&playbooks));
+    let (server, _) = start(dir.path(), &[("TANDEM_CONFIG", cfg.to_str().unwrap())]);
+    let inc = open_incident(
+        &server,
+        json!({"title": "Door held open", "playbook": "tell", "entities": {"persons": ["E2000"]}}),
+    );
+    let got = receiver.wait_for(1, Duration::from_secs(20));
+    assert!(got[0].path.starts_with("/services/"), "{got:?}");
+    let entries = timeline(&server, &inc);
+    let auto = entries
+        .iter()
+        .find(|e| e["kind"] == "action_auto")
+        .expect("the automatic run is on the timeline");
+    assert_eq!(auto["actor"], "tandem");
+    assert_eq!(auto["detail"]["playbook"], "tell");
+    // The sensitive proposal waits for a person, prepared on the incident's person.
+    let (_, runs) = server.get(&format!("/api/v1/incidents/{inc}/actions"), &[]);
+    let suspend = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"] == "suspend-badge")
+        .unwrap()
+        .clone();
+    assert_eq!(suspend["state"], "proposed", "{suspend}");
+    assert_eq!(suspend["target"]["identifier"], "20002");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(receiver.requests().len(), 1);
+    let (status, body) = server.post("/api/v1/playbooks/reload", "");
+    assert_ne!(status, 200, "{body}");
+    assert!(body.to_string().contains("launch-missiles"), "{body}");
+    server.terminate();
+}
