@@ -37,6 +37,8 @@ fn task(id: &str, d: Department, after: &[&str]) -> PlaybookTask {
         evidence: Vec::new(),
         sla: sla(30, 60),
         business_hours: false,
+        propose: None,
+        auto: false,
     }
 }
 
@@ -1219,4 +1221,153 @@ fn action_items_are_marked_done_by_their_department_and_timelined() {
         .set_action_item_done(&inc.id, "A9", true, None, "ann", t1)
         .unwrap_err();
     assert!(matches!(err, CaseError::NotFound { .. }), "{err}");
+}
+
+fn proposal(risk: crate::response::Risk) -> crate::response::Proposal {
+    crate::response::Proposal {
+        action: "suspend-badge".into(),
+        title: "Suspend the badge".into(),
+        risk,
+        proposers: vec!["soc_analyst".into()],
+        approvers: vec!["physical_security".into(), "soc_analyst".into()],
+        target: crate::response::ActionTarget {
+            entity: "person:E1".into(),
+            identifier: "4411".into(),
+            label: "Kari, badge 4411".into(),
+        },
+        request: crate::response::ActionRequest::default(),
+        note: String::new(),
+    }
+}
+
+#[test]
+fn a_sensitive_action_needs_a_second_person_of_an_approver_role() {
+    use crate::response::{ACTIONS_DUE_TAG, Risk, RunState};
+    let s = setup();
+    let id = manual(&s, Severity::High).id;
+    let (_, run) = s
+        .inc
+        .propose_action(
+            &id,
+            "run-1",
+            proposal(Risk::Sensitive),
+            "ann",
+            "soc_analyst",
+            at(T0),
+        )
+        .unwrap();
+    assert_eq!(run.state, RunState::Proposed);
+    // Not for the runner yet.
+    assert!(s.inc.with_due_actions(10).unwrap().is_empty());
+    // A role that may not propose it.
+    let e = s
+        .inc
+        .propose_action(
+            &id,
+            "run-2",
+            proposal(Risk::Sensitive),
+            "bob",
+            "auditor",
+            at(T0),
+        )
+        .unwrap_err();
+    assert!(matches!(e, CaseError::Forbidden(_)), "{e}");
+    // The proposer cannot approve, nor can a role the definition does not list.
+    let e = s
+        .inc
+        .approve_action(&id, "run-1", "ann", "soc_analyst", at(T0))
+        .unwrap_err();
+    assert!(e.to_string().contains("second person"), "{e}");
+    let e = s
+        .inc
+        .approve_action(&id, "run-1", "carl", "auditor", at(T0))
+        .unwrap_err();
+    assert!(matches!(e, CaseError::Forbidden(_)), "{e}");
+    let inc = s
+        .inc
+        .approve_action(&id, "run-1", "dina", "physical_security", at(T0))
+        .unwrap();
+    assert_eq!(inc.actions[0].state, RunState::Approved);
+    assert_eq!(inc.actions[0].decided_by.as_deref(), Some("dina"));
+    let due = s.inc.with_due_actions(10).unwrap();
+    assert_eq!(due.len(), 1);
+    assert!(kinds(&s, &id).contains(&"action_approved".to_owned()));
+    // Approving twice is refused; the run is sent, fails, is retried, then succeeds.
+    assert!(
+        s.inc
+            .approve_action(&id, "run-1", "dina", "physical_security", at(T0))
+            .is_err()
+    );
+    let sent = s.inc.begin_action(&id, "run-1", at(T0)).unwrap().unwrap();
+    assert_eq!(sent.id, "run-1");
+    let retry = at(T0) + chrono::Duration::seconds(30);
+    let result = |ok: bool, retry_at| crate::response::AttemptResult {
+        status: Some(if ok { 200 } else { 503 }),
+        text: String::new(),
+        succeeded: ok,
+        retry_at,
+    };
+    s.inc
+        .record_attempt(&id, "run-1", result(false, Some(retry)), at(T0))
+        .unwrap();
+    // Not due before its retry time.
+    assert!(s.inc.begin_action(&id, "run-1", at(T0)).unwrap().is_none());
+    assert!(s.inc.begin_action(&id, "run-1", retry).unwrap().is_some());
+    let inc = s
+        .inc
+        .record_attempt(&id, "run-1", result(true, None), retry)
+        .unwrap();
+    assert_eq!(inc.actions[0].state, RunState::Succeeded);
+    assert_eq!(inc.actions[0].attempts.len(), 2);
+    assert!(
+        s.inc.with_due_actions(10).unwrap().is_empty(),
+        "{ACTIONS_DUE_TAG} kept"
+    );
+}
+
+#[test]
+fn a_low_risk_action_runs_on_proposal_and_a_refusal_needs_a_reason() {
+    use crate::response::{Risk, RunState};
+    let s = setup();
+    let id = manual(&s, Severity::Medium).id;
+    let (_, run) = s
+        .inc
+        .propose_action(
+            &id,
+            "run-1",
+            proposal(Risk::Low),
+            "ann",
+            "soc_analyst",
+            at(T0),
+        )
+        .unwrap();
+    assert_eq!(run.state, RunState::Approved);
+    s.inc
+        .propose_action(
+            &id,
+            "run-2",
+            proposal(Risk::Sensitive),
+            "ann",
+            "soc_analyst",
+            at(T0),
+        )
+        .unwrap();
+    assert!(
+        s.inc
+            .refuse_action(&id, "run-2", "  ", "dina", "physical_security", at(T0))
+            .is_err()
+    );
+    let inc = s
+        .inc
+        .refuse_action(
+            &id,
+            "run-2",
+            "not this one",
+            "dina",
+            "physical_security",
+            at(T0),
+        )
+        .unwrap();
+    assert_eq!(inc.actions[1].state, RunState::Refused);
+    assert_eq!(inc.actions[1].reason.as_deref(), Some("not this one"));
 }
