@@ -300,7 +300,7 @@ pub fn search_request(params: &SearchParams) -> Result<SearchRequest, ApiError> 
     path = "/api/v1/search",
     tag = "Events",
     params(SearchParams),
-    responses((status = 200, description = "A page of events, or counts for `| stats`.", body = crate::openapi::SearchAnswer), (status = 400, description = "The query does not parse (`position` and `caret` say where) or a time bound is wrong.", body = crate::openapi::ErrorBody), (status = 422, description = "The search ran past its time limit (`[search] time_limit_secs`); narrow it.", body = crate::openapi::ErrorBody), (status = 429, description = "Too many searches of yours are running (`[search] max_concurrent_per_user`).", body = crate::openapi::ErrorBody)),
+    responses((status = 200, description = "A page of events, or counts for `| count by` and `| timechart`.", body = crate::openapi::SearchAnswer), (status = 400, description = "The query does not parse (`position` and `caret` say where) or a time bound is wrong.", body = crate::openapi::ErrorBody), (status = 422, description = "The search ran past its time limit (`[search] time_limit_secs`); narrow it.", body = crate::openapi::ErrorBody), (status = 429, description = "Too many searches of yours are running (`[search] max_concurrent_per_user`).", body = crate::openapi::ErrorBody)),
 )]
 pub async fn search(
     who: Principal,

@@ -167,7 +167,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
         BEARER,
         http(
             HttpAuthScheme::Bearer,
-            "An API token (`tnd_…`) issued on the settings page or with `tandem token`.",
+            "An API token (`tat_…`) issued on the settings page.",
         ),
     );
     components.add_security_scheme(
@@ -572,10 +572,7 @@ fn type_of(schema: &Value) -> Value {
     };
     let mut t = if ty == "array" {
         let inner = type_of(&schema["items"]);
-        let text = format!(
-            "array of {}",
-            inner["text"].as_str().unwrap_or_default()
-        );
+        let text = format!("array of {}", inner["text"].as_str().unwrap_or_default());
         json!({ "text": text.trim_end(), "ref": inner["ref"] })
     } else {
         let mut text = if ty.is_empty() { "any".to_owned() } else { ty };
@@ -685,14 +682,14 @@ pub struct EventPage {
     events: Vec<Event>,
 }
 
-/// Counts of a `| stats count by …` search.
+/// Counts of a `| count by …` or `| timechart` search.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct Aggregation {
     /// The fields counted by.
     by: Vec<String>,
     /// `[[value of each field…], count]`, largest first.
-    #[schema(value_type = Vec<Vec<Object>>)]
+    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
     rows: Vec<Value>,
     /// Counts per time bucket, for `| timechart`.
     #[schema(value_type = Option<Vec<Object>>)]
@@ -701,7 +698,7 @@ pub struct Aggregation {
     total: u64,
 }
 
-/// What a search answers: a page of events, or counts when the query ends in `| stats`.
+/// What a search answers: a page of events, or counts when the query ends in `| count by …` or `| timechart`.
 #[derive(ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[allow(dead_code)]
@@ -916,8 +913,8 @@ pub struct AlertsAnswer {
 #[allow(dead_code)]
 pub struct AlertAnswer {
     alert: Alert,
-    #[schema(value_type = Vec<Object>)]
-    findings: Vec<Value>,
+    /// The event ids of the findings folded into it (up to 200).
+    findings: Vec<String>,
     #[schema(value_type = Vec<Object>)]
     timeline: Vec<Value>,
     #[schema(value_type = Vec<Object>)]
@@ -1084,7 +1081,6 @@ pub struct AlarmCount {
     sound: bool,
 }
 
-
 /// An alert raised by hand.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -1183,7 +1179,10 @@ mod tests {
                 spec.path
             );
         }
-        assert!(missing.is_empty(), "not in the OpenAPI document: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "not in the OpenAPI document: {missing:?}"
+        );
         // Nor anything the table does not serve.
         let served: Vec<(String, String)> = crate::routes()
             .iter()
@@ -1208,20 +1207,37 @@ mod tests {
         assert_eq!(schemes[SESSION]["in"], "cookie");
         assert_eq!(schemes[SESSION]["name"], "tandem_session");
         assert_eq!(schemes[CSRF]["name"], "X-CSRF-Token");
-        assert!(doc["components"]["schemas"]["ErrorBody"]["required"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("error")));
+        assert!(
+            doc["components"]["schemas"]["ErrorBody"]["required"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("error"))
+        );
         let patch = &doc["paths"]["/api/v1/alerts/{id}"]["patch"];
         assert_eq!(patch["x-tandem-permission"], "triage_alerts");
         assert!(patch["responses"]["409"].is_object());
         assert!(patch["responses"]["403"].is_object());
         // A change with a session needs the CSRF header; a read does not.
-        assert!(patch["security"].as_array().unwrap().contains(&json!({SESSION: [], CSRF: []})));
+        assert!(
+            patch["security"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({SESSION: [], CSRF: []}))
+        );
         let get = &doc["paths"]["/api/v1/alerts"]["get"];
-        assert!(get["security"].as_array().unwrap().contains(&json!({SESSION: []})));
+        assert!(
+            get["security"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({SESSION: []}))
+        );
         let ingest = &doc["paths"]["/api/v1/ingest/{source}"]["post"];
-        assert!(ingest["security"].as_array().unwrap().contains(&json!({SOURCE_KEY: []})));
+        assert!(
+            ingest["security"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({SOURCE_KEY: []}))
+        );
         assert!(ingest["responses"]["403"].is_null());
     }
 
