@@ -25,7 +25,8 @@ pub(crate) async fn with_alarms<T: Send + 'static>(
 }
 
 /// `?site=…&cleared=true` on the list.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AlarmParams {
     #[serde(default)]
     pub site: Option<String>,
@@ -75,6 +76,13 @@ fn alarm_json(a: &Alarm, now: tandem_model::Timestamp) -> Value {
 /// `GET /api/v1/alarms`: the open alarms (unacknowledged first, then the most severe, then
 /// the newest), `?site=` one site's, `?cleared=true` recently cleared ones too, `?mine=true`
 /// those forwarded to the caller.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alarms",
+    tag = "Alarms",
+    params(AlarmParams),
+    responses((status = 200, description = "The open alarms, unacknowledged first.", body = crate::openapi::AlarmsAnswer)),
+)]
 pub async fn list(
     who: Principal,
     State(state): State<AppState>,
@@ -92,6 +100,12 @@ pub async fn list(
 /// `GET /api/v1/alarms/count`: unacknowledged alarms not snoozed (for the menu and the tab
 /// title), when the newest of them was last seen, a number that moves with every change to
 /// the open alarms, and whether the caller chose the alarm sound.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alarms/count",
+    tag = "Alarms",
+    responses((status = 200, description = "For the menu and the tab title.", body = crate::openapi::AlarmCount)),
+)]
 pub async fn count(who: Principal, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let now = chrono::Utc::now();
     let name = who.name.clone();
@@ -122,6 +136,13 @@ pub async fn count(who: Principal, State(state): State<AppState>) -> Result<Json
 }
 
 /// `GET /api/v1/alarms/{id}`: one alarm and what was done to it, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alarms/{id}",
+    tag = "Alarms",
+    params(("id" = String, Path, description = "The alarm id.")),
+    responses((status = 200, description = "`{\"alarm\", \"actions\"}`: the alarm and what was done to it, oldest first.", body = Object), (status = 404, description = "No such alarm.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -135,7 +156,8 @@ pub async fn get_one(
 
 /// The body of an action: a comment, the version seen (optional), and for a snooze `until`
 /// (RFC 3339) or `minutes`, for a forward `to` (`role:<role>` or a user name).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = AlarmAction)]
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {
     #[serde(default)]
@@ -235,6 +257,14 @@ async fn action_route(
 }
 
 /// `POST /api/v1/alarms/{id}/acknowledge` `{comment, version?}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alarms/{id}/acknowledge",
+    tag = "Alarms",
+    params(("id" = String, Path, description = "The alarm id.")),
+    request_body(content = ActionBody, content_type = "application/json", description = "`comment`, `version`."),
+    responses((status = 200, description = "The alarm as changed.", body = Object), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody), (status = 404, description = "No such alarm.", body = crate::openapi::ErrorBody), (status = 409, description = "Changed since `base_version`: the error names who changed what (`changed_by`, `change`, `current_version`).", body = crate::openapi::ErrorBody)),
+)]
 pub async fn acknowledge(
     who: Principal,
     State(state): State<AppState>,
@@ -245,6 +275,14 @@ pub async fn acknowledge(
 }
 
 /// `POST /api/v1/alarms/{id}/snooze` `{until | minutes, comment}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alarms/{id}/snooze",
+    tag = "Alarms",
+    params(("id" = String, Path, description = "The alarm id.")),
+    request_body(content = ActionBody, content_type = "application/json", description = "`minutes` or `until`, `comment`, `version`."),
+    responses((status = 200, description = "The alarm as changed.", body = Object), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody), (status = 404, description = "No such alarm.", body = crate::openapi::ErrorBody), (status = 409, description = "Changed since `base_version`: the error names who changed what (`changed_by`, `change`, `current_version`).", body = crate::openapi::ErrorBody)),
+)]
 pub async fn snooze(
     who: Principal,
     State(state): State<AppState>,
@@ -255,6 +293,14 @@ pub async fn snooze(
 }
 
 /// `POST /api/v1/alarms/{id}/forward` `{to, comment}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alarms/{id}/forward",
+    tag = "Alarms",
+    params(("id" = String, Path, description = "The alarm id.")),
+    request_body(content = ActionBody, content_type = "application/json", description = "`to` (a user), `comment`, `version`."),
+    responses((status = 200, description = "The alarm as changed.", body = Object), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody), (status = 404, description = "No such alarm.", body = crate::openapi::ErrorBody), (status = 409, description = "Changed since `base_version`: the error names who changed what (`changed_by`, `change`, `current_version`).", body = crate::openapi::ErrorBody)),
+)]
 pub async fn forward(
     who: Principal,
     State(state): State<AppState>,
@@ -266,6 +312,14 @@ pub async fn forward(
 
 /// `POST /api/v1/alarms/{id}/clear` `{comment}`: refused for an alarm whose kind must be
 /// acknowledged first.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alarms/{id}/clear",
+    tag = "Alarms",
+    params(("id" = String, Path, description = "The alarm id.")),
+    request_body(content = ActionBody, content_type = "application/json", description = "`comment`, `version`."),
+    responses((status = 200, description = "The alarm as changed.", body = Object), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody), (status = 404, description = "No such alarm.", body = crate::openapi::ErrorBody), (status = 409, description = "Changed since `base_version`: the error names who changed what (`changed_by`, `change`, `current_version`).", body = crate::openapi::ErrorBody)),
+)]
 pub async fn clear(
     who: Principal,
     State(state): State<AppState>,

@@ -35,7 +35,8 @@ pub(crate) async fn with_alerter<T: Send + 'static>(
         .map_err(ApiError::from)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AlertParams {
     /// Comma-separated statuses: `new,acknowledged`.
     pub status: Option<String>,
@@ -91,6 +92,13 @@ pub(crate) fn alert_query(p: &AlertParams) -> Result<AlertQuery, ApiError> {
 }
 
 /// `GET /api/v1/alerts`: the queue, most recently seen first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts",
+    tag = "Alerts",
+    params(AlertParams),
+    responses((status = 200, description = "Alerts matching the filters.", body = crate::openapi::AlertsAnswer), (status = 400, description = "A filter is not one of its values.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn list(
     _who: Principal,
     State(state): State<AppState>,
@@ -102,6 +110,13 @@ pub async fn list(
 }
 
 /// `GET /api/v1/alerts/{id}`: one alert with its findings, timeline and its entities' risk.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/{id}",
+    tag = "Alerts",
+    params(("id" = String, Path, description = "The alert id.")),
+    responses((status = 200, description = "The alert with its findings, timeline and risk.", body = crate::openapi::AlertAnswer), (status = 404, description = "No such alert.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn get_one(
     _who: Principal,
     State(state): State<AppState>,
@@ -125,7 +140,8 @@ pub async fn get_one(
 }
 
 /// A triage change as sent: the version it was based on, and what changes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = AlertPatch)]
 #[serde(deny_unknown_fields)]
 pub struct Patch {
     pub base_version: Option<u64>,
@@ -167,6 +183,14 @@ pub(crate) fn alert_change(
 }
 
 /// `PATCH /api/v1/alerts/{id}`: triage. `base_version` is required.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/alerts/{id}",
+    tag = "Alerts",
+    params(("id" = String, Path, description = "The alert id.")),
+    request_body(content = Patch, content_type = "application/json", description = "The change, from the version the caller saw."),
+    responses((status = 200, description = "The alert as changed.", body = crate::openapi::AlertOne), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody), (status = 404, description = "No such alert.", body = crate::openapi::ErrorBody), (status = 409, description = "Changed since `base_version`: the error names who changed what (`changed_by`, `change`, `current_version`).", body = crate::openapi::ErrorBody)),
+)]
 pub async fn patch(
     who: Principal,
     State(state): State<AppState>,
@@ -207,6 +231,13 @@ pub(crate) async fn triage(
 }
 
 /// `POST /api/v1/alerts`: an alert raised by a person or another system.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts",
+    tag = "Alerts",
+    request_body(content = crate::openapi::NewAlert, content_type = "application/json", description = "The alert."),
+    responses((status = 201, description = "The alert raised by hand.", body = crate::openapi::AlertOne), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn create(
     who: Principal,
     State(state): State<AppState>,
@@ -227,7 +258,8 @@ pub async fn create(
 }
 
 /// `POST /api/v1/alerts/bulk` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = AlertBulk)]
 #[serde(deny_unknown_fields)]
 pub struct Bulk {
     pub ids: Vec<String>,
@@ -242,6 +274,13 @@ pub const MAX_BULK: usize = 500;
 
 /// `POST /api/v1/alerts/bulk`: acknowledge or close many alerts, each from its current
 /// version; the answer lists each alert's outcome.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/bulk",
+    tag = "Alerts",
+    request_body(content = Bulk, content_type = "application/json", description = "The alerts and the action."),
+    responses((status = 200, description = "`{\"results\": […]}`: each alert's outcome.", body = Object), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn bulk(
     who: Principal,
     State(state): State<AppState>,
@@ -303,7 +342,8 @@ pub(crate) async fn bulk_change(
     Ok(results)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ExceptionParams {
     /// Include ended and expired exceptions.
     #[serde(default)]
@@ -311,6 +351,13 @@ pub struct ExceptionParams {
 }
 
 /// `GET /api/v1/alerts/exceptions`: exceptions in force (`?all=true`: every one).
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts/exceptions",
+    tag = "Alerts",
+    params(ExceptionParams),
+    responses((status = 200, description = "`{\"exceptions\": […]}`.", body = Object)),
+)]
 pub async fn exceptions(
     _who: Principal,
     State(state): State<AppState>,
@@ -321,6 +368,13 @@ pub async fn exceptions(
 }
 
 /// `POST /api/v1/alerts/exceptions`: an allow-list entry owned by the caller.
+#[utoipa::path(
+    post,
+    path = "/api/v1/alerts/exceptions",
+    tag = "Alerts",
+    request_body(content = crate::openapi::NewException, content_type = "application/json", description = "The allow-list entry."),
+    responses((status = 201, description = "`{\"exception\": {…}}`, owned by the caller.", body = Object), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn add_exception(
     who: Principal,
     State(state): State<AppState>,
@@ -344,6 +398,13 @@ pub async fn add_exception(
 }
 
 /// `DELETE /api/v1/alerts/exceptions/{id}`: ends an exception; the record stays.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/alerts/exceptions/{id}",
+    tag = "Alerts",
+    params(("id" = String, Path, description = "The exception id.")),
+    responses((status = 200, description = "`{\"exception\": {…}}`, ended; the record stays.", body = Object), (status = 404, description = "No such exception.", body = crate::openapi::ErrorBody), (status = 409, description = "Changed since `base_version`: the error names who changed what (`changed_by`, `change`, `current_version`).", body = crate::openapi::ErrorBody)),
+)]
 pub async fn end_exception(
     who: Principal,
     State(state): State<AppState>,
@@ -358,12 +419,20 @@ pub async fn end_exception(
     Ok(Json(json!({ "exception": x })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RiskParams {
     pub entity: String,
 }
 
 /// `GET /api/v1/risk?entity=person:p-1`: an entity's score with every contribution.
+#[utoipa::path(
+    get,
+    path = "/api/v1/risk",
+    tag = "Alerts",
+    params(RiskParams),
+    responses((status = 200, description = "`{\"risk\": {…}}`: the entity's score and what makes it.", body = Object), (status = 400, description = "`entity` is not `person:<id>` or `device:<id>`.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn risk(
     _who: Principal,
     State(state): State<AppState>,

@@ -50,6 +50,14 @@ pub async fn metrics(_who: Principal, State(state): State<AppState>) -> Result<R
 
 /// `POST /api/v1/ingest/{source}`: NDJSON (or CSV for CSV sources), optionally gzip.
 /// Answers only after the batch is durable.
+#[utoipa::path(
+    post,
+    path = "/api/v1/ingest/{source}",
+    tag = "Ingest",
+    params(("source" = String, Path, description = "The source name.")),
+    request_body(content = String, content_type = "application/x-ndjson", description = "One event per line (NDJSON), or CSV for CSV sources, or one JSON document for Okta/Entra/Verkada; `Content-Encoding: gzip` accepted."),
+    responses((status = 200, description = "The batch is durable: events stored, lines refused (kept as dead letters).", body = crate::openapi::IngestAnswer), (status = 401, description = "No key, or not this source's key.", body = crate::openapi::ErrorBody), (status = 404, description = "No such source.", body = crate::openapi::ErrorBody), (status = 413, description = "The body (or its decompressed size) is over `[ingest] max_body_bytes`.", body = crate::openapi::ErrorBody), (status = 503, description = "The store's queue is full; retry after `Retry-After`.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn ingest(
     State(state): State<AppState>,
     Path(source): Path<String>,
@@ -97,6 +105,13 @@ pub async fn ingest(
 
 /// `GET /api/v1/ingest/{source}` with `X-Okta-Verification-Challenge`: the one-time check
 /// Okta makes when an event hook is created, answered with the challenge echoed back.
+#[utoipa::path(
+    get,
+    path = "/api/v1/ingest/{source}",
+    tag = "Ingest",
+    params(("source" = String, Path, description = "The source name."), ("X-Okta-Verification-Challenge" = String, Header, description = "The challenge Okta sends once when an event hook is created.")),
+    responses((status = 200, description = "Okta's challenge echoed back: `{\"verification\": \"…\"}`.", body = Object), (status = 401, description = "No key, or not this source's key.", body = crate::openapi::ErrorBody), (status = 404, description = "No such source.", body = crate::openapi::ErrorBody), (status = 405, description = "No challenge header: events are sent with POST.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn ingest_verification(
     State(state): State<AppState>,
     Path(source): Path<String>,
@@ -125,6 +140,14 @@ pub async fn ingest_verification(
 /// already taken within the replay window is answered 200 (`"duplicate": true`), so a sender
 /// stops retrying, but stores nothing and is counted (`reason="replay"`). Answers once the
 /// events are durable, well inside the sender's timeout (Verkada allows 2 s).
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{source}",
+    tag = "Ingest",
+    params(("source" = String, Path, description = "The webhook source name.")),
+    request_body(content = Object, content_type = "application/json", description = "The vendor's webhook body as sent, signed."),
+    responses((status = 200, description = "Stored (or a replay within the window: `duplicate: true`, nothing stored).", body = crate::openapi::IngestAnswer), (status = 401, description = "The signature is missing, wrong or stale.", body = crate::openapi::ErrorBody), (status = 404, description = "No webhook source of that name.", body = crate::openapi::ErrorBody), (status = 413, description = "The body is over `[ingest] max_body_bytes`.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn webhook(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -236,7 +259,8 @@ fn bytes_human(n: usize) -> String {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     #[serde(default)]
     pub q: String,
@@ -271,6 +295,13 @@ pub fn search_request(params: &SearchParams) -> Result<SearchRequest, ApiError> 
     Ok(request)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/search",
+    tag = "Events",
+    params(SearchParams),
+    responses((status = 200, description = "A page of events, or counts for `| count by` and `| timechart`.", body = crate::openapi::SearchAnswer), (status = 400, description = "The query does not parse (`position` and `caret` say where) or a time bound is wrong.", body = crate::openapi::ErrorBody), (status = 422, description = "The search ran past its time limit (`[search] time_limit_secs`); narrow it.", body = crate::openapi::ErrorBody), (status = 429, description = "Too many searches of yours are running (`[search] max_concurrent_per_user`).", body = crate::openapi::ErrorBody)),
+)]
 pub async fn search(
     who: Principal,
     State(state): State<AppState>,
@@ -287,6 +318,13 @@ pub async fn search(
     Ok(Json(result).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/{id}",
+    tag = "Events",
+    params(("id" = String, Path, description = "The event id (ULID).")),
+    responses((status = 200, description = "The event.", body = crate::openapi::Event), (status = 400, description = "Not an event id.", body = crate::openapi::ErrorBody), (status = 404, description = "No such event.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn event(
     _who: Principal,
     State(state): State<AppState>,
@@ -302,6 +340,12 @@ pub async fn event(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/sources",
+    tag = "Sources",
+    responses((status = 200, description = "Every source with its health.", body = Vec<crate::openapi::SourceHealth>)),
+)]
 pub async fn sources(_who: Principal, State(state): State<AppState>) -> Result<Response, ApiError> {
     let events = state.events.clone();
     let (registered, stats) = tokio::task::spawn_blocking(move || {
@@ -325,7 +369,7 @@ pub async fn sources(_who: Principal, State(state): State<AppState>) -> Result<R
     Ok(Json(list).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewSource {
     pub name: String,
     pub format: String,
@@ -334,6 +378,13 @@ pub struct NewSource {
 }
 
 /// Registers a source and returns its API key, which is shown this once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sources",
+    tag = "Sources",
+    request_body(content = NewSource, content_type = "application/json", description = "The source: a name (letters, digits, `-`, `_`) and a format that takes a key."),
+    responses((status = 201, description = "Registered; the key is shown this once.", body = crate::openapi::SourceKeyAnswer), (status = 400, description = "Bad name or a format that does not take a key.", body = crate::openapi::ErrorBody), (status = 409, description = "A source of that name exists already.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn create_source(
     who: Principal,
     State(state): State<AppState>,
@@ -349,6 +400,13 @@ pub async fn create_source(
 }
 
 /// Issues a new API key for a source; the old one stops working at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/sources/{name}/key",
+    tag = "Sources",
+    params(("name" = String, Path, description = "The source name.")),
+    responses((status = 200, description = "The new key; the old one stops working at once.", body = crate::openapi::SourceKeyAnswer), (status = 400, description = "This source does not use a key.", body = crate::openapi::ErrorBody), (status = 404, description = "No such source.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn rotate_source_key(
     who: Principal,
     State(state): State<AppState>,
@@ -454,13 +512,21 @@ pub async fn issue_source_key(
     with_new_key(state, who, source, "source.key", serde_json::json!({})).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeadLetterParams {
     pub source: Option<String>,
     pub since: Option<String>,
     pub limit: Option<usize>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/dead-letters",
+    tag = "Sources",
+    params(DeadLetterParams),
+    responses((status = 200, description = "The newest dead letters first.", body = Vec<crate::openapi::DeadLetter>), (status = 400, description = "`since` is not a time.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn dead_letters(
     _who: Principal,
     State(state): State<AppState>,
@@ -482,6 +548,12 @@ pub async fn dead_letters(
     Ok(Json(list).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/status",
+    tag = "Sources",
+    responses((status = 200, description = "The store's size and state.", body = crate::openapi::StoreStatus)),
+)]
 pub async fn status(_who: Principal, State(state): State<AppState>) -> Result<Response, ApiError> {
     let events = state.events.clone();
     let status = tokio::task::spawn_blocking(move || events.status()).await??;

@@ -218,7 +218,8 @@ impl Kind {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Entries after this sequence number (API paging).
     pub after: Option<u64>,
@@ -226,6 +227,13 @@ pub struct AuditParams {
 }
 
 /// `GET /api/v1/audit`: entries oldest first from `after`, for export and outside checks.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "Audit",
+    params(AuditParams),
+    responses((status = 200, description = "Entries oldest first from `after` (the first page of an export is itself audited).", body = crate::openapi::AuditAnswer)),
+)]
 pub async fn list(
     who: Principal,
     State(state): State<AppState>,
@@ -257,6 +265,12 @@ pub fn verify(audit: &dyn tandem_store::AuditStore) -> Result<Value, tandem_stor
 }
 
 /// `GET /api/v1/audit/verify`
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/verify",
+    tag = "Audit",
+    responses((status = 200, description = "Whether the hash chain and the MACs hold, and where they break.", body = Object)),
+)]
 pub async fn verify_api(
     who: Principal,
     State(state): State<AppState>,

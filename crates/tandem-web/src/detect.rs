@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 use tandem_model::{Event, Finding, Ulid};
 use tandem_store::SearchResult;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FindingParams {
     /// Narrows the findings with the query language (`finding.rule_id:tandem.tailgating`, `person:E1042`).
     #[serde(default)]
@@ -24,6 +25,13 @@ pub struct FindingParams {
 }
 
 /// `GET /api/v1/findings`: newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/findings",
+    tag = "Findings",
+    params(FindingParams),
+    responses((status = 200, description = "Findings, newest first.", body = crate::openapi::FindingsAnswer), (status = 400, description = "The query does not parse (`position` and `caret` say where) or a time bound is wrong.", body = crate::openapi::ErrorBody), (status = 422, description = "The search ran past its time limit (`[search] time_limit_secs`); narrow it.", body = crate::openapi::ErrorBody), (status = 429, description = "Too many searches of yours are running (`[search] max_concurrent_per_user`).", body = crate::openapi::ErrorBody)),
+)]
 pub async fn findings(
     who: Principal,
     State(state): State<AppState>,
@@ -64,6 +72,13 @@ pub(crate) fn findings_query(q: &str) -> String {
 }
 
 /// `GET /api/v1/findings/{id}`: one finding with its evidence events.
+#[utoipa::path(
+    get,
+    path = "/api/v1/findings/{id}",
+    tag = "Findings",
+    params(("id" = String, Path, description = "The finding's event id.")),
+    responses((status = 200, description = "The finding with its evidence.", body = crate::openapi::FindingAnswer), (status = 400, description = "Not an event id.", body = crate::openapi::ErrorBody), (status = 404, description = "No such finding.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn finding(
     _who: Principal,
     State(state): State<AppState>,
@@ -114,6 +129,12 @@ fn rule_control(state: &AppState) -> Result<std::sync::Arc<dyn crate::RuleContro
 }
 
 /// `GET /api/v1/rules`: every rule with its ATT&CK tags, state and hit count.
+#[utoipa::path(
+    get,
+    path = "/api/v1/rules",
+    tag = "Rules",
+    responses((status = 200, description = "Every rule with its tags, state, hit count and false-positive ratio.", body = Object), (status = 404, description = "Detection is off.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn rules(
     _who: Principal,
     State(state): State<AppState>,
@@ -125,6 +146,13 @@ pub async fn rules(
 }
 
 /// `POST /api/v1/rules/{id}/enable` or `/disable` (administrators).
+#[utoipa::path(
+    post,
+    path = "/api/v1/rules/{id}/{action}",
+    tag = "Rules",
+    params(("id" = String, Path, description = "The rule id."), ("action" = String, Path, description = "`enable` or `disable`.")),
+    responses((status = 200, description = "The rule's new state.", body = Object), (status = 404, description = "No such rule or action.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn switch_rule(
     who: Principal,
     State(state): State<AppState>,
@@ -162,6 +190,12 @@ pub async fn switch_rule(
 }
 
 /// `POST /api/v1/rules/reload` (administrators): re-reads the rule directories.
+#[utoipa::path(
+    post,
+    path = "/api/v1/rules/reload",
+    tag = "Rules",
+    responses((status = 200, description = "What the rule directories gave.", body = Object), (status = 400, description = "The rules could not be read; the error says why.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn reload_rules(
     who: Principal,
     State(state): State<AppState>,

@@ -16,7 +16,8 @@ use tandem_identity::{Directory, hr, records};
 use tandem_model::Event;
 use tandem_store::SearchRequest;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Matches name, id, e-mail, department (case-insensitive substring).
     #[serde(default)]
@@ -25,6 +26,13 @@ pub struct ListParams {
 }
 
 /// `GET /api/v1/people`
+#[utoipa::path(
+    get,
+    path = "/api/v1/people",
+    tag = "Directory",
+    params(ListParams),
+    responses((status = 200, description = "People matching `q`.", body = crate::openapi::PeopleAnswer)),
+)]
 pub async fn people(
     _who: Principal,
     State(state): State<AppState>,
@@ -94,12 +102,20 @@ pub(crate) fn quoted(v: &str) -> String {
     format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TimelineParams {
     pub limit: Option<usize>,
 }
 
 /// `GET /api/v1/people/{id}`: profile, history and merged physical/digital timeline.
+#[utoipa::path(
+    get,
+    path = "/api/v1/people/{id}",
+    tag = "Directory",
+    params(("id" = String, Path, description = "The person id."), TimelineParams),
+    responses((status = 200, description = "The person, their devices, history and recent events (the view is audited).", body = crate::openapi::PersonAnswer), (status = 404, description = "No such person.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn person(
     who: Principal,
     State(state): State<AppState>,
@@ -136,6 +152,12 @@ pub async fn person(
 }
 
 /// `GET /api/v1/places`: the place tree, flat, sites first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/places",
+    tag = "Directory",
+    responses((status = 200, description = "The place tree, flat, sites first: `{\"places\": […]}`.", body = Object)),
+)]
 pub async fn places(_who: Principal, State(state): State<AppState>) -> Json<Value> {
     let dir = state.identity.snapshot();
     Json(json!({ "places": dir.places() }))
@@ -160,6 +182,13 @@ pub(crate) fn place_query(dir: &Directory, id: &str) -> String {
 }
 
 /// `GET /api/v1/places/{id}`: a place, where it sits, what is in it, and recent events there.
+#[utoipa::path(
+    get,
+    path = "/api/v1/places/{id}",
+    tag = "Directory",
+    params(("id" = String, Path, description = "The place id."), TimelineParams),
+    responses((status = 200, description = "The place with its lineage, children, devices and recent events: `{place, lineage, children, devices, events_total, events}`.", body = Object), (status = 404, description = "No such place.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn place(
     _who: Principal,
     State(state): State<AppState>,
@@ -193,7 +222,8 @@ pub async fn place(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportParams {
     #[serde(default)]
     pub dry_run: bool,
@@ -203,6 +233,14 @@ pub struct ImportParams {
 }
 
 /// `POST /api/v1/directory/hr`: an HR CSV export. `?dry_run=true` plans without changing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/directory/hr",
+    tag = "Directory",
+    params(ImportParams),
+    request_body(content = String, content_type = "text/csv", description = "The HR CSV export."),
+    responses((status = 200, description = "`{\"dry_run\", \"plan\"}`: what changed (or would).", body = Object), (status = 400, description = "The file does not read; the error names the line.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn import_hr(
     who: Principal,
     State(state): State<AppState>,
@@ -248,6 +286,14 @@ pub async fn import_hr(
 }
 
 /// `POST /api/v1/directory/records`: places and devices (YAML, JSON or CSV).
+#[utoipa::path(
+    post,
+    path = "/api/v1/directory/records",
+    tag = "Directory",
+    params(ImportParams),
+    request_body(content = String, content_type = "application/yaml", description = "The places/devices/service accounts records file (YAML or JSON)."),
+    responses((status = 200, description = "`{\"dry_run\", \"plan\"}`: what changed (or would).", body = Object), (status = 400, description = "The file does not read; the error names the line.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn import_records(
     who: Principal,
     State(state): State<AppState>,
@@ -335,6 +381,14 @@ async fn set_external_ids(
 
 /// `PUT /api/v1/places/{id}/external_ids`: `{"verkada": "<door_id>", …}` replaces the
 /// place's vendor ids.
+#[utoipa::path(
+    put,
+    path = "/api/v1/places/{id}/external_ids",
+    tag = "Directory",
+    params(("id" = String, Path, description = "The place id.")),
+    request_body(content = Object, content_type = "application/json", description = "The vendor ids of the place, by system: `{\"verkada\": [\"door-id\"]}`."),
+    responses((status = 200, description = "The place as stored.", body = Object), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody), (status = 404, description = "No such place.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn set_place_external_ids(
     who: Principal,
     State(state): State<AppState>,
@@ -345,6 +399,14 @@ pub async fn set_place_external_ids(
 }
 
 /// `PUT /api/v1/devices/{id}/external_ids`: the same for a device.
+#[utoipa::path(
+    put,
+    path = "/api/v1/devices/{id}/external_ids",
+    tag = "Directory",
+    params(("id" = String, Path, description = "The device id.")),
+    request_body(content = Object, content_type = "application/json", description = "The vendor ids of the device, by system."),
+    responses((status = 200, description = "The device as stored.", body = Object), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody), (status = 404, description = "No such device.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn set_device_external_ids(
     who: Principal,
     State(state): State<AppState>,
@@ -355,6 +417,12 @@ pub async fn set_device_external_ids(
 }
 
 /// `GET /api/v1/service-accounts`: every service account with its owner.
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-accounts",
+    tag = "Directory",
+    responses((status = 200, description = "Every service account with its owner: `{\"service_accounts\": […]}`.", body = Object)),
+)]
 pub async fn service_accounts(_who: Principal, State(state): State<AppState>) -> Json<Value> {
     let dir = state.identity.snapshot();
     let accounts: Vec<Value> = dir
@@ -375,6 +443,13 @@ fn service_account_json(dir: &Directory, a: &tandem_identity::ServiceAccount) ->
 }
 
 /// `GET /api/v1/service-accounts/{id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-accounts/{id}",
+    tag = "Directory",
+    params(("id" = String, Path, description = "The service account id.")),
+    responses((status = 200, description = "`{\"service_account\": {…}}`.", body = Object), (status = 404, description = "No such service account.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn service_account(
     _who: Principal,
     State(state): State<AppState>,
@@ -392,6 +467,14 @@ pub async fn service_account(
 /// `PUT /api/v1/service-accounts/{id}`: creates or replaces a service account, checked like
 /// a places-file import (its owner must be a person, its names and app ids no other
 /// account's) and kept in the directory's history.
+#[utoipa::path(
+    put,
+    path = "/api/v1/service-accounts/{id}",
+    tag = "Directory",
+    params(("id" = String, Path, description = "The service account id.")),
+    request_body(content = Object, content_type = "application/json", description = "The service account as in the records file (docs/directory.md)."),
+    responses((status = 200, description = "`{\"service_account\": {…}}` as stored.", body = Object), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn put_service_account(
     who: Principal,
     State(state): State<AppState>,
@@ -439,6 +522,12 @@ pub async fn put_service_account(
 
 /// `GET /api/v1/directory/gaps`: per source, how many events named someone or something
 /// the directory does not know.
+#[utoipa::path(
+    get,
+    path = "/api/v1/directory/gaps",
+    tag = "Sources",
+    responses((status = 200, description = "Directory counts and, per source, events naming what the directory does not know.", body = Object)),
+)]
 pub async fn gaps(_who: Principal, State(state): State<AppState>) -> Json<Value> {
     let dir = state.identity.snapshot();
     Json(json!({

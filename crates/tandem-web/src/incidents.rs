@@ -42,7 +42,8 @@ pub(crate) fn visible(who: &Principal, incident: &Incident) -> Result<(), ApiErr
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct ListParams {
     /// Comma-separated statuses; `open` is every status but closed.
@@ -106,6 +107,13 @@ pub(crate) fn filter(who: &Principal, p: &ListParams) -> Result<IncidentFilter, 
 }
 
 /// `GET /api/v1/incidents`: most recently changed first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents",
+    tag = "Incidents",
+    params(ListParams),
+    responses((status = 200, description = "Incidents (responders: those with tasks for their department).", body = crate::openapi::IncidentsAnswer), (status = 400, description = "A filter is not one of its values.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn list(
     who: Principal,
     State(state): State<AppState>,
@@ -139,6 +147,13 @@ pub(crate) fn summary(i: &Incident) -> Value {
 }
 
 /// `POST /api/v1/incidents`: opens an incident by hand.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents",
+    tag = "Incidents",
+    request_body(content = crate::openapi::NewIncident, content_type = "application/json", description = "The incident."),
+    responses((status = 201, description = "Opened.", body = crate::openapi::IncidentOne), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn create(
     who: Principal,
     State(state): State<AppState>,
@@ -159,6 +174,13 @@ pub async fn create(
 }
 
 /// `GET /api/v1/incidents/{id}`: the incident with its tasks, observables and timeline.
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{id}",
+    tag = "Incidents",
+    params(("id" = String, Path, description = "The incident id.")),
+    responses((status = 200, description = "The incident with its timeline and SLA times.", body = crate::openapi::IncidentAnswer), (status = 404, description = "No such incident.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn get(
     who: Principal,
     State(state): State<AppState>,
@@ -185,6 +207,14 @@ pub async fn get(
 }
 
 /// `PATCH /api/v1/incidents/{id}`: `{"base_version": n, "status": …, "severity": …, …}`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/incidents/{id}",
+    tag = "Incidents",
+    params(("id" = String, Path, description = "The incident id.")),
+    request_body(content = crate::openapi::IncidentPatch, content_type = "application/json", description = "The change, from the version the caller saw."),
+    responses((status = 200, description = "As changed.", body = crate::openapi::IncidentOne), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody), (status = 404, description = "No such incident.", body = crate::openapi::ErrorBody), (status = 409, description = "Changed since `base_version`: the error names who changed what (`changed_by`, `change`, `current_version`).", body = crate::openapi::ErrorBody)),
+)]
 pub async fn patch(
     who: Principal,
     State(state): State<AppState>,
@@ -222,7 +252,7 @@ pub async fn patch(
     Ok(Json(json!({"incident": inc})))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TaskBody {
     pub base_version: Option<u64>,
@@ -230,7 +260,8 @@ pub struct TaskBody {
     pub reason: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct EvidenceParams {
     pub name: Option<String>,
@@ -242,6 +273,14 @@ pub struct EvidenceParams {
 /// `POST /api/v1/incidents/{id}/tasks/{task}/{take|comment|evidence|complete|skip|pause|resume}`.
 /// `evidence` takes the file as the body (`?name=…&item=…`, the `Content-Type` header);
 /// the others a JSON object (`text` for comments, `reason` for skip and pause).
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/tasks/{task}/{action}",
+    tag = "Incidents",
+    params(("id" = String, Path, description = "The incident id."), ("task" = String, Path, description = "The task id."), ("action" = String, Path, description = "`take`, `comment`, `evidence`, `complete`, `skip`, `pause` or `resume`."), EvidenceParams),
+    request_body(content((TaskBody = "application/json"), (Vec<u8> = "application/octet-stream")), description = "A JSON object (`text` for comments, `reason` for skip and pause); for `evidence` the file itself with its `Content-Type`."),
+    responses((status = 200, description = "The incident as changed.", body = crate::openapi::IncidentOne), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody), (status = 404, description = "No such incident, task or action.", body = crate::openapi::ErrorBody), (status = 409, description = "Changed since `base_version`: the error names who changed what (`changed_by`, `change`, `current_version`).", body = crate::openapi::ErrorBody), (status = 413, description = "The file is over `[cases] max_evidence_mib`.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn task_action(
     who: Principal,
     State(state): State<AppState>,
@@ -373,7 +412,7 @@ pub(crate) async fn act_on_task(
     Ok(inc)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentBody {
     pub text: String,
@@ -381,6 +420,14 @@ pub struct CommentBody {
 
 /// `POST /api/v1/incidents/{id}/comments`: `{"text": "…"}`; `@security`, `@hr`… mention
 /// departments.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/comments",
+    tag = "Incidents",
+    params(("id" = String, Path, description = "The incident id.")),
+    request_body(content = CommentBody, content_type = "application/json", description = "The comment."),
+    responses((status = 201, description = "Commented.", body = crate::openapi::IncidentOne), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody), (status = 404, description = "No such incident.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn comment(
     who: Principal,
     State(state): State<AppState>,
@@ -426,7 +473,7 @@ pub(crate) async fn add_comment(
     Ok(inc)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MergeBody {
     /// The incident merged into this one (it closes as a duplicate).
@@ -434,6 +481,14 @@ pub struct MergeBody {
 }
 
 /// `POST /api/v1/incidents/{id}/merge`: `{"from": "INC-7"}` merges INC-7 into `{id}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/merge",
+    tag = "Incidents",
+    params(("id" = String, Path, description = "The incident kept.")),
+    request_body(content = MergeBody, content_type = "application/json", description = "The incident merged into it."),
+    responses((status = 200, description = "The incident the other was merged into.", body = crate::openapi::IncidentOne), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody), (status = 404, description = "No such incident.", body = crate::openapi::ErrorBody), (status = 409, description = "Changed since `base_version`: the error names who changed what (`changed_by`, `change`, `current_version`).", body = crate::openapi::ErrorBody)),
+)]
 pub async fn merge(
     who: Principal,
     State(state): State<AppState>,
@@ -459,6 +514,14 @@ pub async fn merge(
 }
 
 /// `PUT /api/v1/incidents/{id}/review`: writes or updates the post-incident review.
+#[utoipa::path(
+    put,
+    path = "/api/v1/incidents/{id}/review",
+    tag = "Incidents",
+    params(("id" = String, Path, description = "The incident id.")),
+    request_body(content = crate::openapi::ReviewBody, content_type = "application/json", description = "The post-incident review."),
+    responses((status = 200, description = "With the review written.", body = crate::openapi::IncidentOne), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody), (status = 404, description = "No such incident.", body = crate::openapi::ErrorBody), (status = 409, description = "Changed since `base_version`: the error names who changed what (`changed_by`, `change`, `current_version`).", body = crate::openapi::ErrorBody)),
+)]
 pub async fn review(
     who: Principal,
     State(state): State<AppState>,
@@ -501,7 +564,8 @@ pub(crate) async fn write_review(
     Ok(inc)
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct ActionItemParams {
     /// `1`: only items not done.
@@ -510,6 +574,13 @@ pub struct ActionItemParams {
 
 /// `GET /api/v1/action-items`: review action items across incidents, soonest due first
 /// (responders: their department's).
+#[utoipa::path(
+    get,
+    path = "/api/v1/action-items",
+    tag = "Incidents",
+    params(ActionItemParams),
+    responses((status = 200, description = "`{\"action_items\": […]}`, soonest due first.", body = Object)),
+)]
 pub async fn action_items(
     who: Principal,
     State(state): State<AppState>,
@@ -524,7 +595,8 @@ pub async fn action_items(
     Ok(Json(json!({"action_items": items})))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct TaskListParams {
     /// `1`: the caller's department's tasks (every department's for roles without one).
@@ -536,6 +608,13 @@ pub struct TaskListParams {
 }
 
 /// `GET /api/v1/tasks?mine=1`: open tasks of my department, overdue first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tasks",
+    tag = "Incidents",
+    params(TaskListParams),
+    responses((status = 200, description = "`{\"total\", \"tasks\"}`: open tasks, overdue first.", body = Object), (status = 400, description = "Unknown department.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn tasks(
     who: Principal,
     State(state): State<AppState>,
@@ -559,7 +638,7 @@ pub async fn tasks(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlaCheckBody {
     /// The time to check as of (RFC 3339); now when not given.
@@ -569,6 +648,13 @@ pub struct SlaCheckBody {
 
 /// `POST /api/v1/incidents/sla-check` (administrators): runs the SLA check as of `at`, for
 /// rehearsals and tests: the clock is injected this way, never waited for.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/sla-check",
+    tag = "Incidents",
+    request_body(content = SlaCheckBody, content_type = "application/json", description = "As of when."),
+    responses((status = 200, description = "What the check warned of and breached.", body = Object), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn sla_check(
     who: Principal,
     State(state): State<AppState>,
@@ -616,6 +702,14 @@ pub(crate) async fn read_evidence(state: &AppState, body: Body) -> Result<Vec<u8
 
 /// `POST /api/v1/incidents/{id}/evidence?name=…`: attaches the body as a file of the
 /// incident itself (not of one task); responders may attach to incidents they can see.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/evidence",
+    tag = "Incidents",
+    params(("id" = String, Path, description = "The incident id."), EvidenceParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file, with its `Content-Type`."),
+    responses((status = 201, description = "Attached.", body = crate::openapi::IncidentOne), (status = 400, description = "No `name`.", body = crate::openapi::ErrorBody), (status = 404, description = "No such incident.", body = crate::openapi::ErrorBody), (status = 409, description = "Changed since `base_version`: the error names who changed what (`changed_by`, `change`, `current_version`).", body = crate::openapi::ErrorBody), (status = 413, description = "The file is over `[cases] max_evidence_mib`.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn attach(
     who: Principal,
     State(state): State<AppState>,
@@ -748,6 +842,13 @@ pub(crate) async fn evidence_download(
 }
 
 /// `GET /api/v1/incidents/{id}/evidence/{sha256}`: the file, as a download.
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{id}/evidence/{sha256}",
+    tag = "Incidents",
+    params(("id" = String, Path, description = "The incident id."), ("sha256" = String, Path, description = "The file's SHA-256 (hex).")),
+    responses((status = 200, description = "The file, always as a download (`Content-Disposition: attachment`).", content_type = "application/octet-stream", body = Vec<u8>), (status = 404, description = "No such incident or file.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn evidence(
     who: Principal,
     State(state): State<AppState>,
@@ -756,7 +857,7 @@ pub async fn evidence(
     evidence_download(&state, &who, &id, &sha256).await
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DoneBody {
     /// `false` opens the item again; done when not given.
@@ -765,6 +866,14 @@ pub struct DoneBody {
 
 /// `POST /api/v1/incidents/{id}/action-items/{item}`: `{"done": true}` marks a review's
 /// action item done (`false`: open again); responders only their department's.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/action-items/{item}",
+    tag = "Incidents",
+    params(("id" = String, Path, description = "The incident id."), ("item" = String, Path, description = "The action item id.")),
+    request_body(content = DoneBody, content_type = "application/json", description = "Done (the default) or open again."),
+    responses((status = 200, description = "As changed.", body = crate::openapi::IncidentOne), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody), (status = 404, description = "No such incident or item.", body = crate::openapi::ErrorBody), (status = 409, description = "Changed since `base_version`: the error names who changed what (`changed_by`, `change`, `current_version`).", body = crate::openapi::ErrorBody)),
+)]
 pub async fn action_item(
     who: Principal,
     State(state): State<AppState>,

@@ -27,6 +27,7 @@ mod error;
 mod guard;
 mod incidents;
 mod maps;
+mod openapi;
 mod pages;
 mod pivot;
 mod playbooks;
@@ -190,6 +191,20 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/api/v1/webhooks/{source}",
             Signed,
             post(api::webhook),
+        ),
+        // The contract of the JSON API and the reference page drawn from it (`openapi.rs`):
+        // not secret, but behind sign-in like everything but health and sign-in.
+        r(
+            Method::GET,
+            openapi::DOCUMENT_PATH,
+            SignedIn,
+            get(openapi::document_json),
+        ),
+        r(
+            Method::GET,
+            "/api-reference",
+            SignedIn,
+            get(openapi::reference_page),
         ),
         r(
             Method::GET,

@@ -215,6 +215,14 @@ async fn commit_place(
 
 /// `PUT /api/v1/places/{id}/floor-plan`: the body is the floor's plan (PNG or SVG, at most
 /// [`MAX_PLAN_BYTES`]); the floor then names it by its SHA-256. Audited.
+#[utoipa::path(
+    put,
+    path = "/api/v1/places/{id}/floor-plan",
+    tag = "Directory",
+    params(("id" = String, Path, description = "The floor id.")),
+    request_body(content = Vec<u8>, content_type = "image/png", description = "The plan: PNG or SVG (`Content-Type: image/svg+xml`)."),
+    responses((status = 200, description = "The floor as stored, naming the plan by its SHA-256.", body = Object), (status = 400, description = "Not a floor.", body = crate::openapi::ErrorBody), (status = 404, description = "No such place.", body = crate::openapi::ErrorBody), (status = 413, description = "The plan is too large.", body = crate::openapi::ErrorBody), (status = 415, description = "Not a PNG or SVG.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn upload_plan(
     who: Principal,
     State(state): State<AppState>,
@@ -323,7 +331,7 @@ pub async fn plan_image(
 
 /// Where a door, reader or camera goes: fractions of the plan from its top-left corner, or
 /// both `null` to take it off the plan; `map_floor` when the plan is not its own floor's.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Position {
     x: Option<f64>,
     y: Option<f64>,
@@ -374,6 +382,14 @@ async fn place_on_plan(
 }
 
 /// `PUT /api/v1/places/{id}/position`: places a door, reader or camera on a plan. Audited.
+#[utoipa::path(
+    put,
+    path = "/api/v1/places/{id}/position",
+    tag = "Directory",
+    params(("id" = String, Path, description = "The door, reader or camera id.")),
+    request_body(content = Position, content_type = "application/json", description = "Where on the plan, as fractions of its width and height."),
+    responses((status = 200, description = "`{\"place\": {…}}` as stored.", body = Object), (status = 400, description = "The request is malformed; the error says what to change.", body = crate::openapi::ErrorBody), (status = 404, description = "No such place.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn set_position(
     who: Principal,
     State(state): State<AppState>,

@@ -44,6 +44,12 @@ fn summary(p: &Playbook) -> Value {
 }
 
 /// `GET /api/v1/playbooks`: every playbook in force, in selection order.
+#[utoipa::path(
+    get,
+    path = "/api/v1/playbooks",
+    tag = "Playbooks",
+    responses((status = 200, description = "`{\"playbooks\": […]}` in selection order.", body = Object)),
+)]
 pub async fn list(_who: Principal, State(state): State<AppState>) -> Json<Value> {
     let set = state.cases.playbooks.current();
     Json(json!({
@@ -51,13 +57,21 @@ pub async fn list(_who: Principal, State(state): State<AppState>) -> Json<Value>
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OneParams {
     /// `shipped`: add the line diff against the shipped version (`null` when not overridden).
     pub diff: Option<String>,
 }
 
 /// `GET /api/v1/playbooks/{id}`: the playbook with its tasks and YAML.
+#[utoipa::path(
+    get,
+    path = "/api/v1/playbooks/{id}",
+    tag = "Playbooks",
+    params(("id" = String, Path, description = "The playbook id."), OneParams),
+    responses((status = 200, description = "The playbook with its tasks and YAML.", body = Object), (status = 404, description = "No such playbook.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn one(
     _who: Principal,
     State(state): State<AppState>,
@@ -83,7 +97,8 @@ pub async fn one(
     Ok(Json(out))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ValidateParams {
     /// The file name errors are reported under (`playbook.yaml` when not given).
     pub file: Option<String>,
@@ -107,6 +122,14 @@ pub fn validation(file: &str, body: &[u8]) -> Value {
 
 /// `POST /api/v1/playbooks/validate`: checks a playbook's YAML (the body) without installing
 /// it. Always 200: the answer says whether it is valid, and why not, with lines.
+#[utoipa::path(
+    post,
+    path = "/api/v1/playbooks/validate",
+    tag = "Playbooks",
+    params(ValidateParams),
+    request_body(content = String, content_type = "application/yaml", description = "The playbook YAML."),
+    responses((status = 200, description = "Always 200: `{\"valid\", \"errors\"}` with file and line.", body = Object)),
+)]
 pub async fn validate(
     _who: Principal,
     Query(params): Query<ValidateParams>,
@@ -142,6 +165,12 @@ pub async fn reload_set(state: &AppState, who: &Principal) -> Result<usize, Vec<
 
 /// `POST /api/v1/playbooks/reload` (administrators): rereads `[cases] playbook_dirs`. When any
 /// file fails validation nothing changes: 422 with every error, the previous set in force.
+#[utoipa::path(
+    post,
+    path = "/api/v1/playbooks/reload",
+    tag = "Playbooks",
+    responses((status = 200, description = "`{\"ok\": true, \"playbooks\": n, \"errors\": []}`.", body = Object), (status = 422, description = "A playbook failed validation: `errors` lists each; the previous set stays in force.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn reload(who: Principal, State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match reload_set(&state, &who).await {
         Ok(n) => (

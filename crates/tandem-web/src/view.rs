@@ -28,6 +28,10 @@ fn templates() -> &'static Environment<'static> {
             ("refused.html", include_str!("../templates/refused.html")),
             ("audit.html", include_str!("../templates/audit.html")),
             (
+                "api_reference.html",
+                include_str!("../templates/api_reference.html"),
+            ),
+            (
                 "incidents.html",
                 include_str!("../templates/incidents.html"),
             ),

@@ -95,6 +95,12 @@ const PAGES: &[Page] = &[
         shows: "The log is intact",
         name: "audit",
     },
+    Page {
+        path: "/api-reference",
+        heading: "API reference",
+        shows: "Needs: triage_alerts",
+        name: "api-reference",
+    },
 ];
 
 /// Where screenshots go: the committed `docs/screenshots/` when asked for, else a temporary

@@ -441,7 +441,7 @@ pub async fn test_rule(
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ApiTest {
     /// Sigma YAML: one or more rules, correlations included.
     text: String,
@@ -454,6 +454,13 @@ pub struct ApiTest {
 
 /// `POST /api/v1/rules/test`: the same test for scripts and CI pipelines that keep rules in
 /// a repository.
+#[utoipa::path(
+    post,
+    path = "/api/v1/rules/test",
+    tag = "Rules",
+    request_body(content = ApiTest, content_type = "application/json", description = "Sigma YAML and the events to try it on."),
+    responses((status = 200, description = "`{rules, issues, events_scanned, events_matching, findings}`: what the rules would have raised; nothing is stored.", body = Object), (status = 400, description = "The query does not parse (`position` and `caret` say where) or a time bound is wrong.", body = crate::openapi::ErrorBody), (status = 422, description = "The search ran past its time limit (`[search] time_limit_secs`); narrow it.", body = crate::openapi::ErrorBody), (status = 429, description = "Too many searches of yours are running (`[search] max_concurrent_per_user`).", body = crate::openapi::ErrorBody)),
+)]
 pub async fn test_api(
     who: crate::auth::Principal,
     State(state): State<AppState>,

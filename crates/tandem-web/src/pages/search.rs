@@ -619,7 +619,8 @@ fn search_fields() -> (Vec<SearchField>, String) {
     (listed, json)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ValuesParams {
     field: String,
     #[serde(default)]
@@ -628,6 +629,13 @@ pub struct ValuesParams {
 
 /// `GET /api/v1/search/values?field=door&prefix=ser`: the commonest values of a field in the
 /// last 24 hours that start with `prefix`, for the search box's suggestions.
+#[utoipa::path(
+    get,
+    path = "/api/v1/search/values",
+    tag = "Events",
+    params(ValuesParams),
+    responses((status = 200, description = "The commonest values: `{\"field\", \"values\": [{\"value\", \"count\"}]}`.", body = Object), (status = 400, description = "`field` is not a field name.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn search_values(
     State(state): State<AppState>,
     Query(params): Query<ValuesParams>,
