@@ -235,6 +235,12 @@ pub(crate) fn run_view(catalog: &Catalog, r: &ActionRun) -> Value {
 }
 
 /// `GET /api/v1/actions`: the definitions in force.
+#[utoipa::path(
+    get,
+    path = "/api/v1/actions",
+    tag = "Actions",
+    responses((status = 200, description = "The response action definitions in force: id, title, risk, target, who may propose and approve.", body = crate::openapi::ActionsAnswer)),
+)]
 pub async fn definitions(State(state): State<AppState>) -> Json<Value> {
     let list: Vec<Value> = state
         .actions
@@ -246,6 +252,13 @@ pub async fn definitions(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// `GET /api/v1/incidents/{id}/actions`: the incident's runs, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{id}/actions",
+    tag = "Actions",
+    params(("id" = String, Path, description = "The incident, `INC-<n>`.")),
+    responses((status = 200, description = "The incident's action runs, oldest first, each with its state, decisions and answers.", body = crate::openapi::ActionRunsAnswer), (status = 404, description = "No such incident.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn runs(
     who: Principal,
     State(state): State<AppState>,
@@ -262,7 +275,7 @@ pub async fn runs(
 }
 
 /// A proposal or a dry run: which action, on which entity.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProposeBody {
     pub action: String,
@@ -316,6 +329,14 @@ async fn proposal_for(
 
 /// `POST /api/v1/incidents/{id}/actions/dry-run`: the exact request a proposal would send,
 /// the connection's secrets masked; nothing is kept or sent.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/actions/dry-run",
+    tag = "Actions",
+    params(("id" = String, Path, description = "The incident, `INC-<n>`.")),
+    request_body(content = ProposeBody, content_type = "application/json", description = "Which action, on which entity."),
+    responses((status = 200, description = "The exact request a proposal would send, secrets masked; nothing is kept or sent.", body = crate::openapi::DryRunAnswer), (status = 400, description = "Unknown action, or the target has no identifier the action needs.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn dry_run(
     who: Principal,
     State(state): State<AppState>,
@@ -365,6 +386,14 @@ pub(crate) async fn propose_for(
 
 /// `POST /api/v1/incidents/{id}/actions`: proposes an action. A sensitive one waits for a
 /// second person; a low-risk one runs on proposal.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/actions",
+    tag = "Actions",
+    params(("id" = String, Path, description = "The incident, `INC-<n>`.")),
+    request_body(content = ProposeBody, content_type = "application/json", description = "Which action, on which entity."),
+    responses((status = 201, description = "Proposed: a sensitive action waits for a second person, a low-risk one runs.", body = crate::openapi::ActionRunOne), (status = 400, description = "Unknown action, or the target has no identifier the action needs.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn propose(
     who: Principal,
     State(state): State<AppState>,
@@ -378,7 +407,7 @@ pub async fn propose(
     ))
 }
 
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct DecisionBody {
     pub reason: String,
@@ -425,6 +454,13 @@ pub(crate) async fn decide_for(
 }
 
 /// `POST /api/v1/incidents/{id}/actions/{run}/approve`: a second person of an allowed role.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/actions/{run}/approve",
+    tag = "Actions",
+    params(("id" = String, Path, description = "The incident, `INC-<n>`."), ("run" = String, Path, description = "The run's id.")),
+    responses((status = 200, description = "Approved; the run is sent.", body = crate::openapi::ActionRunOne), (status = 403, description = "The proposer, or a role the action does not allow to approve.", body = crate::openapi::ErrorBody), (status = 409, description = "The run is no longer waiting for a decision.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn approve(
     who: Principal,
     State(state): State<AppState>,
@@ -435,6 +471,14 @@ pub async fn approve(
 }
 
 /// `POST /api/v1/incidents/{id}/actions/{run}/refuse`: `{"reason": "…"}`; nothing is sent.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/actions/{run}/refuse",
+    tag = "Actions",
+    params(("id" = String, Path, description = "The incident, `INC-<n>`."), ("run" = String, Path, description = "The run's id.")),
+    request_body(content = DecisionBody, content_type = "application/json", description = "Why it is refused."),
+    responses((status = 200, description = "Refused; nothing is sent.", body = crate::openapi::ActionRunOne), (status = 400, description = "No reason given.", body = crate::openapi::ErrorBody), (status = 409, description = "The run is no longer waiting for a decision.", body = crate::openapi::ErrorBody)),
+)]
 pub async fn refuse(
     who: Principal,
     State(state): State<AppState>,

@@ -103,6 +103,12 @@ said. See docs/api.md.",
         crate::playbooks::one,
         crate::playbooks::validate,
         crate::playbooks::reload,
+        crate::actions::definitions,
+        crate::actions::runs,
+        crate::actions::dry_run,
+        crate::actions::propose,
+        crate::actions::approve,
+        crate::actions::refuse,
         crate::incidents::list,
         crate::incidents::create,
         crate::incidents::sla_check,
@@ -130,6 +136,7 @@ said. See docs/api.md.",
         (name = "Alarms", description = "The control room's alarm queue."),
         (name = "Alerts", description = "The alert queue, triage, exceptions and risk."),
         (name = "Incidents", description = "Incidents, departments' tasks, evidence and reviews."),
+        (name = "Actions", description = "Response actions on incidents: definitions, dry runs, proposals and four-eyes decisions."),
         (name = "Rules", description = "Detection rules."),
         (name = "Playbooks", description = "Incident playbooks."),
         (name = "Audit", description = "The append-only audit log."),
@@ -1257,4 +1264,49 @@ mod tests {
         assert_eq!(routes, api);
         assert!(r.schemas.iter().any(|s| s["name"] == "Alert"));
     }
+}
+
+/// The response action definitions in force.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ActionsAnswer {
+    /// Each with `id`, `title`, `description`, `risk` (`low` or `sensitive`), `target`, the
+    /// roles that may propose and approve, and its connection.
+    #[schema(value_type = Vec<Object>)]
+    actions: Vec<Value>,
+}
+
+/// An incident's action runs.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ActionRunsAnswer {
+    incident: String,
+    /// Each with `id`, `action`, `risk`, `state` (`proposed`, `approved`, `refused`,
+    /// `running`, `succeeded`, `failed`), `target`, who proposed and decided, the request
+    /// (secrets masked) and every attempt's answer.
+    #[schema(value_type = Vec<Object>)]
+    runs: Vec<Value>,
+}
+
+/// One action run, as [`ActionRunsAnswer`] lists them.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ActionRunOne {
+    #[schema(value_type = Object)]
+    run: Value,
+}
+
+/// What a proposal would send.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct DryRunAnswer {
+    action: String,
+    /// `low` or `sensitive`.
+    risk: String,
+    #[schema(value_type = Object)]
+    target: Value,
+    /// Method, URL, headers (secrets masked) and body.
+    #[schema(value_type = Object)]
+    request: Value,
+    idempotency_key: String,
 }
