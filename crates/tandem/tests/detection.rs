@@ -160,7 +160,12 @@ fn rule_hits(server: &TestServer, n: u32) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["attrs"]["finding"]["summary"].as_str().unwrap_or("").to_owned())
+        .map(|f| {
+            f["attrs"]["finding"]["summary"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
         .collect()
 }
 
@@ -233,7 +238,11 @@ fn empty_evtx_fields_are_not_absent_ones_for_sigma() {
         .args(["--key", &key, "--url", &server.url])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     server.wait_for("source:win", 3);
 
     // Stored as Windows wrote it: the empty field is there, empty; the absent one is absent.
@@ -241,7 +250,11 @@ fn empty_evtx_fields_are_not_absent_ones_for_sigma() {
     assert_eq!(alice["attrs"]["event_data"]["CommandLine"], "");
     assert_eq!(alice["attrs"]["event_data"]["ParentCommandLine"], "");
     let bob = &server.search("source:win AND user:bob")["events"][0];
-    assert!(bob["attrs"]["event_data"].get("ParentCommandLine").is_none());
+    assert!(
+        bob["attrs"]["event_data"]
+            .get("ParentCommandLine")
+            .is_none()
+    );
     let all = server.search("source:win");
     let service = all["events"]
         .as_array()

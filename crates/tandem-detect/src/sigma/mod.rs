@@ -716,7 +716,7 @@ impl SigmaRules {
         let route = view::route_of(event, family);
         let mut out = [0usize; 16];
         let mut n = 0;
-        let cats: &[&str] = &route.categories;
+        let cats: &[&str] = route.categories;
         let mut cat_ids: [Option<u32>; 4] = [Some(0), None, None, None];
         for (i, c) in cats.iter().take(3).enumerate() {
             cat_ids[i + 1] = self.categories.0.get(*c).copied();
@@ -761,7 +761,11 @@ impl SigmaRules {
                     .map(|d| d.matched_fields.iter().map(|m| m.field.clone()).collect())
                     .unwrap_or_default();
                 out.push(UnroutedHit {
-                    rule: r.header.rule_id.clone().unwrap_or(r.header.rule_title.clone()),
+                    rule: r
+                        .header
+                        .rule_id
+                        .clone()
+                        .unwrap_or(r.header.rule_title.clone()),
                     logsource: LogSource {
                         product: part.product.clone(),
                         service: part.service.clone(),

@@ -348,7 +348,12 @@ pub(crate) const WINDOWS_CATEGORIES: &[(&str, u64, u64, &[&str])] = &[
     ("powershell", 4103, 4103, &["ps_module"]),
     ("powershell", 4104, 4104, &["ps_script"]),
     ("powershell-classic", 400, 400, &["ps_classic_start"]),
-    ("powershell-classic", 600, 600, &["ps_classic_provider_start"]),
+    (
+        "powershell-classic",
+        600,
+        600,
+        &["ps_classic_provider_start"],
+    ),
     ("powershell-classic", 800, 800, &["ps_classic_script"]),
     ("security", 4688, 4688, &["process_creation"]),
 ];
