@@ -16,12 +16,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 mod cases;
+mod replay;
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Events to ingest before the search benchmark.
-    #[arg(long, default_value_t = 10_000_000)]
-    pub events: u64,
+    /// Events to ingest before the search benchmark (10,000,000 when not given); with
+    /// `--input`, events to replay (the file's own count when not given).
+    #[arg(long)]
+    pub events: Option<u64>,
     /// Concurrent HTTP clients.
     #[arg(long, default_value_t = 4)]
     pub clients: usize,
@@ -80,11 +82,37 @@ pub struct BenchArgs {
     /// The `tandem` binary to start as the server (default: this one), to compare builds.
     #[arg(long)]
     pub server: Option<PathBuf>,
+    /// Replay instead: this NDJSON file (one event per line, in `--format`) or `.evtx` file,
+    /// replicated to `--events` with fresh record ids, through HTTP ingest with detection on.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// `--input`: Sigma rules to load (repeatable), as `[detect] sigma_dirs`; Tandem's
+    /// shipped rules are left out so both sides of `--compare` run the same rules.
+    #[arg(long)]
+    pub sigma_dir: Vec<PathBuf>,
+    /// `--input`: the source format of its lines (`windows`, `tandem`, `syslog`, …).
+    #[arg(long, default_value = "windows")]
+    pub format: String,
+    /// `--input`: a shell command run on the same replicated events after Tandem, for a
+    /// side-by-side ratio; `{input}` is replaced by the NDJSON file's path and `{rules}` by
+    /// the first `--sigma-dir`.
+    #[arg(long)]
+    pub compare: Option<String>,
 }
+
+/// Events the ingest-and-search bench sends when `--events` is not given.
+const DEFAULT_EVENTS: u64 = 10_000_000;
 
 pub fn run(_config: crate::config::Config, args: BenchArgs) -> anyhow::Result<()> {
     if args.data_dir.exists() && !args.seeded {
         std::fs::remove_dir_all(&args.data_dir)?;
+    }
+    if args.input.is_some() {
+        let result = replay::run(&args);
+        if !args.keep {
+            let _ = std::fs::remove_dir_all(&args.data_dir);
+        }
+        return result;
     }
     if args.cases {
         let result = cases::run(&args);
@@ -139,11 +167,24 @@ fn start_server(
     data_dir: &std::path::Path,
     server: Option<&std::path::Path>,
 ) -> anyhow::Result<Started> {
+    start_server_with(data_dir, server, &[])
+}
+
+/// [`start_server`] with more settings in the environment (`TANDEM_DETECT__SIGMA_DIRS`, …).
+fn start_server_with(
+    data_dir: &std::path::Path,
+    server: Option<&std::path::Path>,
+    env: &[(&str, String)],
+) -> anyhow::Result<Started> {
     let exe = match server {
         Some(s) => s.to_owned(),
         None => std::env::current_exe()?,
     };
-    let mut child = Command::new(exe)
+    let mut command = Command::new(exe);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command
         .arg("serve")
         .env("TANDEM_DATA_DIR", data_dir)
         .env("TANDEM_HTTP__LISTEN", "127.0.0.1:0")
@@ -200,8 +241,19 @@ fn post_batch(
     key: &str,
     body: &[u8],
 ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    post_batch_to(agent, url, "bench", key, body)
+}
+
+/// One request of NDJSON to `source`, answered once durable.
+fn post_batch_to(
+    agent: &ureq::Agent,
+    url: &str,
+    source: &str,
+    key: &str,
+    body: &[u8],
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
     agent
-        .post(format!("{url}/api/v1/ingest/bench"))
+        .post(format!("{url}/api/v1/ingest/{source}"))
         .header("Authorization", format!("Bearer {key}"))
         .header("Content-Type", "application/x-ndjson")
         .send(body)
@@ -337,7 +389,8 @@ fn measure(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result
     if !args.no_directory {
         load_directory(url, token)?;
     }
-    let (bodies, user, days) = bodies(args.batch, args.events);
+    let events = args.events.unwrap_or(DEFAULT_EVENTS);
+    let (bodies, user, days) = bodies(args.batch, events);
     let bodies = Arc::new(bodies);
     if bodies.is_empty() {
         bail!(
@@ -348,7 +401,7 @@ fn measure(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result
     println!(
         "ingest: {} events over HTTP ({} distinct, from {days} simulated days), {} clients, {} \
          events per request, durable acks, {}",
-        args.events,
+        events,
         bodies.len() * args.batch,
         args.clients,
         args.batch,
@@ -358,7 +411,7 @@ fn measure(args: &BenchArgs, url: &str, token: &str, pid: u32) -> anyhow::Result
             "every event resolved against a directory of 1000 people"
         }
     );
-    let requests = args.events.div_ceil(args.batch as u64);
+    let requests = events.div_ceil(args.batch as u64);
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut handles = Vec::new();

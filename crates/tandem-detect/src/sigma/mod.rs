@@ -23,7 +23,7 @@ mod view;
 
 pub use correlate::{MAX_GROUP_ENTRIES, MAX_GROUPS, SigmaCorrelator, StateError};
 pub use rsigma_parser::LogSource;
-pub use view::{SigmaView, logsource_of};
+pub use view::{SigmaView, logsource_of, logsources_of};
 
 use crate::Directory;
 use rsigma_eval::{Engine, EvaluationResult};
@@ -144,6 +144,18 @@ impl SigmaMatches {
     pub(crate) fn results(&self) -> &[EvaluationResult] {
         &self.results
     }
+}
+
+/// A rule that matched an event when evaluated without routing
+/// ([`SigmaRules::matches_unrouted`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnroutedHit {
+    /// Id (or title) of the rule.
+    pub rule: String,
+    /// The rule's `logsource`.
+    pub logsource: LogSource,
+    /// The fields it matched on (`EventID`, `CommandLine`, …).
+    pub fields: Vec<String>,
 }
 
 /// Counters since the set was loaded.
@@ -704,7 +716,7 @@ impl SigmaRules {
         let route = view::route_of(event, family);
         let mut out = [0usize; 16];
         let mut n = 0;
-        let cats: &[&str] = &route.categories;
+        let cats: &[&str] = route.categories;
         let mut cat_ids: [Option<u32>; 4] = [Some(0), None, None, None];
         for (i, c) in cats.iter().take(3).enumerate() {
             cat_ids[i + 1] = self.categories.0.get(*c).copied();
@@ -733,6 +745,38 @@ impl SigmaRules {
             }
         }
         (out, n)
+    }
+
+    /// Every rule's hits on `event` whatever the rule's log source, each with that log source
+    /// and the fields it matched on: what routing is checked against (a rule routing kept
+    /// away must be one whose log source the event does not have). Slow, every engine sees
+    /// the event; for tests and `tandem rules`-style audits, never the stream.
+    pub fn matches_unrouted(&self, event: &Event) -> Vec<UnroutedHit> {
+        let view = SigmaView::new(event);
+        let mut out = Vec::new();
+        for part in &self.partitions {
+            for r in part.engine.evaluate(&view) {
+                let fields = r
+                    .as_detection()
+                    .map(|d| d.matched_fields.iter().map(|m| m.field.clone()).collect())
+                    .unwrap_or_default();
+                out.push(UnroutedHit {
+                    rule: r
+                        .header
+                        .rule_id
+                        .clone()
+                        .unwrap_or(r.header.rule_title.clone()),
+                    logsource: LogSource {
+                        product: part.product.clone(),
+                        service: part.service.clone(),
+                        category: part.category.clone(),
+                        ..LogSource::default()
+                    },
+                    fields,
+                });
+            }
+        }
+        out
     }
 
     /// How many rules an event's log source lets through to the engine.

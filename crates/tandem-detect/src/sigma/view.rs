@@ -82,13 +82,31 @@ pub fn logsource_of(event: &Event) -> LogSource {
     route_of(event, family_of(event)).primary()
 }
 
+/// Every log source of an event: one per category it belongs to (Sysmon 13 is both
+/// `registry_set` and `registry_event`), or the one without a category. A rule is routed to
+/// the event when its log source fits one of them.
+pub fn logsources_of(event: &Event) -> Vec<LogSource> {
+    let route = route_of(event, family_of(event));
+    if route.categories.is_empty() {
+        return vec![route.primary()];
+    }
+    route
+        .categories
+        .iter()
+        .map(|c| LogSource {
+            category: Some((*c).to_owned()),
+            ..route.primary()
+        })
+        .collect()
+}
+
 /// A log source with the extra categories an event also belongs to (Sysmon event 13 is both
 /// `registry_set` and `registry_event`), which a single [`LogSource`] cannot hold.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Route {
     pub product: Option<&'static str>,
     pub service: Option<Cow<'static, str>>,
-    pub categories: Vec<&'static str>,
+    pub categories: &'static [&'static str],
 }
 
 impl Route {
@@ -109,33 +127,33 @@ pub(crate) fn route_of(e: &Event, family: Family) -> Route {
         Family::Okta => Route {
             product: Some("okta"),
             service: Some(Cow::Borrowed("okta")),
-            categories: Vec::new(),
+            categories: &[],
         },
         Family::Entra => Route {
             product: Some("azure"),
             service: Some(Cow::Borrowed("signinlogs")),
-            categories: Vec::new(),
+            categories: &[],
         },
         Family::Zeek => Route {
             product: Some("zeek"),
             service: zeek_path(e).map(|p| Cow::Owned(p.to_ascii_lowercase())),
-            categories: Vec::new(),
+            categories: &[],
         },
         Family::Tandem => Route {
             product: Some("tandem"),
             service: None,
-            categories: vec![tandem_category(e.class)],
+            categories: tandem_category(e.class),
         },
         Family::Other => Route::default(),
     }
 }
 
-fn tandem_category(class: Class) -> &'static str {
+fn tandem_category(class: Class) -> &'static [&'static str] {
     match class {
-        Class::PhysicalAccess => "physical_access",
-        Class::VideoDetection => "video_detection",
-        Class::DeviceTelemetry => "iot",
-        _ => "device_status",
+        Class::PhysicalAccess => &["physical_access"],
+        Class::VideoDetection => &["video_detection"],
+        Class::DeviceTelemetry => &["iot"],
+        _ => &["device_status"],
     }
 }
 
@@ -287,23 +305,7 @@ fn windows_route(e: &Event) -> Route {
             }
         });
     let id = windows_event_id(e).unwrap_or(0);
-    let categories = match service {
-        Some("sysmon") => sysmon_categories(id, e),
-        Some("powershell") => match id {
-            4103 => vec!["ps_module"],
-            4104 => vec!["ps_script"],
-            _ => Vec::new(),
-        },
-        Some("powershell-classic") => match id {
-            400 => vec!["ps_classic_start"],
-            600 => vec!["ps_classic_provider_start"],
-            800 => vec!["ps_classic_script"],
-            _ => Vec::new(),
-        },
-        // Process creation audited by Windows itself; fields are renamed in the view.
-        Some("security") if id == 4688 => vec!["process_creation"],
-        _ => Vec::new(),
-    };
+    let categories = service.map_or(&[][..], |service| windows_categories(service, id, e));
     Route {
         product: Some("windows"),
         service: service.map(Cow::Borrowed),
@@ -311,48 +313,71 @@ fn windows_route(e: &Event) -> Route {
     }
 }
 
-/// Sysmon event id → Sigma categories (Sysmon documentation and SigmaHQ's log-source guide).
-fn sysmon_categories(id: u64, e: &Event) -> Vec<&'static str> {
-    let one = |c| vec![c];
-    match id {
-        1 => one("process_creation"),
-        2 => one("file_change"),
-        3 => one("network_connection"),
-        4 | 16 => one("sysmon_status"),
-        5 => one("process_termination"),
-        6 => one("driver_load"),
-        7 => one("image_load"),
-        8 => one("create_remote_thread"),
-        9 => one("raw_access_thread"),
-        10 => one("process_access"),
-        11 => one("file_event"),
-        12 => {
-            let delete = event_data(e)
-                .and_then(|d| d.get("EventType"))
-                .and_then(Value::as_str)
-                .is_some_and(|t| t.starts_with("Delete"));
-            vec![
-                if delete {
-                    "registry_delete"
-                } else {
-                    "registry_add"
-                },
-                "registry_event",
-            ]
+/// Windows events → Sigma categories: `(service, first event id, last event id,
+/// categories)`, as Sysmon's documentation, SigmaHQ's log-source guide and pySigma's Windows
+/// pipelines pair them. The one table Windows routing reads (`docs/detection/sigma.md` lists
+/// it); an event in no row has no category, so only rules without one see it. Sysmon 12 is
+/// `registry_delete` instead of `registry_add` when its `EventType` is a delete (below).
+/// Security 4688 is Windows' own process audit; the view renames its fields to Sysmon's.
+pub(crate) const WINDOWS_CATEGORIES: &[(&str, u64, u64, &[&str])] = &[
+    ("sysmon", 1, 1, &["process_creation"]),
+    ("sysmon", 2, 2, &["file_change"]),
+    ("sysmon", 3, 3, &["network_connection"]),
+    ("sysmon", 4, 4, &["sysmon_status"]),
+    ("sysmon", 5, 5, &["process_termination"]),
+    ("sysmon", 6, 6, &["driver_load"]),
+    ("sysmon", 7, 7, &["image_load"]),
+    ("sysmon", 8, 8, &["create_remote_thread"]),
+    ("sysmon", 9, 9, &["raw_access_thread"]),
+    ("sysmon", 10, 10, &["process_access"]),
+    ("sysmon", 11, 11, &["file_event"]),
+    ("sysmon", 12, 12, &["registry_add", "registry_event"]),
+    ("sysmon", 13, 13, &["registry_set", "registry_event"]),
+    ("sysmon", 14, 14, &["registry_rename", "registry_event"]),
+    ("sysmon", 15, 15, &["create_stream_hash"]),
+    ("sysmon", 16, 16, &["sysmon_status"]),
+    ("sysmon", 17, 18, &["pipe_created"]),
+    ("sysmon", 19, 21, &["wmi_event"]),
+    ("sysmon", 22, 22, &["dns_query"]),
+    ("sysmon", 23, 23, &["file_delete"]),
+    ("sysmon", 24, 24, &["clipboard_change"]),
+    ("sysmon", 25, 25, &["process_tampering"]),
+    ("sysmon", 26, 26, &["file_delete"]),
+    ("sysmon", 27, 29, &["file_block"]),
+    ("sysmon", 255, 255, &["sysmon_error"]),
+    ("powershell", 4103, 4103, &["ps_module"]),
+    ("powershell", 4104, 4104, &["ps_script"]),
+    ("powershell-classic", 400, 400, &["ps_classic_start"]),
+    (
+        "powershell-classic",
+        600,
+        600,
+        &["ps_classic_provider_start"],
+    ),
+    ("powershell-classic", 800, 800, &["ps_classic_script"]),
+    ("security", 4688, 4688, &["process_creation"]),
+];
+
+/// Sysmon 12 when it reports a key or value deleted.
+const REGISTRY_DELETE: &[&str] = &["registry_delete", "registry_event"];
+
+fn windows_categories(service: &str, id: u64, e: &Event) -> &'static [&'static str] {
+    let Some(&(_, _, _, categories)) = WINDOWS_CATEGORIES
+        .iter()
+        .find(|(s, first, last, _)| *s == service && (*first..=*last).contains(&id))
+    else {
+        return &[];
+    };
+    if service == "sysmon" && id == 12 {
+        let delete = event_data(e)
+            .and_then(|d| d.get("EventType"))
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.starts_with("Delete"));
+        if delete {
+            return REGISTRY_DELETE;
         }
-        13 => vec!["registry_set", "registry_event"],
-        14 => vec!["registry_rename", "registry_event"],
-        15 => one("create_stream_hash"),
-        17 | 18 => one("pipe_created"),
-        19..=21 => one("wmi_event"),
-        22 => one("dns_query"),
-        23 | 26 => one("file_delete"),
-        24 => one("clipboard_change"),
-        25 => one("process_tampering"),
-        27..=29 => one("file_block"),
-        255 => one("sysmon_error"),
-        _ => Vec::new(),
     }
+    categories
 }
 
 fn linux_route(e: &Event) -> Route {
@@ -379,10 +404,10 @@ fn linux_route(e: &Event) -> Route {
             }
         }
     };
-    let categories = if sudo_ran(e) {
-        vec!["process_creation"]
+    let categories: &'static [&'static str] = if sudo_ran(e) {
+        &["process_creation"]
     } else {
-        Vec::new()
+        &[]
     };
     Route {
         product: Some("linux"),

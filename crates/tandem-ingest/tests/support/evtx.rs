@@ -432,3 +432,71 @@ pub fn full_chunk_evtx() -> (Vec<u8>, usize) {
         .collect();
     (evtx_file(1, records), count)
 }
+
+/// A record of any provider and channel, as Sysmon and the classic (pre-Vista) providers
+/// write them: `<System>` (provider, event id, time, record id, channel, computer), then
+/// `<EventData>` with one `<Data>` per field in order, named (`<Data Name="Image">`) or
+/// positional (`<Data>`, classic events such as Service Control Manager 7036), each a string
+/// substitution. An empty value is a string of length zero, as Windows writes one.
+pub fn data_record(
+    provider: &'static str,
+    channel: &'static str,
+    event_id: u16,
+    time: &'static str,
+    record_id: u64,
+    fields: Vec<(Option<&'static str>, &'static str)>,
+    guid: u8,
+) -> RecordWriter {
+    Box::new(move |r: &mut BinXml| {
+        let mut values = vec![
+            v_u16(event_id),
+            v_filetime(time),
+            v_u64(record_id),
+            v_str("WS-0042.corp.example"),
+        ];
+        values.extend(fields.iter().map(|(_, v)| v_str(v)));
+        let names: Vec<Option<&str>> = fields.iter().map(|(n, _)| *n).collect();
+        r.fragment_header()
+            .template_instance(
+                [guid; 16],
+                |d| {
+                    d.open_with_attributes("Event")
+                        .attribute("xmlns")
+                        .text("http://schemas.microsoft.com/win/2004/08/events/event")
+                        .close_start();
+                    d.open("System").close_start();
+                    d.open_with_attributes("Provider")
+                        .attribute("Name")
+                        .text(provider)
+                        .close_empty();
+                    d.value_element("EventID", 0, vt::UINT16)
+                        .text_element("Version", "5")
+                        .text_element("Level", "4");
+                    d.open_with_attributes("TimeCreated")
+                        .attribute("SystemTime")
+                        .substitution(1, vt::FILETIME)
+                        .close_empty();
+                    d.value_element("EventRecordID", 2, vt::UINT64)
+                        .text_element("Channel", channel)
+                        .value_element("Computer", 3, vt::STRING);
+                    d.end_element(); // System
+                    d.open("EventData").close_start();
+                    for (i, name) in names.iter().enumerate() {
+                        match name {
+                            Some(name) => d
+                                .open_with_attributes("Data")
+                                .attribute("Name")
+                                .text(name)
+                                .close_start(),
+                            None => d.open("Data").close_start(),
+                        };
+                        d.substitution(4 + i as u16, vt::STRING).end_element();
+                    }
+                    d.end_element(); // EventData
+                    d.end_element(); // Event
+                },
+                &values,
+            )
+            .eof();
+    })
+}

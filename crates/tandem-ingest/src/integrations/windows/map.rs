@@ -31,7 +31,8 @@ pub(super) struct Record {
     pub keywords: Option<Value>,
     /// The element name of the `<UserData>` child (`LogFileCleared`), when the event has one.
     pub user_data: Option<String>,
-    /// EventData, values as strings; empty values left out (Winlogbeat leaves them out too).
+    /// EventData, values as strings; a value that is there but empty is `""`, not left out
+    /// (Sigma tells empty from absent).
     pub data: Map<String, Value>,
     /// Windows' rendered message, when the shape carries one (EVTX does not).
     pub rendered: Option<String>,

@@ -49,7 +49,11 @@
 //! * `attrs.event_data` = every EventData field under Windows' own name, as a string
 //!   (`TargetUserName`, `LogonType`, `IpAddress`, `SubStatus`, …): what Sigma rules match. For a
 //!   UserData event (1102 log cleared) the fields of its one child element, whose name goes to
-//!   `attrs.winlog.user_data`. Empty values are left out, as Winlogbeat leaves them out;
+//!   `attrs.winlog.user_data`. A field that is there but empty is kept as `""` (an EVTX
+//!   `<Data Name="CommandLine"/>` too): Sigma tells `CommandLine: ''` (empty) from
+//!   `CommandLine: null` (absent). Winlogbeat itself leaves empty fields out, so from
+//!   Winlogbeat an empty field reads as absent. Unnamed classic `<Data>` values (Service
+//!   Control Manager 7036, …) are one flat list under `Data`, in order, empty ones included;
 //! * `device.hostname` = the computer name; `source.vendor` = `Microsoft`, `source.product` =
 //!   `Windows` or `Sysmon`; `raw` = the line (EVTX: the record as compact JSON).
 //!

@@ -140,35 +140,37 @@ fn some(v: Option<&Value>) -> Option<Value> {
 
 /// One EventData value as a string, as Windows renders it: numbers in decimal, booleans as
 /// `true`/`false`, a repeated name (an array) as an array of strings, an element with
-/// attributes by its `#text`. Empty values give `None`.
-fn data_value(v: &Value) -> Option<Value> {
+/// attributes by its `#text`.
+///
+/// A value that is there but empty is kept as `""`: Sigma tells a field that is empty
+/// (`CommandLine: ''`) from one that is absent (`CommandLine: null`), and about thirty SigmaHQ
+/// Windows rules test for the empty one. JSON `null` is how the `evtx` crate renders an empty
+/// element (`<Data Name="CommandLine"/>`), so it is empty too; only a name that is not there
+/// at all is absent.
+fn data_value(v: &Value) -> Value {
     match v {
-        Value::Null => None,
-        Value::String(s) if s.is_empty() => None,
-        Value::String(_) => Some(v.clone()),
-        Value::Number(n) => Some(n.to_string().into()),
-        Value::Bool(b) => Some(b.to_string().into()),
-        Value::Array(items) => {
-            let items: Vec<Value> = items.iter().filter_map(data_value).collect();
-            (!items.is_empty()).then_some(Value::Array(items))
-        }
+        Value::Null => Value::String(String::new()),
+        Value::String(_) => v.clone(),
+        Value::Number(n) => n.to_string().into(),
+        Value::Bool(b) => b.to_string().into(),
+        Value::Array(items) => Value::Array(items.iter().map(data_value).collect()),
         Value::Object(o) => match o.get("#text") {
             Some(t) => data_value(t),
-            None => Some(v.to_string().into()),
+            // An element with attributes and no text: empty.
+            None if o.keys().all(|k| k.starts_with('#')) => Value::String(String::new()),
+            None => v.to_string().into(),
         },
     }
 }
 
 /// Copies name → value pairs into EventData form, skipping XML attributes (`#attributes`,
-/// `*_attributes`) and empty values.
+/// `*_attributes`); empty values are kept (see [`data_value`]).
 fn data_from(into: &mut Map<String, Value>, from: &Map<String, Value>, skip: &[&str]) {
     for (k, v) in from {
         if k.starts_with('#') || k.ends_with("_attributes") || skip.contains(&k.as_str()) {
             continue;
         }
-        if let Some(v) = data_value(v) {
-            into.insert(k.clone(), v);
-        }
+        into.insert(k.clone(), data_value(v));
     }
 }
 
@@ -302,13 +304,11 @@ pub(super) fn evtx_event(event: &Map<String, Value>) -> Result<Record, DecodeErr
     };
     match event.get("EventData") {
         Some(Value::Object(d)) => evtx_event_data(&mut rec.data, d),
-        Some(v) => {
-            // `<EventData>` holding bare text.
-            if let Some(v) = data_value(v) {
-                rec.data.insert("Data".to_owned(), v);
-            }
+        // `<EventData>` holding bare text.
+        Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Array(_))) => {
+            rec.data.insert("Data".to_owned(), data_value(v));
         }
-        None => {}
+        _ => {}
     }
     if let Some(Value::Object(u)) = event.get("UserData") {
         // UserData holds one provider-defined element (`<LogFileCleared>`); its children are
@@ -322,8 +322,10 @@ pub(super) fn evtx_event(event: &Map<String, Value>) -> Result<Record, DecodeErr
 }
 
 /// EventData from EVTX JSON: named keys (`{"TargetUserName":"alice"}`), or a `Data` list of
-/// `{"#attributes":{"Name":…},"#text":…}` items, or unnamed `Data` values (classic events),
-/// kept as `Data`.
+/// `{"#attributes":{"Name":…},"#text":…}` items, or unnamed `Data` values (classic events such
+/// as Service Control Manager 7036, which the `evtx` crate renders `{"Data":{"#text":[…]}}`),
+/// kept in order, empty ones included, as one flat list under `Data`: `Data: running` in a
+/// rule matches whichever position holds it.
 fn evtx_event_data(into: &mut Map<String, Value>, d: &Map<String, Value>) {
     let items: Vec<&Value> = match d.get("Data") {
         Some(Value::Array(items)) => items.iter().collect(),
@@ -336,25 +338,40 @@ fn evtx_event_data(into: &mut Map<String, Value>, d: &Map<String, Value>) {
             .get("#attributes")
             .and_then(|a| a.get("Name"))
             .and_then(Value::as_str);
-        match (name, data_value(item.get("#text").unwrap_or(&Value::Null))) {
-            (Some(name), Some(v)) => {
+        match name {
+            Some(name) => {
+                let v = data_value(item.get("#text").unwrap_or(&Value::Null));
                 into.insert(name.to_owned(), v);
             }
-            (Some(_), None) => {}
-            (None, _) => unnamed.extend(data_value(item)),
+            None => match data_value(item) {
+                Value::Array(values) => unnamed.extend(values.into_iter().map(flat_text)),
+                v => unnamed.push(v),
+            },
         }
     }
-    let named_list = d.get("Data").is_some_and(|v| v.is_array() || v.is_object());
+    let data_list = d.get("Data").is_some_and(|v| v.is_array() || v.is_object());
     for (k, v) in d {
-        if k.starts_with('#') || k.ends_with("_attributes") || (k == "Data" && named_list) {
+        if k.starts_with('#') || k.ends_with("_attributes") || (k == "Data" && data_list) {
             continue;
         }
-        if let Some(v) = data_value(v) {
-            into.insert(k.clone(), v);
-        }
+        into.insert(k.clone(), data_value(v));
     }
     if !unnamed.is_empty() {
         into.insert("Data".to_owned(), Value::Array(unnamed));
+    }
+}
+
+/// One position of the flat `Data` list: a value that is itself a list (a string-array
+/// `<Data>`) becomes its items joined by newlines, so the list stays one level deep.
+fn flat_text(v: Value) -> Value {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+            .into(),
+        other => other,
     }
 }
 
@@ -397,8 +414,45 @@ mod tests {
         assert_eq!(a.data, b.data);
         assert_eq!(
             Value::Object(a.data),
-            json!({"TargetUserName":"alice","LogonType":"3"})
+            json!({"TargetUserName":"alice","LogonType":"3","Empty":""})
         );
+    }
+
+    #[test]
+    fn empty_values_are_kept_and_absent_ones_are_not_invented() {
+        // `evtx_dump` renders `<Data Name="CommandLine"/>` as null, Winlogbeat and NXLog as "".
+        let evtx = json!({"System":{"EventID":1},"EventData":{"Data":[
+            {"#attributes":{"Name":"Image"},"#text":"C:\\x.exe"},
+            {"#attributes":{"Name":"CommandLine"},"#text":null},
+            {"#attributes":{"Name":"Description"}}]}});
+        let r = evtx_event(&obj(evtx)).unwrap();
+        assert_eq!(
+            Value::Object(r.data),
+            json!({"Image":"C:\\x.exe","CommandLine":"","Description":""})
+        );
+        let nxlog = json!({"EventID":1,"Channel":"c","Image":"i","CommandLine":"","Hashes":null});
+        let r = record(&obj(nxlog)).unwrap();
+        assert_eq!(r.data.get("CommandLine"), Some(&json!("")));
+        assert_eq!(r.data.get("Hashes"), Some(&json!("")));
+        assert_eq!(r.data.get("ParentImage"), None);
+        let beat = json!({"winlog":{"event_id":1,"event_data":{"CommandLine":"","Image":"i"}}});
+        let r = record(&obj(beat)).unwrap();
+        assert_eq!(r.data.get("CommandLine"), Some(&json!("")));
+    }
+
+    #[test]
+    fn unnamed_data_is_one_flat_list_in_order_with_empty_values() {
+        // How the evtx crate renders positional `<Data>`: one `#text` list.
+        let rendered = json!({"System":{"EventID":7036},
+            "EventData":{"Data":{"#text":["Windows Update","",null,"running"]},"Binary":""}});
+        let r = evtx_event(&obj(rendered)).unwrap();
+        assert_eq!(
+            Value::Object(r.data),
+            json!({"Data":["Windows Update","","","running"],"Binary":""})
+        );
+        let one = json!({"System":{"EventID":7036},"EventData":{"Data":{"#text":"only"}}});
+        let r = evtx_event(&obj(one)).unwrap();
+        assert_eq!(Value::Object(r.data), json!({"Data":["only"]}));
     }
 
     #[test]
