@@ -24,6 +24,7 @@ mod directory;
 mod error;
 mod guard;
 mod incidents;
+pub mod kpis;
 mod maps;
 mod pages;
 mod pivot;
@@ -134,6 +135,8 @@ pub struct AppState {
     pub clips: Option<Arc<ClipLinks>>,
     /// The control room's alarm queue.
     pub alarms: Arc<tandem_cases::alarms::Alarms>,
+    /// How the KPIs count (`[kpis]`).
+    pub kpis: Arc<tandem_cases::kpi::KpiConfig>,
 }
 
 /// One route: method, path, who may call it, and the handler.
@@ -697,6 +700,21 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             get(incidents::tasks),
         ),
         // Incident pages; their forms call the same functions as the API.
+        // KPIs: the API, the dashboards and the incidents behind a number; responders see
+        // their department's incidents' figures.
+        r(
+            Method::GET,
+            "/api/v1/kpis",
+            Needs(ViewKpis),
+            get(kpis::get),
+        ),
+        r(Method::GET, "/kpis", Needs(ViewKpis), get(pages::kpis::dashboard)),
+        r(
+            Method::GET,
+            "/kpis/incidents",
+            Needs(ViewKpis),
+            get(pages::kpis::incidents),
+        ),
         r(
             Method::GET,
             "/incidents",

@@ -46,6 +46,9 @@ pub struct Config {
     pub incidents: tandem_cases::incidents::IncidentsConfig,
     /// The Frigate video recorder whose event snapshots findings show (`[frigate]`).
     pub frigate: FrigateConfig,
+    /// How the shared KPIs count (`[kpis]`): resolutions left out, reopened incidents,
+    /// severity weights.
+    pub kpis: tandem_cases::kpi::KpiConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -72,6 +75,7 @@ impl Default for Config {
             alarms: Default::default(),
             incidents: Default::default(),
             frigate: FrigateConfig::default(),
+            kpis: Default::default(),
             log: "info".into(),
         }
     }
@@ -504,6 +508,11 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("invalid configuration: identity.hr: {e}"))?;
         config.maps.tiles()?;
         config.frigate.check()?;
+        config
+            .kpis
+            .weights
+            .check()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         Ok(config)
     }
 

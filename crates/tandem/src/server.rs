@@ -156,6 +156,7 @@ impl Server {
             snapshots: store.clone(),
             clips: config.frigate.clip_links().map(Arc::new),
             alarms: alarms.clone(),
+            kpis: Arc::new(config.kpis.clone()),
         };
         tasks.push(tokio::spawn(crate::http::serve(
             http_listener,
