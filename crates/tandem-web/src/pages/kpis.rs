@@ -137,7 +137,9 @@ pub async fn dashboard(
             audience => audience,
             audiences => minijinja::value::Serde(AUDIENCES.iter().map(|(k, l)| json!({"key": k, "label": l})).collect::<Vec<_>>()),
             from => report.window.from.format("%Y-%m-%d").to_string(),
-            to => report.window.to.format("%Y-%m-%d").to_string(),
+            // The form's end is a date: a period ending now ends, in the form, at the next
+            // midnight, so submitting it again loses none of today.
+            to => form_end(report.window.to),
             period => period.clone(),
             scope => v.who.role.incident_scope().map(|d| d.label()),
             overall => minijinja::value::Serde(group_row(&report.overall, By::Month, &period)),
@@ -164,6 +166,17 @@ pub async fn dashboard(
             ..v.base("kpis")
         },
     )
+}
+
+/// The end of a period as the form's date: the next midnight unless it is one.
+fn form_end(to: tandem_model::Timestamp) -> String {
+    let day = to.date_naive();
+    let midnight = day.and_hms_opt(0, 0, 0).map(|m| m.and_utc());
+    if midnight == Some(to) {
+        day.format("%Y-%m-%d").to_string()
+    } else {
+        (day + chrono::Duration::days(1)).format("%Y-%m-%d").to_string()
+    }
 }
 
 /// One group as the dashboard shows it: figures in words and the link to its incidents.
