@@ -73,13 +73,12 @@ pub(crate) fn asked(p: &KpiParams, now: Timestamp) -> Result<Asked, ApiError> {
         )));
     }
     let mut by = Vec::new();
-    for s in p
-        .by
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+    for s in
+        p.by.as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
     {
         let d = By::parse(s).ok_or_else(|| {
             ApiError::bad_request(format!(
@@ -145,7 +144,11 @@ pub async fn get(
     let a = asked(&params, now)?;
     let report = report(&state, &who, &a, now).await?;
     match params.format.as_deref().unwrap_or("json") {
-        "json" | "" => Ok(Json(to_json(&report, &who)).into_response()),
+        "json" | "" => {
+            let mut v = to_json(&report, &who);
+            v["coverage"] = serde_json::json!({"attack": coverage(&state).await});
+            Ok(Json(v).into_response())
+        }
         "csv" => csv_response(&report, params.table.as_deref().unwrap_or("overall")),
         other => Err(ApiError::bad_request(format!(
             "unknown format `{}`; use json or csv",
@@ -283,7 +286,10 @@ pub fn csv(report: &KpiReport, table: &str) -> Result<String, ApiError> {
         "excluded" => {
             rows.push(vec!["resolution".into(), "incidents".into()]);
             for e in &report.excluded {
-                rows.push(vec![e.resolution.code().to_owned(), e.incidents.to_string()]);
+                rows.push(vec![
+                    e.resolution.code().to_owned(),
+                    e.incidents.to_string(),
+                ]);
             }
         }
         other => {
@@ -377,5 +383,247 @@ mod tests {
         ] {
             assert!(asked(&p(from, to, by), now).is_err(), "{from} {to} {by}");
         }
+    }
+}
+
+/// ATT&CK coverage of the enabled rules: which techniques and tactics their `attack.*` tags
+/// name, and by which rules.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct AttackCoverage {
+    /// Rules enabled now.
+    pub rules_enabled: usize,
+    /// Enabled rules with at least one ATT&CK technique tag.
+    pub rules_tagged: usize,
+    /// Per tactic of the Enterprise matrix: id, name, enabled rules tagged with it.
+    pub tactics: Vec<TacticCoverage>,
+    /// Per technique (`T1110`, `T1110.003`): its name and the enabled rules' titles.
+    pub techniques: Vec<TechniqueCoverage>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TacticCoverage {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub rules: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TechniqueCoverage {
+    pub id: String,
+    pub name: Option<&'static str>,
+    pub rules: Vec<String>,
+}
+
+/// The coverage of the rules a [`crate::RuleControl`] lists (`{"rules": [{"title", "enabled",
+/// "tags"}]}`); rules without tags (the native detections) count as enabled but untagged.
+pub fn attack_coverage(listed: &Value) -> AttackCoverage {
+    use std::collections::BTreeMap;
+    let mut techniques: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut tactic_rules: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut out = AttackCoverage::default();
+    for rule in listed["rules"].as_array().into_iter().flatten() {
+        if rule["enabled"].as_bool() != Some(true) {
+            continue;
+        }
+        out.rules_enabled += 1;
+        let title = rule["title"].as_str().unwrap_or("").to_owned();
+        let mut tagged = false;
+        let mut tactics_of_rule = Vec::new();
+        for tag in rule["tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            let Some(rest) = tag
+                .to_ascii_lowercase()
+                .strip_prefix("attack.")
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            if rest.starts_with('t') && rest[1..].starts_with(|c: char| c.is_ascii_digit()) {
+                let id = rest.to_ascii_uppercase();
+                let list = techniques.entry(id).or_default();
+                if !list.contains(&title) {
+                    list.push(title.clone());
+                }
+                tagged = true;
+            } else if let Some((id, _)) = crate::attack::tactic(&rest)
+                && !tactics_of_rule.contains(&id)
+            {
+                tactics_of_rule.push(id);
+            }
+        }
+        for id in tactics_of_rule {
+            *tactic_rules.entry(id).or_default() += 1;
+        }
+        if tagged {
+            out.rules_tagged += 1;
+        }
+    }
+    out.tactics = crate::attack::tactics()
+        .iter()
+        .map(|(_, id, name)| TacticCoverage {
+            id,
+            name,
+            rules: tactic_rules.get(id).copied().unwrap_or(0),
+        })
+        .collect();
+    out.techniques = techniques
+        .into_iter()
+        .map(|(id, rules)| TechniqueCoverage {
+            name: crate::attack::technique(&id),
+            id,
+            rules,
+        })
+        .collect();
+    out
+}
+
+/// The ATT&CK Navigator layer version written (layer format 4.5, Navigator 5, ATT&CK 16).
+pub const LAYER_VERSIONS: (&str, &str, &str) = ("4.5", "5.1.0", "16");
+
+/// The coverage as an ATT&CK Navigator layer (format 4.x): each covered technique scored by
+/// how many enabled rules detect it, commented with their titles.
+pub fn navigator_layer(c: &AttackCoverage) -> Value {
+    let (layer, navigator, attack) = LAYER_VERSIONS;
+    let max = c
+        .techniques
+        .iter()
+        .map(|t| t.rules.len())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let techniques: Vec<Value> = c
+        .techniques
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "techniqueID": t.id,
+                "score": t.rules.len(),
+                "color": "",
+                "comment": format!("Detected by: {}", t.rules.join("; ")),
+                "enabled": true,
+                "metadata": [],
+                "links": [],
+                "showSubtechniques": false,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "name": "Tandem: enabled rules",
+        "versions": {"layer": layer, "navigator": navigator, "attack": attack},
+        "domain": "enterprise-attack",
+        "description": format!(
+            "Techniques the {} enabled rules of this Tandem server detect ({} carry ATT&CK technique tags); score = number of rules.",
+            c.rules_enabled, c.rules_tagged
+        ),
+        "filters": {"platforms": ["Windows", "Linux", "macOS", "Network", "PRE", "Containers", "IaaS", "SaaS", "Office Suite", "Identity Provider"]},
+        "sorting": 0,
+        "layout": {"layout": "side", "aggregateFunction": "average", "showID": true, "showName": true, "showAggregateScores": false, "countUnscored": false, "expandedSubtechniques": "none"},
+        "hideDisabled": false,
+        "techniques": techniques,
+        "gradient": {"colors": ["#ffffffff", "#66b1ffff"], "minValue": 0, "maxValue": max},
+        "legendItems": [],
+        "metadata": [],
+        "links": [],
+        "showTacticRowBackground": false,
+        "tacticRowBackground": "#dddddd",
+        "selectTechniquesAcrossTactics": true,
+        "selectSubtechniquesWithParent": false,
+        "selectVisibleTechniques": false,
+    })
+}
+
+/// The rules' coverage now (none listed when detection is off).
+pub(crate) async fn coverage(state: &AppState) -> AttackCoverage {
+    let Some(rules) = state.rules.clone() else {
+        return attack_coverage(&Value::Null);
+    };
+    let listed = tokio::task::spawn_blocking(move || rules.list())
+        .await
+        .unwrap_or(Value::Null);
+    attack_coverage(&listed)
+}
+
+/// `GET /api/v1/kpis/attack-layer`: the enabled rules' ATT&CK coverage as a Navigator layer
+/// file.
+pub async fn attack_layer(State(state): State<AppState>) -> Response {
+    let layer = navigator_layer(&coverage(&state).await);
+    (
+        [(
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"tandem-attack-layer.json\"",
+        )],
+        Json(layer),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod coverage_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rules() -> Value {
+        json!({"rules": [
+            {"title": "Password spraying", "enabled": true, "tags": ["attack.credential-access", "attack.t1110.003", "attack.T1110"]},
+            {"title": "Brute force", "enabled": true, "tags": ["attack.credential_access", "attack.t1110"]},
+            {"title": "Switched off", "enabled": false, "tags": ["attack.t1059"]},
+            {"title": "terminated_access", "enabled": true, "engine": "native"},
+        ]})
+    }
+
+    #[test]
+    fn coverage_counts_enabled_rules_by_technique_and_tactic() {
+        let c = attack_coverage(&rules());
+        assert_eq!((c.rules_enabled, c.rules_tagged), (3, 2));
+        let t: Vec<(&str, usize)> = c
+            .techniques
+            .iter()
+            .map(|t| (t.id.as_str(), t.rules.len()))
+            .collect();
+        assert_eq!(t, [("T1110", 2), ("T1110.003", 1)]);
+        assert_eq!(c.techniques[0].name, Some("Brute Force"));
+        let creds = c.tactics.iter().find(|t| t.id == "TA0006").unwrap();
+        assert_eq!(creds.rules, 2);
+        assert_eq!(c.tactics.len(), 14);
+    }
+
+    /// The fields the layer format's published specification (layer format 4.5) requires or
+    /// defines, with their types: name, versions {layer, navigator, attack}, domain, and per
+    /// technique techniqueID, score, color, comment, enabled.
+    #[test]
+    fn the_navigator_layer_has_the_fields_the_layer_format_defines() {
+        let layer = navigator_layer(&attack_coverage(&rules()));
+        assert!(layer["name"].is_string());
+        assert_eq!(layer["domain"], "enterprise-attack");
+        let versions = &layer["versions"];
+        assert!(versions["layer"].as_str().unwrap().starts_with("4."));
+        assert!(versions["navigator"].is_string() && versions["attack"].is_string());
+        assert!(layer["description"].is_string());
+        assert!(layer["sorting"].is_u64());
+        assert!(layer["hideDisabled"].is_boolean());
+        assert!(layer["gradient"]["colors"].as_array().unwrap().len() >= 2);
+        assert!(
+            layer["gradient"]["minValue"].is_number() && layer["gradient"]["maxValue"].is_number()
+        );
+        let techniques = layer["techniques"].as_array().unwrap();
+        assert_eq!(techniques.len(), 2);
+        for t in techniques {
+            let id = t["techniqueID"].as_str().unwrap();
+            assert!(
+                id.starts_with('T') && id[1..5].chars().all(|c| c.is_ascii_digit()),
+                "{id}"
+            );
+            assert!(t["score"].is_number());
+            assert!(t["color"].is_string());
+            assert!(t["comment"].as_str().unwrap().starts_with("Detected by: "));
+            assert_eq!(t["enabled"], true);
+            assert!(t["metadata"].is_array() && t["links"].is_array());
+            assert!(t["showSubtechniques"].is_boolean());
+        }
+        assert_eq!(techniques[0]["score"], 2);
     }
 }

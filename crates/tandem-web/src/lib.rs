@@ -702,13 +702,19 @@ fn table() -> Vec<(RouteSpec, Handler)> {
         // Incident pages; their forms call the same functions as the API.
         // KPIs: the API, the dashboards and the incidents behind a number; responders see
         // their department's incidents' figures.
+        r(Method::GET, "/api/v1/kpis", Needs(ViewKpis), get(kpis::get)),
         r(
             Method::GET,
-            "/api/v1/kpis",
+            "/api/v1/kpis/attack-layer",
             Needs(ViewKpis),
-            get(kpis::get),
+            get(kpis::attack_layer),
         ),
-        r(Method::GET, "/kpis", Needs(ViewKpis), get(pages::kpis::dashboard)),
+        r(
+            Method::GET,
+            "/kpis",
+            Needs(ViewKpis),
+            get(pages::kpis::dashboard),
+        ),
         r(
             Method::GET,
             "/kpis/incidents",

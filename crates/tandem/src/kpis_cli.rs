@@ -110,12 +110,22 @@ pub fn kpis(args: KpisArgs) -> anyhow::Result<()> {
     let sla = v["sla"].as_array().cloned().unwrap_or_default();
     if !sla.is_empty() {
         say!();
-        say!("{:<12} {:<24} {:>6} {:>6} {:>10}", "DEPARTMENT", "TASK", "JUDGED", "MET", "COMPLIANCE");
+        say!(
+            "{:<12} {:<24} {:>6} {:>6} {:>10}",
+            "DEPARTMENT",
+            "TASK",
+            "JUDGED",
+            "MET",
+            "COMPLIANCE"
+        );
         for r in sla {
             say!(
                 "{:<12} {:<24} {:>6} {:>6} {:>10}",
                 s(&r["department"]),
-                r["task"].as_str().filter(|t| !t.is_empty()).unwrap_or("(all)"),
+                r["task"]
+                    .as_str()
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or("(all)"),
                 r["judged"],
                 r["met"],
                 r["compliance"]

@@ -16,8 +16,14 @@ fn send(server: &TestServer, method: &str, path: &str, body: Value) -> Value {
     let url = format!("{}{path}", server.url);
     let auth = format!("Bearer {}", server.token);
     let mut resp = match method {
-        "POST" => agent.post(&url).header("Authorization", &auth).send_json(body),
-        _ => agent.patch(&url).header("Authorization", &auth).send_json(body),
+        "POST" => agent
+            .post(&url)
+            .header("Authorization", &auth)
+            .send_json(body),
+        _ => agent
+            .patch(&url)
+            .header("Authorization", &auth)
+            .send_json(body),
     }
     .expect("request sent");
     assert!(resp.status().is_success(), "{method} {path}");
@@ -74,13 +80,35 @@ fn leadership_and_a_department_head_read_their_dashboards() {
     let dir = tempfile::tempdir().unwrap();
     let roles = ["auditor", "responder:hr"].map(String::from);
     let (server, seeded) = start_with_accounts(dir.path(), &roles, &["auditor", "responder:hr"]);
-    incident(&server, "Malware on a laptop", "high", "generic", &["acknowledged", "contained", "resolved"]);
-    incident(&server, "Phishing reported", "medium", "generic", &["acknowledged"]);
-    incident(&server, "Badge used after termination", "medium", "terminated-access", &["in_progress"]);
+    incident(
+        &server,
+        "Malware on a laptop",
+        "high",
+        "generic",
+        &["acknowledged", "contained", "resolved"],
+    );
+    incident(
+        &server,
+        "Phishing reported",
+        "medium",
+        "generic",
+        &["acknowledged"],
+    );
+    incident(
+        &server,
+        "Badge used after termination",
+        "medium",
+        "terminated-access",
+        &["in_progress"],
+    );
     let (shots, _temp) = shots_dir();
 
     let browser = Browser::start(&server.url);
-    sign_in(&browser, &seeded[0].user, seeded[0].password.as_deref().unwrap());
+    sign_in(
+        &browser,
+        &seeded[0].user,
+        seeded[0].password.as_deref().unwrap(),
+    );
     browser.goto("/kpis");
     browser.wait_for_heading("KPIs");
     browser.wait_for_text("Severity-weighted incident index");
@@ -94,15 +122,24 @@ fn leadership_and_a_department_head_read_their_dashboards() {
         .map(|c| c.as_str().unwrap().to_owned())
         .collect();
     assert_eq!(charts.len(), 2, "{charts:?}");
-    assert!(charts[0].starts_with("Severity-weighted incident index per month|"), "{charts:?}");
-    assert!(charts[0].contains(": 13"), "high 7 + medium 3 + medium 3: {charts:?}");
+    assert!(
+        charts[0].starts_with("Severity-weighted incident index per month|"),
+        "{charts:?}"
+    );
+    assert!(
+        charts[0].contains(": 13"),
+        "high 7 + medium 3 + medium 3: {charts:?}"
+    );
     take(&browser, &shots, "kpis-leadership");
 
     // The count links to the incidents behind it.
     browser.click_css("#kpi-incidents");
     browser.wait_for_heading("Incidents behind the figures: all counted incidents");
     let text = browser.text();
-    assert!(text.contains("Malware on a laptop") && text.contains("Badge used after termination"), "{text}");
+    assert!(
+        text.contains("Malware on a laptop") && text.contains("Badge used after termination"),
+        "{text}"
+    );
     take(&browser, &shots, "kpis-incidents");
 
     browser.goto("/kpis?for=soc");
@@ -112,12 +149,19 @@ fn leadership_and_a_department_head_read_their_dashboards() {
     drop(browser);
 
     let browser = Browser::start(&server.url);
-    sign_in(&browser, &seeded[1].user, seeded[1].password.as_deref().unwrap());
+    sign_in(
+        &browser,
+        &seeded[1].user,
+        seeded[1].password.as_deref().unwrap(),
+    );
     browser.goto("/kpis");
     browser.wait_for_heading("KPIs");
     browser.wait_for_text("Incidents with a task for HR");
     browser.wait_for_text("SLA compliance");
     let count = browser.execute("return document.getElementById('kpi-incidents').textContent;");
-    assert_eq!(count, "1", "HR's head counts the incident with an HR task only");
+    assert_eq!(
+        count, "1",
+        "HR's head counts the incident with an HR task only"
+    );
     take(&browser, &shots, "kpis-department");
 }

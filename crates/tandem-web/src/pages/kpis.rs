@@ -130,6 +130,11 @@ pub async fn dashboard(
         .iter()
         .map(|(k, d)| json!({"key": k, "text": d}))
         .collect();
+    let attack = if audience == "soc" {
+        Some(crate::kpis::coverage(&state).await)
+    } else {
+        None
+    };
     let w = &report.weights;
     render(
         "kpis.html",
@@ -163,6 +168,7 @@ pub async fn dashboard(
             d_index => definition("index"), d_weighted => definition("weighted_mttr"),
             d_sla => definition("sla"), d_overdue => definition("overdue"),
             tables => TABLES.to_vec(),
+            attack => minijinja::value::Serde(attack),
             ..v.base("kpis")
         },
     )
@@ -175,7 +181,9 @@ fn form_end(to: tandem_model::Timestamp) -> String {
     if midnight == Some(to) {
         day.format("%Y-%m-%d").to_string()
     } else {
-        (day + chrono::Duration::days(1)).format("%Y-%m-%d").to_string()
+        (day + chrono::Duration::days(1))
+            .format("%Y-%m-%d")
+            .to_string()
     }
 }
 
