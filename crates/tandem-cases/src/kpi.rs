@@ -475,14 +475,14 @@ pub fn compute(
             excluded.entry(r.code()).or_insert((r, 0)).1 += 1;
             continue;
         }
-        let detected = Some(detected);
+        let at = Some(detected);
         rows.push(Row {
             incident: inc,
-            detected: detected.unwrap_or(k.opened),
-            mttd: seconds(m.occurred, detected),
-            mtta: seconds(detected, m.acknowledged),
-            mttc: seconds(detected, m.contained),
-            mttr: seconds(detected, m.resolved),
+            detected,
+            mttd: seconds(m.occurred, at),
+            mtta: seconds(at, m.acknowledged),
+            mttc: seconds(at, m.contained),
+            mttr: seconds(at, m.resolved),
         });
     }
     rows.sort_by(|a, b| {

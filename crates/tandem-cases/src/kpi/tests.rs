@@ -701,7 +701,7 @@ fn incidents_worked_through_the_store_give_the_figures_their_timelines_say() {
     let r = inc
         .kpis(march(), None, &config, &[By::Department], mins(300))
         .unwrap();
-    assert_eq!(r.overall.ids, [a.id.clone()]);
+    assert_eq!(r.overall.ids, std::slice::from_ref(&a.id));
     assert_eq!(r.overall.reopened, 1);
     assert_eq!(r.overall.mtta.median, Some(600.0));
     assert_eq!(r.overall.mttc.median, Some(120.0 * 60.0));
