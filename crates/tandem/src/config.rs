@@ -632,6 +632,26 @@ mod tests {
     }
 
     #[test]
+    fn kpi_weights_and_resolutions_are_read_and_a_negative_weight_is_refused() {
+        let c = load(
+            "[kpis]\nexclude_resolutions = [\"false_positive\"]\n[kpis.weights]\ncritical = 20.0\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            c.kpis.exclude_resolutions,
+            [tandem_cases::Resolution::FalsePositive]
+        );
+        assert_eq!(c.kpis.weights.critical, 20.0);
+        assert!(load("[kpis]\nexclude_resolutions = [\"maybe\"]\n", &[]).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tandem.toml");
+        std::fs::write(&path, "[kpis.weights]\nlow = -1.0\n").unwrap();
+        let e = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(e.contains("kpis.weights.low"), "{e}");
+    }
+
+    #[test]
     fn empty_file_gives_defaults() {
         let c = load("", &[]).unwrap();
         assert_eq!(c.http.listen, "127.0.0.1:8080");
