@@ -24,6 +24,7 @@ pub mod alerter;
 mod error;
 pub mod incident;
 pub mod incidents;
+pub mod kpi;
 pub mod playbook;
 pub mod response;
 pub mod risk;

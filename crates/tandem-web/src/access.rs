@@ -100,6 +100,7 @@ impl Role {
                     | ViewAlarms
                     | HandleAlarms
                     | ProposeActions
+                    | ViewKpis
             ),
             // The control room keeps its own maps: floor plans and where doors, readers and
             // cameras are on them.
@@ -121,6 +122,7 @@ impl Role {
                     | ViewAlarms
                     | HandleAlarms
                     | ProposeActions
+                    | ViewKpis
             ),
             // Facilities owns the doors and zones: it opens their pages, door state, the
             // floor plans and the alarms, as the control room does (without moving anything
@@ -134,10 +136,12 @@ impl Role {
                     | WorkTasks
                     | ViewPlaybooks
                     | ViewAlarms
+                    | ViewKpis
             ),
+            // Department heads read their department's KPIs (`incident_scope`).
             Role::Responder(_) => matches!(
                 p,
-                ViewFindings | ViewPeople | ViewIncidents | WorkTasks | ViewPlaybooks
+                ViewFindings | ViewPeople | ViewIncidents | WorkTasks | ViewPlaybooks | ViewKpis
             ),
             Role::Auditor => matches!(
                 p,
@@ -152,6 +156,7 @@ impl Role {
                     | ViewIncidents
                     | ViewPlaybooks
                     | ViewAlarms
+                    | ViewKpis
             ),
             Role::Provisioner => p == ProvisionIdentities,
         }
@@ -220,6 +225,9 @@ pub enum Permission {
     /// the ones proposed by someone else when the action's definition names one's role as
     /// an approver (four eyes: never one's own).
     ProposeActions,
+    /// The shared KPIs: dashboards, their CSV, the API and the ATT&CK layer (responders: of
+    /// their department's incidents).
+    ViewKpis,
 }
 
 /// How a route is protected.
@@ -296,6 +304,19 @@ mod tests {
         }
         assert!(Role::Responder(Department::Facilities).permits(Permission::ViewAlarms));
         assert!(!Role::Responder(Department::Hr).permits(Permission::ViewAlarms));
+    }
+
+    #[test]
+    fn everyone_who_views_incidents_reads_the_kpis_and_the_provisioner_does_not() {
+        for role in Role::all() {
+            assert_eq!(
+                role.permits(Permission::ViewKpis),
+                role.permits(Permission::ViewIncidents),
+                "{role}"
+            );
+        }
+        assert!(Role::Auditor.permits(Permission::ViewKpis));
+        assert!(!Role::Provisioner.permits(Permission::ViewKpis));
     }
 
     #[test]

@@ -251,7 +251,22 @@ const TECHNIQUES: &[(&str, &str)] = &[
     ("T1649", "Steal or Forge Authentication Certificates"),
 ];
 
-fn technique(id: &str) -> Option<&'static str> {
+/// A tactic tag's id and name: `initial-access` (or `initial_access`) → (`TA0001`, "Initial
+/// Access").
+pub(crate) fn tactic(tag: &str) -> Option<(&'static str, &'static str)> {
+    let spelled = tag.to_ascii_lowercase().replace('_', "-");
+    TACTICS
+        .iter()
+        .find(|(k, _, _)| *k == spelled)
+        .map(|(_, id, name)| (*id, *name))
+}
+
+/// Every tactic's Sigma spelling, id and name, in the matrix's order.
+pub(crate) fn tactics() -> &'static [(&'static str, &'static str, &'static str)] {
+    TACTICS
+}
+
+pub(crate) fn technique(id: &str) -> Option<&'static str> {
     TECHNIQUES
         .binary_search_by(|(k, _)| (*k).cmp(id))
         .ok()

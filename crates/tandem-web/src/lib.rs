@@ -26,6 +26,7 @@ mod directory;
 mod error;
 mod guard;
 mod incidents;
+pub mod kpis;
 mod maps;
 mod openapi;
 mod pages;
@@ -139,6 +140,8 @@ pub struct AppState {
     pub alarms: Arc<tandem_cases::alarms::Alarms>,
     /// Response action definitions and the connections they go through.
     pub actions: Arc<tandem_respond::actions::Catalog>,
+    /// How the KPIs count (`[kpis]`).
+    pub kpis: Arc<tandem_cases::kpi::KpiConfig>,
 }
 
 /// One route: method, path, who may call it, and the handler.
@@ -755,6 +758,27 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             get(incidents::tasks),
         ),
         // Incident pages; their forms call the same functions as the API.
+        // KPIs: the API, the dashboards and the incidents behind a number; responders see
+        // their department's incidents' figures.
+        r(Method::GET, "/api/v1/kpis", Needs(ViewKpis), get(kpis::get)),
+        r(
+            Method::GET,
+            "/api/v1/kpis/attack-layer",
+            Needs(ViewKpis),
+            get(kpis::attack_layer),
+        ),
+        r(
+            Method::GET,
+            "/kpis",
+            Needs(ViewKpis),
+            get(pages::kpis::dashboard),
+        ),
+        r(
+            Method::GET,
+            "/kpis/incidents",
+            Needs(ViewKpis),
+            get(pages::kpis::incidents),
+        ),
         r(
             Method::GET,
             "/incidents",

@@ -103,6 +103,8 @@ said. See docs/api.md.",
         crate::playbooks::one,
         crate::playbooks::validate,
         crate::playbooks::reload,
+        crate::kpis::get,
+        crate::kpis::attack_layer,
         crate::actions::definitions,
         crate::actions::runs,
         crate::actions::dry_run,
@@ -137,6 +139,7 @@ said. See docs/api.md.",
         (name = "Alerts", description = "The alert queue, triage, exceptions and risk."),
         (name = "Incidents", description = "Incidents, departments' tasks, evidence and reviews."),
         (name = "Actions", description = "Response actions on incidents: definitions, dry runs, proposals and four-eyes decisions."),
+        (name = "KPIs", description = "Shared KPIs computed from the incidents' timelines, and ATT&CK coverage."),
         (name = "Rules", description = "Detection rules."),
         (name = "Playbooks", description = "Incident playbooks."),
         (name = "Audit", description = "The append-only audit log."),
@@ -1309,4 +1312,37 @@ pub struct DryRunAnswer {
     #[schema(value_type = Object)]
     request: Value,
     idempotency_key: String,
+}
+
+/// The shared KPIs of a period.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct KpisAnswer {
+    /// The period asked for.
+    #[schema(value_type = Object)]
+    window: Value,
+    /// MTTD, MTTA, MTTC and MTTR over every counted incident (median, p90, mean, count,
+    /// share), the severity-weighted index and MTTR.
+    #[schema(value_type = Object)]
+    overall: Value,
+    /// The same figures per value of each dimension asked for (severity, department, type,
+    /// site, month).
+    #[schema(value_type = Object)]
+    by: Value,
+    /// SLA compliance per department, then per department and task.
+    #[schema(value_type = Vec<Object>)]
+    sla: Vec<Value>,
+    /// Tasks past their SLA now.
+    #[schema(value_type = Vec<Object>)]
+    overdue: Vec<Value>,
+    /// The definition of every figure, in words.
+    #[schema(value_type = Object)]
+    definitions: Value,
+    /// The department a responder's figures are limited to; `null` for everyone else.
+    scope: Option<String>,
+    /// Always `seconds`.
+    units: String,
+    /// ATT&CK coverage of the enabled rules by tactic and technique.
+    #[schema(value_type = Object)]
+    coverage: Value,
 }

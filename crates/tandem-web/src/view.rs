@@ -37,6 +37,11 @@ fn templates() -> &'static Environment<'static> {
             ),
             ("incident.html", include_str!("../templates/incident.html")),
             ("tasks.html", include_str!("../templates/tasks.html")),
+            ("kpis.html", include_str!("../templates/kpis.html")),
+            (
+                "kpi_incidents.html",
+                include_str!("../templates/kpi_incidents.html"),
+            ),
             (
                 "action_items.html",
                 include_str!("../templates/action_items.html"),
@@ -183,6 +188,7 @@ const NAV: &[(&str, &str, &str, Permission)] = &[
         Permission::ViewIncidents,
     ),
     ("tasks", "/tasks", "My tasks", Permission::ViewIncidents),
+    ("kpis", "/kpis", "KPIs", Permission::ViewKpis),
     ("people", "/people", "People", Permission::ViewPeople),
     ("places", "/places", "Places", Permission::ViewPlaces),
     ("map", "/map", "Map", Permission::ViewPlaces),

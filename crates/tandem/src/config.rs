@@ -48,6 +48,9 @@ pub struct Config {
     pub frigate: FrigateConfig,
     /// Response actions (`[actions]`): definitions, connections, retries.
     pub actions: ActionsConfig,
+    /// How the shared KPIs count (`[kpis]`): resolutions left out, reopened incidents,
+    /// severity weights.
+    pub kpis: tandem_cases::kpi::KpiConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -75,6 +78,7 @@ impl Default for Config {
             incidents: Default::default(),
             frigate: FrigateConfig::default(),
             actions: ActionsConfig::default(),
+            kpis: Default::default(),
             log: "info".into(),
         }
     }
@@ -563,6 +567,11 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("invalid configuration: identity.hr: {e}"))?;
         config.maps.tiles()?;
         config.frigate.check()?;
+        config
+            .kpis
+            .weights
+            .check()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         Ok(config)
     }
 
@@ -680,6 +689,26 @@ mod tests {
         let c = load("[frigate]\nurl = \"frigate:5000\"\n", &[]).unwrap();
         let e = c.frigate.check().unwrap_err().to_string();
         assert!(e.contains("frigate.url"), "{e}");
+    }
+
+    #[test]
+    fn kpi_weights_and_resolutions_are_read_and_a_negative_weight_is_refused() {
+        let c = load(
+            "[kpis]\nexclude_resolutions = [\"false_positive\"]\n[kpis.weights]\ncritical = 20.0\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            c.kpis.exclude_resolutions,
+            [tandem_cases::Resolution::FalsePositive]
+        );
+        assert_eq!(c.kpis.weights.critical, 20.0);
+        assert!(load("[kpis]\nexclude_resolutions = [\"maybe\"]\n", &[]).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tandem.toml");
+        std::fs::write(&path, "[kpis.weights]\nlow = -1.0\n").unwrap();
+        let e = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(e.contains("kpis.weights.low"), "{e}");
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod directory_cli;
 mod directory_feed;
 mod http;
 mod incidents;
+mod kpis_cli;
 mod memory;
 mod playbooks_cli;
 mod rule_admin;
@@ -95,6 +96,9 @@ enum Command {
     Alerts(alerts_cli::AlertsArgs),
     /// Lists incidents, or shows one with its tasks and timeline.
     Incidents(incidents::IncidentsArgs),
+    /// Shared KPIs of a period: MTTD/MTTA/MTTC/MTTR, the weighted index, SLA compliance
+    /// (`--json`, `--csv TABLE`).
+    Kpis(kpis_cli::KpisArgs),
     /// Lists input that could not be decoded, with the reason.
     DeadLetters(client::DeadLetterArgs),
     /// Lists the audit log, or verifies its hash chain (`tandem audit verify`).
@@ -129,6 +133,7 @@ fn main() -> anyhow::Result<()> {
         Command::Findings(args) => directory_cli::findings(args),
         Command::Alerts(args) => alerts_cli::alerts(args),
         Command::Incidents(args) => incidents::incidents(args),
+        Command::Kpis(args) => kpis_cli::kpis(args),
         Command::Audit(args) => audit_cli::audit(args),
         Command::Rules(args) => rules_cli::rules(args),
         Command::Playbooks(args) => playbooks_cli::playbooks(args),

@@ -158,6 +158,7 @@ impl Server {
             clips: config.frigate.clip_links().map(Arc::new),
             alarms: alarms.clone(),
             actions: actions.clone(),
+            kpis: Arc::new(config.kpis.clone()),
         };
         let public_url = state.public.url();
         tasks.push(tokio::spawn(crate::http::serve(

@@ -253,6 +253,11 @@ impl Incidents {
         &self.config
     }
 
+    /// The store the incidents are kept in, for the KPIs that read them.
+    pub(crate) fn store(&self) -> &dyn CaseStore {
+        &*self.store
+    }
+
     fn playbook_set(&self) -> Arc<PlaybookSet> {
         (self.playbooks)()
     }

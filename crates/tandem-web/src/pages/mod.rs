@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod audit;
 pub mod incidents;
 pub mod investigate;
+pub mod kpis;
 pub mod live;
 pub mod login;
 pub mod playbooks;
