@@ -551,3 +551,105 @@ fn a_badge_suspension_is_proposed_and_approved_in_the_browser() {
     );
     server.terminate();
 }
+
+/// The console's forms keep the API's rules and say why in words: the proposer's own approval
+/// is refused (four eyes), a withdrawal needs a reason and comes back on the incident page,
+/// a withdrawn run is shown as such and nothing is sent.
+#[test]
+fn the_console_refuses_in_words_and_a_proposer_withdraws() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start();
+    let cfg = config(dir.path(), &receiver, None);
+    let roles = ["soc_analyst"].map(String::from);
+    let (server, seeded) = start_with_accounts_env(
+        &dir.path().join("data"),
+        &roles,
+        &["soc_analyst"],
+        &[("TANDEM_CONFIG", cfg.to_str().unwrap())],
+    );
+    assert_eq!(server.post("/api/v1/directory/hr?file=hr.csv", HR).0, 200);
+    let inc = open_incident(
+        &server,
+        json!({"title": "Tailgating at the lab door", "severity": "high",
+               "entities": {"persons": ["E2000"]}}),
+    );
+    let analyst = &seeded[0];
+    let console = server
+        .sign_in(&analyst.user, analyst.password.as_deref().unwrap())
+        .unwrap();
+    let page = format!("/incidents/{inc}");
+    let csrf = console.csrf(&page);
+    let choice = "action=suspend-badge&target=person%3AE2000";
+
+    // A choice that names no action is refused on the page itself.
+    let refused = console.post_form(
+        &format!("{page}/actions/preview"),
+        &[("csrf", &csrf), ("choice", ""), ("note", "")],
+    );
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused
+            .body
+            .contains("choose an action and what it acts on"),
+        "{}",
+        refused.body
+    );
+    // A target that is not the incident's is refused with why.
+    let refused = console.post_form(
+        &format!("{page}/actions/preview"),
+        &[
+            ("csrf", &csrf),
+            ("choice", "action=suspend-badge&target=person%3AE9999"),
+        ],
+    );
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body.contains("is not an entity of"),
+        "{}",
+        refused.body
+    );
+
+    let proposed = console.post_form(
+        &format!("{page}/actions"),
+        &[("csrf", &csrf), ("choice", choice), ("note", "")],
+    );
+    assert_eq!(proposed.status, 303, "{}", proposed.body);
+    assert_eq!(
+        proposed.location.as_deref(),
+        Some(format!("{page}#actions").as_str())
+    );
+    let (_, runs) = server.get(&format!("/api/v1/incidents/{inc}/actions"), &[]);
+    let run = runs["runs"][0]["id"].as_str().unwrap().to_owned();
+
+    // The proposer's own approval: refused, in words.
+    let own = console.post_form(&format!("{page}/actions/{run}/approve"), &[("csrf", &csrf)]);
+    assert_eq!(own.status, 403);
+    assert!(
+        own.body.contains("a second person must approve it"),
+        "{}",
+        own.body
+    );
+    // A withdrawal without a reason comes back on the page, with why.
+    let bare = console.post_form(
+        &format!("{page}/actions/{run}/refuse"),
+        &[("csrf", &csrf), ("reason", " ")],
+    );
+    assert_eq!(bare.status, 400);
+    assert!(bare.body.contains("Response actions"), "{}", bare.body);
+    assert!(
+        bare.body.contains("say why the action is refused"),
+        "{}",
+        bare.body
+    );
+    let withdrawn = console.post_form(
+        &format!("{page}/actions/{run}/refuse"),
+        &[("csrf", &csrf), ("reason", "wrong person")],
+    );
+    assert_eq!(withdrawn.status, 303);
+    let shown = console.get(&page).body;
+    assert!(shown.contains(">withdrawn</span>"), "{shown}");
+    assert!(shown.contains("wrong person"), "{shown}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(receiver.requests().is_empty(), "{:?}", receiver.requests());
+    server.terminate();
+}
