@@ -59,8 +59,9 @@ pub struct PlaybookTask {
     /// Count only business hours of the incident's site.
     #[serde(default)]
     pub business_hours: bool,
-    /// A response action (its definition's id) proposed when an incident opens with this
-    /// playbook, on the incident's first matching entity.
+    /// A response action (its definition's id) proposed when this task opens (with the
+    /// incident, when its dependencies finish, or when a playbook switch adds it), on the
+    /// incident's first matching entity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub propose: Option<String>,
     /// Run the proposed action without a person when it is low-risk (a sensitive action
@@ -90,42 +91,34 @@ pub struct Playbook {
 }
 
 impl Playbook {
-    /// The action runs an incident opened with this playbook starts with: one per task that
-    /// proposes an action, waiting for the runner to prepare its request.
-    pub fn proposals(
-        &self,
-        _severity: Severity,
-        now: Timestamp,
-    ) -> Vec<crate::response::ActionRun> {
+    /// The action run task `task` of this playbook proposes, waiting for the runner to
+    /// prepare its request; None when the task proposes nothing.
+    pub fn proposal(&self, task: &str, now: Timestamp) -> Option<crate::response::ActionRun> {
         use crate::response::{ActionRun, ActionTarget, Risk, RunState};
-        self.tasks
-            .iter()
-            .filter_map(|t| {
-                let action = t.propose.clone()?;
-                Some(ActionRun {
-                    id: crate::incidents::new_run_id(),
-                    title: action.clone(),
-                    action,
-                    risk: Risk::Sensitive,
-                    approvers: Vec::new(),
-                    target: ActionTarget::default(),
-                    request: None,
-                    state: RunState::Proposed,
-                    proposed_by: crate::PRODUCT_ACTOR.to_owned(),
-                    proposed: now,
-                    note: format!("proposed by playbook {} (task {})", self.id, t.id),
-                    playbook: Some(self.id.clone()),
-                    task: Some(t.id.clone()),
-                    auto: t.auto,
-                    decided_by: None,
-                    decided: None,
-                    reason: None,
-                    attempts: Vec::new(),
-                    next_attempt: None,
-                    finished: None,
-                })
-            })
-            .collect()
+        let t = self.tasks.iter().find(|t| t.id == task)?;
+        let action = t.propose.clone()?;
+        Some(ActionRun {
+            id: crate::incidents::new_run_id(),
+            title: action.clone(),
+            action,
+            risk: Risk::Sensitive,
+            approvers: Vec::new(),
+            target: ActionTarget::default(),
+            request: None,
+            state: RunState::Proposed,
+            proposed_by: crate::PRODUCT_ACTOR.to_owned(),
+            proposed: now,
+            note: format!("proposed by playbook {} (task {})", self.id, t.id),
+            playbook: Some(self.id.clone()),
+            task: Some(t.id.clone()),
+            auto: t.auto,
+            decided_by: None,
+            decided: None,
+            reason: None,
+            attempts: Vec::new(),
+            next_attempt: None,
+            finished: None,
+        })
     }
 
     /// The tasks an incident of `severity` gets, opened at `now`: tasks without dependencies

@@ -86,34 +86,18 @@ pub fn target_facts(
             let p = dir
                 .person(id)
                 .ok_or_else(|| format!("the directory knows no person `{id}`"))?;
-            use tandem_identity::model::{AccountKind, BadgeStatus};
-            let accounts = |k: AccountKind| {
-                p.accounts
-                    .iter()
-                    .filter(|a| a.kind == k)
-                    .map(|a| a.value.clone())
-                    .collect::<Vec<_>>()
-            };
             let (identifier, what) = match kind {
                 TargetKind::Badge => (
-                    pick(
-                        p.badges
-                            .iter()
-                            .filter(|b| b.status == BadgeStatus::Active && b.valid_at(now))
-                            .map(|b| b.number.clone())
-                            .collect(),
-                        "active badge",
-                        &p.name,
-                    )?,
+                    pick(person_identifiers(p, kind, now), "active badge", &p.name)?,
                     "badge",
                 ),
                 TargetKind::OktaUser => (
-                    pick(accounts(AccountKind::OktaId), "Okta user id", &p.name)?,
+                    pick(person_identifiers(p, kind, now), "Okta user id", &p.name)?,
                     "Okta user",
                 ),
                 TargetKind::EntraUser => (
                     pick(
-                        accounts(AccountKind::EntraId),
+                        person_identifiers(p, kind, now),
                         "Entra ID object id",
                         &p.name,
                     )?,
@@ -136,6 +120,98 @@ pub fn target_facts(
             })
         }
     }
+}
+
+/// What a person's action of `kind` can name them by in the other system: their active
+/// badges valid at `now`, their Okta or Entra ID accounts; empty for other kinds.
+fn person_identifiers(
+    p: &tandem_identity::model::Person,
+    kind: TargetKind,
+    now: Timestamp,
+) -> Vec<String> {
+    use tandem_identity::model::{AccountKind, BadgeStatus};
+    let accounts = |k: AccountKind| {
+        p.accounts
+            .iter()
+            .filter(|a| a.kind == k)
+            .map(|a| a.value.clone())
+            .collect()
+    };
+    match kind {
+        TargetKind::Badge => p
+            .badges
+            .iter()
+            .filter(|b| b.status == BadgeStatus::Active && b.valid_at(now))
+            .map(|b| b.number.clone())
+            .collect(),
+        TargetKind::OktaUser => accounts(AccountKind::OktaId),
+        TargetKind::EntraUser => accounts(AccountKind::EntraId),
+        _ => Vec::new(),
+    }
+}
+
+/// One thing of an incident an action can act on, as a proposal names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetChoice {
+    /// `person:E1`, `device:LAP-7`, `incident:INC-3`.
+    pub entity: String,
+    /// Which of the entity's identifiers (a person's second badge); None: the only one.
+    pub identifier: Option<String>,
+    /// In words: "Kari Nordmann, badge 4411".
+    pub label: String,
+}
+
+/// Every target of `incident` an action of `kind` can act on: each person with each of their
+/// badges or accounts the kind needs, each device, or the incident itself; entities the
+/// directory cannot resolve to an identifier are left out (they could only be refused).
+pub fn target_choices(
+    dir: &Directory,
+    kind: TargetKind,
+    incident: &Incident,
+    now: Timestamp,
+) -> Vec<TargetChoice> {
+    let entities: Vec<String> = match kind.entity_kind() {
+        "incident" => vec![format!("incident:{}", incident.id)],
+        "device" => incident
+            .entities
+            .devices
+            .iter()
+            .map(|d| format!("device:{d}"))
+            .collect(),
+        _ => incident
+            .entities
+            .persons
+            .iter()
+            .map(|p| format!("person:{p}"))
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for entity in entities {
+        let identifiers = match entity.split_once(':') {
+            Some(("person", id)) => dir
+                .person(id)
+                .map(|p| person_identifiers(p, kind, now))
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let picks: Vec<Option<String>> = if identifiers.len() > 1 {
+            identifiers.into_iter().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        for identifier in picks {
+            if let Ok(facts) =
+                target_facts(dir, kind, &entity, identifier.as_deref(), incident, now)
+            {
+                out.push(TargetChoice {
+                    entity: entity.clone(),
+                    identifier,
+                    label: facts.target.label,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// The first entity of `incident` an action of `kind` can act on (a playbook's proposal).
@@ -290,8 +366,8 @@ pub struct ProposeBody {
     pub note: String,
 }
 
-/// Renders the proposal of `body` on incident `id` for `who`.
-async fn proposal_for(
+/// Renders the proposal of `body` on incident `id` for `who` (the console's preview too).
+pub(crate) async fn proposal_for(
     state: &AppState,
     who: &Principal,
     id: &str,

@@ -833,6 +833,32 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             Needs(WorkTasks),
             post(pages::incidents::action_item_form),
         ),
+        // Response actions on the incident page: preview, propose, approve or refuse; the
+        // same calls (and four-eyes rule) as the API's.
+        r(
+            Method::POST,
+            "/incidents/{id}/actions/preview",
+            Needs(ProposeActions),
+            post(pages::actions::preview_form),
+        ),
+        r(
+            Method::POST,
+            "/incidents/{id}/actions",
+            Needs(ProposeActions),
+            post(pages::actions::propose_form),
+        ),
+        r(
+            Method::POST,
+            "/incidents/{id}/actions/{run}/approve",
+            Needs(ProposeActions),
+            post(pages::actions::approve_form),
+        ),
+        r(
+            Method::POST,
+            "/incidents/{id}/actions/{run}/refuse",
+            Needs(ProposeActions),
+            post(pages::actions::refuse_form),
+        ),
         r(
             Method::GET,
             "/static/evidence.js",

@@ -117,6 +117,25 @@ fn every_route_as_every_role_and_as_no_one() {
         );
     }
 
+    // The incident page's response-action forms are walked below like every route; they
+    // need the permission the API's proposals and decisions need.
+    for path in [
+        "/incidents/{id}/actions/preview",
+        "/incidents/{id}/actions",
+        "/incidents/{id}/actions/{run}/approve",
+        "/incidents/{id}/actions/{run}/refuse",
+    ] {
+        let spec = tandem_web::routes()
+            .into_iter()
+            .find(|s| s.path == path && s.method == axum::http::Method::POST)
+            .unwrap_or_else(|| panic!("no route POST {path}"));
+        assert_eq!(
+            spec.access,
+            Access::Needs(tandem_web::Permission::ProposeActions),
+            "{path}"
+        );
+    }
+
     let mut checked = 0;
     let mut failures = Vec::new();
     for spec in tandem_web::routes() {

@@ -384,3 +384,272 @@ fn a_playbook_runs_a_low_risk_action_by_itself_and_says_so() {
     assert!(body.to_string().contains("launch-missiles"), "{body}");
     server.terminate();
 }
+
+/// Where a browser test saves its screenshot: `docs/screenshots/` with
+/// `TANDEM_SCREENSHOTS=1`, else the test's own directory.
+fn screenshot_path(dir: &Path, name: &str) -> std::path::PathBuf {
+    if std::env::var("TANDEM_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs/screenshots")
+            .join(name)
+    } else {
+        dir.join(name)
+    }
+}
+
+/// A browser signed in as `account`, on the incident page of `inc`.
+fn browser_on_incident(
+    server: &TestServer,
+    account: &Seeded,
+    inc: &str,
+) -> tandem_testkit::Browser {
+    let browser = tandem_testkit::Browser::start(&server.url);
+    browser.goto("/login");
+    browser.wait_for_heading("Sign in to Tandem");
+    browser.fill("User name", &account.user);
+    browser.fill("Password", account.password.as_deref().unwrap());
+    browser.click_button("Sign in");
+    browser.wait_until("signing in", |b| !b.path().starts_with("/login"));
+    browser.goto(&format!("/incidents/{inc}"));
+    browser.wait_for_text("Response actions");
+    browser
+}
+
+/// The console's four eyes, in a real browser: an analyst chooses the badge suspension on the
+/// incident's person, reads the exact request (the token masked) before proposing it, and is
+/// told it waits for a second person; a control-room operator approves it on the same page;
+/// the access-control system gets exactly one request, and the run shows it succeeded with
+/// the answer. With `TANDEM_SCREENSHOTS=1` the preview and the finished run are saved as
+/// `docs/screenshots/action-preview.png` and `incident-actions.png`.
+#[test]
+fn a_badge_suspension_is_proposed_and_approved_in_the_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start();
+    let cfg = config(dir.path(), &receiver, None);
+    let roles = ["soc_analyst", "physical_security"].map(String::from);
+    let (server, seeded) = start_with_accounts_env(
+        &dir.path().join("data"),
+        &roles,
+        &["soc_analyst", "physical_security"],
+        &[("TANDEM_CONFIG", cfg.to_str().unwrap())],
+    );
+    assert_eq!(server.post("/api/v1/directory/hr?file=hr.csv", HR).0, 200);
+    let inc = open_incident(
+        &server,
+        json!({"title": "Tailgating at the lab door", "severity": "high",
+               "entities": {"persons": ["E2000"]}}),
+    );
+    let account = |role: &str| seeded.iter().find(|s| s.role == role).unwrap();
+
+    // The analyst: only actions that fit, the request shown before anything is proposed.
+    let analyst = browser_on_incident(&server, account("soc_analyst"), &inc);
+    let offered = analyst.execute(
+        "return Array.from(document.querySelectorAll('#action-choice option')).map(o => o.textContent)",
+    );
+    let offered: Vec<String> = serde_json::from_value(offered).unwrap();
+    assert!(
+        offered.contains(&"Suspend the badge — Bjørn Lie, badge 20002 (needs approval)".to_owned()),
+        "{offered:?}"
+    );
+    // Okta and Entra have no connection here, and the person no such account: not offered.
+    assert!(
+        offered
+            .iter()
+            .all(|o| !o.contains("Okta") && !o.contains("Entra")),
+        "{offered:?}"
+    );
+    analyst.assert_accessible();
+    analyst.fill(
+        "Action",
+        "Suspend the badge — Bjørn Lie, badge 20002 (needs approval)",
+    );
+    analyst.fill(
+        "Why (on the timeline, and in the request where its template uses it)",
+        "badge used to let someone through",
+    );
+    analyst.click_button("Preview the request");
+    analyst.wait_for_text("Preview: Suspend the badge on Bjørn Lie, badge 20002");
+    let request = analyst
+        .execute("return document.querySelector('.action-preview pre').textContent")
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        request.starts_with(&format!("POST {}/acs/badges/20002/suspend\n", receiver.url)),
+        "{request}"
+    );
+    assert!(request.contains("Authorization: ••••••"), "{request}");
+    assert!(request.contains("\"badge\": \"20002\""), "{request}");
+    assert!(!analyst.text().contains("s3cr3t"), "{}", analyst.text());
+    assert!(receiver.requests().is_empty(), "sent on preview");
+    analyst.assert_accessible();
+    analyst.execute("document.getElementById('actions').scrollIntoView(); return null;");
+    analyst.screenshot(&screenshot_path(dir.path(), "action-preview.png"));
+    analyst.click_button("Propose Suspend the badge");
+    analyst.wait_for_text("Waiting for a second person (Physical-security operator or Administrator): you proposed it");
+    let text = analyst.text();
+    assert!(text.contains("waiting for approval"), "{text}");
+    assert!(
+        text.contains("proposed Suspend the badge on Bjørn Lie, badge 20002: awaiting approval"),
+        "{text}"
+    );
+    // The proposer is offered no approval of their own, only a withdrawal.
+    let buttons = analyst.execute(
+        "return Array.from(document.querySelectorAll('article.run button')).map(b => b.textContent)",
+    );
+    assert_eq!(buttons, json!(["Withdraw"]));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(receiver.requests().is_empty(), "sent before approval");
+    drop(analyst);
+
+    // The control room approves it on the same page.
+    let operator = browser_on_incident(&server, account("physical_security"), &inc);
+    operator.wait_for_text("waiting for approval");
+    operator.assert_accessible();
+    operator.click_button("Approve");
+    operator.wait_until("the run's answer", |b| {
+        std::thread::sleep(Duration::from_millis(300));
+        b.goto(&format!("/incidents/{inc}"));
+        b.text().contains("succeeded")
+    });
+    let got = receiver.wait_for(1, Duration::from_secs(20));
+    assert_eq!(got[0].path, "/acs/badges/20002/suspend");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(receiver.requests().len(), 1, "{:?}", receiver.requests());
+    let run = operator.execute("return document.querySelector('article.run').innerText");
+    let run = run.as_str().unwrap();
+    assert!(run.contains("Proposed by user-soc_analyst"), "{run}");
+    assert!(run.contains("Approved by user-physical_security"), "{run}");
+    assert!(run.contains("HTTP 200 (success)"), "{run}");
+    assert!(run.contains(r#"{"ok":true}"#), "{run}");
+    let state =
+        operator.execute("return document.querySelector('article.run .run-state').textContent");
+    assert_eq!(state, json!("succeeded"));
+    operator.assert_accessible();
+    operator.execute("document.getElementById('actions').scrollIntoView(); return null;");
+    operator.screenshot(&screenshot_path(dir.path(), "incident-actions.png"));
+    drop(operator);
+
+    // The audit log has both people's steps.
+    let (_, log) = server.get("/api/v1/audit", &[]);
+    let steps: Vec<(String, String)> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"].as_str().unwrap_or("").starts_with("action."))
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_owned(),
+                e["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        steps.contains(&("user-soc_analyst".into(), "action.propose".into()))
+            && steps.contains(&("user-physical_security".into(), "action.approve".into())),
+        "{steps:?}"
+    );
+    server.terminate();
+}
+
+/// The console's forms keep the API's rules and say why in words: the proposer's own approval
+/// is refused (four eyes), a withdrawal needs a reason and comes back on the incident page,
+/// a withdrawn run is shown as such and nothing is sent.
+#[test]
+fn the_console_refuses_in_words_and_a_proposer_withdraws() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start();
+    let cfg = config(dir.path(), &receiver, None);
+    let roles = ["soc_analyst"].map(String::from);
+    let (server, seeded) = start_with_accounts_env(
+        &dir.path().join("data"),
+        &roles,
+        &["soc_analyst"],
+        &[("TANDEM_CONFIG", cfg.to_str().unwrap())],
+    );
+    assert_eq!(server.post("/api/v1/directory/hr?file=hr.csv", HR).0, 200);
+    let inc = open_incident(
+        &server,
+        json!({"title": "Tailgating at the lab door", "severity": "high",
+               "entities": {"persons": ["E2000"]}}),
+    );
+    let analyst = &seeded[0];
+    let console = server
+        .sign_in(&analyst.user, analyst.password.as_deref().unwrap())
+        .unwrap();
+    let page = format!("/incidents/{inc}");
+    let csrf = console.csrf(&page);
+    let choice = "action=suspend-badge&target=person%3AE2000";
+
+    // A choice that names no action is refused on the page itself.
+    let refused = console.post_form(
+        &format!("{page}/actions/preview"),
+        &[("csrf", &csrf), ("choice", ""), ("note", "")],
+    );
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused
+            .body
+            .contains("choose an action and what it acts on"),
+        "{}",
+        refused.body
+    );
+    // A target that is not the incident's is refused with why.
+    let refused = console.post_form(
+        &format!("{page}/actions/preview"),
+        &[
+            ("csrf", &csrf),
+            ("choice", "action=suspend-badge&target=person%3AE9999"),
+        ],
+    );
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body.contains("is not an entity of"),
+        "{}",
+        refused.body
+    );
+
+    let proposed = console.post_form(
+        &format!("{page}/actions"),
+        &[("csrf", &csrf), ("choice", choice), ("note", "")],
+    );
+    assert_eq!(proposed.status, 303, "{}", proposed.body);
+    assert_eq!(
+        proposed.location.as_deref(),
+        Some(format!("{page}#actions").as_str())
+    );
+    let (_, runs) = server.get(&format!("/api/v1/incidents/{inc}/actions"), &[]);
+    let run = runs["runs"][0]["id"].as_str().unwrap().to_owned();
+
+    // The proposer's own approval: refused, in words.
+    let own = console.post_form(&format!("{page}/actions/{run}/approve"), &[("csrf", &csrf)]);
+    assert_eq!(own.status, 403);
+    assert!(
+        own.body.contains("a second person must approve it"),
+        "{}",
+        own.body
+    );
+    // A withdrawal without a reason comes back on the page, with why.
+    let bare = console.post_form(
+        &format!("{page}/actions/{run}/refuse"),
+        &[("csrf", &csrf), ("reason", " ")],
+    );
+    assert_eq!(bare.status, 400);
+    assert!(bare.body.contains("Response actions"), "{}", bare.body);
+    assert!(
+        bare.body.contains("say why the action is refused"),
+        "{}",
+        bare.body
+    );
+    let withdrawn = console.post_form(
+        &format!("{page}/actions/{run}/refuse"),
+        &[("csrf", &csrf), ("reason", "wrong person")],
+    );
+    assert_eq!(withdrawn.status, 303);
+    let shown = console.get(&page).body;
+    assert!(shown.contains(">withdrawn</span>"), "{shown}");
+    assert!(shown.contains("wrong person"), "{shown}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(receiver.requests().is_empty(), "{:?}", receiver.requests());
+    server.terminate();
+}

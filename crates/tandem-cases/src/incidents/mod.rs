@@ -492,7 +492,11 @@ impl Incidents {
             merged_into: None,
             origin: origin.to_owned(),
             reopened: 0,
-            actions: pb.map(|p| p.proposals(severity, now)).unwrap_or_default(),
+            actions: Vec::new(),
+        })
+        .map(|mut inc| {
+            propose_opened(&mut inc, pb, now);
+            inc
         })
     }
 
@@ -644,6 +648,7 @@ impl Incidents {
                     json!({"from": inc.playbook, "to": p, "added": added, "removed": removed}),
                 );
                 inc.playbook = p;
+                propose_opened(inc, Some(pb), now);
             }
             if let Some(s) = change.status
                 && s != inc.status
@@ -765,6 +770,33 @@ fn unblock(inc: &mut Incident, now: Timestamp, ch: &mut Change) {
                 "task_opened",
                 json!({"task": t.id, "department": t.department}),
             );
+        }
+    }
+}
+
+/// The actions the open tasks of `pb` propose and have not proposed on this incident yet:
+/// a task proposes when it opens (with the incident, once its dependencies finish, or when a
+/// playbook switch adds it), once per task and action. The runs wait for the runner to prepare their requests;
+/// its timeline entry says which playbook proposed what.
+fn propose_opened(inc: &mut Incident, pb: Option<&crate::playbook::Playbook>, now: Timestamp) {
+    let Some(pb) = pb else { return };
+    for t in pb.tasks.iter().filter(|t| t.propose.is_some()) {
+        let open = inc
+            .tasks
+            .iter()
+            .any(|x| x.id == t.id && matches!(x.state, TaskState::Open | TaskState::InProgress));
+        // A task kept through a playbook switch has proposed its action already.
+        let proposed = inc.actions.iter().any(|r| {
+            r.playbook.is_some()
+                && r.task.as_deref() == Some(&t.id)
+                && Some(&r.action) == t.propose.as_ref()
+        });
+        if open
+            && !proposed
+            && inc.actions.len() < actions::MAX_RUNS
+            && let Some(run) = pb.proposal(&t.id, now)
+        {
+            inc.actions.push(run);
         }
     }
 }

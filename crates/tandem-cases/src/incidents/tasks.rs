@@ -44,6 +44,8 @@ impl Incidents {
             file.item = item.clone();
             stored = Some(file);
         }
+        // A task that opens when this one finishes may propose a response action.
+        let set = self.playbook_set();
         self.update(id, base_version, actor, now, |inc, ch| {
             if inc.status.is_closed() {
                 return Err(CaseError::Refused(format!("{} is closed", inc.id)));
@@ -181,6 +183,7 @@ impl Incidents {
                     }
                     ch.note("task_completed", detail(json!({})));
                     unblock(inc, now, ch);
+                    propose_opened(inc, set.get(&inc.playbook), now);
                 }
                 TaskAction::Skip(reason) => {
                     let reason = reason.trim().to_owned();
@@ -198,6 +201,7 @@ impl Incidents {
                     t.skip_reason = Some(reason.clone());
                     ch.note("task_skipped", detail(json!({"reason": reason})));
                     unblock(inc, now, ch);
+                    propose_opened(inc, set.get(&inc.playbook), now);
                 }
                 TaskAction::Pause(reason) => {
                     bounded("the reason", &reason, MAX_TEXT)?;

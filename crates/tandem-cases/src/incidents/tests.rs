@@ -201,6 +201,10 @@ struct Setup {
 }
 
 fn setup() -> Setup {
+    setup_with(playbooks())
+}
+
+fn setup_with(playbooks: PlaybookSet) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path(), StoreConfig::default()).unwrap());
     let counting = Arc::new(Counting {
@@ -208,7 +212,7 @@ fn setup() -> Setup {
         listed: Default::default(),
     });
     let heard = Arc::new(Heard::default());
-    let set = Arc::new(playbooks());
+    let set = Arc::new(playbooks);
     let inc = Incidents::new(
         counting.clone(),
         store.clone(),
@@ -1370,4 +1374,125 @@ fn a_low_risk_action_runs_on_proposal_and_a_refusal_needs_a_reason() {
         .unwrap();
     assert_eq!(inc.actions[1].state, RunState::Refused);
     assert_eq!(inc.actions[1].reason.as_deref(), Some("not this one"));
+}
+
+/// A playbook's task proposes its action when the task opens: with the incident when it
+/// waits for nothing, when its dependency finishes, or when a playbook switch adds it; once.
+#[test]
+fn a_playbook_task_proposes_its_action_when_it_opens() {
+    let mut set = playbooks();
+    let proposing = |mut t: PlaybookTask, action: &str| {
+        t.propose = Some(action.into());
+        t
+    };
+    let terminated = Playbook {
+        tasks: vec![
+            task("confirm", Department::Hr, &[]),
+            proposing(
+                task("announce", Department::Security, &[]),
+                "post-to-channel",
+            ),
+            proposing(
+                task("revoke_badge", Department::Facilities, &["confirm"]),
+                "suspend-badge",
+            ),
+        ],
+        ..set.get("terminated").unwrap().clone()
+    };
+    let lockdown = Playbook {
+        id: "lockdown".into(),
+        title: "Lock the host down".into(),
+        tasks: vec![
+            proposing(task("isolate", Department::It, &[]), "isolate-host"),
+            // Kept from the first playbook: it does not propose twice.
+            proposing(
+                task("announce", Department::Security, &[]),
+                "post-to-channel",
+            ),
+        ],
+        ..terminated.clone()
+    };
+    let mut all: Vec<Playbook> = set.all().to_vec();
+    all.retain(|p| p.id != "terminated");
+    all.extend([terminated, lockdown]);
+    set = PlaybookSet::new(all);
+    let s = setup_with(set);
+    let inc = manual(&s, Severity::Medium);
+    let proposed = |inc: &Incident| {
+        inc.actions
+            .iter()
+            .map(|r| {
+                (
+                    r.playbook.clone().unwrap_or_default(),
+                    r.task.clone().unwrap_or_default(),
+                    r.action.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let run = |p: &str, t: &str, a: &str| (p.to_owned(), t.to_owned(), a.to_owned());
+    // Only the task open at once proposes; the blocked one waits.
+    assert_eq!(
+        proposed(&inc),
+        [run("terminated", "announce", "post-to-channel")]
+    );
+    assert!(inc.actions.iter().all(|r| r.request.is_none()));
+    let t1 = at(T0) + Duration::minutes(3);
+    let inc = s
+        .inc
+        .task(
+            &inc.id,
+            "confirm",
+            None,
+            TaskAction::Complete,
+            None,
+            "hal",
+            t1,
+        )
+        .unwrap();
+    assert_eq!(
+        proposed(&inc),
+        [
+            run("terminated", "announce", "post-to-channel"),
+            run("terminated", "revoke_badge", "suspend-badge"),
+        ]
+    );
+    // The runner has work on the incident again.
+    let due = s.inc.with_due_actions(10).unwrap();
+    assert_eq!(due.len(), 1);
+    let inc = s
+        .inc
+        .change(
+            &inc.id,
+            inc.version,
+            IncidentChange {
+                playbook: Some("lockdown".into()),
+                ..Default::default()
+            },
+            "ann",
+            t1,
+        )
+        .unwrap();
+    assert_eq!(
+        proposed(&inc),
+        [
+            run("terminated", "announce", "post-to-channel"),
+            run("terminated", "revoke_badge", "suspend-badge"),
+            run("lockdown", "isolate", "isolate-host"),
+        ]
+    );
+    // Completing a task again opens nothing new, and proposes nothing twice.
+    let inc = s
+        .inc
+        .task(
+            &inc.id,
+            "isolate",
+            None,
+            TaskAction::Complete,
+            None,
+            "ivy",
+            t1,
+        )
+        .unwrap();
+    assert_eq!(inc.actions.len(), 3);
 }

@@ -42,9 +42,14 @@ fn refusal(e: ApiError) -> Response {
 /// of the workflow, a stale version): the incident page again, the reason on top, so the
 /// next step (write the review, reload) is one click away. Other refusals (not found, not
 /// allowed) get the refusal page.
-async fn back_to_incident(v: &Visitor, state: &AppState, id: &str, e: ApiError) -> Response {
+pub(crate) async fn back_to_incident(
+    v: &Visitor,
+    state: &AppState,
+    id: &str,
+    e: ApiError,
+) -> Response {
     if matches!(e.status, StatusCode::BAD_REQUEST | StatusCode::CONFLICT) {
-        incident_view(v, state, id, Some((e.status, refusal_message(&e)))).await
+        incident_view(v, state, id, Some((e.status, refusal_message(&e))), None).await
     } else {
         refusal(e)
     }
@@ -124,15 +129,17 @@ pub async fn incident_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Response {
-    incident_view(&v, &state, &id, None).await
+    incident_view(&v, &state, &id, None, None).await
 }
 
-/// The incident page, with the reason a form was refused on top when there is one.
-async fn incident_view(
+/// The incident page, with the reason a form was refused on top when there is one, and the
+/// request a response action would send when the visitor asked for its preview.
+pub(crate) async fn incident_view(
     v: &Visitor,
     state: &AppState,
     id: &str,
     error: Option<(StatusCode, String)>,
+    preview: Option<Value>,
 ) -> Response {
     let now = chrono::Utc::now();
     let id = id.to_owned();
@@ -332,6 +339,7 @@ async fn incident_view(
         .chain(std::iter::once(v.who.name.clone()))
         .collect::<Vec<_>>()
         .join(", ");
+    let actions = super::actions::panel(v, state, &inc);
     let mut page = render(
         "incident.html",
         context! {
@@ -370,6 +378,8 @@ async fn incident_view(
             departments => minijinja::value::Serde(Department::ALL.map(|d| json!({"code": d.code(), "label": d.label()})).to_vec()),
             can_manage => v.can(Permission::ManageIncidents),
             can_work => can_work,
+            actions => minijinja::value::Serde(&actions),
+            preview => minijinja::value::Serde(&preview),
             ..v.base("incidents")
         },
     );

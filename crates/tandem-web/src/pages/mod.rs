@@ -1,6 +1,7 @@
 //! The console's pages, one module per area. Each builds on [`crate::view`] (templates, the
 //! signed-in visitor, the shared wording) and records what it changes with [`crate::audit`].
 
+pub mod actions;
 pub mod alarms;
 pub mod alerts;
 pub mod audit;
