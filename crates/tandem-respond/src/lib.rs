@@ -8,4 +8,13 @@
 //! delivery of both (an outbox in the store, retried with backoff, dead-lettered after a
 //! bound). It sends nothing by itself: the `tandem` binary runs its drivers.
 
+pub mod channels;
+pub mod config;
 pub mod http;
+pub mod notifier;
+pub mod route;
+pub mod source;
+pub mod templates;
+
+pub use config::NotifyConfig;
+pub use notifier::{NotifyError, Notifier};
