@@ -46,6 +46,8 @@ pub struct Config {
     pub incidents: tandem_cases::incidents::IncidentsConfig,
     /// The Frigate video recorder whose event snapshots findings show (`[frigate]`).
     pub frigate: FrigateConfig,
+    /// Notifications (`[notify]`): channels, routes, quiet hours, digests, retries.
+    pub notify: tandem_respond::NotifyConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -72,6 +74,7 @@ impl Default for Config {
             alarms: Default::default(),
             incidents: Default::default(),
             frigate: FrigateConfig::default(),
+            notify: Default::default(),
             log: "info".into(),
         }
     }
@@ -504,6 +507,10 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("invalid configuration: identity.hr: {e}"))?;
         config.maps.tiles()?;
         config.frigate.check()?;
+        config
+            .notify
+            .check()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         Ok(config)
     }
 
@@ -531,7 +538,9 @@ fn is_secret(key: &str) -> bool {
         || key.contains("password")
         || key.contains("token")
         || key.ends_with("_key")
-        || key == "key";
+        || key == "key"
+        // A webhook URL is the credential: whoever has it can post to the channel.
+        || key == "webhook_url";
     named && !key.ends_with("_file") && !key.ends_with("_sha256") && !key.ends_with("_path")
 }
 

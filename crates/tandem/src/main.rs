@@ -21,6 +21,7 @@ mod directory_feed;
 mod http;
 mod incidents;
 mod memory;
+mod notify;
 mod playbooks_cli;
 mod rule_admin;
 mod rules_cli;
