@@ -146,6 +146,7 @@ impl Role {
                     | ViewSources
                     | ViewRules
                     | ViewAudit
+                    | ViewDeliveries
                     | ViewAlerts
                     | ViewIncidents
                     | ViewPlaybooks
@@ -214,6 +215,10 @@ pub enum Permission {
     ViewAlarms,
     /// Acknowledge, snooze, forward and clear alarms.
     HandleAlarms,
+    /// The notifications' delivery log and channels (secrets shown only as set or not).
+    ViewDeliveries,
+    /// Send a dead notification again.
+    RetryDeliveries,
 }
 
 /// How a route is protected.

@@ -25,6 +25,7 @@ mod error;
 mod guard;
 mod incidents;
 mod maps;
+mod notify;
 mod pages;
 mod pivot;
 mod playbooks;
@@ -134,6 +135,10 @@ pub struct AppState {
     pub clips: Option<Arc<ClipLinks>>,
     /// The control room's alarm queue.
     pub alarms: Arc<tandem_cases::alarms::Alarms>,
+    /// Notifications owed to channels and their delivery log.
+    pub outbox: Arc<dyn tandem_store::OutboxStore>,
+    /// The `[notify]` configuration: channels and routes (secrets never shown).
+    pub notify: Arc<tandem_respond::NotifyConfig>,
 }
 
 /// One route: method, path, who may call it, and the handler.
@@ -379,6 +384,43 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/static/alarm.wav",
             Public,
             get(pages::alarms::alarm_sound),
+        ),
+        // Notifications: the delivery log and channels.
+        r(
+            Method::GET,
+            "/api/v1/notifications",
+            Needs(ViewDeliveries),
+            get(notify::list),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/notifications/channels",
+            Needs(ViewDeliveries),
+            get(notify::channels_api),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/notifications/{id}",
+            Needs(ViewDeliveries),
+            get(notify::one),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/notifications/{id}/retry",
+            Needs(RetryDeliveries),
+            post(notify::retry_api),
+        ),
+        r(
+            Method::GET,
+            "/notifications",
+            Needs(ViewDeliveries),
+            get(pages::notify::page),
+        ),
+        r(
+            Method::POST,
+            "/notifications/{id}/retry",
+            Needs(RetryDeliveries),
+            post(pages::notify::retry_form),
         ),
         r(
             Method::GET,

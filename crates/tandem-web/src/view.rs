@@ -28,6 +28,10 @@ fn templates() -> &'static Environment<'static> {
             ("refused.html", include_str!("../templates/refused.html")),
             ("audit.html", include_str!("../templates/audit.html")),
             (
+                "notifications.html",
+                include_str!("../templates/notifications.html"),
+            ),
+            (
                 "incidents.html",
                 include_str!("../templates/incidents.html"),
             ),
@@ -191,6 +195,12 @@ const NAV: &[(&str, &str, &str, Permission)] = &[
         Permission::ViewPlaybooks,
     ),
     ("audit", "/audit", "Audit log", Permission::ViewAudit),
+    (
+        "notifications",
+        "/notifications",
+        "Notifications",
+        Permission::ViewDeliveries,
+    ),
     ("settings", "/settings", "Settings", Permission::ManageUsers),
 ];
 

@@ -156,6 +156,8 @@ impl Server {
             snapshots: store.clone(),
             clips: config.frigate.clip_links().map(Arc::new),
             alarms: alarms.clone(),
+            outbox: store.clone(),
+            notify: Arc::new(config.notify.clone()),
         };
         tasks.push(tokio::spawn(crate::http::serve(
             http_listener,

@@ -8,6 +8,7 @@ pub mod incidents;
 pub mod investigate;
 pub mod live;
 pub mod login;
+pub mod notify;
 pub mod playbooks;
 pub mod rules;
 pub mod search;
