@@ -33,7 +33,11 @@ pub fn render(
     kind: ChannelKind,
     ctx: &MessageContext,
 ) -> Result<Payload, TemplateError> {
-    let json = |name| templates.render(name, ctx).map(|body| Payload::Json { body });
+    let json = |name| {
+        templates
+            .render(name, ctx)
+            .map(|body| Payload::Json { body })
+    };
     match kind {
         ChannelKind::Webhook => json("webhook.json"),
         ChannelKind::Slack => json("slack.json"),
@@ -98,10 +102,11 @@ impl Sender {
             };
             let mut builder = builder.port(smtp.port).timeout(Some(timeout));
             if !smtp.username.is_empty() {
-                builder = builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
-                    smtp.username.clone(),
-                    smtp.password.clone(),
-                ));
+                builder =
+                    builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
+                        smtp.username.clone(),
+                        smtp.password.clone(),
+                    ));
             }
             Some(builder.build())
         };
@@ -117,9 +122,14 @@ impl Sender {
     /// repeat after a crash.
     pub fn send(&self, channel: &ChannelConfig, payload: &Payload, key: &str) -> Outcome {
         match (channel.kind, payload) {
-            (ChannelKind::Email, Payload::Email { subject, text, html }) => {
-                self.mail(channel, subject, text, html, key)
-            }
+            (
+                ChannelKind::Email,
+                Payload::Email {
+                    subject,
+                    text,
+                    html,
+                },
+            ) => self.mail(channel, subject, text, html, key),
             (ChannelKind::Email, _) | (_, Payload::Email { .. }) => Outcome {
                 delivered: false,
                 retry: false,
@@ -198,4 +208,3 @@ impl Sender {
 fn code(s: &str) -> Option<u16> {
     s.trim().parse().ok()
 }
-

@@ -17,4 +17,4 @@ pub mod source;
 pub mod templates;
 
 pub use config::NotifyConfig;
-pub use notifier::{NotifyError, Notifier};
+pub use notifier::{Notifier, NotifyError};

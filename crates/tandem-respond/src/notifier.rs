@@ -20,8 +20,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tandem_model::{Event, Ulid};
 use tandem_store::{
-    CaseStore, OutboxAttempt, OutboxEntry, OutboxGroupState, OutboxState, OutboxStore,
-    StoreError,
+    CaseStore, OutboxAttempt, OutboxEntry, OutboxGroupState, OutboxState, OutboxStore, StoreError,
 };
 
 use crate::channels::{self, Payload, Sender};
@@ -140,8 +139,7 @@ impl Notifier {
                     Some(state.held_until.map_or(end, |h| h.max(end)))
                 } else if let Some(h) = state.held_until {
                     Some(h)
-                } else if route.digest_after > 0 && state.sent_since >= route.digest_after as u64
-                {
+                } else if route.digest_after > 0 && state.sent_since >= route.digest_after as u64 {
                     Some(self.quiet[i].adjust(now + window))
                 } else {
                     None

@@ -98,12 +98,12 @@ impl QuietHours {
         }
         let bad = || format!("quiet_hours {spec:?} is not HH:MM-HH:MM");
         let (a, b) = spec.split_once('-').ok_or_else(bad)?;
-        let time = |s: &str| {
-            jiff::civil::Time::strptime("%H:%M", s.trim()).map_err(|_| bad())
-        };
+        let time = |s: &str| jiff::civil::Time::strptime("%H:%M", s.trim()).map_err(|_| bad());
         let (start, end) = (time(a)?, time(b)?);
         if start == end {
-            return Err(format!("quiet_hours {spec:?} starts and ends at the same time"));
+            return Err(format!(
+                "quiet_hours {spec:?} starts and ends at the same time"
+            ));
         }
         Ok(QuietHours {
             window: Some((start, end)),
@@ -166,7 +166,12 @@ mod tests {
             day.end_after(at("2025-01-11T12:30:00Z")),
             Some(at("2025-01-11T13:00:00Z"))
         );
-        assert!(QuietHours::parse("", "UTC").unwrap().end_after(Utc::now()).is_none());
+        assert!(
+            QuietHours::parse("", "UTC")
+                .unwrap()
+                .end_after(Utc::now())
+                .is_none()
+        );
         assert!(QuietHours::parse("22-7", "UTC").is_err());
         assert!(QuietHours::parse("22:00-07:00", "Mars/Base").is_err());
     }
@@ -200,7 +205,10 @@ mod tests {
             &route(|r| r.departments = vec!["security".into()]),
             &notice
         ));
-        assert!(!matches(&route(|r| r.kinds = vec!["sla_breach".into()]), &notice));
+        assert!(!matches(
+            &route(|r| r.kinds = vec!["sla_breach".into()]),
+            &notice
+        ));
         assert!(!matches(
             &route(|r| r.severities = vec!["critical".into()]),
             &notice

@@ -16,14 +16,11 @@ pub const CLASSES: &[Class] = &[Class::IncidentFinding];
 /// The notices one stored event stands for (none for events of other sources and for
 /// changes no one is told about).
 pub fn notices(cases: &dyn CaseStore, event: &Event) -> Result<Vec<Notice>, StoreError> {
-    if event.class != Class::IncidentFinding || event.source.name != tandem_cases::CASES_SOURCE
-    {
+    if event.class != Class::IncidentFinding || event.source.name != tandem_cases::CASES_SOURCE {
         return Ok(Vec::new());
     }
-    let (Some(id), Some(change)) = (
-        event.labels.get("case.id"),
-        event.labels.get("case.change"),
-    ) else {
+    let (Some(id), Some(change)) = (event.labels.get("case.id"), event.labels.get("case.change"))
+    else {
         return Ok(Vec::new());
     };
     if id.starts_with("ALR-") {

@@ -19,7 +19,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("webhook.json", include_str!("../templates/webhook.json")),
     ("slack.json", include_str!("../templates/slack.json")),
     ("teams.json", include_str!("../templates/teams.json")),
-    ("email_subject.txt", include_str!("../templates/email_subject.txt")),
+    (
+        "email_subject.txt",
+        include_str!("../templates/email_subject.txt"),
+    ),
     ("email.txt", include_str!("../templates/email.txt")),
     ("email.html", include_str!("../templates/email.html")),
 ];

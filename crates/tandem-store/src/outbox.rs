@@ -149,8 +149,7 @@ pub trait OutboxStore: Send + Sync + 'static {
     /// Queues `digest` and marks `folded` (held rows) as sent in it, in one transaction.
     fn fold_digest(&self, digest: &OutboxEntry, folded: &[String]) -> Result<(), StoreError>;
     /// Rows `group` queued on their own (not held) since `since`, and its held rows' release.
-    fn group_state(&self, group: &str, since: Timestamp)
-    -> Result<OutboxGroupState, StoreError>;
+    fn group_state(&self, group: &str, since: Timestamp) -> Result<OutboxGroupState, StoreError>;
     fn outbox_entry(&self, id: &str) -> Result<Option<OutboxEntry>, StoreError>;
     /// The delivery log: rows newest first.
     fn outbox(&self, query: &OutboxQuery) -> Result<Vec<OutboxEntry>, StoreError>;

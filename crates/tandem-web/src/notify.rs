@@ -132,9 +132,8 @@ pub(crate) async fn counts(state: &AppState) -> Result<Vec<(OutboxState, u64)>, 
 pub(crate) async fn retry(state: &AppState, who: &Principal, id: &str) -> Result<(), ApiError> {
     let outbox = state.outbox.clone();
     let key = id.to_owned();
-    let done =
-        tokio::task::spawn_blocking(move || outbox.retry_outbox(&key, chrono::Utc::now()))
-            .await??;
+    let done = tokio::task::spawn_blocking(move || outbox.retry_outbox(&key, chrono::Utc::now()))
+        .await??;
     if !done {
         return Err(ApiError::new(
             axum::http::StatusCode::CONFLICT,
@@ -168,7 +167,12 @@ pub async fn one(
     let key = id.clone();
     let entry = tokio::task::spawn_blocking(move || outbox.outbox_entry(&key))
         .await??
-        .ok_or_else(|| ApiError::new(axum::http::StatusCode::NOT_FOUND, format!("no message {id}")))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                format!("no message {id}"),
+            )
+        })?;
     let payload: Value = serde_json::from_str(&entry.payload).unwrap_or(Value::Null);
     let mut v = serde_json::to_value(Delivery::from(entry)).unwrap_or(Value::Null);
     v["payload"] = payload;

@@ -160,4 +160,3 @@ fn deliver(notifier: Arc<Notifier>, woken: Receiver<()>) {
         }
     }
 }
-

@@ -402,7 +402,12 @@ mod tests {
         store.fold_digest(&digest, &ids).unwrap();
         assert!(store.released_groups(Utc::now()).unwrap().is_empty());
         assert_eq!(
-            store.outbox_entry("01H1").unwrap().unwrap().digest.as_deref(),
+            store
+                .outbox_entry("01H1")
+                .unwrap()
+                .unwrap()
+                .digest
+                .as_deref(),
             Some("01D")
         );
         let purged = store
