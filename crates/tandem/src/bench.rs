@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 mod cases;
+mod notify;
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -80,11 +81,23 @@ pub struct BenchArgs {
     /// The `tandem` binary to start as the server (default: this one), to compare builds.
     #[arg(long)]
     pub server: Option<PathBuf>,
+    /// Notifications instead: a burst of `--notify-burst` alerts through one route's
+    /// digest, then the latency from a message queued to its delivery attempt at a steady
+    /// rate, against a local receiver.
+    #[arg(long)]
+    pub notify: bool,
+    #[arg(long, default_value_t = 10_000)]
+    pub notify_burst: usize,
 }
 
 pub fn run(_config: crate::config::Config, args: BenchArgs) -> anyhow::Result<()> {
     if args.data_dir.exists() && !args.seeded {
         std::fs::remove_dir_all(&args.data_dir)?;
+    }
+    if args.notify {
+        let result = notify::run(&args);
+        let _ = std::fs::remove_dir_all(&args.data_dir);
+        return result;
     }
     if args.cases {
         let result = cases::run(&args);
