@@ -9,4 +9,13 @@
 //! bound). It sends nothing by itself: the `tandem` binary runs its drivers.
 
 pub mod actions;
+pub mod channels;
+pub mod config;
 pub mod http;
+pub mod notifier;
+pub mod route;
+pub mod source;
+pub mod templates;
+
+pub use config::NotifyConfig;
+pub use notifier::{Notifier, NotifyError};

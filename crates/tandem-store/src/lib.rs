@@ -28,6 +28,7 @@ mod api;
 mod audit;
 mod cases;
 mod error;
+mod outbox;
 mod secret;
 mod snapshots;
 mod sqlite;
@@ -48,6 +49,10 @@ pub use cases::{
     CaseWrite, RuleResolutions, TimelineEntry,
 };
 pub use error::StoreError;
+pub use outbox::{
+    OUTBOX_ANSWER_LIMIT, OutboxAttempt, OutboxEntry, OutboxGroupState, OutboxQuery, OutboxState,
+    OutboxStore, bounded,
+};
 pub use secret::hash_key;
 pub use snapshots::{CameraSnapshot, SNAPSHOT_DIR, SnapshotStore};
 

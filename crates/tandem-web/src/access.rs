@@ -152,6 +152,7 @@ impl Role {
                     | ViewSources
                     | ViewRules
                     | ViewAudit
+                    | ViewDeliveries
                     | ViewAlerts
                     | ViewIncidents
                     | ViewPlaybooks
@@ -228,6 +229,10 @@ pub enum Permission {
     /// The shared KPIs: dashboards, their CSV, the API and the ATT&CK layer (responders: of
     /// their department's incidents).
     ViewKpis,
+    /// The notifications' delivery log and channels (secrets shown only as set or not).
+    ViewDeliveries,
+    /// Send a dead notification again.
+    RetryDeliveries,
 }
 
 /// How a route is protected.

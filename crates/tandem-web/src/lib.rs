@@ -28,6 +28,7 @@ mod guard;
 mod incidents;
 pub mod kpis;
 mod maps;
+mod notify;
 mod openapi;
 mod pages;
 mod pivot;
@@ -142,6 +143,10 @@ pub struct AppState {
     pub actions: Arc<tandem_respond::actions::Catalog>,
     /// How the KPIs count (`[kpis]`).
     pub kpis: Arc<tandem_cases::kpi::KpiConfig>,
+    /// Notifications owed to channels and their delivery log.
+    pub outbox: Arc<dyn tandem_store::OutboxStore>,
+    /// The `[notify]` configuration: channels and routes (secrets never shown).
+    pub notify: Arc<tandem_respond::NotifyConfig>,
 }
 
 /// One route: method, path, who may call it, and the handler.
@@ -401,6 +406,43 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/static/alarm.wav",
             Public,
             get(pages::alarms::alarm_sound),
+        ),
+        // Notifications: the delivery log and channels.
+        r(
+            Method::GET,
+            "/api/v1/notifications",
+            Needs(ViewDeliveries),
+            get(notify::list),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/notifications/channels",
+            Needs(ViewDeliveries),
+            get(notify::channels_api),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/notifications/{id}",
+            Needs(ViewDeliveries),
+            get(notify::one),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/notifications/{id}/retry",
+            Needs(RetryDeliveries),
+            post(notify::retry_api),
+        ),
+        r(
+            Method::GET,
+            "/notifications",
+            Needs(ViewDeliveries),
+            get(pages::notify::page),
+        ),
+        r(
+            Method::POST,
+            "/notifications/{id}/retry",
+            Needs(RetryDeliveries),
+            post(pages::notify::retry_form),
         ),
         r(
             Method::GET,

@@ -103,6 +103,10 @@ said. See docs/api.md.",
         crate::playbooks::one,
         crate::playbooks::validate,
         crate::playbooks::reload,
+        crate::notify::list,
+        crate::notify::one,
+        crate::notify::retry_api,
+        crate::notify::channels_api,
         crate::kpis::get,
         crate::kpis::attack_layer,
         crate::actions::definitions,
@@ -139,6 +143,7 @@ said. See docs/api.md.",
         (name = "Alerts", description = "The alert queue, triage, exceptions and risk."),
         (name = "Incidents", description = "Incidents, departments' tasks, evidence and reviews."),
         (name = "Actions", description = "Response actions on incidents: definitions, dry runs, proposals and four-eyes decisions."),
+        (name = "Notifications", description = "The delivery log of notifications and the channels they go to."),
         (name = "KPIs", description = "Shared KPIs computed from the incidents' timelines, and ATT&CK coverage."),
         (name = "Rules", description = "Detection rules."),
         (name = "Playbooks", description = "Incident playbooks."),
@@ -1345,4 +1350,21 @@ pub struct KpisAnswer {
     /// ATT&CK coverage of the enabled rules by tactic and technique.
     #[schema(value_type = Object)]
     coverage: Value,
+}
+
+/// The delivery log.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct DeliveriesAnswer {
+    deliveries: Vec<crate::notify::Delivery>,
+    /// Messages per state (`pending`, `held`, `delivered`, `dead`, `digested`).
+    #[schema(value_type = Object)]
+    counts: Value,
+}
+
+/// The notification channels.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ChannelsAnswer {
+    channels: Vec<crate::notify::ChannelView>,
 }

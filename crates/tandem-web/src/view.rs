@@ -32,6 +32,10 @@ fn templates() -> &'static Environment<'static> {
                 include_str!("../templates/api_reference.html"),
             ),
             (
+                "notifications.html",
+                include_str!("../templates/notifications.html"),
+            ),
+            (
                 "incidents.html",
                 include_str!("../templates/incidents.html"),
             ),
@@ -201,6 +205,12 @@ const NAV: &[(&str, &str, &str, Permission)] = &[
         Permission::ViewPlaybooks,
     ),
     ("audit", "/audit", "Audit log", Permission::ViewAudit),
+    (
+        "notifications",
+        "/notifications",
+        "Notifications",
+        Permission::ViewDeliveries,
+    ),
     ("settings", "/settings", "Settings", Permission::ManageUsers),
 ];
 

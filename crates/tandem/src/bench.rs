@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 mod cases;
+mod notify;
 mod replay;
 
 #[derive(Args)]
@@ -98,6 +99,13 @@ pub struct BenchArgs {
     /// the first `--sigma-dir`.
     #[arg(long)]
     pub compare: Option<String>,
+    /// Notifications instead: a burst of `--notify-burst` alerts through one route's
+    /// digest, then the latency from a message queued to its delivery attempt at a steady
+    /// rate, against a local receiver.
+    #[arg(long)]
+    pub notify: bool,
+    #[arg(long, default_value_t = 10_000)]
+    pub notify_burst: usize,
 }
 
 /// Events the ingest-and-search bench sends when `--events` is not given.
@@ -112,6 +120,11 @@ pub fn run(_config: crate::config::Config, args: BenchArgs) -> anyhow::Result<()
         if !args.keep {
             let _ = std::fs::remove_dir_all(&args.data_dir);
         }
+        return result;
+    }
+    if args.notify {
+        let result = notify::run(&args);
+        let _ = std::fs::remove_dir_all(&args.data_dir);
         return result;
     }
     if args.cases {

@@ -51,6 +51,8 @@ pub struct Config {
     /// How the shared KPIs count (`[kpis]`): resolutions left out, reopened incidents,
     /// severity weights.
     pub kpis: tandem_cases::kpi::KpiConfig,
+    /// Notifications (`[notify]`): channels, routes, quiet hours, digests, retries.
+    pub notify: tandem_respond::NotifyConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -79,6 +81,7 @@ impl Default for Config {
             frigate: FrigateConfig::default(),
             actions: ActionsConfig::default(),
             kpis: Default::default(),
+            notify: Default::default(),
             log: "info".into(),
         }
     }
@@ -572,6 +575,10 @@ impl Config {
             .weights
             .check()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        config
+            .notify
+            .check()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         Ok(config)
     }
 
@@ -600,7 +607,9 @@ fn is_secret(key: &str) -> bool {
         || key.contains("password")
         || key.contains("token")
         || key.ends_with("_key")
-        || key == "key";
+        || key == "key"
+        // A webhook URL is the credential: whoever has it can post to the channel.
+        || key == "webhook_url";
     named && !key.ends_with("_file") && !key.ends_with("_sha256") && !key.ends_with("_path")
 }
 

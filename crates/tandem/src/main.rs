@@ -23,6 +23,7 @@ mod http;
 mod incidents;
 mod kpis_cli;
 mod memory;
+mod notify;
 mod playbooks_cli;
 mod rule_admin;
 mod rules_cli;

@@ -159,6 +159,8 @@ impl Server {
             alarms: alarms.clone(),
             actions: actions.clone(),
             kpis: Arc::new(config.kpis.clone()),
+            outbox: store.clone(),
+            notify: Arc::new(config.notify.clone()),
         };
         let public_url = state.public.url();
         tasks.push(tokio::spawn(crate::http::serve(
@@ -211,6 +213,22 @@ impl Server {
             )),
             shutdown.subscribe(),
         )));
+        // Notifications: case events to channels through the outbox, when channels exist.
+        if !config.notify.channels.is_empty() {
+            let notifier = tandem_respond::Notifier::new(
+                config.notify.clone(),
+                &config.http.public_origin(http)?.url(),
+                store.clone(),
+                store.clone(),
+            )?;
+            tasks.push(tokio::spawn(crate::notify::run(
+                Arc::new(notifier),
+                store.clone(),
+                pipeline.clone(),
+                config.notify.enabled && !config.notify.routes.is_empty(),
+                shutdown.subscribe(),
+            )));
+        }
         tasks.push(tokio::spawn(crate::incidents::run_ticks(
             cases.incidents.clone(),
             shutdown.subscribe(),

@@ -7,6 +7,7 @@ mod cases;
 mod compile;
 mod directory;
 mod doc;
+mod outbox;
 mod schema;
 mod search;
 mod snapshots;
@@ -73,6 +74,7 @@ impl SqliteStore {
         conn.execute_batch(alarms::SCHEMA)?;
         conn.execute_batch(cases::SCHEMA)?;
         conn.execute_batch(snapshots::SCHEMA)?;
+        conn.execute_batch(outbox::SCHEMA)?;
         cases::migrate(&conn)?;
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')",

@@ -10,6 +10,7 @@ pub mod investigate;
 pub mod kpis;
 pub mod live;
 pub mod login;
+pub mod notify;
 pub mod playbooks;
 pub mod rules;
 pub mod search;

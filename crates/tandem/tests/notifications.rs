@@ -1,0 +1,515 @@
+//! Notifications end to end, with real parts: a real `tandem serve`, a real SMTP server
+//! (Debian's `python3-aiosmtpd`, writing a maildir) and a recording HTTP receiver standing
+//! in for Slack, Teams and generic webhooks. Content, routing, digests, retries, dead
+//! letters on the delivery log, and a kill -9 between enqueue and send.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::TestServer;
+use support::receiver::{Received, Receiver};
+
+/// A Python with `aiosmtpd` (`apt-get install python3-aiosmtpd`, as the README's test
+/// command does). Fails, never skips, when there is none.
+fn python_with_aiosmtpd() -> &'static str {
+    for python in ["/usr/bin/python3", "python3"] {
+        let ok = Command::new(python)
+            .args(["-c", "import aiosmtpd"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return python;
+        }
+    }
+    panic!(
+        "no Python with aiosmtpd: install it with `sudo apt-get install -y python3-aiosmtpd` (see the README's test command)"
+    );
+}
+
+/// A real SMTP server on loopback writing what it receives to a maildir; stopped on drop.
+struct Smtp {
+    child: Child,
+    port: u16,
+    maildir: PathBuf,
+}
+
+impl Smtp {
+    fn start(dir: &Path) -> Smtp {
+        let python = python_with_aiosmtpd();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let maildir = dir.join("maildir");
+        let child = Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox", maildir.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aiosmtpd starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Smtp {
+            child,
+            port,
+            maildir,
+        }
+    }
+
+    /// Every mail received, parsed by Python's `email` package: subject, to, message id,
+    /// and each text part by content type.
+    fn mails(&self) -> Vec<Value> {
+        let script = r#"
+import json, mailbox, sys
+out = []
+for m in mailbox.Maildir(sys.argv[1], create=False):
+    parts = {}
+    for p in m.walk():
+        if p.get_content_maintype() == "text":
+            parts[p.get_content_type()] = p.get_payload(decode=True).decode(p.get_content_charset() or "utf-8")
+    out.append({"subject": str(m["Subject"]), "to": str(m["To"]), "message_id": str(m["Message-ID"]),
+                "multipart": m.get_content_type(), "parts": parts})
+print(json.dumps(out))
+"#;
+        if !self.maildir.join("new").exists() {
+            return Vec::new();
+        }
+        let out = Command::new(python_with_aiosmtpd())
+            .args(["-c", script, self.maildir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mails = self.mails();
+            if mails.len() >= n {
+                return mails;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited for {n} mails, got {mails:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `tandem.toml` with `notify` (TOML) under `dir`, a data directory beside it, started.
+fn serve(dir: &Path, notify: &str) -> TestServer {
+    std::fs::write(dir.join("tandem.toml"), notify).unwrap();
+    TestServer::start(&dir.join("data"), None, &[])
+}
+
+fn raise_alert(server: &TestServer, title: &str) -> String {
+    let (status, body) = server.post(
+        "/api/v1/alerts",
+        &json!({"title": title, "severity": "high", "summary": format!("{title}, raised by hand")})
+            .to_string(),
+    );
+    assert_eq!(status, 201, "{body}");
+    body["alert"]["id"].as_str().unwrap().to_owned()
+}
+
+fn deliveries(server: &TestServer, state: &str) -> Vec<Value> {
+    let (status, body) = server.get("/api/v1/notifications", &[("state", state)]);
+    assert_eq!(status, 200, "{body}");
+    body["deliveries"].as_array().unwrap().clone()
+}
+
+fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "waited {timeout:?} for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn key(r: &Received) -> String {
+    r.header("Idempotency-Key")
+        .expect("every request carries an idempotency key")
+        .to_owned()
+}
+
+/// A staged tailgate's incident: Facilities hears by e-mail (plain text and HTML, with the
+/// link to the incident), Security by a Slack-shaped webhook with blocks; an alert goes to
+/// Teams as an Adaptive Card. Each channel gets only what its route asks for.
+#[test]
+fn facilities_hear_by_mail_security_by_slack_and_the_soc_by_teams() {
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = Smtp::start(dir.path());
+    let hooks = Receiver::start();
+    let server = serve(
+        dir.path(),
+        &format!(
+            r#"
+[notify.smtp]
+host = "127.0.0.1"
+port = {port}
+tls = "none"
+from = "Tandem <tandem@example.org>"
+
+[[notify.channels]]
+name = "facilities-mail"
+kind = "email"
+to = ["facilities@example.org"]
+
+[[notify.channels]]
+name = "security-slack"
+kind = "slack"
+webhook_url = "{hooks}/slack/T000/B000/secret"
+
+[[notify.channels]]
+name = "soc-teams"
+kind = "teams"
+webhook_url = "{hooks}/teams"
+
+[[notify.routes]]
+channel = "facilities-mail"
+kinds = ["incident_opened", "task_assigned"]
+departments = ["facilities"]
+
+[[notify.routes]]
+channel = "security-slack"
+kinds = ["incident_opened"]
+departments = ["security"]
+
+[[notify.routes]]
+channel = "soc-teams"
+kinds = ["alert_opened"]
+"#,
+            port = smtp.port,
+            hooks = hooks.url
+        ),
+    );
+    let mut resp = TestServer::agent()
+        .post(format!("{}/api/v1/incidents", server.url))
+        .header("Authorization", format!("Bearer {}", server.token))
+        .send_json(json!({
+            "title": "Tailgating at Oslo HQ main entrance",
+            "summary": "Two people went through on one badge",
+            "severity": "high",
+            "playbook": "tailgating",
+        }))
+        .unwrap();
+    let body: Value = resp.body_mut().read_json().unwrap();
+    assert_eq!(resp.status().as_u16(), 201, "{body}");
+    let id = body["incident"]["id"].as_str().unwrap().to_owned();
+    let link = format!("{}/incidents/{id}", server.url);
+
+    // Security: one Slack message with blocks and the link.
+    let slack = hooks.wait_for(1, Duration::from_secs(30));
+    assert_eq!(slack[0].path, "/slack/T000/B000/secret");
+    let msg = slack[0].json();
+    assert!(msg["text"].as_str().unwrap().contains(&id), "{msg}");
+    assert_eq!(msg["blocks"][0]["type"], "header");
+    assert!(msg.to_string().contains(&link), "{msg}");
+
+    // Facilities: the incident and the task assigned to them, plain text and HTML.
+    let mails = smtp.wait_for(2, Duration::from_secs(30));
+    let opened = mails
+        .iter()
+        .find(|m| m["subject"].as_str().unwrap().contains("Incident opened"))
+        .unwrap_or_else(|| panic!("{mails:#?}"));
+    assert_eq!(opened["to"], "facilities@example.org");
+    assert_eq!(opened["multipart"], "multipart/alternative");
+    assert!(opened["subject"].as_str().unwrap().contains(&id));
+    let text = opened["parts"]["text/plain"].as_str().unwrap();
+    let html = opened["parts"]["text/html"].as_str().unwrap();
+    assert!(
+        text.contains(&link) && text.contains("Two people went through"),
+        "{text}"
+    );
+    // HTML escaping writes `/` as `&#x2f;`, which a mail reader reads back as `/`.
+    let html = html.replace("&#x2f;", "/");
+    assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
+    let task = mails
+        .iter()
+        .find(|m| m["subject"].as_str().unwrap().contains("Task assigned"))
+        .unwrap_or_else(|| panic!("{mails:#?}"));
+    assert!(
+        task["subject"]
+            .as_str()
+            .unwrap()
+            .contains("Inspect the door"),
+        "{task}"
+    );
+
+    // The SOC: an alert as an Adaptive Card in the Teams workflow shape.
+    let alert = raise_alert(&server, "Badge used at two sites");
+    let all = hooks.wait_for(2, Duration::from_secs(30));
+    let teams = all
+        .iter()
+        .find(|r| r.path == "/teams")
+        .expect("a Teams post");
+    let card = teams.json();
+    assert_eq!(card["type"], "message");
+    assert_eq!(
+        card["attachments"][0]["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    assert_eq!(card["attachments"][0]["content"]["type"], "AdaptiveCard");
+    assert_eq!(
+        card["attachments"][0]["content"]["actions"][0]["url"],
+        format!("{}/alerts/{alert}", server.url)
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    // Each channel heard only what its route asks for: Teams the alert; Slack incidents
+    // (the alert raised by hand opened one of its own, which Security works); e-mail only
+    // what Facilities has to do.
+    let all = hooks.requests();
+    assert_eq!(all.iter().filter(|r| r.path == "/teams").count(), 1);
+    for r in all.iter().filter(|r| r.path.starts_with("/slack/")) {
+        let text = r.json()["text"].as_str().unwrap().to_owned();
+        assert!(text.starts_with("Incident opened"), "{text}");
+    }
+    let mails = smtp.mails();
+    let about_this: Vec<&Value> = mails
+        .iter()
+        .filter(|m| {
+            m["subject"].as_str().unwrap().contains(&format!("{id}:"))
+                || m["subject"].as_str().unwrap().contains(&format!("{id} ("))
+        })
+        .collect();
+    assert_eq!(about_this.len(), 2, "{mails:#?}");
+
+    // The channels view says a secret is set, never what it is; `tandem config` redacts it.
+    let (status, channels) = server.get("/api/v1/notifications/channels", &[]);
+    assert_eq!(status, 200);
+    assert!(!channels.to_string().contains("secret"), "{channels}");
+    assert_eq!(channels["channels"][1]["webhook_url"], "set");
+    let page = server.admin_console().get("/notifications");
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.body.contains("/slack/T000"),
+        "the page shows no webhook URL"
+    );
+    let printed = support::tandem()
+        .arg("config")
+        .current_dir(dir.path())
+        .env_remove("TANDEM_CONFIG")
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&printed.stdout);
+    assert!(printed.contains("[[notify.channels]]"), "{printed}");
+    assert!(!printed.contains("/slack/T000"), "{printed}");
+}
+
+/// A burst of alerts on one route becomes at most `digest_after` messages on their own and
+/// one digest listing the rest, not a message each.
+#[test]
+fn a_burst_of_alerts_becomes_one_digest() {
+    let dir = tempfile::tempdir().unwrap();
+    let hooks = Receiver::start();
+    let server = serve(
+        dir.path(),
+        &format!(
+            r#"
+[[notify.channels]]
+name = "soc-webhook"
+kind = "webhook"
+webhook_url = "{hooks}/hook"
+
+[[notify.routes]]
+channel = "soc-webhook"
+kinds = ["alert_opened"]
+digest_after = 3
+digest_window_seconds = 5
+"#,
+            hooks = hooks.url
+        ),
+    );
+    for i in 0..30 {
+        raise_alert(&server, &format!("Burst alert {i}"));
+    }
+    let got = hooks.wait_for(4, Duration::from_secs(60));
+    std::thread::sleep(Duration::from_secs(3));
+    let got = if got.len() < hooks.requests().len() {
+        hooks.requests()
+    } else {
+        got
+    };
+    let bodies: Vec<Value> = got.iter().map(Received::json).collect();
+    let single = bodies.iter().filter(|b| b["digest"] == false).count();
+    let digests: Vec<&Value> = bodies.iter().filter(|b| b["digest"] == true).collect();
+    assert!(single <= 3, "{bodies:#?}");
+    assert!(!digests.is_empty() && digests.len() <= 2, "{bodies:#?}");
+    let told: u64 = single as u64
+        + digests
+            .iter()
+            .map(|d| d["count"].as_u64().unwrap())
+            .sum::<u64>();
+    assert_eq!(told, 30, "every alert is told, once: {bodies:#?}");
+    assert!(
+        digests[0]["headline"]
+            .as_str()
+            .unwrap()
+            .contains("notifications"),
+        "{}",
+        digests[0]
+    );
+    assert_eq!(digests[0]["link"], format!("{}/alerts", server.url));
+    assert_eq!(deliveries(&server, "digested").len(), 30 - single);
+}
+
+/// A receiver failing twice gets the message on the third attempt, with one idempotency key
+/// throughout; one failing every time leaves the message dead after `max_attempts`, with
+/// the answer on the delivery log, and an administrator sends it again.
+#[test]
+fn failures_are_retried_then_dead_lettered_with_the_answer_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let hooks = Receiver::start();
+    let server = serve(
+        dir.path(),
+        &format!(
+            r#"
+[notify]
+max_attempts = 3
+retry_base_seconds = 1
+retry_cap_seconds = 2
+
+[[notify.channels]]
+name = "soc-webhook"
+kind = "webhook"
+webhook_url = "{hooks}/hook"
+
+[[notify.routes]]
+channel = "soc-webhook"
+kinds = ["alert_opened"]
+"#,
+            hooks = hooks.url
+        ),
+    );
+    hooks.fail_next(2, 503);
+    raise_alert(&server, "Retried alert");
+    let got = hooks.wait_for(3, Duration::from_secs(30));
+    assert!(
+        got.iter().all(|r| key(r) == key(&got[0])),
+        "one key: {got:?}"
+    );
+    wait_until("the message delivered", Duration::from_secs(10), || {
+        deliveries(&server, "delivered").len() == 1
+    });
+    assert_eq!(deliveries(&server, "delivered")[0]["attempts"], 3);
+
+    hooks.fail_always(Some(500));
+    raise_alert(&server, "Dead alert");
+    wait_until("the message dead", Duration::from_secs(30), || {
+        deliveries(&server, "dead").len() == 1
+    });
+    let dead = deliveries(&server, "dead").remove(0);
+    assert_eq!(dead["attempts"], 3);
+    assert_eq!(dead["last_status"], 500);
+    assert!(
+        dead["last_answer"]
+            .as_str()
+            .unwrap()
+            .contains("failing on purpose"),
+        "{dead}"
+    );
+    assert_eq!(hooks.requests().len(), 6, "no attempt after the last");
+
+    // The delivery log shows it, with the answer, to an administrator, who sends it again.
+    let console = server.admin_console();
+    let page = console.get("/notifications?state=dead");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("failing on purpose") && page.body.contains("500"),
+        "{}",
+        page.body
+    );
+    hooks.fail_always(None);
+    let id = dead["id"].as_str().unwrap();
+    let csrf = console.csrf("/notifications?state=dead");
+    let sent = console.post_form(&format!("/notifications/{id}/retry"), &[("csrf", &csrf)]);
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let got = hooks.wait_for(7, Duration::from_secs(30));
+    assert_eq!(key(&got[6]), id);
+    wait_until("the message delivered", Duration::from_secs(10), || {
+        deliveries(&server, "delivered").len() == 2
+    });
+    // Sending again is only for dead messages.
+    let (status, _) = server.post(&format!("/api/v1/notifications/{id}/retry"), "");
+    assert_eq!(status, 409);
+}
+
+/// A message queued while its receiver fails, then the server killed with SIGKILL: after the
+/// restart it is delivered, once.
+#[test]
+fn a_kill_9_between_enqueue_and_send_delivers_after_restart_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let hooks = Receiver::start();
+    let server = serve(
+        dir.path(),
+        &format!(
+            r#"
+[notify]
+max_attempts = 100
+retry_base_seconds = 1
+retry_cap_seconds = 1
+
+[[notify.channels]]
+name = "soc-webhook"
+kind = "webhook"
+webhook_url = "{hooks}/hook"
+
+[[notify.routes]]
+channel = "soc-webhook"
+kinds = ["alert_opened"]
+"#,
+            hooks = hooks.url
+        ),
+    );
+    hooks.fail_always(Some(503));
+    raise_alert(&server, "Survives a crash");
+    let failed = hooks.wait_for(1, Duration::from_secs(30));
+    let id = key(&failed[0]);
+    let token = server.token.clone();
+    let data = server.data_dir.clone();
+    server.kill9();
+    hooks.fail_always(None);
+    let before = hooks.requests().len();
+
+    let server = TestServer::start(&data, Some(&token), &[]);
+    hooks.wait_for(before + 1, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(3));
+    let after: Vec<Received> = hooks.requests().split_off(before);
+    assert_eq!(
+        after.len(),
+        1,
+        "delivered once after the restart: {after:?}"
+    );
+    assert_eq!(key(&after[0]), id);
+    let delivered = deliveries(&server, "delivered");
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0]["id"], id);
+    assert!(deliveries(&server, "pending").is_empty());
+}
