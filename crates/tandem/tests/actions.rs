@@ -21,15 +21,20 @@ E2000,Bjørn Lie,bjorn.lie@nordlys.example,bjorn,Finance,,Controller,osl,2020-01
 
 const ACCESS_TOKEN: &str = "Bearer access-control-token-s3cr3t";
 
-/// A configuration pointing the access-control and Slack connections at `receiver`.
-fn config(dir: &Path, receiver: &Receiver, playbooks: Option<&Path>) -> std::path::PathBuf {
-    let mut text = format!(
+/// `[actions]` (TOML) pointing the access-control and Slack connections at `receiver`.
+fn connections(receiver: &Receiver) -> String {
+    format!(
         "[actions]\nretry_base_seconds = 1\nretry_max_seconds = 2\nmax_attempts = 5\n\n\
          [[actions.connections]]\nname = \"access-control\"\nbase_url = \"{url}/acs\"\n\
          headers = {{ Authorization = \"{ACCESS_TOKEN}\" }}\n\n\
          [[actions.connections]]\nname = \"slack\"\nbase_url = \"{url}/services/T0/B0/hook-s3cr3t\"\nsecret_url = true\n",
         url = receiver.url
-    );
+    )
+}
+
+/// A configuration pointing the access-control and Slack connections at `receiver`.
+fn config(dir: &Path, receiver: &Receiver, playbooks: Option<&Path>) -> std::path::PathBuf {
+    let mut text = connections(receiver);
     if let Some(p) = playbooks {
         text.push_str(&format!(
             "\n[cases]\nplaybook_dirs = [\"{}\"]\n",
@@ -651,5 +656,212 @@ fn the_console_refuses_in_words_and_a_proposer_withdraws() {
     assert!(shown.contains("wrong person"), "{shown}");
     std::thread::sleep(Duration::from_millis(1500));
     assert!(receiver.requests().is_empty(), "{:?}", receiver.requests());
+    server.terminate();
+}
+
+/// The most recent weekday before today, at 08:40 UTC: a morning at the office, in the past,
+/// so the door's detection window is closed by the clock as soon as the records are in.
+fn last_working_morning() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{Datelike, Days, Weekday};
+    let mut day = chrono::Utc::now().date_naive() - Days::new(1);
+    while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+        day = day - Days::new(1);
+    }
+    day.and_hms_opt(8, 40, 0).unwrap().and_utc()
+}
+
+/// The incident the alert of `rule` joined, once there is one.
+fn incident_of_rule(server: &TestServer, rule: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let (status, body) = server.get("/api/v1/alerts", &[("rule", rule)]);
+        assert_eq!(status, 200, "{body}");
+        let incident = body["alerts"]
+            .as_array()
+            .and_then(|l| l.iter().find_map(|a| a["incident"].as_str()));
+        if let Some(id) = incident {
+            return id.to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no incident from a {rule} alert: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Notifications and response actions together, every part real: a tailgate staged through
+/// the products' own wire formats (the badge reader's, and Frigate's over a real Mosquitto)
+/// raises the finding, the alert and the incident on the tailgating playbook; Facilities hears
+/// by e-mail through a real SMTP server, Security by a Slack-shaped webhook; an analyst's
+/// badge suspension sends nothing until a physical-security operator approves it, then the
+/// access-control system gets exactly one request, and the timeline tells the whole story.
+#[test]
+fn a_staged_tailgate_tells_facilities_and_security_and_the_badge_is_suspended_after_approval() {
+    let broker = tandem_testkit::Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = support::smtp::Smtp::start(dir.path());
+    let slack = Receiver::start();
+    let access_control = Receiver::start();
+    let org = tandem_sim::Org::generate(17, 40);
+    let cfg = dir.path().join("tandem.toml");
+    // A detection tick every two seconds: the door is quiet after the tailgate, so its window
+    // is closed by the clock, two ticks after its last event, rather than minutes later.
+    std::fs::write(
+        &cfg,
+        format!(
+            "{sources}\n{actions}\n\
+             [detect]\ntick_seconds = 2\n\n\
+             [notify.smtp]\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\n\
+             from = \"Tandem <tandem@example.org>\"\n\n\
+             [[notify.channels]]\nname = \"facilities-mail\"\nkind = \"email\"\n\
+             to = [\"facilities@example.org\"]\n\n\
+             [[notify.channels]]\nname = \"security-slack\"\nkind = \"slack\"\n\
+             webhook_url = \"{slack}/slack/T000/B000/secret\"\n\n\
+             [[notify.routes]]\nchannel = \"facilities-mail\"\n\
+             kinds = [\"incident_opened\", \"task_assigned\"]\ndepartments = [\"facilities\"]\n\n\
+             [[notify.routes]]\nchannel = \"security-slack\"\n\
+             kinds = [\"incident_opened\"]\ndepartments = [\"security\"]\n",
+            sources = support::vendors::sources_toml(&org, broker.port),
+            actions = connections(&access_control),
+            smtp = smtp.port,
+            slack = slack.url,
+        ),
+    )
+    .unwrap();
+    let roles = ["soc_analyst", "physical_security"].map(String::from);
+    let (server, seeded) = start_with_accounts_env(
+        &dir.path().join("data"),
+        &roles,
+        &[],
+        &[("TANDEM_CONFIG", cfg.to_str().unwrap())],
+    );
+    support::vendors::load_directory(&server, &org);
+    let emitter = support::vendors::emitter(&server, &org, broker.port);
+
+    // The tailgate, as the products send it: one grant, the door opened once, the camera
+    // counting two people.
+    let mut sim = tandem_sim::Simulator::new(org, 17)
+        .with_wire(tandem_sim::Wire::Vendor { mqtt: true });
+    let (records, truth) = sim.inject(tandem_sim::ScenarioKind::Tailgate, last_working_morning());
+    let report = emitter.send(&records).unwrap();
+    assert_eq!(report.rejected, 0, "{report:?}");
+    let person = truth.people[0].employee_number.clone();
+    let badge = truth.people[0].badge.clone();
+
+    // Detection, alerting and the incident on the tailgating playbook, naming the person.
+    let inc = incident_of_rule(&server, "tandem.tailgating");
+    let (_, body) = server.get(&format!("/api/v1/incidents/{inc}"), &[]);
+    assert_eq!(body["incident"]["playbook"], "tailgating", "{body}");
+    assert_eq!(body["incident"]["origin"], "alert", "{body}");
+    let link = format!("{}/incidents/{inc}", server.url);
+
+    // Security: a Slack message with blocks and the link to the incident.
+    let posts = slack.wait_for(1, Duration::from_secs(30));
+    assert_eq!(posts[0].path, "/slack/T000/B000/secret");
+    let msg = posts[0].json();
+    assert!(
+        msg["text"].as_str().unwrap().starts_with("Incident opened"),
+        "{msg}"
+    );
+    assert!(msg["text"].as_str().unwrap().contains(&inc), "{msg}");
+    assert_eq!(msg["blocks"][0]["type"], "header");
+    assert!(msg.to_string().contains(&link), "{msg}");
+
+    // Facilities: the incident and their task, each as plain text and HTML with the link.
+    let mails = smtp.wait_for(2, Duration::from_secs(30));
+    let opened = mails
+        .iter()
+        .find(|m| m["subject"].as_str().unwrap().contains("Incident opened"))
+        .unwrap_or_else(|| panic!("{mails:#?}"));
+    assert!(opened["subject"].as_str().unwrap().contains(&inc), "{opened}");
+    assert_eq!(opened["to"], "facilities@example.org");
+    assert_eq!(opened["multipart"], "multipart/alternative");
+    let text = opened["parts"]["text/plain"].as_str().unwrap();
+    assert!(text.contains(&link), "{text}");
+    // HTML escaping writes `/` as `&#x2f;`, which a mail reader reads back as `/`.
+    let html = opened["parts"]["text/html"]
+        .as_str()
+        .unwrap()
+        .replace("&#x2f;", "/");
+    assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
+    assert!(
+        mails.iter().any(|m| {
+            let subject = m["subject"].as_str().unwrap();
+            subject.contains("Task assigned") && subject.contains("Inspect the door")
+        }),
+        "{mails:#?}"
+    );
+
+    // The analyst proposes suspending the badge that let the follower in: nothing is sent.
+    let analyst = caller(&server, &seeded, "soc_analyst");
+    let control_room = caller(&server, &seeded, "physical_security");
+    let (status, proposed) = analyst.send(
+        "POST",
+        &format!("/api/v1/incidents/{inc}/actions"),
+        Some(json!({"action": "suspend-badge", "target": format!("person:{person}"),
+                    "note": "badge let a second person through"})),
+    );
+    assert_eq!(status, 201, "{proposed}");
+    assert_eq!(proposed["run"]["state"], "proposed");
+    let run = proposed["run"]["id"].as_str().unwrap().to_owned();
+    let (status, refused) = analyst.send(
+        "POST",
+        &format!("/api/v1/incidents/{inc}/actions/{run}/approve"),
+        None,
+    );
+    assert_eq!(status, 403, "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("a second person must approve it"),
+        "{refused}"
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        access_control.requests().is_empty(),
+        "sent before approval: {:?}",
+        access_control.requests()
+    );
+
+    // The control room approves: the access-control system gets exactly one request.
+    let (status, approved) = control_room.send(
+        "POST",
+        &format!("/api/v1/incidents/{inc}/actions/{run}/approve"),
+        None,
+    );
+    assert_eq!(status, 200, "{approved}");
+    let got = access_control.wait_for(1, Duration::from_secs(20));
+    let done = wait_run(&server, &inc, &run, |r| r["state"] == "succeeded");
+    assert_eq!(done["attempts"][0]["status"], 200, "{done}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(access_control.requests().len(), 1, "{got:?}");
+    let req = &got[0];
+    assert_eq!(req.method, "POST");
+    assert_eq!(req.path, format!("/acs/badges/{badge}/suspend"));
+    assert_eq!(req.header("idempotency-key"), Some(run.as_str()));
+    assert_eq!(req.json()["badge"], badge.as_str());
+    assert_eq!(req.json()["person"], person.as_str());
+
+    // The timeline: proposal, approval, run and answer, in that order.
+    let entries = timeline(&server, &inc);
+    let at = |kind: &str| {
+        entries
+            .iter()
+            .position(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} on the timeline: {entries:#?}"))
+    };
+    let order = [
+        at("action_proposed"),
+        at("action_approved"),
+        at("action_run"),
+        at("action_answer"),
+    ];
+    assert!(order.is_sorted(), "{order:?}: {entries:#?}");
+    let answer = &entries[order[3]];
+    assert_eq!(answer["detail"]["status"], 200, "{answer}");
+    assert_eq!(answer["detail"]["state"], "succeeded", "{answer}");
+    // Security heard of this incident once; the alert itself was routed nowhere.
+    assert_eq!(slack.requests().len(), 1, "{:?}", slack.requests());
     server.terminate();
 }

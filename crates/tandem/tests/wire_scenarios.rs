@@ -13,52 +13,11 @@ mod support;
 use scenario_rules::{PAGING, rule_of};
 
 use chrono::{Duration, Utc};
-use serde_json::{Value, json};
-use std::collections::HashMap;
+use serde_json::Value;
 use std::time::Instant;
-use support::TestServer;
-use tandem_ingest::integrations::verkada;
-use tandem_sim::{
-    Emitter, FRIGATE_PREFIX, GroundTruth, MqttTarget, Org, Record, ScenarioKind, Simulator, Via,
-    Wire,
-};
+use support::{TestServer, vendors};
+use tandem_sim::{GroundTruth, Org, Record, ScenarioKind, Simulator, Wire};
 use tandem_testkit::Mosquitto;
-
-const KEY: &str = "tsk_wire_scenarios_key";
-const SECRET: &str = "whsec-wire-scenarios";
-
-/// `tandem.toml` registering every vendor source as `tandem demo` does.
-fn config(dir: &std::path::Path, org: &Org, mqtt_port: u16) -> std::path::PathBuf {
-    let hash = {
-        let out = support::tandem().args(["hash-key", KEY]).output().unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
-    let mut sources = Vec::new();
-    let mut mqtt = Vec::new();
-    for spec in tandem_sim::sources(Wire::Vendor { mqtt: true }) {
-        let broker = json!({"host": "127.0.0.1", "port": mqtt_port,
-                            "client_id": format!("tandem-wire-{}", spec.name)});
-        match spec.via {
-            Via::Ingest => sources
-                .push(json!({"name": spec.name, "format": spec.format, "api_key_sha256": hash})),
-            Via::Webhook => sources
-                .push(json!({"name": spec.name, "format": spec.format, "webhook_secret": SECRET})),
-            Via::Syslog => {}
-            Via::Mqtt if spec.format == "iot" => mqtt.push(json!({
-                "source": spec.name, "format": "iot", "broker": broker,
-                "rules": tandem_sim::sensor_rules(org),
-            })),
-            Via::Mqtt => mqtt.push(json!({
-                "source": spec.name, "format": spec.format, "prefix": FRIGATE_PREFIX,
-                "broker": broker,
-            })),
-        }
-    }
-    let text = toml::to_string(&json!({"sources": sources, "mqtt": mqtt})).unwrap();
-    let path = dir.join("tandem.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn findings(server: &TestServer, q: &str) -> Vec<Value> {
     let (status, body) = server.get(
@@ -247,7 +206,8 @@ fn a_day_and_every_scenario_through_the_real_transports() {
     let broker = Mosquitto::start();
     let dir = tempfile::tempdir().unwrap();
     let org = Org::generate(11, 150);
-    let config = config(dir.path(), &org, broker.port);
+    let config = dir.path().join("tandem.toml");
+    std::fs::write(&config, vendors::sources_toml(&org, broker.port)).unwrap();
     let server = TestServer::start(
         &dir.path().join("data"),
         None,
@@ -259,41 +219,9 @@ fn a_day_and_every_scenario_through_the_real_transports() {
         ],
     );
 
-    // The directory through the API, as an operator loads it: places file, then HR export.
-    let (status, body) = server.post(
-        "/api/v1/directory/records?file=places.json",
-        &org.directory_records().to_string(),
-    );
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = server.post("/api/v1/directory/hr", &org.hr_csv());
-    assert_eq!(status, 200, "{body}");
-
-    let emitter = Emitter::new(
-        server.url.clone(),
-        HashMap::from([("*".to_owned(), KEY.to_owned())]),
-        server.syslog_udp,
-        server.syslog_tcp,
-    )
-    .with_signer(
-        "verkada",
-        Box::new(|body: &[u8]| {
-            let signature = verkada::sign(SECRET.as_bytes(), Utc::now().timestamp(), body);
-            (verkada::SIGNATURE_HEADER.to_owned(), signature)
-        }),
-    )
-    .with_mqtt(MqttTarget {
-        host: "127.0.0.1".into(),
-        port: broker.port,
-        client_id: "wire-scenarios-publisher".into(),
-    });
-    // Frigate's and Zigbee2MQTT's retained hellos: once both are stored, the server's
-    // subscriptions are live and nothing published later is lost.
-    emitter.send(&tandem_sim::mqtt_hello(&org)).unwrap();
-    let deadline = Instant::now() + std::time::Duration::from_secs(20);
-    while server.total("source:cameras") == 0 || server.total("source:sensors") == 0 {
-        assert!(Instant::now() < deadline, "MQTT subscriptions not live");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    // The directory through the API, as an operator loads it; the products sending.
+    vendors::load_directory(&server, &org);
+    let emitter = vendors::emitter(&server, &org, broker.port);
 
     // A Wednesday (Oslo and Stockholm UTC+1, London UTC+0) and every scenario on it.
     let mut sim = Simulator::new(org, 11).with_wire(Wire::Vendor { mqtt: true });

@@ -3,6 +3,8 @@
 
 pub mod frigate;
 pub mod receiver;
+pub mod smtp;
+pub mod vendors;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
