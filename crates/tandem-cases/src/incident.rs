@@ -225,6 +225,32 @@ pub struct ActionItem {
     pub due: chrono::NaiveDate,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub done: Option<Timestamp>,
+    /// When the SLA check found the item open past its due date and told its department
+    /// (`action_item_overdue`): once per due date, so a postponed item is told again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue: Option<Timestamp>,
+}
+
+/// The most a zone is ahead of UTC (Kiribati, UTC+14): a date has passed somewhere by the
+/// time the next day begins there.
+const MAX_UTC_OFFSET_HOURS: i64 = 14;
+
+impl ActionItem {
+    /// Whether the SLA check has still to tell that this item passed its due date: it is
+    /// open and nobody was told yet.
+    pub fn awaiting_overdue(&self) -> bool {
+        self.done.is_none() && self.overdue.is_none()
+    }
+
+    /// The earliest instant the item's due date can have passed in any zone (the day after
+    /// it begins at UTC+14); the check decides in the site's own zone.
+    pub fn overdue_earliest(&self) -> Timestamp {
+        (self.due + chrono::Days::new(1))
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc()
+            - chrono::Duration::hours(MAX_UTC_OFFSET_HOURS)
+    }
 }
 
 /// The blameless post-incident review.
@@ -362,6 +388,19 @@ impl Incident {
 }
 
 impl Incident {
+    /// The earliest time the SLA check can have something to do in this incident: a timer
+    /// to warn or breach ([`Incident::sla_due`]), or an open action item of its review whose
+    /// due date may have passed ([`ActionItem::overdue_earliest`]; closed incidents too, as
+    /// action items are worked after closing). Kept as the record's due time.
+    pub fn due(&self) -> Option<Timestamp> {
+        let items = self.review.iter().flat_map(|r| &r.action_items);
+        items
+            .filter(|a| a.awaiting_overdue())
+            .map(ActionItem::overdue_earliest)
+            .chain(self.sla_due())
+            .min()
+    }
+
     /// The incident as the store keeps it.
     pub fn to_record(&self, opened: Timestamp, updated: Timestamp) -> tandem_store::CaseRecord {
         tandem_store::CaseRecord {
@@ -393,7 +432,7 @@ impl Incident {
                 }
                 tags
             },
-            due: self.sla_due(),
+            due: self.due(),
             items: self.open_tasks(),
             doc: serde_json::to_value(self).unwrap_or_default(),
         }

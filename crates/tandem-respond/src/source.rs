@@ -71,7 +71,7 @@ fn incident_notices(
 ) -> Result<Vec<Notice>, StoreError> {
     if !matches!(
         change,
-        "opened" | "task_opened" | "sla_warn" | "sla_breach" | "status"
+        "opened" | "task_opened" | "sla_warn" | "sla_breach" | "action_item_overdue" | "status"
     ) {
         return Ok(Vec::new());
     }
@@ -127,6 +127,22 @@ fn incident_notices(
             for entry in entries_at(cases, id, change, event)? {
                 if let Some(task) = entry.detail.get("task").and_then(Value::as_str) {
                     out.extend(task_notice(kind, task));
+                }
+            }
+        }
+        "action_item_overdue" => {
+            // The review's item, to its department, named where a task would be.
+            let items = incident.review.iter().flat_map(|r| &r.action_items);
+            let items: Vec<_> = items.collect();
+            for entry in entries_at(cases, id, change, event)? {
+                let item = entry.detail.get("item").and_then(Value::as_str);
+                if let Some(a) = items.iter().find(|a| Some(a.id.as_str()) == item) {
+                    let title = format!("{} (due {})", a.title, a.due);
+                    out.push(base(
+                        change,
+                        vec![a.department.code().to_owned()],
+                        Some((&a.id, &title)),
+                    ));
                 }
             }
         }

@@ -68,10 +68,13 @@ pub async fn run_ticks(incidents: Arc<Incidents>, mut shutdown: watch::Receiver<
         }
         let incidents = incidents.clone();
         match tokio::task::spawn_blocking(move || incidents.tick(chrono::Utc::now())).await {
-            Ok(Ok(r)) if !r.warned.is_empty() || !r.breached.is_empty() => {
+            Ok(Ok(r))
+                if !r.warned.is_empty() || !r.breached.is_empty() || !r.overdue.is_empty() =>
+            {
                 tracing::info!(
                     warned = r.warned.len(),
                     breached = r.breached.len(),
+                    overdue = r.overdue.len(),
                     "incident SLA check"
                 )
             }

@@ -197,6 +197,8 @@ pub struct TickReport {
     pub warned: Vec<(String, String)>,
     /// `(incident, task, alert)` breached.
     pub breached: Vec<(String, String, String)>,
+    /// `(incident, action item)` found open past its due date.
+    pub overdue: Vec<(String, String)>,
 }
 
 /// The changes one update makes besides the incident itself.

@@ -70,6 +70,8 @@ impl Incidents {
                     department: a.department,
                     due: a.due,
                     done,
+                    // Told once per due date: a new date is told again when it passes.
+                    overdue: old.filter(|o| o.due == a.due).and_then(|o| o.overdue),
                 });
             }
             let first = inc.review.is_none();

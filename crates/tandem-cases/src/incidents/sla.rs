@@ -87,7 +87,10 @@ impl Incidents {
 
     /// The SLA check: every open task with an SLA whose counted time passed its warn time
     /// gets an `sla_warn` entry, past its breach time an `sla_breach` entry and an alert of
-    /// rule [`SLA_BREACH_RULE`]; each fires once per task. Also announced as events.
+    /// rule [`SLA_BREACH_RULE`]; each fires once per task. Every open action item of a
+    /// review whose due date has passed in the incident's site's zone gets an
+    /// `action_item_overdue` entry, once per due date (closed incidents too: action items
+    /// are worked after closing). Also announced as events.
     ///
     /// Reads only the incidents whose due time ([`Incident::sla_due`]) has come, not every
     /// open one: the check runs every minute, and a store can hold thousands of open
@@ -98,16 +101,22 @@ impl Incidents {
         let now = micros(now);
         let _one = self.product.lock().unwrap_or_else(|e| e.into_inner());
         let mut report = TickReport::default();
+        // Closed incidents have a due time only for their review's open action items.
         let mut q = CaseQuery::new(CaseKind::Incident);
-        q.not_statuses = vec![IncidentStatus::Closed.code().to_owned()];
         q.due_by = Some(now);
         let mut later = Vec::new();
         for record in self.all(q)? {
             let inc = Incident::from_record(&record)?;
+            let open = inc.status != IncidentStatus::Closed;
+            let overdue: Vec<String> = self
+                .items_awaiting_overdue(&inc)
+                .filter(|a| self.local_date(&inc, now) > a.due)
+                .map(|a| a.id.clone())
+                .collect();
             let due: Vec<(String, bool, bool)> = inc
                 .tasks
                 .iter()
-                .filter(|t| t.timer_running())
+                .filter(|t| open && t.timer_running())
                 .filter_map(|t| {
                     let sla = t.sla?;
                     let elapsed = self.sla_elapsed_minutes(&inc, t, now);
@@ -116,7 +125,7 @@ impl Incidents {
                     (warn || breach).then(|| (t.id.clone(), warn, breach))
                 })
                 .collect();
-            if due.is_empty() {
+            if due.is_empty() && overdue.is_empty() {
                 let mut record = record;
                 record.due = self.next_due(&inc, now);
                 later.push(record);
@@ -169,6 +178,14 @@ impl Incidents {
                         }
                     }
                 }
+                let items = inc.review.iter_mut().flat_map(|r| &mut r.action_items);
+                for a in items.filter(|a| overdue.contains(&a.id) && a.awaiting_overdue()) {
+                    a.overdue = Some(now);
+                    ch.note(
+                        "action_item_overdue",
+                        json!({"item": a.id, "title": a.title, "department": a.department, "due": a.due}),
+                    );
+                }
                 Ok(())
             });
             match result {
@@ -186,6 +203,9 @@ impl Incidents {
                             report.breached.push((inc.id.clone(), task, a));
                         }
                     }
+                    for item in overdue {
+                        report.overdue.push((inc.id.clone(), item));
+                    }
                 }
                 // Someone changed the incident meanwhile: the next check sees their change.
                 Err(CaseError::Conflict { .. }) => {}
@@ -198,9 +218,43 @@ impl Incidents {
         Ok(report)
     }
 
+    /// The open action items of `inc`'s review nobody was told are overdue yet.
+    fn items_awaiting_overdue<'a>(
+        &self,
+        inc: &'a Incident,
+    ) -> impl Iterator<Item = &'a crate::incident::ActionItem> {
+        let items = inc.review.iter().flat_map(|r| &r.action_items);
+        items.filter(|a| a.awaiting_overdue())
+    }
+
+    /// Minutes east of UTC at the incident's site (its first) at `t`; UTC when unknown.
+    fn site_offset(&self, inc: &Incident, t: Timestamp) -> Duration {
+        let site = inc.entities.sites.first();
+        let minutes = site.and_then(|s| self.calendar.utc_offset_minutes(s, t));
+        Duration::minutes(i64::from(minutes.unwrap_or(0)))
+    }
+
+    /// The date at the incident's site at `now`, by which action items fall due.
+    fn local_date(&self, inc: &Incident, now: Timestamp) -> NaiveDate {
+        (now + self.site_offset(inc, now)).date_naive()
+    }
+
     /// When an incident none of whose timers fires now can next have one fire: each timer
-    /// counts at most a minute a minute, so not before the fewest minutes any still needs.
+    /// counts at most a minute a minute, so not before the fewest minutes any still needs;
+    /// an action item, when the day after its due date begins at the site.
     fn next_due(&self, inc: &Incident, now: Timestamp) -> Option<Timestamp> {
+        let items = self.items_awaiting_overdue(inc).map(|a| {
+            let midnight = (a.due + chrono::Days::new(1))
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight exists")
+                .and_utc();
+            (midnight - self.site_offset(inc, midnight)).max(now + Duration::minutes(1))
+        });
+        self.next_timer_due(inc, now).into_iter().chain(items).min()
+    }
+
+    /// [`Incidents::next_due`] of the SLA timers alone.
+    fn next_timer_due(&self, inc: &Incident, now: Timestamp) -> Option<Timestamp> {
         inc.sla_due()?;
         inc.tasks
             .iter()

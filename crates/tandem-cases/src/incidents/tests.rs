@@ -1129,6 +1129,98 @@ fn the_sla_check_and_action_items_read_only_the_incidents_they_need() {
 }
 
 #[test]
+fn an_action_item_past_its_due_date_is_told_once_even_after_closing() {
+    let s = setup();
+    let inc = manual(&s, Severity::Medium);
+    let item = |title: &str, department, day| ActionItemInput {
+        id: None,
+        title: title.into(),
+        department,
+        due: NaiveDate::from_ymd_opt(2026, 3, day).unwrap(),
+        done: false,
+    };
+    let review = |items| ReviewInput {
+        summary: "Badge was not revoked in time".into(),
+        action_items: items,
+        ..ReviewInput::default()
+    };
+    let t1 = at(T0) + Duration::minutes(5);
+    let inc = s
+        .inc
+        .write_review(
+            &inc.id,
+            None,
+            review(vec![
+                item("Automate badge revocation", Department::Facilities, 10),
+                item("Train HR", Department::Hr, 20),
+            ]),
+            "ann",
+            t1,
+        )
+        .unwrap();
+    let close = IncidentChange {
+        status: Some(IncidentStatus::Closed),
+        resolution: Some(Resolution::TruePositive),
+        ..Default::default()
+    };
+    let inc = s
+        .inc
+        .change(&inc.id, inc.version, close, "ann", t1)
+        .unwrap();
+    assert_eq!(inc.status, IncidentStatus::Closed);
+    // Due 10 March: still that day in Oslo (UTC+1) at 22:59 UTC, past it at 23:00.
+    let r = s.inc.tick(at("2026-03-10T22:59:00Z")).unwrap();
+    assert!(r.overdue.is_empty(), "{r:?}");
+    let r = s.inc.tick(at("2026-03-10T23:00:00Z")).unwrap();
+    assert_eq!(r.overdue, [(inc.id.clone(), "A1".to_owned())]);
+    s.counting.take();
+    let r = s.inc.tick(at("2026-03-11T12:00:00Z")).unwrap();
+    assert!(r.overdue.is_empty(), "told once: {r:?}");
+    assert_eq!(s.counting.take(), 0, "nothing due until A2's date: nothing read");
+    let (inc, timeline) = s.inc.get(&inc.id).unwrap();
+    let told = timeline
+        .iter()
+        .find(|e| e.kind == "action_item_overdue")
+        .unwrap();
+    assert_eq!(told.actor, PRODUCT_ACTOR);
+    assert_eq!(told.detail["item"], "A1");
+    assert_eq!(told.detail["department"], "facilities");
+    assert_eq!(
+        crate::timeline::describe(&told.kind, &told.detail),
+        "action item A1 passed its due date 2026-03-10"
+    );
+    assert!(s.heard.0.lock().unwrap().iter().any(|e| {
+        e.labels.get("case.change").map(String::as_str) == Some("action_item_overdue")
+    }));
+
+    // A2 done before its date is never told; A1 postponed is told again when the new date
+    // passes.
+    let mut items: Vec<ActionItemInput> = inc.review.as_ref().unwrap().action_items
+        .iter()
+        .map(|a| ActionItemInput {
+            id: Some(a.id.clone()),
+            title: a.title.clone(),
+            department: a.department,
+            due: a.due,
+            done: a.id == "A2",
+        })
+        .collect();
+    items[0].due = NaiveDate::from_ymd_opt(2026, 3, 25).unwrap();
+    let t2 = at("2026-03-12T09:00:00Z");
+    s.inc
+        .write_review(&inc.id, None, review(items), "ann", t2)
+        .unwrap();
+    assert!(s.inc.tick(at("2026-03-24T12:00:00Z")).unwrap().overdue.is_empty());
+    let r = s.inc.tick(at("2026-03-25T23:30:00Z")).unwrap();
+    assert_eq!(r.overdue, [(inc.id.clone(), "A1".to_owned())]);
+    let told = kinds(&s, &inc.id)
+        .iter()
+        .filter(|k| *k == "action_item_overdue")
+        .count();
+    assert_eq!(told, 2);
+}
+
+#[test]
 fn evidence_attached_to_the_incident_is_read_back_only_through_it() {
     let s = setup();
     let inc = manual(&s, Severity::Medium);
