@@ -154,7 +154,11 @@ kinds = ["alert_opened"]
 
     // The SOC: an alert as an Adaptive Card in the Teams workflow shape.
     let alert = raise_alert(&server, "Badge used at two sites");
-    let all = hooks.wait_for(2, Duration::from_secs(30));
+    // The alert also opens an incident, whose Slack message may come first.
+    wait_until("a Teams post", Duration::from_secs(30), || {
+        hooks.requests().iter().any(|r| r.path == "/teams")
+    });
+    let all = hooks.requests();
     let teams = all
         .iter()
         .find(|r| r.path == "/teams")
@@ -401,4 +405,87 @@ kinds = ["alert_opened"]
     assert_eq!(delivered.len(), 1);
     assert_eq!(delivered[0]["id"], id);
     assert!(deliveries(&server, "pending").is_empty());
+}
+
+/// An action item of a review still open the day after its due date: the SLA check (once a
+/// minute) tells its department, naming the item and linking to the incident, and says so on
+/// the timeline; another department's item, not yet due, is not told.
+#[test]
+fn an_overdue_action_item_is_told_to_its_department() {
+    let dir = tempfile::tempdir().unwrap();
+    let hooks = Receiver::start();
+    let server = serve(
+        dir.path(),
+        &format!(
+            r#"
+[[notify.channels]]
+name = "facilities-hook"
+kind = "webhook"
+webhook_url = "{hooks}/facilities"
+
+[[notify.routes]]
+channel = "facilities-hook"
+kinds = ["action_item_overdue"]
+departments = ["facilities"]
+"#,
+            hooks = hooks.url
+        ),
+    );
+    let agent = TestServer::agent();
+    let auth = format!("Bearer {}", server.token);
+    let mut resp = agent
+        .post(format!("{}/api/v1/incidents", server.url))
+        .header("Authorization", &auth)
+        .send_json(json!({"title": "Badge stayed active after leaving", "severity": "medium"}))
+        .unwrap();
+    let body: Value = resp.body_mut().read_json().unwrap();
+    assert_eq!(resp.status().as_u16(), 201, "{body}");
+    let id = body["incident"]["id"].as_str().unwrap().to_owned();
+    let today = chrono::Utc::now().date_naive();
+    let mut resp = agent
+        .put(format!("{}/api/v1/incidents/{id}/review", server.url))
+        .header("Authorization", &auth)
+        .send_json(json!({
+            "summary": "The badge stayed active for a day.",
+            "action_items": [
+                {"title": "Revoke badges from the HR feed", "department": "facilities",
+                 "due": (today - chrono::Days::new(2)).to_string()},
+                {"title": "Same-day leaver checklist", "department": "hr",
+                 "due": (today + chrono::Days::new(30)).to_string()},
+            ],
+        }))
+        .unwrap();
+    let body: Value = resp.body_mut().read_json().unwrap_or(Value::Null);
+    assert_eq!(resp.status().as_u16(), 200, "{body}");
+
+    let got = hooks.wait_for(1, Duration::from_secs(120));
+    let msg = got[0].json();
+    assert_eq!(got[0].path, "/facilities");
+    assert_eq!(msg["kind"], "action_item_overdue", "{msg}");
+    assert_eq!(msg["departments"], json!(["facilities"]), "{msg}");
+    assert!(
+        msg["task"]
+            .as_str()
+            .unwrap()
+            .contains("Revoke badges from the HR feed"),
+        "{msg}"
+    );
+    assert!(
+        msg["headline"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("Action item overdue: {id}")),
+        "{msg}"
+    );
+    assert_eq!(msg["link"], format!("{}/incidents/{id}", server.url));
+    let (_, inc) = server.get(&format!("/api/v1/incidents/{id}"), &[]);
+    let told: Vec<&Value> = inc["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "action_item_overdue")
+        .collect();
+    assert_eq!(told.len(), 1, "{inc}");
+    assert_eq!(told[0]["detail"]["item"], "A1");
+    assert_eq!(hooks.requests().len(), 1, "{:?}", hooks.requests());
 }
