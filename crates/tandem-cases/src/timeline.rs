@@ -25,7 +25,9 @@ pub fn describe(kind: &str, detail: &Value) -> String {
         "evidence" => format!("attached evidence to task {}", s("task")),
         "action_item_done" => format!("action item {} done", s("item")),
         "action_item_reopened" => format!("action item {} reopened", s("item")),
-        "action_item_overdue" => format!("action item {} passed its due date {}", s("item"), s("due")),
+        "action_item_overdue" => {
+            format!("action item {} passed its due date {}", s("item"), s("due"))
+        }
         "comment" => "commented".to_owned(),
         "sla_warn" => format!("SLA warning on task {}", s("task")),
         "sla_breach" => format!("SLA breached on task {}", s("task")),

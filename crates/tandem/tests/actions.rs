@@ -52,6 +52,27 @@ struct Caller<'a> {
 }
 
 impl Caller<'_> {
+    /// Approves run `run` of incident `inc`.
+    fn approve(&self, inc: &str, run: &str) -> (u16, Value) {
+        self.send(
+            "POST",
+            &format!("/api/v1/incidents/{inc}/actions/{run}/approve"),
+            None,
+        )
+    }
+
+    /// Tries to approve a run this caller proposed: refused by the four-eyes rule, with why.
+    fn cannot_approve_own(&self, inc: &str, run: &str) {
+        let (status, refused) = self.approve(inc, run);
+        assert_eq!(status, 403, "{refused}");
+        assert!(
+            refused
+                .to_string()
+                .contains("a second person must approve it"),
+            "{refused}"
+        );
+    }
+
     fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         let agent = TestServer::agent();
         let url = format!("{}{path}", self.server.url);
@@ -175,25 +196,10 @@ fn a_badge_suspension_runs_only_after_a_second_person_approves_it() {
     assert!(receiver.requests().is_empty(), "sent before approval");
 
     // The proposer's own approval is refused, with why.
-    let (status, refused) = analyst.send(
-        "POST",
-        &format!("/api/v1/incidents/{inc}/actions/{run}/approve"),
-        None,
-    );
-    assert_eq!(status, 403, "{refused}");
-    assert!(
-        refused
-            .to_string()
-            .contains("a second person must approve it"),
-        "{refused}"
-    );
+    analyst.cannot_approve_own(&inc, &run);
 
     // A second person of an approver role approves: exactly one request arrives.
-    let (status, approved) = control_room.send(
-        "POST",
-        &format!("/api/v1/incidents/{inc}/actions/{run}/approve"),
-        None,
-    );
+    let (status, approved) = control_room.approve(&inc, &run);
     assert_eq!(status, 200, "{approved}");
     let got = receiver.wait_for(1, Duration::from_secs(20));
     let done = wait_run(&server, &inc, &run, |r| r["state"] == "succeeded");
@@ -741,8 +747,8 @@ fn a_staged_tailgate_tells_facilities_and_security_and_the_badge_is_suspended_af
 
     // The tailgate, as the products send it: one grant, the door opened once, the camera
     // counting two people.
-    let mut sim = tandem_sim::Simulator::new(org, 17)
-        .with_wire(tandem_sim::Wire::Vendor { mqtt: true });
+    let mut sim =
+        tandem_sim::Simulator::new(org, 17).with_wire(tandem_sim::Wire::Vendor { mqtt: true });
     let (records, truth) = sim.inject(tandem_sim::ScenarioKind::Tailgate, last_working_morning());
     let report = emitter.send(&records).unwrap();
     assert_eq!(report.rejected, 0, "{report:?}");
@@ -759,32 +765,15 @@ fn a_staged_tailgate_tells_facilities_and_security_and_the_badge_is_suspended_af
     // Security: a Slack message with blocks and the link to the incident.
     let posts = slack.wait_for(1, Duration::from_secs(30));
     assert_eq!(posts[0].path, "/slack/T000/B000/secret");
-    let msg = posts[0].json();
+    let msg = posts[0].slack_message(&inc, &link);
     assert!(
         msg["text"].as_str().unwrap().starts_with("Incident opened"),
         "{msg}"
     );
-    assert!(msg["text"].as_str().unwrap().contains(&inc), "{msg}");
-    assert_eq!(msg["blocks"][0]["type"], "header");
-    assert!(msg.to_string().contains(&link), "{msg}");
 
     // Facilities: the incident and their task, each as plain text and HTML with the link.
     let mails = smtp.wait_for(2, Duration::from_secs(30));
-    let opened = mails
-        .iter()
-        .find(|m| m["subject"].as_str().unwrap().contains("Incident opened"))
-        .unwrap_or_else(|| panic!("{mails:#?}"));
-    assert!(opened["subject"].as_str().unwrap().contains(&inc), "{opened}");
-    assert_eq!(opened["to"], "facilities@example.org");
-    assert_eq!(opened["multipart"], "multipart/alternative");
-    let text = opened["parts"]["text/plain"].as_str().unwrap();
-    assert!(text.contains(&link), "{text}");
-    // HTML escaping writes `/` as `&#x2f;`, which a mail reader reads back as `/`.
-    let html = opened["parts"]["text/html"]
-        .as_str()
-        .unwrap()
-        .replace("&#x2f;", "/");
-    assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
+    support::smtp::incident_opened(&mails, &inc, "facilities@example.org", &link);
     assert!(
         mails.iter().any(|m| {
             let subject = m["subject"].as_str().unwrap();
@@ -799,24 +788,15 @@ fn a_staged_tailgate_tells_facilities_and_security_and_the_badge_is_suspended_af
     let (status, proposed) = analyst.send(
         "POST",
         &format!("/api/v1/incidents/{inc}/actions"),
-        Some(json!({"action": "suspend-badge", "target": format!("person:{person}"),
-                    "note": "badge let a second person through"})),
+        Some(
+            json!({"action": "suspend-badge", "target": format!("person:{person}"),
+                    "note": "badge let a second person through"}),
+        ),
     );
     assert_eq!(status, 201, "{proposed}");
     assert_eq!(proposed["run"]["state"], "proposed");
     let run = proposed["run"]["id"].as_str().unwrap().to_owned();
-    let (status, refused) = analyst.send(
-        "POST",
-        &format!("/api/v1/incidents/{inc}/actions/{run}/approve"),
-        None,
-    );
-    assert_eq!(status, 403, "{refused}");
-    assert!(
-        refused
-            .to_string()
-            .contains("a second person must approve it"),
-        "{refused}"
-    );
+    analyst.cannot_approve_own(&inc, &run);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
         access_control.requests().is_empty(),
@@ -825,11 +805,7 @@ fn a_staged_tailgate_tells_facilities_and_security_and_the_badge_is_suspended_af
     );
 
     // The control room approves: the access-control system gets exactly one request.
-    let (status, approved) = control_room.send(
-        "POST",
-        &format!("/api/v1/incidents/{inc}/actions/{run}/approve"),
-        None,
-    );
+    let (status, approved) = control_room.approve(&inc, &run);
     assert_eq!(status, 200, "{approved}");
     let got = access_control.wait_for(1, Duration::from_secs(20));
     let done = wait_run(&server, &inc, &run, |r| r["state"] == "succeeded");

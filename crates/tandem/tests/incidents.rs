@@ -1119,13 +1119,7 @@ fn a_terminated_badge_over_the_wire_is_worked_through_the_shipped_playbook() {
     let (it, it_name) = who("responder:it");
 
     let org = Org::generate(11, 40);
-    let (status, body) = server.post(
-        "/api/v1/directory/records?file=places.json",
-        &org.directory_records().to_string(),
-    );
-    assert_eq!(status, 200, "{body}");
-    let (status, body) = server.post("/api/v1/directory/hr", &org.hr_csv());
-    assert_eq!(status, 200, "{body}");
+    support::vendors::load_directory(&server, &org);
     let emitter = Emitter::new(
         server.url.clone(),
         std::collections::HashMap::from([("*".to_owned(), KEY.to_owned())]),

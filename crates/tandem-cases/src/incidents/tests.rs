@@ -1176,7 +1176,11 @@ fn an_action_item_past_its_due_date_is_told_once_even_after_closing() {
     s.counting.take();
     let r = s.inc.tick(at("2026-03-11T12:00:00Z")).unwrap();
     assert!(r.overdue.is_empty(), "told once: {r:?}");
-    assert_eq!(s.counting.take(), 0, "nothing due until A2's date: nothing read");
+    assert_eq!(
+        s.counting.take(),
+        0,
+        "nothing due until A2's date: nothing read"
+    );
     let (inc, timeline) = s.inc.get(&inc.id).unwrap();
     let told = timeline
         .iter()
@@ -1195,7 +1199,11 @@ fn an_action_item_past_its_due_date_is_told_once_even_after_closing() {
 
     // A2 done before its date is never told; A1 postponed is told again when the new date
     // passes.
-    let mut items: Vec<ActionItemInput> = inc.review.as_ref().unwrap().action_items
+    let mut items: Vec<ActionItemInput> = inc
+        .review
+        .as_ref()
+        .unwrap()
+        .action_items
         .iter()
         .map(|a| ActionItemInput {
             id: Some(a.id.clone()),
@@ -1210,7 +1218,13 @@ fn an_action_item_past_its_due_date_is_told_once_even_after_closing() {
     s.inc
         .write_review(&inc.id, None, review(items), "ann", t2)
         .unwrap();
-    assert!(s.inc.tick(at("2026-03-24T12:00:00Z")).unwrap().overdue.is_empty());
+    assert!(
+        s.inc
+            .tick(at("2026-03-24T12:00:00Z"))
+            .unwrap()
+            .overdue
+            .is_empty()
+    );
     let r = s.inc.tick(at("2026-03-25T23:30:00Z")).unwrap();
     assert_eq!(r.overdue, [(inc.id.clone(), "A1".to_owned())]);
     let told = kinds(&s, &inc.id)

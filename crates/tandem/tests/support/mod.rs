@@ -133,8 +133,21 @@ impl TestServer {
     /// POSTs `body` to `path` with the admin token; returns status and JSON body (`null` when
     /// the answer is not JSON).
     pub fn post(&self, path: &str, body: &str) -> (u16, Value) {
-        let mut resp = Self::agent()
-            .post(format!("{}{path}", self.url))
+        self.send("POST", path, body)
+    }
+
+    /// Sends `body` to `path` with `method` (`POST`, `PUT` or `PATCH`) and the admin token;
+    /// returns status and JSON body (`null` when the answer is not JSON).
+    pub fn send(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+        let url = format!("{}{path}", self.url);
+        let agent = Self::agent();
+        let req = match method {
+            "POST" => agent.post(url),
+            "PUT" => agent.put(url),
+            "PATCH" => agent.patch(url),
+            _ => panic!("{method} sends no body"),
+        };
+        let mut resp = req
             .header("Authorization", format!("Bearer {}", self.token))
             .send(body.as_bytes())
             .unwrap();

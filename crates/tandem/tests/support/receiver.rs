@@ -39,6 +39,17 @@ impl Received {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
     }
+
+    /// A Slack incoming-webhook message about case `id`, as Tandem's `slack.json` writes
+    /// it: a fallback text naming the case, blocks under a header, the link to `link`.
+    /// Returns the message for more checks.
+    pub fn slack_message(&self, id: &str, link: &str) -> serde_json::Value {
+        let msg = self.json();
+        assert!(msg["text"].as_str().unwrap().contains(id), "{msg}");
+        assert_eq!(msg["blocks"][0]["type"], "header", "{msg}");
+        assert!(msg.to_string().contains(link), "{msg}");
+        msg
+    }
 }
 
 #[derive(Default)]

@@ -112,6 +112,27 @@ print(json.dumps(out))
     }
 }
 
+/// The "Incident opened" mail about `id` among `mails`, checked as a mail reader shows it:
+/// to `to`, the case in the subject, a plain-text and an HTML part, each linking to `link`.
+pub fn incident_opened<'a>(mails: &'a [Value], id: &str, to: &str, link: &str) -> &'a Value {
+    let opened = mails
+        .iter()
+        .find(|m| m["subject"].as_str().unwrap().contains("Incident opened"))
+        .unwrap_or_else(|| panic!("{mails:#?}"));
+    assert!(opened["subject"].as_str().unwrap().contains(id), "{opened}");
+    assert_eq!(opened["to"], to);
+    assert_eq!(opened["multipart"], "multipart/alternative");
+    let text = opened["parts"]["text/plain"].as_str().unwrap();
+    assert!(text.contains(link), "{text}");
+    // HTML escaping writes `/` as `&#x2f;`, which a mail reader reads back as `/`.
+    let html = opened["parts"]["text/html"]
+        .as_str()
+        .unwrap()
+        .replace("&#x2f;", "/");
+    assert!(html.contains(&format!("href=\"{link}\"")), "{html}");
+    opened
+}
+
 impl Drop for Smtp {
     fn drop(&mut self) {
         let _ = self.child.kill();
