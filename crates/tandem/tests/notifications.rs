@@ -44,7 +44,7 @@ fn raise_alert(server: &TestServer, title: &str) -> String {
 
 /// Opens an incident through the API as the administrator; its id.
 fn open_incident(server: &TestServer, body: Value) -> String {
-    let (status, body) = server.post("/api/v1/incidents", &body.to_string());
+    let (status, body) = server.send_json("POST", "/api/v1/incidents", &body);
     assert_eq!(status, 201, "{body}");
     body["incident"]["id"].as_str().unwrap().to_owned()
 }
@@ -393,7 +393,7 @@ departments = ["facilities"]"#,
         json!({"title": "Badge stayed active after leaving", "severity": "medium"}),
     );
     let today = chrono::Utc::now().date_naive();
-    let (status, body) = server.send(
+    let (status, body) = server.send_json(
         "PUT",
         &format!("/api/v1/incidents/{id}/review"),
         &json!({
@@ -404,8 +404,7 @@ departments = ["facilities"]"#,
                 {"title": "Same-day leaver checklist", "department": "hr",
                  "due": (today + chrono::Days::new(30)).to_string()},
             ],
-        })
-        .to_string(),
+        }),
     );
     assert_eq!(status, 200, "{body}");
 

@@ -24,6 +24,12 @@ pub struct TestServer {
     pub admin_password: Option<String>,
 }
 
+/// An answer's status and JSON body (`null` when it is not JSON).
+fn answer(mut resp: ureq::http::Response<ureq::Body>) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    (status, resp.body_mut().read_json().unwrap_or(Value::Null))
+}
+
 pub fn tandem() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tandem"))
 }
@@ -133,12 +139,21 @@ impl TestServer {
     /// POSTs `body` to `path` with the admin token; returns status and JSON body (`null` when
     /// the answer is not JSON).
     pub fn post(&self, path: &str, body: &str) -> (u16, Value) {
-        self.send("POST", path, body)
+        answer(self.with_body("POST", path).send(body.as_bytes()).unwrap())
     }
 
-    /// Sends `body` to `path` with `method` (`POST`, `PUT` or `PATCH`) and the admin token;
-    /// returns status and JSON body (`null` when the answer is not JSON).
-    pub fn send(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+    /// Sends `body` as JSON to `path` with `method` (`POST`, `PUT` or `PATCH`) and the admin
+    /// token; returns status and JSON body (`null` when the answer is not JSON).
+    pub fn send_json(&self, method: &str, path: &str, body: &Value) -> (u16, Value) {
+        answer(self.with_body(method, path).send_json(body).unwrap())
+    }
+
+    /// A request with a body to `path`, with the admin token.
+    fn with_body(
+        &self,
+        method: &str,
+        path: &str,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
         let url = format!("{}{path}", self.url);
         let agent = Self::agent();
         let req = match method {
@@ -147,12 +162,7 @@ impl TestServer {
             "PATCH" => agent.patch(url),
             _ => panic!("{method} sends no body"),
         };
-        let mut resp = req
-            .header("Authorization", format!("Bearer {}", self.token))
-            .send(body.as_bytes())
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.body_mut().read_json().unwrap_or(Value::Null))
+        req.header("Authorization", format!("Bearer {}", self.token))
     }
 
     /// POSTs a body to the ingest endpoint; returns status and JSON body.
