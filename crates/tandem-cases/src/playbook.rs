@@ -648,6 +648,19 @@ fn shipped_parsed() -> &'static [Playbook] {
     })
 }
 
+/// The `*.yaml` and `*.yml` files of `dir` (not recursively), in name order: how playbook and
+/// response action directories are read alike.
+pub fn yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 /// Reads every `*.yaml` / `*.yml` file of `dirs` (not recursively), in name order. Returns the
 /// playbooks that are valid and the errors of the others (including two files giving the
 /// same id, and directories that cannot be read).
@@ -655,14 +668,8 @@ pub fn load_dirs(dirs: &[PathBuf]) -> (Vec<Playbook>, Vec<PlaybookError>) {
     let mut playbooks: Vec<Playbook> = Vec::new();
     let mut errors = Vec::new();
     for dir in dirs {
-        let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
-            Ok(entries) => entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.is_file()
-                        && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-                })
-                .collect(),
+        let files = match yaml_files(dir) {
+            Ok(files) => files,
             Err(e) => {
                 errors.push(PlaybookError {
                     file: dir.display().to_string(),
@@ -672,7 +679,6 @@ pub fn load_dirs(dirs: &[PathBuf]) -> (Vec<Playbook>, Vec<PlaybookError>) {
                 continue;
             }
         };
-        files.sort();
         for path in files {
             match load_file(&path) {
                 Ok(p) => {

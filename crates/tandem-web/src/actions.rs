@@ -170,21 +170,7 @@ pub fn target_choices(
     incident: &Incident,
     now: Timestamp,
 ) -> Vec<TargetChoice> {
-    let entities: Vec<String> = match kind.entity_kind() {
-        "incident" => vec![format!("incident:{}", incident.id)],
-        "device" => incident
-            .entities
-            .devices
-            .iter()
-            .map(|d| format!("device:{d}"))
-            .collect(),
-        _ => incident
-            .entities
-            .persons
-            .iter()
-            .map(|p| format!("person:{p}"))
-            .collect(),
-    };
+    let entities = entities_for(kind, incident);
     let mut out = Vec::new();
     for entity in entities {
         let identifiers = match entity.split_once(':') {
@@ -214,14 +200,10 @@ pub fn target_choices(
     out
 }
 
-/// The first entity of `incident` an action of `kind` can act on (a playbook's proposal).
-pub fn default_entity(
-    dir: &Directory,
-    kind: TargetKind,
-    incident: &Incident,
-    now: Timestamp,
-) -> Result<String, String> {
-    let candidates: Vec<String> = match kind.entity_kind() {
+/// The entities of `incident` an action of `kind` may name: the incident itself, its
+/// devices or its people.
+fn entities_for(kind: TargetKind, incident: &Incident) -> Vec<String> {
+    match kind.entity_kind() {
         "incident" => vec![format!("incident:{}", incident.id)],
         "device" => incident
             .entities
@@ -235,7 +217,17 @@ pub fn default_entity(
             .iter()
             .map(|p| format!("person:{p}"))
             .collect(),
-    };
+    }
+}
+
+/// The first entity of `incident` an action of `kind` can act on (a playbook's proposal).
+pub fn default_entity(
+    dir: &Directory,
+    kind: TargetKind,
+    incident: &Incident,
+    now: Timestamp,
+) -> Result<String, String> {
+    let candidates = entities_for(kind, incident);
     let mut why = format!("{} has no {} to act on", incident.id, kind.entity_kind());
     for c in candidates {
         match target_facts(dir, kind, &c, None, incident, now) {

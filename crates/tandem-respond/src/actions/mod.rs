@@ -353,14 +353,8 @@ pub fn load_dirs(dirs: &[PathBuf]) -> (Vec<ActionDef>, Vec<DefinitionError>) {
     let mut defs: Vec<ActionDef> = Vec::new();
     let mut errors = Vec::new();
     for dir in dirs {
-        let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
-            Ok(entries) => entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.is_file()
-                        && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-                })
-                .collect(),
+        let files = match tandem_cases::playbook::yaml_files(dir) {
+            Ok(files) => files,
             Err(e) => {
                 errors.push(DefinitionError {
                     file: dir.display().to_string(),
@@ -370,7 +364,6 @@ pub fn load_dirs(dirs: &[PathBuf]) -> (Vec<ActionDef>, Vec<DefinitionError>) {
                 continue;
             }
         };
-        files.sort();
         for path in files {
             match load_file(&path) {
                 Ok(d) => {
