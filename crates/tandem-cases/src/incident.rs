@@ -332,6 +332,16 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// Whether closing waits for a post-incident review that is not written yet: high and
+    /// critical incidents are closed only with one.
+    pub fn needs_review(&self) -> bool {
+        self.severity >= Severity::High
+            && self
+                .review
+                .as_ref()
+                .is_none_or(|r| r.summary.trim().is_empty())
+    }
+
     /// Departments with a task in the incident, in the playbook's order.
     pub fn departments(&self) -> Vec<Department> {
         let mut out: Vec<Department> = Vec::new();

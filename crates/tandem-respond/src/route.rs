@@ -5,9 +5,8 @@ use serde::Serialize;
 
 use crate::config::RouteConfig;
 
-/// Every kind of notification a route may ask for. `review_due` and `report_status` are
-/// accepted in routes but not raised yet: reviews have no due time, and reports do not
-/// exist yet.
+/// Every kind of notification a route may ask for. `report_status` is accepted in routes
+/// but not raised yet: employee reports do not exist yet.
 pub const KINDS: &[&str] = &[
     "alert_opened",
     "incident_opened",

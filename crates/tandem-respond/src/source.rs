@@ -147,16 +147,25 @@ fn incident_notices(
             }
         }
         _ => {
-            let closed = entries_at(cases, id, "status", event)?
-                .iter()
-                .any(|e| e.detail.get("to").and_then(Value::as_str) == Some("closed"));
-            if closed {
-                let departments = incident
+            let statuses = entries_at(cases, id, "status", event)?;
+            let reached = |status: &str| {
+                statuses
+                    .iter()
+                    .any(|e| e.detail.get("to").and_then(Value::as_str) == Some(status))
+            };
+            let departments = || {
+                incident
                     .departments()
                     .iter()
                     .map(|d| d.code().to_owned())
-                    .collect();
-                out.push(base("incident_closed", departments, None));
+                    .collect()
+            };
+            if reached("closed") {
+                out.push(base("incident_closed", departments(), None));
+            }
+            // Resolved, and closing waits for the review no one has written yet.
+            if reached("resolved") && incident.needs_review() {
+                out.push(base("review_due", departments(), None));
             }
         }
     }

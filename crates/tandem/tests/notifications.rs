@@ -439,3 +439,52 @@ departments = ["facilities"]"#,
     assert_eq!(told[0]["detail"]["item"], "A1");
     assert_eq!(hooks.requests().len(), 1, "{:?}", hooks.requests());
 }
+
+/// A high incident resolved without its post-incident review tells its departments the
+/// review is due (closing waits for it); a medium one, which closes without a review, and a
+/// high one whose review is written, tell no one.
+#[test]
+fn a_review_falls_due_when_a_high_incident_is_resolved_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let hooks = Receiver::start();
+    let server = serve_webhook(dir.path(), &hooks, "", r#"kinds = ["review_due"]"#);
+    let resolve = |id: &str| {
+        let (_, inc) = server.get(&format!("/api/v1/incidents/{id}"), &[]);
+        let version = inc["incident"]["version"].as_u64().unwrap();
+        let (status, body) = server.send_json(
+            "PATCH",
+            &format!("/api/v1/incidents/{id}"),
+            &json!({"base_version": version, "status": "resolved"}),
+        );
+        assert_eq!(status, 200, "{body}");
+    };
+    let medium = open_incident(
+        &server,
+        json!({"title": "A door left open overnight", "severity": "medium"}),
+    );
+    resolve(&medium);
+    let reviewed = open_incident(
+        &server,
+        json!({"title": "Server room entered after hours", "severity": "high"}),
+    );
+    let (status, body) = server.send_json(
+        "PUT",
+        &format!("/api/v1/incidents/{reviewed}/review"),
+        &json!({"summary": "Contractor let in without an escort."}),
+    );
+    assert_eq!(status, 200, "{body}");
+    resolve(&reviewed);
+    let high = open_incident(
+        &server,
+        json!({"title": "Badge of a leaver used at the loading dock", "severity": "high"}),
+    );
+    resolve(&high);
+
+    let got = hooks.wait_for(1, Duration::from_secs(60));
+    let msg = got[0].json();
+    assert_eq!(msg["kind"], "review_due", "{msg}");
+    assert_eq!(msg["case_id"], high.as_str(), "{msg}");
+    assert_eq!(msg["link"], format!("{}/incidents/{high}", server.url));
+    // The other two were resolved first; had either been told, it would have come first.
+    assert_eq!(hooks.requests().len(), 1, "{:?}", hooks.requests());
+}

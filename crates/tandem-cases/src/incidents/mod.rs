@@ -818,12 +818,7 @@ fn set_status(
                 inc.id
             )));
         }
-        if inc.severity >= Severity::High
-            && inc
-                .review
-                .as_ref()
-                .is_none_or(|r| r.summary.trim().is_empty())
-        {
+        if inc.needs_review() {
             return Err(CaseError::Refused(format!(
                 "{} is {}: write the post-incident review before closing it",
                 inc.id,
