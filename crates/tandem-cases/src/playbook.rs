@@ -331,6 +331,12 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<PlaybookError>> {
 /// The reader's message without its rendered snippet and position (the position is given
 /// separately as the line).
 fn syntax_reason(e: &serde_saphyr::Error) -> String {
+    yaml_error_reason(e, "not a valid playbook")
+}
+
+/// A YAML error in words without its position (the error's line says it), or `fallback`:
+/// how playbook and response action files report what is wrong alike.
+pub fn yaml_error_reason(e: &serde_saphyr::Error, fallback: &str) -> String {
     let text = e.without_snippet().to_string();
     let first = text.lines().next().unwrap_or("").trim();
     // "… at line 3, column 5" is said by the line field already.
@@ -341,7 +347,7 @@ fn syntax_reason(e: &serde_saphyr::Error) -> String {
         .trim_end_matches(['.', ','])
         .trim();
     if cut.is_empty() {
-        "not a valid playbook".to_owned()
+        fallback.to_owned()
     } else {
         cut.to_owned()
     }

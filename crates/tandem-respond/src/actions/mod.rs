@@ -205,21 +205,9 @@ pub fn parse(file: &str, text: &str) -> Result<ActionDef, Vec<DefinitionError>> 
     }
     let mut def: ActionDef = serde_saphyr::from_str(text).map_err(|e| {
         let line = e.location().map(|l| l.line()).unwrap_or(0);
-        let msg = e.without_snippet().to_string();
-        let first = msg.lines().next().unwrap_or("").to_owned();
-        let cut = first
-            .split(" at line ")
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_owned();
         vec![err(
             line,
-            if cut.is_empty() {
-                "not a valid action definition".into()
-            } else {
-                cut
-            },
+            tandem_cases::playbook::yaml_error_reason(&e, "not a valid action definition"),
         )]
     })?;
     def.origin = file.to_owned();
