@@ -9,8 +9,9 @@
 //! [`BATCH_MESSAGES`] or [`BATCH_WAIT`] so a busy broker does not cost one disk sync each.
 //!
 //! A lost connection is retried with exponential backoff (1 s doubling to 60 s); the session
-//! resumes where it was, and subscriptions are renewed whenever the broker says it kept no
-//! session (a broker restart without persistence).
+//! resumes where it was, and the subscriptions are renewed on every connection (renewing an
+//! existing one is harmless; the broker re-sends retained status messages, which are states,
+//! not occurrences).
 
 use crate::pipeline::{Pipeline, Source};
 use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, Publish, QoS};
@@ -109,11 +110,12 @@ pub async fn run(
             Ok(MqttEvent::Incoming(Packet::ConnAck(ack))) => {
                 backoff = Duration::from_secs(1);
                 tracing::info!(broker = %settings.host, port = settings.port, session_present = ack.session_present, source = %source.name, "MQTT connected");
-                if !ack.session_present {
-                    for t in &topics {
-                        if let Err(e) = client.subscribe(t, QoS::AtLeastOnce).await {
-                            tracing::warn!(topic = %t, error = %e, "MQTT subscribe failed");
-                        }
+                // Subscribed on every connection, even when the broker kept the session: a
+                // session may have been created by a connection that ended before its
+                // subscriptions reached the broker, and would then receive nothing forever.
+                for t in &topics {
+                    if let Err(e) = client.subscribe(t, QoS::AtLeastOnce).await {
+                        tracing::warn!(topic = %t, error = %e, "MQTT subscribe failed");
                     }
                 }
             }

@@ -116,3 +116,49 @@ async fn messages_are_stored_and_none_is_lost_across_restarts() {
     publish(broker.port, 60, 65).await;
     wait_total(&store, 65).await;
 }
+
+/// A server stopped after the broker created its session but before its subscription arrived
+/// leaves a session with nothing subscribed; the next start must still receive messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_left_without_subscriptions_is_subscribed_on_the_next_start() {
+    let broker = Mosquitto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path(), StoreConfig::default()).unwrap());
+    let pipeline = Arc::new(Pipeline::new(
+        store.clone(),
+        Limits::default(),
+        Arc::new(IngestMetrics::new()),
+    ));
+    let source = Source::new("sensors", Format::Tandem);
+    pipeline.register(source.clone()).unwrap();
+
+    // The session, as a connection cut short leaves it: created, nothing subscribed.
+    let mut options = rumqttc::MqttOptions::new("tandem-test", "127.0.0.1", broker.port);
+    options.set_clean_session(false);
+    let (client, mut events) = rumqttc::AsyncClient::new(options, 10);
+    loop {
+        if let rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_)) = events.poll().await.unwrap()
+        {
+            break;
+        }
+    }
+    client.disconnect().await.unwrap();
+    while events.poll().await.is_ok() {}
+
+    let settings = BrokerSettings {
+        port: broker.port,
+        client_id: "tandem-test".into(),
+        ..BrokerSettings::default()
+    };
+    let (_stop, rx) = watch::channel(false);
+    let _task = tokio::spawn(mqtt::run(
+        settings,
+        Box::new(TandemJson),
+        pipeline.clone(),
+        source.clone(),
+        rx,
+    ));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    publish(broker.port, 0, 5).await;
+    wait_total(&store, 5).await;
+}
