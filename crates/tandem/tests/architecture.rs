@@ -43,6 +43,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "tandem-respond",
         &["tandem-model", "tandem-store", "tandem-cases"],
     ),
+    // Reported mail, read without rendering it, and the report-phishing mailbox: knows
+    // nothing of the store, cases or the web (reports are filed by the caller).
+    ("tandem-mail", &[]),
     // The glue between decoding, resolution, detection and storage.
     (
         "tandem-pipeline",
@@ -66,6 +69,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tandem-pipeline",
             "tandem-cases",
             "tandem-respond",
+            "tandem-mail",
         ],
     ),
     // The simulated company speaks the vendors' wire formats and the model, nothing else.
@@ -87,6 +91,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tandem-sim",
             "tandem-cases",
             "tandem-respond",
+            "tandem-mail",
         ],
     ),
 ];
