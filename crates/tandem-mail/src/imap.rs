@@ -488,12 +488,21 @@ impl Mailbox {
     }
 }
 
-/// What the server said, without the crate's prefixes where it said something.
+/// What the server said: the text of its `NO` or `BAD` answer (the client crate wraps it as
+/// `code: …, info: Some("…")`), else the error.
 fn said(e: &async_imap::error::Error) -> String {
     match e {
-        async_imap::error::Error::No(s) | async_imap::error::Error::Bad(s) => s.trim().to_owned(),
+        async_imap::error::Error::No(s) | async_imap::error::Error::Bad(s) => server_text(s),
         other => other.to_string(),
     }
+}
+
+fn server_text(wrapped: &str) -> String {
+    let text = wrapped
+        .split_once("info: Some(\"")
+        .and_then(|(_, rest)| rest.strip_suffix("\")"))
+        .map(|t| t.replace("\\\"", "\"").replace("\\\\", "\\"));
+    text.unwrap_or_else(|| wrapped.trim().to_owned())
 }
 
 fn protocol(step: &'static str) -> impl Fn(async_imap::error::Error) -> MailboxError {
@@ -572,6 +581,15 @@ mod tests {
             max_attempts: 3,
             timeout: Duration::from_secs(5),
         }
+    }
+
+    #[test]
+    fn the_servers_answer_is_quoted_as_it_said_it() {
+        assert_eq!(
+            server_text(r#"code: None, info: Some("[AUTHENTICATIONFAILED] Authentication \"x\" failed.")"#),
+            r#"[AUTHENTICATIONFAILED] Authentication "x" failed."#
+        );
+        assert_eq!(server_text("code: None, info: None"), "code: None, info: None");
     }
 
     #[test]

@@ -2,14 +2,17 @@
 //!
 //! Tandem's tests talk to the real thing wherever one exists (a Mosquitto broker rather than
 //! a mock of MQTT, a headless Chromium rather than an HTML parser, Glewlwyd as the identity
-//! provider for single sign-on); this crate finds the installed program (`scripts/test` installs it),
+//! provider for single sign-on, Dovecot as the report-phishing mailbox's IMAP server); this
+//! crate finds the installed program (`scripts/test` installs it),
 //! starts it on 127.0.0.1 with a free port and its own temporary directory, waits until it
 //! accepts connections, and kills it on drop so a failing test leaves nothing behind.
 
 mod browser;
+mod dovecot;
 mod glewlwyd;
 
 pub use browser::Browser;
+pub use dovecot::{Dovecot, StoredMail};
 pub use glewlwyd::Glewlwyd;
 
 use std::net::{TcpListener, TcpStream};
