@@ -53,6 +53,10 @@ pub struct Config {
     pub kpis: tandem_cases::kpi::KpiConfig,
     /// Notifications (`[notify]`): channels, routes, quiet hours, digests, retries.
     pub notify: tandem_respond::NotifyConfig,
+    /// The report-phishing mailbox, polled over IMAP when configured (`[report_mailbox]`).
+    // moves under [reports] at merge (as `[reports.mailbox]`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_mailbox: Option<MailboxConfig>,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -82,6 +86,7 @@ impl Default for Config {
             actions: ActionsConfig::default(),
             kpis: Default::default(),
             notify: Default::default(),
+            report_mailbox: None,
             log: "info".into(),
         }
     }
@@ -484,6 +489,153 @@ impl FrigateConfig {
     }
 }
 
+/// The report-phishing mailbox: the mailbox employees' "Report phishing" buttons forward to,
+/// which Tandem polls over IMAP, filing each forwarded message's original as a phishing report
+/// from the employee who forwarded it (see docs/reports.md). Configured by its section being
+/// present; `host` and `username` and one of `password` or `password_file` are then required.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailboxConfig {
+    /// The IMAP server's name (checked against its certificate) or address.
+    pub host: String,
+    /// Its port; 0 (the default): 993 with `tls = "implicit"`, 143 otherwise.
+    pub port: u16,
+    /// `implicit` (TLS from the first byte, IMAPS), `starttls` (upgraded before logging in),
+    /// or `none`, accepted only towards a loopback address (a local relay).
+    pub tls: MailboxTls,
+    /// PEM file of the certificate authorities the server's certificate is checked against,
+    /// for a server with a private authority. Empty (the default): the public authorities.
+    pub ca_file: PathBuf,
+    pub username: String,
+    /// The mailbox's password (redacted by `tandem config`); or
+    pub password: String,
+    /// a file holding it (one line; read at start), kept out of the configuration.
+    pub password_file: PathBuf,
+    /// The folder reports arrive in.
+    pub folder: String,
+    /// Where filed messages are moved (made if missing). Empty (the default): they stay in
+    /// `folder`, marked seen.
+    pub processed_folder: String,
+    /// Seconds between two polls.
+    pub poll_seconds: u64,
+    /// Larger messages are refused unread and flagged, in MiB (the report page's upload
+    /// limit, 25 MB, by default).
+    pub max_message_mib: u64,
+    /// Messages taken in one poll; the rest wait for the next.
+    pub max_per_poll: usize,
+    /// Tries to file one message before it is flagged and left for a person.
+    pub max_attempts: u32,
+    /// Seconds one step with the server (connecting, a command, a fetch) may take.
+    pub timeout_seconds: u64,
+}
+
+/// How the connection to the report-phishing mailbox is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailboxTls {
+    Implicit,
+    Starttls,
+    None,
+}
+
+impl Default for MailboxConfig {
+    fn default() -> Self {
+        MailboxConfig {
+            host: String::new(),
+            port: 0,
+            tls: MailboxTls::Implicit,
+            ca_file: PathBuf::new(),
+            username: String::new(),
+            password: String::new(),
+            password_file: PathBuf::new(),
+            folder: "INBOX".into(),
+            processed_folder: String::new(),
+            poll_seconds: 60,
+            max_message_mib: 25,
+            max_per_poll: 50,
+            max_attempts: 5,
+            timeout_seconds: 30,
+        }
+    }
+}
+
+impl MailboxConfig {
+    fn check(&self) -> anyhow::Result<()> {
+        let fail = |what: &str| bail!("invalid configuration: report_mailbox.{what}");
+        if self.host.trim().is_empty() {
+            return fail("host is required");
+        }
+        if self.username.trim().is_empty() {
+            return fail("username is required");
+        }
+        match (
+            self.password.is_empty(),
+            self.password_file.as_os_str().is_empty(),
+        ) {
+            (true, true) => return fail("password or password_file is required"),
+            (false, false) => return fail("password and password_file: give one, not both"),
+            _ => {}
+        }
+        if self.folder.trim().is_empty() {
+            return fail("folder must name a folder");
+        }
+        if self.tls == MailboxTls::None {
+            // The same rule the client enforces, said at start rather than at the first poll.
+            tandem_mail::imap::Mailbox::new(self.settings_with_password(String::new()))
+                .map_err(|e| anyhow::anyhow!("invalid configuration: report_mailbox.tls: {e}"))?;
+        }
+        if self.poll_seconds == 0 || self.max_message_mib == 0 || self.max_per_poll == 0 {
+            return fail("poll_seconds, max_message_mib and max_per_poll must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The client's settings, the password read from `password_file` when that is set.
+    pub fn settings(&self) -> anyhow::Result<tandem_mail::imap::MailboxSettings> {
+        let password = if self.password_file.as_os_str().is_empty() {
+            self.password.clone()
+        } else {
+            let text = std::fs::read_to_string(&self.password_file).with_context(|| {
+                format!(
+                    "cannot read report_mailbox.password_file {}",
+                    self.password_file.display()
+                )
+            })?;
+            text.trim_end_matches(['\r', '\n']).to_owned()
+        };
+        Ok(self.settings_with_password(password))
+    }
+
+    fn settings_with_password(&self, password: String) -> tandem_mail::imap::MailboxSettings {
+        use tandem_mail::imap::Security;
+        let security = match self.tls {
+            MailboxTls::Implicit => Security::Tls,
+            MailboxTls::Starttls => Security::StartTls,
+            MailboxTls::None => Security::Plain,
+        };
+        let port = match (self.port, security) {
+            (0, Security::Tls) => 993,
+            (0, _) => 143,
+            (p, _) => p,
+        };
+        let optional = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        tandem_mail::imap::MailboxSettings {
+            host: self.host.trim().to_owned(),
+            port,
+            security,
+            username: self.username.clone(),
+            password,
+            folder: self.folder.clone(),
+            processed_folder: optional(&self.processed_folder),
+            ca_file: (!self.ca_file.as_os_str().is_empty()).then(|| self.ca_file.clone()),
+            max_message_bytes: self.max_message_mib.saturating_mul(1024 * 1024),
+            max_per_poll: self.max_per_poll.max(1),
+            max_attempts: self.max_attempts.max(1),
+            timeout: std::time::Duration::from_secs(self.timeout_seconds.max(1)),
+        }
+    }
+}
+
 /// The identity directory's feeds.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -579,6 +731,9 @@ impl Config {
             .notify
             .check()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        if let Some(mailbox) = &config.report_mailbox {
+            mailbox.check()?;
+        }
         Ok(config)
     }
 
@@ -718,6 +873,55 @@ mod tests {
         std::fs::write(&path, "[kpis.weights]\nlow = -1.0\n").unwrap();
         let e = Config::load(Some(&path)).unwrap_err().to_string();
         assert!(e.contains("kpis.weights.low"), "{e}");
+    }
+
+    #[test]
+    fn the_report_mailbox_is_off_until_configured_and_its_password_is_hidden() {
+        assert!(load("", &[]).unwrap().report_mailbox.is_none());
+        let c = load(
+            "[report_mailbox]\nhost = \"imap.nordlys.example\"\nusername = \"report-phishing\"\npassword = \"imap-pass-1\"\n",
+            &[("TANDEM_REPORT_MAILBOX__PROCESSED_FOLDER", "Filed")],
+        )
+        .unwrap();
+        let m = c.report_mailbox.clone().unwrap();
+        m.check().unwrap();
+        let s = m.settings().unwrap();
+        assert_eq!((s.port, s.folder.as_str()), (993, "INBOX"));
+        assert_eq!(s.processed_folder.as_deref(), Some("Filed"));
+        assert_eq!(s.max_message_bytes, 25 * 1024 * 1024);
+        let printed = c.to_toml();
+        assert!(!printed.contains("imap-pass-1"), "{printed}");
+        assert!(printed.contains("[report_mailbox]"), "{printed}");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pass");
+        std::fs::write(&file, "from-a-file\n").unwrap();
+        let m = MailboxConfig {
+            password: String::new(),
+            password_file: file,
+            tls: MailboxTls::Starttls,
+            ..m
+        };
+        let s = m.settings().unwrap();
+        assert_eq!((s.password.as_str(), s.port), ("from-a-file", 143));
+    }
+
+    #[test]
+    fn a_report_mailbox_without_what_it_needs_is_refused_at_start() {
+        for (text, says) in [
+            ("[report_mailbox]\nusername = \"u\"\npassword = \"p\"\n", "host is required"),
+            ("[report_mailbox]\nhost = \"h\"\npassword = \"p\"\n", "username is required"),
+            ("[report_mailbox]\nhost = \"h\"\nusername = \"u\"\n", "password or password_file"),
+            (
+                "[report_mailbox]\nhost = \"imap.nordlys.example\"\nusername = \"u\"\npassword = \"p\"\ntls = \"none\"\n",
+                "only allowed to a loopback address",
+            ),
+        ] {
+            let e = load(text, &[]).unwrap().report_mailbox.unwrap().check().unwrap_err();
+            assert!(e.to_string().contains(says), "{text}: {e}");
+        }
+        let e = load("[report_mailbox]\ntls = \"ssl\"\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("unknown variant"), "{e}");
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod directory_feed;
 mod http;
 mod incidents;
 mod kpis_cli;
+mod mailbox;
 mod memory;
 mod notify;
 mod playbooks_cli;

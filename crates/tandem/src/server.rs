@@ -229,6 +229,17 @@ impl Server {
                 shutdown.subscribe(),
             )));
         }
+        // The report-phishing mailbox, polled when `[report_mailbox]` is configured.
+        if let Some(mailbox) = &config.report_mailbox {
+            let client = tandem_mail::imap::Mailbox::new(mailbox.settings()?)
+                .context("report-phishing mailbox (report_mailbox)")?;
+            tasks.push(tokio::spawn(crate::mailbox::run(
+                client,
+                std::time::Duration::from_secs(mailbox.poll_seconds.max(1)),
+                crate::mailbox::log_only(),
+                shutdown.subscribe(),
+            )));
+        }
         tasks.push(tokio::spawn(crate::incidents::run_ticks(
             cases.incidents.clone(),
             shutdown.subscribe(),
