@@ -121,7 +121,9 @@ fn attached(raw: &[u8], part: &MessagePart<'_>) -> Option<Vec<u8>> {
 
 /// Whether a line opens a quoted forward in one of the common clients.
 fn is_forward_marker(line: &str) -> bool {
-    let l = line.trim().trim_matches(|c| c == '-' || c == '_' || c == ' ');
+    let l = line
+        .trim()
+        .trim_matches(|c| c == '-' || c == '_' || c == ' ');
     let lower = l.to_ascii_lowercase();
     lower == "forwarded message"
         || lower == "original message"
@@ -171,7 +173,9 @@ fn inline(text: &str) -> Option<Vec<u8>> {
         return None;
     }
     let mut out = headers.join("\r\n");
-    out.push_str("\r\nX-Tandem-Forwarded: inline; the original's routing headers were not kept\r\n\r\n");
+    out.push_str(
+        "\r\nX-Tandem-Forwarded: inline; the original's routing headers were not kept\r\n\r\n",
+    );
     let body: Vec<&str> = lines[i..]
         .iter()
         .skip_while(|l| l.trim().is_empty())

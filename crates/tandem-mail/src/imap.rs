@@ -354,7 +354,8 @@ impl Mailbox {
         uid: u32,
         reason: String,
     ) -> Result<Outcome, MailboxError> {
-        self.store(session, uid, "+FLAGS.SILENT (\\Flagged)").await?;
+        self.store(session, uid, "+FLAGS.SILENT (\\Flagged)")
+            .await?;
         Ok(Outcome::Refused { reason })
     }
 
@@ -402,7 +403,10 @@ impl Mailbox {
         let s = &self.settings;
         let addr = format!("{}:{}", s.host, s.port);
         let tcp = self
-            .step("the connection", TcpStream::connect((s.host.as_str(), s.port)))
+            .step(
+                "the connection",
+                TcpStream::connect((s.host.as_str(), s.port)),
+            )
             .await?
             .map_err(|e| MailboxError::Connect {
                 addr: addr.clone(),
@@ -586,10 +590,15 @@ mod tests {
     #[test]
     fn the_servers_answer_is_quoted_as_it_said_it() {
         assert_eq!(
-            server_text(r#"code: None, info: Some("[AUTHENTICATIONFAILED] Authentication \"x\" failed.")"#),
+            server_text(
+                r#"code: None, info: Some("[AUTHENTICATIONFAILED] Authentication \"x\" failed.")"#
+            ),
             r#"[AUTHENTICATIONFAILED] Authentication "x" failed."#
         );
-        assert_eq!(server_text("code: None, info: None"), "code: None, info: None");
+        assert_eq!(
+            server_text("code: None, info: None"),
+            "code: None, info: None"
+        );
     }
 
     #[test]

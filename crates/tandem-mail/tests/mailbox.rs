@@ -77,7 +77,11 @@ async fn an_attached_original_is_filed_byte_for_byte_from_its_forwarder_and_only
     }
     let inbox = dovecot.messages("INBOX");
     assert_eq!(inbox.len(), 1);
-    assert!(inbox[0].seen() && !inbox[0].flagged(), "{:?}", inbox[0].flags);
+    assert!(
+        inbox[0].seen() && !inbox[0].flagged(),
+        "{:?}",
+        inbox[0].flags
+    );
 
     // As after a restart: a new client, the same mailbox. Nothing is filed twice.
     let mut again = Mailbox::new(settings(&dovecot, Security::Tls)).unwrap();
@@ -102,9 +106,7 @@ async fn an_inline_forward_is_filed_over_starttls_and_moved_to_the_processed_fol
     assert_eq!(f.how, HowForwarded::Inline);
     let original = String::from_utf8(f.original.clone()).unwrap();
     assert!(
-        original.starts_with(
-            "From: Fjord Supply AS <accounts@fjord-supply-invoices.example>\r\n"
-        ),
+        original.starts_with("From: Fjord Supply AS <accounts@fjord-supply-invoices.example>\r\n"),
         "{original}"
     );
     assert!(
@@ -178,7 +180,11 @@ async fn a_message_that_cannot_be_filed_is_tried_again_then_flagged() {
         }
     );
     let inbox = dovecot.messages("INBOX");
-    assert!(!inbox[0].seen() && !inbox[0].flagged(), "{:?}", inbox[0].flags);
+    assert!(
+        !inbox[0].seen() && !inbox[0].flagged(),
+        "{:?}",
+        inbox[0].flags
+    );
 
     let second = mailbox.poll(failing).await.unwrap();
     assert!(matches!(
@@ -190,7 +196,11 @@ async fn a_message_that_cannot_be_filed_is_tried_again_then_flagged() {
         }
     ));
     let inbox = dovecot.messages("INBOX");
-    assert!(inbox[0].flagged() && !inbox[0].seen(), "{:?}", inbox[0].flags);
+    assert!(
+        inbox[0].flagged() && !inbox[0].seen(),
+        "{:?}",
+        inbox[0].flags
+    );
     let third = mailbox.poll(failing).await.unwrap();
     assert!(third.handled.is_empty(), "{third:?}");
 }

@@ -112,7 +112,12 @@ impl Dovecot {
     }
 
     fn maildir(&self, folder: &str) -> PathBuf {
-        let base = self.dir.path().join("home").join(Dovecot::USER).join("Maildir");
+        let base = self
+            .dir
+            .path()
+            .join("home")
+            .join(Dovecot::USER)
+            .join("Maildir");
         if folder.eq_ignore_ascii_case("INBOX") {
             base
         } else {
@@ -123,7 +128,11 @@ impl Dovecot {
     /// Delivers `raw` into the INBOX as a new, unseen message.
     pub fn deliver(&self, raw: &[u8]) {
         let n = DELIVERED.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{}.M{n}P{}.tandem-test", 1_700_000_000 + n, std::process::id());
+        let name = format!(
+            "{}.M{n}P{}.tandem-test",
+            1_700_000_000 + n,
+            std::process::id()
+        );
         let base = self.maildir("INBOX");
         let tmp = base.join("tmp").join(&name);
         std::fs::write(&tmp, raw).expect("write mail");
@@ -262,7 +271,13 @@ fn make_certificate(dir: &Path) {
         "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
     )
     .expect("write server.ext");
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
     let mut ca = vec!["req", "-x509"];
     ca.extend(ec);
     ca.extend([

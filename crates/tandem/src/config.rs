@@ -909,15 +909,29 @@ mod tests {
     #[test]
     fn a_report_mailbox_without_what_it_needs_is_refused_at_start() {
         for (text, says) in [
-            ("[report_mailbox]\nusername = \"u\"\npassword = \"p\"\n", "host is required"),
-            ("[report_mailbox]\nhost = \"h\"\npassword = \"p\"\n", "username is required"),
-            ("[report_mailbox]\nhost = \"h\"\nusername = \"u\"\n", "password or password_file"),
+            (
+                "[report_mailbox]\nusername = \"u\"\npassword = \"p\"\n",
+                "host is required",
+            ),
+            (
+                "[report_mailbox]\nhost = \"h\"\npassword = \"p\"\n",
+                "username is required",
+            ),
+            (
+                "[report_mailbox]\nhost = \"h\"\nusername = \"u\"\n",
+                "password or password_file",
+            ),
             (
                 "[report_mailbox]\nhost = \"imap.nordlys.example\"\nusername = \"u\"\npassword = \"p\"\ntls = \"none\"\n",
                 "only allowed to a loopback address",
             ),
         ] {
-            let e = load(text, &[]).unwrap().report_mailbox.unwrap().check().unwrap_err();
+            let e = load(text, &[])
+                .unwrap()
+                .report_mailbox
+                .unwrap()
+                .check()
+                .unwrap_err();
             assert!(e.to_string().contains(says), "{text}: {e}");
         }
         let e = load("[report_mailbox]\ntls = \"ssl\"\n", &[]).unwrap_err();
