@@ -142,6 +142,8 @@ fn window(
 /// A change between two figures in words: "up 20 % from 3.1 h", "no change".
 fn change(now: Option<f64>, before: Option<f64>, words: impl Fn(f64) -> String) -> String {
     match (now, before) {
+        (Some(a), Some(b)) if b == 0.0 && a == 0.0 => "no change".into(),
+        (Some(_), Some(b)) if b == 0.0 => format!("up from {}", words(0.0)),
         (Some(a), Some(b)) if b > 0.0 => {
             let pct = (a - b) / b * 100.0;
             if pct.abs() < 0.5 {
@@ -538,6 +540,9 @@ mod tests {
         assert_eq!(change(Some(1800.0), Some(3600.0), h), "down 50 % from 1.0 h");
         assert_eq!(change(Some(3600.0), Some(3600.0), h), "no change");
         assert_eq!(change(Some(3600.0), None, h), "no earlier figure");
+        let n = |x: f64| format!("{x:.0}");
+        assert_eq!(change(Some(3.0), Some(0.0), n), "up from 0");
+        assert_eq!(change(Some(0.0), Some(0.0), n), "no change");
     }
 
     #[test]
