@@ -256,12 +256,14 @@ pub async fn build(
         |x| format!("{x:.1} h"),
     );
     let (o, b) = (&current.overall, &previous.overall);
+    // An empty sum is -0.0, which would print as "-0".
+    let num = |x: f64| format!("{}", x + 0.0);
     let figures = vec![
         json!({"name": "Incidents counted", "value": o.incidents.to_string(),
                "change": change(Some(o.incidents as f64), Some(b.incidents as f64), |x| format!("{x:.0}")),
                "definition": tandem_cases::kpi::definition("counted")}),
-        json!({"name": "Severity-weighted incident index", "value": format!("{}", o.index),
-               "change": change(Some(o.index), Some(b.index), |x| format!("{x}")),
+        json!({"name": "Severity-weighted incident index", "value": num(o.index),
+               "change": change(Some(o.index), Some(b.index), num),
                "definition": tandem_cases::kpi::definition("index")}),
         json!({"name": "Median time to detect (MTTD)", "value": duration(o.mttd.median),
                "change": change(o.mttd.median, b.mttd.median, |x| duration(Some(x))),
@@ -342,10 +344,9 @@ pub async fn build(
             "from": format!("Review of {}: {}", a.incident, a.incident_title),
         })));
     }
+    // The committee's own items are every reader's (the committee page shows them all); a
+    // review's are its incident's, which a responder sees only for their department.
     for a in meeting_items {
-        if scope.is_some_and(|d| d != a.item.department) {
-            continue;
-        }
         all.push((a.item.due, json!({
             "title": a.item.title, "department": a.item.department.label(),
             "due": a.item.due.to_string(), "late": a.item.due < today,

@@ -85,10 +85,15 @@ pub async fn page(v: Visitor, State(state): State<AppState>, Query(q): Query<Mes
             })
         })
         .collect();
+    let may_record = v.can(Permission::ManageCommittee) || is_next;
     let items: Vec<Value> = items
         .iter()
         .map(|a| {
+            let chaired = meetings
+                .iter()
+                .any(|m| m.id == a.meeting && m.chair == v.who.name);
             json!({
+                "can_mark": may_record || chaired || works(&v, a.item.department),
                 "meeting": a.meeting, "meeting_path": path_segment(&a.meeting), "date": a.date.to_string(),
                 "id": a.item.id, "path_id": path_segment(&a.item.id), "title": a.item.title,
                 "department": a.item.department.label(), "due": a.item.due.to_string(),
@@ -114,7 +119,7 @@ pub async fn page(v: Visitor, State(state): State<AppState>, Query(q): Query<Mes
             items => minijinja::value::Serde(items),
             departments => minijinja::value::Serde(departments()),
             can_manage => v.can(Permission::ManageCommittee),
-            can_record => v.can(Permission::ManageCommittee) || is_next,
+            can_record => may_record,
             today => today.to_string(),
             briefing_from => briefing_from,
             ..v.base("committee")
@@ -249,11 +254,13 @@ pub async fn meeting_page(
     };
     let zone = v.zone.plain();
     let today = chrono::Utc::now().date_naive();
+    let can_record = v.can(Permission::ManageCommittee) || chair;
     let items: Vec<Value> = m
         .action_items
         .iter()
         .map(|a| {
             json!({
+                "can_mark": can_record || works(&v, a.department),
                 "id": a.id, "path_id": path_segment(&a.id), "title": a.title,
                 "department": a.department.label(), "due": a.due.to_string(),
                 "done": a.done.is_some(), "late": a.done.is_none() && a.due < today,
@@ -287,10 +294,20 @@ pub async fn meeting_page(
             items => minijinja::value::Serde(items),
             history => minijinja::value::Serde(history),
             departments => minijinja::value::Serde(departments()),
-            can_record => v.can(Permission::ManageCommittee) || chair,
+            can_record => can_record,
             ..v.base("committee")
         },
     )
+}
+
+/// Whether the visitor works tasks for `department` (and so may close its action items).
+fn works(v: &Visitor, department: Department) -> bool {
+    v.can(Permission::WorkTasks)
+        && v
+            .who
+            .role
+            .incident_scope()
+            .is_none_or(|d| d == department)
 }
 
 /// A meeting's timeline entry in words.
