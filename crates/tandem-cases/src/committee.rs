@@ -598,13 +598,13 @@ impl Committee {
     where
         F: FnOnce(&mut Meeting) -> Result<(&'static str, serde_json::Value), CaseError>,
     {
-        let record = self
-            .store
-            .case(CaseKind::Meeting, id)?
-            .ok_or_else(|| CaseError::NotFound {
-                kind: "meeting",
-                id: id.to_owned(),
-            })?;
+        let record =
+            self.store
+                .case(CaseKind::Meeting, id)?
+                .ok_or_else(|| CaseError::NotFound {
+                    kind: "meeting",
+                    id: id.to_owned(),
+                })?;
         let mut meeting = from_record(&record)?;
         let (kind, detail) = apply(&mut meeting)?;
         if kind.is_empty() {

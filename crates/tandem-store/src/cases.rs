@@ -48,7 +48,7 @@ impl CaseKind {
             CaseKind::Committee,
         ]
         .into_iter()
-            .find(|k| k.as_str() == s)
+        .find(|k| k.as_str() == s)
     }
 }
 

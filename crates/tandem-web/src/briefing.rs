@@ -141,23 +141,26 @@ fn window(
 
 /// A change between two figures in words: "up 20 % from 3.1 h", "no change".
 fn change(now: Option<f64>, before: Option<f64>, words: impl Fn(f64) -> String) -> String {
-    match (now, before) {
-        (Some(a), Some(b)) if b == 0.0 && a == 0.0 => "no change".into(),
-        (Some(_), Some(b)) if b == 0.0 => format!("up from {}", words(0.0)),
-        (Some(a), Some(b)) if b > 0.0 => {
-            let pct = (a - b) / b * 100.0;
-            if pct.abs() < 0.5 {
-                "no change".into()
-            } else {
-                format!(
-                    "{} {:.0} % from {}",
-                    if pct > 0.0 { "up" } else { "down" },
-                    pct.abs(),
-                    words(b)
-                )
-            }
-        }
-        (_, None) | (_, Some(_)) => "no earlier figure".into(),
+    let (Some(a), Some(b)) = (now, before) else {
+        return "no earlier figure".into();
+    };
+    if b <= 0.0 {
+        return if a <= 0.0 {
+            "no change".into()
+        } else {
+            format!("up from {}", words(0.0))
+        };
+    }
+    let pct = (a - b) / b * 100.0;
+    if pct.abs() < 0.5 {
+        "no change".into()
+    } else {
+        format!(
+            "{} {:.0} % from {}",
+            if pct > 0.0 { "up" } else { "down" },
+            pct.abs(),
+            words(b)
+        )
     }
 }
 
@@ -221,7 +224,8 @@ pub async fn build(
         .get("month")
         .map(|g| g.iter().collect())
         .unwrap_or_default();
-    let words = |gs: &[&tandem_cases::kpi::Group], f: &dyn Fn(&tandem_cases::kpi::Group) -> String| {
+    let words = |gs: &[&tandem_cases::kpi::Group],
+                 f: &dyn Fn(&tandem_cases::kpi::Group) -> String| {
         if gs.is_empty() {
             "No incidents in the period.".to_owned()
         } else {
@@ -321,14 +325,25 @@ pub async fn build(
         let mut list: Vec<_> = list
             .into_iter()
             .filter(|inc| inc.merged_into.is_none())
-            .filter(|inc| win.contains(inc.milestones.detected.unwrap_or(inc.milestones.occurred.unwrap_or(win.from - chrono::Duration::seconds(1)))))
+            .filter(|inc| {
+                win.contains(
+                    inc.milestones.detected.unwrap_or(
+                        inc.milestones
+                            .occurred
+                            .unwrap_or(win.from - chrono::Duration::seconds(1)),
+                    ),
+                )
+            })
             .collect();
         list.sort_by_key(|inc| (std::cmp::Reverse(inc.severity), inc.milestones.detected));
         list.truncate(NOTABLE);
         Ok(list)
     })
     .await?;
-    let notable: Vec<Value> = notable.iter().map(|inc| json!({"id": inc.id, "text": in_words(inc)})).collect();
+    let notable: Vec<Value> = notable
+        .iter()
+        .map(|inc| json!({"id": inc.id, "text": in_words(inc)}))
+        .collect();
 
     // Open action items, from reviews and meetings, soonest due first.
     let review_items = crate::incidents::run(state, |i| i.action_items(true)).await?;
@@ -338,26 +353,33 @@ pub async fn build(
         if scope.is_some_and(|d| d != a.item.department) {
             continue;
         }
-        all.push((a.item.due, json!({
-            "title": a.item.title, "department": a.item.department.label(),
-            "due": a.item.due.to_string(), "late": a.item.due < today,
-            "from": format!("Review of {}: {}", a.incident, a.incident_title),
-        })));
+        all.push((
+            a.item.due,
+            json!({
+                "title": a.item.title, "department": a.item.department.label(),
+                "due": a.item.due.to_string(), "late": a.item.due < today,
+                "from": format!("Review of {}: {}", a.incident, a.incident_title),
+            }),
+        ));
     }
     // The committee's own items are every reader's (the committee page shows them all); a
     // review's are its incident's, which a responder sees only for their department.
     for a in meeting_items {
-        all.push((a.item.due, json!({
-            "title": a.item.title, "department": a.item.department.label(),
-            "due": a.item.due.to_string(), "late": a.item.due < today,
-            "from": format!("{} of {}", a.meeting_title, a.date),
-        })));
+        all.push((
+            a.item.due,
+            json!({
+                "title": a.item.title, "department": a.item.department.label(),
+                "due": a.item.due.to_string(), "late": a.item.due < today,
+                "from": format!("{} of {}", a.meeting_title, a.date),
+            }),
+        ));
     }
     all.sort_by_key(|(d, _)| *d);
     items.extend(all.into_iter().map(|(_, v)| v));
     let late = items.iter().filter(|v| v["late"] == true).count();
 
-    let next = next_chair(&setup, &meetings).map(|m| json!({"account": m.account, "department": m.department.label()}));
+    let next = next_chair(&setup, &meetings)
+        .map(|m| json!({"account": m.account, "department": m.department.label()}));
     let generated = now.format("%Y-%m-%d %H:%M UTC").to_string();
     let ctx = json!({
         "from": window.from.format("%Y-%m-%d").to_string(),
@@ -474,9 +496,18 @@ pub async fn print_pdf(state: &AppState, pack: &Pack) -> Result<Vec<u8>, String>
 }
 
 /// Writes `html` to a temporary directory and has Chromium print it there.
-pub fn print_with(program: &std::path::Path, html: &str, timeout: Duration) -> Result<Vec<u8>, String> {
+pub fn print_with(
+    program: &std::path::Path,
+    html: &str,
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
     use std::process::{Command, Stdio};
-    let fail = |what: &str| format!("printing the PDF with {} failed: {what}; this is the printable page: print it from the browser (Save as PDF)", program.display());
+    let fail = |what: &str| {
+        format!(
+            "printing the PDF with {} failed: {what}; this is the printable page: print it from the browser (Save as PDF)",
+            program.display()
+        )
+    };
     let dir = tempfile::tempdir().map_err(|e| fail(&e.to_string()))?;
     let page = dir.path().join("briefing.html");
     let out = dir.path().join("briefing.pdf");
@@ -496,7 +527,10 @@ pub fn print_with(program: &std::path::Path, html: &str, timeout: Duration) -> R
             "--disable-extensions",
             "--no-pdf-header-footer",
         ])
-        .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.path().join("profile").display()
+        ))
         .arg(format!("--print-to-pdf={}", out.display()))
         .arg(format!("file://{}", page.display()))
         .stdin(Stdio::null())
@@ -512,7 +546,10 @@ pub fn print_with(program: &std::path::Path, html: &str, timeout: Duration) -> R
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(fail(&format!("it took longer than {} s", timeout.as_secs())));
+                return Err(fail(&format!(
+                    "it took longer than {} s",
+                    timeout.as_secs()
+                )));
             }
             Err(e) => return Err(fail(&e.to_string())),
         }
@@ -524,7 +561,11 @@ pub fn print_with(program: &std::path::Path, html: &str, timeout: Duration) -> R
             use std::io::Read;
             let _ = e.read_to_string(&mut err);
         }
-        let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no PDF was written");
+        let last = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no PDF was written");
         return Err(fail(&last.chars().take(200).collect::<String>()));
     }
     Ok(pdf)
@@ -538,7 +579,10 @@ mod tests {
     fn changes_are_told_in_words() {
         let h = |x: f64| duration(Some(x));
         assert_eq!(change(Some(7200.0), Some(3600.0), h), "up 100 % from 1.0 h");
-        assert_eq!(change(Some(1800.0), Some(3600.0), h), "down 50 % from 1.0 h");
+        assert_eq!(
+            change(Some(1800.0), Some(3600.0), h),
+            "down 50 % from 1.0 h"
+        );
         assert_eq!(change(Some(3600.0), Some(3600.0), h), "no change");
         assert_eq!(change(Some(3600.0), None, h), "no earlier figure");
         let n = |x: f64| format!("{x:.0}");

@@ -163,7 +163,9 @@ pub(crate) async fn set_up(
         }),
     )
     .await;
-    Ok(json!({"version": setup.version, "rotation": setup.rotation.code(), "members": setup.members}))
+    Ok(
+        json!({"version": setup.version, "rotation": setup.rotation.code(), "members": setup.members}),
+    )
 }
 
 /// `PUT /api/v1/committee`: the members and how the chair rotates.
@@ -277,11 +279,7 @@ pub async fn post_meeting(
     let body: MeetingBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))?;
     let m = add_meeting(&state, &who, body).await?;
-    Ok((
-        axum::http::StatusCode::CREATED,
-        Json(json!({"meeting": m})),
-    )
-        .into_response())
+    Ok((axum::http::StatusCode::CREATED, Json(json!({"meeting": m}))).into_response())
 }
 
 /// `GET /api/v1/committee/meetings/{id}`.
@@ -322,7 +320,11 @@ pub(crate) async fn decide(
         c.record_decision(&target, &text, &actor, chrono::Utc::now())
     })
     .await?;
-    let d = m.decisions.last().map(|d| d.text.clone()).unwrap_or_default();
+    let d = m
+        .decisions
+        .last()
+        .map(|d| d.text.clone())
+        .unwrap_or_default();
     crate::audit::by(
         state,
         who,
@@ -439,15 +441,14 @@ pub(crate) async fn mark_action_item(
         .action_items
         .iter()
         .find(|a| a.id == item)
-        .ok_or_else(|| ApiError::from(CaseError::NotFound {
-            kind: "action item",
-            id: format!("{id}/{item}"),
-        }))?;
+        .ok_or_else(|| {
+            ApiError::from(CaseError::NotFound {
+                kind: "action item",
+                id: format!("{id}/{item}"),
+            })
+        })?;
     let works_it = who.can(Permission::WorkTasks)
-        && who
-            .role
-            .incident_scope()
-            .is_none_or(|d| d == a.department);
+        && who.role.incident_scope().is_none_or(|d| d == a.department);
     if !works_it {
         require_chair(state, who, Some(m.clone())).await?;
     }
@@ -558,8 +559,7 @@ pub async fn briefing(
             }
             Err(why) => {
                 let mut r = html_download(&pack, &name, Some(&why));
-                if let Ok(v) = axum::http::HeaderValue::from_str(&why.replace(['\r', '\n'], " "))
-                {
+                if let Ok(v) = axum::http::HeaderValue::from_str(&why.replace(['\r', '\n'], " ")) {
                     r.headers_mut().insert("tandem-pdf-unavailable", v);
                 }
                 return Ok(r);

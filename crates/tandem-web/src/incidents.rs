@@ -611,7 +611,7 @@ pub async fn action_items(
             out.push((a.item.done.is_some(), a.item.due, v));
         }
     }
-    out.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    out.sort_by_key(|a| (a.0, a.1));
     let items: Vec<Value> = out.into_iter().map(|(_, _, v)| v).collect();
     Ok(Json(json!({"action_items": items})))
 }

@@ -96,10 +96,7 @@ fn briefing(args: BriefingArgs) -> anyhow::Result<()> {
     write(&out, &body)?;
     match unavailable {
         Some(why) if !html => {
-            eprintln!(
-                "{}",
-                crate::terminal::escape(&format!("No PDF: {why}."))
-            );
+            eprintln!("{}", crate::terminal::escape(&format!("No PDF: {why}.")));
             say!("Wrote the printable page to {}", out.display());
         }
         _ => say!("Wrote the briefing pack to {}", out.display()),

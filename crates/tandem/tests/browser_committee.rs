@@ -15,7 +15,10 @@ use tandem_testkit::Browser;
 
 fn send(server: &TestServer, method: &str, path: &str, body: Value) -> Value {
     let (status, v) = server.send_json(method, path, &body);
-    assert!((200..300).contains(&status), "{method} {path}: {status} {v}");
+    assert!(
+        (200..300).contains(&status),
+        "{method} {path}: {status} {v}"
+    );
     v
 }
 
@@ -88,7 +91,10 @@ fn the_chair_records_a_meeting_and_its_action_item_joins_the_tracker() {
     );
     browser.click_button("Add meeting");
     browser.wait_for_text("MTG-1 Security committee, 2026-11-30");
-    browser.fill("Decision", "Badges are revoked from the HR feed, not by hand");
+    browser.fill(
+        "Decision",
+        "Badges are revoked from the HR feed, not by hand",
+    );
     browser.click_button("Record decision");
     browser.wait_for_text("Badges are revoked from the HR feed, not by hand");
     browser.fill("Action item", "Connect the HR feed to access control");
@@ -120,7 +126,11 @@ fn the_chair_records_a_meeting_and_its_action_item_joins_the_tracker() {
     // An auditor reads the committee and is offered nothing to change.
     browser.goto("/committee");
     browser.click_button("Sign out");
-    sign_in(&browser, &auditor.user, auditor.password.as_deref().unwrap());
+    sign_in(
+        &browser,
+        &auditor.user,
+        auditor.password.as_deref().unwrap(),
+    );
     browser.goto("/committee/meetings/MTG-1");
     browser.wait_for_text("Badges are revoked from the HR feed, not by hand");
     let text = browser.text();
@@ -149,16 +159,17 @@ fn the_chair_records_a_meeting_and_its_action_item_joins_the_tracker() {
         .collect();
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert!(
-        rows[0].starts_with("Connect the HR feed to access control | Facilities | 2026-12-01 late | open |")
-            && rows[0].contains("MTG-1"),
+        rows[0].starts_with(
+            "Connect the HR feed to access control | Facilities | 2026-12-01 late | open |"
+        ) && rows[0].contains("MTG-1"),
         "{rows:?}"
     );
     assert!(
-        rows[1].starts_with("Fit a turnstile | Facilities | 2027-03-01 | open |") && rows[1].contains(id),
+        rows[1].starts_with("Fit a turnstile | Facilities | 2027-03-01 | open |")
+            && rows[1].contains(id),
         "{rows:?}"
     );
     take(&browser, &shots, "committee-action-items");
-
 
     server.terminate();
 }

@@ -18,7 +18,13 @@ use support::{
 
 /// Sends a request with an API token, or with a console session (`session:<secret>`): the
 /// chair acts as the person signed in, since a token acts only by its role.
-fn send(server: &TestServer, token: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+fn send(
+    server: &TestServer,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let agent = TestServer::agent();
     let url = format!("{}{path}", server.url);
     let headers: Vec<(&str, String)> = match token.strip_prefix("session:") {
@@ -101,8 +107,15 @@ fn the_chair_rotates_and_meeting_action_items_join_the_reviews_in_the_tracker() 
     );
 
     // Only administrators set up the committee, with accounts that exist.
-    let setup = json!({"base_version": 0, "rotation": "configured", "members": members(&seeded, false)});
-    let (status, _) = send(&server, &hr.token, "PUT", "/api/v1/committee", Some(setup.clone()));
+    let setup =
+        json!({"base_version": 0, "rotation": "configured", "members": members(&seeded, false)});
+    let (status, _) = send(
+        &server,
+        &hr.token,
+        "PUT",
+        "/api/v1/committee",
+        Some(setup.clone()),
+    );
     assert_eq!(status, 403);
     let (status, body) = send(
         &server,
@@ -112,7 +125,13 @@ fn the_chair_rotates_and_meeting_action_items_join_the_reviews_in_the_tracker() 
         Some(json!({"members": [{"account": "nobody-here", "department": "hr"}]})),
     );
     assert_eq!(status, 400);
-    assert!(body["error"].as_str().unwrap().contains("nobody-here is not an account"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("nobody-here is not an account"),
+        "{body}"
+    );
     let (status, body) = send(&server, &admin, "PUT", "/api/v1/committee", Some(setup));
     assert_eq!(status, 200, "{body}");
     assert_eq!(next_chair(&server), hr.user);
@@ -123,10 +142,22 @@ fn the_chair_rotates_and_meeting_action_items_join_the_reviews_in_the_tracker() 
     assert_eq!(c["order"], json!([hr.user, facilities.user, soc.user]));
     let meeting = json!({"date": "2026-01-14", "notes": "Quarterly review"});
     for who in [auditor, facilities] {
-        let (status, body) = send(&server, &who.token, "POST", "/api/v1/committee/meetings", Some(meeting.clone()));
+        let (status, body) = send(
+            &server,
+            &who.token,
+            "POST",
+            "/api/v1/committee/meetings",
+            Some(meeting.clone()),
+        );
         assert_eq!(status, 403, "{} {body}", who.role);
     }
-    let (status, body) = send(&server, &hr.token, "POST", "/api/v1/committee/meetings", Some(meeting));
+    let (status, body) = send(
+        &server,
+        &hr.token,
+        "POST",
+        "/api/v1/committee/meetings",
+        Some(meeting),
+    );
     assert_eq!(status, 201, "{body}");
     let m1 = body["meeting"]["id"].as_str().unwrap().to_owned();
     assert_eq!(body["meeting"]["chair"], hr.user.as_str());
@@ -143,7 +174,9 @@ fn the_chair_rotates_and_meeting_action_items_join_the_reviews_in_the_tracker() 
         &hr.token,
         "POST",
         &format!("/api/v1/committee/meetings/{m1}/action-items"),
-        Some(json!({"title": "Connect the HR feed to access control", "department": "facilities", "due": "2026-02-01"})),
+        Some(
+            json!({"title": "Connect the HR feed to access control", "department": "facilities", "due": "2026-02-01"}),
+        ),
     );
     assert_eq!(status, 200, "{body}");
     let (status, body) = send(
@@ -151,35 +184,61 @@ fn the_chair_rotates_and_meeting_action_items_join_the_reviews_in_the_tracker() 
         &hr.token,
         "POST",
         &format!("/api/v1/committee/meetings/{m1}/action-items"),
-        Some(json!({"title": "Explain the change to staff", "department": "soc", "due": "2026-02-01"})),
+        Some(
+            json!({"title": "Explain the change to staff", "department": "soc", "due": "2026-02-01"}),
+        ),
     );
     assert_eq!(status, 400, "{body}");
 
     // A review's action item, to sit beside it.
-    let (_, inc) = send(&server, &admin, "POST", "/api/v1/incidents", Some(json!({"title": "Tailgating at the loading dock", "severity": "medium", "playbook": "generic"})));
+    let (_, inc) = send(
+        &server,
+        &admin,
+        "POST",
+        "/api/v1/incidents",
+        Some(
+            json!({"title": "Tailgating at the loading dock", "severity": "medium", "playbook": "generic"}),
+        ),
+    );
     let id = inc["incident"]["id"].as_str().unwrap().to_owned();
     let (status, body) = send(
         &server,
         &admin,
         "PUT",
         &format!("/api/v1/incidents/{id}/review"),
-        Some(json!({"summary": "A visitor followed staff in.", "action_items": [{"title": "Fit a turnstile", "department": "facilities", "due": "2026-03-01"}]})),
+        Some(
+            json!({"summary": "A visitor followed staff in.", "action_items": [{"title": "Fit a turnstile", "department": "facilities", "due": "2026-03-01"}]}),
+        ),
     );
     assert_eq!(status, 200, "{body}");
 
     // Facilities sees both, soonest due first, each saying where it came from.
-    let (status, items) = send(&server, &facilities.token, "GET", "/api/v1/action-items?open=1", None);
+    let (status, items) = send(
+        &server,
+        &facilities.token,
+        "GET",
+        "/api/v1/action-items?open=1",
+        None,
+    );
     assert_eq!(status, 200);
     let list: Vec<(String, String)> = items["action_items"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| (a["from"].as_str().unwrap().to_owned(), a["item"]["title"].as_str().unwrap().to_owned()))
+        .map(|a| {
+            (
+                a["from"].as_str().unwrap().to_owned(),
+                a["item"]["title"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         list,
         [
-            ("meeting".to_owned(), "Connect the HR feed to access control".to_owned()),
+            (
+                "meeting".to_owned(),
+                "Connect the HR feed to access control".to_owned()
+            ),
             ("review".to_owned(), "Fit a turnstile".to_owned()),
         ]
     );
@@ -191,7 +250,10 @@ fn the_chair_rotates_and_meeting_action_items_join_the_reviews_in_the_tracker() 
     assert_eq!(status, 403);
     let (status, body) = send(&server, &facilities.token, "POST", &done, None);
     assert_eq!(status, 200, "{body}");
-    assert!(body["meeting"]["action_items"][0]["done"].is_string(), "{body}");
+    assert!(
+        body["meeting"]["action_items"][0]["done"].is_string(),
+        "{body}"
+    );
 
     // The chair passes to Facilities; while Facilities is on leave, to the SOC.
     assert_eq!(next_chair(&server), facilities.user);
@@ -204,13 +266,25 @@ fn the_chair_rotates_and_meeting_action_items_join_the_reviews_in_the_tracker() 
     );
     assert_eq!(status, 200, "{body}");
     assert_eq!(next_chair(&server), soc.user);
-    let (status, body) = send(&server, &soc.token, "POST", "/api/v1/committee/meetings", Some(json!({"date": "2026-02-11"})));
+    let (status, body) = send(
+        &server,
+        &soc.token,
+        "POST",
+        "/api/v1/committee/meetings",
+        Some(json!({"date": "2026-02-11"})),
+    );
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["meeting"]["chair"], soc.user.as_str());
     // Round again: HR, with Facilities still passed over.
     assert_eq!(next_chair(&server), hr.user);
     // A stale setup is refused, naming who changed it.
-    let (status, body) = send(&server, &admin, "PUT", "/api/v1/committee", Some(json!({"base_version": 1, "members": []})));
+    let (status, body) = send(
+        &server,
+        &admin,
+        "PUT",
+        "/api/v1/committee",
+        Some(json!({"base_version": 1, "members": []})),
+    );
     assert_eq!(status, 409, "{body}");
 
     // Every change is in the audit log.
@@ -231,23 +305,66 @@ fn the_chair_rotates_and_meeting_action_items_join_the_reviews_in_the_tracker() 
 /// Incidents, a committee, a meeting and open action items: what a briefing pack tells.
 fn seed_briefing(server: &TestServer, seeded: &[Seeded]) {
     let admin = server.token.clone();
-    let (status, body) = send(server, &admin, "PUT", "/api/v1/committee", Some(json!({"members": members(seeded, false)})));
+    let (status, body) = send(
+        server,
+        &admin,
+        "PUT",
+        "/api/v1/committee",
+        Some(json!({"members": members(seeded, false)})),
+    );
     assert_eq!(status, 200, "{body}");
-    let (status, body) = send(server, &admin, "POST", "/api/v1/committee/meetings", Some(json!({"date": "2026-01-14"})));
+    let (status, body) = send(
+        server,
+        &admin,
+        "POST",
+        "/api/v1/committee/meetings",
+        Some(json!({"date": "2026-01-14"})),
+    );
     assert_eq!(status, 201, "{body}");
     let m = body["meeting"]["id"].as_str().unwrap().to_owned();
-    send(server, &admin, "POST", &format!("/api/v1/committee/meetings/{m}/action-items"),
-        Some(json!({"title": "Connect the HR feed to access control", "department": "facilities", "due": "2026-02-01"})));
+    send(
+        server,
+        &admin,
+        "POST",
+        &format!("/api/v1/committee/meetings/{m}/action-items"),
+        Some(
+            json!({"title": "Connect the HR feed to access control", "department": "facilities", "due": "2026-02-01"}),
+        ),
+    );
     for (title, severity, steps) in [
-        ("Badge used after termination", "high", &["acknowledged", "contained", "resolved"][..]),
-        ("Ransomware note on a file server", "critical", &["acknowledged", "contained"][..]),
-        ("Phishing reported by staff", "medium", &["acknowledged", "resolved"][..]),
+        (
+            "Badge used after termination",
+            "high",
+            &["acknowledged", "contained", "resolved"][..],
+        ),
+        (
+            "Ransomware note on a file server",
+            "critical",
+            &["acknowledged", "contained"][..],
+        ),
+        (
+            "Phishing reported by staff",
+            "medium",
+            &["acknowledged", "resolved"][..],
+        ),
     ] {
-        let (_, v) = send(server, &admin, "POST", "/api/v1/incidents", Some(json!({"title": title, "severity": severity, "playbook": "generic"})));
+        let (_, v) = send(
+            server,
+            &admin,
+            "POST",
+            "/api/v1/incidents",
+            Some(json!({"title": title, "severity": severity, "playbook": "generic"})),
+        );
         let id = v["incident"]["id"].as_str().unwrap().to_owned();
         let mut version = v["incident"]["version"].as_u64().unwrap();
         for to in steps {
-            let (status, v) = send(server, &admin, "PATCH", &format!("/api/v1/incidents/{id}"), Some(json!({"base_version": version, "status": to})));
+            let (status, v) = send(
+                server,
+                &admin,
+                "PATCH",
+                &format!("/api/v1/incidents/{id}"),
+                Some(json!({"base_version": version, "status": to})),
+            );
             assert_eq!(status, 200, "{v}");
             version = v["incident"]["version"].as_u64().unwrap();
         }
@@ -260,8 +377,16 @@ fn get_raw(server: &TestServer, path: &str) -> (u16, String, Option<String>, Vec
         .header("Authorization", format!("Bearer {}", server.token))
         .call()
         .unwrap();
-    let header = |n: &str| resp.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let (ctype, why) = (header("content-type").unwrap_or_default(), header("tandem-pdf-unavailable"));
+    let header = |n: &str| {
+        resp.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (ctype, why) = (
+        header("content-type").unwrap_or_default(),
+        header("tandem-pdf-unavailable"),
+    );
     let mut body = Vec::new();
     std::io::Read::read_to_end(&mut resp.body_mut().as_reader(), &mut body).unwrap();
     (resp.status().as_u16(), ctype, why, body)
@@ -269,7 +394,10 @@ fn get_raw(server: &TestServer, path: &str) -> (u16, String, Option<String>, Vec
 
 fn shots_dir() -> (PathBuf, Option<tempfile::TempDir>) {
     if std::env::var("TANDEM_SCREENSHOTS").is_ok_and(|v| v == "1") {
-        (PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots"), None)
+        (
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots"),
+            None,
+        )
     } else {
         let temp = tempfile::tempdir().unwrap();
         (temp.path().to_owned(), Some(temp))
@@ -309,7 +437,10 @@ fn the_briefing_pack_prints_to_pdf_through_chromium_and_its_pages_show_the_pack(
     let (server, seeded) = start_with_accounts(dir.path(), &roles, &[]);
     seed_briefing(&server, &seeded);
 
-    let (status, ctype, why, pdf) = get_raw(&server, "/api/v1/committee/briefing?format=pdf&from=now-30d");
+    let (status, ctype, why, pdf) = get_raw(
+        &server,
+        "/api/v1/committee/briefing?format=pdf&from=now-30d",
+    );
     assert_eq!(status, 200);
     assert_eq!(why, None, "Chromium did not print");
     assert_eq!(ctype, "application/pdf");
@@ -319,12 +450,20 @@ fn the_briefing_pack_prints_to_pdf_through_chromium_and_its_pages_show_the_pack(
     std::fs::write(&file, &pdf).unwrap();
 
     // What the pages say.
-    let out = Command::new("pdftotext").args(["-layout"]).arg(&file).arg("-").output().unwrap();
+    let out = Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&file)
+        .arg("-")
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     for needle in [
         "Security committee briefing",
         "Next chair",
-        &format!("{} (Facilities) chairs the next meeting", user(&seeded, "responder:facilities").user),
+        &format!(
+            "{} (Facilities) chairs the next meeting",
+            user(&seeded, "responder:facilities").user
+        ),
         "KPIs since the last meeting",
         "Median time to resolve (MTTR)",
         "Severity-weighted incident index per month",
@@ -340,7 +479,10 @@ fn the_briefing_pack_prints_to_pdf_through_chromium_and_its_pages_show_the_pack(
         "Not yet available",
         "Compliance gaps",
     ] {
-        assert!(text.contains(needle), "the PDF does not say {needle:?}:\n{text}");
+        assert!(
+            text.contains(needle),
+            "the PDF does not say {needle:?}:\n{text}"
+        );
     }
     // The medium incident is not notable.
     assert!(!text.contains("Phishing reported by staff"), "{text}");
@@ -349,7 +491,12 @@ fn the_briefing_pack_prints_to_pdf_through_chromium_and_its_pages_show_the_pack(
     // notable incidents (a page break of the print styles).
     let (shots, _temp) = shots_dir();
     let prefix = work.path().join("page");
-    let status = Command::new("pdftoppm").args(["-r", "50", "-gray"]).arg(&file).arg(&prefix).status().unwrap();
+    let status = Command::new("pdftoppm")
+        .args(["-r", "50", "-gray"])
+        .arg(&file)
+        .arg(&prefix)
+        .status()
+        .unwrap();
     assert!(status.success());
     let mut pages: Vec<PathBuf> = std::fs::read_dir(work.path())
         .unwrap()
@@ -361,17 +508,32 @@ fn the_briefing_pack_prints_to_pdf_through_chromium_and_its_pages_show_the_pack(
     for p in &pages {
         let (w, h, px) = read_pgm(p);
         // A4 portrait at 50 dpi: 413 × 585.
-        assert!((400..430).contains(&w) && (570..600).contains(&h), "{w}×{h}");
+        assert!(
+            (400..430).contains(&w) && (570..600).contains(&h),
+            "{w}×{h}"
+        );
         let dark = px.iter().filter(|&&v| v < 128).count();
-        assert!(dark * 1000 > px.len(), "{p:?} is nearly blank ({dark} dark pixels)");
+        assert!(
+            dark * 1000 > px.len(),
+            "{p:?} is nearly blank ({dark} dark pixels)"
+        );
     }
-    let starts = (1..=pages.len())
-        .find(|n| {
-            let n = n.to_string();
-            let page = Command::new("pdftotext").args(["-f", &n, "-l", &n]).arg(&file).arg("-").output().unwrap();
-            String::from_utf8_lossy(&page.stdout).trim_start().starts_with("Notable incidents")
-        });
-    assert!(starts.is_some_and(|n| n > 1), "no page starts with the notable incidents");
+    let starts = (1..=pages.len()).find(|n| {
+        let n = n.to_string();
+        let page = Command::new("pdftotext")
+            .args(["-f", &n, "-l", &n])
+            .arg(&file)
+            .arg("-")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&page.stdout)
+            .trim_start()
+            .starts_with("Notable incidents")
+    });
+    assert!(
+        starts.is_some_and(|n| n > 1),
+        "no page starts with the notable incidents"
+    );
     // The images kept for the docs, in colour.
     let status = Command::new("pdftoppm")
         .args(["-r", "60", "-png"])
@@ -383,7 +545,12 @@ fn the_briefing_pack_prints_to_pdf_through_chromium_and_its_pages_show_the_pack(
     let first = std::fs::read_dir(&shots)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("briefing-page-1"))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("briefing-page-1")
+        })
         .expect("the first page image");
     assert!(std::fs::read(first).unwrap().starts_with(b"\x89PNG"));
 
@@ -424,13 +591,24 @@ fn without_chromium_the_pack_is_the_printable_page_and_says_why() {
         .args(["--url", &server.url, "--token", &server.token])
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("No PDF: the PDF is printed by headless Chromium"), "{stderr}");
+    assert!(
+        stderr.contains("No PDF: the PDF is printed by headless Chromium"),
+        "{stderr}"
+    );
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(stdout.contains("pack.html"), "{stdout}");
     assert!(!pdf.exists());
     let page = std::fs::read_to_string(out_dir.path().join("pack.html")).unwrap();
-    assert!(page.contains("From 2026-01-01"), "{}", &page[..page.len().min(2000)]);
+    assert!(
+        page.contains("From 2026-01-01"),
+        "{}",
+        &page[..page.len().min(2000)]
+    );
     server.terminate();
 }

@@ -36,7 +36,9 @@ pub struct Message {
 
 fn back(path: &str, e: &ApiError) -> Response {
     // A refusal of who may act is a refusal page; a mistake in a form is shown on the page.
-    if e.status == axum::http::StatusCode::FORBIDDEN || e.status == axum::http::StatusCode::NOT_FOUND {
+    if e.status == axum::http::StatusCode::FORBIDDEN
+        || e.status == axum::http::StatusCode::NOT_FOUND
+    {
         return refusal(ApiError::new(e.status, e.message.clone()));
     }
     let msg: String = e.message.chars().take(300).collect();
@@ -228,7 +230,9 @@ pub async fn meeting_form(
         notes: f.notes,
     };
     match crate::committee::add_meeting(&state, &v.who, body).await {
-        Ok(m) => Redirect::to(&format!("/committee/meetings/{}", path_segment(&m.id))).into_response(),
+        Ok(m) => {
+            Redirect::to(&format!("/committee/meetings/{}", path_segment(&m.id))).into_response()
+        }
         Err(e) => back("/committee", &e),
     }
 }
@@ -302,12 +306,7 @@ pub async fn meeting_page(
 
 /// Whether the visitor works tasks for `department` (and so may close its action items).
 fn works(v: &Visitor, department: Department) -> bool {
-    v.can(Permission::WorkTasks)
-        && v
-            .who
-            .role
-            .incident_scope()
-            .is_none_or(|d| d == department)
+    v.can(Permission::WorkTasks) && v.who.role.incident_scope().is_none_or(|d| d == department)
 }
 
 /// A meeting's timeline entry in words.

@@ -715,7 +715,7 @@ pub async fn action_items_page(
             rows.push((a.item.done.is_some(), a.item.due, row));
         }
     }
-    rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    rows.sort_by_key(|a| (a.0, a.1));
     let rows: Vec<Value> = rows.into_iter().map(|(_, _, r)| r).collect();
     render(
         "action_items.html",
