@@ -331,6 +331,15 @@ fn seed_briefing(server: &TestServer, seeded: &[Seeded]) {
             json!({"title": "Connect the HR feed to access control", "department": "facilities", "due": "2026-02-01"}),
         ),
     );
+    send(
+        server,
+        &admin,
+        "POST",
+        &format!("/api/v1/committee/meetings/{m}/action-items"),
+        Some(
+            json!({"title": "Check the <script> in the door controller", "department": "it", "due": "2027-02-01"}),
+        ),
+    );
     for (title, severity, steps) in [
         (
             "Badge used after termination",
@@ -369,6 +378,16 @@ fn seed_briefing(server: &TestServer, seeded: &[Seeded]) {
             version = v["incident"]["version"].as_u64().unwrap();
         }
     }
+    // A day later, every triage left open has breached its SLA.
+    let at = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let (status, body) = send(
+        server,
+        &admin,
+        "POST",
+        "/api/v1/incidents/sla-check",
+        Some(json!({"at": at})),
+    );
+    assert_eq!(status, 200, "{body}");
 }
 
 fn get_raw(server: &TestServer, path: &str) -> (u16, String, Option<String>, Vec<u8>) {
@@ -472,6 +491,7 @@ fn the_briefing_pack_prints_to_pdf_through_chromium_and_its_pages_show_the_pack(
         "a critical incident detected",
         "Badge used after termination",
         "SLA misses by department",
+        "triage (3)",
         "Open action items",
         "Connect the HR feed to access",
         "overdue",
@@ -554,6 +574,23 @@ fn the_briefing_pack_prints_to_pdf_through_chromium_and_its_pages_show_the_pack(
         .expect("the first page image");
     assert!(std::fs::read(first).unwrap().starts_with(b"\x89PNG"));
 
+    // The command line writes the PDF the server printed.
+    let cli_pdf = work.path().join("cli.pdf");
+    let run = tandem()
+        .env_remove("TANDEM_SCREENSHOTS")
+        .args(["report", "briefing", "--out"])
+        .arg(&cli_pdf)
+        .args(["--url", &server.url, "--token", &server.token])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(String::from_utf8_lossy(&run.stdout).contains("Wrote the briefing pack to"));
+    assert!(std::fs::read(&cli_pdf).unwrap().starts_with(b"%PDF"));
+
     // The printable page, asked for, is self-contained: styles inline, nothing to load.
     let (status, ctype, _, html) = get_raw(&server, "/api/v1/committee/briefing?format=html");
     assert_eq!(status, 200);
@@ -561,6 +598,12 @@ fn the_briefing_pack_prints_to_pdf_through_chromium_and_its_pages_show_the_pack(
     let html = String::from_utf8(html).unwrap();
     assert!(html.contains("<style>") && html.contains("@media print"));
     assert!(html.contains("default-src 'none'"));
+    // What people typed is text, never markup, in the page Chromium prints.
+    assert!(
+        html.contains("Check the &lt;script&gt; in the door controller"),
+        "not escaped"
+    );
+    assert!(!html.contains("<script>"));
     let (status, _, _, body) = get_raw(&server, "/api/v1/committee/briefing?format=docx");
     assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
     server.terminate();
@@ -586,6 +629,7 @@ fn without_chromium_the_pack_is_the_printable_page_and_says_why() {
     let out_dir = tempfile::tempdir().unwrap();
     let pdf = out_dir.path().join("pack.pdf");
     let run = tandem()
+        .env_remove("TANDEM_SCREENSHOTS")
         .args(["report", "briefing", "--from", "2026-01-01", "--out"])
         .arg(&pdf)
         .args(["--url", &server.url, "--token", &server.token])
