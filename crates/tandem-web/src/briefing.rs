@@ -490,10 +490,20 @@ pub async fn print_pdf(state: &AppState, pack: &Pack) -> Result<Vec<u8>, String>
     let program = chromium(&state.briefing)?;
     let html = pack.standalone(None);
     let timeout = Duration::from_secs(state.briefing.timeout_seconds.max(1));
+    // A Chromium costs a few hundred MiB: packs asked for at once wait for one of a few.
+    let _turn = PRINTING
+        .acquire()
+        .await
+        .map_err(|e| format!("printing the PDF failed: {e}"))?;
     tokio::task::spawn_blocking(move || print_with(&program, &html, timeout))
         .await
         .map_err(|e| format!("printing the PDF failed: {e}"))?
 }
+
+/// How many packs are printed at once.
+pub const MAX_PRINTING: usize = 2;
+
+static PRINTING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_PRINTING);
 
 /// Writes `html` to a temporary directory and has Chromium print it there.
 pub fn print_with(
