@@ -21,6 +21,7 @@
 pub mod alarms;
 pub mod alert;
 pub mod alerter;
+pub mod committee;
 mod error;
 pub mod incident;
 pub mod incidents;

@@ -22,6 +22,10 @@ pub enum CaseKind {
     Incident,
     /// An allow-list entry that suppresses matching findings until it expires.
     Exception,
+    /// A meeting of the security committee, with its decisions and action items.
+    Meeting,
+    /// The security committee itself: its members and how the chair rotates (one record).
+    Committee,
 }
 
 impl CaseKind {
@@ -30,17 +34,25 @@ impl CaseKind {
             CaseKind::Alert => "alert",
             CaseKind::Incident => "incident",
             CaseKind::Exception => "exception",
+            CaseKind::Meeting => "meeting",
+            CaseKind::Committee => "committee",
         }
     }
 
     pub fn parse(s: &str) -> Option<CaseKind> {
-        [CaseKind::Alert, CaseKind::Incident, CaseKind::Exception]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            CaseKind::Alert,
+            CaseKind::Incident,
+            CaseKind::Exception,
+            CaseKind::Meeting,
+            CaseKind::Committee,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
-/// One alert, incident or exception as stored.
+/// One alert, incident, exception, meeting or committee as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseRecord {
     pub kind: CaseKind,

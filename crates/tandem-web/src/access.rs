@@ -101,6 +101,7 @@ impl Role {
                     | HandleAlarms
                     | ProposeActions
                     | ViewKpis
+                    | ViewCommittee
             ),
             // The control room keeps its own maps: floor plans and where doors, readers and
             // cameras are on them.
@@ -123,6 +124,7 @@ impl Role {
                     | HandleAlarms
                     | ProposeActions
                     | ViewKpis
+                    | ViewCommittee
             ),
             // Facilities owns the doors and zones: it opens their pages, door state, the
             // floor plans and the alarms, as the control room does (without moving anything
@@ -137,11 +139,18 @@ impl Role {
                     | ViewPlaybooks
                     | ViewAlarms
                     | ViewKpis
+                    | ViewCommittee
             ),
             // Department heads read their department's KPIs (`incident_scope`).
             Role::Responder(_) => matches!(
                 p,
-                ViewFindings | ViewPeople | ViewIncidents | WorkTasks | ViewPlaybooks | ViewKpis
+                ViewFindings
+                    | ViewPeople
+                    | ViewIncidents
+                    | WorkTasks
+                    | ViewPlaybooks
+                    | ViewKpis
+                    | ViewCommittee
             ),
             Role::Auditor => matches!(
                 p,
@@ -158,6 +167,7 @@ impl Role {
                     | ViewPlaybooks
                     | ViewAlarms
                     | ViewKpis
+                    | ViewCommittee
             ),
             Role::Provisioner => p == ProvisionIdentities,
         }
@@ -233,6 +243,13 @@ pub enum Permission {
     ViewDeliveries,
     /// Send a dead notification again.
     RetryDeliveries,
+    /// The security committee: members, the next chair, meetings, decisions, action items
+    /// and the briefing pack (leadership, department heads, auditors, the SOC).
+    ViewCommittee,
+    /// Set up the committee's members and rotation, and record meetings, decisions and
+    /// action items as the chair may (administrators; the chair is a person, checked by the
+    /// committee's handlers, not a role).
+    ManageCommittee,
 }
 
 /// How a route is protected.
@@ -322,6 +339,24 @@ mod tests {
         }
         assert!(Role::Auditor.permits(Permission::ViewKpis));
         assert!(!Role::Provisioner.permits(Permission::ViewKpis));
+    }
+
+    #[test]
+    fn everyone_who_reads_the_kpis_reads_the_committee_and_administrators_manage_it() {
+        for role in Role::all() {
+            assert_eq!(
+                role.permits(Permission::ViewCommittee),
+                role.permits(Permission::ViewKpis),
+                "{role}"
+            );
+        }
+        let managing: Vec<Role> = Role::all()
+            .into_iter()
+            .filter(|r| r.permits(Permission::ManageCommittee))
+            .collect();
+        assert_eq!(managing, [Role::Admin]);
+        assert!(Role::Auditor.permits(Permission::ViewCommittee));
+        assert!(Role::Responder(Department::Hr).permits(Permission::ViewCommittee));
     }
 
     #[test]

@@ -572,14 +572,14 @@ pub struct ActionItemParams {
     pub open: Option<String>,
 }
 
-/// `GET /api/v1/action-items`: review action items across incidents, soonest due first
-/// (responders: their department's).
+/// `GET /api/v1/action-items`: review action items across incidents and the security
+/// committee's, soonest due first (responders: their department's).
 #[utoipa::path(
     get,
     path = "/api/v1/action-items",
     tag = "Incidents",
     params(ActionItemParams),
-    responses((status = 200, description = "`{\"action_items\": […]}`, soonest due first.", body = Object)),
+    responses((status = 200, description = "`{\"action_items\": […]}`, soonest due first: the reviews' (`from: review`, with `incident`) and, for those who read the security committee, its meetings' (`from: meeting`, with `meeting`).", body = Object)),
 )]
 pub async fn action_items(
     who: Principal,
@@ -592,6 +592,27 @@ pub async fn action_items(
     if let Some(d) = scope {
         items.retain(|a| a.item.department == d);
     }
+    let mut out: Vec<(bool, chrono::NaiveDate, Value)> = items
+        .into_iter()
+        .map(|a| {
+            let mut v = serde_json::to_value(&a).unwrap_or_default();
+            v["from"] = "review".into();
+            (a.item.done.is_some(), a.item.due, v)
+        })
+        .collect();
+    // The security committee's action items, beside the reviews', for those who read it.
+    if who.can(Permission::ViewCommittee) {
+        for a in crate::committee::with(&state, move |c| c.action_items(open)).await? {
+            if scope.is_some_and(|d| d != a.item.department) {
+                continue;
+            }
+            let mut v = serde_json::to_value(&a).unwrap_or_default();
+            v["from"] = "meeting".into();
+            out.push((a.item.done.is_some(), a.item.due, v));
+        }
+    }
+    out.sort_by_key(|a| (a.0, a.1));
+    let items: Vec<Value> = out.into_iter().map(|(_, _, v)| v).collect();
     Ok(Json(json!({"action_items": items})))
 }
 

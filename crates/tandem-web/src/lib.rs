@@ -20,7 +20,9 @@ mod api;
 mod attack;
 mod audit;
 mod auth;
+pub mod briefing;
 mod clock;
+mod committee;
 mod detect;
 mod directory;
 mod error;
@@ -147,6 +149,10 @@ pub struct AppState {
     pub outbox: Arc<dyn tandem_store::OutboxStore>,
     /// The `[notify]` configuration: channels and routes (secrets never shown).
     pub notify: Arc<tandem_respond::NotifyConfig>,
+    /// The security committee: members, the rotating chair, meetings.
+    pub committee: Arc<tandem_cases::committee::Committee>,
+    /// How the briefing pack is printed to PDF (`[briefing]`).
+    pub briefing: Arc<briefing::BriefingConfig>,
 }
 
 /// One route: method, path, who may call it, and the handler.
@@ -673,6 +679,113 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/static/tandem.css",
             Public,
             get(view::stylesheet),
+        ),
+        r(
+            Method::GET,
+            "/static/briefing.css",
+            Public,
+            get(pages::committee::stylesheet),
+        ),
+        // The security committee: every reader of the KPIs reads it; setting up its members
+        // needs `ManageCommittee` (administrators). Meetings, decisions and action items are
+        // open here to every reader: the handlers let only administrators and the chair (a
+        // fact of the committee, not a role) record them, and close an item also for
+        // whoever works tasks for its department (`committee.rs`).
+        r(
+            Method::GET,
+            "/api/v1/committee",
+            Needs(ViewCommittee),
+            get(committee::get),
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/committee",
+            Needs(ManageCommittee),
+            put(committee::put),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/committee/meetings",
+            Needs(ViewCommittee),
+            post(committee::post_meeting),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/committee/meetings/{id}",
+            Needs(ViewCommittee),
+            get(committee::get_meeting),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/committee/meetings/{id}/decisions",
+            Needs(ViewCommittee),
+            post(committee::post_decision),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/committee/meetings/{id}/action-items",
+            Needs(ViewCommittee),
+            post(committee::post_action_item),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/committee/meetings/{id}/action-items/{item}",
+            Needs(ViewCommittee),
+            post(committee::post_action_item_done),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/committee/briefing",
+            Needs(ViewCommittee),
+            get(committee::briefing),
+        ),
+        r(
+            Method::GET,
+            "/committee",
+            Needs(ViewCommittee),
+            get(pages::committee::page),
+        ),
+        r(
+            Method::POST,
+            "/committee/members",
+            Needs(ManageCommittee),
+            post(pages::committee::members_form),
+        ),
+        r(
+            Method::POST,
+            "/committee/meetings",
+            Needs(ViewCommittee),
+            post(pages::committee::meeting_form),
+        ),
+        r(
+            Method::GET,
+            "/committee/meetings/{id}",
+            Needs(ViewCommittee),
+            get(pages::committee::meeting_page),
+        ),
+        r(
+            Method::POST,
+            "/committee/meetings/{id}/decisions",
+            Needs(ViewCommittee),
+            post(pages::committee::decision_form),
+        ),
+        r(
+            Method::POST,
+            "/committee/meetings/{id}/action-items",
+            Needs(ViewCommittee),
+            post(pages::committee::action_item_form),
+        ),
+        r(
+            Method::POST,
+            "/committee/meetings/{id}/action-items/{item}/done",
+            Needs(ViewCommittee),
+            post(pages::committee::done_form),
+        ),
+        r(
+            Method::GET,
+            "/committee/briefing",
+            Needs(ViewCommittee),
+            get(pages::committee::briefing),
         ),
         // Response actions: anyone who views incidents sees the definitions and runs;
         // proposing, previewing and deciding need `ProposeActions` (the definition says

@@ -43,6 +43,12 @@ fn templates() -> &'static Environment<'static> {
             ("tasks.html", include_str!("../templates/tasks.html")),
             ("kpis.html", include_str!("../templates/kpis.html")),
             (
+                "committee.html",
+                include_str!("../templates/committee.html"),
+            ),
+            ("meeting.html", include_str!("../templates/meeting.html")),
+            ("briefing.html", include_str!("../templates/briefing.html")),
+            (
                 "kpi_incidents.html",
                 include_str!("../templates/kpi_incidents.html"),
             ),
@@ -111,6 +117,12 @@ pub(crate) fn render(name: &str, ctx: minijinja::Value) -> Response {
         Ok(html) => Html(html).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
+}
+
+/// Renders a template registered in [`templates`] to a string (a page kept or printed, not
+/// answered).
+pub(crate) fn render_string(name: &str, ctx: minijinja::Value) -> Result<String, minijinja::Error> {
+    templates().get_template(name)?.render(ctx)
 }
 
 /// A console visitor: signed in (the access layer sent everyone else to the login page),
@@ -193,6 +205,12 @@ const NAV: &[(&str, &str, &str, Permission)] = &[
     ),
     ("tasks", "/tasks", "My tasks", Permission::ViewIncidents),
     ("kpis", "/kpis", "KPIs", Permission::ViewKpis),
+    (
+        "committee",
+        "/committee",
+        "Committee",
+        Permission::ViewCommittee,
+    ),
     ("people", "/people", "People", Permission::ViewPeople),
     ("places", "/places", "Places", Permission::ViewPlaces),
     ("map", "/map", "Map", Permission::ViewPlaces),

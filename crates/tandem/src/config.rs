@@ -51,6 +51,9 @@ pub struct Config {
     /// How the shared KPIs count (`[kpis]`): resolutions left out, reopened incidents,
     /// severity weights.
     pub kpis: tandem_cases::kpi::KpiConfig,
+    /// How the security committee's briefing pack is printed to PDF (`[briefing]`): the
+    /// Chromium program and how long it may take.
+    pub briefing: tandem_web::briefing::BriefingConfig,
     /// Notifications (`[notify]`): channels, routes, quiet hours, digests, retries.
     pub notify: tandem_respond::NotifyConfig,
     /// The report-phishing mailbox, polled over IMAP when configured (`[report_mailbox]`).
@@ -85,6 +88,7 @@ impl Default for Config {
             frigate: FrigateConfig::default(),
             actions: ActionsConfig::default(),
             kpis: Default::default(),
+            briefing: Default::default(),
             notify: Default::default(),
             report_mailbox: None,
             log: "info".into(),

@@ -26,6 +26,7 @@ mod mailbox;
 mod memory;
 mod notify;
 mod playbooks_cli;
+mod report_cli;
 mod rule_admin;
 mod rules_cli;
 mod server;
@@ -101,6 +102,9 @@ enum Command {
     /// Shared KPIs of a period: MTTD/MTTA/MTTC/MTTR, the weighted index, SLA compliance
     /// (`--json`, `--csv TABLE`).
     Kpis(kpis_cli::KpisArgs),
+    /// Reports from a running server: `report briefing --from … --to … --out pack.pdf`, the
+    /// security committee's briefing pack.
+    Report(report_cli::ReportArgs),
     /// Lists input that could not be decoded, with the reason.
     DeadLetters(client::DeadLetterArgs),
     /// Lists the audit log, or verifies its hash chain (`tandem audit verify`).
@@ -136,6 +140,7 @@ fn main() -> anyhow::Result<()> {
         Command::Alerts(args) => alerts_cli::alerts(args),
         Command::Incidents(args) => incidents::incidents(args),
         Command::Kpis(args) => kpis_cli::kpis(args),
+        Command::Report(args) => report_cli::report(args),
         Command::Audit(args) => audit_cli::audit(args),
         Command::Rules(args) => rules_cli::rules(args),
         Command::Playbooks(args) => playbooks_cli::playbooks(args),

@@ -161,6 +161,8 @@ impl Server {
             kpis: Arc::new(config.kpis.clone()),
             outbox: store.clone(),
             notify: Arc::new(config.notify.clone()),
+            committee: Arc::new(tandem_cases::committee::Committee::new(store.clone())),
+            briefing: Arc::new(config.briefing.clone()),
         };
         let public_url = state.public.url();
         tasks.push(tokio::spawn(crate::http::serve(

@@ -100,6 +100,7 @@ fn every_route_as_every_role_and_as_no_one() {
         "GET /static/alarm.wav",
         "GET /static/alarms.js",
         "GET /static/alerts.js",
+        "GET /static/briefing.css",
         "GET /static/evidence.js",
         "GET /static/live.js",
         "GET /static/search.js",

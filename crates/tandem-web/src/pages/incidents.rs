@@ -674,20 +674,49 @@ pub async fn action_items_page(
     }
     let today = chrono::Utc::now().date_naive();
     let can_work = v.can(Permission::WorkTasks);
-    let rows: Vec<Value> = items
+    let mut rows: Vec<(bool, chrono::NaiveDate, Value)> = items
         .iter()
         .map(|a| {
-            json!({
-                "incident": a.incident, "incident_title": a.incident_title,
-                "incident_path": path_segment(&a.incident),
-                "id": a.item.id, "path_id": path_segment(&a.item.id),
+            let incident = path_segment(&a.incident);
+            let row = json!({
+                "from": a.incident, "from_title": a.incident_title,
+                "from_link": format!("/incidents/{incident}#review"),
+                "done_path": format!("/incidents/{incident}/action-items/{}/done", path_segment(&a.item.id)),
                 "can_mark": can_work,
                 "title": a.item.title, "department": a.item.department.label(),
                 "due": a.item.due.to_string(), "done": a.item.done.is_some(),
                 "late": a.item.done.is_none() && a.item.due < today,
-            })
+            });
+            (a.item.done.is_some(), a.item.due, row)
         })
         .collect();
+    // The security committee's action items, in the same list: who may read the committee
+    // sees them (responders their department's, as with the reviews').
+    if v.can(Permission::ViewCommittee) {
+        let meeting_items =
+            match crate::committee::with(&state, move |c| c.action_items(!all)).await {
+                Ok(x) => x,
+                Err(e) => return refusal(e),
+            };
+        for a in meeting_items {
+            if scope.is_some_and(|d| d != a.item.department) {
+                continue;
+            }
+            let meeting = path_segment(&a.meeting);
+            let row = json!({
+                "from": a.meeting, "from_title": format!("{}, {}", a.meeting_title, a.date),
+                "from_link": format!("/committee/meetings/{meeting}"),
+                "done_path": format!("/committee/meetings/{meeting}/action-items/{}/done", path_segment(&a.item.id)),
+                "can_mark": can_work || v.can(Permission::ManageCommittee),
+                "title": a.item.title, "department": a.item.department.label(),
+                "due": a.item.due.to_string(), "done": a.item.done.is_some(),
+                "late": a.item.done.is_none() && a.item.due < today,
+            });
+            rows.push((a.item.done.is_some(), a.item.due, row));
+        }
+    }
+    rows.sort_by_key(|a| (a.0, a.1));
+    let rows: Vec<Value> = rows.into_iter().map(|(_, _, r)| r).collect();
     render(
         "action_items.html",
         context! { rows => minijinja::value::Serde(&rows), all => all, ..v.base("incidents") },

@@ -6,6 +6,7 @@ mod support;
 
 mod audit;
 mod auth;
+mod committee;
 mod identity;
 mod network;
 mod output;
