@@ -4,3 +4,7 @@
 //! A reported mail is hostile input by definition. Nothing here renders it: its HTML is read
 //! as text, its links are defanged for display, its attachments are only hashed. Parsing never
 //! fails outright; what could not be read is said, and the rest is kept.
+
+pub mod analyse;
+
+pub use analyse::{MailAnalysis, SimulationMarkers, analyse};
