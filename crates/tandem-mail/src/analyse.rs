@@ -129,7 +129,9 @@ pub fn analyse(raw: &[u8], markers: &SimulationMarkers) -> MailAnalysis {
 fn read_message(msg: &mail_parser::Message<'_>, out: &mut MailAnalysis) {
     out.subject = msg.subject().map(|s| bounded(s, MAX_HEADER_CHARS));
     if let Some(a) = msg.from().and_then(|a| a.first()) {
-        out.from = a.address().map(|s| bounded(s, MAX_HEADER_CHARS).to_lowercase());
+        out.from = a
+            .address()
+            .map(|s| bounded(s, MAX_HEADER_CHARS).to_lowercase());
         out.from_name = a.name().map(|s| bounded(s, MAX_HEADER_CHARS));
     }
     out.reply_to = msg
@@ -250,7 +252,10 @@ fn links(text: &str) -> Vec<Link> {
             .find(|c: char| {
                 c.is_whitespace()
                     || c.is_control()
-                    || matches!(c, '"' | '\'' | '<' | '>' | '`' | '{' | '}' | '|' | '\\' | '^')
+                    || matches!(
+                        c,
+                        '"' | '\'' | '<' | '>' | '`' | '{' | '}' | '|' | '\\' | '^'
+                    )
             })
             .map_or(text.len(), |n| start + n);
         let url = text[start..end].trim_end_matches(['.', ',', ';', ':', ')', ']', '!', '?']);
@@ -326,7 +331,12 @@ fn is_simulation(a: &MailAnalysis, raw: &[u8], m: &SimulationMarkers) -> bool {
             }
         }
     }
-    if let Some(domain) = a.from.as_deref().and_then(|f| f.rsplit_once('@')).map(|x| x.1) {
+    if let Some(domain) = a
+        .from
+        .as_deref()
+        .and_then(|f| f.rsplit_once('@'))
+        .map(|x| x.1)
+    {
         for d in &m.sender_domains {
             let d = d.trim().trim_start_matches('@').to_ascii_lowercase();
             if !d.is_empty() && (domain == d || domain.ends_with(&format!(".{d}"))) {
@@ -382,7 +392,16 @@ pub fn normalise_subject(s: &str) -> String {
     let mut s = s.trim().to_lowercase();
     loop {
         let before = s.len();
-        for p in ["re:", "fw:", "fwd:", "aw:", "sv:", "vs:", "[external]", "[ekstern]"] {
+        for p in [
+            "re:",
+            "fw:",
+            "fwd:",
+            "aw:",
+            "sv:",
+            "vs:",
+            "[external]",
+            "[ekstern]",
+        ] {
             if let Some(r) = s.strip_prefix(p) {
                 s = r.trim_start().to_owned();
             }

@@ -22,6 +22,9 @@ pub enum CaseKind {
     Incident,
     /// An allow-list entry that suppresses matching findings until it expires.
     Exception,
+    /// An employee's report (a phishing mail, a lost badge, a tailgater, …) with its
+    /// conversation with the responders.
+    Report,
 }
 
 impl CaseKind {
@@ -30,17 +33,23 @@ impl CaseKind {
             CaseKind::Alert => "alert",
             CaseKind::Incident => "incident",
             CaseKind::Exception => "exception",
+            CaseKind::Report => "report",
         }
     }
 
     pub fn parse(s: &str) -> Option<CaseKind> {
-        [CaseKind::Alert, CaseKind::Incident, CaseKind::Exception]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            CaseKind::Alert,
+            CaseKind::Incident,
+            CaseKind::Exception,
+            CaseKind::Report,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
-/// One alert, incident or exception as stored.
+/// One alert, incident, exception or report as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseRecord {
     pub kind: CaseKind,

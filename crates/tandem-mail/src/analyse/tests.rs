@@ -12,7 +12,12 @@ fn a_real_phishing_mail_is_read_without_rendering_it() {
     let a = analyse(SAMPLE, &none());
     assert_eq!(a.from.as_deref(), Some("banco.bradesco@atendimento.com.br"));
     assert_eq!(a.from_name.as_deref(), Some("BANCO DO BRADESCO LIVELO"));
-    assert!(a.subject.as_deref().unwrap().contains("92.990 pontos LIVELO"));
+    assert!(
+        a.subject
+            .as_deref()
+            .unwrap()
+            .contains("92.990 pontos LIVELO")
+    );
     assert_eq!(
         a.return_path.as_deref(),
         Some("root@ubuntu-s-1vcpu-1gb-35gb-intel-sfo3-06")
@@ -34,9 +39,10 @@ fn a_real_phishing_mail_is_read_without_rendering_it() {
     assert!(!a.body_text.contains("<div"));
     assert!(!a.is_simulation);
     assert!(a.problems.is_empty(), "{:?}", a.problems);
-    assert!(a
-        .campaign_keys
-        .contains(&"sender:banco.bradesco@atendimento.com.br".to_owned()));
+    assert!(
+        a.campaign_keys
+            .contains(&"sender:banco.bradesco@atendimento.com.br".to_owned())
+    );
 }
 
 #[test]
@@ -87,7 +93,10 @@ From: \"IT Helpdesk\" <helpdesk@nordlys-support.example>\r\nReply-To: attacker@m
 
 #[test]
 fn malformed_input_keeps_what_could_be_read_and_says_why() {
-    let a = analyse(b"\xff\xfe not a mail at all, see https://x.evil.example/a", &none());
+    let a = analyse(
+        b"\xff\xfe not a mail at all, see https://x.evil.example/a",
+        &none(),
+    );
     assert!(!a.problems.is_empty());
     assert_eq!(a.urls.len(), 1);
     let empty = analyse(b"   \r\n", &none());
@@ -131,7 +140,10 @@ fn forwarded_and_replied_subjects_are_one_campaign() {
 
 #[test]
 fn defanging_breaks_scheme_and_host_only() {
-    assert_eq!(defang("HTTPS://a.b.example:8443/p.php?x=y.z"), "hxxps://a[.]b[.]example:8443/p.php?x=y.z");
+    assert_eq!(
+        defang("HTTPS://a.b.example:8443/p.php?x=y.z"),
+        "hxxps://a[.]b[.]example:8443/p.php?x=y.z"
+    );
 }
 
 proptest! {
