@@ -53,6 +53,9 @@ pub struct Config {
     pub kpis: tandem_cases::kpi::KpiConfig,
     /// Notifications (`[notify]`): channels, routes, quiet hours, digests, retries.
     pub notify: tandem_respond::NotifyConfig,
+    /// Employees' reports (`[reports]`): the public report page's limits, phishing
+    /// simulation markers, the thank-you template.
+    pub reports: ReportsConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -82,6 +85,7 @@ impl Default for Config {
             actions: ActionsConfig::default(),
             kpis: Default::default(),
             notify: Default::default(),
+            reports: ReportsConfig::default(),
             log: "info".into(),
         }
     }
@@ -325,6 +329,79 @@ pub struct CasesConfig {
 
 /// Response actions: where definitions of the operator's own are, the systems they go
 /// to, and how a failed request is retried.
+/// The public report page (`/report`) and what becomes of reports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// Largest upload (the reported `.eml` and the form together), in MiB: a mail with a
+    /// large attachment fits, a flood does not.
+    pub max_upload_mib: usize,
+    /// Reports one address may file per hour (the address is counted in memory only, never
+    /// stored with a report).
+    pub per_address_per_hour: u32,
+    /// Reports one signed-in person may file per hour.
+    pub per_person_per_hour: u32,
+    /// A form sent back sooner than this many seconds after it was shown is taken for a bot
+    /// (with the hidden honeypot field, instead of a CAPTCHA).
+    pub min_fill_seconds: u64,
+    /// Phishing simulations: a header the simulation tool adds (empty: none).
+    pub simulation_header: String,
+    /// The header's value (empty: any value).
+    pub simulation_header_value: String,
+    /// Phishing simulations: the simulation tool's sender domains.
+    pub simulation_sender_domains: Vec<String>,
+    /// Phishing simulations: text found in the simulation's links.
+    pub simulation_url_patterns: Vec<String>,
+    /// What a reporter who spotted a drill reads.
+    pub drill_message: String,
+    /// The thank-you a responder starts from when closing a report (MiniJinja; `kind`,
+    /// `id` and `outcome` are known). The responder edits it before it is sent.
+    pub thank_you_template: String,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            max_upload_mib: 25,
+            per_address_per_hour: 20,
+            per_person_per_hour: 30,
+            min_fill_seconds: 3,
+            simulation_header: String::new(),
+            simulation_header_value: String::new(),
+            simulation_sender_domains: Vec::new(),
+            simulation_url_patterns: Vec::new(),
+            drill_message: tandem_web::reports::DEFAULT_DRILL_MESSAGE.into(),
+            thank_you_template: tandem_web::reports::DEFAULT_THANK_YOU.into(),
+        }
+    }
+}
+
+impl ReportsConfig {
+    /// The settings the reports stage works with.
+    pub fn settings(&self) -> tandem_cases::reports::ReportsSettings {
+        let non_empty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        tandem_cases::reports::ReportsSettings {
+            simulation: tandem_mail::SimulationMarkers {
+                header_name: non_empty(&self.simulation_header),
+                header_value: non_empty(&self.simulation_header_value),
+                sender_domains: self.simulation_sender_domains.clone(),
+                url_patterns: self.simulation_url_patterns.clone(),
+            },
+            drill_message: self.drill_message.clone(),
+        }
+    }
+
+    /// The web's limits for the report page.
+    pub fn limits(&self) -> tandem_web::reports::ReportLimits {
+        tandem_web::reports::ReportLimits {
+            max_upload_bytes: self.max_upload_mib.max(1) * 1024 * 1024,
+            per_address_per_hour: self.per_address_per_hour,
+            per_person_per_hour: self.per_person_per_hour,
+            min_fill_seconds: self.min_fill_seconds,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ActionsConfig {

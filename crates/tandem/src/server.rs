@@ -161,6 +161,15 @@ impl Server {
             kpis: Arc::new(config.kpis.clone()),
             outbox: store.clone(),
             notify: Arc::new(config.notify.clone()),
+            reports: Arc::new(tandem_web::reports::ReportDesk::new(
+                Arc::new(tandem_cases::reports::Reports::new(
+                    store.clone(),
+                    alerter.clone(),
+                    config.reports.settings(),
+                )),
+                config.reports.limits(),
+                config.reports.thank_you_template.clone(),
+            )),
         };
         let public_url = state.public.url();
         tasks.push(tokio::spawn(crate::http::serve(
