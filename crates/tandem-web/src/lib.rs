@@ -208,6 +208,12 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             post(pages::reports::track_answer),
         ),
         r(
+            Method::POST,
+            "/report/track/{token}/suspend",
+            Public,
+            post(pages::reports::track_suspend),
+        ),
+        r(
             Method::GET,
             "/reports",
             Needs(ViewAlerts),

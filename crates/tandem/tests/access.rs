@@ -111,6 +111,7 @@ fn every_route_as_every_role_and_as_no_one() {
         "POST /report",
         "GET /report/track/{token}",
         "POST /report/track/{token}",
+        "POST /report/track/{token}/suspend",
     ];
     assert_eq!(public, expected.map(String::from).into());
     for route in public.iter().filter(|r| r.starts_with("GET ")) {

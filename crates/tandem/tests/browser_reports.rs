@@ -164,3 +164,85 @@ fn an_anonymous_phishing_report_is_asked_about_answered_and_closed_with_a_thank_
     assert_eq!(filed["actor"], "anonymous reporter");
     assert!(!filed.to_string().contains("127.0.0.1"), "{filed}");
 }
+
+const HR: &str = "\
+employee_number,name,email,username,department,manager,title,site,hired,terminated,badge
+E2000,Bjørn Lie,bjorn.lie@nordlys.example,user-responder-finance,Finance,,Controller,osl,2020-01-01,,20002
+";
+
+#[test]
+fn a_signed_in_employee_reports_a_lost_badge_and_suspends_it_after_confirming() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    // The access-control system the badge-suspension action talks to.
+    let receiver = support::receiver::Receiver::start();
+    let config = dir.path().join("tandem.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[reports]\nmin_fill_seconds = 1\n\n[actions]\nretry_base_seconds = 1\n\n\
+             [[actions.connections]]\nname = \"access-control\"\nbase_url = \"{}/acs\"\n",
+            receiver.url
+        ),
+    )
+    .unwrap();
+    let env = [("TANDEM_CONFIG", config.to_str().unwrap())];
+    let roles = ["responder:finance".to_owned()];
+    let (server, seeded) = start_with_accounts_env(&data, &roles, &["responder:finance"], &env);
+    assert_eq!(server.post("/api/v1/directory/hr?file=hr.csv", HR).0, 200);
+    let me = &seeded[0];
+    let (shots, _keep) = screenshots_dir();
+
+    let browser = Browser::start(&server.url);
+    browser.goto("/login");
+    browser.fill("User name", &me.user);
+    browser.fill("Password", me.password.as_deref().unwrap());
+    browser.click_button("Sign in");
+    browser.wait_until("signed in", |b| b.path() != "/login");
+    browser.goto("/report");
+    browser.wait_for_heading("Report something suspicious");
+    assert!(
+        browser
+            .text()
+            .contains(&format!("You are signed in as {}", me.user))
+    );
+    browser.click_css("#kind-lost_badge");
+    browser.fill(
+        "Tell us briefly what happened",
+        "Lost it on the tram this morning.",
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    browser.click_button("Send the report");
+    browser.wait_for_heading("Your report RPT-1");
+    let tracking = browser.path().split('?').next().unwrap().to_owned();
+
+    // Nothing is sent before the holder confirms.
+    browser.click_button("Suspend my badge");
+    browser.wait_for_heading("Your report RPT-1");
+    browser.wait_for_text("Suspend your badge?");
+    take(&browser, &shots, "report-badge-confirm");
+    assert!(receiver.requests().is_empty());
+    browser.click_button("Yes, suspend my badge");
+    browser.wait_for_text("no longer opens doors");
+    take(&browser, &shots, "report-badge-suspended");
+    let sent = receiver.wait_for(1, std::time::Duration::from_secs(30));
+    assert_eq!(sent[0].method, "POST");
+    assert_eq!(sent[0].path, "/acs/badges/20002/suspend");
+    // Only once, however often the page is opened again.
+    browser.goto(&tracking);
+    assert!(!browser.text().contains("Suspend my badge"));
+
+    // The alert names the reporter's department and site; the suspension is logged.
+    let (_, alerts) = server.get("/api/v1/alerts", &[]);
+    let summary = alerts["alerts"][0]["summary"].as_str().unwrap().to_owned();
+    assert!(
+        summary.contains("Reported by user-responder-finance, Finance"),
+        "{summary}"
+    );
+    let (_, audit) = server.get("/api/v1/audit", &[("limit", "50")]);
+    assert!(
+        audit.to_string().contains("report.badge_suspended"),
+        "{audit}"
+    );
+}

@@ -218,6 +218,20 @@ pub struct Report {
     pub outcome: Option<String>,
     /// SHA-256 of the tracking token.
     pub token_hash: String,
+    /// The badge suspension the reporter confirmed (a lost badge): the incident and the
+    /// response action run that carries it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspension: Option<Suspension>,
+}
+
+/// A badge suspension asked for from a lost-badge report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suspension {
+    pub incident: String,
+    pub run: String,
+    /// The badge as the action names it (`badge 4411`).
+    pub badge: String,
+    pub time: Timestamp,
 }
 
 impl Report {
@@ -380,6 +394,7 @@ impl Reports {
             messages: Vec::new(),
             outcome: None,
             token_hash: tandem_store::hash_key(&token),
+            suspension: None,
         };
         let mut timeline = vec![entry(
             &id,
@@ -694,6 +709,45 @@ impl Reports {
             });
             Ok(())
         })
+    }
+
+    /// Whether the reporter may suspend a badge from this report: a lost badge, reported
+    /// under a name the directory knows, open, not suspended yet.
+    pub fn may_suspend(report: &Report) -> bool {
+        report.kind == ReportKind::LostBadge
+            && report.status != ReportStatus::Closed
+            && report.suspension.is_none()
+            && report.reporter.as_ref().is_some_and(|r| r.person.is_some())
+    }
+
+    /// Records the badge suspension the reporter confirmed, and tells them on the tracking
+    /// page.
+    pub fn record_suspension(
+        &self,
+        id: &str,
+        suspension: Suspension,
+        now: Timestamp,
+    ) -> Result<Report, CaseError> {
+        self.update(id, "reporter", now, "badge_suspension", |r| {
+            if r.suspension.is_some() {
+                return Err(CaseError::Refused("the badge suspension was asked for already".into()));
+            }
+            r.messages.push(ReportMessage {
+                time: now,
+                from: "responder".into(),
+                text: format!(
+                    "Your {} is being suspended now, as you confirmed: it will no longer open doors. Ask the security desk for a new one.",
+                    suspension.badge
+                ),
+            });
+            r.suspension = Some(suspension.clone());
+            Ok(())
+        })
+    }
+
+    /// The alert a report raised, for the response that follows it.
+    pub fn alerter(&self) -> &Alerter {
+        &self.alerter
     }
 
     /// Closes the report with the thank-you the reporter reads (written from the template,

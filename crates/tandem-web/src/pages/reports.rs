@@ -383,6 +383,18 @@ fn track_view(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
+    track_view_with(state, r, token, fresh, false, error, status)
+}
+
+fn track_view_with(
+    state: &AppState,
+    r: &Report,
+    token: &str,
+    fresh: bool,
+    confirm_suspend: bool,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
     let now_ms = chrono::Utc::now().timestamp_millis();
     let waiting = r.status != ReportStatus::Closed
         && r.messages.last().is_some_and(|m| m.from == "responder");
@@ -401,6 +413,9 @@ fn track_view(
             waiting => waiting,
             fresh => fresh,
             token => token,
+            may_suspend => Reports::may_suspend(r) && badge_action(state).is_some(),
+            confirm_suspend => confirm_suspend,
+            suspended => r.suspension.as_ref().map(|s| s.badge.clone()),
             form_token => state.reports.form_token(now_ms - (state.reports.limits.min_fill_seconds as i64) * 1000),
             error => error,
         },
@@ -678,4 +693,152 @@ pub async fn close_form(
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// The badge-suspension response action this server can run: the first of the shipped ones
+/// whose connection is configured.
+fn badge_action(state: &AppState) -> Option<&tandem_respond::actions::ActionDef> {
+    ["suspend-badge", "suspend-badge-verkada"]
+        .into_iter()
+        .filter_map(|id| state.actions.get(id))
+        .find(|d| state.actions.connection(&d.connection).is_some())
+}
+
+/// `POST /report/track/{token}/suspend`: the reporter of a lost badge suspends it. Without
+/// `confirm=yes` the page asks first; with it, the badge-suspension response action is
+/// proposed on the report's incident (opened when the alert has none) and runs at once: a
+/// person taking away their own badge's access needs no second approver. Logged in the
+/// audit log and on the incident's timeline.
+pub async fn track_suspend(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let f: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let t = token.clone();
+    let Ok(Some(report)) = with_reports(&state, move |r| r.by_token(&t)).await else {
+        return no_such_link();
+    };
+    let Some(def) = badge_action(&state).cloned() else {
+        return track_view(
+            &state,
+            &report,
+            &token,
+            false,
+            Some("Badges cannot be suspended from here; please call the security desk.".into()),
+            StatusCode::BAD_REQUEST,
+        );
+    };
+    if !Reports::may_suspend(&report) {
+        return track_view(&state, &report, &token, false, Some("This report cannot suspend a badge (it is not a lost badge reported under your name, or it was done already).".into()), StatusCode::BAD_REQUEST);
+    }
+    if f.get("confirm").map(String::as_str) != Some("yes") {
+        return track_view_with(&state, &report, &token, false, true, None, StatusCode::OK);
+    }
+    match suspend(&state, &report, &def).await {
+        Ok(suspension) => {
+            let (id, s2, now) = (report.id.clone(), suspension.clone(), chrono::Utc::now());
+            if let Err(e) = with_reports(&state, move |r| r.record_suspension(&id, s2, now)).await {
+                return e.into_response();
+            }
+            let actor = report
+                .reporter
+                .as_ref()
+                .map_or("reporter", |r| r.name.as_str());
+            crate::audit::record(
+                &state,
+                actor,
+                "report.badge_suspended",
+                &report.id,
+                json!({ "incident": suspension.incident, "run": suspension.run, "badge": suspension.badge }),
+            )
+            .await;
+            Redirect::to(&format!("/report/track/{token}")).into_response()
+        }
+        Err(e) => track_view(
+            &state,
+            &report,
+            &token,
+            false,
+            Some(e.message),
+            StatusCode::BAD_REQUEST,
+        ),
+    }
+}
+
+async fn suspend(
+    state: &AppState,
+    report: &Report,
+    def: &tandem_respond::actions::ActionDef,
+) -> Result<tandem_cases::reports::Suspension, ApiError> {
+    let reporter = report.reporter.clone().unwrap_or_default();
+    let person = reporter.person.clone().unwrap_or_default();
+    let now = chrono::Utc::now();
+    // The report's incident: the alert's, or one opened for the suspension.
+    let alert_id = report.alert.clone();
+    let cases = state.cases.clone();
+    let (rid, who, p2) = (report.id.clone(), reporter.name.clone(), person.clone());
+    let incident = tokio::task::spawn_blocking(move || {
+        let existing = match &alert_id {
+            Some(a) => cases.alerter.get(a)?.incident,
+            None => None,
+        };
+        match existing {
+            Some(i) => cases.incidents.get(&i).map(|(inc, _)| inc),
+            None => cases.incidents.open(
+                tandem_cases::incidents::NewIncident {
+                    title: format!("Lost badge reported ({rid})"),
+                    summary: format!(
+                        "{who} reported their badge lost or stolen and asked to suspend it."
+                    ),
+                    severity: Some(tandem_model::Severity::High),
+                    entities: tandem_model::Entities {
+                        persons: vec![p2],
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+                "reports",
+                now,
+            ),
+        }
+    })
+    .await??;
+    let run_id = tandem_cases::incidents::new_run_id();
+    let dir = state.identity.snapshot();
+    let url = format!("{}/incidents/{}", state.public.url(), incident.id);
+    let (mut proposal, _) = crate::actions::prepare(
+        &state.actions,
+        &dir,
+        def,
+        &incident,
+        &format!("person:{person}"),
+        None,
+        &format!("Asked for by the badge's holder on report {}", report.id),
+        &run_id,
+        &url,
+        now,
+    )
+    .map_err(ApiError::bad_request)?;
+    // The holder confirming their own badge is the approval: it only takes access away.
+    proposal.risk = tandem_cases::response::Risk::Low;
+    proposal.proposers = vec!["reporter".into()];
+    let badge = proposal.target.label.clone();
+    let (inc_id, actor) = (incident.id.clone(), reporter.name.clone());
+    let incidents = state.cases.incidents.clone();
+    let r2 = run_id.clone();
+    let (_, run) = tokio::task::spawn_blocking(move || {
+        incidents.propose_action(&inc_id, &r2, proposal, &actor, "reporter", now)
+    })
+    .await??;
+    Ok(tandem_cases::reports::Suspension {
+        incident: incident.id,
+        run: run.id,
+        badge: if badge.is_empty() {
+            "badge".into()
+        } else {
+            badge
+        },
+        time: now,
+    })
 }
