@@ -179,7 +179,7 @@ pub struct Reporter {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportMessage {
     pub time: Timestamp,
-    /// `responder` or `reporter`.
+    /// `responder`, `reporter`, or `tandem` for what Tandem did on the reporter's behalf.
     pub from: String,
     pub text: String,
 }
@@ -734,9 +734,9 @@ impl Reports {
             }
             r.messages.push(ReportMessage {
                 time: now,
-                from: "responder".into(),
+                from: "tandem".into(),
                 text: format!(
-                    "Your {} is being suspended now, as you confirmed: it will no longer open doors. Ask the security desk for a new one.",
+                    "As you confirmed, {} is being suspended now: it will no longer open doors. Ask the security desk for a new one.",
                     suspension.badge
                 ),
             });

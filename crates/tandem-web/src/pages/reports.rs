@@ -358,10 +358,10 @@ fn messages(r: &Report) -> Vec<MessageView> {
         .iter()
         .map(|m| MessageView {
             time: when(m.time),
-            from: if m.from == "reporter" {
-                "You"
-            } else {
-                "Security team"
+            from: match m.from.as_str() {
+                "reporter" => "You",
+                "responder" => "Security team",
+                _ => "Tandem",
             }
             .to_owned(),
             text: m.text.clone(),

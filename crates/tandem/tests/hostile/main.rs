@@ -10,4 +10,5 @@ mod identity;
 mod network;
 mod output;
 mod playbooks;
+mod reports;
 mod search;
