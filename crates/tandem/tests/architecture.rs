@@ -35,7 +35,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // read a reported mail through `tandem-mail`'s analysis.
     (
         "tandem-cases",
-        &["tandem-model", "tandem-identity", "tandem-store", "tandem-mail"],
+        &[
+            "tandem-model",
+            "tandem-identity",
+            "tandem-store",
+            "tandem-mail",
+        ],
     ),
     // Notifications and response actions: what case events tell people and do to other
     // systems, delivered through the store's outbox. Knows nothing of decoding, detection,

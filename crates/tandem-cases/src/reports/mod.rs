@@ -128,6 +128,22 @@ impl ReportKind {
     fn rule(self) -> String {
         format!("report.{}", self.code())
     }
+
+    /// The tags its alert starts with: `report:<kind>` in the shipped playbooks' vocabulary
+    /// (a payment request is `report:payment_fraud`, whose playbook gives Finance its tasks),
+    /// and the physical tags the tailgating and lost-badge playbooks select.
+    pub fn alert_tags(self) -> Vec<String> {
+        let tags: &[&str] = match self {
+            ReportKind::Phishing => &["report:phishing"],
+            ReportKind::PaymentRequest => &["report:payment_fraud"],
+            ReportKind::Tailgater => &["report:tailgater", "physical.tailgating"],
+            ReportKind::LostBadge => &["report:lost_badge", "physical.lost_credential"],
+            ReportKind::LostDevice => &["report:lost_device"],
+            ReportKind::SuspiciousDevice => &["report:suspicious_device"],
+            ReportKind::Other => &["report:other"],
+        };
+        tags.iter().map(|t| (*t).to_owned()).collect()
+    }
 }
 
 /// Where a report is, as the reporter sees it.
@@ -222,6 +238,12 @@ pub struct Report {
     /// response action run that carries it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suspension: Option<Suspension>,
+    /// The directory place the reporter named (a tailgater's door or zone), when it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+    /// When it happened, as the reporter gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_at: Option<Timestamp>,
 }
 
 /// A badge suspension asked for from a lost-badge report.
@@ -310,6 +332,11 @@ pub struct NewReport {
     pub mail: Option<Vec<u8>>,
     /// `None`: anonymous.
     pub reporter: Option<Reporter>,
+    /// The directory place the answers name, resolved by the caller (which holds the
+    /// directory): the alert is about it, and its events around [`NewReport::seen_at`] are
+    /// where a responder looks first.
+    pub place: Option<String>,
+    pub seen_at: Option<Timestamp>,
 }
 
 /// A filed report and the tracking token, shown to the reporter once and never kept.
@@ -395,6 +422,8 @@ impl Reports {
             outcome: None,
             token_hash: tandem_store::hash_key(&token),
             suspension: None,
+            place: new.place,
+            seen_at: new.seen_at,
         };
         let mut timeline = vec![entry(
             &id,
@@ -509,23 +538,26 @@ impl Reports {
             ),
             (_, k) => format!("Employee report: {}", k.label()),
         };
-        let entities = report
+        let mut entities: Vec<String> = report
             .reporter
             .as_ref()
             .and_then(|r| r.person.as_ref())
             .map(|p| vec![format!("person:{p}")])
             .unwrap_or_default();
+        if let Some(place) = &report.place {
+            entities.push(format!("place:{place}"));
+        }
         let alert = self.alerter.raise(
             &NewAlert {
                 title: truncate(&title, 200),
                 severity: report.kind.severity(),
                 entities,
                 summary: truncate(&summary, 3_900),
+                tags: report.kind.alert_tags(),
             },
             "reports",
             now,
         )?;
-        let _ = self.tag_alert(&alert.id, report);
         Ok(alert.id)
     }
 
@@ -573,22 +605,6 @@ impl Reports {
             return Ok(true);
         }
         Ok(false)
-    }
-
-    fn tag_alert(&self, alert_id: &str, report: &Report) -> Result<(), CaseError> {
-        let Some(rec) = self.store.case(CaseKind::Alert, alert_id)? else {
-            return Ok(());
-        };
-        let mut a = Alert::from_record(&rec)?;
-        a.tags.push(format!("report:{}", report.kind.code()));
-        a.version += 1;
-        let mut commit = CaseCommit {
-            writes: vec![CaseWrite::Update(a.to_record(rec.opened))],
-            timeline: Vec::new(),
-            findings: Vec::new(),
-        };
-        self.store.commit_cases(&mut commit)?;
-        Ok(())
     }
 
     pub fn get(&self, id: &str) -> Result<Report, CaseError> {

@@ -45,6 +45,8 @@ struct QuestionView {
     name: String,
     label: &'static str,
     value: String,
+    /// The input's type: a date-time picker for when it happened.
+    input: &'static str,
 }
 
 /// What the form held, to show it again after a refusal.
@@ -70,6 +72,11 @@ fn kinds(entered: &Entered) -> Vec<KindView> {
                     field: format!("q-{}-{field}", k.code()),
                     name: format!("q_{}_{field}", k.code()),
                     label,
+                    input: if *field == "when" {
+                        "datetime-local"
+                    } else {
+                        "text"
+                    },
                     value: if entered.kind == Some(*k) {
                         entered.answers.get(*field).cloned().unwrap_or_default()
                     } else {
@@ -279,12 +286,15 @@ pub async fn file_report(State(state): State<AppState>, request: Request) -> Res
     } else {
         None
     };
+    let (place, seen_at) = place_and_time(&state, &entered.answers);
     let new = NewReport {
         kind,
         description: entered.description.clone(),
         answers: entered.answers.clone(),
         mail,
         reporter,
+        place,
+        seen_at,
     };
     let filed = match with_reports(&state, move |r| r.file(new, now)).await {
         Ok(f) => f,
@@ -314,6 +324,30 @@ pub async fn file_report(State(state): State<AppState>, request: Request) -> Res
     )
     .await;
     Redirect::to(&format!("/report/track/{}?new=1", filed.token)).into_response()
+}
+
+/// The directory place a report's `place` answer names (a door, zone or room by its name or
+/// id), and the `when` answer (`2026-12-07T09:15`, as a phone's date-time picker sends it)
+/// read in that place's own zone (UTC where none is known).
+fn place_and_time(
+    state: &AppState,
+    answers: &BTreeMap<String, String>,
+) -> (Option<String>, Option<chrono::DateTime<chrono::Utc>>) {
+    let dir = state.identity.snapshot();
+    let place = answers
+        .get("place")
+        .and_then(|p| dir.find_place(p.trim()))
+        .map(|p| p.id.clone());
+    let tz = match &place {
+        Some(p) => crate::clock::Zone::Site.for_place(&dir, p),
+        None => jiff::tz::TimeZone::UTC,
+    };
+    let seen_at = answers
+        .get("when")
+        .and_then(|w| w.trim().parse::<jiff::civil::DateTime>().ok())
+        .and_then(|dt| dt.to_zoned(tz).ok())
+        .and_then(|z| chrono::DateTime::from_timestamp(z.timestamp().as_second(), 0));
+    (place, seen_at)
 }
 
 /// The reporter as the directory knows the signed-in user: their person, department and
@@ -619,6 +653,7 @@ async fn report_case_view(
                 (label.to_owned(), val.clone())
             }).collect::<Vec<_>>()),
             open => r.status != ReportStatus::Closed,
+            around => around(&r),
             thank_you => thank_you,
             can_triage => v.can(Permission::TriageAlerts),
             error => error.clone(),
@@ -629,6 +664,25 @@ async fn report_case_view(
         *page.status_mut() = StatusCode::BAD_REQUEST;
     }
     page
+}
+
+/// The search for the badge and camera events at the reported place, ten minutes either
+/// side of the reported time: where a responder looks for who came in behind whom.
+fn around(r: &Report) -> Option<String> {
+    let (place, at) = (r.place.as_ref()?, r.seen_at?);
+    let span = chrono::Duration::minutes(10);
+    let q = format!(
+        "(class:physical_access OR class:video_detection) AND (door:{place} OR zone:{place})"
+    );
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    Some(format!(
+        "/search?{}",
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", &q)
+            .append_pair("from", &fmt(at - span))
+            .append_pair("to", &fmt(at + span))
+            .finish()
+    ))
 }
 
 /// `POST /reports/{id}/ask`: a question to the reporter, shown on their tracking page.
