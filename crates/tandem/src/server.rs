@@ -30,6 +30,8 @@ pub struct Server {
     pub store: Arc<SqliteStore>,
     pub pipeline: Arc<Pipeline>,
     pub identity: Arc<tandem_identity::Identity>,
+    /// Employees' reports (the demo files a few from simulated employees).
+    pub reports: Arc<tandem_cases::reports::Reports>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -129,6 +131,11 @@ impl Server {
             tandem_cases::alarms::Alarms::new(store.clone(), config.alarms.clone())
                 .map_err(|e| anyhow::anyhow!("invalid [alarms] configuration: {e}"))?,
         );
+        let reports = Arc::new(tandem_cases::reports::Reports::new(
+            store.clone(),
+            alerter.clone(),
+            config.reports.settings(),
+        ));
         let state = tandem_web::AppState {
             events: store.clone(),
             accounts: store.clone(),
@@ -162,11 +169,7 @@ impl Server {
             outbox: store.clone(),
             notify: Arc::new(config.notify.clone()),
             reports: Arc::new(tandem_web::reports::ReportDesk::new(
-                Arc::new(tandem_cases::reports::Reports::new(
-                    store.clone(),
-                    alerter.clone(),
-                    config.reports.settings(),
-                )),
+                reports.clone(),
                 config.reports.limits(),
                 config.reports.thank_you_template.clone(),
             )),
@@ -339,6 +342,7 @@ impl Server {
             store,
             pipeline,
             identity,
+            reports,
             shutdown,
             tasks,
         })

@@ -538,10 +538,14 @@ impl Reports {
             ),
             (_, k) => format!("Employee report: {}", k.label()),
         };
+        // The reporter is what the alert is about only when it is their own badge or device;
+        // a witness to a phishing mail or a tailgater is not, and must not pull the alert
+        // into every incident about them.
         let mut entities: Vec<String> = report
             .reporter
             .as_ref()
             .and_then(|r| r.person.as_ref())
+            .filter(|_| matches!(report.kind, ReportKind::LostBadge | ReportKind::LostDevice))
             .map(|p| vec![format!("person:{p}")])
             .unwrap_or_default();
         if let Some(place) = &report.place {
