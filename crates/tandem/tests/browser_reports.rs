@@ -109,6 +109,14 @@ fn an_anonymous_phishing_report_is_asked_about_answered_and_closed_with_a_thank_
     // The reporter's markup is shown as text, never run.
     assert!(page.contains("<script>alert('x')</script>"));
     take(&browser, &shots, "report-console");
+    // From the alert to the reports behind it, and back.
+    browser.click_link("ALR-1");
+    browser.wait_for_text("The employees' reports behind it (1)");
+    browser.click_link("The employees' reports behind it (1)");
+    browser.wait_for_text("The reports of alert ALR-1: 1.");
+    browser.assert_accessible();
+    browser.click_link("RPT-1");
+    browser.wait_for_heading("RPT-1: A suspicious e-mail (phishing)");
     browser.fill(
         "Ask the reporter",
         "Did you click the link or type your password?",
