@@ -48,6 +48,8 @@ pub struct ReportDesk {
     pub limits: ReportLimits,
     /// MiniJinja source of the thank-you a close starts from.
     pub thank_you_template: String,
+    /// The e-mail channel whose relay e-mails the thank-you to a known reporter.
+    pub email_channel: Option<String>,
     windows: Mutex<HashMap<String, VecDeque<Instant>>>,
     /// Signs the time a form was shown, so a bot cannot claim it waited.
     form_key: [u8; 32],
@@ -74,9 +76,65 @@ impl ReportDesk {
             reports,
             limits,
             thank_you_template,
+            email_channel: None,
             windows: Mutex::new(HashMap::new()),
             form_key,
         }
+    }
+
+    /// E-mails thank-yous through `channel` (empty: none).
+    pub fn with_email_channel(mut self, channel: &str) -> ReportDesk {
+        self.email_channel = Some(channel.trim().to_owned()).filter(|c| !c.is_empty());
+        self
+    }
+
+    /// The thank-you to `report`'s reporter as an outbox message for the e-mail channel,
+    /// when the reporter's address is known and a channel is set; kind `report_status`,
+    /// queued once per report.
+    pub fn thank_you_mail(
+        &self,
+        report: &Report,
+        console_url: &str,
+    ) -> Option<tandem_store::OutboxEntry> {
+        let channel = self.email_channel.clone()?;
+        let to = report.reporter.as_ref()?.email.clone()?;
+        let outcome = report.outcome.clone()?;
+        let now = chrono::Utc::now();
+        let text = format!(
+            "{outcome}\n\nYour report {id} is closed. You can still read it on the link you kept when you sent it.\n",
+            id = report.id
+        );
+        let html = format!(
+            "<p>{}</p><p>Your report {} is closed. You can still read it on the link you kept when you sent it.</p>",
+            escape(&outcome).replace('\n', "<br>"),
+            escape(&report.id)
+        );
+        let payload = tandem_respond::channels::Payload::Email {
+            subject: format!("Your report {}: thank you", report.id),
+            text,
+            html,
+            to: vec![to],
+        };
+        Some(tandem_store::OutboxEntry {
+            id: tandem_model::Ulid::generate().to_string(),
+            created: now,
+            channel,
+            kind: "report_status".into(),
+            group: format!("report:{}", report.id),
+            dedup_key: format!("report_status:{}:closed", report.id),
+            case_id: Some(report.id.clone()),
+            summary: format!("{} closed: the thank-you to its reporter", report.id),
+            link: format!("{console_url}/reports/{}", report.id),
+            payload: serde_json::to_string(&payload).ok()?,
+            state: tandem_store::OutboxState::Pending,
+            attempts: 0,
+            next_attempt: now,
+            last_status: None,
+            last_answer: String::new(),
+            delivered: None,
+            digest: None,
+            updated: now,
+        })
     }
 
     /// Counts one report against `key` (`addr:<ip>` or `person:<name>`); false when the
@@ -148,6 +206,13 @@ impl ReportDesk {
         env.render_str(&self.thank_you_template, ctx)
             .unwrap_or_else(|_| self.thank_you_template.clone())
     }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -357,6 +357,10 @@ pub struct ReportsConfig {
     /// The thank-you a responder starts from when closing a report (MiniJinja; `kind`,
     /// `id` and `outcome` are known). The responder edits it before it is sent.
     pub thank_you_template: String,
+    /// An e-mail channel of `[[notify.channels]]` whose relay and sender also e-mail the
+    /// thank-you to a reporter whose address is known (its own recipients are not used for
+    /// these). Empty: the thank-you is shown on the tracking page only.
+    pub email_channel: String,
 }
 
 impl Default for ReportsConfig {
@@ -372,6 +376,7 @@ impl Default for ReportsConfig {
             simulation_url_patterns: Vec::new(),
             drill_message: tandem_web::reports::DEFAULT_DRILL_MESSAGE.into(),
             thank_you_template: tandem_web::reports::DEFAULT_THANK_YOU.into(),
+            email_channel: String::new(),
         }
     }
 }

@@ -168,11 +168,14 @@ impl Server {
             kpis: Arc::new(config.kpis.clone()),
             outbox: store.clone(),
             notify: Arc::new(config.notify.clone()),
-            reports: Arc::new(tandem_web::reports::ReportDesk::new(
-                reports.clone(),
-                config.reports.limits(),
-                config.reports.thank_you_template.clone(),
-            )),
+            reports: Arc::new(
+                tandem_web::reports::ReportDesk::new(
+                    reports.clone(),
+                    config.reports.limits(),
+                    config.reports.thank_you_template.clone(),
+                )
+                .with_email_channel(&config.reports.email_channel),
+            ),
         };
         let public_url = state.public.url();
         tasks.push(tokio::spawn(crate::http::serve(

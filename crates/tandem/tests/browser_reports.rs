@@ -185,13 +185,18 @@ fn a_signed_in_employee_reports_a_lost_badge_and_suspends_it_after_confirming() 
     std::fs::create_dir_all(&data).unwrap();
     // The access-control system the badge-suspension action talks to.
     let receiver = support::receiver::Receiver::start();
+    // The mail relay the thank-you goes through.
+    let smtp = support::smtp::Smtp::start(dir.path());
     let config = dir.path().join("tandem.toml");
     std::fs::write(
         &config,
         format!(
-            "[reports]\nmin_fill_seconds = 1\n\n[actions]\nretry_base_seconds = 1\n\n\
-             [[actions.connections]]\nname = \"access-control\"\nbase_url = \"{}/acs\"\n",
-            receiver.url
+            "[reports]\nmin_fill_seconds = 1\nemail_channel = \"mail\"\n\n\
+             [actions]\nretry_base_seconds = 1\n\n\
+             [[actions.connections]]\nname = \"access-control\"\nbase_url = \"{}/acs\"\n\n\
+             [notify.smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"Tandem <tandem@nordlys.example>\"\n\n\
+             [[notify.channels]]\nname = \"mail\"\nkind = \"email\"\nto = [\"soc@nordlys.example\"]\n",
+            receiver.url, smtp.port
         ),
     )
     .unwrap();
@@ -252,5 +257,32 @@ fn a_signed_in_employee_reports_a_lost_badge_and_suspends_it_after_confirming() 
     assert!(
         audit.to_string().contains("report.badge_suspended"),
         "{audit}"
+    );
+
+    // Closed by the security team: the reporter is known, so the thank-you is e-mailed too.
+    browser.goto("/");
+    browser.click_button("Sign out");
+    browser.wait_for_heading("Sign in to Tandem");
+    browser.fill("User name", "admin");
+    browser.fill("Password", server.admin_password.as_deref().unwrap());
+    browser.click_button("Sign in");
+    browser.goto("/reports/RPT-1");
+    browser.wait_for_heading("RPT-1: My badge is lost or stolen");
+    browser.fill(
+        "What the reporter reads (edit it: say the outcome in plain words)",
+        "Thank you, Bjørn. Your old badge is blocked; a new one is waiting at the front desk.",
+    );
+    browser.click_button("Close the report");
+    browser.wait_for_text("What the reporter was told");
+    let mails = smtp.wait_for(1, std::time::Duration::from_secs(30));
+    let mail = &mails[0];
+    assert_eq!(mail["to"], "bjorn.lie@nordlys.example", "{mail}");
+    assert_eq!(mail["subject"], "Your report RPT-1: thank you");
+    assert!(
+        mail["parts"]["text/plain"]
+            .as_str()
+            .unwrap()
+            .contains("a new one is waiting at the front desk"),
+        "{mail}"
     );
 }

@@ -737,6 +737,19 @@ pub async fn close_form(
                 json!({ "status": r.status.code() }),
             )
             .await;
+            // Also by e-mail when the reporter is known (through the outbox: retried, logged).
+            if let Some(mail) = state.reports.thank_you_mail(&r, &state.public.url()) {
+                let outbox = state.outbox.clone();
+                match tokio::task::spawn_blocking(move || outbox.enqueue(&[mail], None)).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, report = %r.id, "the thank-you mail was not queued")
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, report = %r.id, "the thank-you mail was not queued")
+                    }
+                }
+            }
             Redirect::to(&format!("/reports/{}", path_segment(&id))).into_response()
         }
         Err(e) if e.status == StatusCode::BAD_REQUEST => {
