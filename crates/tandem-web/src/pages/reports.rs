@@ -6,7 +6,9 @@
 //! Everything a reporter or a reported mail wrote reaches the page through the templates'
 //! escaping: markup and script are shown as text. A signed-in visitor may report under their
 //! name or anonymously; anonymous reports keep no name, no address and no IP (the address
-//! only counts against the hourly limit, in memory).
+//! only counts against the hourly limit, in memory). The public forms carry no CSRF token:
+//! the session cookie is `SameSite=Strict`, so a form posted from another site arrives without
+//! it and can only file an anonymous report, which any visitor may.
 
 use crate::auth::Principal;
 use crate::reports::Turned;
