@@ -222,6 +222,10 @@ pub struct NewAlert {
     pub entities: Vec<String>,
     #[serde(default)]
     pub summary: String,
+    /// Tags the alert starts with (an employee report's kind, `report:<kind>`, which selects
+    /// its playbook); set by callers in code, not through the API.
+    #[serde(skip)]
+    pub tags: Vec<String>,
 }
 
 /// An allow-list entry: findings of a rule (or every rule, `*`) about an entity are held
@@ -1153,7 +1157,12 @@ impl Alerter {
             entities,
             place: None,
             evidence: Vec::new(),
-            tags: Vec::new(),
+            tags: new
+                .tags
+                .iter()
+                .take(20)
+                .map(|t| t.chars().take(100).collect())
+                .collect(),
             incident: None,
             risk: self
                 .config

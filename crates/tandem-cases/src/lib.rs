@@ -27,6 +27,7 @@ pub mod incident;
 pub mod incidents;
 pub mod kpi;
 pub mod playbook;
+pub mod reports;
 pub mod response;
 pub mod risk;
 pub mod timeline;

@@ -7,3 +7,6 @@
 
 pub mod forwarded;
 pub mod imap;
+pub mod analyse;
+
+pub use analyse::{MailAnalysis, SimulationMarkers, analyse};

@@ -24,6 +24,10 @@ pub enum Payload {
         subject: String,
         text: String,
         html: String,
+        /// Recipients of this message alone, in place of the channel's (a reporter's
+        /// thank-you goes to the reporter through the channel's relay and sender).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        to: Vec<String>,
     },
 }
 
@@ -55,6 +59,7 @@ pub fn render(
                 .collect(),
             text: templates.render("email.txt", ctx)?,
             html: templates.render("email.html", ctx)?,
+            to: Vec::new(),
         }),
     }
 }
@@ -128,8 +133,12 @@ impl Sender {
                     subject,
                     text,
                     html,
+                    to,
                 },
-            ) => self.mail(channel, subject, text, html, key),
+            ) => {
+                let to = if to.is_empty() { &channel.to } else { to };
+                self.mail(to, subject, text, html, key)
+            }
             (ChannelKind::Email, _) | (_, Payload::Email { .. }) => Outcome {
                 delivered: false,
                 retry: false,
@@ -154,7 +163,7 @@ impl Sender {
 
     fn mail(
         &self,
-        channel: &ChannelConfig,
+        recipients: &[String],
         subject: &str,
         text: &str,
         html: &str,
@@ -173,7 +182,7 @@ impl Sender {
             .from(from.clone())
             .subject(subject)
             .message_id(Some(format!("<{key}@tandem.notify>")));
-        for to in &channel.to {
+        for to in recipients {
             match to.parse() {
                 Ok(mailbox) => builder = builder.to(mailbox),
                 Err(e) => return refused(format!("recipient {to:?} is not a mail address: {e}")),

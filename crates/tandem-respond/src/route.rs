@@ -5,8 +5,9 @@ use serde::Serialize;
 
 use crate::config::RouteConfig;
 
-/// Every kind of notification a route may ask for. `report_status` is accepted in routes
-/// but not raised yet: employee reports do not exist yet.
+/// Every kind of notification a route may ask for. `report_status` is accepted in routes;
+/// an employee report's thank-you is queued with that kind straight to its reporter (through
+/// `[reports] email_channel`), not through routes.
 pub const KINDS: &[&str] = &[
     "alert_opened",
     "incident_opened",

@@ -26,6 +26,9 @@ pub enum CaseKind {
     Meeting,
     /// The security committee itself: its members and how the chair rotates (one record).
     Committee,
+    /// An employee's report (a phishing mail, a lost badge, a tailgater, …) with its
+    /// conversation with the responders.
+    Report,
 }
 
 impl CaseKind {
@@ -36,6 +39,7 @@ impl CaseKind {
             CaseKind::Exception => "exception",
             CaseKind::Meeting => "meeting",
             CaseKind::Committee => "committee",
+            CaseKind::Report => "report",
         }
     }
 
@@ -46,13 +50,14 @@ impl CaseKind {
             CaseKind::Exception,
             CaseKind::Meeting,
             CaseKind::Committee,
+            CaseKind::Report,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
     }
 }
 
-/// One alert, incident, exception, meeting or committee as stored.
+/// One alert, incident, exception, report, meeting or committee as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseRecord {
     pub kind: CaseKind,

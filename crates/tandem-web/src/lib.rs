@@ -5,7 +5,8 @@
 //! does can be tested without HTTP, and everything HTTP adds (status codes, limits, auth) is
 //! tested over real sockets in `tests/`.
 //!
-//! Everything is behind authentication except `GET /healthz`, the login page and the single
+//! Everything is behind authentication except `GET /healthz`, the report page for employees
+//! (`/report`, and a report's tracking page opened by its token), the login page and the single
 //! sign-on start and callback (`sso`). Ingest uses
 //! per-source API keys; signed webhooks (`/api/v1/webhooks/{source}`) are authenticated by
 //! their HMAC signature, the only credential such senders can present; the API and SCIM use
@@ -36,6 +37,8 @@ mod pages;
 mod pivot;
 mod playbooks;
 mod public;
+/// The public report page's limits, rate limits and bot checks; the thank-you template.
+pub mod reports;
 mod scim;
 mod searches;
 mod snapshots;
@@ -153,6 +156,8 @@ pub struct AppState {
     pub committee: Arc<tandem_cases::committee::Committee>,
     /// How the briefing pack is printed to PDF (`[briefing]`).
     pub briefing: Arc<briefing::BriefingConfig>,
+    /// Employees' reports and the public report page's limits.
+    pub reports: Arc<reports::ReportDesk>,
 }
 
 /// One route: method, path, who may call it, and the handler.
@@ -182,6 +187,62 @@ fn table() -> Vec<(RouteSpec, Handler)> {
     };
     vec![
         r(Method::GET, "/healthz", Public, get(api::healthz)),
+        // The report page is for every employee, signed in or not (a signed-in visitor's
+        // session only attaches their name); the tracking page is opened by its token.
+        r(
+            Method::GET,
+            "/report",
+            Public,
+            get(pages::reports::report_page),
+        ),
+        r(
+            Method::POST,
+            "/report",
+            Public,
+            post(pages::reports::file_report).layer(axum::extract::DefaultBodyLimit::disable()),
+        ),
+        r(
+            Method::GET,
+            "/report/track/{token}",
+            Public,
+            get(pages::reports::track_page),
+        ),
+        r(
+            Method::POST,
+            "/report/track/{token}",
+            Public,
+            post(pages::reports::track_answer),
+        ),
+        r(
+            Method::POST,
+            "/report/track/{token}/suspend",
+            Public,
+            post(pages::reports::track_suspend),
+        ),
+        r(
+            Method::GET,
+            "/reports",
+            Needs(ViewAlerts),
+            get(pages::reports::reports_page),
+        ),
+        r(
+            Method::GET,
+            "/reports/{id}",
+            Needs(ViewAlerts),
+            get(pages::reports::report_case_page),
+        ),
+        r(
+            Method::POST,
+            "/reports/{id}/ask",
+            Needs(TriageAlerts),
+            post(pages::reports::ask_form),
+        ),
+        r(
+            Method::POST,
+            "/reports/{id}/close",
+            Needs(TriageAlerts),
+            post(pages::reports::close_form),
+        ),
         r(
             Method::GET,
             "/metrics",

@@ -103,6 +103,16 @@ fn templates() -> &'static Environment<'static> {
                 "sign_in_failed.html",
                 include_str!("../templates/sign_in_failed.html"),
             ),
+            ("report.html", include_str!("../templates/report.html")),
+            (
+                "report_track.html",
+                include_str!("../templates/report_track.html"),
+            ),
+            ("reports.html", include_str!("../templates/reports.html")),
+            (
+                "report_case.html",
+                include_str!("../templates/report_case.html"),
+            ),
         ] {
             env.add_template(name, source).expect("templates are valid");
         }
@@ -197,6 +207,7 @@ const NAV: &[(&str, &str, &str, Permission)] = &[
         Permission::ViewFindings,
     ),
     ("alerts", "/alerts", "Alerts", Permission::ViewAlerts),
+    ("reports", "/reports", "Reports", Permission::ViewAlerts),
     (
         "incidents",
         "/incidents",

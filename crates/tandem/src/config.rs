@@ -56,10 +56,9 @@ pub struct Config {
     pub briefing: tandem_web::briefing::BriefingConfig,
     /// Notifications (`[notify]`): channels, routes, quiet hours, digests, retries.
     pub notify: tandem_respond::NotifyConfig,
-    /// The report-phishing mailbox, polled over IMAP when configured (`[report_mailbox]`).
-    // moves under [reports] at merge (as `[reports.mailbox]`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub report_mailbox: Option<MailboxConfig>,
+    /// Employees' reports (`[reports]`): the public report page's limits, phishing
+    /// simulation markers, the thank-you template.
+    pub reports: ReportsConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -90,7 +89,7 @@ impl Default for Config {
             kpis: Default::default(),
             briefing: Default::default(),
             notify: Default::default(),
-            report_mailbox: None,
+            reports: ReportsConfig::default(),
             log: "info".into(),
         }
     }
@@ -334,6 +333,88 @@ pub struct CasesConfig {
 
 /// Response actions: where definitions of the operator's own are, the systems they go
 /// to, and how a failed request is retried.
+/// The public report page (`/report`) and what becomes of reports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// Largest upload (the reported `.eml` and the form together), in MiB: a mail with a
+    /// large attachment fits, a flood does not.
+    pub max_upload_mib: usize,
+    /// Reports one address may file per hour (the address is counted in memory only, never
+    /// stored with a report).
+    pub per_address_per_hour: u32,
+    /// Reports one signed-in person may file per hour.
+    pub per_person_per_hour: u32,
+    /// A form sent back sooner than this many seconds after it was shown is taken for a bot
+    /// (with the hidden honeypot field, instead of a CAPTCHA).
+    pub min_fill_seconds: u64,
+    /// Phishing simulations: a header the simulation tool adds (empty: none).
+    pub simulation_header: String,
+    /// The header's value (empty: any value).
+    pub simulation_header_value: String,
+    /// Phishing simulations: the simulation tool's sender domains.
+    pub simulation_sender_domains: Vec<String>,
+    /// Phishing simulations: text found in the simulation's links.
+    pub simulation_url_patterns: Vec<String>,
+    /// What a reporter who spotted a drill reads.
+    pub drill_message: String,
+    /// The thank-you a responder starts from when closing a report (MiniJinja; `kind`,
+    /// `id` and `outcome` are known). The responder edits it before it is sent.
+    pub thank_you_template: String,
+    /// An e-mail channel of `[[notify.channels]]` whose relay and sender also e-mail the
+    /// thank-you to a reporter whose address is known (its own recipients are not used for
+    /// these). Empty: the thank-you is shown on the tracking page only.
+    pub email_channel: String,
+    /// The report-phishing mailbox, polled over IMAP when configured (`[reports.mailbox]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mailbox: Option<MailboxConfig>,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            max_upload_mib: 25,
+            per_address_per_hour: 20,
+            per_person_per_hour: 30,
+            min_fill_seconds: 3,
+            simulation_header: String::new(),
+            simulation_header_value: String::new(),
+            simulation_sender_domains: Vec::new(),
+            simulation_url_patterns: Vec::new(),
+            drill_message: tandem_web::reports::DEFAULT_DRILL_MESSAGE.into(),
+            thank_you_template: tandem_web::reports::DEFAULT_THANK_YOU.into(),
+            email_channel: String::new(),
+            mailbox: None,
+        }
+    }
+}
+
+impl ReportsConfig {
+    /// The settings the reports stage works with.
+    pub fn settings(&self) -> tandem_cases::reports::ReportsSettings {
+        let non_empty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        tandem_cases::reports::ReportsSettings {
+            simulation: tandem_mail::SimulationMarkers {
+                header_name: non_empty(&self.simulation_header),
+                header_value: non_empty(&self.simulation_header_value),
+                sender_domains: self.simulation_sender_domains.clone(),
+                url_patterns: self.simulation_url_patterns.clone(),
+            },
+            drill_message: self.drill_message.clone(),
+        }
+    }
+
+    /// The web's limits for the report page.
+    pub fn limits(&self) -> tandem_web::reports::ReportLimits {
+        tandem_web::reports::ReportLimits {
+            max_upload_bytes: self.max_upload_mib.max(1) * 1024 * 1024,
+            per_address_per_hour: self.per_address_per_hour,
+            per_person_per_hour: self.per_person_per_hour,
+            min_fill_seconds: self.min_fill_seconds,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ActionsConfig {
@@ -565,7 +646,7 @@ impl Default for MailboxConfig {
 
 impl MailboxConfig {
     fn check(&self) -> anyhow::Result<()> {
-        let fail = |what: &str| bail!("invalid configuration: report_mailbox.{what}");
+        let fail = |what: &str| bail!("invalid configuration: reports.mailbox.{what}");
         if self.host.trim().is_empty() {
             return fail("host is required");
         }
@@ -586,7 +667,7 @@ impl MailboxConfig {
         if self.tls == MailboxTls::None {
             // The same rule the client enforces, said at start rather than at the first poll.
             tandem_mail::imap::Mailbox::new(self.settings_with_password(String::new()))
-                .map_err(|e| anyhow::anyhow!("invalid configuration: report_mailbox.tls: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("invalid configuration: reports.mailbox.tls: {e}"))?;
         }
         if self.poll_seconds == 0 || self.max_message_mib == 0 || self.max_per_poll == 0 {
             return fail("poll_seconds, max_message_mib and max_per_poll must be at least 1");
@@ -601,7 +682,7 @@ impl MailboxConfig {
         } else {
             let text = std::fs::read_to_string(&self.password_file).with_context(|| {
                 format!(
-                    "cannot read report_mailbox.password_file {}",
+                    "cannot read reports.mailbox.password_file {}",
                     self.password_file.display()
                 )
             })?;
@@ -735,7 +816,7 @@ impl Config {
             .notify
             .check()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
-        if let Some(mailbox) = &config.report_mailbox {
+        if let Some(mailbox) = &config.reports.mailbox {
             mailbox.check()?;
         }
         Ok(config)
@@ -881,13 +962,13 @@ mod tests {
 
     #[test]
     fn the_report_mailbox_is_off_until_configured_and_its_password_is_hidden() {
-        assert!(load("", &[]).unwrap().report_mailbox.is_none());
+        assert!(load("", &[]).unwrap().reports.mailbox.is_none());
         let c = load(
-            "[report_mailbox]\nhost = \"imap.nordlys.example\"\nusername = \"report-phishing\"\npassword = \"imap-pass-1\"\n",
+            "[reports.mailbox]\nhost = \"imap.nordlys.example\"\nusername = \"report-phishing\"\npassword = \"imap-pass-1\"\n",
             &[("TANDEM_REPORT_MAILBOX__PROCESSED_FOLDER", "Filed")],
         )
         .unwrap();
-        let m = c.report_mailbox.clone().unwrap();
+        let m = c.reports.mailbox.clone().unwrap();
         m.check().unwrap();
         let s = m.settings().unwrap();
         assert_eq!((s.port, s.folder.as_str()), (993, "INBOX"));
@@ -895,7 +976,7 @@ mod tests {
         assert_eq!(s.max_message_bytes, 25 * 1024 * 1024);
         let printed = c.to_toml();
         assert!(!printed.contains("imap-pass-1"), "{printed}");
-        assert!(printed.contains("[report_mailbox]"), "{printed}");
+        assert!(printed.contains("[reports.mailbox]"), "{printed}");
 
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("pass");
@@ -914,31 +995,31 @@ mod tests {
     fn a_report_mailbox_without_what_it_needs_is_refused_at_start() {
         for (text, says) in [
             (
-                "[report_mailbox]\nusername = \"u\"\npassword = \"p\"\n",
+                "[reports.mailbox]\nusername = \"u\"\npassword = \"p\"\n",
                 "host is required",
             ),
             (
-                "[report_mailbox]\nhost = \"h\"\npassword = \"p\"\n",
+                "[reports.mailbox]\nhost = \"h\"\npassword = \"p\"\n",
                 "username is required",
             ),
             (
-                "[report_mailbox]\nhost = \"h\"\nusername = \"u\"\n",
+                "[reports.mailbox]\nhost = \"h\"\nusername = \"u\"\n",
                 "password or password_file",
             ),
             (
-                "[report_mailbox]\nhost = \"imap.nordlys.example\"\nusername = \"u\"\npassword = \"p\"\ntls = \"none\"\n",
+                "[reports.mailbox]\nhost = \"imap.nordlys.example\"\nusername = \"u\"\npassword = \"p\"\ntls = \"none\"\n",
                 "only allowed to a loopback address",
             ),
         ] {
             let e = load(text, &[])
                 .unwrap()
-                .report_mailbox
+                .reports.mailbox
                 .unwrap()
                 .check()
                 .unwrap_err();
             assert!(e.to_string().contains(says), "{text}: {e}");
         }
-        let e = load("[report_mailbox]\ntls = \"ssl\"\n", &[]).unwrap_err();
+        let e = load("[reports.mailbox]\ntls = \"ssl\"\n", &[]).unwrap_err();
         assert!(e.to_string().contains("unknown variant"), "{e}");
     }
 

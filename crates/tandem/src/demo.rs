@@ -124,6 +124,10 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         "  directory:    {people} people, {records} places and devices (HR export and places file)"
     );
     println!("  ground truth: {}", ground_truth.display());
+    match file_demo_reports(&server).await {
+        Ok(line) => println!("  reports:      {line}"),
+        Err(e) => println!("  reports:      none filed ({e:#})"),
+    }
     println!();
     print_sources(&specs, &server, broker.as_ref(), &base_url);
     if broker.is_none() {
@@ -467,6 +471,72 @@ async fn wait_for_subscriptions(emitter: &Emitter, server: &Server, org: &Org) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The lure of the demo's phishing campaign: a fake Microsoft 365 password notice.
+const DEMO_LURE: &str = "From: Microsoft 365 <no-reply@m365-account-security.example>\r\n\
+Reply-To: helpdesk@mail-support.example\r\n\
+Subject: Action required: your password expires today\r\n\
+Authentication-Results: mx.nordlys.example; spf=fail smtp.mailfrom=m365-account-security.example; dkim=none; dmarc=fail\r\n\
+Content-Type: text/html; charset=utf-8\r\n\r\n\
+<p>Your password expires today. <a href=\"https://m365-account-security.example/keep?u=1\">Keep my password</a></p>\r\n";
+
+/// A few reports from simulated employees, as if filed on `/report`: one phishing campaign
+/// reported by three people (one alert, three reporters) and one lost badge.
+async fn file_demo_reports(server: &Server) -> anyhow::Result<String> {
+    let reports = server.reports.clone();
+    let identity = server.identity.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+        use tandem_cases::reports::{NewReport, ReportKind, Reporter};
+        let dir = identity.snapshot();
+        let people: Vec<Reporter> = dir
+            .people()
+            .into_iter()
+            .rev()
+            .filter(|p| p.department.is_some())
+            .take(4)
+            .map(|p| Reporter {
+                name: p.name.clone(),
+                person: Some(p.id.clone()),
+                email: p.email.clone(),
+                department: p.department.clone(),
+                site: p.home_site.as_deref().map(|s| {
+                    dir.find_place(s)
+                        .map_or_else(|| s.to_owned(), |k| k.name.clone())
+                }),
+            })
+            .collect();
+        anyhow::ensure!(people.len() == 4, "the directory has too few people");
+        let now = Utc::now();
+        let mut alert = String::new();
+        for p in &people[..3] {
+            let filed = reports.file(
+                NewReport {
+                    kind: Some(ReportKind::Phishing),
+                    description: "Looks like Microsoft but the sender is odd.".into(),
+                    mail: Some(DEMO_LURE.as_bytes().to_vec()),
+                    reporter: Some(p.clone()),
+                    ..NewReport::default()
+                },
+                now,
+            )?;
+            alert = filed.report.alert.unwrap_or_default();
+        }
+        let badge = reports.file(
+            NewReport {
+                kind: Some(ReportKind::LostBadge),
+                description: "Lost my badge on the way to work.".into(),
+                reporter: Some(people[3].clone()),
+                ..NewReport::default()
+            },
+            now,
+        )?;
+        Ok(format!(
+            "a phishing campaign reported by 3 people ({alert}), a lost badge ({})",
+            badge.report.id
+        ))
+    })
+    .await?
 }
 
 fn names() -> String {

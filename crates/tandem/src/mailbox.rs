@@ -18,19 +18,22 @@ use tokio::sync::watch;
 /// Files one forwarded message as a report and answers with the report's id.
 pub type FileReport = Arc<dyn Fn(Forwarded) -> anyhow::Result<String> + Send + Sync>;
 
-/// The filing function until report intake exists in this server: it logs what was read and
-/// files nothing. It answers with an error, so no message is marked as filed: each stays in
-/// the mailbox (flagged after `max_attempts`) for the intake that will file it.
-pub fn log_only() -> FileReport {
-    Arc::new(|f: Forwarded| {
+/// Files each forward as a phishing report from the employee who forwarded it, analysed and
+/// grouped into its campaign exactly as an upload on the report page is.
+pub fn file_with(reports: Arc<tandem_cases::reports::Reports>) -> FileReport {
+    Arc::new(move |f: Forwarded| {
+        let id = reports.file_forwarded_phishing(
+            &f.original,
+            &f.forwarder,
+            chrono::Utc::now(),
+        )?;
         tracing::info!(
             forwarder = %f.forwarder,
             how = f.how.as_str(),
-            bytes = f.original.len(),
-            subject = %f.subject.escape_debug(),
-            "report-phishing mailbox: forward read"
+            report = %id,
+            "report-phishing mailbox: forward filed"
         );
-        anyhow::bail!("report intake is not available in this server yet")
+        Ok(id)
     })
 }
 

@@ -30,6 +30,8 @@ pub struct Server {
     pub store: Arc<SqliteStore>,
     pub pipeline: Arc<Pipeline>,
     pub identity: Arc<tandem_identity::Identity>,
+    /// Employees' reports (the demo files a few from simulated employees).
+    pub reports: Arc<tandem_cases::reports::Reports>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -129,6 +131,11 @@ impl Server {
             tandem_cases::alarms::Alarms::new(store.clone(), config.alarms.clone())
                 .map_err(|e| anyhow::anyhow!("invalid [alarms] configuration: {e}"))?,
         );
+        let reports = Arc::new(tandem_cases::reports::Reports::new(
+            store.clone(),
+            alerter.clone(),
+            config.reports.settings(),
+        ));
         let state = tandem_web::AppState {
             events: store.clone(),
             accounts: store.clone(),
@@ -163,6 +170,14 @@ impl Server {
             notify: Arc::new(config.notify.clone()),
             committee: Arc::new(tandem_cases::committee::Committee::new(store.clone())),
             briefing: Arc::new(config.briefing.clone()),
+            reports: Arc::new(
+                tandem_web::reports::ReportDesk::new(
+                    reports.clone(),
+                    config.reports.limits(),
+                    config.reports.thank_you_template.clone(),
+                )
+                .with_email_channel(&config.reports.email_channel),
+            ),
         };
         let public_url = state.public.url();
         tasks.push(tokio::spawn(crate::http::serve(
@@ -231,14 +246,14 @@ impl Server {
                 shutdown.subscribe(),
             )));
         }
-        // The report-phishing mailbox, polled when `[report_mailbox]` is configured.
-        if let Some(mailbox) = &config.report_mailbox {
+        // The report-phishing mailbox, polled when `[reports.mailbox]` is configured.
+        if let Some(mailbox) = &config.reports.mailbox {
             let client = tandem_mail::imap::Mailbox::new(mailbox.settings()?)
-                .context("report-phishing mailbox (report_mailbox)")?;
+                .context("report-phishing mailbox (reports.mailbox)")?;
             tasks.push(tokio::spawn(crate::mailbox::run(
                 client,
                 std::time::Duration::from_secs(mailbox.poll_seconds.max(1)),
-                crate::mailbox::log_only(),
+                crate::mailbox::file_with(reports.clone()),
                 shutdown.subscribe(),
             )));
         }
@@ -343,6 +358,7 @@ impl Server {
             store,
             pipeline,
             identity,
+            reports,
             shutdown,
             tasks,
         })

@@ -84,8 +84,9 @@ fn every_route_as_every_role_and_as_no_one() {
     let roles: Vec<String> = Role::all().iter().map(|r| r.to_string()).collect();
     let (server, seeded) = start_with_accounts(&data, &roles, &[]);
 
-    // Open to everyone on purpose, and nothing else: the health check, the stylesheet and
-    // scripts, password sign-in, and the start and callback of single sign-on (which check
+    // Open to everyone on purpose, and nothing else: the health check, the report page for
+    // employees and a report's tracking page (opened by its unguessable token), the
+    // stylesheet and scripts, password sign-in, and the start and callback of single sign-on (which check
     // the identity provider's answer themselves). None of them asks for a credential.
     let public: std::collections::BTreeSet<String> = tandem_web::routes()
         .iter()
@@ -107,6 +108,11 @@ fn every_route_as_every_role_and_as_no_one() {
         "GET /static/map.js",
         "GET /static/tandem.css",
         "POST /login",
+        "GET /report",
+        "POST /report",
+        "GET /report/track/{token}",
+        "POST /report/track/{token}",
+        "POST /report/track/{token}/suspend",
     ];
     assert_eq!(public, expected.map(String::from).into());
     for route in public.iter().filter(|r| r.starts_with("GET ")) {

@@ -31,10 +31,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("tandem-ingest", &["tandem-model"]),
     // Alerts and incidents: what happens to findings once stored. Knows nothing of
     // decoding, detection engines, the pipeline or the web (events it raises go out through
-    // its `Announce` trait, which the binary backs with the pipeline).
+    // its `Announce` trait, which the binary backs with the pipeline). Employees' reports
+    // read a reported mail through `tandem-mail`'s analysis.
     (
         "tandem-cases",
-        &["tandem-model", "tandem-identity", "tandem-store"],
+        &[
+            "tandem-model",
+            "tandem-identity",
+            "tandem-store",
+            "tandem-mail",
+        ],
     ),
     // Notifications and response actions: what case events tell people and do to other
     // systems, delivered through the store's outbox. Knows nothing of decoding, detection,

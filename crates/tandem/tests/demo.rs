@@ -85,6 +85,13 @@ fn the_demo_fills_a_fresh_store_through_the_real_paths_and_stages_scenarios() {
         .nth(1)
         .unwrap()
         .to_owned();
+    // Simulated employees' reports: one phishing campaign from three people, a lost badge.
+    let reports = wait_for(&mut output, "reports:");
+    assert!(
+        reports.contains("a phishing campaign reported by 3 people (ALR-")
+            && reports.contains("a lost badge (RPT-4)"),
+        "{reports}"
+    );
     wait_for(&mut output, "history loaded");
     wait_for(&mut output, "staged tailgate");
 

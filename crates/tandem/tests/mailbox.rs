@@ -1,7 +1,7 @@
 //! The report-phishing mailbox in a real `tandem serve`: configured in `tandem.toml`, polled
 //! over implicit TLS against a real Dovecot (`tandem_testkit::Dovecot`), its password read
-//! from a file. Until report intake is part of the server, a forward is read and logged but
-//! nothing is filed: the message stays unseen and is flagged after `max_attempts`.
+//! from a file. A forward is filed as a phishing report from the employee who forwarded it,
+//! and only then marked seen, so the next poll files nothing twice.
 
 mod support;
 
@@ -10,7 +10,7 @@ use support::TestServer;
 use tandem_testkit::Dovecot;
 
 #[test]
-fn serve_polls_the_configured_mailbox_over_tls_and_marks_nothing_it_did_not_file() {
+fn serve_files_a_forward_from_the_mailbox_over_tls_as_a_report_from_its_forwarder() {
     let dovecot = Dovecot::start();
     let forward = std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -24,7 +24,7 @@ fn serve_polls_the_configured_mailbox_over_tls_and_marks_nothing_it_did_not_file
     std::fs::write(
         dir.path().join("tandem.toml"),
         format!(
-            "[report_mailbox]\nhost = \"127.0.0.1\"\nport = {port}\nca_file = \"{ca}\"\n\
+            "[reports.mailbox]\nhost = \"127.0.0.1\"\nport = {port}\nca_file = \"{ca}\"\n\
              username = \"{user}\"\npassword_file = \"{pass}\"\npoll_seconds = 1\nmax_attempts = 2\n",
             port = dovecot.tls_port,
             ca = dovecot.ca_file().display(),
@@ -35,13 +35,13 @@ fn serve_polls_the_configured_mailbox_over_tls_and_marks_nothing_it_did_not_file
     .unwrap();
     let server = TestServer::start(&dir.path().join("data"), None, &[]);
 
-    // Two polls: read twice, filed by neither, so flagged for a person and never seen.
+    // Filed, then marked seen; never flagged for a person.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let inbox = dovecot.messages("INBOX");
         assert_eq!(inbox.len(), 1);
-        assert!(!inbox[0].seen(), "{:?}", inbox[0].flags);
-        if inbox[0].flagged() {
+        assert!(!inbox[0].flagged(), "{:?}", inbox[0].flags);
+        if inbox[0].seen() {
             break;
         }
         assert!(
@@ -56,5 +56,16 @@ fn serve_polls_the_configured_mailbox_over_tls_and_marks_nothing_it_did_not_file
         log.contains(&format!("Login: user=<{}>", Dovecot::USER)) && log.contains("TLS"),
         "{log}"
     );
+
+    // The console's reports list the forward, from the employee who forwarded it, about the
+    // original's lure (not the forward's "FW:").
+    let page = server.admin_console().get("/reports");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.to_lowercase().contains("kari.nordmann@nordlys.example"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("RPT-"), "{}", page.body);
     drop(server);
 }

@@ -85,7 +85,11 @@ impl IncidentIntake for Incidents {
             .playbook
             .as_deref()
             .and_then(|p| set.get(p))
-            .or_else(|| set.select(&rules, &alert.tags, None))
+            // An employee's report says its kind in a `report:<kind>` tag.
+            .or_else(|| {
+                let kind = alert.tags.iter().find(|t| t.starts_with("report:"));
+                set.select(&rules, &alert.tags, kind.map(String::as_str))
+            })
             .map(|p| p.id.clone());
         let entities = alert.entity_keys();
         if !entities.is_empty() {

@@ -13,6 +13,7 @@ pub mod live;
 pub mod login;
 pub mod notify;
 pub mod playbooks;
+pub mod reports;
 pub mod rules;
 pub mod search;
 pub mod settings;

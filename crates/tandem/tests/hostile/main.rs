@@ -11,4 +11,5 @@ mod identity;
 mod network;
 mod output;
 mod playbooks;
+mod reports;
 mod search;
