@@ -140,8 +140,8 @@ fn figure(
 fn count(events: &dyn EventStore, query: &str, window: Window) -> Result<u64, String> {
     let q = tandem_query::parse_at(query, window.to).map_err(|e| e.to_string())?;
     let mut req = SearchRequest::new(q);
+    // Up to now inclusive: an event stamped this instant counts.
     req.from = Some(window.from);
-    req.to = Some(window.to);
     req.limit = 1;
     Ok(events.search(&req).map_err(|e| e.to_string())?.total())
 }
@@ -264,7 +264,6 @@ fn devices_online(events: &dyn EventStore, window: Window) -> Result<Figure, Str
     let q = tandem_query::parse("class:device_status").map_err(|e| e.to_string())?;
     let mut req = SearchRequest::new(q);
     req.from = Some(window.from);
-    req.to = Some(window.to);
     req.limit = DEVICE_EVENTS;
     let SearchResult::Events(page) = events.search(&req).map_err(|e| e.to_string())? else {
         return Err("a device status search gave an aggregation".into());
