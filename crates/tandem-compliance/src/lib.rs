@@ -26,6 +26,7 @@
 //! ```
 
 pub mod catalogue;
+mod collect;
 pub mod evidence;
 pub mod export;
 pub mod mapping;
@@ -35,6 +36,7 @@ pub mod soa;
 use std::path::{Path, PathBuf};
 
 pub use catalogue::Catalogue;
+pub use collect::{ChainCheck, Compliance, ExportFailed};
 pub use evidence::Definition;
 pub use mapping::Mapping;
 pub use measure::{Facts, FixedFacts, Sources};

@@ -158,6 +158,7 @@ impl Role {
                     | ViewPlaybooks
                     | ViewAlarms
                     | ViewKpis
+                    | ViewCompliance
             ),
             Role::Provisioner => p == ProvisionIdentities,
         }
@@ -233,6 +234,11 @@ pub enum Permission {
     ViewDeliveries,
     /// Send a dead notification again.
     RetryDeliveries,
+    /// Compliance: the gaps page, each control's Statement of Applicability and evidence
+    /// history, and the auditor's export (auditors read all of it).
+    ViewCompliance,
+    /// Edit the Statement of Applicability and run evidence now (audited).
+    ManageCompliance,
 }
 
 /// How a route is protected.
@@ -322,6 +328,20 @@ mod tests {
         }
         assert!(Role::Auditor.permits(Permission::ViewKpis));
         assert!(!Role::Provisioner.permits(Permission::ViewKpis));
+    }
+
+    #[test]
+    fn auditors_read_compliance_and_only_administrators_change_it() {
+        let viewing: Vec<Role> = Role::all()
+            .into_iter()
+            .filter(|r| r.permits(Permission::ViewCompliance))
+            .collect();
+        assert_eq!(viewing, [Role::Admin, Role::Auditor]);
+        let managing: Vec<Role> = Role::all()
+            .into_iter()
+            .filter(|r| r.permits(Permission::ManageCompliance))
+            .collect();
+        assert_eq!(managing, [Role::Admin]);
     }
 
     #[test]

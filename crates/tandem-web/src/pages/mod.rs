@@ -5,6 +5,7 @@ pub mod actions;
 pub mod alarms;
 pub mod alerts;
 pub mod audit;
+pub mod compliance;
 pub mod incidents;
 pub mod investigate;
 pub mod kpis;
