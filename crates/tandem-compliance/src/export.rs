@@ -179,12 +179,13 @@ fn html(
     let mut rows = String::new();
     for r in history.iter().rev() {
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
             r.seq,
             esc(&r.time.to_rfc3339()),
             esc(&r.input.evidence),
             esc(&r.input.status),
             r.input.value.map(|v| v.to_string()).unwrap_or_default(),
+            esc(r.input.detail.get("reason").and_then(|v| v.as_str()).unwrap_or_default()),
             esc(&r.hash),
         ));
     }
@@ -208,7 +209,7 @@ fn html(
          <h2>Statement of Applicability</h2><dl><dt>Applicable</dt><dd>{applicable}</dd><dt>Justification</dt><dd>{justification}</dd>\
          <dt>Owner</dt><dd>{owner}</dd><dt>Status</dt><dd>{status}</dd><dt>Evidence state</dt><dd>{state}</dd></dl>\
          <h2>Evidence</h2><ul>{defs}</ul>\
-         <h2>Snapshots</h2><table><thead><tr><th>#</th><th>Time</th><th>Evidence</th><th>Status</th><th>Value</th><th>Hash</th></tr></thead><tbody>\n{rows}</tbody></table>\
+         <h2>Snapshots</h2><table><thead><tr><th>#</th><th>Time</th><th>Evidence</th><th>Status</th><th>Value</th><th>Why</th><th>Hash</th></tr></thead><tbody>\n{rows}</tbody></table>\
          <p>Generated {generated}.</p></body></html>\n",
         id = esc(&v.id),
         title = esc(&v.title),

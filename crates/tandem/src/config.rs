@@ -53,6 +53,9 @@ pub struct Config {
     pub kpis: tandem_cases::kpi::KpiConfig,
     /// Notifications (`[notify]`): channels, routes, quiet hours, digests, retries.
     pub notify: tandem_respond::NotifyConfig,
+    /// Compliance evidence (`[compliance]`): how often it is snapshotted, extra catalogue
+    /// and evidence files.
+    pub compliance: crate::compliance::ComplianceConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -82,6 +85,7 @@ impl Default for Config {
             actions: ActionsConfig::default(),
             kpis: Default::default(),
             notify: Default::default(),
+            compliance: Default::default(),
             log: "info".into(),
         }
     }

@@ -14,6 +14,7 @@ mod audit_cli;
 mod audit_seal;
 mod bench;
 mod client;
+mod compliance;
 mod config;
 mod demo;
 mod detection;
@@ -100,6 +101,9 @@ enum Command {
     /// Shared KPIs of a period: MTTD/MTTA/MTTC/MTTR, the weighted index, SLA compliance
     /// (`--json`, `--csv TABLE`).
     Kpis(kpis_cli::KpisArgs),
+    /// The auditor's export of a framework's Statement of Applicability and evidence
+    /// (`compliance export --framework iso27001-2022 --out bundle.zip`), or checks one.
+    Compliance(compliance::ComplianceArgs),
     /// Lists input that could not be decoded, with the reason.
     DeadLetters(client::DeadLetterArgs),
     /// Lists the audit log, or verifies its hash chain (`tandem audit verify`).
@@ -135,6 +139,7 @@ fn main() -> anyhow::Result<()> {
         Command::Alerts(args) => alerts_cli::alerts(args),
         Command::Incidents(args) => incidents::incidents(args),
         Command::Kpis(args) => kpis_cli::kpis(args),
+        Command::Compliance(args) => compliance::compliance(args),
         Command::Audit(args) => audit_cli::audit(args),
         Command::Rules(args) => rules_cli::rules(args),
         Command::Playbooks(args) => playbooks_cli::playbooks(args),

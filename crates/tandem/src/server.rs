@@ -129,6 +129,17 @@ impl Server {
             tandem_cases::alarms::Alarms::new(store.clone(), config.alarms.clone())
                 .map_err(|e| anyhow::anyhow!("invalid [alarms] configuration: {e}"))?,
         );
+        let rules = match &detector {
+            Some(d) => Some(Arc::new(crate::rule_admin::WebRules(
+                tandem_detect::admin::RuleAdmin {
+                    detector: d.clone(),
+                    settings: Arc::new(crate::rule_admin::StateSettings(store.clone())),
+                    base_dirs: crate::detection::rule_dirs(&config.detect, &config.data_dir)?,
+                },
+            )) as Arc<dyn tandem_web::RuleControl>),
+            None => None,
+        };
+        let compliance = crate::compliance::build(config, store.clone(), rules.clone());
         let state = tandem_web::AppState {
             events: store.clone(),
             accounts: store.clone(),
@@ -137,16 +148,7 @@ impl Server {
             pipeline: pipeline.clone(),
             identity: identity.clone(),
             hr_columns: Arc::new(config.identity.hr.clone()),
-            rules: match &detector {
-                Some(d) => Some(Arc::new(crate::rule_admin::WebRules(
-                    tandem_detect::admin::RuleAdmin {
-                        detector: d.clone(),
-                        settings: Arc::new(crate::rule_admin::StateSettings(store.clone())),
-                        base_dirs: crate::detection::rule_dirs(&config.detect, &config.data_dir)?,
-                    },
-                )) as Arc<dyn tandem_web::RuleControl>),
-                None => None,
-            },
+            rules: rules.clone(),
             secure_cookies: config.http.secure_cookies,
             sso,
             public: Arc::new(config.http.public_origin(http)?),
@@ -161,6 +163,7 @@ impl Server {
             kpis: Arc::new(config.kpis.clone()),
             outbox: store.clone(),
             notify: Arc::new(config.notify.clone()),
+            compliance: compliance.clone(),
         };
         let public_url = state.public.url();
         tasks.push(tokio::spawn(crate::http::serve(
@@ -231,6 +234,12 @@ impl Server {
         }
         tasks.push(tokio::spawn(crate::incidents::run_ticks(
             cases.incidents.clone(),
+            shutdown.subscribe(),
+        )));
+        // Compliance evidence measured and snapshotted into its hash chain on a schedule.
+        tasks.push(tokio::spawn(crate::compliance::run_ticks(
+            compliance,
+            config.compliance.snapshot_minutes,
             shutdown.subscribe(),
         )));
         if let Some(detector) = &detector {
