@@ -87,10 +87,18 @@ pub async fn gaps(
 ) -> Response {
     let framework = framework_of(f.framework.as_deref());
     let wanted = f.state.clone().unwrap_or_else(|| "gaps".into());
-    let rows = match api::filtered(&state, &f, "gaps").await {
+    let mut rows = match api::filtered(&state, &f, "gaps").await {
         Ok(rows) => rows,
         Err(e) => return refusal(e),
     };
+    // Failing evidence first, then missing, then none defined; catalogue order within each
+    // (the sort is stable).
+    rows.sort_by_key(|c| match c.state {
+        ControlState::Failing => 0,
+        ControlState::Missing => 1,
+        ControlState::NoEvidence => 2,
+        _ => 3,
+    });
     let all = match api::filtered(
         &state,
         &ControlFilter {
