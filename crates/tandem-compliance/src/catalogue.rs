@@ -115,18 +115,26 @@ pub fn parse(file: &str, text: &str) -> Result<Catalogue, Vec<FileError>> {
             "levels must name at least one level".to_owned(),
         ));
     }
-    let mut seen = std::collections::BTreeSet::new();
-    let mut count = 0usize;
+    /// What the walk has found so far: ids seen, items counted, problems.
+    #[derive(Default)]
+    struct Found {
+        seen: std::collections::BTreeSet<String>,
+        count: usize,
+        problems: Vec<(u64, String)>,
+    }
     fn walk(
         items: &[Item],
         depth: usize,
         parent: Option<&str>,
         c: &Catalogue,
-        seen: &mut std::collections::BTreeSet<String>,
-        count: &mut usize,
-        problems: &mut Vec<(u64, String)>,
+        found: &mut Found,
         at: &dyn Fn(&str) -> u64,
     ) {
+        let Found {
+            seen,
+            count,
+            problems,
+        } = found;
         for i in items {
             *count += 1;
             let line = at(&i.id);
@@ -175,30 +183,26 @@ pub fn parse(file: &str, text: &str) -> Result<Catalogue, Vec<FileError>> {
                     format!("{level} `{}` is a control and cannot hold items", i.id),
                 ));
             }
-            walk(
-                &i.items,
-                depth + 1,
-                Some(&i.id),
-                c,
-                seen,
-                count,
-                problems,
-                at,
-            );
+        }
+        for i in items {
+            walk(&i.items, depth + 1, Some(&i.id), c, found, at);
         }
     }
-    walk(
-        &c.items,
-        0,
-        None,
-        &c,
-        &mut seen,
-        &mut count,
-        &mut problems,
-        &at,
-    );
+    let mut found = Found {
+        problems,
+        ..Found::default()
+    };
+    walk(&c.items, 0, None, &c, &mut found, &at);
+    let Found {
+        count,
+        mut problems,
+        ..
+    } = found;
     if count > MAX_ITEMS {
-        problems.push((1, format!("{count} items; a catalogue may hold {MAX_ITEMS}")));
+        problems.push((
+            1,
+            format!("{count} items; a catalogue may hold {MAX_ITEMS}"),
+        ));
     }
     crate::problems(file, problems).map(|()| c)
 }
@@ -251,7 +255,9 @@ mod tests {
             .map(|f| f.items.iter().map(|cat| cat.items.len()).sum())
             .collect();
         assert_eq!(per_function, [31, 21, 22, 11, 13, 8]);
-        for id in ["GV.OC-01", "ID.AM-08", "PR.DS-11", "DE.CM-09", "RS.CO-03", "RC.CO-04"] {
+        for id in [
+            "GV.OC-01", "ID.AM-08", "PR.DS-11", "DE.CM-09", "RS.CO-03", "RC.CO-04",
+        ] {
             assert!(c.control(id).is_some(), "{id}");
         }
         for withdrawn in ["ID.AM-06", "DE.CM-04", "RS.CO-04", "RC.CO-01"] {
@@ -264,9 +270,19 @@ mod tests {
         let text = "framework: x\nname: X\nversion: '1'\nlevels: [theme, control]\nitems:\n  - id: T1\n    title: Theme\n    items:\n      - {id: T1.1, title: One}\n      - {id: T2.1, title: Misplaced}\n      - {id: T1.1, title: Twice}\n  - id: T3\n    title: Empty\n";
         let errors = parse("x.yaml", text).unwrap_err();
         let said: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-        assert!(said.contains(&"x.yaml:10: control `T2.1` is not under its group `T1`".to_owned()), "{said:?}");
-        assert!(said.contains(&"x.yaml:9: control `T1.1` appears twice".to_owned()), "{said:?}");
-        assert!(said.iter().any(|s| s.starts_with("x.yaml:12: theme `T3` has no control")), "{said:?}");
+        assert!(
+            said.contains(&"x.yaml:10: control `T2.1` is not under its group `T1`".to_owned()),
+            "{said:?}"
+        );
+        assert!(
+            said.contains(&"x.yaml:9: control `T1.1` appears twice".to_owned()),
+            "{said:?}"
+        );
+        assert!(
+            said.iter()
+                .any(|s| s.starts_with("x.yaml:12: theme `T3` has no control")),
+            "{said:?}"
+        );
         let syntax = parse("y.yaml", "framework: [").unwrap_err();
         assert_eq!(syntax[0].file, "y.yaml");
         assert!(syntax[0].line >= 1);

@@ -44,7 +44,9 @@ impl ChainCheck {
                 self.snapshots
             ),
             (false, Some(seq), Some(reason)) => {
-                format!("BROKEN at snapshot {seq}: {reason}; snapshots from there on cannot be trusted")
+                format!(
+                    "BROKEN at snapshot {seq}: {reason}; snapshots from there on cannot be trusted"
+                )
             }
             _ => "BROKEN".into(),
         }
@@ -69,7 +71,7 @@ impl Compliance {
             .library
             .evidence
             .iter()
-            .filter(|d| only.is_none_or(|ids| ids.iter().any(|i| *i == d.id)))
+            .filter(|d| only.is_none_or(|ids| ids.contains(&d.id)))
             .map(|d| measure::measure(d, &src, now))
             .collect();
         if inputs.is_empty() {

@@ -136,7 +136,8 @@ pub fn parse(file: &str, text: &str) -> Result<EvidenceFile, Vec<FileError>> {
     for d in &mut f.evidence {
         d.framework = f.framework.clone();
         let line = key_line(text, "id", Some(&d.id), 0).unwrap_or(1);
-        let mut say = |reason: String| problems.push((line, format!("evidence `{}`: {reason}", d.id)));
+        let mut say =
+            |reason: String| problems.push((line, format!("evidence `{}`: {reason}", d.id)));
         if !crate::valid_id(&d.id) {
             say("the id is not an id (letters, digits, `.`, `-`, `_`)".into());
         }
@@ -178,7 +179,11 @@ pub fn parse(file: &str, text: &str) -> Result<EvidenceFile, Vec<FileError>> {
         {
             say(format!(
                 "metric `{m}` is not one Tandem computes ({})",
-                METRICS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                METRICS
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if d.window_days == 0 || d.window_days > 3660 {

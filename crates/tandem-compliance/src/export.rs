@@ -145,7 +145,15 @@ fn soa_csv(controls: &[ControlView]) -> Result<Vec<u8>, ExportError> {
 
 fn evidence_csv(history: &[&EvidenceRecord]) -> Result<Vec<u8>, ExportError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["seq", "time", "evidence", "status", "value", "prev_hash", "hash"])?;
+    w.write_record([
+        "seq",
+        "time",
+        "evidence",
+        "status",
+        "value",
+        "prev_hash",
+        "hash",
+    ])?;
     for r in history {
         w.write_record([
             r.seq.to_string(),
@@ -198,7 +206,10 @@ fn html(
                 esc(&e.title),
                 esc(&e.id),
                 esc(&e.pass),
-                esc(e.latest.as_ref().map_or("never measured", |s| s.input.status.as_str()))
+                esc(e
+                    .latest
+                    .as_ref()
+                    .map_or("never measured", |s| s.input.status.as_str()))
             )
         })
         .collect();

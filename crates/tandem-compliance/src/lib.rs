@@ -126,7 +126,10 @@ impl Library {
             Ok(bytes) if bytes.len() > MAX_FILE_BYTES => errors.push(FileError {
                 file,
                 line: 0,
-                reason: format!("the file has {} bytes; at most {MAX_FILE_BYTES}", bytes.len()),
+                reason: format!(
+                    "the file has {} bytes; at most {MAX_FILE_BYTES}",
+                    bytes.len()
+                ),
             }),
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => self.add(&file, &text, errors),
@@ -193,8 +196,8 @@ impl Library {
         };
         for m in &self.mappings {
             for p in &m.pairs {
-                for (fw, id) in std::iter::once((&m.framework, &p.from))
-                    .chain(p.to.iter().map(|t| (&m.to, t)))
+                for (fw, id) in
+                    std::iter::once((&m.framework, &p.from)).chain(p.to.iter().map(|t| (&m.to, t)))
                 {
                     if !known(fw, id) {
                         out.push(FileError {
@@ -262,7 +265,10 @@ fn read_yaml<T: serde::de::DeserializeOwned>(
         return Err(vec![FileError {
             file: file.to_owned(),
             line: 0,
-            reason: format!("the file has {} bytes; at most {MAX_FILE_BYTES}", text.len()),
+            reason: format!(
+                "the file has {} bytes; at most {MAX_FILE_BYTES}",
+                text.len()
+            ),
         }]);
     }
     serde_saphyr::from_str(text).map_err(|e| {
@@ -336,8 +342,8 @@ mod tests {
     fn the_shipped_evidence_covers_the_controls_auditors_ask_about() {
         let library = Library::shipped();
         for control in [
-            "A.5.24", "A.5.25", "A.5.26", "A.5.27", "A.5.28", "A.7.2", "A.7.4", "A.8.15",
-            "A.8.16", "A.8.17", "A.5.18", "A.6.3", "A.6.8",
+            "A.5.24", "A.5.25", "A.5.26", "A.5.27", "A.5.28", "A.7.2", "A.7.4", "A.8.15", "A.8.16",
+            "A.8.17", "A.5.18", "A.6.3", "A.6.8",
         ] {
             assert!(
                 !library.evidence_for("iso27001-2022", control).is_empty(),
@@ -387,8 +393,9 @@ mod tests {
             "{said:?}"
         );
         assert!(
-            said.iter()
-                .any(|s| s.starts_with(&format!("{bad}:8: evidence `typo`: metric `rules.enabeld`"))),
+            said.iter().any(
+                |s| s.starts_with(&format!("{bad}:8: evidence `typo`: metric `rules.enabeld`"))
+            ),
             "{said:?}"
         );
     }

@@ -110,7 +110,10 @@ fn figure(
         let over = count(src.events, &r.over, window)?;
         let facts = json!({ "of": r.of, "over": r.over, "matched_of": of, "matched_over": over, "per": r.per });
         if over == 0 {
-            return Ok(Figure::Nothing(format!("no events matched `{}` in the window", r.over)));
+            return Ok(Figure::Nothing(format!(
+                "no events matched `{}` in the window",
+                r.over
+            )));
         }
         return Ok(Figure::Value(of as f64 / over as f64 * r.per, facts));
     }
@@ -276,18 +279,27 @@ fn devices_online(events: &dyn EventStore, window: Window) -> Result<Figure, Str
             .as_ref()
             .and_then(|d| d.id.clone().or_else(|| d.hostname.clone()))
             .or_else(|| {
-                e.place
-                    .as_ref()
-                    .and_then(|p| p.camera.clone().or_else(|| p.door.clone()).or_else(|| p.reader.clone()))
+                e.place.as_ref().and_then(|p| {
+                    p.camera
+                        .clone()
+                        .or_else(|| p.door.clone())
+                        .or_else(|| p.reader.clone())
+                })
             })
             .unwrap_or_else(|| format!("{} (unnamed)", e.source.name));
         last.entry(device)
             .or_insert(e.activity == tandem_model::Activity::Online);
     }
     if last.is_empty() {
-        return Ok(Figure::Nothing("no device reported a status in the window".into()));
+        return Ok(Figure::Nothing(
+            "no device reported a status in the window".into(),
+        ));
     }
-    let offline: Vec<&String> = last.iter().filter(|(_, on)| !**on).map(|(d, _)| d).collect();
+    let offline: Vec<&String> = last
+        .iter()
+        .filter(|(_, on)| !**on)
+        .map(|(d, _)| d)
+        .collect();
     Ok(Figure::Value(
         share(last.len() - offline.len(), last.len()),
         json!({ "devices": last.len(), "offline": offline }),
@@ -352,7 +364,10 @@ fn clock_skew(events: &dyn EventStore) -> Result<Figure, String> {
         worst = Some(worst.map_or(median, |w: f64| w.max(median)));
     }
     match worst {
-        Some(w) => Ok(Figure::Value(w, json!({ "median_skew_seconds": per_source }))),
+        Some(w) => Ok(Figure::Value(
+            w,
+            json!({ "median_skew_seconds": per_source }),
+        )),
         None => Ok(Figure::Nothing("no source has sent events".into())),
     }
 }

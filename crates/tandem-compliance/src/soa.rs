@@ -50,7 +50,11 @@ pub fn check(framework: &str, control: &str, edit: &Edit, library: &Library) -> 
         return Err(format!(
             "status `{}` is not one of {}",
             edit.status,
-            STATUSES.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(", ")
+            STATUSES
+                .iter()
+                .map(|(s, _)| *s)
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     if edit.justification.len() > MAX_JUSTIFICATION {

@@ -8,8 +8,8 @@ use tandem_compliance::measure::{self, FixedFacts, Sources};
 use tandem_compliance::{Library, soa};
 use tandem_model::{Activity, Class, Device, Event, Place};
 use tandem_store::{
-    CaseCommit, CaseStore, CaseWrite, ComplianceStore, EventStore, EvidenceInput,
-    RetentionPolicy, SourceRecord, SqliteStore, StoreConfig, WriteBatch, verify_evidence_chain,
+    CaseCommit, CaseStore, CaseWrite, ComplianceStore, EventStore, EvidenceInput, RetentionPolicy,
+    SourceRecord, SqliteStore, StoreConfig, WriteBatch, verify_evidence_chain,
 };
 
 fn event(source: &str, class: Class, activity: Activity, time: DateTime<Utc>) -> Event {
@@ -50,7 +50,13 @@ fn incident(id: &str, status: &str, detected: DateTime<Utc>, extra: serde_json::
     serde_json::from_value(doc).unwrap()
 }
 
-fn task(id: &str, state: &str, opened: DateTime<Utc>, done: Option<DateTime<Utc>>, breached: bool) -> serde_json::Value {
+fn task(
+    id: &str,
+    state: &str,
+    opened: DateTime<Utc>,
+    done: Option<DateTime<Utc>>,
+    breached: bool,
+) -> serde_json::Value {
     json!({
         "id": id, "title": id, "department": "it", "owner_role": "soc_analyst", "state": state,
         "opened": opened, "done": done, "sla": { "warn_minutes": 30, "breach_minutes": 60 },
@@ -68,9 +74,18 @@ fn seeded(now: DateTime<Utc>) -> (tempfile::TempDir, SqliteStore) {
     // behind (its events say they happened 30 s before they arrive), the cameras' 10 s.
     let mut events = Vec::new();
     // 20 badge events: 15 granted, 4 denied, 1 forced.
-    for (activity, n) in [(Activity::Granted, 15), (Activity::Denied, 4), (Activity::Forced, 1)] {
+    for (activity, n) in [
+        (Activity::Granted, 15),
+        (Activity::Denied, 4),
+        (Activity::Forced, 1),
+    ] {
         for _ in 0..n {
-            events.push(event("badges", Class::PhysicalAccess, activity, now - Duration::seconds(30)));
+            events.push(event(
+                "badges",
+                Class::PhysicalAccess,
+                activity,
+                now - Duration::seconds(30),
+            ));
         }
     }
     // cam-1 went offline and came back; cam-2 went offline last; the lobby reader is online.
@@ -81,10 +96,29 @@ fn seeded(now: DateTime<Utc>) -> (tempfile::TempDir, SqliteStore) {
     events.push(camera("cam-2", Activity::Offline, t));
     events.push(reader("lobby", Activity::Online, t));
     // Two alerts or incidents raised from detections, and one older than the window.
-    events.push(event("tandem-cases", Class::IncidentFinding, Activity::Unknown, now));
-    events.push(event("tandem-cases", Class::IncidentFinding, Activity::Unknown, now));
-    events.push(event("tandem-cases", Class::IncidentFinding, Activity::Unknown, now - Duration::days(200)));
-    store.submit(WriteBatch::events(events)).unwrap().wait().unwrap();
+    events.push(event(
+        "tandem-cases",
+        Class::IncidentFinding,
+        Activity::Unknown,
+        now,
+    ));
+    events.push(event(
+        "tandem-cases",
+        Class::IncidentFinding,
+        Activity::Unknown,
+        now,
+    ));
+    events.push(event(
+        "tandem-cases",
+        Class::IncidentFinding,
+        Activity::Unknown,
+        now - Duration::days(200),
+    ));
+    store
+        .submit(WriteBatch::events(events))
+        .unwrap()
+        .wait()
+        .unwrap();
     for (name, interval) in [("badges", Some(600)), ("silent", Some(600))] {
         store
             .upsert_source(&SourceRecord {
@@ -104,23 +138,33 @@ fn seeded(now: DateTime<Utc>) -> (tempfile::TempDir, SqliteStore) {
     let incidents = [
         // Worked through its playbook, SLA met, reviewed; one action item closed in time,
         // one overdue; one evidence file kept by its hash.
-        incident("INC-1", "resolved", d, json!({
-            "tasks": [task("contain", "done", d, Some(d + Duration::minutes(20)), false)],
-            "review": { "summary": "s", "author": "admin", "written": d + Duration::hours(3),
-                "action_items": [
-                    { "id": "AI-1", "title": "fix", "department": "it", "due": tomorrow, "done": d + Duration::hours(4) },
-                    { "id": "AI-2", "title": "train", "department": "hr", "due": yesterday },
-                    { "id": "AI-3", "title": "later", "department": "hr", "due": tomorrow }
-                ] },
-            "evidence": [{ "name": "log.txt", "sha256": "ab".repeat(32), "size": 3,
-                "content_type": "text/plain", "added_by": "admin", "time": d }],
-        })),
+        incident(
+            "INC-1",
+            "resolved",
+            d,
+            json!({
+                "tasks": [task("contain", "done", d, Some(d + Duration::minutes(20)), false)],
+                "review": { "summary": "s", "author": "admin", "written": d + Duration::hours(3),
+                    "action_items": [
+                        { "id": "AI-1", "title": "fix", "department": "it", "due": tomorrow, "done": d + Duration::hours(4) },
+                        { "id": "AI-2", "title": "train", "department": "hr", "due": yesterday },
+                        { "id": "AI-3", "title": "later", "department": "hr", "due": tomorrow }
+                    ] },
+                "evidence": [{ "name": "log.txt", "sha256": "ab".repeat(32), "size": 3,
+                    "content_type": "text/plain", "added_by": "admin", "time": d }],
+            }),
+        ),
         // Resolved without a playbook's tasks and without a review.
         incident("INC-2", "resolved", d, json!({})),
         // Open, its task breached its SLA.
-        incident("INC-3", "in_progress", d, json!({
-            "tasks": [task("contain", "in_progress", d, None, true)],
-        })),
+        incident(
+            "INC-3",
+            "in_progress",
+            d,
+            json!({
+                "tasks": [task("contain", "in_progress", d, None, true)],
+            }),
+        ),
     ];
     let mut commit = CaseCommit::default();
     for i in &incidents {
@@ -147,7 +191,9 @@ fn measured(now: DateTime<Utc>, store: &SqliteStore, facts: &FixedFacts) -> Vec<
 }
 
 fn find<'a>(all: &'a [EvidenceInput], id: &str) -> &'a EvidenceInput {
-    all.iter().find(|e| e.evidence == id).unwrap_or_else(|| panic!("{id}"))
+    all.iter()
+        .find(|e| e.evidence == id)
+        .unwrap_or_else(|| panic!("{id}"))
 }
 
 #[test]
@@ -164,7 +210,12 @@ fn every_shipped_evidence_gives_its_known_answer_on_a_seeded_store() {
     let all = measured(now, &store, &facts);
     let expect = |id: &str, status: &str, value: Option<f64>| {
         let e = find(&all, id);
-        assert_eq!((e.status.as_str(), e.value), (status, value), "{id}: {}", e.detail);
+        assert_eq!(
+            (e.status.as_str(), e.value),
+            (status, value),
+            "{id}: {}",
+            e.detail
+        );
     };
     expect("incidents-with-playbook", "fail", Some(2.0 / 3.0));
     expect("incident-sla", "fail", Some(0.5));
@@ -181,13 +232,30 @@ fn every_shipped_evidence_gives_its_known_answer_on_a_seeded_store() {
     // 30 s behind, and however long the store took to receive them (generously bounded).
     let skew = find(&all, "clock-skew");
     assert_eq!(skew.status, "pass", "{}", skew.detail);
-    assert!((30.0..100.0).contains(&skew.value.unwrap()), "{}", skew.detail);
-    for gap in ["access-revocation", "training-participation", "event-reporting"] {
+    assert!(
+        (30.0..100.0).contains(&skew.value.unwrap()),
+        "{}",
+        skew.detail
+    );
+    for gap in [
+        "access-revocation",
+        "training-participation",
+        "event-reporting",
+    ] {
         expect(gap, "unavailable", None);
     }
-    assert_eq!(find(&all, "devices-online").detail["offline"], json!(["cam-2"]));
-    assert_eq!(find(&all, "reviews-written").detail["missing_review"], json!(["INC-2"]));
-    assert_eq!(find(&all, "sources-healthy").detail["silent"][0]["source"], "silent");
+    assert_eq!(
+        find(&all, "devices-online").detail["offline"],
+        json!(["cam-2"])
+    );
+    assert_eq!(
+        find(&all, "reviews-written").detail["missing_review"],
+        json!(["INC-2"])
+    );
+    assert_eq!(
+        find(&all, "sources-healthy").detail["silent"][0]["source"],
+        "silent"
+    );
 }
 
 #[test]

@@ -111,8 +111,15 @@ pub fn verify_evidence_chain(log: &[EvidenceRecord]) -> Result<u64, ChainBreak> 
     let mut prev = crate::sqlite::AUDIT_GENESIS.to_owned();
     for (i, r) in log.iter().enumerate() {
         let recomputed = evidence_hash(&r.prev_hash, r.seq, r.time, &r.input);
-        check_link(i as u64 + 1, r.seq, &r.prev_hash, &prev, &r.hash, &recomputed)
-            .map_err(|reason| ChainBreak { seq: r.seq, reason })?;
+        check_link(
+            i as u64 + 1,
+            r.seq,
+            &r.prev_hash,
+            &prev,
+            &r.hash,
+            &recomputed,
+        )
+        .map_err(|reason| ChainBreak { seq: r.seq, reason })?;
         prev = r.hash.clone();
     }
     Ok(log.len() as u64)

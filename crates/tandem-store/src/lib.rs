@@ -42,8 +42,8 @@ pub use api::{
 };
 pub use audit::{
     AuditCheck, AuditCheckpoint, AuditEntry, AuditKeyError, AuditKeys, AuditRecord, AuditStore,
-    ChainBreak, CheckpointReport, KEYED_ACTION, audit_hash, chain_hash, check_link, verify_audit_chain,
-    verify_audit_macs, verify_checkpoints,
+    ChainBreak, CheckpointReport, KEYED_ACTION, audit_hash, chain_hash, check_link,
+    verify_audit_chain, verify_audit_macs, verify_checkpoints,
 };
 pub use cases::{
     CaseCommit, CaseItem, CaseKind, CaseOrder, CasePage, CaseQuery, CaseRecord, CaseStore,

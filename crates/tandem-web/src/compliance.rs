@@ -45,9 +45,9 @@ pub(crate) async fn with<T: Send + 'static>(
     f: impl FnOnce(&tandem_compliance::Compliance) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let c = state.compliance.clone();
-    Ok(tokio::task::spawn_blocking(move || f(&c))
+    tokio::task::spawn_blocking(move || f(&c))
         .await?
-        .map_err(store_error)?)
+        .map_err(store_error)
 }
 
 /// A stale row is a 409 naming who changed it; everything else as the store says.
@@ -129,7 +129,7 @@ pub(crate) async fn control(
         for e in &view.evidence {
             history.extend(c.store.evidence_history(&e.id, HISTORY)?);
         }
-        history.sort_by(|a, b| b.seq.cmp(&a.seq));
+        history.sort_by_key(|r| std::cmp::Reverse(r.seq));
         Ok(Some(Some((view, history))))
     })
     .await?;
@@ -189,7 +189,10 @@ pub(crate) async fn run_now(
             .collect()
     });
     let ids = only.clone();
-    let taken = with(state, move |c| c.collect(ids.as_deref(), chrono::Utc::now())).await?;
+    let taken = with(state, move |c| {
+        c.collect(ids.as_deref(), chrono::Utc::now())
+    })
+    .await?;
     crate::audit::by(
         state,
         who,
@@ -346,7 +349,10 @@ pub async fn export(
     .await;
     let name = format!(
         "attachment; filename=\"tandem-{}-{}.zip\"",
-        framework.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-', ""),
+        framework.replace(
+            |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-',
+            ""
+        ),
         chrono::Utc::now().format("%Y%m%d")
     );
     Ok((

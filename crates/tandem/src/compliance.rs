@@ -50,11 +50,9 @@ impl Facts for ServerFacts {
     fn rules_enabled(&self) -> Option<u64> {
         let rules = self.rules.as_ref()?;
         let list = rules.list();
-        Some(
-            list["rules"]
-                .as_array()
-                .map_or(0, |r| r.iter().filter(|r| r["enabled"] == true).count() as u64),
-        )
+        Some(list["rules"].as_array().map_or(0, |r| {
+            r.iter().filter(|r| r["enabled"] == true).count() as u64
+        }))
     }
 }
 

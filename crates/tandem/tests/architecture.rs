@@ -51,7 +51,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Knows nothing of decoding, detection, the pipeline or the web; the binary schedules it.
     (
         "tandem-compliance",
-        &["tandem-model", "tandem-query", "tandem-store", "tandem-cases"],
+        &[
+            "tandem-model",
+            "tandem-query",
+            "tandem-store",
+            "tandem-cases",
+        ],
     ),
     // The glue between decoding, resolution, detection and storage.
     (

@@ -37,7 +37,9 @@ fn sign_in(browser: &Browser, user: &str, password: &str) {
 
 fn exists(browser: &Browser, selector: &str) -> bool {
     let selector = serde_json::to_string(selector).unwrap();
-    browser.execute(&format!("return document.querySelector({selector}) !== null;")) == true
+    browser.execute(&format!(
+        "return document.querySelector({selector}) !== null;"
+    )) == true
 }
 
 #[test]
@@ -48,7 +50,11 @@ fn an_administrator_acts_on_the_gaps_and_an_auditor_only_reads_them() {
     let (shots, _temp) = shots_dir();
 
     let browser = Browser::start(&server.url);
-    sign_in(&browser, &seeded[0].user, seeded[0].password.as_deref().unwrap());
+    sign_in(
+        &browser,
+        &seeded[0].user,
+        seeded[0].password.as_deref().unwrap(),
+    );
     browser.goto("/compliance");
     browser.wait_for_heading("Compliance");
     // Nothing measured yet: every control with evidence is missing it.
@@ -83,7 +89,11 @@ fn an_administrator_acts_on_the_gaps_and_an_auditor_only_reads_them() {
     drop(browser);
 
     let browser = Browser::start(&server.url);
-    sign_in(&browser, &seeded[1].user, seeded[1].password.as_deref().unwrap());
+    sign_in(
+        &browser,
+        &seeded[1].user,
+        seeded[1].password.as_deref().unwrap(),
+    );
     browser.goto("/compliance");
     browser.wait_for_heading("Compliance");
     assert!(!exists(&browser, "#run-all"), "an auditor runs nothing");

@@ -192,11 +192,7 @@ impl ComplianceStore for SqliteStore {
         Ok(out)
     }
 
-    fn evidence_history(
-        &self,
-        id: &str,
-        limit: usize,
-    ) -> Result<Vec<EvidenceRecord>, StoreError> {
+    fn evidence_history(&self, id: &str, limit: usize) -> Result<Vec<EvidenceRecord>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare(&format!(
                 "SELECT {EVIDENCE_COLUMNS} FROM evidence_snapshots WHERE evidence = ?
@@ -260,7 +256,9 @@ mod tests {
         store
             .append_evidence(t, &[input("a", "pass", 1.0), input("b", "fail", 0.2)])
             .unwrap();
-        store.append_evidence(t, &[input("a", "fail", 0.5)]).unwrap();
+        store
+            .append_evidence(t, &[input("a", "fail", 0.5)])
+            .unwrap();
         let log = store.evidence_log(0, 100).unwrap();
         assert_eq!(log.len(), 3);
         assert_eq!(log[0].prev_hash, GENESIS);
@@ -318,7 +316,13 @@ mod tests {
         let stored = store.put_control(&row).unwrap();
         assert_eq!(stored.version, 1);
         let stale = store.put_control(&row).unwrap_err();
-        assert!(matches!(stale, StoreError::Conflict { current: Some(1), .. }));
+        assert!(matches!(
+            stale,
+            StoreError::Conflict {
+                current: Some(1),
+                ..
+            }
+        ));
         let again = store.put_control(&stored).unwrap();
         assert_eq!(again.version, 2);
         assert_eq!(store.controls("iso27001-2022").unwrap(), vec![again]);

@@ -233,7 +233,12 @@ pub async fn control_page(
             value: r
                 .input
                 .value
-                .map(|v| format!("{:.3}", v).trim_end_matches('0').trim_end_matches('.').to_owned())
+                .map(|v| {
+                    format!("{:.3}", v)
+                        .trim_end_matches('0')
+                        .trim_end_matches('.')
+                        .to_owned()
+                })
                 .unwrap_or_default(),
             hash: r.hash.get(..12).unwrap_or(&r.hash).to_owned(),
             detail: r
@@ -337,7 +342,11 @@ pub struct RunForm {
 }
 
 /// `POST /compliance/run`: measures evidence now.
-pub async fn run_form(v: Visitor, State(state): State<AppState>, Form(form): Form<RunForm>) -> Response {
+pub async fn run_form(
+    v: Visitor,
+    State(state): State<AppState>,
+    Form(form): Form<RunForm>,
+) -> Response {
     let control = Some(form.control.as_str()).filter(|c| !c.is_empty());
     match api::run_now(&state, &v.who, &form.framework, control).await {
         Ok(_) => match control {
