@@ -118,7 +118,7 @@ pub const METRICS: &[(&str, &str)] = &[
     ),
     (
         "sources.max_clock_skew_seconds",
-        "the largest, over sources, of the median gap between an event's own time and when Tandem received it, over each source's last 50 events",
+        "the largest, over sources, of the smallest gap between an event's own time and when Tandem received it among each source's last 50 events (a clock that is off shows in every event; delays and history sent late only in some)",
     ),
     (
         "retention.in_force",

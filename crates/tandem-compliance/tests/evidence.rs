@@ -229,7 +229,8 @@ fn every_shipped_evidence_gives_its_known_answer_on_a_seeded_store() {
     expect("sources-healthy", "fail", Some(0.5));
     expect("retention-in-force", "pass", Some(1.0));
     expect("rules-enabled", "pass", Some(42.0));
-    // 30 s behind, and however long the store took to receive them (generously bounded).
+    // 30 s behind (the cameras 10 s), and however long the store took to receive them
+    // (generously bounded).
     let skew = find(&all, "clock-skew");
     assert_eq!(skew.status, "pass", "{}", skew.detail);
     assert!(

@@ -112,6 +112,119 @@ pub async fn run_ticks(
     }
 }
 
+/// The demo company's Statement of Applicability: owners and statuses for the controls
+/// Tandem gathers evidence for, and one control that does not apply. Rows already written
+/// (a demo restarted on its data) are left as they are.
+pub fn seed_demo(c: &Compliance, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<usize> {
+    use tandem_compliance::soa::{self, Edit};
+    const ROWS: &[(&str, &str, &str, &str)] = &[
+        (
+            "A.5.18",
+            "hr",
+            "partial",
+            "Leavers' badges and accounts are revoked from the HR export; timeliness is not measured yet.",
+        ),
+        (
+            "A.5.24",
+            "security",
+            "implemented",
+            "Incidents are run through playbooks with departments' tasks and SLAs in Tandem.",
+        ),
+        (
+            "A.5.25",
+            "security",
+            "implemented",
+            "Detections are triaged in Tandem's alert queue before an incident is opened.",
+        ),
+        (
+            "A.5.26",
+            "security",
+            "implemented",
+            "Playbook tasks per department, with SLA timers and escalation.",
+        ),
+        (
+            "A.5.27",
+            "security",
+            "partial",
+            "Post-incident reviews gate closing high incidents; action items are tracked to done.",
+        ),
+        (
+            "A.5.28",
+            "legal",
+            "implemented",
+            "Evidence files are kept by their SHA-256 beside the incident's append-only timeline.",
+        ),
+        (
+            "A.6.3",
+            "hr",
+            "planned",
+            "Annual awareness training; participation is not recorded in Tandem yet.",
+        ),
+        (
+            "A.6.8",
+            "security",
+            "planned",
+            "Employees report suspicious mail and events; report handling is being set up.",
+        ),
+        (
+            "A.7.2",
+            "facilities",
+            "implemented",
+            "Badge readers on every door of the head office and the data centre.",
+        ),
+        (
+            "A.7.4",
+            "facilities",
+            "implemented",
+            "Cameras on entrances and restricted zones, watched by the control room.",
+        ),
+        (
+            "A.8.15",
+            "it",
+            "implemented",
+            "Security-relevant logs of every system are collected by Tandem.",
+        ),
+        (
+            "A.8.16",
+            "security",
+            "implemented",
+            "Tandem's detections run on every event in the stream.",
+        ),
+        (
+            "A.8.17",
+            "it",
+            "implemented",
+            "Systems synchronise with the company's NTP servers; skew is measured per source.",
+        ),
+        (
+            "A.8.28",
+            "it",
+            "implemented",
+            "Nordlys AS develops no software of its own.",
+        ),
+    ];
+    let framework = "iso27001-2022";
+    let stored = c.store.controls(framework)?;
+    let mut written = 0;
+    for (id, owner, status, why) in ROWS {
+        if stored.iter().any(|r| r.control == *id) {
+            continue;
+        }
+        let edit = Edit {
+            owner: (*owner).to_owned(),
+            applicable: *id != "A.8.28",
+            justification: (*why).to_owned(),
+            status: (*status).to_owned(),
+            version: 0,
+        };
+        soa::check(framework, id, &edit, &c.library).map_err(|e| anyhow::anyhow!(e))?;
+        c.store
+            .put_control(&soa::record(framework, id, &edit, "tandem-demo", now))?;
+        written += 1;
+    }
+    Ok(written)
+}
+
 #[derive(Args)]
 pub struct ComplianceArgs {
     #[command(subcommand)]

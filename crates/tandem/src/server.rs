@@ -30,6 +30,8 @@ pub struct Server {
     pub store: Arc<SqliteStore>,
     pub pipeline: Arc<Pipeline>,
     pub identity: Arc<tandem_identity::Identity>,
+    /// Compliance catalogues, Statement of Applicability and evidence (the demo fills it).
+    pub compliance: Arc<tandem_compliance::Compliance>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -238,7 +240,7 @@ impl Server {
         )));
         // Compliance evidence measured and snapshotted into its hash chain on a schedule.
         tasks.push(tokio::spawn(crate::compliance::run_ticks(
-            compliance,
+            compliance.clone(),
             config.compliance.snapshot_minutes,
             shutdown.subscribe(),
         )));
@@ -339,6 +341,7 @@ impl Server {
             store,
             pipeline,
             identity,
+            compliance,
             shutdown,
             tasks,
         })
