@@ -86,9 +86,7 @@ pub trait AuditStore: Send + Sync + 'static {
 /// The hash of an entry: SHA-256 over the previous hash and every stored field, each on its
 /// own line, so no field can be changed or moved into another without the hash changing.
 pub fn audit_hash(prev_hash: &str, seq: u64, time: DateTime<Utc>, e: &AuditEntry) -> String {
-    use sha2::Digest;
-    let mut h = Sha256::new();
-    for part in [
+    chain_hash(&[
         prev_hash,
         &seq.to_string(),
         &time.timestamp_micros().to_string(),
@@ -96,13 +94,48 @@ pub fn audit_hash(prev_hash: &str, seq: u64, time: DateTime<Utc>, e: &AuditEntry
         &e.action,
         &e.target,
         &e.detail.to_string(),
-    ] {
+    ])
+}
+
+/// The hash of one link of a hash chain (the audit log, compliance evidence snapshots):
+/// SHA-256 over the parts, the previous hash first, each written as its length, a colon, the
+/// part and a newline. The length prefix means no part can borrow bytes from its neighbour
+/// without the hash changing.
+pub fn chain_hash(parts: &[&str]) -> String {
+    use sha2::Digest;
+    let mut h = Sha256::new();
+    for part in parts {
         h.update(part.len().to_string().as_bytes());
         h.update(b":");
         h.update(part.as_bytes());
         h.update(b"\n");
     }
     hex(&h.finalize())
+}
+
+/// Checks one link of a hash chain read from the first link on: its number follows the one
+/// before, it names its predecessor's hash, and its stored hash is the one its fields give.
+/// The reason in words when it does not (shared by every chain the store keeps).
+pub fn check_link(
+    expected_seq: u64,
+    seq: u64,
+    prev_hash: &str,
+    expected_prev: &str,
+    hash: &str,
+    recomputed: &str,
+) -> Result<(), String> {
+    if seq != expected_seq {
+        return Err(format!(
+            "entry {expected_seq} is missing (found {seq} in its place)"
+        ));
+    }
+    if prev_hash != expected_prev {
+        return Err("does not link to the entry before it".into());
+    }
+    if recomputed != hash {
+        return Err("its contents were changed after it was written".into());
+    }
+    Ok(())
 }
 
 /// Where a log stops verifying.
@@ -118,22 +151,16 @@ pub struct ChainBreak {
 pub fn verify_audit_chain(log: &[AuditRecord]) -> Result<u64, ChainBreak> {
     let mut prev = crate::sqlite::AUDIT_GENESIS.to_owned();
     for (i, r) in log.iter().enumerate() {
-        let expected_seq = i as u64 + 1;
-        let fail = |reason: String| ChainBreak { seq: r.seq, reason };
-        if r.seq != expected_seq {
-            return Err(fail(format!(
-                "entry {expected_seq} is missing (found {} in its place)",
-                r.seq
-            )));
-        }
-        if r.prev_hash != prev {
-            return Err(fail("does not link to the entry before it".into()));
-        }
-        if audit_hash(&r.prev_hash, r.seq, r.time, &r.entry) != r.hash {
-            return Err(fail(
-                "its contents were changed after it was written".into(),
-            ));
-        }
+        let recomputed = audit_hash(&r.prev_hash, r.seq, r.time, &r.entry);
+        check_link(
+            i as u64 + 1,
+            r.seq,
+            &r.prev_hash,
+            &prev,
+            &r.hash,
+            &recomputed,
+        )
+        .map_err(|reason| ChainBreak { seq: r.seq, reason })?;
         prev = r.hash.clone();
     }
     Ok(log.len() as u64)

@@ -27,6 +27,7 @@ mod alarms;
 mod api;
 mod audit;
 mod cases;
+mod compliance;
 mod error;
 mod outbox;
 mod secret;
@@ -41,12 +42,16 @@ pub use api::{
 };
 pub use audit::{
     AuditCheck, AuditCheckpoint, AuditEntry, AuditKeyError, AuditKeys, AuditRecord, AuditStore,
-    ChainBreak, CheckpointReport, KEYED_ACTION, audit_hash, verify_audit_chain, verify_audit_macs,
-    verify_checkpoints,
+    ChainBreak, CheckpointReport, KEYED_ACTION, audit_hash, chain_hash, check_link,
+    verify_audit_chain, verify_audit_macs, verify_checkpoints,
 };
 pub use cases::{
     CaseCommit, CaseItem, CaseKind, CaseOrder, CasePage, CaseQuery, CaseRecord, CaseStore,
     CaseWrite, RuleResolutions, TimelineEntry,
+};
+pub use compliance::{
+    ComplianceStore, ControlRecord, EvidenceInput, EvidenceRecord, evidence_hash,
+    verify_evidence_chain,
 };
 pub use error::StoreError;
 pub use outbox::{

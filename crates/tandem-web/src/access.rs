@@ -168,6 +168,7 @@ impl Role {
                     | ViewAlarms
                     | ViewKpis
                     | ViewCommittee
+                    | ViewCompliance
             ),
             Role::Provisioner => p == ProvisionIdentities,
         }
@@ -250,6 +251,11 @@ pub enum Permission {
     /// action items as the chair may (administrators; the chair is a person, checked by the
     /// committee's handlers, not a role).
     ManageCommittee,
+    /// Compliance: the gaps page, each control's Statement of Applicability and evidence
+    /// history, and the auditor's export (auditors read all of it).
+    ViewCompliance,
+    /// Edit the Statement of Applicability and run evidence now (audited).
+    ManageCompliance,
 }
 
 /// How a route is protected.
@@ -357,6 +363,20 @@ mod tests {
         assert_eq!(managing, [Role::Admin]);
         assert!(Role::Auditor.permits(Permission::ViewCommittee));
         assert!(Role::Responder(Department::Hr).permits(Permission::ViewCommittee));
+    }
+
+    #[test]
+    fn auditors_read_compliance_and_only_administrators_change_it() {
+        let viewing: Vec<Role> = Role::all()
+            .into_iter()
+            .filter(|r| r.permits(Permission::ViewCompliance))
+            .collect();
+        assert_eq!(viewing, [Role::Admin, Role::Auditor]);
+        let managing: Vec<Role> = Role::all()
+            .into_iter()
+            .filter(|r| r.permits(Permission::ManageCompliance))
+            .collect();
+        assert_eq!(managing, [Role::Admin]);
     }
 
     #[test]

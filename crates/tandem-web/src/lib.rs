@@ -24,6 +24,7 @@ mod auth;
 pub mod briefing;
 mod clock;
 mod committee;
+mod compliance;
 mod detect;
 mod directory;
 mod error;
@@ -158,6 +159,8 @@ pub struct AppState {
     pub briefing: Arc<briefing::BriefingConfig>,
     /// Employees' reports and the public report page's limits.
     pub reports: Arc<reports::ReportDesk>,
+    /// Compliance: catalogues, the Statement of Applicability, evidence and its snapshots.
+    pub compliance: Arc<tandem_compliance::Compliance>,
 }
 
 /// One route: method, path, who may call it, and the handler.
@@ -982,6 +985,62 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/api/v1/kpis/attack-layer",
             Needs(ViewKpis),
             get(kpis::attack_layer),
+        ),
+        // Compliance: controls, their Statement of Applicability and evidence, the gaps
+        // page and the auditor's export; auditors read everything, administrators change.
+        r(
+            Method::GET,
+            "/api/v1/compliance/controls",
+            Needs(ViewCompliance),
+            get(compliance::list),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/compliance/controls/{framework}/{id}",
+            Needs(ViewCompliance),
+            get(compliance::one),
+        ),
+        r(
+            Method::PUT,
+            "/api/v1/compliance/controls/{framework}/{id}",
+            Needs(ManageCompliance),
+            put(compliance::put_control),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/compliance/evidence/run",
+            Needs(ManageCompliance),
+            post(compliance::run),
+        ),
+        r(
+            Method::GET,
+            "/api/v1/compliance/export",
+            Needs(ViewCompliance),
+            get(compliance::export),
+        ),
+        r(
+            Method::GET,
+            "/compliance",
+            Needs(ViewCompliance),
+            get(pages::compliance::gaps),
+        ),
+        r(
+            Method::GET,
+            "/compliance/controls/{id}",
+            Needs(ViewCompliance),
+            get(pages::compliance::control_page),
+        ),
+        r(
+            Method::POST,
+            "/compliance/controls/{id}",
+            Needs(ManageCompliance),
+            post(pages::compliance::control_form),
+        ),
+        r(
+            Method::POST,
+            "/compliance/run",
+            Needs(ManageCompliance),
+            post(pages::compliance::run_form),
         ),
         r(
             Method::GET,

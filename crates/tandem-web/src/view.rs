@@ -28,6 +28,14 @@ fn templates() -> &'static Environment<'static> {
             ("refused.html", include_str!("../templates/refused.html")),
             ("audit.html", include_str!("../templates/audit.html")),
             (
+                "compliance.html",
+                include_str!("../templates/compliance.html"),
+            ),
+            (
+                "compliance_control.html",
+                include_str!("../templates/compliance_control.html"),
+            ),
+            (
                 "api_reference.html",
                 include_str!("../templates/api_reference.html"),
             ),
@@ -232,6 +240,12 @@ const NAV: &[(&str, &str, &str, Permission)] = &[
         "/playbooks",
         "Playbooks",
         Permission::ViewPlaybooks,
+    ),
+    (
+        "compliance",
+        "/compliance",
+        "Compliance",
+        Permission::ViewCompliance,
     ),
     ("audit", "/audit", "Audit log", Permission::ViewAudit),
     (

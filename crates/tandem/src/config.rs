@@ -59,6 +59,9 @@ pub struct Config {
     /// Employees' reports (`[reports]`): the public report page's limits, phishing
     /// simulation markers, the thank-you template.
     pub reports: ReportsConfig,
+    /// Compliance evidence (`[compliance]`): how often it is snapshotted, extra catalogue
+    /// and evidence files.
+    pub compliance: crate::compliance::ComplianceConfig,
     /// Log filter, e.g. `info` or `tandem=debug,info`.
     pub log: String,
 }
@@ -90,6 +93,7 @@ impl Default for Config {
             briefing: Default::default(),
             notify: Default::default(),
             reports: ReportsConfig::default(),
+            compliance: Default::default(),
             log: "info".into(),
         }
     }

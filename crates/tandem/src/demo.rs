@@ -185,6 +185,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         wait_for_subscriptions(&emitter, &server, &org).await;
     }
     let sim_stop = stop.clone();
+    let compliance = server.compliance.clone();
     let (seed, history, speedup) = (args.seed, args.history_hours, args.speedup);
     let simulation = std::thread::spawn(move || -> anyhow::Result<()> {
         let mut sim = Simulator::new(org, seed).with_wire(wire);
@@ -203,6 +204,28 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
             t = next;
         }
         println!("history loaded: {sent} simulated events from the last {history} hours");
+        // Compliance: the company's Statement of Applicability now, its evidence once live
+        // events have flowed for a while (the history was sent late, on purpose: measured
+        // at once, every source would look hours behind).
+        match crate::compliance::seed_demo(&compliance, Utc::now()) {
+            Ok(n) if n > 0 => {
+                println!("compliance: {n} controls of the Statement of Applicability filled")
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!("compliance: {e:#}"),
+        }
+        let measure = compliance.clone();
+        let measure_stop = sim_stop.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(90));
+            if measure_stop.load(Ordering::Relaxed) {
+                return;
+            }
+            match measure.collect(None, Utc::now()) {
+                Ok(taken) => println!("compliance: {} evidence snapshots taken", taken.len()),
+                Err(e) => eprintln!("compliance: {e}"),
+            }
+        });
         tandem_sim::run_live(
             &mut sim,
             &emitter,

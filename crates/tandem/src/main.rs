@@ -14,6 +14,7 @@ mod audit_cli;
 mod audit_seal;
 mod bench;
 mod client;
+mod compliance;
 mod config;
 mod demo;
 mod detection;
@@ -105,6 +106,9 @@ enum Command {
     /// Reports from a running server: `report briefing --from … --to … --out pack.pdf`, the
     /// security committee's briefing pack.
     Report(report_cli::ReportArgs),
+    /// The auditor's export of a framework's Statement of Applicability and evidence
+    /// (`compliance export --framework iso27001-2022 --out bundle.zip`), or checks one.
+    Compliance(compliance::ComplianceArgs),
     /// Lists input that could not be decoded, with the reason.
     DeadLetters(client::DeadLetterArgs),
     /// Lists the audit log, or verifies its hash chain (`tandem audit verify`).
@@ -141,6 +145,7 @@ fn main() -> anyhow::Result<()> {
         Command::Incidents(args) => incidents::incidents(args),
         Command::Kpis(args) => kpis_cli::kpis(args),
         Command::Report(args) => report_cli::report(args),
+        Command::Compliance(args) => compliance::compliance(args),
         Command::Audit(args) => audit_cli::audit(args),
         Command::Rules(args) => rules_cli::rules(args),
         Command::Playbooks(args) => playbooks_cli::playbooks(args),

@@ -32,6 +32,8 @@ pub struct Server {
     pub identity: Arc<tandem_identity::Identity>,
     /// Employees' reports (the demo files a few from simulated employees).
     pub reports: Arc<tandem_cases::reports::Reports>,
+    /// Compliance catalogues, Statement of Applicability and evidence (the demo fills it).
+    pub compliance: Arc<tandem_compliance::Compliance>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -136,6 +138,17 @@ impl Server {
             alerter.clone(),
             config.reports.settings(),
         ));
+        let rules = match &detector {
+            Some(d) => Some(Arc::new(crate::rule_admin::WebRules(
+                tandem_detect::admin::RuleAdmin {
+                    detector: d.clone(),
+                    settings: Arc::new(crate::rule_admin::StateSettings(store.clone())),
+                    base_dirs: crate::detection::rule_dirs(&config.detect, &config.data_dir)?,
+                },
+            )) as Arc<dyn tandem_web::RuleControl>),
+            None => None,
+        };
+        let compliance = crate::compliance::build(config, store.clone(), rules.clone());
         let state = tandem_web::AppState {
             events: store.clone(),
             accounts: store.clone(),
@@ -144,16 +157,7 @@ impl Server {
             pipeline: pipeline.clone(),
             identity: identity.clone(),
             hr_columns: Arc::new(config.identity.hr.clone()),
-            rules: match &detector {
-                Some(d) => Some(Arc::new(crate::rule_admin::WebRules(
-                    tandem_detect::admin::RuleAdmin {
-                        detector: d.clone(),
-                        settings: Arc::new(crate::rule_admin::StateSettings(store.clone())),
-                        base_dirs: crate::detection::rule_dirs(&config.detect, &config.data_dir)?,
-                    },
-                )) as Arc<dyn tandem_web::RuleControl>),
-                None => None,
-            },
+            rules: rules.clone(),
             secure_cookies: config.http.secure_cookies,
             sso,
             public: Arc::new(config.http.public_origin(http)?),
@@ -178,6 +182,7 @@ impl Server {
                 )
                 .with_email_channel(&config.reports.email_channel),
             ),
+            compliance: compliance.clone(),
         };
         let public_url = state.public.url();
         tasks.push(tokio::spawn(crate::http::serve(
@@ -259,6 +264,12 @@ impl Server {
         }
         tasks.push(tokio::spawn(crate::incidents::run_ticks(
             cases.incidents.clone(),
+            shutdown.subscribe(),
+        )));
+        // Compliance evidence measured and snapshotted into its hash chain on a schedule.
+        tasks.push(tokio::spawn(crate::compliance::run_ticks(
+            compliance.clone(),
+            config.compliance.snapshot_minutes,
             shutdown.subscribe(),
         )));
         if let Some(detector) = &detector {
@@ -359,6 +370,7 @@ impl Server {
             pipeline,
             identity,
             reports,
+            compliance,
             shutdown,
             tasks,
         })

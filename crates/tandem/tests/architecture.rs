@@ -52,6 +52,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Reported mail, read without rendering it, and the report-phishing mailbox: knows
     // nothing of the store, cases or the web (reports are filed by the caller).
     ("tandem-mail", &[]),
+    // Compliance evidence: catalogues as data, the Statement of Applicability and evidence
+    // measured from the store and the incidents (through the KPI engine's public API).
+    // Knows nothing of decoding, detection, the pipeline or the web; the binary schedules it.
+    (
+        "tandem-compliance",
+        &[
+            "tandem-model",
+            "tandem-query",
+            "tandem-store",
+            "tandem-cases",
+        ],
+    ),
     // The glue between decoding, resolution, detection and storage.
     (
         "tandem-pipeline",
@@ -76,6 +88,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tandem-cases",
             "tandem-respond",
             "tandem-mail",
+            "tandem-compliance",
         ],
     ),
     // The simulated company speaks the vendors' wire formats and the model, nothing else.
@@ -98,6 +111,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "tandem-cases",
             "tandem-respond",
             "tandem-mail",
+            "tandem-compliance",
         ],
     ),
 ];

@@ -93,6 +93,10 @@ fn the_demo_fills_a_fresh_store_through_the_real_paths_and_stages_scenarios() {
         "{reports}"
     );
     wait_for(&mut output, "history loaded");
+    wait_for(
+        &mut output,
+        "compliance: 14 controls of the Statement of Applicability filled",
+    );
     wait_for(&mut output, "staged tailgate");
 
     let agent = support::TestServer::agent();
@@ -107,6 +111,19 @@ fn the_demo_fills_a_fresh_store_through_the_real_paths_and_stages_scenarios() {
             .read_json()
             .unwrap()
     };
+    // The simulated company's Statement of Applicability is filled.
+    let controls = get("/api/v1/compliance/controls", "");
+    let control = |id: &str| {
+        controls["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(control("A.7.2")["soa"]["owner"], "facilities");
+    assert_eq!(control("A.8.28")["state"], "not_applicable");
     // HTTP batches are acknowledged before the demo goes on; syslog has no acknowledgement,
     // so its last batches may still be on their way.
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -5,6 +5,7 @@ mod alarms;
 mod audit;
 mod cases;
 mod compile;
+mod compliance;
 mod directory;
 mod doc;
 mod outbox;
@@ -75,6 +76,7 @@ impl SqliteStore {
         conn.execute_batch(cases::SCHEMA)?;
         conn.execute_batch(snapshots::SCHEMA)?;
         conn.execute_batch(outbox::SCHEMA)?;
+        conn.execute_batch(compliance::SCHEMA)?;
         cases::migrate(&conn)?;
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')",

@@ -6,6 +6,7 @@ pub mod alarms;
 pub mod alerts;
 pub mod audit;
 pub mod committee;
+pub mod compliance;
 pub mod incidents;
 pub mod investigate;
 pub mod kpis;
