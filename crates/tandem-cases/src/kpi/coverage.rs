@@ -187,11 +187,19 @@ mod tests {
             .collect();
         assert_eq!(
             rows,
-            [("badges", false), ("edr", false), ("syslog", false), ("okta", true)]
+            [
+                ("badges", false),
+                ("edr", false),
+                ("syslog", false),
+                ("okta", true)
+            ]
         );
         assert_eq!(c.sources[0].reason, "silent for 20 min (allowed 10 min)");
         assert_eq!(c.sources[1].reason, "never sent an event");
-        assert_eq!(c.sources[2].reason, "10.0 % of its input refused (allowed 5.0 %)");
+        assert_eq!(
+            c.sources[2].reason,
+            "10.0 % of its input refused (allowed 5.0 %)"
+        );
         assert_eq!(c.sources_healthy, 1);
         assert_eq!(c.sources_healthy_share, Some(0.25));
         assert_eq!(c.analysed_share, Some(1.0));

@@ -57,12 +57,15 @@ pub fn by_department(scores: &[RiskScore], dir: &Directory) -> Vec<DepartmentRis
             Some(_) => (String::new(), "(no department)".to_owned()),
             None => ("\u{0}unknown".to_owned(), "(unknown person)".to_owned()),
         };
-        per.entry(key).or_insert_with(|| (label, Vec::new())).1.push(PersonRisk {
-            person: id.to_owned(),
-            name: person.map(|p| p.name.clone()).unwrap_or_default(),
-            score: s.score,
-            above_threshold: s.score >= s.threshold,
-        });
+        per.entry(key)
+            .or_insert_with(|| (label, Vec::new()))
+            .1
+            .push(PersonRisk {
+                person: id.to_owned(),
+                name: person.map(|p| p.name.clone()).unwrap_or_default(),
+                score: s.score,
+                above_threshold: s.score >= s.threshold,
+            });
     }
     let mut out: Vec<DepartmentRisk> = per
         .into_iter()
@@ -70,7 +73,11 @@ pub fn by_department(scores: &[RiskScore], dir: &Directory) -> Vec<DepartmentRis
             people.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.person.cmp(&b.person)));
             let sum = (people.iter().map(|p| p.score).sum::<f64>() * 100.0).round() / 100.0;
             DepartmentRisk {
-                department: if key.starts_with('\u{0}') { String::new() } else { key },
+                department: if key.starts_with('\u{0}') {
+                    String::new()
+                } else {
+                    key
+                },
                 label,
                 people: people.len() as u64,
                 sum,
@@ -116,8 +123,8 @@ mod tests {
                     department: (!d.is_empty()).then(|| (*d).to_owned()),
                     ..Person::default()
                 };
-                let mut c = tandem_identity::encode("person", id, chrono::Utc::now(), "test", &p)
-                    .unwrap();
+                let mut c =
+                    tandem_identity::encode("person", id, chrono::Utc::now(), "test", &p).unwrap();
                 c.seq = i as u64 + 1;
                 c
             })

@@ -128,7 +128,10 @@ fn termination_in(dir: &Directory, id: &str, window: Window) -> Option<Timestamp
     let mut was_terminated = false;
     let mut found = None;
     for v in history.versions() {
-        let terminated = v.state.as_ref().is_some_and(|s| s.status == Status::Terminated);
+        let terminated = v
+            .state
+            .as_ref()
+            .is_some_and(|s| s.status == Status::Terminated);
         if terminated && !was_terminated {
             let t = v
                 .state
@@ -385,7 +388,12 @@ mod tests {
         a_disabled.account_disabled = Some(at(11));
         let mut a_revoked = a_disabled.clone();
         a_revoked.badges[0].status = BadgeStatus::Revoked;
-        let b = person("B", Status::Active, vec![badge("200", BadgeStatus::Active, None)], true);
+        let b = person(
+            "B",
+            Status::Active,
+            vec![badge("200", BadgeStatus::Active, None)],
+            true,
+        );
         let mut b_term = b.clone();
         b_term.status = Status::Terminated;
         let c = person("C", Status::Active, Vec::new(), true);
@@ -443,7 +451,11 @@ mod tests {
         assert_eq!(c.badges, 0);
         assert_eq!(c.to_badge, None);
         assert_eq!(c.account_disabled, Some(at(29)));
-        assert_eq!(c.to_account, Some(0.0), "disabled before the termination counts 0");
+        assert_eq!(
+            c.to_account,
+            Some(0.0),
+            "disabled before the termination counts 0"
+        );
 
         // Badges: A only (B open); accounts: A and C (B open).
         assert_eq!((r.badge.n, r.badge.share), (1, 0.5));
@@ -473,6 +485,10 @@ mod tests {
             from: at(24 * 21),
             to: at(24 * 40),
         };
-        assert!(compute(&dir, later, &BTreeMap::new(), at(24 * 25)).leavers.is_empty());
+        assert!(
+            compute(&dir, later, &BTreeMap::new(), at(24 * 25))
+                .leavers
+                .is_empty()
+        );
     }
 }

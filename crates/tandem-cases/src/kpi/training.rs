@@ -114,7 +114,9 @@ pub fn find_person<'a>(dir: &'a Directory, who: &str) -> Option<&'a Person> {
         .or_else(|| dir.person_by_employee_number(who))
         .or_else(|| {
             dir.people().into_iter().find(|p| {
-                p.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(who))
+                p.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(who))
                     || p.accounts.iter().any(|a| a.value.eq_ignore_ascii_case(who))
             })
         })
@@ -208,7 +210,10 @@ pub fn parse_csv(
         }
         head.iter()
             .position(|h| h.trim() == name)
-            .or_else(|| head.iter().position(|h| h.trim().eq_ignore_ascii_case(name)))
+            .or_else(|| {
+                head.iter()
+                    .position(|h| h.trim().eq_ignore_ascii_case(name))
+            })
             .map(Some)
             .ok_or_else(|| TrainingError::MissingColumn(name.to_owned()))
     };
@@ -314,7 +319,10 @@ pub fn participation(
     let mut overall = blank(String::new(), "All departments".into());
     let mut people = dir.people();
     people.sort_by(|a, b| a.id.cmp(&b.id));
-    for p in people.into_iter().filter(|p| p.status != Status::Terminated) {
+    for p in people
+        .into_iter()
+        .filter(|p| p.status != Status::Terminated)
+    {
         let d = p
             .department
             .as_deref()
@@ -327,8 +335,14 @@ pub fn participation(
             d.clone()
         };
         let row = per.entry(d.clone()).or_insert_with(|| blank(d, label));
-        let trained = covers(done.get(&(p.id.as_str(), TrainingKind::Training)), &config.courses);
-        let acked = covers(done.get(&(p.id.as_str(), TrainingKind::Policy)), &config.policies);
+        let trained = covers(
+            done.get(&(p.id.as_str(), TrainingKind::Training)),
+            &config.courses,
+        );
+        let acked = covers(
+            done.get(&(p.id.as_str(), TrainingKind::Policy)),
+            &config.policies,
+        );
         for r in [&mut *row, &mut overall] {
             r.people += 1;
             r.trained += u64::from(trained);

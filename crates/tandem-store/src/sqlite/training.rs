@@ -1,8 +1,8 @@
 //! The `training` table: see [`crate::TrainingStore`].
 
 use super::{SqliteStore, micros_to_time};
-use crate::training::{TrainingKind, TrainingRecord, TrainingStore};
 use crate::StoreError;
+use crate::training::{TrainingKind, TrainingRecord, TrainingStore};
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
@@ -108,7 +108,11 @@ mod tests {
             rec("E2", TrainingKind::Training, "awareness", "2025-04-01"),
         ];
         assert_eq!(store.put_training(&records).unwrap(), 3);
-        assert_eq!(store.put_training(&records).unwrap(), 0, "the same file again adds nothing");
+        assert_eq!(
+            store.put_training(&records).unwrap(),
+            0,
+            "the same file again adds nothing"
+        );
         let march = store.training(t("2025-03-01"), t("2025-04-01")).unwrap();
         assert_eq!(march, records[..2]);
         store.close().unwrap();
