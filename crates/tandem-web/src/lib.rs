@@ -26,6 +26,7 @@ mod directory;
 mod error;
 mod guard;
 mod incidents;
+mod kpi_figures;
 pub mod kpis;
 mod maps;
 mod notify;
@@ -147,6 +148,8 @@ pub struct AppState {
     pub outbox: Arc<dyn tandem_store::OutboxStore>,
     /// The `[notify]` configuration: channels and routes (secrets never shown).
     pub notify: Arc<tandem_respond::NotifyConfig>,
+    /// Training completions and policy acknowledgements, for the KPIs.
+    pub training: Arc<dyn tandem_store::TrainingStore>,
 }
 
 /// One route: method, path, who may call it, and the handler.
@@ -808,6 +811,12 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/api/v1/kpis/attack-layer",
             Needs(ViewKpis),
             get(kpis::attack_layer),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/kpis/training",
+            Needs(ImportDirectory),
+            post(kpi_figures::import_training),
         ),
         r(
             Method::GET,

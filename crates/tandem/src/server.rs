@@ -161,6 +161,7 @@ impl Server {
             kpis: Arc::new(config.kpis.clone()),
             outbox: store.clone(),
             notify: Arc::new(config.notify.clone()),
+            training: store.clone(),
         };
         let public_url = state.public.url();
         tasks.push(tokio::spawn(crate::http::serve(
