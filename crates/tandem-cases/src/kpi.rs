@@ -57,6 +57,20 @@ impl Default for KpiConfig {
     }
 }
 
+impl KpiConfig {
+    /// Refuses weights and shares no figure can be built from.
+    pub fn check(&self) -> Result<(), String> {
+        self.weights.check()?;
+        let s = self.max_refused_share;
+        if !s.is_finite() || !(0.0..=1.0).contains(&s) {
+            return Err(format!(
+                "kpis.max_refused_share is {s}; a share is a number from 0 to 1"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Which resolution a reopened incident's MTTR reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
