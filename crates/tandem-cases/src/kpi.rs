@@ -750,6 +750,7 @@ pub fn load(
     let mut q = CaseQuery::new(CaseKind::Incident);
     q.order = CaseOrder::Opened;
     q.department = scope.map(|d| d.code().to_owned());
+    q.opened_since = Some(window.from);
     q.limit = 500;
     let mut out = Vec::new();
     loop {

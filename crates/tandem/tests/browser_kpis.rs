@@ -167,11 +167,12 @@ fn leadership_and_a_department_head_read_their_dashboards() {
     assert_eq!(leavers, "1");
     let open = browser.execute("return document.getElementById('kpi-leavers-open').textContent;");
     assert_eq!(open, "1", "the leaver's badge and login are still active");
-    let row = browser.execute(
-        "return document.querySelector('#leavers tbody tr').textContent;",
-    );
+    let row = browser.execute("return document.querySelector('#leavers tbody tr').textContent;");
     let row = row.as_str().unwrap();
-    assert!(row.contains("Lars Leaver") && row.contains("still active"), "{row}");
+    assert!(
+        row.contains("Lars Leaver") && row.contains("still active"),
+        "{row}"
+    );
     browser.execute("document.getElementById('table-leavers').scrollIntoView();");
     take(&browser, &shots, "kpis-leavers");
     browser.execute("window.scrollTo(0, 0);");
