@@ -21,7 +21,7 @@ use tandem_model::Timestamp;
 use tandem_store::{TrainingKind, TrainingRecord};
 
 /// `[kpis.training]`: what counts and how the CSV reads.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainingConfig {
     /// Courses everyone must complete in the period; empty: any one course counts.
@@ -29,16 +29,6 @@ pub struct TrainingConfig {
     /// Policies everyone must acknowledge in the period; empty: any one counts.
     pub policies: Vec<String>,
     pub columns: TrainingColumns,
-}
-
-impl Default for TrainingConfig {
-    fn default() -> Self {
-        TrainingConfig {
-            courses: Vec::new(),
-            policies: Vec::new(),
-            columns: TrainingColumns::default(),
-        }
-    }
 }
 
 /// Which CSV column holds each fact (`[kpis.training.columns]`). An empty `kind` column
