@@ -1257,6 +1257,52 @@ impl Alerter {
             .collect())
     }
 
+    /// Every person's risk now who has an alert in the lookback (at most 20,000 alerts read,
+    /// newest first), for the KPIs' risk per department. Scored as [`Alerter::risks`] does,
+    /// alert by alert, from the same read.
+    pub fn people_risk(&self, now: Timestamp) -> Result<Vec<RiskScore>, CaseError> {
+        let cfg = &self.config.risk;
+        let mut q = CaseQuery::new(CaseKind::Alert);
+        q.updated_since = Some(now - chrono::Duration::days(cfg.lookback_days.into()));
+        q.limit = 500;
+        let mut inputs: BTreeMap<String, Vec<RiskInput>> = BTreeMap::new();
+        loop {
+            let page = self.store.cases(&q)?;
+            let n = page.records.len();
+            for r in page.records {
+                let a = Alert::from_record(&r)?;
+                if matches!(
+                    a.resolution,
+                    Some(Resolution::FalsePositive | Resolution::Benign | Resolution::Duplicate)
+                ) {
+                    continue;
+                }
+                for e in r.entities.iter().filter(|e| e.starts_with("person:")) {
+                    inputs.entry(e.clone()).or_default().push(RiskInput {
+                        rule_id: a
+                            .rules
+                            .first()
+                            .map_or_else(String::new, |r| r.rule_id.clone()),
+                        alert: a.id.clone(),
+                        points: a.risk,
+                        time: a.last_seen,
+                    });
+                }
+            }
+            q.offset += n;
+            if n < q.limit || q.offset >= 20_000 {
+                break;
+            }
+        }
+        Ok(inputs
+            .into_iter()
+            .map(|(entity, inputs)| {
+                let multiplier = cfg.criticality.of((self.criticality)(&entity));
+                crate::risk::score(&entity, inputs, cfg, multiplier)
+            })
+            .collect())
+    }
+
     /// Each rule's closed alerts and the share that were false positives.
     pub fn false_positive_ratios(&self) -> Result<Vec<RuleRatio>, CaseError> {
         Ok(self

@@ -34,6 +34,14 @@ pub struct KpiConfig {
     pub reopened: Reopened,
     /// The weight of each severity in the incident index and the weighted MTTR.
     pub weights: SeverityWeights,
+    /// Coverage: a source without its own expected interval is unhealthy after this many
+    /// minutes without an event.
+    pub source_quiet_minutes: u64,
+    /// Coverage: a source is unhealthy when more than this share of what it sent was kept
+    /// as dead letters or refused (0.05 = 5 %).
+    pub max_refused_share: f64,
+    /// Training participation and policy acknowledgement: what counts, and the CSV's columns.
+    pub training: training::TrainingConfig,
 }
 
 impl Default for KpiConfig {
@@ -42,7 +50,24 @@ impl Default for KpiConfig {
             exclude_resolutions: vec![Resolution::FalsePositive, Resolution::Duplicate],
             reopened: Reopened::First,
             weights: SeverityWeights::default(),
+            source_quiet_minutes: 24 * 60,
+            max_refused_share: 0.05,
+            training: training::TrainingConfig::default(),
         }
+    }
+}
+
+impl KpiConfig {
+    /// Refuses weights and shares no figure can be built from.
+    pub fn check(&self) -> Result<(), String> {
+        self.weights.check()?;
+        let s = self.max_refused_share;
+        if !s.is_finite() || !(0.0..=1.0).contains(&s) {
+            return Err(format!(
+                "kpis.max_refused_share is {s}; a share is a number from 0 to 1"
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -153,6 +178,30 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
     (
         "overdue",
         "Overdue now: unfinished tasks of open incidents whose SLA is breached, whenever the incident was detected.",
+    ),
+    (
+        "revocation",
+        "Access revocation: for each person HR terminated in the period (the effective time of the termination in the directory's history), the time to the last deactivation of the badges they held (a later version without the badge or with it no longer active, or its validity end once passed) and to the last disable of their account (the identity provider's SCIM deactivation or deletion, or an account disable or delete event resolved to them, from 7 days before the termination on). Median, p90 and mean over the leavers whose badges (or account) are all revoked; share over the leavers with badges (or an account). A leaver with a badge or account still active is open, timed to now. Used after: granted badge swipes and successful sign-ins resolved to the person after the termination.",
+    ),
+    (
+        "sources_healthy",
+        "Sources healthy: of the sources that sent events or are registered (Tandem's own findings, case and SCIM sources left out), the share from which an event arrived within the source's expected interval (else [kpis] source_quiet_minutes) and of whose input at most [kpis] max_refused_share was kept as dead letters or refused. Now, not over the period.",
+    ),
+    (
+        "analysed",
+        "Events analysed: of the events decoded from senders (and the directory's account changes) that were stored since the server started, the share that detection evaluated before they were stored (tandem_events_analysed_total over tandem_events_ingested_total). With detection on it must read 100 %; Tandem's own findings and case events are neither.",
+    ),
+    (
+        "department_risk",
+        "Risk per department: people's entity risk scores now (alerts in the risk lookback, diminishing returns, criticality; see alerts), summed per the directory's department, with the highest score and how many people are at or over the threshold that opens an incident. Not over the period: where risk sits today.",
+    ),
+    (
+        "training",
+        "Training participation: of the people employed now in a department (the directory's department; terminated people left out), the share who completed within the period every course in [kpis.training] courses (any one course when none is listed). Policy acknowledgement: the same for [kpis.training] policies.",
+    ),
+    (
+        "employee_reports",
+        "Employee reports (report rate, time to feedback, phishing-simulation report rate): not computed yet; they will be read from employee reports once Tandem keeps them.",
     ),
 ];
 
@@ -701,6 +750,7 @@ pub fn load(
     let mut q = CaseQuery::new(CaseKind::Incident);
     q.order = CaseOrder::Opened;
     q.department = scope.map(|d| d.code().to_owned());
+    q.opened_since = Some(window.from);
     q.limit = 500;
     let mut out = Vec::new();
     loop {
@@ -757,6 +807,11 @@ pub fn open_tasks(
 
 #[cfg(test)]
 mod tests;
+
+pub mod coverage;
+pub mod department_risk;
+pub mod revocation;
+pub mod training;
 
 impl crate::incidents::Incidents {
     /// The figures of `window` over the incidents `scope` sees (every incident when none).

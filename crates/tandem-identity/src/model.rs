@@ -161,6 +161,12 @@ pub struct Person {
     pub hired: Option<NaiveDate>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub terminated_at: Option<Timestamp>,
+    /// When the identity provider disabled the person's account (SCIM `active: false`) or
+    /// deleted it; none while it is enabled (re-activation clears it). Employment status
+    /// alone cannot say this: HR terminates a leaver, IT disables their login, at different
+    /// times, and the KPIs measure the gap (access revocation timeliness).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_disabled: Option<Timestamp>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<Account>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -30,11 +30,12 @@
 //!   created links to that person instead of creating a second one, so HR and the IdP
 //!   converge on one record. A new user whose `userName` is a terminated person's re-links to
 //!   them (a rehire keeps their history).
-//! - **Deactivation.** `active: false` suspends; `active: true` re-activates a suspended
-//!   person. Each deactivation and deletion is also an `account_change` event from source
+//! - **Deactivation.** `active: false` suspends and records when the account was disabled
+//!   (`account_disabled`, which the access revocation KPI reads); `active: true` re-activates
+//!   a suspended person and clears it. Each deactivation and deletion is also an `account_change` event from source
 //!   `scim`, so "who disabled Alice, when" has an answer in search and on Alice's timeline.
 //! - **Deletion.** People are never deleted from history: deleting terminates the person
-//!   effective now and drops them from groups, and from then on they are no provisioned
+//!   (and disables the account) effective now and drops them from groups, and from then on they are no provisioned
 //!   user ([`visible`]). Groups, which carry no history anyone investigates, are removed.
 //! - **Terminated people** (by deletion or by HR) are not provisioned users, and provisioning
 //!   never turns a terminated person active except by an explicit new user (a rehire).
@@ -457,6 +458,14 @@ fn save_user(
     by: &str,
     now: Timestamp,
 ) -> Result<Plan<Person>, ProvisionError> {
+    let mut after = after;
+    if after.status == Status::Suspended && before.is_none_or(is_active) {
+        // The account is disabled from now on (kept when already disabled: the first time
+        // counts).
+        after.account_disabled = after.account_disabled.or(Some(now));
+    } else if is_active(&after) {
+        after.account_disabled = None;
+    }
     let changes = if before != Some(&after) {
         vec![crate::encode(PERSON, &after.id, now, ORIGIN, &after)?]
     } else {
@@ -482,6 +491,7 @@ pub fn delete_user(
     let mut p = user(dir, id)?.clone();
     p.status = Status::Terminated;
     p.terminated_at = Some(now);
+    p.account_disabled = p.account_disabled.or(Some(now));
     let mut changes = vec![crate::encode(PERSON, &p.id, now, ORIGIN, &p)?];
     for g in dir.groups() {
         if g.members.iter().any(|m| m == id) {
@@ -807,6 +817,11 @@ mod tests {
         };
         let plan = update_user(&dir, &p, &new, Absent::Keeps, "okta-token", at(0)).unwrap();
         assert_eq!(plan.state.status, Status::Suspended);
+        assert_eq!(
+            plan.state.account_disabled,
+            Some(at(0)),
+            "when the account was disabled is kept for the access revocation KPI"
+        );
         let e = plan.event.expect("a deactivation is an event");
         assert_eq!(e.source.name, ORIGIN);
         assert_eq!(e.class, Class::AccountChange);
@@ -832,6 +847,7 @@ mod tests {
         };
         let back = update_user(&dir, &suspended, &back, Absent::Keeps, "okta", at(2)).unwrap();
         assert_eq!(back.state.status, Status::Active);
+        assert_eq!(back.state.account_disabled, None);
         assert!(back.event.is_none());
     }
 
@@ -875,6 +891,7 @@ mod tests {
         let plan = delete_user(&dir, "E1001", "okta", at(0)).unwrap();
         assert_eq!(plan.state.status, Status::Terminated);
         assert_eq!(plan.state.terminated_at, Some(at(0)));
+        assert_eq!(plan.state.account_disabled, Some(at(0)));
         let e = plan.event.as_ref().expect("a deletion is an event");
         assert_eq!(e.activity, Activity::Delete);
         assert!(e.message.starts_with("SCIM deleted alice@nordlys.example"));

@@ -60,6 +60,12 @@ pub struct IngestMetrics {
     pub ack_latency: Family<PathLabel, Histogram>,
     /// Findings raised, by rule.
     pub findings: Family<RuleLabel, Counter>,
+    /// Events from senders (and the directory's account changes) durably stored: the
+    /// denominator of the KPIs' "events analysed". Findings and case events are Tandem's
+    /// own and not counted.
+    pub ingested: Counter,
+    /// Of [`IngestMetrics::ingested`], those detection evaluated before the commit.
+    pub analysed: Counter,
     /// Connections open now, by listener (`http`, `syslog_tcp`).
     pub connections_open: Family<PathLabel, Gauge>,
     /// Connections closed at once because their listener was at its cap.
@@ -88,6 +94,8 @@ impl IngestMetrics {
             ])
         });
         let findings = Family::<RuleLabel, Counter>::default();
+        let ingested = Counter::default();
+        let analysed = Counter::default();
         let connections_open = Family::<PathLabel, Gauge>::default();
         let connections_refused = Family::<PathLabel, Counter>::default();
         let memory = Family::<HolderLabel, Gauge>::default();
@@ -103,6 +111,16 @@ impl IngestMetrics {
             received.clone(),
         );
         registry.register("events_stored", "Events durably stored", stored.clone());
+        registry.register(
+            "events_ingested",
+            "Events from senders and directory changes durably stored (findings and case events not counted)",
+            ingested.clone(),
+        );
+        registry.register(
+            "events_analysed",
+            "Of the events ingested, those detection evaluated before they were stored",
+            analysed.clone(),
+        );
         registry.register(
             "events_rejected",
             "Input refused, by reason",
@@ -146,6 +164,8 @@ impl IngestMetrics {
             queue_depth,
             ack_latency,
             findings,
+            ingested,
+            analysed,
             connections_open,
             connections_refused,
             memory,
@@ -155,6 +175,17 @@ impl IngestMetrics {
 
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// Counts a committed batch's events from senders and those detection evaluated.
+    pub fn count_analysis(&self, (ingested, analysed): (u64, u64)) {
+        self.ingested.inc_by(ingested);
+        self.analysed.inc_by(analysed);
+    }
+
+    /// Events ingested and analysed since the server started.
+    pub fn analysis(&self) -> (u64, u64) {
+        (self.ingested.get(), self.analysed.get())
     }
 
     /// Counts findings by rule.

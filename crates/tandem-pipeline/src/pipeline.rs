@@ -149,6 +149,10 @@ pub struct Decoded {
     pub dead_letters: Vec<DeadLetter>,
     pub report: IngestReport,
     pub received: Instant,
+    /// Findings detection added to `events` (Tandem's, not the sender's).
+    pub findings: u64,
+    /// Events of the sender's that detection evaluated (all of them when detection runs).
+    pub analysed: u64,
 }
 
 impl Decoded {
@@ -159,7 +163,17 @@ impl Decoded {
             dead_letters: Vec::new(),
             report: IngestReport::default(),
             received: Instant::now(),
+            findings: 0,
+            analysed: 0,
         }
+    }
+
+    /// The sender's events in the batch and how many of them detection evaluated.
+    fn analysis(&self) -> (u64, u64) {
+        (
+            (self.events.len() as u64).saturating_sub(self.findings),
+            self.analysed,
+        )
     }
 
     /// Adds input that could not even be framed (an oversized or unfinished syslog frame) as
@@ -585,6 +599,8 @@ impl Pipeline {
         if let Some(detector) = &self.detector {
             let dir = dir.unwrap_or_default();
             let findings = detector.process(&out.events, &dir);
+            out.analysed = out.events.len() as u64;
+            out.findings = findings.len() as u64;
             if !findings.is_empty() {
                 self.metrics.count_findings(&findings);
                 out.events.extend(findings.iter().map(Finding::to_event));
@@ -595,10 +611,12 @@ impl Pipeline {
     /// The stages an event Tandem raised itself still needs before it is stored (see
     /// [`Origin`]): for a directory change, resolution against the current snapshot and
     /// detection with that same snapshot, its findings joining the batch.
-    fn enrich_internal(&self, events: &mut Vec<Event>, origin: Origin) {
+    fn enrich_internal(&self, events: &mut Vec<Event>, origin: Origin) -> (u64, u64) {
         if matches!(origin, Origin::Findings | Origin::Cases) || events.is_empty() {
-            return;
+            return (0, 0);
         }
+        let ingested = events.len() as u64;
+        let mut analysed = 0;
         let dir = self.identity.as_ref().map(|identity| {
             let dir = identity.snapshot();
             for e in events.iter_mut() {
@@ -609,11 +627,13 @@ impl Pipeline {
         if let Some(detector) = &self.detector {
             let dir = dir.unwrap_or_default();
             let findings = detector.process(events, &dir);
+            analysed = ingested;
             if !findings.is_empty() {
                 self.metrics.count_findings(&findings);
                 events.extend(findings.iter().map(Finding::to_event));
             }
         }
+        (ingested, analysed)
     }
 
     /// Stores events Tandem raised itself (SCIM's account changes, a detection tick's
@@ -627,13 +647,14 @@ impl Pipeline {
         mut events: Vec<Event>,
         origin: Origin,
     ) -> Result<(), IngestError> {
-        self.enrich_internal(&mut events, origin);
+        let analysis = self.enrich_internal(&mut events, origin);
         if events.is_empty() {
             return Ok(());
         }
         let copy = self.live_sender().map(|tx| (tx, events.as_slice().into()));
         let held = classes_in(&events);
         self.store.submit(WriteBatch::events(events))?.wait()?;
+        self.metrics.count_analysis(analysis);
         self.announce(copy);
         self.note_committed(held);
         Ok(())
@@ -719,6 +740,7 @@ impl Pipeline {
 
     /// Stores a decoded batch and waits until it is durable.
     pub async fn commit(&self, decoded: Decoded, path: &str) -> Result<IngestReport, IngestError> {
+        let analysis = decoded.analysis();
         let copy = self.live_copy(&decoded);
         let held = classes_in(&decoded.events);
         let (batch, source, report, received) = self.prepare(decoded);
@@ -734,6 +756,7 @@ impl Pipeline {
             }
         };
         commit.await?;
+        self.metrics.count_analysis(analysis);
         self.committed(&source, n, dead, received, path);
         self.announce(copy);
         self.note_committed(held);
@@ -746,12 +769,14 @@ impl Pipeline {
         decoded: Decoded,
         path: &str,
     ) -> Result<IngestReport, IngestError> {
+        let analysis = decoded.analysis();
         let copy = self.live_copy(&decoded);
         let held = classes_in(&decoded.events);
         let (batch, source, report, received) = self.prepare(decoded);
         let n = batch.events.len() as u64;
         let dead = batch.dead_letters.len() as u64;
         self.store.submit(batch)?.wait()?;
+        self.metrics.count_analysis(analysis);
         self.committed(&source, n, dead, received, path);
         self.announce(copy);
         self.note_committed(held);

@@ -117,3 +117,40 @@ fn a_committed_finding_wakes_its_listeners_without_a_live_listener() {
     assert!(!woken(&mut findings));
     assert!(!woken(&mut doors));
 }
+
+/// The KPIs' "events analysed" reads these two counters: every event a sender's batch or a
+/// directory change stored went through detection, and the findings it raised are Tandem's
+/// own, counted in neither.
+#[test]
+fn every_stored_event_from_a_sender_is_counted_as_analysed_and_findings_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, pipeline) = pipeline(dir.path());
+    let source = tandem_pipeline::pipeline::Source::new("app", tandem_ingest::decode::Format::Json);
+    let body = b"{\"time\":\"2025-03-10T10:00:00Z\",\"message\":\"one\"}\n{\"time\":\"2025-03-10T10:01:00Z\",\"message\":\"two\"}\n";
+    let decoded = pipeline.decode_body(&source, body);
+    assert_eq!(decoded.events.len(), 2);
+    pipeline.commit_blocking(decoded, "test").unwrap();
+    assert_eq!(pipeline.metrics().analysis(), (2, 2));
+
+    // A directory change and the finding it raises: one more ingested, one more analysed.
+    pipeline
+        .commit_internal(vec![deactivation()], Origin::Directory)
+        .unwrap();
+    assert_eq!(pipeline.metrics().analysis(), (3, 3));
+    // A tick's findings are neither.
+    pipeline
+        .commit_internal(vec![deactivation()], Origin::Findings)
+        .unwrap();
+    assert_eq!(pipeline.metrics().analysis(), (3, 3));
+
+    // Without detection nothing is analysed: the KPI reads below 100 %.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path(), StoreConfig::default()).unwrap());
+    let bare = Pipeline::new(store, Limits::default(), Arc::new(IngestMetrics::new()));
+    let decoded = bare.decode_body(&source, body);
+    bare.commit_blocking(decoded, "test").unwrap();
+    assert_eq!(bare.metrics().analysis(), (2, 0));
+    let text = bare.metrics().encode();
+    assert!(text.contains("tandem_events_ingested_total 2"), "{text}");
+    assert!(text.contains("tandem_events_analysed_total 0"), "{text}");
+}

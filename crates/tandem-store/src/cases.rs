@@ -167,6 +167,9 @@ pub struct CaseQuery {
     pub parent: Option<String>,
     /// Records changed at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
+    /// Records first stored at or after this time: a period's KPIs read only the incidents
+    /// that can fall in it, not every incident ever opened.
+    pub opened_since: Option<DateTime<Utc>>,
     /// Records carrying this tag.
     pub tag: Option<String>,
     /// Records due at or before this time (records without a due time never match).
@@ -191,6 +194,7 @@ impl CaseQuery {
             key: None,
             parent: None,
             updated_since: None,
+            opened_since: None,
             tag: None,
             due_by: None,
             order: CaseOrder::Updated,

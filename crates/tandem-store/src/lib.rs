@@ -33,6 +33,7 @@ mod outbox;
 mod secret;
 mod snapshots;
 mod sqlite;
+mod training;
 
 pub use alarms::{ALARM_EVENTS, Alarm, AlarmAction, AlarmQuery, AlarmState, AlarmStore};
 pub use api::{
@@ -60,6 +61,7 @@ pub use outbox::{
 };
 pub use secret::hash_key;
 pub use snapshots::{CameraSnapshot, SNAPSHOT_DIR, SnapshotStore};
+pub use training::{TrainingKind, TrainingRecord, TrainingStore};
 
 pub use sqlite::{AuditSealed, SqliteStore};
 

@@ -159,6 +159,30 @@ fn lists_filter_by_department_entity_rule_and_status() {
     assert_eq!(store.allocate_case_numbers(CaseKind::Alert, 1).unwrap(), 4);
 }
 
+/// A period's KPIs read only the incidents opened from its start on.
+#[test]
+fn lists_read_only_the_records_opened_since_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), StoreConfig::default()).unwrap();
+    let now = Utc::now();
+    let mut old = record("INC-1", CaseKind::Incident);
+    old.opened = now - Duration::days(200);
+    let mut new = record("INC-2", CaseKind::Incident);
+    new.opened = now - Duration::days(10);
+    new.key = Some("key-other".into());
+    store
+        .commit_cases(&mut CaseCommit {
+            writes: vec![CaseWrite::Insert(old), CaseWrite::Insert(new)],
+            ..CaseCommit::default()
+        })
+        .unwrap();
+    let mut q = CaseQuery::new(CaseKind::Incident);
+    q.opened_since = Some(now - Duration::days(90));
+    assert_eq!(ids(&store, &q), vec!["INC-2"]);
+    q.opened_since = Some(now - Duration::days(365));
+    assert_eq!(store.cases(&q).unwrap().total, 2);
+}
+
 fn ids(store: &SqliteStore, q: &CaseQuery) -> Vec<String> {
     store
         .cases(q)

@@ -151,13 +151,26 @@ pub async fn get(
     let now = chrono::Utc::now();
     let a = asked(&params, now)?;
     let report = report(&state, &who, &a, now).await?;
+    let figures = crate::kpi_figures::figures(&state, &who, a.window, now).await?;
     match params.format.as_deref().unwrap_or("json") {
         "json" | "" => {
             let mut v = to_json(&report, &who);
-            v["coverage"] = serde_json::json!({"attack": coverage(&state).await});
+            let mut coverage = serde_json::to_value(&figures.coverage).unwrap_or_default();
+            coverage["attack"] =
+                serde_json::to_value(crate::kpis::coverage(&state).await).unwrap_or_default();
+            v["coverage"] = coverage;
+            v["revocation"] = serde_json::to_value(&figures.revocation).unwrap_or_default();
+            v["department_risk"] =
+                serde_json::to_value(&figures.department_risk).unwrap_or_default();
+            v["training"] = serde_json::to_value(&figures.training).unwrap_or_default();
+            v["employee_reports"] = Value::Null;
             Ok(Json(v).into_response())
         }
-        "csv" => csv_response(&report, params.table.as_deref().unwrap_or("overall")),
+        "csv" => csv_response(
+            &report,
+            Some(&figures),
+            params.table.as_deref().unwrap_or("overall"),
+        ),
         other => Err(ApiError::bad_request(format!(
             "unknown format `{}`; use json or csv",
             other.chars().take(40).collect::<String>()
@@ -178,9 +191,20 @@ pub const TABLES: &[&str] = &[
     "excluded",
 ];
 
-/// One table as a CSV download.
-pub(crate) fn csv_response(report: &KpiReport, table: &str) -> Result<Response, ApiError> {
-    let body = csv(report, table)?;
+/// One table as a CSV download: the incidents' tables from the report, the others
+/// ([`crate::kpi_figures::TABLES`]) from the figures beside them.
+pub(crate) fn csv_response(
+    report: &KpiReport,
+    figures: Option<&crate::kpi_figures::Figures>,
+    table: &str,
+) -> Result<Response, ApiError> {
+    let body = match figures.and_then(|f| crate::kpi_figures::csv_rows(f, table)) {
+        Some(rows) => rows
+            .iter()
+            .map(|r| r.iter().map(|c| cell(c)).collect::<Vec<_>>().join(",") + "\r\n")
+            .collect(),
+        None => csv(report, table)?,
+    };
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -302,9 +326,10 @@ pub fn csv(report: &KpiReport, table: &str) -> Result<String, ApiError> {
         }
         other => {
             return Err(ApiError::bad_request(format!(
-                "unknown table `{}`; use {}",
+                "unknown table `{}`; use {}, {}",
                 other.chars().take(40).collect::<String>(),
-                TABLES.join(", ")
+                TABLES.join(", "),
+                crate::kpi_figures::TABLES.join(", ")
             )));
         }
     }

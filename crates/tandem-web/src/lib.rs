@@ -30,6 +30,7 @@ mod directory;
 mod error;
 mod guard;
 mod incidents;
+mod kpi_figures;
 pub mod kpis;
 mod maps;
 mod notify;
@@ -161,6 +162,8 @@ pub struct AppState {
     pub reports: Arc<reports::ReportDesk>,
     /// Compliance: catalogues, the Statement of Applicability, evidence and its snapshots.
     pub compliance: Arc<tandem_compliance::Compliance>,
+    /// Training completions and policy acknowledgements, for the KPIs.
+    pub training: Arc<dyn tandem_store::TrainingStore>,
 }
 
 /// One route: method, path, who may call it, and the handler.
@@ -1041,6 +1044,12 @@ fn table() -> Vec<(RouteSpec, Handler)> {
             "/compliance/run",
             Needs(ManageCompliance),
             post(pages::compliance::run_form),
+        ),
+        r(
+            Method::POST,
+            "/api/v1/kpis/training",
+            Needs(ImportDirectory),
+            post(kpi_figures::import_training),
         ),
         r(
             Method::GET,

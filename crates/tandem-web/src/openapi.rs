@@ -122,6 +122,7 @@ said. See docs/api.md.",
         crate::compliance::put_control,
         crate::compliance::run,
         crate::compliance::export,
+        crate::kpi_figures::import_training,
         crate::actions::definitions,
         crate::actions::runs,
         crate::actions::dry_run,
@@ -1362,9 +1363,24 @@ pub struct KpisAnswer {
     scope: Option<String>,
     /// Always `seconds`.
     units: String,
-    /// ATT&CK coverage of the enabled rules by tactic and technique.
+    /// Coverage: ATT&CK coverage of the enabled rules by tactic and technique (`attack`),
+    /// the sources' health (`sources`, `sources_healthy_share`) and the share of ingested
+    /// events detection analysed (`analysed_share`).
     #[schema(value_type = Object)]
     coverage: Value,
+    /// Access revocation timeliness: every leaver of the period and the times to their last
+    /// badge deactivation and account disable.
+    #[schema(value_type = Object)]
+    revocation: Value,
+    /// People's risk scores now, per the directory's department.
+    #[schema(value_type = Vec<Object>)]
+    department_risk: Vec<Value>,
+    /// Training participation and policy acknowledgement per department.
+    #[schema(value_type = Object)]
+    training: Value,
+    /// Reserved for the people metrics of employee reports; `null` until they are kept.
+    #[schema(value_type = Object)]
+    employee_reports: Value,
 }
 
 /// The delivery log.

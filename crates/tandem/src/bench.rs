@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 mod cases;
+mod kpis;
 mod notify;
 mod replay;
 
@@ -106,6 +107,10 @@ pub struct BenchArgs {
     pub notify: bool,
     #[arg(long, default_value_t = 10_000)]
     pub notify_burst: usize,
+    /// The KPI dashboard's computation instead: seed `--incidents` (as `--cases` does) and
+    /// time reading a period's incidents and computing every figure, p50/p90 per period.
+    #[arg(long)]
+    pub kpis: bool,
 }
 
 /// Events the ingest-and-search bench sends when `--events` is not given.
@@ -125,6 +130,13 @@ pub fn run(_config: crate::config::Config, args: BenchArgs) -> anyhow::Result<()
     if args.notify {
         let result = notify::run(&args);
         let _ = std::fs::remove_dir_all(&args.data_dir);
+        return result;
+    }
+    if args.kpis {
+        let result = kpis::run(&args);
+        if !args.keep && !args.seed_only {
+            let _ = std::fs::remove_dir_all(&args.data_dir);
+        }
         return result;
     }
     if args.cases {

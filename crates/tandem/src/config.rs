@@ -49,7 +49,8 @@ pub struct Config {
     /// Response actions (`[actions]`): definitions, connections, retries.
     pub actions: ActionsConfig,
     /// How the shared KPIs count (`[kpis]`): resolutions left out, reopened incidents,
-    /// severity weights.
+    /// severity weights, what makes a source healthy, and training (what counts, the CSV's
+    /// columns).
     pub kpis: tandem_cases::kpi::KpiConfig,
     /// How the security committee's briefing pack is printed to PDF (`[briefing]`): the
     /// Chromium program and how long it may take.
@@ -813,7 +814,6 @@ impl Config {
         config.frigate.check()?;
         config
             .kpis
-            .weights
             .check()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         config
@@ -962,6 +962,25 @@ mod tests {
         std::fs::write(&path, "[kpis.weights]\nlow = -1.0\n").unwrap();
         let e = Config::load(Some(&path)).unwrap_err().to_string();
         assert!(e.contains("kpis.weights.low"), "{e}");
+        std::fs::write(&path, "[kpis]\nmax_refused_share = 2.0\n").unwrap();
+        let e = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(e.contains("kpis.max_refused_share"), "{e}");
+    }
+
+    #[test]
+    fn the_training_csv_columns_are_mapped_in_configuration() {
+        let c = load(
+            "[kpis.training]\ncourses = [\"awareness\"]\n[kpis.training.columns]\nperson = \"Employee ID\"\nkind = \"\"\nkind_default = \"policy\"\ndate_format = \"%d.%m.%Y\"\n",
+            &[],
+        )
+        .unwrap();
+        let t = &c.kpis.training;
+        assert_eq!(t.courses, ["awareness"]);
+        assert_eq!(t.columns.person, "Employee ID");
+        assert_eq!(t.columns.kind, "");
+        assert_eq!(t.columns.kind_default, tandem_store::TrainingKind::Policy);
+        assert_eq!(t.columns.item, "item", "unset columns keep their defaults");
+        assert!(load("[kpis.training.columns]\nperson_id = \"x\"\n", &[]).is_err());
     }
 
     #[test]

@@ -183,6 +183,7 @@ impl Server {
                 .with_email_channel(&config.reports.email_channel),
             ),
             compliance: compliance.clone(),
+            training: store.clone(),
         };
         let public_url = state.public.url();
         tasks.push(tokio::spawn(crate::http::serve(

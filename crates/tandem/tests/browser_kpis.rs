@@ -1,6 +1,7 @@
 //! The KPI dashboards in a real browser (headless Chromium): an auditor opens leadership's
 //! dashboard with its SVG trends, follows a number to the incidents behind it, switches to
-//! the SOC's; HR's head opens their department's. Every page passes the in-page
+//! the SOC's; HR's head opens their department's. The leavers' access revocation, coverage,
+//! risk per department and training are on the dashboards of the audiences that read them. Every page passes the in-page
 //! accessibility check. With `TANDEM_SCREENSHOTS=1` the screenshots are written to
 //! `docs/screenshots/kpis-*.png`; otherwise to a temporary directory.
 
@@ -48,6 +49,24 @@ fn incident(server: &TestServer, title: &str, severity: &str, playbook: &str, st
         );
         version = v["incident"]["version"].as_u64().unwrap();
     }
+}
+
+/// An HR export with a leaver terminated two days ago whose badge was never revoked, and a
+/// colleague who stays.
+fn import_leaver(server: &TestServer) {
+    let terminated = (chrono::Utc::now() - chrono::Duration::days(2)).date_naive();
+    let csv = format!(
+        "employee_number,name,username,department,hired,terminated,badge\n\
+         E8001,Lars Leaver,lleaver,HR,2020-01-01,{terminated},80001\n\
+         E8002,Hanne Stays,hstays,HR,2020-01-01,,80002\n"
+    );
+    let resp = TestServer::agent()
+        .post(format!("{}/api/v1/directory/hr?file=hr.csv", server.url))
+        .header("Authorization", format!("Bearer {}", server.token))
+        .header("Content-Type", "text/csv")
+        .send(csv.as_bytes())
+        .expect("request sent");
+    assert!(resp.status().is_success());
 }
 
 fn shots_dir() -> (PathBuf, Option<tempfile::TempDir>) {
@@ -101,6 +120,7 @@ fn leadership_and_a_department_head_read_their_dashboards() {
         "terminated-access",
         &["in_progress"],
     );
+    import_leaver(&server);
     let (shots, _temp) = shots_dir();
 
     let browser = Browser::start(&server.url);
@@ -131,6 +151,31 @@ fn leadership_and_a_department_head_read_their_dashboards() {
         "high 7 + medium 3 + medium 3: {charts:?}"
     );
     take(&browser, &shots, "kpis-leadership");
+
+    // Leadership also reads the leavers' access revocation, coverage, risk per department and
+    // training, each with its definition beside it.
+    for heading in [
+        "Access revocation",
+        "Coverage",
+        "Risk per department",
+        "Training and policy acknowledgement",
+        "Employee reports",
+    ] {
+        browser.wait_for_text(heading);
+    }
+    let leavers = browser.execute("return document.getElementById('kpi-leavers').textContent;");
+    assert_eq!(leavers, "1");
+    let open = browser.execute("return document.getElementById('kpi-leavers-open').textContent;");
+    assert_eq!(open, "1", "the leaver's badge and login are still active");
+    let row = browser.execute("return document.querySelector('#leavers tbody tr').textContent;");
+    let row = row.as_str().unwrap();
+    assert!(
+        row.contains("Lars Leaver") && row.contains("still active"),
+        "{row}"
+    );
+    browser.execute("document.getElementById('table-leavers').scrollIntoView();");
+    take(&browser, &shots, "kpis-leavers");
+    browser.execute("window.scrollTo(0, 0);");
 
     // The count links to the incidents behind it.
     browser.click_css("#kpi-incidents");
@@ -163,5 +208,9 @@ fn leadership_and_a_department_head_read_their_dashboards() {
         count, "1",
         "HR's head counts the incident with an HR task only"
     );
+    browser.wait_for_text("Risk per department");
+    browser.wait_for_text("Training and policy acknowledgement");
+    let text = browser.text();
+    assert!(text.contains("Lars Leaver"), "HR's head sees HR's leaver");
     take(&browser, &shots, "kpis-department");
 }

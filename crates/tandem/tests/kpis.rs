@@ -324,3 +324,254 @@ fn the_attack_coverage_of_the_enabled_rules_is_a_navigator_layer() {
     );
     assert!(v["coverage"]["attack"]["rules_enabled"].as_u64().unwrap() > 0);
 }
+
+fn post_raw(server: &TestServer, path: &str, content_type: &str, body: &str) -> (u16, Value) {
+    let mut resp = TestServer::agent()
+        .post(format!("{}{path}", server.url))
+        .header("Authorization", format!("Bearer {}", server.token))
+        .header("Content-Type", content_type)
+        .send(body.as_bytes())
+        .expect("request sent");
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// A leaver HR terminated three days ago whose badge and login still work (and were used),
+/// HR's and Finance's training, and the risk the leaver's badge use raises: the API, the CSV
+/// and the dashboards show each, and HR's head sees HR's rows only.
+#[test]
+fn leavers_coverage_department_risk_and_training_are_served_within_each_roles_scope() {
+    use chrono::{Duration, Utc};
+    let dir = tempfile::tempdir().unwrap();
+    let roles = ["responder:hr"].map(String::from);
+    let (server, seeded) = start_with_accounts(dir.path(), &roles, &["responder:hr"]);
+    let hr = &seeded[0];
+
+    let terminated = (Utc::now() - Duration::days(3)).date_naive();
+    let csv = format!(
+        "employee_number,name,username,department,hired,terminated,badge\n\
+         E7001,Lars Leaver,lleaver,HR,2020-01-01,{terminated},70001\n\
+         E7002,Hanne Stays,hstays,HR,2020-01-01,,70002\n\
+         E7003,Frida Finance,ffinance,Finance,2020-01-01,,70003\n"
+    );
+    let (status, plan) = post_raw(
+        &server,
+        "/api/v1/directory/hr?file=hr.csv",
+        "text/csv",
+        &csv,
+    );
+    assert_eq!(status, 200, "{plan}");
+
+    // The leaver's badge opens a door and their login signs in, a day after leaving.
+    let key = server.add_source("doors", "tandem");
+    let day_ago = (Utc::now() - Duration::days(1)).to_rfc3339();
+    let body = format!(
+        "{}\n{}\n",
+        json!({"time": day_ago, "class": "physical_access", "activity": "granted", "outcome": "success",
+               "actor": {"badge": "70001"}, "place": {"door": "Main entrance"}}),
+        json!({"time": day_ago, "class": "authentication", "activity": "logon", "outcome": "success",
+               "actor": {"user": "lleaver"}}),
+    );
+    let (status, report) = server.ingest("doors", &key, body.as_bytes(), &[]);
+    assert_eq!(
+        (status, report["accepted"].as_u64()),
+        (200, Some(2)),
+        "{report}"
+    );
+    server.wait_for("person:E7001 source:doors", 2);
+
+    // Training by CSV with the default columns, then by JSON; the unknown person is listed.
+    let training = "employee_number,kind,item,completed\n\
+                    E7002,training,awareness,{d}\n\
+                    ffinance,policy,acceptable-use,{d}\n\
+                    E9999,training,awareness,{d}\n"
+        .replace("{d}", &Utc::now().date_naive().to_string());
+    let (status, v) = post_raw(
+        &server,
+        "/api/v1/kpis/training?file=lms.csv",
+        "text/csv",
+        &training,
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["added"], 2, "{v}");
+    assert_eq!(
+        v["skipped"],
+        json!([{"line": 4, "reason": "no person `E9999` in the directory"}])
+    );
+    let (_, again) = post_raw(
+        &server,
+        "/api/v1/kpis/training?file=lms.csv",
+        "text/csv",
+        &training,
+    );
+    assert_eq!(
+        again["added"], 0,
+        "the same file again adds nothing: {again}"
+    );
+    let (status, v, _) = call(
+        &server,
+        &server.token,
+        "POST",
+        "/api/v1/kpis/training",
+        Some(
+            json!({"records": [{"person": "E7003", "kind": "training", "item": "awareness", "completed": Utc::now().to_rfc3339()}]}),
+        ),
+    );
+    assert_eq!((status, v["added"].as_u64()), (200, Some(1)), "{v}");
+    let (status, v, _) = call(
+        &server,
+        &server.token,
+        "POST",
+        "/api/v1/kpis/training",
+        Some(json!({"records": "not a list"})),
+    );
+    assert_eq!(status, 400, "{v}");
+
+    // The alerts stage turns the terminated-access finding into the leaver's risk.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let v = loop {
+        let (status, v, _) = call(
+            &server,
+            &server.token,
+            "GET",
+            "/api/v1/kpis?from=now-30d",
+            None,
+        );
+        assert_eq!(status, 200, "{v}");
+        if v["department_risk"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+        {
+            break v;
+        }
+        assert!(std::time::Instant::now() < deadline, "no risk scored: {v}");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    };
+    let leavers = v["revocation"]["leavers"].as_array().unwrap();
+    assert_eq!(leavers.len(), 1, "{v}");
+    let l = &leavers[0];
+    assert_eq!(l["person"], "E7001");
+    assert_eq!(
+        (l["badge_open"].as_bool(), l["account_open"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(
+        (l["badge_uses_after"].as_u64(), l["sign_ins_after"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(v["revocation"]["open"], 1);
+    assert_eq!(v["revocation"]["used_after"], 1);
+    assert!(
+        v["definitions"]["revocation"]
+            .as_str()
+            .unwrap()
+            .contains("last deactivation")
+    );
+    let doors = v["coverage"]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "doors")
+        .expect("the doors source is counted");
+    assert_eq!(doors["healthy"], true, "{doors}");
+    assert_eq!(v["coverage"]["analysed_share"], 1.0, "{v}");
+    assert!(v["coverage"]["events_ingested"].as_u64().unwrap() >= 2);
+    assert!(
+        v["coverage"]["attack"]["tactics"].is_array(),
+        "ATT&CK coverage stays"
+    );
+    assert_eq!(v["department_risk"][0]["department"], "HR", "{v}");
+    assert_eq!(v["department_risk"][0]["top"][0]["person"], "E7001");
+    let departments: Vec<(&str, u64, u64, u64)> = v["training"]["departments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["label"].as_str().unwrap(),
+                d["people"].as_u64().unwrap(),
+                d["trained"].as_u64().unwrap(),
+                d["acknowledged"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        departments,
+        [("Finance", 1, 1, 1), ("HR", 1, 1, 0)],
+        "the leaver is not counted"
+    );
+    assert!(v["employee_reports"].is_null());
+
+    let (status, csv, kind) = call(
+        &server,
+        &server.token,
+        "GET",
+        "/api/v1/kpis?from=now-30d&format=csv&table=leavers",
+        None,
+    );
+    assert_eq!(status, 200);
+    assert!(kind.starts_with("text/csv"));
+    let csv = csv.as_str().unwrap();
+    assert!(
+        csv.starts_with("person,name,department,terminated,badges"),
+        "{csv}"
+    );
+    assert!(csv.contains("E7001,Lars Leaver,HR,"), "{csv}");
+
+    // HR's head: HR's leaver, risk and training only.
+    let (_, v, _) = call(&server, &hr.token, "GET", "/api/v1/kpis?from=now-30d", None);
+    assert_eq!(v["revocation"]["leavers"].as_array().unwrap().len(), 1);
+    let labels: Vec<&str> = v["training"]["departments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["HR"]);
+    let (status, _, _) = call(
+        &server,
+        &hr.token,
+        "POST",
+        "/api/v1/kpis/training",
+        Some(json!({"records": []})),
+    );
+    assert_eq!(
+        status, 403,
+        "importing training is the directory importers'"
+    );
+
+    // The dashboards: HR's head reads their department's risk and training, the leaver.
+    let console = server
+        .sign_in(&hr.user, hr.password.as_deref().unwrap())
+        .unwrap();
+    let page = console.get("/kpis?for=department&from=2000-01-01");
+    assert_eq!(page.status, 400, "a period over the longest is refused");
+    let page = console.get("/kpis?for=department");
+    assert_eq!(page.status, 200);
+    for text in [
+        "Access revocation",
+        "Lars Leaver",
+        "still active",
+        "1 badge use(s), 1 sign-in(s)",
+        "Risk per department",
+        "Training and policy acknowledgement",
+        "Employee reports",
+    ] {
+        assert!(page.body.contains(text), "{text}: {}", page.body);
+    }
+    let admin = server.admin_console();
+    let soc = admin.get("/kpis?for=soc");
+    assert!(soc.body.contains("Sources healthy") && soc.body.contains("Events analysed"));
+    let csv = admin.get("/kpis?format=csv&table=training");
+    assert!(
+        csv.body
+            .starts_with("department,people,trained,training_share"),
+        "{}",
+        csv.body
+    );
+    server.terminate();
+}

@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS case_records (
     due INTEGER
 ) STRICT;
 CREATE INDEX IF NOT EXISTS case_records_kind_updated ON case_records (kind, updated);
+CREATE INDEX IF NOT EXISTS case_records_kind_opened ON case_records (kind, opened);
 CREATE INDEX IF NOT EXISTS case_records_kind_status ON case_records (kind, status, updated);
 CREATE INDEX IF NOT EXISTS case_records_key ON case_records (kind, key) WHERE key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS case_records_parent ON case_records (parent) WHERE parent IS NOT NULL;
@@ -458,6 +459,10 @@ impl CaseStore for SqliteStore {
         }
         if let Some(t) = q.updated_since {
             wheres.push("updated >= ?".into());
+            args.push(V::Integer(micros(t)));
+        }
+        if let Some(t) = q.opened_since {
+            wheres.push("opened >= ?".into());
             args.push(V::Integer(micros(t)));
         }
         if let Some(t) = &q.tag {

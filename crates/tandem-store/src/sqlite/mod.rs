@@ -13,6 +13,7 @@ mod schema;
 mod search;
 mod snapshots;
 mod sources;
+mod training;
 mod words;
 mod writer;
 
@@ -77,6 +78,7 @@ impl SqliteStore {
         conn.execute_batch(snapshots::SCHEMA)?;
         conn.execute_batch(outbox::SCHEMA)?;
         conn.execute_batch(compliance::SCHEMA)?;
+        conn.execute_batch(training::SCHEMA)?;
         cases::migrate(&conn)?;
         conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')",

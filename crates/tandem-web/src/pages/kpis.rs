@@ -52,9 +52,17 @@ pub async fn dashboard(
         Ok(r) => r,
         Err(e) => return refusal(e),
     };
+    let figures = match crate::kpi_figures::figures(&state, &v.who, a.window, now).await {
+        Ok(f) => f,
+        Err(e) => return refusal(e),
+    };
     if params.format.as_deref() == Some("csv") {
-        return csv_response(&report, params.table.as_deref().unwrap_or("overall"))
-            .unwrap_or_else(refusal);
+        return csv_response(
+            &report,
+            Some(&figures),
+            params.table.as_deref().unwrap_or("overall"),
+        )
+        .unwrap_or_else(refusal);
     }
     let audience = params
         .audience
@@ -136,6 +144,8 @@ pub async fn dashboard(
         None
     };
     let w = &report.weights;
+    let zone = v.zone.plain();
+    let more = figures_view(&figures, &zone);
     render(
         "kpis.html",
         context! {
@@ -167,11 +177,130 @@ pub async fn dashboard(
             d_mttc => definition("mttc"), d_mttr => definition("mttr"),
             d_index => definition("index"), d_weighted => definition("weighted_mttr"),
             d_sla => definition("sla"), d_overdue => definition("overdue"),
-            tables => TABLES.to_vec(),
+            tables => TABLES.iter().chain(crate::kpi_figures::TABLES).copied().collect::<Vec<_>>(),
+            more => minijinja::value::Serde(more),
+            d_revocation => definition("revocation"), d_sources => definition("sources_healthy"),
+            d_analysed => definition("analysed"), d_department_risk => definition("department_risk"),
+            d_training => definition("training"), d_employee_reports => definition("employee_reports"),
             attack => minijinja::value::Serde(attack),
             ..v.base("kpis")
         },
     )
+}
+
+/// A share in words: `75 %`, `—` when there is nothing to share.
+fn percent(x: Option<f64>) -> String {
+    x.map(|v| format!("{:.0} %", v * 100.0))
+        .unwrap_or_else(|| "—".into())
+}
+
+/// The figures beside the incidents as the dashboard shows them.
+fn figures_view(f: &crate::kpi_figures::Figures, zone: &jiff::tz::TimeZone) -> Value {
+    let when = |t: tandem_model::Timestamp| crate::clock::stamp(t, zone);
+    let r = &f.revocation;
+    let stat = |s: &Stat| {
+        json!({
+            "median": duration(s.median), "p90": duration(s.p90), "mean": duration(s.mean),
+            "n": s.n, "share": format!("{:.0} %", s.share * 100.0),
+        })
+    };
+    let leavers: Vec<Value> = r
+        .leavers
+        .iter()
+        .map(|l| {
+            let badge = match (l.badges, l.badge_open) {
+                (0, _) => "no badge".to_owned(),
+                (_, true) => format!("still active, {} so far", duration(l.to_badge)),
+                (_, false) => format!("revoked after {}", duration(l.to_badge)),
+            };
+            let account = match (l.has_account, l.account_open) {
+                (false, _) => "no account".to_owned(),
+                (true, true) => format!("still enabled, {} so far", duration(l.to_account)),
+                (true, false) => format!("disabled after {}", duration(l.to_account)),
+            };
+            let mut used = Vec::new();
+            if l.badge_uses_after > 0 {
+                used.push(format!("{} badge use(s)", l.badge_uses_after));
+            }
+            if l.sign_ins_after > 0 {
+                used.push(format!("{} sign-in(s)", l.sign_ins_after));
+            }
+            let first = [l.first_badge_use_after, l.first_sign_in_after]
+                .into_iter()
+                .flatten()
+                .min();
+            json!({
+                "person": l.person, "name": l.name,
+                "link": format!("/people/{}", urlencode(&l.person)),
+                "department": l.department.clone().unwrap_or_default(),
+                "terminated": when(l.terminated),
+                "badge": badge, "badge_open": l.badge_open,
+                "account": account, "account_open": l.account_open,
+                "used": used.join(", "),
+                "first_use": first.map(when),
+                "search": format!("/search?q={}", urlencode(&format!("person:\"{}\"", l.person))),
+            })
+        })
+        .collect();
+    let c = &f.coverage;
+    let sources: Vec<Value> = c
+        .sources
+        .iter()
+        .map(|s| {
+            json!({
+                "source": s.source, "healthy": s.healthy, "reason": s.reason,
+                "last_received": s.last_received.map(when),
+                "link": format!("/sources?source={}", urlencode(&s.source)),
+            })
+        })
+        .collect();
+    let risk: Vec<Value> = f
+        .department_risk
+        .iter()
+        .map(|d| {
+            json!({
+                "label": d.label, "people": d.people, "sum": format!("{:.1}", d.sum),
+                "max": format!("{:.1}", d.max), "above": d.above_threshold,
+                "top": d.top.iter().map(|p| json!({
+                    "name": if p.name.is_empty() { p.person.clone() } else { p.name.clone() },
+                    "score": format!("{:.1}", p.score),
+                    "link": format!("/people/{}", urlencode(&p.person)),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let t = &f.training;
+    let training: Vec<Value> = t
+        .departments
+        .iter()
+        .chain(std::iter::once(&t.overall))
+        .map(|d| {
+            json!({
+                "label": d.label, "people": d.people, "trained": d.trained,
+                "training_share": percent(d.training_share), "acknowledged": d.acknowledged,
+                "acknowledged_share": percent(d.acknowledged_share),
+                "total": d.department.is_empty() && d.label == "All departments",
+            })
+        })
+        .collect();
+    json!({
+        "revocation": {
+            "leavers": leavers, "count": r.leavers.len(), "open": r.open,
+            "used_after": r.used_after, "badge": stat(&r.badge), "account": stat(&r.account),
+        },
+        "coverage": {
+            "sources": sources, "total": c.sources.len(), "healthy": c.sources_healthy,
+            "healthy_share": percent(c.sources_healthy_share),
+            "ingested": c.events_ingested, "analysed": c.events_analysed,
+            "analysed_share": percent(c.analysed_share), "detection": c.detection_enabled,
+        },
+        "department_risk": risk,
+        "training": {
+            "rows": training, "records": t.records,
+            "courses": if t.courses.is_empty() { "any course".to_owned() } else { t.courses.join(", ") },
+            "policies": if t.policies.is_empty() { "any policy".to_owned() } else { t.policies.join(", ") },
+        },
+    })
 }
 
 /// The end of a period as the form's date: the next midnight unless it is one.
