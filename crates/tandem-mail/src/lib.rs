@@ -5,8 +5,8 @@
 //! as text, its links are defanged for display, its attachments are only hashed. Parsing never
 //! fails outright; what could not be read is said, and the rest is kept.
 
+pub mod analyse;
 pub mod forwarded;
 pub mod imap;
-pub mod analyse;
 
 pub use analyse::{MailAnalysis, SimulationMarkers, analyse};

@@ -1036,7 +1036,8 @@ mod tests {
         ] {
             let e = load(text, &[])
                 .unwrap()
-                .reports.mailbox
+                .reports
+                .mailbox
                 .unwrap()
                 .check()
                 .unwrap_err();

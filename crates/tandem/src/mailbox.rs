@@ -22,11 +22,7 @@ pub type FileReport = Arc<dyn Fn(Forwarded) -> anyhow::Result<String> + Send + S
 /// grouped into its campaign exactly as an upload on the report page is.
 pub fn file_with(reports: Arc<tandem_cases::reports::Reports>) -> FileReport {
     Arc::new(move |f: Forwarded| {
-        let id = reports.file_forwarded_phishing(
-            &f.original,
-            &f.forwarder,
-            chrono::Utc::now(),
-        )?;
+        let id = reports.file_forwarded_phishing(&f.original, &f.forwarder, chrono::Utc::now())?;
         tracing::info!(
             forwarder = %f.forwarder,
             how = f.how.as_str(),

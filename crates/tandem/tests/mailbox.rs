@@ -62,7 +62,9 @@ fn serve_files_a_forward_from_the_mailbox_over_tls_as_a_report_from_its_forwarde
     let page = server.admin_console().get("/reports");
     assert_eq!(page.status, 200);
     assert!(
-        page.body.to_lowercase().contains("kari.nordmann@nordlys.example"),
+        page.body
+            .to_lowercase()
+            .contains("kari.nordmann@nordlys.example"),
         "{}",
         page.body
     );
