@@ -988,7 +988,7 @@ mod tests {
         assert!(load("", &[]).unwrap().reports.mailbox.is_none());
         let c = load(
             "[reports.mailbox]\nhost = \"imap.nordlys.example\"\nusername = \"report-phishing\"\npassword = \"imap-pass-1\"\n",
-            &[("TANDEM_REPORT_MAILBOX__PROCESSED_FOLDER", "Filed")],
+            &[("TANDEM_REPORTS__MAILBOX__PROCESSED_FOLDER", "Filed")],
         )
         .unwrap();
         let m = c.reports.mailbox.clone().unwrap();

@@ -22,7 +22,15 @@ pub type FileReport = Arc<dyn Fn(Forwarded) -> anyhow::Result<String> + Send + S
 /// grouped into its campaign exactly as an upload on the report page is.
 pub fn file_with(reports: Arc<tandem_cases::reports::Reports>) -> FileReport {
     Arc::new(move |f: Forwarded| {
-        let id = reports.file_forwarded_phishing(&f.original, &f.forwarder, chrono::Utc::now())?;
+        // The poll drives the IMAP client with `block_on`, so this runs inside the runtime's
+        // context, where the store's blocking waits are refused: file on a plain thread.
+        let id = std::thread::scope(|s| {
+            s.spawn(|| {
+                reports.file_forwarded_phishing(&f.original, &f.forwarder, chrono::Utc::now())
+            })
+            .join()
+        })
+        .map_err(|_| anyhow::anyhow!("filing the report panicked"))??;
         tracing::info!(
             forwarder = %f.forwarder,
             how = f.how.as_str(),

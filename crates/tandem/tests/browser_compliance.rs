@@ -60,9 +60,21 @@ fn an_administrator_acts_on_the_gaps_and_an_auditor_only_reads_them() {
     // Nothing measured yet: every control with evidence is missing it.
     browser.wait_for_text("0 evidenced");
     browser.click_button("Run all evidence now");
-    browser.wait_until("the evidence has run", |b| {
-        b.text().contains("Access revoked in time for leavers") && b.text().contains("unavailable")
-    });
+    // Every evidence definition is measured before the page answers: on a busy machine that
+    // takes longer than one browser step.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !(browser
+        .text()
+        .contains("Access revoked in time for leavers")
+        && browser.text().contains("unavailable"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the evidence has not run: {}",
+            browser.text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     // The syslog source registered at start has sent nothing: logging shows as failing.
     let a815 = browser.execute("return document.getElementById('control-A.8.15').className;");
     assert_eq!(a815, "state-failing");
