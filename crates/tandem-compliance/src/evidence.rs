@@ -113,6 +113,10 @@ pub const METRICS: &[(&str, &str)] = &[
         "share of the devices (doors, readers, cameras, sensors) that reported a status in the window whose last status is online",
     ),
     (
+        "reports.feedback_share",
+        "share of the employees' real reports (not spotted drills) filed in the window that heard back: a responder's message or the closing thank-you; the median hours to it and the reports still waiting are recorded",
+    ),
+    (
         "sources.healthy_share",
         "share of the registered sources that sent within their expected interval (an hour when none is set)",
     ),

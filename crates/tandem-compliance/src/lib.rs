@@ -350,7 +350,7 @@ mod tests {
                 "{control}"
             );
         }
-        for gap in ["A.5.18", "A.6.3", "A.6.8"] {
+        for gap in ["A.5.18", "A.6.3"] {
             assert!(
                 library
                     .evidence_for("iso27001-2022", gap)

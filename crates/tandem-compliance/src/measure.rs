@@ -121,6 +121,7 @@ fn figure(
     match metric {
         m if m.starts_with("incidents.") => incidents(m, src, window, now),
         "devices.online_share" => devices_online(src.events, window),
+        "reports.feedback_share" => reports_feedback(src.cases, window, now),
         "sources.healthy_share" => sources_healthy(src.events, now),
         "sources.max_clock_skew_seconds" => clock_skew(src.events),
         "retention.in_force" => {
@@ -258,6 +259,61 @@ fn incidents(
         }
         other => Err(format!("unknown metric `{other}`")),
     }
+}
+
+/// The most reports read for one figure (the newest first).
+const REPORTS: usize = 5_000;
+
+/// Of the employees' real reports (not spotted drills) filed in the window, the share that
+/// heard back: a responder's question or message, or the closing thank-you. The facts hold
+/// the median hours to that first feedback and the reports still waiting.
+fn reports_feedback(
+    cases: &dyn CaseStore,
+    window: Window,
+    now: DateTime<Utc>,
+) -> Result<Figure, String> {
+    let mut q = tandem_store::CaseQuery::new(tandem_store::CaseKind::Report);
+    q.opened_since = Some(window.from);
+    q.limit = REPORTS;
+    let records = cases.cases(&q).map_err(|e| e.to_string())?.records;
+    let mut filed = 0usize;
+    let mut hours = Vec::new();
+    let mut waiting = Vec::new();
+    for record in &records {
+        let r = tandem_cases::reports::Report::from_record(record).map_err(|e| e.to_string())?;
+        if r.simulation || r.opened > window.to {
+            continue;
+        }
+        filed += 1;
+        let first_message = r
+            .messages
+            .iter()
+            .filter(|m| m.from == "responder")
+            .map(|m| m.time)
+            .min();
+        let closed = (r.status == tandem_cases::reports::ReportStatus::Closed).then_some(r.updated);
+        match first_message.into_iter().chain(closed).min() {
+            Some(t) => hours.push((t - r.opened).num_minutes() as f64 / 60.0),
+            None => waiting.push(json!({
+                "report": r.id,
+                "waiting_hours": (now - r.opened).num_hours(),
+            })),
+        }
+    }
+    if filed == 0 {
+        return Ok(Figure::Nothing("no employee reports in the window".into()));
+    }
+    hours.sort_by(f64::total_cmp);
+    let median = (!hours.is_empty()).then(|| hours[hours.len() / 2]);
+    Ok(Figure::Value(
+        share(hours.len(), filed),
+        json!({
+            "reports": filed,
+            "heard_back": hours.len(),
+            "median_hours_to_feedback": median,
+            "waiting": waiting,
+        }),
+    ))
 }
 
 /// The most device status events read to find each device's last status.
