@@ -201,7 +201,7 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
     ),
     (
         "employee_reports",
-        "Employee reports (report rate, time to feedback, phishing-simulation report rate): not computed yet; they will be read from employee reports once Tandem keeps them.",
+        "Employee reports: the real reports filed in the period (drills spotted kept apart), distinct named reporters (anonymous reports count as reports, never as people), the report rate per 100 people employed now, the share that heard back (a responder's message or the closing thank-you) and the median hours to it, and phishing drills spotted.",
     ),
 ];
 
@@ -810,6 +810,7 @@ mod tests;
 
 pub mod coverage;
 pub mod department_risk;
+pub mod employee_reports;
 pub mod revocation;
 pub mod training;
 

@@ -21,10 +21,14 @@ use serde_json::{Value, json};
 use tandem_cases::kpi::Window;
 use tandem_cases::kpi::coverage::{self, Coverage, HealthRule};
 use tandem_cases::kpi::department_risk::{self, DepartmentRisk};
+use tandem_cases::kpi::employee_reports::{self, EmployeeReports};
 use tandem_cases::kpi::revocation::{self, Evidence, Revocation};
 use tandem_cases::kpi::training::{self, TrainingReport};
 use tandem_model::{Department, Timestamp};
 use tandem_store::{SearchRequest, SearchResult, TrainingKind};
+
+/// Most reports read for the period's employee-report figures (the newest first).
+pub const MAX_REPORTS_READ: usize = 10_000;
 
 /// Most leavers whose events are searched per request (three searches each).
 pub const MAX_LEAVERS_SEARCHED: usize = 300;
@@ -36,9 +40,8 @@ pub struct Figures {
     pub coverage: Coverage,
     pub department_risk: Vec<DepartmentRisk>,
     pub training: TrainingReport,
-    /// People metrics from employee reports (report rate, time to feedback,
-    /// phishing-simulation report rate): reserved until Tandem keeps employee reports.
-    pub employee_reports: Option<Value>,
+    /// People metrics from employees' reports, over the whole organisation.
+    pub employee_reports: EmployeeReports,
 }
 
 /// Whether a directory department (free text) is a responder's department: its code or
@@ -68,6 +71,7 @@ pub(crate) async fn figures(
     let analysis = state.pipeline.metrics().analysis();
     let detection = state.pipeline.detector().is_some();
     let alerter = state.cases.alerter.clone();
+    let reports = state.reports.reports.clone();
     let figures = tokio::task::spawn_blocking(move || -> Result<Figures, ApiError> {
         // Access revocation: the stored events about each leaver after the termination.
         let mut evidence = BTreeMap::new();
@@ -106,12 +110,21 @@ pub(crate) async fn figures(
         training
             .departments
             .retain(|d| in_scope(scope, Some(&d.department)));
+        let headcount = dir
+            .people()
+            .iter()
+            .filter(|p| p.status != tandem_identity::Status::Terminated)
+            .count();
+        let filed = reports
+            .filed_since(window.from, MAX_REPORTS_READ)
+            .map_err(ApiError::from)?;
+        let employee_reports = employee_reports::compute(&filed, window, headcount);
         Ok(Figures {
             revocation,
             coverage,
             department_risk,
             training,
-            employee_reports: None,
+            employee_reports,
         })
     })
     .await

@@ -163,7 +163,8 @@ pub async fn get(
             v["department_risk"] =
                 serde_json::to_value(&figures.department_risk).unwrap_or_default();
             v["training"] = serde_json::to_value(&figures.training).unwrap_or_default();
-            v["employee_reports"] = Value::Null;
+            v["employee_reports"] =
+                serde_json::to_value(&figures.employee_reports).unwrap_or_default();
             Ok(Json(v).into_response())
         }
         "csv" => csv_response(

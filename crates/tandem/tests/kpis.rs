@@ -504,7 +504,13 @@ fn leavers_coverage_department_risk_and_training_are_served_within_each_roles_sc
         [("Finance", 1, 1, 1), ("HR", 1, 1, 0)],
         "the leaver is not counted"
     );
-    assert!(v["employee_reports"].is_null());
+    // No employee has reported anything here: counted, not missing.
+    assert_eq!(
+        v["employee_reports"]["filed"], 0,
+        "{}",
+        v["employee_reports"]
+    );
+    assert!(v["employee_reports"]["heard_back_share"].is_null());
 
     let (status, csv, kind) = call(
         &server,

@@ -651,6 +651,19 @@ impl Reports {
         Ok((page.total, reports))
     }
 
+    /// Reports filed since `from`, newest first, at most `limit`: what the KPIs read.
+    pub fn filed_since(&self, from: Timestamp, limit: usize) -> Result<Vec<Report>, CaseError> {
+        let mut q = CaseQuery::new(CaseKind::Report);
+        q.opened_since = Some(from);
+        q.limit = limit;
+        self.store
+            .cases(&q)?
+            .records
+            .iter()
+            .map(Report::from_record)
+            .collect()
+    }
+
     /// Reports about an alert (the reports that raised or joined it).
     pub fn of_alert(&self, alert_id: &str) -> Result<Vec<Report>, CaseError> {
         let mut q = CaseQuery::new(CaseKind::Report);

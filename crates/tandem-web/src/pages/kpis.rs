@@ -198,6 +198,7 @@ fn percent(x: Option<f64>) -> String {
 fn figures_view(f: &crate::kpi_figures::Figures, zone: &jiff::tz::TimeZone) -> Value {
     let when = |t: tandem_model::Timestamp| crate::clock::stamp(t, zone);
     let r = &f.revocation;
+    let e = &f.employee_reports;
     let stat = |s: &Stat| {
         json!({
             "median": duration(s.median), "p90": duration(s.p90), "mean": duration(s.mean),
@@ -299,6 +300,13 @@ fn figures_view(f: &crate::kpi_figures::Figures, zone: &jiff::tz::TimeZone) -> V
             "rows": training, "records": t.records,
             "courses": if t.courses.is_empty() { "any course".to_owned() } else { t.courses.join(", ") },
             "policies": if t.policies.is_empty() { "any policy".to_owned() } else { t.policies.join(", ") },
+        },
+        "employee_reports": {
+            "filed": e.filed, "reporters": e.reporters, "drills": e.drills_spotted,
+            "rate": e.rate_per_100_people.map(|r| format!("{r:.1}")).unwrap_or_else(|| "—".into()),
+            "heard_back": e.heard_back, "heard_back_share": percent(e.heard_back_share),
+            "median_hours": e.median_hours_to_feedback.map(|h| format!("{h:.1} h")).unwrap_or_else(|| "—".into()),
+            "by_kind": e.by_kind.iter().map(|(k, n)| json!({"kind": k.replace('_', " "), "n": n})).collect::<Vec<_>>(),
         },
     })
 }
