@@ -55,6 +55,9 @@ const CHROMIUM_NAMES: &[&str] = &[
     "google-chrome-stable",
 ];
 
+/// The most compliance gaps a pack lists (the count says how many there are in all).
+const MAX_GAPS: usize = 25;
+
 /// The most notable incidents a pack tells.
 const NOTABLE: usize = 12;
 
@@ -378,6 +381,42 @@ pub async fn build(
     items.extend(all.into_iter().map(|(_, v)| v));
     let late = items.iter().filter(|v| v["late"] == true).count();
 
+    // Compliance gaps of the default framework: controls whose evidence is missing or
+    // failing, so the committee sees where proof is short.
+    let controls =
+        crate::compliance::with(state, |c| c.controls(crate::compliance::DEFAULT_FRAMEWORK))
+            .await?
+            .unwrap_or_default();
+    // Failing evidence first, then evidence missing, then controls with none defined.
+    let rank = |st: tandem_compliance::soa::State| {
+        use tandem_compliance::soa::State::*;
+        match st {
+            Failing => 0,
+            Missing => 1,
+            _ => 2,
+        }
+    };
+    let mut gap_views: Vec<_> = controls.iter().filter(|c| c.state.is_gap()).collect();
+    gap_views.sort_by_key(|c| rank(c.state));
+    let count_of =
+        |st: tandem_compliance::soa::State| gap_views.iter().filter(|c| c.state == st).count();
+    let gap_kinds = json!({
+        "failing": count_of(tandem_compliance::soa::State::Failing),
+        "missing": count_of(tandem_compliance::soa::State::Missing),
+        "none": count_of(tandem_compliance::soa::State::NoEvidence),
+    });
+    let gaps: Vec<Value> = gap_views
+        .iter()
+        .take(MAX_GAPS)
+        .map(|c| {
+            json!({
+                "id": c.id, "title": c.title, "state": c.state.label(),
+                "owner": if c.soa.owner.is_empty() { "—".to_owned() } else { c.soa.owner.clone() },
+            })
+        })
+        .collect();
+    let gap_count = gap_views.len();
+
     let next = next_chair(&setup, &meetings)
         .map(|m| json!({"account": m.account, "department": m.department.label()}));
     let generated = now.format("%Y-%m-%d %H:%M UTC").to_string();
@@ -398,6 +437,10 @@ pub async fn build(
         "late": late,
         "next_chair": next,
         "members": setup.members.len(),
+        "gaps": gaps,
+        "gap_count": gap_count,
+        "gap_kinds": gap_kinds,
+        "framework": crate::compliance::DEFAULT_FRAMEWORK,
     });
     Ok(Pack { window, ctx })
 }
