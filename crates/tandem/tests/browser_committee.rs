@@ -7,9 +7,9 @@
 //! otherwise to a temporary directory.
 
 mod support;
+use support::shots::{shots_dir, sign_in, take};
 
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use support::{TestServer, start_with_accounts};
 use tandem_testkit::Browser;
 
@@ -20,31 +20,6 @@ fn send(server: &TestServer, method: &str, path: &str, body: Value) -> Value {
         "{method} {path}: {status} {v}"
     );
     v
-}
-
-fn shots_dir() -> (PathBuf, Option<tempfile::TempDir>) {
-    if std::env::var("TANDEM_SCREENSHOTS").is_ok_and(|v| v == "1") {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
-        (dir, None)
-    } else {
-        let temp = tempfile::tempdir().unwrap();
-        (temp.path().to_owned(), Some(temp))
-    }
-}
-
-fn take(browser: &Browser, dir: &std::path::Path, name: &str) {
-    browser.assert_accessible();
-    let path = dir.join(format!("{name}.png"));
-    browser.screenshot(&path);
-    assert!(std::fs::read(&path).unwrap().starts_with(b"\x89PNG"));
-}
-
-fn sign_in(browser: &Browser, user: &str, password: &str) {
-    browser.goto("/login");
-    browser.wait_for_heading("Sign in to Tandem");
-    browser.fill("User name", user);
-    browser.fill("Password", password);
-    browser.click_button("Sign in");
 }
 
 #[test]

@@ -5,35 +5,10 @@
 //! are written to `docs/screenshots/compliance-*.png`; otherwise to a temporary directory.
 
 mod support;
+use support::shots::{shots_dir, sign_in, take};
 
-use std::path::PathBuf;
 use support::start_with_accounts;
 use tandem_testkit::Browser;
-
-fn shots_dir() -> (PathBuf, Option<tempfile::TempDir>) {
-    if std::env::var("TANDEM_SCREENSHOTS").is_ok_and(|v| v == "1") {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
-        (dir, None)
-    } else {
-        let temp = tempfile::tempdir().unwrap();
-        (temp.path().to_owned(), Some(temp))
-    }
-}
-
-fn take(browser: &Browser, dir: &std::path::Path, name: &str) {
-    browser.assert_accessible();
-    let path = dir.join(format!("{name}.png"));
-    browser.screenshot(&path);
-    assert!(std::fs::read(&path).unwrap().starts_with(b"\x89PNG"));
-}
-
-fn sign_in(browser: &Browser, user: &str, password: &str) {
-    browser.goto("/login");
-    browser.wait_for_heading("Sign in to Tandem");
-    browser.fill("User name", user);
-    browser.fill("Password", password);
-    browser.click_button("Sign in");
-}
 
 fn exists(browser: &Browser, selector: &str) -> bool {
     let selector = serde_json::to_string(selector).unwrap();

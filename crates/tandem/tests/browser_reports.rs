@@ -7,31 +7,13 @@
 //! `TANDEM_SCREENSHOTS=1` the screenshots are written to `docs/screenshots/report-*.png`.
 
 mod support;
+use support::shots::{shots_dir, take};
 
 use std::path::PathBuf;
 use support::start_with_accounts_env;
 use tandem_testkit::Browser;
 
 const FIXTURE: &str = "../tandem-mail/tests/fixtures/phishing-pot-sample-1.eml";
-
-fn screenshots_dir() -> (PathBuf, Option<tempfile::TempDir>) {
-    if std::env::var("TANDEM_SCREENSHOTS").is_ok_and(|v| v == "1") {
-        (
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots"),
-            None,
-        )
-    } else {
-        let t = tempfile::tempdir().unwrap();
-        (t.path().to_owned(), Some(t))
-    }
-}
-
-fn take(browser: &Browser, dir: &std::path::Path, name: &str) {
-    browser.assert_accessible();
-    let path = dir.join(format!("{name}.png"));
-    browser.screenshot(&path);
-    assert!(std::fs::read(&path).unwrap().starts_with(b"\x89PNG"));
-}
 
 #[test]
 fn an_anonymous_phishing_report_is_asked_about_answered_and_closed_with_a_thank_you() {
@@ -45,7 +27,7 @@ fn an_anonymous_phishing_report_is_asked_about_answered_and_closed_with_a_thank_
         .admin_password
         .clone()
         .expect("first start printed a password");
-    let (shots, _keep) = screenshots_dir();
+    let (shots, _keep) = shots_dir();
     let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join(FIXTURE)
         .canonicalize()
@@ -205,7 +187,7 @@ fn a_signed_in_employee_reports_a_lost_badge_and_suspends_it_after_confirming() 
     let (server, seeded) = start_with_accounts_env(&data, &roles, &["responder:finance"], &env);
     assert_eq!(server.post("/api/v1/directory/hr?file=hr.csv", HR).0, 200);
     let me = &seeded[0];
-    let (shots, _keep) = screenshots_dir();
+    let (shots, _keep) = shots_dir();
 
     let browser = Browser::start(&server.url);
     browser.goto("/login");

@@ -8,6 +8,7 @@
 //! `docs/screenshots/briefing-page-*.png`.
 
 mod support;
+use support::shots::shots_dir;
 
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -409,18 +410,6 @@ fn get_raw(server: &TestServer, path: &str) -> (u16, String, Option<String>, Vec
     let mut body = Vec::new();
     std::io::Read::read_to_end(&mut resp.body_mut().as_reader(), &mut body).unwrap();
     (resp.status().as_u16(), ctype, why, body)
-}
-
-fn shots_dir() -> (PathBuf, Option<tempfile::TempDir>) {
-    if std::env::var("TANDEM_SCREENSHOTS").is_ok_and(|v| v == "1") {
-        (
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots"),
-            None,
-        )
-    } else {
-        let temp = tempfile::tempdir().unwrap();
-        (temp.path().to_owned(), Some(temp))
-    }
 }
 
 /// A greyscale page image as pdftoppm writes it (binary PGM): width, height, pixels.

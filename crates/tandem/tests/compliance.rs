@@ -197,7 +197,7 @@ fn an_administrator_keeps_the_statement_and_an_auditor_exports_verified_evidence
         "devices online and forced doors"
     );
     let html = String::from_utf8(files["controls/A.5.18/evidence.html"].clone()).unwrap();
-    assert!(html.contains("access revocation KPI"), "{html}");
+    assert!(html.contains("access revocation per leaver"), "{html}");
     assert!(String::from_utf8_lossy(&files["README.txt"]).contains("all 16 snapshots verified"));
 
     // A bundle changed after the export no longer verifies.

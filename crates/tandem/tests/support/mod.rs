@@ -3,6 +3,7 @@
 
 pub mod frigate;
 pub mod receiver;
+pub mod shots;
 pub mod smtp;
 pub mod vendors;
 
