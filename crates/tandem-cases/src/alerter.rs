@@ -13,6 +13,7 @@ use tandem_store::{
 
 use crate::alert::{AlertRule, MAX_EVIDENCE};
 use crate::risk::{CriticalityOf, RiskConfig, RiskInput, RiskScore};
+use crate::timeline::entry;
 use crate::{Alert, AlertStatus, Announce, CaseError, PRODUCT_ACTOR, Resolution, case_event};
 
 /// What the alerts stage does with one rule's findings. Defaults apply to rules without an
@@ -386,23 +387,6 @@ pub struct Alerter {
 /// the open incident about it (incidents look for one first) or opens a new one once the
 /// last was closed.
 pub const MAX_ABOVE_THRESHOLD: usize = 100_000;
-
-fn entry(
-    case_id: &str,
-    time: Timestamp,
-    actor: &str,
-    kind: &str,
-    detail: serde_json::Value,
-) -> TimelineEntry {
-    TimelineEntry {
-        seq: 0,
-        case_id: case_id.to_owned(),
-        time,
-        actor: actor.to_owned(),
-        kind: kind.to_owned(),
-        detail,
-    }
-}
 
 fn primary(e: &Entities) -> Option<String> {
     e.persons

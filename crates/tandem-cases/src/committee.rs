@@ -663,14 +663,7 @@ fn entry(
     kind: &str,
     detail: serde_json::Value,
 ) -> TimelineEntry {
-    TimelineEntry {
-        seq: 0,
-        case_id: id.to_owned(),
-        time,
-        actor: actor.to_owned(),
-        kind: kind.to_owned(),
-        detail,
-    }
+    crate::timeline::entry(id, time, actor, kind, detail)
 }
 
 fn departments(ds: impl Iterator<Item = Department>) -> Vec<String> {

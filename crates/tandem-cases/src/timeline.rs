@@ -2,9 +2,28 @@
 //! refusal of a change based on an old version, which names the latest of them.
 
 use serde_json::Value;
+use tandem_model::Timestamp;
 use tandem_store::{CaseStore, TimelineEntry};
 
 use crate::CaseError;
+
+/// A new timeline entry of `case_id`; the store gives it its sequence number when committed.
+pub(crate) fn entry(
+    case_id: &str,
+    time: Timestamp,
+    actor: &str,
+    kind: &str,
+    detail: Value,
+) -> TimelineEntry {
+    TimelineEntry {
+        seq: 0,
+        case_id: case_id.to_owned(),
+        time,
+        actor: actor.to_owned(),
+        kind: kind.to_owned(),
+        detail,
+    }
+}
 
 /// A timeline entry in words, for pages and for the refusal of a stale change: "status new →
 /// acknowledged", "completed task confirm".

@@ -14,15 +14,14 @@
 //! so drills never count among real alerts.
 
 use crate::alerter::{Alerter, NewAlert};
+use crate::timeline::entry;
 use crate::{Alert, CaseError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tandem_mail::{MailAnalysis, SimulationMarkers};
 use tandem_model::{Severity, Timestamp};
-use tandem_store::{
-    CaseCommit, CaseKind, CaseQuery, CaseRecord, CaseStore, CaseWrite, StoreError, TimelineEntry,
-};
+use tandem_store::{CaseCommit, CaseKind, CaseQuery, CaseRecord, CaseStore, CaseWrite, StoreError};
 
 #[cfg(test)]
 mod tests;
@@ -870,21 +869,4 @@ fn new_token() -> String {
         .iter()
         .map(|b| ALPHABET[(*b as usize) % 64] as char)
         .collect()
-}
-
-fn entry(
-    case_id: &str,
-    time: Timestamp,
-    actor: &str,
-    kind: &str,
-    detail: serde_json::Value,
-) -> TimelineEntry {
-    TimelineEntry {
-        seq: 0,
-        case_id: case_id.to_owned(),
-        time,
-        actor: actor.to_owned(),
-        kind: kind.to_owned(),
-        detail,
-    }
 }
